@@ -1,0 +1,19 @@
+/* Kernel-only helpers shared by retrace BPF programs. */
+#ifndef __RETRACE_COMPAT_BPF_H
+#define __RETRACE_COMPAT_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+/* Network namespace inode of a device, 0 when unknown. */
+static __always_inline __u32 dev_netns_ino(const struct net_device *dev)
+{
+	if (!dev)
+		return 0;
+	return BPF_CORE_READ(dev, nd_net.net, ns.inum);
+}
+
+#endif

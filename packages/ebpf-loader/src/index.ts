@@ -1,0 +1,22 @@
+// @retrace/ebpf-loader: load, configure, attach and read eBPF programs from TypeScript.
+export { BpfObject, type ProgramInfo, type GlobalValue } from './object.js';
+export { Program, type AttachCookie } from './program.js';
+export { Link } from './link.js';
+export { BpfMap, type MapSpec, type Key } from './map.js';
+export { RingBufferReader, RecordBatch, type RingBufferOptions } from './ringbuf.js';
+export { KernelBtf, tracepointName, type Prototype, type Parameter, type Member } from './btf.js';
+export { probeFeatures, FEATURES, type Feature, type FeatureReport, type FeatureResult } from './features.js';
+export { compilePacketFilter, libpcapVersion, linkTypeValue, type CbpfInstruction, type CompileOptions } from './pcap.js';
+export { bpfObjectPath, bpfArtifactPath, bpfOutputDir, BpfObjectMissingError } from './paths.js';
+export { MapType, ProgType, BtfKind, BtfKindName, UpdateFlag } from './constants.js';
+export {
+  EbpfError,
+  LoadError,
+  AttachError,
+  MapError,
+  BtfError,
+  ObjectError,
+  PcapFilterError,
+  NativeModuleMissingError,
+} from './errors.js';
+export { native as rawNative } from './native.js';
