@@ -7,6 +7,8 @@ char LICENSE[] SEC("license") = "GPL";
 /* Set from userspace before load; 0 reports every namespace. */
 const volatile __u32 target_netns_ino = 0;
 
+RETRACE_BTF_TYPE(kfree_skb_record);
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 256 * 1024);

@@ -12,6 +12,8 @@ struct usdt_record {
 	__u64 cookie;
 };
 
+RETRACE_BTF_TYPE(usdt_record);
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 64 * 1024);

@@ -103,6 +103,13 @@ export class KernelBtf {
   }
 
   /** C declaration of a type, optionally naming it: decl(id, 'skb') -> `struct sk_buff *skb`. */
+  resolveSize(id: number): number {
+    return nativeCall(
+      () => this.n.resolveSize(id),
+      (e) => new BtfError(e.message, e),
+    );
+  }
+
   decl(id: number, name = ''): string {
     return nativeCall(
       () => this.n.decl(id, name),

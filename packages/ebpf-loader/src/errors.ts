@@ -8,8 +8,9 @@ export interface NativeErrorShape {
   libbpfLog?: string;
 }
 
+// Duck-typed: errors made by the addon may come from another realm (e.g. a test VM context).
 function isNativeError(e: unknown): e is Error & NativeErrorShape {
-  return e instanceof Error;
+  return typeof e === 'object' && e !== null && typeof (e as { message?: unknown }).message === 'string';
 }
 
 export class EbpfError extends Error {
@@ -120,7 +121,7 @@ export function nativeCall<T>(fn: () => T, wrap: (e: NativeErrorShape) => Error)
   try {
     return fn();
   } catch (e) {
-    if (isNativeError(e) && !(e instanceof TypeError)) throw wrap(e);
+    if (isNativeError(e) && e.name !== 'TypeError') throw wrap(e);
     throw e;
   }
 }

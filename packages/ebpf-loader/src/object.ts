@@ -108,6 +108,15 @@ export class BpfObject {
     );
   }
 
+  /** Current value of a global of a writable section (.bss, .data) after load. */
+  readGlobal(name: string): Buffer {
+    const v = this.globals().find((x) => x.name === name);
+    if (!v) throw new ObjectError(`${this.name} has no global named '${name}'`);
+    const value = this.map(v.map).lookup(0);
+    if (!value) throw new ObjectError(`${this.name}: section ${v.section} of ${name} cannot be read`);
+    return value.subarray(v.offset, v.offset + v.size);
+  }
+
   setGlobals(values: Record<string, GlobalValue>): void {
     for (const [k, v] of Object.entries(values)) this.setGlobal(k, v);
   }

@@ -37,7 +37,7 @@ export function compilePacketFilter(expression: string, opts: CompileOptions = {
       PCAP_NETMASK_UNKNOWN,
     );
   } catch (e) {
-    if (e instanceof PcapFilterError || e instanceof TypeError) throw e;
+    if (e instanceof PcapFilterError || (e as Error).name === 'TypeError') throw e;
     throw new PcapFilterError(expression, (e as Error).message);
   }
   const out: CbpfInstruction[] = [];

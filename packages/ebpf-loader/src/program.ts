@@ -57,13 +57,13 @@ export class Program {
     return native.progInfo(this.fd);
   }
 
-  /** BPF_PROG_TEST_RUN on a packet (networking programs) or a context. */
+  /** BPF_PROG_TEST_RUN on a packet (networking programs) or a context (repeat 0 = once; tracing programs need 0). */
   testRun(
     data: Buffer | null,
     opts: { repeat?: number; outSize?: number; ctx?: Buffer } = {},
   ): { retval: number; durationNs: number; data: Buffer } {
     return nativeCall(
-      () => native.testRun(this.fd, data, opts.repeat ?? 1, opts.outSize ?? 0, opts.ctx),
+      () => native.testRun(this.fd, data, opts.repeat ?? 0, opts.outSize ?? 0, opts.ctx),
       this.wrap('test run'),
     );
   }

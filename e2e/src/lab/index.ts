@@ -1,0 +1,3 @@
+export { Netns, NETNS_PREFIX, listNetns, withNetns } from './netns.js';
+export { run, tryRun, CommandError } from './exec.js';
+export { waitFor } from './wait.js';

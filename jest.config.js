@@ -1,0 +1,23 @@
+// Jest runs TypeScript sources directly (swc, ESM); type-checking is `tsc -b`, a step of its own.
+const swc = [
+  '@swc/jest',
+  { jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'es6' }, sourceMaps: 'inline' },
+];
+
+export default {
+  testEnvironment: 'node',
+  extensionsToTreatAsEsm: ['.ts'],
+  transform: { '^.+\\.ts$': swc },
+  moduleNameMapper: {
+    '^@retrace/ebpf-loader$': '<rootDir>/packages/ebpf-loader/src/index.ts',
+    '^@retrace/events$': '<rootDir>/packages/events/src/index.ts',
+    '^@retrace/agent$': '<rootDir>/agent/src/index.ts',
+    '^@retrace/operator$': '<rootDir>/operator/src/index.ts',
+    '^@retrace/e2e$': '<rootDir>/e2e/src/index.ts',
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+  },
+  testMatch: ['<rootDir>/**/test/**/*.test.ts', '<rootDir>/**/src/**/*.test.ts'],
+  testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+  globalSetup: '<rootDir>/e2e/jest/global-setup.js',
+  testTimeout: 60000,
+};
