@@ -19,6 +19,13 @@ export interface Prototype {
   text: string;
 }
 
+/** Byte layout of a struct: what a decoder needs, read from BTF rather than kept by hand. */
+export interface StructLayout {
+  name: string;
+  size: number;
+  fields: Record<string, { offset: number; size: number; bitOffset: number; bitSize: number }>;
+}
+
 export interface Member {
   bitOffset: number;
   bitSize: number;
@@ -245,6 +252,22 @@ export class KernelBtf {
       typeId = m.typeId;
     }
     return found;
+  }
+
+  /** Top-level members of a struct with byte offsets and sizes (e.g. an event record in an object's BTF). */
+  structLayout(struct: string): StructLayout | undefined {
+    const id = this.find(struct, BtfKind.STRUCT);
+    if (id === undefined) return undefined;
+    const t = this.type(id);
+    const fields: StructLayout['fields'] = {};
+    for (const m of t.members ?? [])
+      fields[m.name] = {
+        offset: Math.floor(m.bitOffset / 8),
+        size: m.bitSize ? 0 : this.resolveSize(m.type),
+        bitOffset: m.bitOffset,
+        bitSize: m.bitSize,
+      };
+    return { name: struct, size: t.size ?? 0, fields };
   }
 
   private findMember(typeId: number, name: string): Member | undefined {

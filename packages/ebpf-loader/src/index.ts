@@ -4,7 +4,7 @@ export { Program, type AttachCookie } from './program.js';
 export { Link } from './link.js';
 export { BpfMap, type MapSpec, type Key } from './map.js';
 export { RingBufferReader, RecordBatch, type RingBufferOptions } from './ringbuf.js';
-export { KernelBtf, tracepointName, type Prototype, type Parameter, type Member } from './btf.js';
+export { KernelBtf, tracepointName, type Prototype, type Parameter, type Member, type StructLayout } from './btf.js';
 export { probeFeatures, FEATURES, type Feature, type FeatureReport, type FeatureResult } from './features.js';
 export { compilePacketFilter, libpcapVersion, linkTypeValue, type CbpfInstruction, type CompileOptions } from './pcap.js';
 export { bpfObjectPath, bpfArtifactPath, bpfOutputDir, BpfObjectMissingError } from './paths.js';
@@ -20,3 +20,4 @@ export {
   NativeModuleMissingError,
 } from './errors.js';
 export { native as rawNative } from './native.js';
+export { readField, decodeRecord, RecordLayoutError } from './record.js';

@@ -71,10 +71,11 @@ export interface NativeBpfObject {
 }
 
 export interface NativeRingBuffer {
+  views(): { data: ArrayBuffer; offsets: Uint32Array };
   start(): void;
   stop(): void;
   consume(): number;
-  stats(): { records: number; batches: number };
+  stats(): { records: number; batches: number; size: number; pendingBytes?: number };
   close(): void;
 }
 
@@ -110,7 +111,7 @@ export interface NativeModule {
   BpfObject: new (source: string | Buffer, name?: string) => NativeBpfObject;
   RingBuffer: new (
     mapFd: number,
-    cb: (records: Buffer, offsets: Uint32Array) => void,
+    cb: (count: number) => void,
     maxRecords: number,
     maxBytes: number,
   ) => NativeRingBuffer;

@@ -3,18 +3,25 @@ import { MapError, nativeCall } from './errors.js';
 import type { BpfMap } from './map.js';
 import { native, type NativeRingBuffer } from './native.js';
 
-/** Records delivered together: one JS call for many records. Views stay valid after the call. */
+/**
+ * Records delivered together: one JS call for many records, read in place from the ring's
+ * memory (no copy). Valid only during the callback: the ring reuses the space as soon as the
+ * callback returns. Decode what you need inside the callback, or keep `copy()`. The memory is
+ * read-only: writing into a record crashes the process.
+ */
 export class RecordBatch {
+  /** The ring's whole data area; records are at offset(i)..offset(i)+length(i). */
   readonly buffer: Buffer;
+  /** DataView over `buffer` (the fastest way to read fields: view.getUint32(offset(i) + k, true)). */
+  readonly view: DataView;
+  readonly count: number;
   private readonly offsets: Uint32Array;
 
-  constructor(buffer: Buffer, offsets: Uint32Array) {
+  constructor(buffer: Buffer, offsets: Uint32Array, count: number, view?: DataView) {
     this.buffer = buffer;
     this.offsets = offsets;
-  }
-
-  get count(): number {
-    return this.offsets.length >> 1;
+    this.count = count;
+    this.view = view ?? new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   }
 
   /** Byte offset of record i in `buffer` (8-byte aligned). */
@@ -26,6 +33,7 @@ export class RecordBatch {
     return this.offsets[i * 2 + 1] ?? 0;
   }
 
+  /** A view of record i (no copy; same lifetime as the batch). */
   record(i: number): Buffer {
     const off = this.offset(i);
     return this.buffer.subarray(off, off + this.length(i));
@@ -34,20 +42,37 @@ export class RecordBatch {
   *[Symbol.iterator](): Generator<Buffer> {
     for (let i = 0; i < this.count; i++) yield this.record(i);
   }
+
+  /** A copy that outlives the callback. */
+  copy(): RecordBatch {
+    let total = 0;
+    for (let i = 0; i < this.count; i++) total += (this.length(i) + 7) & ~7;
+    const buf = Buffer.alloc(total);
+    const offs = new Uint32Array(this.count * 2);
+    let at = 0;
+    for (let i = 0; i < this.count; i++) {
+      this.buffer.copy(buf, at, this.offset(i), this.offset(i) + this.length(i));
+      offs[2 * i] = at;
+      offs[2 * i + 1] = this.length(i);
+      at += (this.length(i) + 7) & ~7;
+    }
+    return new RecordBatch(buf, offs, this.count);
+  }
 }
 
 export interface RingBufferOptions {
   /** Most records in one batch (default 4096). */
   maxBatchRecords?: number;
-  /** Most bytes in one batch (default 1 MiB). */
+  /** Most record bytes in one batch (default 1 MiB). */
   maxBatchBytes?: number;
   /** Receives exceptions thrown by the batch handler; without it they are uncaught. */
   onError?: (err: unknown) => void;
 }
 
 /**
- * Consumer of a BPF ring buffer map. start() watches the ring's epoll fd on the event loop
- * (no thread, no polling); consume() drains it synchronously (e.g. before stopping).
+ * Consumer of a BPF ring buffer map. start() watches the map on the event loop (no thread, no
+ * polling); consume() drains it synchronously (e.g. before stopping). close() unmaps the ring:
+ * views of it still held become empty.
  */
 export class RingBufferReader {
   readonly map: BpfMap;
@@ -56,20 +81,29 @@ export class RingBufferReader {
   constructor(map: BpfMap, onBatch: (batch: RecordBatch) => void, opts: RingBufferOptions = {}) {
     if (map.type !== MapType.RINGBUF) throw new MapError(`map ${map.name} is not a ring buffer (type ${map.type})`);
     this.map = map;
+    let data: Buffer = Buffer.alloc(0);
+    let view = new DataView(data.buffer);
+    let offsets: Uint32Array = new Uint32Array(0);
+    const deliver = (count: number): void => onBatch(new RecordBatch(data, offsets, count, view));
     const onError = opts.onError;
     const handler = onError
-      ? (buf: Buffer, offs: Uint32Array) => {
+      ? (count: number): void => {
           try {
-            onBatch(new RecordBatch(buf, offs));
+            deliver(count);
           } catch (e) {
             onError(e);
           }
         }
-      : (buf: Buffer, offs: Uint32Array) => onBatch(new RecordBatch(buf, offs));
-    this.n = nativeCall(
+      : deliver;
+    const n = nativeCall(
       () => new native.RingBuffer(map.fd, handler, opts.maxBatchRecords ?? 4096, opts.maxBatchBytes ?? 1 << 20),
       (e) => new MapError(`opening ring buffer ${map.name} failed: ${e.message}`, e),
     );
+    const views = n.views();
+    data = Buffer.from(views.data);
+    view = new DataView(views.data);
+    offsets = views.offsets;
+    this.n = n;
   }
 
   private get live(): NativeRingBuffer {
@@ -91,7 +125,8 @@ export class RingBufferReader {
     return this.live.consume();
   }
 
-  stats(): { records: number; batches: number } {
+  /** Records and batches delivered so far; bytes waiting in the ring. */
+  stats(): { records: number; batches: number; size: number; pendingBytes?: number } {
     return this.live.stats();
   }
 

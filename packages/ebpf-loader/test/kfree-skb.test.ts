@@ -1,10 +1,10 @@
 // A drop caused by an nft rule in a scratch namespace reaches JS with the kernel's reason.
-import { BpfObject, KernelBtf, RingBufferReader, bpfObjectPath } from '@retrace/ebpf-loader';
+import { BpfObject, KernelBtf, RingBufferReader, bpfObjectPath, decodeRecord } from '@retrace/ebpf-loader';
 import { Netns, listNetns, waitFor } from '@retrace/e2e';
-import { reader, structLayout } from './struct-layout.js';
+import { structLayout } from './struct-layout.js';
 
 const objectPath = bpfObjectPath('tests/kfree_skb_probe');
-const { fields } = structLayout(objectPath, 'kfree_skb_record');
+const layout = structLayout(objectPath, 'kfree_skb_record');
 
 function reasonName(value: number): string | undefined {
   const reasons = KernelBtf.vmlinux().enumValues('skb_drop_reason');
@@ -23,28 +23,28 @@ test('a UDP datagram dropped by an nft rule is received with reason NETFILTER_DR
     obj.setGlobal('target_netns_ino', ns.inode);
     obj.load();
     obj.program('on_kfree_skb').attachTracing();
-    const records: ((f: string) => number)[] = [];
+    const records: Record<string, number>[] = [];
     rb = new RingBufferReader(obj.map('events'), (batch) => {
-      for (const r of batch) records.push(reader(fields, r));
+      for (const r of batch) records.push(decodeRecord(layout, r));
     }).start();
 
     ns.sendUdp('127.0.0.1', 9999);
     ns.sendUdp('127.0.0.1', 9998); // passes nft, then finds no socket: a different reason
     await waitFor(
-      () => records.some((r) => r('dport') === 9999) && records.some((r) => r('dport') === 9998),
+      () => records.some((r) => r['dport'] === 9999) && records.some((r) => r['dport'] === 9998),
       'both dropped datagrams',
     );
 
-    const drop = records.find((r) => r('dport') === 9999);
+    const drop = records.find((r) => r['dport'] === 9999);
     expect(drop).toBeDefined();
     if (!drop) return;
-    expect(reasonName(drop('reason'))).toBe('SKB_DROP_REASON_NETFILTER_DROP');
-    expect(drop('l4_proto')).toBe(17);
-    expect(drop('netns_ino')).toBe(ns.inode);
+    expect(reasonName(drop['reason'] ?? -1)).toBe('SKB_DROP_REASON_NETFILTER_DROP');
+    expect(drop['l4_proto']).toBe(17);
+    expect(drop['netns_ino']).toBe(ns.inode);
     const loIndex = Number(/^(\d+):/.exec(ns.ip('-o', 'link', 'show', 'lo'))?.[1]);
-    expect(drop('ifindex')).toBe(loIndex);
-    const noSocket = records.find((r) => r('dport') === 9998);
-    expect(noSocket && reasonName(noSocket('reason'))).toBe('SKB_DROP_REASON_NO_SOCKET');
+    expect(drop['ifindex']).toBe(loIndex);
+    const noSocket = records.find((r) => r['dport'] === 9998);
+    expect(noSocket && reasonName(noSocket['reason'] ?? -1)).toBe('SKB_DROP_REASON_NO_SOCKET');
   } finally {
     rb?.close();
     obj.close();

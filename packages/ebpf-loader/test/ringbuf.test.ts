@@ -126,3 +126,42 @@ test('closing the reader from inside its own callback is safe', () => {
     obj.close();
   }
 });
+
+test('records are read in place: the ring keeps them until the callback returns, copy() keeps them longer', () => {
+  const obj = open();
+  try {
+    let pendingInside = -1;
+    let kept: RecordBatch | undefined;
+    let view: Buffer | undefined;
+    const rb: RingBufferReader = new RingBufferReader(obj.map('bench_rb'), (b) => {
+      pendingInside = rb.stats().pendingBytes ?? -1;
+      kept = b.copy();
+      view = b.record(0);
+    });
+    obj.program('produce_64').testRun(Buffer.alloc(64));
+    rb.consume();
+    // 32 records of 64 bytes plus 8-byte headers were still reserved while JS read them...
+    expect(pendingInside).toBe(RECORDS_PER_RUN * 72);
+    // ...and released once it returned.
+    expect(rb.stats().pendingBytes).toBe(0);
+    expect(kept?.count).toBe(RECORDS_PER_RUN);
+    expect([...(kept ?? [])].map((r) => r.readUInt32LE(0))).toEqual(Array.from({ length: 32 }, (_, i) => i));
+    expect(view?.length).toBe(64);
+    rb.close();
+    // Views into the unmapped ring are emptied rather than left dangling.
+    expect(view?.length).toBe(0);
+    expect(kept?.record(5).readUInt32LE(0)).toBe(5);
+  } finally {
+    obj.close();
+  }
+});
+
+test('a map that is not a ring buffer is refused', () => {
+  const obj = open();
+  try {
+    const bss = obj.maps().find((m) => m.name.endsWith('.bss'))?.name ?? '';
+    expect(() => new RingBufferReader(obj.map(bss), () => {})).toThrow(/is not a ring buffer/);
+  } finally {
+    obj.close();
+  }
+});
