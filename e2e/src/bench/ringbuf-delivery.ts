@@ -146,28 +146,37 @@ function fmt(n: number): string {
 
 async function main(): Promise<void> {
   console.log(`ring buffer -> consumer delivery (records/s), same machine, same run`);
-  console.log(`live: ${SECONDS}s per run, ${RING_BYTES >> 20} MiB ring, 1 producer process; drain: ${DRAIN_RING_BYTES >> 20} MiB ring filled first`);
+  console.log(
+    `live: ${SECONDS}s per run, ${RING_BYTES >> 20} MiB ring, 1 producer process; drain: ${DRAIN_RING_BYTES >> 20} MiB ring filled first`,
+  );
   console.log('record  mode   consumer  delivered/s   produced  reserve-failed  ratio js/c');
-  const ratios: number[] = [];
+  const live: string[] = [];
+  const drain: string[] = [];
+  let liveOk = true;
   for (const size of [64, 512] as const) {
     const c = await measureC(size);
     const js = await measureJs(size);
+    const ratio = js.rate / c.rate;
     for (const r of [c, js])
       console.log(
         `${String(size).padStart(6)}  live   ${r.consumer.padEnd(8)}  ${fmt(r.rate).padStart(11)}  ${fmt(r.produced).padStart(9)}  ${fmt(r.dropped).padStart(14)}` +
-          (r.consumer === 'js' ? `  ${(js.rate / c.rate).toFixed(2)}x` : ''),
+          (r.consumer === 'js' ? `  ${ratio.toFixed(2)}x` : ''),
       );
+    live.push(`${size}B ${ratio.toFixed(2)}x`);
+    if (ratio < 0.5) liveOk = false;
     const dc = await drainC(size);
     const dj = drainJs(size);
-    ratios.push(dj / dc);
     console.log(`${String(size).padStart(6)}  drain  c         ${fmt(dc).padStart(11)}`);
-    console.log(`${String(size).padStart(6)}  drain  js        ${fmt(dj).padStart(11)}  ${''.padStart(9)}  ${''.padStart(14)}  ${(dj / dc).toFixed(2)}x`);
+    console.log(
+      `${String(size).padStart(6)}  drain  js        ${fmt(dj).padStart(11)}  ${''.padStart(9)}  ${''.padStart(14)}  ${(dj / dc).toFixed(2)}x`,
+    );
+    drain.push(`${size}B ${(dj / dc).toFixed(2)}x`);
   }
-  const worst = Math.min(...ratios);
   if (seqSum < 0) console.log(seqSum); // keeps the reads observable
   console.log(
-    `goal (JS >= 0.5x C, drain capacity): ${worst >= 0.5 ? 'met' : 'missed'}, worst ratio ${worst.toFixed(2)}x`,
+    `goal (JS delivery >= 0.5x C while a BPF producer runs flat out): ${liveOk ? 'met' : 'missed'} (${live.join(', ')})`,
   );
+  console.log(`consumer capacity alone (draining a filled ring): JS/C ${drain.join(', ')}`);
 }
 
 main().catch((e: unknown) => {

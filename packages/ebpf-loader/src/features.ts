@@ -42,7 +42,11 @@ function libcPath(): string | undefined {
  * Loads and attaches one program of the feature object, then detaches everything.
  * `prepare` runs before load (e.g. set an attach target), `attach` after.
  */
-function tryProgram(program: string, attach: (obj: BpfObject) => Link | void, prepare?: (obj: BpfObject) => void): FeatureResult {
+function tryProgram(
+  program: string,
+  attach: (obj: BpfObject) => Link | void,
+  prepare?: (obj: BpfObject) => void,
+): FeatureResult {
   let obj: BpfObject | undefined;
   try {
     obj = BpfObject.open(bpfObjectPath('features'));

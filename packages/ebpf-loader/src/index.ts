@@ -6,7 +6,13 @@ export { BpfMap, type MapSpec, type Key } from './map.js';
 export { RingBufferReader, RecordBatch, type RingBufferOptions } from './ringbuf.js';
 export { KernelBtf, tracepointName, type Prototype, type Parameter, type Member, type StructLayout } from './btf.js';
 export { probeFeatures, FEATURES, type Feature, type FeatureReport, type FeatureResult } from './features.js';
-export { compilePacketFilter, libpcapVersion, linkTypeValue, type CbpfInstruction, type CompileOptions } from './pcap.js';
+export {
+  compilePacketFilter,
+  libpcapVersion,
+  linkTypeValue,
+  type CbpfInstruction,
+  type CompileOptions,
+} from './pcap.js';
 export { bpfObjectPath, bpfArtifactPath, bpfOutputDir, BpfObjectMissingError } from './paths.js';
 export { MapType, ProgType, BtfKind, BtfKindName, UpdateFlag } from './constants.js';
 export {

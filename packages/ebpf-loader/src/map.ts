@@ -125,7 +125,14 @@ export class BpfMap implements MapSpec {
     try {
       for (;;) {
         const cur: Buffer | null = token;
-        const r = native.mapLookupBatch(this.fd, cur, this.keySize, this.syscallValueSize, batchSize, !!opts.deleteRead);
+        const r = native.mapLookupBatch(
+          this.fd,
+          cur,
+          this.keySize,
+          this.syscallValueSize,
+          batchSize,
+          !!opts.deleteRead,
+        );
         for (let i = 0; i < r.count; i++)
           out.push([
             r.keys.subarray(i * this.keySize, (i + 1) * this.keySize),
@@ -136,7 +143,10 @@ export class BpfMap implements MapSpec {
       }
     } catch (e) {
       const code = (e as { code?: string }).code;
-      if (out.length === 0 && (code === 'EINVAL' || code === 'ENOTSUPP' || code === 'EOPNOTSUPP' || code === 'ENOTSUP')) {
+      if (
+        out.length === 0 &&
+        (code === 'EINVAL' || code === 'ENOTSUPP' || code === 'EOPNOTSUPP' || code === 'ENOTSUP')
+      ) {
         const all = [...this.entries()];
         if (opts.deleteRead) for (const [k] of all) this.delete(k);
         return all;
@@ -150,7 +160,10 @@ export class BpfMap implements MapSpec {
     const keys = Buffer.concat(entries.map(([k]) => this.key(k)));
     const values = Buffer.concat(entries.map(([, v]) => v));
     const flags = UpdateFlag[flag.toUpperCase() as keyof typeof UpdateFlag];
-    return nativeCall(() => native.mapUpdateBatch(this.fd, keys, values, entries.length, flags), this.fail('batch update'));
+    return nativeCall(
+      () => native.mapUpdateBatch(this.fd, keys, values, entries.length, flags),
+      this.fail('batch update'),
+    );
   }
 
   deleteBatch(keys: Key[]): number {

@@ -144,7 +144,14 @@ export interface NativeModule {
     jitedLen: number;
     verifiedInsns: number;
   };
-  mapInfo(fd: number): { id: number; type: number; name: string; keySize: number; valueSize: number; maxEntries: number };
+  mapInfo(fd: number): {
+    id: number;
+    type: number;
+    name: string;
+    keySize: number;
+    valueSize: number;
+    maxEntries: number;
+  };
   testRun(
     fd: number,
     data: Buffer | null,

@@ -42,7 +42,12 @@ export function compilePacketFilter(expression: string, opts: CompileOptions = {
   }
   const out: CbpfInstruction[] = [];
   for (let off = 0; off + 8 <= raw.length; off += 8)
-    out.push({ code: raw.readUInt16LE(off), jt: raw[off + 2] ?? 0, jf: raw[off + 3] ?? 0, k: raw.readUInt32LE(off + 4) });
+    out.push({
+      code: raw.readUInt16LE(off),
+      jt: raw[off + 2] ?? 0,
+      jf: raw[off + 3] ?? 0,
+      k: raw.readUInt32LE(off + 4),
+    });
   return out;
 }
 

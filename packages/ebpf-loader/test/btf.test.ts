@@ -101,7 +101,9 @@ test('struct member offsets, through anonymous unions and nested structs, match 
   expect(skb).toBeDefined();
   const direct = (name: string): number =>
     Number(
-      new RegExp(`^'${name}' type_id=\\d+ bits_offset=(\\d+)`).exec(skb?.lines.find((l) => l.startsWith(`'${name}'`)) ?? '')?.[1],
+      new RegExp(`^'${name}' type_id=\\d+ bits_offset=(\\d+)`).exec(
+        skb?.lines.find((l) => l.startsWith(`'${name}'`)) ?? '',
+      )?.[1],
     );
   expect(btf.memberOffset('sk_buff', 'len')?.bitOffset).toBe(direct('len'));
   expect(btf.memberOffset('sk_buff', 'head')?.bitOffset).toBe(direct('head'));
@@ -117,7 +119,9 @@ test('struct member offsets, through anonymous unions and nested structs, match 
 });
 
 test('module BTF: a loaded module is readable, a missing one is named in the error', () => {
-  expect(() => KernelBtf.module('retrace_no_such_module')).toThrow(/module retrace_no_such_module.*is the module loaded/);
+  expect(() => KernelBtf.module('retrace_no_such_module')).toThrow(
+    /module retrace_no_such_module.*is the module loaded/,
+  );
   const mods = KernelBtf.moduleNames();
   if (mods.length > 0) {
     const m = KernelBtf.module(mods[0] ?? '');

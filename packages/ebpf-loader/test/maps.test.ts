@@ -48,7 +48,13 @@ test('batch lookup reads everything across batches, and can delete what it read'
 });
 
 test('per-CPU arrays give one value per possible CPU', () => {
-  const m = BpfMap.create({ name: 'rt_test_pcpu', type: MapType.PERCPU_ARRAY, keySize: 4, valueSize: 4, maxEntries: 2 });
+  const m = BpfMap.create({
+    name: 'rt_test_pcpu',
+    type: MapType.PERCPU_ARRAY,
+    keySize: 4,
+    valueSize: 4,
+    maxEntries: 2,
+  });
   try {
     const cpus = rawNative.numPossibleCpus();
     expect(m.syscallValueSize).toBe(8 * cpus);

@@ -1,13 +1,6 @@
 // Object lifecycle: listing, globals, instruction editing, verifier errors, attach kinds.
 import { readFileSync, statSync } from 'node:fs';
-import {
-  AttachError,
-  BpfObject,
-  LoadError,
-  ObjectError,
-  bpfObjectPath,
-  probeFeatures,
-} from '@retrace/ebpf-loader';
+import { AttachError, BpfObject, LoadError, ObjectError, bpfObjectPath, probeFeatures } from '@retrace/ebpf-loader';
 
 const attachKinds = bpfObjectPath('tests/attach_kinds');
 
@@ -15,7 +8,10 @@ test('lists programs with their sections and kinds, and maps with their shapes',
   const obj = BpfObject.open(bpfObjectPath('features'));
   try {
     const progs = obj.programs();
-    expect(progs.find((p) => p.name === 'feat_tp_btf')).toMatchObject({ section: 'tp_btf/netif_receive_skb', typeName: 'tracing' });
+    expect(progs.find((p) => p.name === 'feat_tp_btf')).toMatchObject({
+      section: 'tp_btf/netif_receive_skb',
+      typeName: 'tracing',
+    });
     expect(progs.find((p) => p.name === 'feat_kprobe')).toMatchObject({ section: 'kprobe', typeName: 'kprobe' });
     expect(progs.find((p) => p.name === 'feat_uprobe')).toMatchObject({ typeName: 'kprobe' });
     expect(obj.maps().find((m) => m.name === 'feat_ringbuf')).toMatchObject({ type: 27, maxEntries: 4096 });

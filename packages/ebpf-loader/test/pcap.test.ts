@@ -54,7 +54,7 @@ test('a raw-IP link type compiles without link-layer offsets', () => {
   expect(raw.length).toBeGreaterThan(0);
 });
 
-test('a bad expression is refused with libpcap\'s own message and the expression', () => {
+test("a bad expression is refused with libpcap's own message and the expression", () => {
   let err: unknown;
   try {
     compilePacketFilter('tcp port eighty');

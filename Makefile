@@ -1,0 +1,41 @@
+# One entry for everything: make deps | build | test | demo | bench | lint | typecheck | clean
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+.PHONY: deps build bpf native ts test test-only lint typecheck demo bench clean
+
+deps:
+	@scripts/deps.sh
+
+bpf:
+	@$(MAKE) --no-print-directory -C bpf
+
+native:
+	@npm run --silent build:native -w @retrace/ebpf-loader
+
+ts:
+	@npx tsc -b
+
+build: deps bpf native ts
+
+typecheck: deps
+	@npx tsc -b && npx tsc -p tsconfig.test.json
+
+lint: deps
+	@npx eslint . && npx prettier --check . --log-level warn
+
+# Everything CI needs: build, static checks, then every test on the real kernel (root).
+test: build typecheck lint test-only
+
+test-only:
+	@npm test --silent
+
+# The main job: a real trace on this machine's kernel.
+demo: build
+	@node e2e/dist/scenarios/drop-demo.js
+
+bench: build
+	@node e2e/dist/bench/ringbuf-delivery.js
+
+clean:
+	@$(MAKE) --no-print-directory -C bpf clean
+	rm -rf packages/*/build packages/*/dist agent/dist operator/dist cli/dist e2e/dist *.tsbuildinfo

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs the Debian packages retrace needs to build, test and benchmark (idempotent: only what
+# is missing), then the npm dependencies when package-lock.json changed. Debian 12, as root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  make g++ pkg-config          # native addon (node-gyp) and C helpers
+  clang llvm                   # BPF: clang -target bpf
+  libbpf-dev libelf-dev zlib1g-dev libpcap-dev
+  bpftool                      # vmlinux.h generation; tests check the kernel with it
+  systemtap-sdt-dev            # sys/sdt.h for the USDT test target
+  iproute2 nftables tcpdump    # network-namespace labs; tcpdump is the filter ground truth
+  iperf3                       # benchmarks
+)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ! command -v node >/dev/null; then missing+=(nodejs npm); fi
+if ((${#missing[@]})); then
+  if [ "$(id -u)" != 0 ]; then
+    echo "deps: missing Debian packages (${missing[*]}); run as root to install them" >&2
+    exit 1
+  fi
+  echo "deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$node_major" -lt 20 ]; then
+  echo "deps: Node.js >= 20 is required (found $(node -v))" >&2
+  exit 1
+fi
+
+# npm ci only when the lock file is newer than the last install.
+stamp=node_modules/.retrace-npm-ci
+if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
+  npm ci --no-audit --no-fund
+  touch "$stamp"
+fi
