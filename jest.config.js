@@ -19,5 +19,6 @@ export default {
   testMatch: ['<rootDir>/**/test/**/*.test.ts', '<rootDir>/**/src/**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   globalSetup: '<rootDir>/e2e/jest/global-setup.js',
+  reporters: ['default', '<rootDir>/e2e/jest/summary-reporter.js'],
   testTimeout: 60000,
 };
