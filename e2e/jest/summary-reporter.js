@@ -1,8 +1,10 @@
-// Prints one plain closing line, "N passed, N failed, N skipped", for tools that read it.
+// Prints one plain closing line, "N passed, N failed, N skipped", after everything jest prints.
 export default class SummaryReporter {
   onRunComplete(_contexts, results) {
     const { numPassedTests, numFailedTests, numPendingTests, numRuntimeErrorTestSuites } = results;
     const failed = numFailedTests + numRuntimeErrorTestSuites;
-    process.stdout.write(`\n${numPassedTests} passed, ${failed} failed, ${numPendingTests} skipped\n`);
+    process.once('exit', () => {
+      process.stdout.write(`\n${numPassedTests} passed, ${failed} failed, ${numPendingTests} skipped\n`);
+    });
   }
 }
