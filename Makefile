@@ -9,7 +9,9 @@ deps:
 bpf:
 	@$(MAKE) --no-print-directory -C bpf
 
-native:
+ADDON := packages/ebpf-loader/build/Release/ebpf_loader.node
+native: $(ADDON)
+$(ADDON): packages/ebpf-loader/binding.gyp $(wildcard packages/ebpf-loader/native/*)
 	@npm run --silent build:native -w @retrace/ebpf-loader
 
 ts:

@@ -38,22 +38,58 @@ test('a link closed on its own is gone while the object stays loaded', async () 
   }
 });
 
-test('after SIGKILL of the owning process the kernel holds nothing of it', async () => {
+function startChild(args: string[]): { child: ReturnType<typeof spawn>; lines: AsyncGenerator<string> } {
   const script = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'attach-and-wait.mjs');
-  const child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const line = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('\n')) resolve(out.split('\n')[0] ?? '');
-    });
-    child.on('exit', (code) => reject(new Error(`child exited early (${code})`)));
-  });
-  const { progId, linkId } = JSON.parse(line) as { progId: number; linkId: number };
-  expect(progExists(progId)).toBe(true);
-  expect(linkExists(linkId)).toBe(true);
+  const child = spawn(
+    process.execPath,
+    [...args.filter((a) => a.startsWith('--')), script, ...args.filter((a) => !a.startsWith('--'))],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  async function* lines(): AsyncGenerator<string> {
+    let buf = '';
+    for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
+      buf += chunk.toString();
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        yield buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+      }
+    }
+  }
+  return { child, lines: lines() };
+}
+
+async function nextLine(lines: AsyncGenerator<string>): Promise<string> {
+  const r = await lines.next();
+  if (r.done) throw new Error('child exited before printing');
+  return r.value;
+}
+
+async function kill(child: ReturnType<typeof spawn>): Promise<void> {
   const exited = new Promise((r) => child.on('exit', r));
   child.kill('SIGKILL');
   await exited;
+}
+
+test('after SIGKILL of the owning process the kernel holds nothing of it', async () => {
+  const { child, lines } = startChild([]);
+  const { progId, linkId } = JSON.parse(await nextLine(lines)) as { progId: number; linkId: number };
+  expect(progExists(progId)).toBe(true);
+  expect(linkExists(linkId)).toBe(true);
+  await kill(child);
   await waitFor(() => !progExists(progId) && !linkExists(linkId), `prog ${progId} and link ${linkId} to go`);
+});
+
+test('a link whose JS object is garbage-collected is detached', async () => {
+  const { child, lines } = startChild(['--expose-gc', 'gc']);
+  try {
+    const { progId, linkId } = JSON.parse(await nextLine(lines)) as { progId: number; linkId: number };
+    expect(await nextLine(lines)).toBe('collected');
+    await waitFor(() => !linkExists(linkId), `link ${linkId} to go after garbage collection`);
+    expect(progExists(progId)).toBe(true); // the object, still referenced, stays loaded
+  } finally {
+    await kill(child);
+  }
 });

@@ -1,6 +1,15 @@
 // Object lifecycle: listing, globals, instruction editing, verifier errors, attach kinds.
+import { spawn } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
-import { AttachError, BpfObject, LoadError, ObjectError, bpfObjectPath, probeFeatures } from '@retrace/ebpf-loader';
+import {
+  AttachError,
+  BpfObject,
+  LoadError,
+  ObjectError,
+  bpfArtifactPath,
+  bpfObjectPath,
+  probeFeatures,
+} from '@retrace/ebpf-loader';
 
 const attachKinds = bpfObjectPath('tests/attach_kinds');
 
@@ -135,4 +144,26 @@ test('unknown programs and maps, and a closed object, give errors that say what 
   expect(() => BpfObject.open('/nonexistent/x.bpf.o')).toThrow(/opening BPF object \/nonexistent\/x.bpf.o failed/);
   obj.close();
   expect(() => obj.programs()).toThrow(/closed/);
+});
+
+test('a uprobe on a function of a binary fires with its argument, and stops when detached', async () => {
+  const target = bpfArtifactPath('tests/usdt_target');
+  const obj = BpfObject.open(attachKinds);
+  try {
+    obj.loadOnly(['count_uprobe']);
+    const link = obj.program('count_uprobe').attachUprobe(target, { func: 'tick' });
+    const run = (n: number): Promise<unknown> =>
+      new Promise((r) => spawn(target, [String(n)], { stdio: 'ignore' }).on('exit', r));
+    await run(3);
+    expect(obj.readGlobal('uprobe_hits').readBigUInt64LE()).toBe(3n);
+    expect(obj.readGlobal('uprobe_last_arg').readBigUInt64LE()).toBe(3n);
+    link.close();
+    await run(2);
+    expect(obj.readGlobal('uprobe_hits').readBigUInt64LE()).toBe(3n);
+    expect(() => obj.program('count_uprobe').attachUprobe(target, { func: 'no_such_function' })).toThrow(
+      /uprobe:.*usdt_target:no_such_function/,
+    );
+  } finally {
+    obj.close();
+  }
 });
