@@ -191,18 +191,7 @@ class Btf : public Napi::ObjectWrap<Btf> {
     return o;
   }
 
-  static void DumpPrintf(void* ctx, const char* fmt, va_list args) {
-    auto* out = static_cast<std::string*>(ctx);
-    va_list copy;
-    va_copy(copy, args);
-    int n = vsnprintf(nullptr, 0, fmt, copy);
-    va_end(copy);
-    if (n <= 0) return;
-    std::string s(static_cast<size_t>(n) + 1, '\0');
-    vsnprintf(s.data(), s.size(), fmt, args);
-    s.resize(static_cast<size_t>(n));
-    *out += s;
-  }
+  static void DumpPrintf(void* ctx, const char* fmt, va_list args) { *static_cast<std::string*>(ctx) += VFormat(fmt, args); }
 
   // C declaration of a type, e.g. decl(id of `struct sk_buff *`, "skb") -> "struct sk_buff *skb".
   Napi::Value Decl(const Napi::CallbackInfo& info) {

@@ -16,20 +16,25 @@ bool g_debug = false;
 
 int Printer(enum libbpf_print_level level, const char* fmt, va_list args) {
   if (level == LIBBPF_DEBUG && !g_debug) return 0;
+  std::string line = VFormat(fmt, args);
+  if (g_debug) fputs(line.c_str(), stderr);
+  g_log += line;
+  if (g_log.size() > kMaxLog) g_log.erase(0, g_log.size() - kMaxLog);
+  return static_cast<int>(line.size());
+}
+}  // namespace
+
+std::string VFormat(const char* fmt, va_list args) {
   va_list copy;
   va_copy(copy, args);
   int n = vsnprintf(nullptr, 0, fmt, copy);
   va_end(copy);
-  if (n <= 0) return 0;
-  std::string line(static_cast<size_t>(n) + 1, '\0');
-  vsnprintf(line.data(), line.size(), fmt, args);
-  line.resize(static_cast<size_t>(n));
-  if (g_debug) fputs(line.c_str(), stderr);
-  g_log += line;
-  if (g_log.size() > kMaxLog) g_log.erase(0, g_log.size() - kMaxLog);
-  return n;
+  if (n <= 0) return std::string();
+  std::string out(static_cast<size_t>(n) + 1, '\0');
+  vsnprintf(out.data(), out.size(), fmt, args);
+  out.resize(static_cast<size_t>(n));
+  return out;
 }
-}  // namespace
 
 void InstallLibbpfPrinter() {
   const char* dbg = getenv("RETRACE_LIBBPF_DEBUG");

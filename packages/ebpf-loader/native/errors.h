@@ -1,12 +1,17 @@
 // Errors crossing into JS: errno plus whatever libbpf printed during the call.
 #pragma once
 #include <napi.h>
+#include <stdarg.h>
+
 #include <string>
 
 namespace rt {
 
 // libbpf reports details (verifier logs, CO-RE failures) only through its print callback;
 // we keep what it printed since the last reset so the JS error can carry it.
+// printf-style formatting of a va_list into a string (for libbpf's print callbacks).
+std::string VFormat(const char* fmt, va_list args);
+
 void InstallLibbpfPrinter();
 void ResetLibbpfLog();
 std::string TakeLibbpfLog();
