@@ -11,6 +11,7 @@ PACKAGES=(
   bpftool                      # vmlinux.h generation; tests check the kernel with it
   systemtap-sdt-dev            # sys/sdt.h for the USDT test target
   iproute2 nftables tcpdump    # network-namespace labs; tcpdump is the filter ground truth
+  iputils-ping conntrack       # lab traffic and conntrack inspection
   iperf3                       # benchmarks
 )
 missing=()

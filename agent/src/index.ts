@@ -1,1 +1,13 @@
-export {};
+// @retrace/agent: the tracing engine every node runs (and `retrace collect` runs locally).
+export { TracingSession, type SessionOptions, type SessionCounts, type ProbeCounters } from './session/session.js';
+export { planProbes, type PlannedProbe } from './session/plan.js';
+export { parseProbe, wildcard, type ProbeSpec, type ProbeKind } from './probes/spec.js';
+export { resolveProbe, type ResolvedProbe } from './probes/resolve.js';
+export { chooseMechanism, probeTypeName, type Mechanism } from './probes/mechanism.js';
+export { tracepoints, functions, tracefsDir } from './probes/catalog.js';
+export { chooseCollectors, collectorProbes, COLLECTORS, DEFAULT_PROBES, type Collector } from './collectors.js';
+export { RecordDecoder, RecordError } from './decode/record.js';
+export { loadLayouts, LayoutError } from './decode/layout.js';
+export { DropReasons } from './decode/drop-reasons.js';
+export { Kallsyms } from './decode/kallsyms.js';
+export * from './errors.js';

@@ -244,6 +244,18 @@ Napi::Value BpfObject::SetMaxEntries(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// Makes this object use an existing map (e.g. the ring buffer of another object) instead of
+// creating its own; before load.
+Napi::Value BpfObject::ReuseMapFd(const Napi::CallbackInfo& info) {
+  bpf_map* m = Map(info);
+  uint32_t fd;
+  if (!m || !ArgU32(info, 1, &fd, "map fd")) return info.Env().Undefined();
+  ResetLibbpfLog();
+  int err = bpf_map__reuse_fd(m, static_cast<int>(fd));
+  if (err) return ThrowErrno(info.Env(), std::string("reusing map fd for '") + bpf_map__name(m) + "'", err);
+  return info.Env().Undefined();
+}
+
 Napi::Value BpfObject::Load(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!Usable(env)) return env.Undefined();
@@ -395,6 +407,7 @@ void InitObject(Napi::Env env, Napi::Object exports) {
           BpfObject::InstanceMethod<&BpfObject::Instructions>("instructions"),
           BpfObject::InstanceMethod<&BpfObject::SetInstructions>("setInstructions"),
           BpfObject::InstanceMethod<&BpfObject::SetMaxEntries>("setMaxEntries"),
+          BpfObject::InstanceMethod<&BpfObject::ReuseMapFd>("reuseMapFd"),
           BpfObject::InstanceMethod<&BpfObject::Load>("load"),
           BpfObject::InstanceMethod<&BpfObject::ProgramFd>("programFd"),
           BpfObject::InstanceMethod<&BpfObject::MapFd>("mapFd"),

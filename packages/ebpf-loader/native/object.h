@@ -35,6 +35,7 @@ class BpfObject : public Napi::ObjectWrap<BpfObject> {
   Napi::Value Instructions(const Napi::CallbackInfo& info);
   Napi::Value SetInstructions(const Napi::CallbackInfo& info);
   Napi::Value SetMaxEntries(const Napi::CallbackInfo& info);
+  Napi::Value ReuseMapFd(const Napi::CallbackInfo& info);
   Napi::Value Load(const Napi::CallbackInfo& info);
   Napi::Value ProgramFd(const Napi::CallbackInfo& info);
   Napi::Value MapFd(const Napi::CallbackInfo& info);

@@ -75,13 +75,19 @@ export class LoadError extends EbpfError {
 
   constructor(objectName: string, cause: NativeErrorShape) {
     const log = cause.libbpfLog ?? '';
-    const prog = /prog '([^']+)': BPF program load failed/.exec(log)?.[1];
+    const prog =
+      /prog '([^']+)': BPF program load failed/.exec(log)?.[1] ?? /prog '([^']+)': failed to load/.exec(log)?.[1];
+    // Without a verifier log, libbpf's first complaint is the useful part.
+    const libbpfCause = log
+      .split('\n')
+      .map((l) => l.replace(/^libbpf: /, ''))
+      .find((l) => l.trim() && !/failed to (load|prepare load attributes)|failed to load object/.test(l));
     const vlog = /-- BEGIN PROG LOAD LOG --\n([\s\S]*?)-- END PROG LOAD LOG --/.exec(log)?.[1] ?? '';
     const lastLine = verifierVerdict(vlog);
     const hint = errnoHint(cause.code ?? '');
     super(
       `loading ${objectName} failed${prog ? ` (program ${prog})` : ''}: ${cause.message}` +
-        (lastLine ? `; verifier: ${lastLine}` : '') +
+        (lastLine ? `; verifier: ${lastLine}` : libbpfCause ? `; libbpf: ${libbpfCause}` : '') +
         (hint ? `; ${hint}` : ''),
       cause,
     );

@@ -49,6 +49,7 @@ export interface NativeBpfObject {
   instructions(prog: string): Buffer;
   setInstructions(prog: string, insns: Buffer): void;
   setMaxEntries(map: string, n: number): void;
+  reuseMapFd(map: string, fd: number): void;
   load(): void;
   programFd(prog: string): number;
   mapFd(map: string): number;

@@ -129,6 +129,14 @@ export class BpfObject {
     );
   }
 
+  /** Shares another object's map (by fd) instead of creating one: several loads, one set of maps. */
+  reuseMap(name: string, map: { fd: number }): void {
+    nativeCall(
+      () => this.live.reuseMapFd(name, map.fd),
+      (e) => new ObjectError(`${this.name}: reusing map ${name} failed: ${e.message}`, e),
+    );
+  }
+
   /** Loads into the kernel. A verifier refusal throws LoadError carrying the verifier log. */
   load(): void {
     nativeCall(

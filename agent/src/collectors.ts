@@ -1,0 +1,65 @@
+// Collectors: which exist, which `auto` starts, and the probes each adds by itself.
+import { CollectorError } from './errors.js';
+
+export const COLLECTORS = ['skb-tracking', 'skb', 'skb-drop', 'dev', 'ns', 'ct', 'nft', 'ovs'] as const;
+export type Collector = (typeof COLLECTORS)[number];
+
+/** Collectors this version can run, and why the others cannot yet. */
+const NOT_YET: Partial<Record<Collector, string>> = {
+  ct: 'the ct collector is not implemented yet (planned with the nft collector)',
+  nft: 'the nft collector is not implemented yet',
+  ovs: 'the ovs collector is not implemented yet',
+};
+
+export interface CollectorChoice {
+  enabled: Set<Collector>;
+  /** Collectors `auto` left out, with the reason (reported, not an error). */
+  skipped: { name: Collector; reason: string }[];
+}
+
+/** `-c` list: names and `auto` (every collector that can run); a named one must run. */
+export function chooseCollectors(list: string[]): CollectorChoice {
+  const enabled = new Set<Collector>();
+  const skipped: { name: Collector; reason: string }[] = [];
+  const items = list.flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+  for (const item of items.length ? items : ['auto']) {
+    if (item === 'auto') {
+      for (const c of COLLECTORS) {
+        const why = NOT_YET[c];
+        if (why) skipped.push({ name: c, reason: why });
+        else enabled.add(c);
+      }
+      continue;
+    }
+    if (!(COLLECTORS as readonly string[]).includes(item))
+      throw new CollectorError(`unknown collector '${item}'; known: auto, ${COLLECTORS.join(', ')}`);
+    const c = item as Collector;
+    const why = NOT_YET[c];
+    if (why) throw new CollectorError(`collector '${c}' cannot run: ${why}`);
+    enabled.add(c);
+  }
+  return { enabled, skipped: skipped.filter((s) => !enabled.has(s.name)) };
+}
+
+export interface AutoProbe {
+  spec: string;
+  /** Added only for tracking: attached silently unless the user or a collector wants events there. */
+  silent: boolean;
+}
+
+/** Probes collectors add: skb-drop reports drops; skb-tracking forgets freed skbs. */
+export function collectorProbes(enabled: Set<Collector>): AutoProbe[] {
+  const out: AutoProbe[] = [];
+  if (enabled.has('skb-drop')) out.push({ spec: 'tp:skb:kfree_skb', silent: false });
+  if (enabled.has('skb-tracking')) {
+    if (!enabled.has('skb-drop')) out.push({ spec: 'tp:skb:kfree_skb', silent: true });
+    out.push({ spec: 'tp:skb:consume_skb', silent: true });
+  }
+  return out;
+}
+
+/** Tracepoints where the skb is freed (tracking entries are dropped there). */
+export const FREEING_POINTS: ReadonlySet<string> = new Set(['skb:kfree_skb', 'skb:consume_skb']);
+export const DROP_POINTS: ReadonlySet<string> = new Set(['skb:kfree_skb']);
+
+export const DEFAULT_PROBES = ['tp:net:netif_receive_skb', 'tp:net:net_dev_start_xmit'];

@@ -1,0 +1,64 @@
+// The record layout, read from the BTF of the very object that writes the records: the C struct
+// is the one source; a field the decoder needs but the object lacks is an error at start.
+import { KernelBtf, bpfObjectPath, type StructLayout } from '@retrace/ebpf-loader';
+
+export const EVENT_VERSION = 1;
+
+/** Section bits of retrace_event.present (bpf/include/event.h, enum retrace_section). */
+export const Sec = {
+  TRACKING: 1 << 0,
+  DROP: 1 << 1,
+  DEV: 1 << 2,
+  NETNS: 1 << 3,
+  SKB: 1 << 4,
+  PACKET: 1 << 5,
+  STACK: 1 << 6,
+  DROP_NO_REASON: 1 << 7,
+  FAKE_ETH: 1 << 8,
+  VLAN: 1 << 9,
+  RX_IFINDEX: 1 << 10,
+  NETNS_COOKIE: 1 << 11,
+  USERSPACE: 1 << 12,
+} as const;
+
+/** Probe flags of probe_config.flags (enum retrace_probe_flags). */
+export const ProbeFlag = { STACK: 1, FREE: 2, NO_CREATE: 4, SILENT: 8, DROP: 16 } as const;
+
+export class LayoutError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LayoutError';
+  }
+}
+
+const REQUIRED = [
+  'version', 'size', 'probe_id', 'present', 'cpu', 'timestamp', 'pid', 'tgid', 'comm', 'ip', 'skb', 'orig_head',
+  'track_ts', 'drop_reason', 'stack_id', 'dev_name', 'ifindex', 'rx_ifindex', 'netns_cookie', 'netns_inum', 'len',
+  'data_len', 'hash', 'csum', 'priority', 'mark', 'users', 'dataref', 'gso_type', 'gso_size', 'gso_segs', 'vlan_tci',
+  'vlan_proto', 'protocol', 'ip_summed', 'csum_level', 'nohdr', 'cloned', 'fclone', 'nr_frags', 'pkt_len',
+  'capture_len', 'packet',
+];
+
+export interface RecordLayouts {
+  event: StructLayout;
+  probeConfig: StructLayout;
+  counters: StructLayout;
+}
+
+export function loadLayouts(objectPath = bpfObjectPath('probe')): RecordLayouts {
+  const btf = KernelBtf.file(objectPath);
+  try {
+    const get = (name: string): StructLayout => {
+      const l = btf.structLayout(name);
+      if (!l) throw new LayoutError(`struct ${name} is missing from ${objectPath}; rebuild with make build`);
+      return l;
+    };
+    const event = get('retrace_event');
+    const missing = REQUIRED.filter((f) => !event.fields[f]);
+    if (missing.length)
+      throw new LayoutError(`struct retrace_event in ${objectPath} lacks ${missing.join(', ')}: decoder and BPF differ`);
+    return { event, probeConfig: get('probe_config'), counters: get('probe_counters') };
+  } finally {
+    btf.close();
+  }
+}

@@ -1,0 +1,131 @@
+// Ring buffer record -> Event (retis JSON shape). Runs inside the ring buffer callback, reading
+// the record in place through a DataView; offsets come from the object's BTF (layout.ts).
+import type { StructLayout } from '@retrace/ebpf-loader';
+import type { Event, Skb } from '@retrace/events';
+import type { DropReasons } from './drop-reasons.js';
+import { EVENT_VERSION, Sec } from './layout.js';
+
+export interface ProbeIdentity {
+  symbol: string;
+  probeType: string;
+  /** For USDT: the binary path. */
+  path?: string;
+}
+
+export class RecordError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RecordError';
+  }
+}
+
+function cstr(buf: Buffer, start: number, max: number): string {
+  let end = start;
+  while (end < start + max && buf[end] !== 0) end++;
+  return buf.toString('utf8', start, end);
+}
+
+export class RecordDecoder {
+  private readonly o: Record<string, number>;
+  private readonly size: number;
+
+  constructor(
+    layout: StructLayout,
+    private readonly probes: ProbeIdentity[],
+    private readonly reasons: DropReasons,
+    private readonly stack: (id: number) => string[] | undefined = () => undefined,
+  ) {
+    this.o = Object.fromEntries(Object.entries(layout.fields).map(([k, f]) => [k, f.offset]));
+    this.size = layout.size;
+  }
+
+  private off(name: string): number {
+    const v = this.o[name];
+    if (v === undefined) throw new RecordError(`record layout has no ${name}`);
+    return v;
+  }
+
+  decode(view: DataView, buf: Buffer, at: number, len: number): Event {
+    if (len < this.size) throw new RecordError(`truncated record: ${len} bytes, a version ${EVENT_VERSION} record has ${this.size}`);
+    const u8 = (f: string): number => view.getUint8(at + this.off(f));
+    const u16 = (f: string): number => view.getUint16(at + this.off(f), true);
+    const u32 = (f: string): number => view.getUint32(at + this.off(f), true);
+    const u64 = (f: string): bigint => view.getBigUint64(at + this.off(f), true);
+    const version = u16('version');
+    if (version !== EVENT_VERSION)
+      throw new RecordError(`record version ${version}, this retrace decodes version ${EVENT_VERSION}: BPF objects and retrace differ (make build)`);
+    const probeId = u32('probe_id');
+    const probe = this.probes[probeId];
+    if (!probe) throw new RecordError(`record from unknown probe id ${probeId}`);
+    const present = u32('present');
+    const pid = u32('pid');
+    const tgid = u32('tgid');
+    const ev: Event = {
+      common: {
+        timestamp: u64('timestamp'),
+        smp_id: u32('cpu'),
+        task: { pid, tgid, comm: cstr(buf, at + this.off('comm'), 16) },
+      },
+    };
+    if (present & Sec.USERSPACE) {
+      ev.userspace = { probe_type: 'usdt', symbol: probe.symbol, ip: u64('ip'), path: probe.path ?? '', pid: tgid, tid: pid };
+      return ev;
+    }
+    ev.kernel = { symbol: probe.symbol, probe_type: probe.probeType };
+    if (present & Sec.STACK) {
+      const frames = this.stack(view.getInt32(at + this.off('stack_id'), true));
+      if (frames) ev.kernel.stack_trace = frames;
+    }
+    if (present & Sec.TRACKING)
+      ev['skb-tracking'] = { orig_head: u64('orig_head'), timestamp: u64('track_ts'), skb: u64('skb') };
+    if (present & Sec.DROP) {
+      const r = this.reasons.name(u32('drop_reason'));
+      ev['skb-drop'] = r.subsys ? { drop_reason: r.reason, subsys: r.subsys } : { drop_reason: r.reason };
+    } else if (present & Sec.DROP_NO_REASON) {
+      ev['skb-drop'] = { drop_reason: 'UNAVAILABLE', subsys: 'kernel without drop reasons (< 5.17)' };
+    }
+    if (present & Sec.PACKET) {
+      const cap = u32('capture_len');
+      const p = at + this.off('packet');
+      ev.packet = { len: u32('pkt_len'), capture_len: cap, data: buf.toString('base64', p, p + cap) };
+    }
+    if (present & Sec.SKB) {
+      const skb: Skb = {
+        meta: {
+          len: u32('len'),
+          data_len: u32('data_len'),
+          hash: u32('hash'),
+          ip_summed: u8('ip_summed'),
+          csum: u32('csum'),
+          csum_level: u8('csum_level'),
+          priority: u32('priority'),
+          mark: u32('mark'),
+        },
+        data_ref: {
+          nohdr: u8('nohdr') !== 0,
+          cloned: u8('cloned') !== 0,
+          fclone: u8('fclone'),
+          users: u32('users'),
+          dataref: u32('dataref'),
+        },
+      };
+      const gsoSize = u16('gso_size');
+      if (gsoSize || u8('nr_frags'))
+        skb.gso = { flags: 0, frags: u8('nr_frags'), segs: u16('gso_segs'), size: gsoSize, type: u32('gso_type') };
+      if (present & Sec.VLAN) {
+        const tci = u16('vlan_tci');
+        skb.vlan_accel = { pcp: tci >> 13, dei: (tci >> 12) & 1, vid: tci & 0xfff };
+      }
+      ev.skb = skb;
+    }
+    if (present & Sec.DEV) {
+      ev.dev = { name: cstr(buf, at + this.off('dev_name'), 16), ifindex: u32('ifindex') };
+      if (present & Sec.RX_IFINDEX) ev.dev.rx_ifindex = u32('rx_ifindex');
+    }
+    if (present & Sec.NETNS) {
+      ev.netns = { inum: u32('netns_inum') };
+      if (present & Sec.NETNS_COOKIE) ev.netns.cookie = u64('netns_cookie');
+    }
+    return ev;
+  }
+}

@@ -1,0 +1,61 @@
+// Which probes a session attaches, with what flags and by which mechanism.
+import type { FeatureReport } from '@retrace/ebpf-loader';
+import { DEFAULT_PROBES, DROP_POINTS, FREEING_POINTS, collectorProbes, type Collector } from '../collectors.js';
+import { ProbeFlag } from '../decode/layout.js';
+import { chooseMechanism, probeTypeName, type Mechanism } from '../probes/mechanism.js';
+import { resolveProbe, type ResolvedProbe } from '../probes/resolve.js';
+import { parseProbe } from '../probes/spec.js';
+
+export interface PlannedProbe extends ResolvedProbe {
+  id: number;
+  mechanism: Mechanism;
+  probeType: string;
+  flags: number;
+  /** Attached for tracking only: produces no events. */
+  silent: boolean;
+}
+
+export function planProbes(
+  userSpecs: string[],
+  collectors: Set<Collector>,
+  features: FeatureReport,
+  globalStack: boolean,
+): PlannedProbe[] {
+  const wanted: { spec: string; silent: boolean }[] = [
+    ...(userSpecs.length ? userSpecs : DEFAULT_PROBES).map((spec) => ({ spec, silent: false })),
+    ...collectorProbes(collectors),
+  ];
+  const byKey = new Map<string, PlannedProbe>();
+  for (const w of wanted) {
+    const spec = parseProbe(w.spec);
+    const mechanism = chooseMechanism(spec.kind, spec.text, features);
+    for (const r of resolveProbe(spec)) {
+      const key = `${r.kind}:${r.symbol}`;
+      const prev = byKey.get(key);
+      if (prev) {
+        // The same probe asked twice (e.g. by the user and a collector): one attachment.
+        prev.silent &&= w.silent;
+        prev.stack ||= r.stack;
+        continue;
+      }
+      byKey.set(key, {
+        ...r,
+        id: byKey.size,
+        mechanism,
+        probeType: probeTypeName(mechanism),
+        flags: 0,
+        silent: w.silent,
+      });
+    }
+  }
+  const tracking = collectors.has('skb-tracking');
+  for (const p of byKey.values()) {
+    const tp = p.kind === 'tracepoint' ? p.symbol : '';
+    if (p.stack || globalStack) p.flags |= ProbeFlag.STACK;
+    if (tracking && FREEING_POINTS.has(tp)) p.flags |= ProbeFlag.FREE;
+    if (DROP_POINTS.has(tp) && collectors.has('skb-drop')) p.flags |= ProbeFlag.DROP;
+    if (p.kind === 'kretprobe' || p.kind === 'fexit') p.flags |= ProbeFlag.NO_CREATE;
+    if (p.silent) p.flags |= ProbeFlag.SILENT;
+  }
+  return [...byKey.values()];
+}

@@ -1,0 +1,291 @@
+// A tracing session: loads the probe program with the chosen collectors, attaches every probe
+// with the best mechanism, decodes records in the ring buffer callback and hands out Events.
+import {
+  BpfObject,
+  RingBufferReader,
+  bpfObjectPath,
+  probeFeatures,
+  type BpfMap,
+  type FeatureReport,
+  type Link,
+} from '@retrace/ebpf-loader';
+import type { Event } from '@retrace/events';
+import { chooseCollectors, type Collector } from '../collectors.js';
+import { DropReasons } from '../decode/drop-reasons.js';
+import { Kallsyms } from '../decode/kallsyms.js';
+import { loadLayouts } from '../decode/layout.js';
+import { RecordDecoder } from '../decode/record.js';
+import { planProbes, type PlannedProbe } from './plan.js';
+
+export interface SessionOptions {
+  collectors?: string[];
+  probes?: string[];
+  /** Kernel stack on every probe (per probe: `/stack`). */
+  stack?: boolean;
+  /** Ring buffer bytes: a power of two, at least a page (default 8 MiB). */
+  ringBytes?: number;
+  /** Leave out packet bytes (--skb-sections without `packet`). */
+  packet?: boolean;
+  features?: FeatureReport;
+  onEvent: (ev: Event) => void;
+  /** A record that could not be decoded (counted; the session goes on). */
+  onRecordError?: (err: Error) => void;
+}
+
+export interface ProbeCounters {
+  symbol: string;
+  probeType: string;
+  hits: number;
+  lost: number;
+}
+
+export interface SessionCounts {
+  delivered: number;
+  lost: number;
+  hits: number;
+  badRecords: number;
+  perProbe: ProbeCounters[];
+}
+
+/** Maps every per-probe load shares with the main object. */
+const SHARED_MAPS = ['events', 'probe_configs', 'counters', 'tracking', 'skb_ids', 'stacks', 'kret_args'];
+
+export class TracingSession {
+  readonly probes: PlannedProbe[];
+  readonly collectors: Set<Collector>;
+  readonly skippedCollectors: { name: Collector; reason: string }[];
+  private readonly objects: BpfObject[] = [];
+  private readonly links: Link[] = [];
+  private reader: RingBufferReader | undefined;
+  private delivered = 0;
+  private badRecords = 0;
+  private gcTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  private constructor(probes: PlannedProbe[], collectors: Set<Collector>, skipped: { name: Collector; reason: string }[]) {
+    this.probes = probes;
+    this.collectors = collectors;
+    this.skippedCollectors = skipped;
+  }
+
+  /** Plans, loads and attaches; on any failure everything already loaded is released. */
+  static start(opts: SessionOptions): TracingSession {
+    const features = opts.features ?? probeFeatures();
+    const { enabled, skipped } = chooseCollectors(opts.collectors ?? ['auto']);
+    const probes = planProbes(opts.probes ?? [], enabled, features, !!opts.stack);
+    const s = new TracingSession(probes, enabled, skipped);
+    try {
+      s.load(opts, features);
+    } catch (e) {
+      s.release();
+      throw e;
+    }
+    return s;
+  }
+
+  private rodata(obj: BpfObject, cookie: boolean, packet: boolean): void {
+    const c = this.collectors;
+    obj.setGlobals({
+      col_tracking: c.has('skb-tracking'),
+      col_drop: c.has('skb-drop'),
+      col_skb: c.has('skb'),
+      col_packet: c.has('skb') && packet,
+      col_dev: c.has('dev'),
+      col_ns: c.has('ns'),
+      use_cookie: cookie,
+    });
+  }
+
+  private load(opts: SessionOptions, features: FeatureReport): void {
+    const path = bpfObjectPath('probe');
+    const layouts = loadLayouts(path);
+    const cookie = features.raw_tp_cookie.available;
+    const packet = opts.packet ?? true;
+    const main = BpfObject.open(path);
+    this.objects.push(main);
+    this.rodata(main, cookie, packet);
+    if (opts.ringBytes) main.setMapMaxEntries('events', opts.ringBytes);
+    const mainProgs = new Set<string>();
+    for (const p of this.probes) {
+      if (p.mechanism === 'raw_tp_cookie') mainProgs.add(`probe_raw_tp_${p.nargs}`);
+      if (p.mechanism === 'kprobe_multi') mainProgs.add('probe_kprobe_multi');
+      if (p.mechanism === 'kretprobe_multi') ['probe_kretprobe_multi_entry', 'probe_kretprobe_multi'].forEach((x) => mainProgs.add(x));
+      if (p.mechanism === 'usdt') mainProgs.add('probe_usdt');
+    }
+    main.loadOnly([...mainProgs]);
+
+    const configs = main.map('probe_configs');
+    for (const p of this.probes) {
+      const v = Buffer.alloc(layouts.probeConfig.size);
+      v.writeUInt8(p.skbArg === undefined ? 0 : p.skbArg + 1, layouts.probeConfig.fields['skb_arg']?.offset ?? 0);
+      v.writeUInt8(p.reasonArg === undefined ? 0 : p.reasonArg + 1, layouts.probeConfig.fields['reason_arg']?.offset ?? 1);
+      v.writeUInt8(p.flags, layouts.probeConfig.fields['flags']?.offset ?? 2);
+      configs.update(p.id, v);
+    }
+
+    const perTarget = (p: PlannedProbe, programs: string[], prepare?: (o: BpfObject) => void): BpfObject => {
+      const o = BpfObject.open(path, { name: `probe_${p.id}` });
+      this.objects.push(o);
+      this.rodata(o, false, packet);
+      o.setGlobals({ rodata_probe_id: p.id, rodata_nargs: p.nargs });
+      for (const m of SHARED_MAPS) o.reuseMap(m, main.map(m));
+      prepare?.(o);
+      o.loadOnly(programs);
+      return o;
+    };
+
+    const multi = (mech: string) => this.probes.filter((p) => p.mechanism === mech);
+    for (const p of this.probes) {
+      switch (p.mechanism) {
+        case 'raw_tp_cookie':
+          this.links.push(main.program(`probe_raw_tp_${p.nargs}`).attachRawTracepoint(p.target, { cookie: BigInt(p.id) }));
+          break;
+        case 'raw_tp': {
+          const o = perTarget(p, [`probe_raw_tp_${p.nargs}`]);
+          this.links.push(o.program(`probe_raw_tp_${p.nargs}`).attachRawTracepoint(p.target));
+          break;
+        }
+        case 'kprobe': {
+          const o = perTarget(p, ['probe_kprobe']);
+          this.links.push(o.program('probe_kprobe').attachKprobe(p.target));
+          break;
+        }
+        case 'kretprobe': {
+          const o = perTarget(p, ['probe_kretprobe_entry', 'probe_kretprobe']);
+          this.links.push(o.program('probe_kretprobe_entry').attachKprobe(p.target));
+          this.links.push(o.program('probe_kretprobe').attachKprobe(p.target, { retprobe: true }));
+          break;
+        }
+        case 'fentry':
+        case 'fexit': {
+          const prog = p.mechanism === 'fentry' ? 'probe_fentry' : 'probe_fexit';
+          const o = perTarget(p, [prog], (obj) => obj.program(prog).setAttachTarget(p.target));
+          this.links.push(o.program(prog).attachTracing());
+          break;
+        }
+        case 'usdt':
+          if (p.usdt)
+            this.links.push(
+              main.program('probe_usdt').attachUsdt(p.usdt.binary, p.usdt.provider, p.usdt.name, { cookie: BigInt(p.id) }),
+            );
+          break;
+        default:
+          break;
+      }
+    }
+    const kmulti = multi('kprobe_multi');
+    if (kmulti.length)
+      this.links.push(
+        main.program('probe_kprobe_multi').attachKprobeMulti(
+          kmulti.map((p) => p.target),
+          { cookies: kmulti.map((p) => BigInt(p.id)) },
+        ),
+      );
+    const krmulti = multi('kretprobe_multi');
+    if (krmulti.length) {
+      const syms = krmulti.map((p) => p.target);
+      const cookies = krmulti.map((p) => BigInt(p.id));
+      this.links.push(main.program('probe_kretprobe_multi_entry').attachKprobeMulti(syms, { cookies }));
+      this.links.push(main.program('probe_kretprobe_multi').attachKprobeMulti(syms, { retprobe: true, cookies }));
+    }
+
+    const kallsyms = this.probes.some((p) => p.flags & 1) ? new Kallsyms() : undefined;
+    const stacks = main.map('stacks');
+    const stackOf = (id: number): string[] | undefined => {
+      if (!kallsyms || id < 0) return undefined;
+      const raw = stacks.lookup(id);
+      if (!raw) return undefined;
+      const frames: string[] = [];
+      for (let off = 0; off + 8 <= raw.length; off += 8) {
+        const addr = raw.readBigUInt64LE(off);
+        if (addr === 0n) break;
+        frames.push(kallsyms.symbolize(addr));
+      }
+      return frames;
+    };
+    const decoder = new RecordDecoder(
+      layouts.event,
+      this.probes.map((p) => ({ symbol: p.symbol, probeType: p.probeType, ...(p.usdt ? { path: p.usdt.binary } : {}) })),
+      new DropReasons(),
+      stackOf,
+    );
+    const onRecordError = opts.onRecordError;
+    this.reader = new RingBufferReader(main.map('events'), (batch) => {
+      for (let i = 0; i < batch.count; i++) {
+        let ev: Event;
+        try {
+          ev = decoder.decode(batch.view, batch.buffer, batch.offset(i), batch.length(i));
+        } catch (e) {
+          this.badRecords++;
+          onRecordError?.(e as Error);
+          continue;
+        }
+        this.delivered++;
+        opts.onEvent(ev);
+      }
+    }).start();
+    this.startTrackingGc(main.map('tracking'));
+  }
+
+  /** Forgets tracking entries not seen for 60 s (packets whose freeing point was missed). */
+  private startTrackingGc(tracking: BpfMap): void {
+    const MAX_AGE = 60_000_000_000n;
+    this.gcTimer = setInterval(() => {
+      const now = process.hrtime.bigint();
+      const stale: Buffer[] = [];
+      for (const [k, v] of tracking.lookupAll()) if (now - v.readBigUInt64LE(16) > MAX_AGE) stale.push(k);
+      if (stale.length) tracking.deleteBatch(stale);
+    }, 5000);
+    this.gcTimer.unref();
+  }
+
+  /** Delivers what is queued now; returns how many records. */
+  drain(): number {
+    return this.reader?.consume() ?? 0;
+  }
+
+  counts(): SessionCounts {
+    const main = this.objects[0];
+    const perProbe: ProbeCounters[] = [];
+    let hits = 0;
+    let lost = 0;
+    if (main?.loaded && !this.stopped) {
+      const counters = main.map('counters');
+      for (const p of this.probes) {
+        let h = 0;
+        let l = 0;
+        for (const v of counters.lookupPerCpu(p.id) ?? []) {
+          h += Number(v.readBigUInt64LE(0));
+          l += Number(v.readBigUInt64LE(8));
+        }
+        hits += h;
+        lost += l;
+        perProbe.push({ symbol: p.symbol, probeType: p.probeType, hits: h, lost: l });
+      }
+      this.lastCounts = { delivered: this.delivered, lost, hits, badRecords: this.badRecords, perProbe };
+    }
+    return this.lastCounts ?? { delivered: this.delivered, lost: 0, hits: 0, badRecords: this.badRecords, perProbe };
+  }
+
+  private lastCounts: SessionCounts | undefined;
+
+  /** Detaches every probe (no new events), delivers what is left, then frees everything. */
+  stop(): SessionCounts {
+    if (this.stopped) return this.counts();
+    for (const l of this.links) l.close();
+    this.drain();
+    const final = this.counts();
+    this.release();
+    return final;
+  }
+
+  private release(): void {
+    if (this.gcTimer) clearInterval(this.gcTimer);
+    this.reader?.close();
+    this.reader = undefined;
+    for (const l of this.links) l.close();
+    for (const o of this.objects.reverse()) o.close();
+    this.objects.length = 0;
+    this.stopped = true;
+  }
+}

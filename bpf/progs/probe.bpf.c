@@ -1,0 +1,535 @@
+/* retrace's generic probe: every probe kind funnels into chain(), which tracks the skb, lets
+ * each enabled collector fill its part of one fixed-layout record, and submits it. Collectors
+ * are `const volatile` switches, so the verifier drops the code of disabled ones. */
+#include "compat.bpf.h"
+#include "event.h"
+#include <bpf/usdt.bpf.h>
+
+char LICENSE[] SEC("license") = "GPL";
+
+const volatile bool col_tracking = true;
+const volatile bool col_drop = true;
+const volatile bool col_skb = true;
+const volatile bool col_packet = true;
+const volatile bool col_dev = true;
+const volatile bool col_ns = true;
+/* Probe id source: the attach cookie, or (kernels without cookies) one load per probe. */
+const volatile bool use_cookie = true;
+const volatile __u32 rodata_probe_id = 0;
+/* Arguments of the fentry/fexit target (per-target loads). */
+const volatile __u32 rodata_nargs = 0;
+
+RETRACE_BTF_TYPE(retrace_event);
+RETRACE_BTF_TYPE(probe_config);
+RETRACE_BTF_TYPE(probe_counters);
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 * 1024 * 1024);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, RETRACE_PROBES_MAX);
+	__type(key, __u32);
+	__type(value, struct probe_config);
+} probe_configs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, RETRACE_PROBES_MAX);
+	__type(key, __u32);
+	__type(value, struct probe_counters);
+} counters SEC(".maps");
+
+struct track_info {
+	__u64 orig_head;
+	__u64 ts;
+	__u64 last_seen;
+	__u64 head;
+};
+RETRACE_BTF_TYPE(track_info);
+
+/* Tracking id by data buffer (clones share it) ... */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct track_info);
+} tracking SEC(".maps");
+
+/* ... and by skb, to re-key an skb whose head was reallocated (no kprobe on pskb_expand_head
+ * needed: the skb is found under its old head's id the next time a probe sees it). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct track_info);
+} skb_ids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, 4096);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, 127 * sizeof(__u64));
+} stacks SEC(".maps");
+
+/* Arguments saved at function entry for the matching return probe. */
+struct kret_key {
+	__u64 pid_tgid;
+	__u32 probe_id;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct kret_key);
+	__type(value, __u64[2]);
+} kret_args SEC(".maps");
+
+static __always_inline void count(__u32 probe_id, bool lost)
+{
+	struct probe_counters *c = bpf_map_lookup_elem(&counters, &probe_id);
+
+	if (!c)
+		return;
+	if (lost)
+		c->lost++;
+	else
+		c->hits++;
+}
+
+static __always_inline bool track(struct sk_buff *skb, struct retrace_event *e, __u8 flags, __u64 now)
+{
+	__u64 head = (__u64)BPF_CORE_READ(skb, head);
+	__u64 skbp = (__u64)skb;
+	struct track_info *ti, fresh = {};
+
+	ti = bpf_map_lookup_elem(&tracking, &head);
+	if (!ti) {
+		ti = bpf_map_lookup_elem(&skb_ids, &skbp);
+		if (ti && ti->head != head) {
+			/* Same skb, new data buffer: keep its id under the new head. */
+			fresh = *ti;
+		} else {
+			if (flags & PROBE_F_NO_CREATE)
+				return false;
+			fresh.orig_head = head;
+			fresh.ts = now;
+		}
+		fresh.head = head;
+		fresh.last_seen = now;
+		bpf_map_update_elem(&tracking, &head, &fresh, BPF_ANY);
+		ti = &fresh;
+	} else {
+		ti->last_seen = now;
+	}
+	e->skb = skbp;
+	e->orig_head = ti->orig_head;
+	e->track_ts = ti->ts;
+	e->present |= SEC_TRACKING;
+	fresh = *ti;
+	fresh.head = head;
+	bpf_map_update_elem(&skb_ids, &skbp, &fresh, BPF_ANY);
+	return true;
+}
+
+/* A freeing point: the skb is gone; its head too unless a clone still shares it. */
+static __always_inline void untrack(struct sk_buff *skb)
+{
+	__u64 head = (__u64)BPF_CORE_READ(skb, head);
+	__u64 skbp = (__u64)skb;
+
+	if (!BPF_CORE_READ_BITFIELD_PROBED(skb, cloned))
+		bpf_map_delete_elem(&tracking, &head);
+	bpf_map_delete_elem(&skb_ids, &skbp);
+}
+
+static __always_inline void fill_dev_ns(struct sk_buff *skb, struct retrace_event *e)
+{
+	struct net_device *dev = BPF_CORE_READ(skb, dev);
+	struct net *net = NULL;
+
+	if (col_dev && dev) {
+		bpf_probe_read_kernel_str(e->dev_name, sizeof(e->dev_name), dev->name);
+		e->ifindex = BPF_CORE_READ(dev, ifindex);
+		e->present |= SEC_DEV;
+		e->rx_ifindex = BPF_CORE_READ(skb, skb_iif);
+		if (e->rx_ifindex)
+			e->present |= SEC_RX_IFINDEX;
+	}
+	if (!col_ns)
+		return;
+	if (dev)
+		net = BPF_CORE_READ(dev, nd_net.net);
+	if (!net) {
+		struct sock *sk = BPF_CORE_READ(skb, sk);
+
+		if (sk)
+			net = BPF_CORE_READ(sk, __sk_common.skc_net.net);
+	}
+	if (!net)
+		return;
+	e->netns_inum = BPF_CORE_READ(net, ns.inum);
+	e->present |= SEC_NETNS;
+	if (bpf_core_field_exists(net->net_cookie)) {
+		e->netns_cookie = BPF_CORE_READ(net, net_cookie);
+		e->present |= SEC_NETNS_COOKIE;
+	}
+}
+
+static __always_inline void fill_skb(struct sk_buff *skb, struct retrace_event *e)
+{
+	unsigned char *head = BPF_CORE_READ(skb, head);
+	struct skb_shared_info *shinfo = (void *)(head + BPF_CORE_READ(skb, end));
+
+	e->len = BPF_CORE_READ(skb, len);
+	e->data_len = BPF_CORE_READ(skb, data_len);
+	e->hash = BPF_CORE_READ(skb, hash);
+	e->csum = BPF_CORE_READ(skb, csum);
+	e->priority = BPF_CORE_READ(skb, priority);
+	e->mark = BPF_CORE_READ(skb, mark);
+	e->protocol = bpf_ntohs(BPF_CORE_READ(skb, protocol));
+	e->users = BPF_CORE_READ(skb, users.refs.counter);
+	e->ip_summed = BPF_CORE_READ_BITFIELD_PROBED(skb, ip_summed);
+	e->csum_level = BPF_CORE_READ_BITFIELD_PROBED(skb, csum_level);
+	e->nohdr = BPF_CORE_READ_BITFIELD_PROBED(skb, nohdr);
+	e->cloned = BPF_CORE_READ_BITFIELD_PROBED(skb, cloned);
+	e->fclone = BPF_CORE_READ_BITFIELD_PROBED(skb, fclone);
+	e->dataref = BPF_CORE_READ(shinfo, dataref.counter);
+	e->nr_frags = BPF_CORE_READ(shinfo, nr_frags);
+	e->gso_size = BPF_CORE_READ(shinfo, gso_size);
+	e->gso_segs = BPF_CORE_READ(shinfo, gso_segs);
+	e->gso_type = BPF_CORE_READ(shinfo, gso_type);
+	e->vlan_tci = BPF_CORE_READ(skb, vlan_tci);
+	e->vlan_proto = bpf_ntohs(BPF_CORE_READ(skb, vlan_proto));
+	if (e->vlan_proto)
+		e->present |= SEC_VLAN;
+	e->present |= SEC_SKB;
+}
+
+/* Copies up to max bytes; the clamp sits right before the helper so the verifier sees it. */
+static __always_inline __u64 copy_bytes(void *dst, __u64 n, const __u64 max, const void *src)
+{
+	if (n > max)
+		n = max;
+	asm volatile("" : "+r"(n));
+	if (n > max || n == 0)
+		return 0;
+	if (bpf_probe_read_kernel(dst, n, src))
+		return 0;
+	return n;
+}
+
+/* Linear packet bytes from the link-layer header, or a zeroed Ethernet header followed by the
+ * network header when this point of the stack has no (valid) link layer. */
+static __always_inline void fill_packet(struct sk_buff *skb, struct retrace_event *e)
+{
+	unsigned char *head = BPF_CORE_READ(skb, head);
+	__u16 mac = BPF_CORE_READ(skb, mac_header);
+	__u16 net = BPF_CORE_READ(skb, network_header);
+	__u32 tail = BPF_CORE_READ(skb, tail);
+	__u32 data_off = BPF_CORE_READ(skb, data) - head;
+	__u32 len = BPF_CORE_READ(skb, len);
+	__u64 n;
+
+	if (mac != (__u16)~0U && mac < net) {
+		if (tail <= mac)
+			return;
+		n = copy_bytes(e->packet, tail - mac, RETRACE_PACKET_MAX, head + mac);
+		if (!n)
+			return;
+		e->capture_len = n;
+		/* Full length from the link layer; data_off > mac when headers were already pulled. */
+		e->pkt_len = len + (data_off > mac ? data_off - mac : 0);
+	} else if (net && net != (__u16)~0U) {
+		__u16 proto = BPF_CORE_READ(skb, protocol);
+
+		if (tail <= net)
+			return;
+		n = copy_bytes(e->packet + 14, tail - net, RETRACE_PACKET_MAX - 14, head + net);
+		if (!n)
+			return;
+		/* 12 zero bytes of addresses, then the ethertype (already in network order) */
+		__builtin_memset(e->packet, 0, 12);
+		e->packet[12] = proto & 0xff;
+		e->packet[13] = proto >> 8;
+		e->capture_len = n + 14;
+		e->pkt_len = len + (data_off > net ? data_off - net : 0) + 14;
+		e->present |= SEC_FAKE_ETH;
+	} else {
+		return;
+	}
+	e->present |= SEC_PACKET;
+}
+
+static __always_inline int chain(void *ctx, __u32 probe_id, __u64 skb_ptr, __u64 reason)
+{
+	struct probe_config *cfg = bpf_map_lookup_elem(&probe_configs, &probe_id);
+	struct sk_buff *skb = (struct sk_buff *)skb_ptr;
+	struct retrace_event *e;
+	__u64 now;
+
+	if (!cfg || !skb)
+		return 0;
+	if (cfg->flags & PROBE_F_SILENT) {
+		if (col_tracking && (cfg->flags & PROBE_F_FREE))
+			untrack(skb);
+		return 0;
+	}
+	count(probe_id, false);
+	now = bpf_ktime_get_ns();
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(probe_id, true);
+		/* Loss is never silent, and a freed skb must still be forgotten. */
+		if (col_tracking && (cfg->flags & PROBE_F_FREE))
+			untrack(skb);
+		return 0;
+	}
+	e->version = RETRACE_EVENT_VERSION;
+	e->size = sizeof(*e);
+	e->probe_id = probe_id;
+	e->present = 0;
+	e->cpu = bpf_get_smp_processor_id();
+	e->timestamp = now;
+	e->pid = (__u32)bpf_get_current_pid_tgid();
+	e->tgid = bpf_get_current_pid_tgid() >> 32;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	e->stack_id = -1;
+	e->capture_len = 0;
+
+	if (col_tracking && !track(skb, e, cfg->flags, now)) {
+		bpf_ringbuf_discard(e, 0);
+		return 0;
+	}
+	if (col_drop && cfg->reason_arg) {
+		e->drop_reason = (__u32)reason;
+		e->present |= SEC_DROP;
+	} else if (col_drop && (cfg->flags & PROBE_F_DROP)) {
+		e->present |= SEC_DROP_NO_REASON;
+	}
+	if (col_dev || col_ns)
+		fill_dev_ns(skb, e);
+	if (col_skb)
+		fill_skb(skb, e);
+	if (col_packet)
+		fill_packet(skb, e);
+	if (cfg->flags & PROBE_F_STACK) {
+		e->stack_id = bpf_get_stackid(ctx, &stacks, 0);
+		if (e->stack_id >= 0)
+			e->present |= SEC_STACK;
+	}
+	if (col_tracking && (cfg->flags & PROBE_F_FREE))
+		untrack(skb);
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/* Raw tracepoint arguments. A raw tracepoint program may only read as many arguments as the
+ * tracepoint it is attached to has (the kernel checks at attach), so there is one program per
+ * argument count and the switch below only keeps the cases below NARGS. */
+/* A constant-offset load straight from the context pointer: clang would otherwise move the
+ * offset into the pointer first, which the verifier refuses for context pointers. */
+#define ARG(args, i)                                                                     \
+	({                                                                               \
+		__u64 __v;                                                               \
+		asm volatile("%0 = *(u64 *)(%1 + %2)" : "=r"(__v) : "r"(args), "i"((i) * 8)); \
+		__v;                                                                     \
+	})
+static __always_inline __u64 arg_at(__u64 *args, __u32 i, const __u32 nargs)
+{
+	switch (i) {
+	case 0: return nargs > 0 ? ARG(args, 0) : 0;
+	case 1: return nargs > 1 ? ARG(args, 1) : 0;
+	case 2: return nargs > 2 ? ARG(args, 2) : 0;
+	case 3: return nargs > 3 ? ARG(args, 3) : 0;
+	case 4: return nargs > 4 ? ARG(args, 4) : 0;
+	case 5: return nargs > 5 ? ARG(args, 5) : 0;
+	case 6: return nargs > 6 ? ARG(args, 6) : 0;
+	case 7: return nargs > 7 ? ARG(args, 7) : 0;
+	case 8: return nargs > 8 ? ARG(args, 8) : 0;
+	case 9: return nargs > 9 ? ARG(args, 9) : 0;
+	case 10: return nargs > 10 ? ARG(args, 10) : 0;
+	case 11: return nargs > 11 ? ARG(args, 11) : 0;
+	}
+	return 0;
+}
+
+static __always_inline int from_args(void *ctx, __u64 *args, __u32 probe_id, const __u32 nargs)
+{
+	struct probe_config *cfg = bpf_map_lookup_elem(&probe_configs, &probe_id);
+	__u64 skb = 0, reason = 0;
+
+	if (!cfg)
+		return 0;
+	if (cfg->skb_arg)
+		skb = arg_at(args, cfg->skb_arg - 1, nargs);
+	if (cfg->reason_arg)
+		reason = arg_at(args, cfg->reason_arg - 1, nargs);
+	return chain(ctx, probe_id, skb, reason);
+}
+
+static __always_inline __u32 probe_id_of(void *ctx)
+{
+	return use_cookie ? (__u32)bpf_get_attach_cookie(ctx) : rodata_probe_id;
+}
+
+#define RAW_TP_PROBE(n)                                                          \
+	SEC("raw_tp")                                                            \
+	int probe_raw_tp_##n(struct bpf_raw_tracepoint_args *ctx)                \
+	{                                                                        \
+		return from_args(ctx, (__u64 *)ctx->args, probe_id_of(ctx), n); \
+	}
+
+RAW_TP_PROBE(1)
+RAW_TP_PROBE(2)
+RAW_TP_PROBE(3)
+RAW_TP_PROBE(4)
+RAW_TP_PROBE(5)
+RAW_TP_PROBE(6)
+RAW_TP_PROBE(7)
+RAW_TP_PROBE(8)
+RAW_TP_PROBE(9)
+RAW_TP_PROBE(10)
+RAW_TP_PROBE(11)
+RAW_TP_PROBE(12)
+
+/* fentry/fexit: one load per target (the verifier types arguments against it). */
+SEC("fentry")
+int probe_fentry(__u64 *ctx)
+{
+	return from_args(ctx, ctx, rodata_probe_id, rodata_nargs);
+}
+
+SEC("fexit")
+int probe_fexit(__u64 *ctx)
+{
+	return from_args(ctx, ctx, rodata_probe_id, rodata_nargs);
+}
+
+static __always_inline __u64 regs_arg(struct pt_regs *ctx, __u32 i)
+{
+	switch (i) {
+	case 0: return PT_REGS_PARM1(ctx);
+	case 1: return PT_REGS_PARM2(ctx);
+	case 2: return PT_REGS_PARM3(ctx);
+	case 3: return PT_REGS_PARM4(ctx);
+	case 4: return PT_REGS_PARM5(ctx);
+	}
+	return 0;
+}
+
+static __always_inline int from_regs(struct pt_regs *ctx, __u32 probe_id)
+{
+	struct probe_config *cfg = bpf_map_lookup_elem(&probe_configs, &probe_id);
+	__u64 skb = 0, reason = 0;
+
+	if (!cfg)
+		return 0;
+	if (cfg->skb_arg)
+		skb = regs_arg(ctx, cfg->skb_arg - 1);
+	if (cfg->reason_arg)
+		reason = regs_arg(ctx, cfg->reason_arg - 1);
+	return chain(ctx, probe_id, skb, reason);
+}
+
+SEC("kprobe")
+int probe_kprobe(struct pt_regs *ctx)
+{
+	return from_regs(ctx, probe_id_of(ctx));
+}
+
+SEC("kprobe.multi")
+int probe_kprobe_multi(struct pt_regs *ctx)
+{
+	return from_regs(ctx, (__u32)bpf_get_attach_cookie(ctx));
+}
+
+/* kretprobes: the entry half saves the arguments, the return half reports with them. */
+static __always_inline int kret_save(struct pt_regs *ctx, __u32 probe_id)
+{
+	struct probe_config *cfg = bpf_map_lookup_elem(&probe_configs, &probe_id);
+	struct kret_key key = { .pid_tgid = bpf_get_current_pid_tgid(), .probe_id = probe_id };
+	__u64 vals[2] = {};
+
+	if (!cfg)
+		return 0;
+	if (cfg->skb_arg)
+		vals[0] = regs_arg(ctx, cfg->skb_arg - 1);
+	if (cfg->reason_arg)
+		vals[1] = regs_arg(ctx, cfg->reason_arg - 1);
+	bpf_map_update_elem(&kret_args, &key, vals, BPF_ANY);
+	return 0;
+}
+
+static __always_inline int kret_report(struct pt_regs *ctx, __u32 probe_id)
+{
+	struct kret_key key = { .pid_tgid = bpf_get_current_pid_tgid(), .probe_id = probe_id };
+	__u64 *vals = bpf_map_lookup_elem(&kret_args, &key);
+	__u64 skb, reason;
+
+	if (!vals)
+		return 0;
+	skb = vals[0];
+	reason = vals[1];
+	bpf_map_delete_elem(&kret_args, &key);
+	return chain(ctx, probe_id, skb, reason);
+}
+
+SEC("kprobe")
+int probe_kretprobe_entry(struct pt_regs *ctx)
+{
+	return kret_save(ctx, probe_id_of(ctx));
+}
+
+SEC("kretprobe")
+int probe_kretprobe(struct pt_regs *ctx)
+{
+	return kret_report(ctx, probe_id_of(ctx));
+}
+
+SEC("kprobe.multi")
+int probe_kretprobe_multi_entry(struct pt_regs *ctx)
+{
+	return kret_save(ctx, (__u32)bpf_get_attach_cookie(ctx));
+}
+
+SEC("kretprobe.multi")
+int probe_kretprobe_multi(struct pt_regs *ctx)
+{
+	return kret_report(ctx, (__u32)bpf_get_attach_cookie(ctx));
+}
+
+/* USDT probes given on the command line: a userspace event, no packet. */
+SEC("usdt")
+int probe_usdt(struct pt_regs *ctx)
+{
+	__u32 probe_id = (__u32)bpf_usdt_cookie(ctx);
+	struct probe_config *cfg = bpf_map_lookup_elem(&probe_configs, &probe_id);
+	struct retrace_event *e;
+
+	if (!cfg)
+		return 0;
+	count(probe_id, false);
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(probe_id, true);
+		return 0;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->version = RETRACE_EVENT_VERSION;
+	e->size = sizeof(*e);
+	e->probe_id = probe_id;
+	e->present = SEC_USERSPACE;
+	e->cpu = bpf_get_smp_processor_id();
+	e->timestamp = bpf_ktime_get_ns();
+	e->pid = (__u32)bpf_get_current_pid_tgid();
+	e->tgid = bpf_get_current_pid_tgid() >> 32;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	e->ip = PT_REGS_IP(ctx);
+	e->stack_id = -1;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
