@@ -1,0 +1,90 @@
+#!/usr/bin/env node
+// The retrace command line (retis-compatible verbs and flags).
+import { Command, Option } from 'commander';
+import { collect, type CollectOptions } from '../commands/collect.js';
+import { inspect } from '../commands/inspect.js';
+import { print } from '../commands/print.js';
+import { sort } from '../commands/sort.js';
+import { stats } from '../commands/stats.js';
+import { eventJsonSchema, type FormatOptions } from '@retrace/events';
+import { UsageError } from '../usage-error.js';
+
+const repeat = (v: string, prev: string[] = []): string[] => [...prev, v];
+const formatOption = (): Option =>
+  new Option('--format <format>', 'text format').choices(['single-line', 'multi-line']).default('multi-line');
+
+function fmtOf(o: { format?: string; utc?: boolean; e?: boolean }): FormatOptions {
+  return { format: o.format === 'single-line' ? 'single-line' : 'multi-line', utc: !!o.utc, link: !!o.e };
+}
+
+export function program(): Command {
+  const p = new Command('retrace').description('packet tracing in the Linux kernel (retis-compatible)').version('0.1.0');
+  p.command('collect')
+    .description('trace packets on this host')
+    .option('-c, --collectors <list>', 'collectors: auto, skb-tracking, skb, skb-drop, dev, ns (comma list)', repeat, [])
+    .option('-p, --probe <probe>', '[TYPE:]TARGET[/stack], repeatable (default: tp:net:netif_receive_skb, tp:net:net_dev_start_xmit)', repeat, [])
+    .option('-o, --out [file]', 'write events to FILE (default retrace.data)')
+    .option('--print', 'also print events when writing a file')
+    .addOption(formatOption())
+    .option('--utc', 'print UTC times instead of monotonic timestamps')
+    .option('-e', 'print link-layer information')
+    .option('--cmd <command>', 'run COMMAND (sh -c) and stop when it exits')
+    .option('--stop-after <count>', 'stop after COUNT events')
+    .option('--duration <seconds>', 'stop after this long (e.g. 10, 500ms, 1m)')
+    .option('--stack', 'kernel stack trace on every event')
+    .option('--allow-system-changes', 'mount tracefs if needed (undone on exit)')
+    .option('--skb-sections <list>', 'skb sections: all, meta, dataref, gso, packet', 'all')
+    .option('--ring-size <bytes>', 'ring buffer size (power of two, default 8388608)')
+    .action(async (o: CollectOptions) => {
+      process.exitCode = await collect(o, process.argv.slice(1));
+    });
+  p.command('print')
+    .description('print events from a file (- for stdin)')
+    .argument('[file]', 'events file', 'retrace.data')
+    .addOption(formatOption())
+    .option('--utc', 'UTC times')
+    .option('-e', 'link-layer information')
+    .action(async (file: string, o: { format?: string; utc?: boolean; e?: boolean }) => {
+      process.exitCode = await print(file, fmtOf(o));
+    });
+  p.command('sort')
+    .description('group events into per-packet series')
+    .argument('[file]', 'events file (- for stdin)', 'retrace.data')
+    .option('-o, --out <file>', 'write the series as JSON lines (- for stdout)')
+    .option('--max-buffer <n>', 'events buffered before the oldest series is written (0: all)', '1000')
+    .option('--print', 'also print when writing a file')
+    .addOption(formatOption())
+    .option('--utc', 'UTC times')
+    .option('-e', 'link-layer information')
+    .action(async (file: string, o: { out?: string; maxBuffer: string; print?: boolean; format?: string; utc?: boolean; e?: boolean }) => {
+      if (!/^\d+$/.test(o.maxBuffer)) throw new UsageError(`--max-buffer must be a number, got '${o.maxBuffer}'`);
+      process.exitCode = await sort(file, { ...(o.out ? { out: o.out } : {}), maxBuffer: Number(o.maxBuffer), print: !!o.print }, fmtOf(o));
+    });
+  p.command('inspect')
+    .description('list usable probes and how they attach on this kernel')
+    .option('-p, --probe <pattern>', 'probe pattern, repeatable (default tp:*)', repeat, [])
+    .option('-c, --collectors <list>', 'collectors', repeat, [])
+    .action((o: { probe: string[]; collectors: string[] }) => {
+      process.exitCode = inspect(o.probe, o.collectors);
+    });
+  p.command('schema')
+    .description('print the JSON Schema of events')
+    .action(() => {
+      process.stdout.write(`${JSON.stringify(eventJsonSchema(), null, 2)}\n`);
+    });
+  p.command('stats')
+    .description('summary of an events file')
+    .argument('[file]', 'events file', 'retrace.data')
+    .action(async (file: string) => {
+      process.exitCode = await stats(file);
+    });
+  return p;
+}
+
+program()
+  .parseAsync(process.argv)
+  .catch((e: unknown) => {
+    const err = e as Error;
+    process.stderr.write(`retrace: ${err.message}\n`);
+    process.exitCode = err instanceof UsageError ? 2 : 1;
+  });

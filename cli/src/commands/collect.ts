@@ -1,0 +1,165 @@
+// `retrace collect`: trace on this host, write retis-compatible events and/or print them.
+import { spawn } from 'node:child_process';
+import { TracingSession, tracefsDir, type SessionCounts } from '@retrace/agent';
+import { formatEvent, stringifyEvent, type Event, type FormatOptions } from '@retrace/events';
+import { LineWriter } from '../output/line-writer.js';
+import { StatusLine } from '../output/status.js';
+import { monotonicNow, startupEvent } from '../startup.js';
+import { UsageError } from '../usage-error.js';
+import { mountTracefs } from '../system-changes.js';
+
+export interface CollectOptions {
+  collectors: string[];
+  probe: string[];
+  out?: string | boolean;
+  print?: boolean;
+  format?: 'single-line' | 'multi-line';
+  utc?: boolean;
+  e?: boolean;
+  cmd?: string;
+  stopAfter?: string;
+  duration?: string;
+  stack?: boolean;
+  allowSystemChanges?: boolean;
+  skbSections?: string;
+  ringSize?: string;
+}
+
+function positiveInt(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v) || Number(v) <= 0) throw new UsageError(`${name} must be a positive integer, got '${v}'`);
+  return Number(v);
+}
+
+function seconds(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(v);
+  if (!m) throw new UsageError(`--duration must be a number of seconds (e.g. 10, 2.5s, 500ms, 1m), got '${v}'`);
+  const n = Number(m[1]);
+  return m[2] === 'ms' ? n / 1000 : m[2] === 'm' ? n * 60 : n;
+}
+
+function skbPacket(sections: string | undefined): boolean {
+  if (!sections) return true;
+  const list = sections.split(',').map((s) => s.trim());
+  const known = ['all', 'meta', 'dataref', 'gso', 'packet'];
+  const bad = list.filter((s) => !known.includes(s));
+  if (bad.length) throw new UsageError(`unknown --skb-sections ${bad.join(', ')}; known: ${known.join(', ')}`);
+  return list.includes('all') || list.includes('packet');
+}
+
+function ringBytes(v: string | undefined): number | undefined {
+  const n = positiveInt('--ring-size', v);
+  if (n === undefined) return undefined;
+  if (n < 4096 || (n & (n - 1)) !== 0) throw new UsageError(`--ring-size must be a power of two of at least 4096 bytes, got ${n}`);
+  return n;
+}
+
+export async function collect(opts: CollectOptions, argv: string[]): Promise<number> {
+  const stopAfter = positiveInt('--stop-after', opts.stopAfter);
+  const duration = seconds(opts.duration);
+  const packet = skbPacket(opts.skbSections);
+  const ring = ringBytes(opts.ringSize);
+  const outPath = opts.out === true ? 'retrace.data' : typeof opts.out === 'string' ? opts.out : undefined;
+  const printing = !outPath || !!opts.print;
+  const fmt: FormatOptions = { format: opts.format ?? 'multi-line', utc: !!opts.utc, link: !!opts.e };
+
+  let unmount: (() => void) | undefined;
+  if (!tracefsDir()) {
+    if (opts.allowSystemChanges) unmount = mountTracefs();
+    else
+      process.stderr.write(
+        'note: tracefs is not mounted; tracepoint categories come from your probe names (mount it, or use --allow-system-changes)\n',
+      );
+  }
+
+  const file = outPath ? new LineWriter(outPath) : undefined;
+  const printer = printing ? new LineWriter('-') : undefined;
+  const startup = startupEvent(argv.join(' '));
+  const offset = startup.startup?.clock_monotonic_offset;
+  if (offset) fmt.clockOffset = offset;
+  file?.line(stringifyEvent(startup));
+
+  let emitted = 0;
+  let done: (why: string) => void = () => {};
+  const finished = new Promise<string>((r) => (done = r));
+  const emit = (ev: Event): void => {
+    if (stopAfter !== undefined && emitted >= stopAfter) return;
+    emitted++;
+    file?.line(stringifyEvent(ev));
+    if (printer) {
+      printer.line(formatEvent(ev, fmt));
+      if (fmt.format !== 'single-line') printer.line('');
+    }
+    if (stopAfter !== undefined && emitted >= stopAfter) done(`--stop-after ${stopAfter} reached`);
+  };
+
+  let badRecords = 0;
+  let session: TracingSession;
+  try {
+    session = TracingSession.start({
+      collectors: opts.collectors,
+      probes: opts.probe,
+      stack: !!opts.stack,
+      packet,
+      ...(ring ? { ringBytes: ring } : {}),
+      onEvent: emit,
+      onRecordError: (e) => {
+        if (badRecords++ < 5) process.stderr.write(`warning: ${e.message}\n`);
+      },
+    });
+  } catch (e) {
+    file?.close();
+    unmount?.();
+    throw e;
+  }
+  for (const s of session.skippedCollectors) process.stderr.write(`note: collector ${s.name} not started: ${s.reason}\n`);
+  const active = session.probes.filter((p) => !p.silent);
+  process.stderr.write(
+    `${active.length} probe(s) attached: ${active.map((p) => `${p.symbol} (${p.mechanism})`).join(', ')}\n`,
+  );
+
+  const status = new StatusLine(() => {
+    const c = session.counts();
+    return { events: emitted, lost: c.lost, probes: active.length };
+  });
+  status.start();
+
+  const onSignal = (sig: NodeJS.Signals): void => done(sig);
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  let timer: NodeJS.Timeout | undefined;
+  if (duration !== undefined) timer = setTimeout(() => done(`--duration ${duration}s elapsed`), duration * 1000);
+  let cmdStatus: number | null = null;
+  if (opts.cmd) {
+    const child = spawn('sh', ['-c', opts.cmd], { stdio: 'inherit' });
+    child.on('exit', (code, signal) => {
+      cmdStatus = code ?? (signal ? 128 : 1);
+      done(`command exited (${code ?? signal})`);
+    });
+    child.on('error', (e) => done(`command failed to start: ${e.message}`));
+  }
+  const why = await finished;
+  if (timer) clearTimeout(timer);
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  status.stop();
+
+  const counts: SessionCounts = session.stop();
+  const now = monotonicNow();
+  for (const p of counts.perProbe)
+    if (p.lost > 0) {
+      const lostEvent: Event = { common: { timestamp: now }, lost: { probe: `${p.probeType}/${p.symbol}`, count: BigInt(p.lost) } };
+      file?.line(stringifyEvent(lostEvent));
+    }
+  file?.close();
+  printer?.close();
+  unmount?.();
+
+  process.stderr.write(`stopped: ${why}\n`);
+  process.stderr.write(`${emitted} event(s) ${outPath ? `written to ${outPath}` : 'printed'}, ${counts.lost} lost\n`);
+  for (const p of counts.perProbe) if (p.lost > 0) process.stderr.write(`  lost ${p.lost} event(s) from ${p.symbol}\n`);
+  if (counts.badRecords) process.stderr.write(`  ${counts.badRecords} record(s) could not be decoded\n`);
+  if (cmdStatus !== null && cmdStatus !== 0) process.stderr.write(`note: the command exited with status ${cmdStatus}\n`);
+  return 0;
+}

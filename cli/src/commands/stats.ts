@@ -1,0 +1,9 @@
+// `retrace stats FILE`: versions, time span, events, series, hits per probe, lost.
+import { collectStats, formatStats, openInput, readEventLines, type Event } from '@retrace/events';
+
+export async function stats(file: string): Promise<number> {
+  const events: Event[] = [];
+  for await (const { value } of readEventLines(openInput(file))) events.push(...(Array.isArray(value) ? value : [value]));
+  process.stdout.write(`${formatStats(collectStats(events))}\n`);
+  return 0;
+}

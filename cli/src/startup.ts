@@ -1,0 +1,34 @@
+// The first event of every file: versions, command line, clock offset, machine.
+import { readFileSync } from 'node:fs';
+import { arch, release, version as osVersion } from 'node:os';
+import type { Event } from '@retrace/events';
+
+export const RETRACE_VERSION = '0.1.0';
+/** The retis file format retrace writes (readers of retis 1.5+ files read ours). */
+export const RETIS_FORMAT = 'v1.7.0';
+
+export function monotonicNow(): bigint {
+  return process.hrtime.bigint(); // CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns()
+}
+
+export function startupEvent(cmdline: string): Event {
+  const mono = monotonicNow();
+  const realNs = BigInt(Date.now()) * 1_000_000n;
+  const offset = realNs - mono;
+  let kernelVersion = osVersion();
+  try {
+    kernelVersion = readFileSync('/proc/sys/kernel/version', 'utf8').trim();
+  } catch {
+    // keep os.version()
+  }
+  return {
+    common: { timestamp: mono },
+    startup: {
+      retis_version: RETIS_FORMAT,
+      retrace_version: RETRACE_VERSION,
+      cmdline,
+      clock_monotonic_offset: { sec: offset / 1_000_000_000n, nsec: offset % 1_000_000_000n },
+      machine: { kernel_release: release(), kernel_version: kernelVersion, hardware_name: arch() === 'x64' ? 'x86_64' : arch() },
+    },
+  };
+}

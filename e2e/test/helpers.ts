@@ -1,0 +1,89 @@
+// Shared by the collect end-to-end tests: temp files, background servers, reading event files.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseLine, parsePacket, type Event } from '@retrace/events';
+import type { Netns } from '@retrace/e2e';
+
+export function tempDir(): { dir: string; remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'rt-e2e-'));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Every line of an events file, parsed (throws on any invalid line). */
+export function readEvents(path: string): Event[] {
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l, i) => parseLine(l, i + 1))
+    .flat();
+}
+
+export function readSeries(path: string): Event[][] {
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l, i) => {
+      const v = parseLine(l, i + 1);
+      return Array.isArray(v) ? v : [v];
+    });
+}
+
+/** UDP and TCP echo servers in a namespace (node, so no extra packages are needed). */
+export function startServers(ns: Netns, udpPort: number, tcpPort: number): ChildProcess {
+  const code = `
+    const dgram = require('node:dgram'); const net = require('node:net');
+    const u = dgram.createSocket('udp4'); u.on('message', (m, r) => u.send(m, r.port, r.address)); u.bind(${udpPort});
+    net.createServer((s) => s.pipe(s)).listen(${tcpPort}, () => console.log('listening'));`;
+  return spawn('ip', ['netns', 'exec', ns.name, process.execPath, '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+}
+
+export async function serversReady(p: ChildProcess): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    p.stdout?.on('data', (d: Buffer) => d.toString().includes('listening') && resolve());
+    p.on('exit', (c) => reject(new Error(`servers exited (${c})`)));
+  });
+}
+
+/** One TCP exchange from a namespace (bash /dev/tcp). */
+export function tcpExchange(ns: Netns, ip: string, port: number): void {
+  spawnSync('ip', ['netns', 'exec', ns.name, 'timeout', '3', 'bash', '-c', `exec 3<>/dev/tcp/${ip}/${port}; echo hello >&3; head -c 6 <&3`], {
+    stdio: 'ignore',
+  });
+}
+
+export interface Hop {
+  symbol: string;
+  dev: string;
+  netns: number;
+  src: string;
+  dst: string;
+  sport?: number;
+  dport?: number;
+  proto: string;
+}
+
+/** The hop view of an event: where it was seen and the addresses it carried there. */
+export function hop(ev: Event): Hop | undefined {
+  if (!ev.packet || !ev.kernel) return undefined;
+  const p = parsePacket(Buffer.from(ev.packet.data, 'base64'));
+  if (!p.ip) return undefined;
+  const l4 = p.l4 && 'sport' in p.l4 ? p.l4 : undefined;
+  return {
+    symbol: ev.kernel.symbol,
+    dev: ev.dev?.name ?? '',
+    netns: ev.netns?.inum ?? 0,
+    src: p.ip.src,
+    dst: p.ip.dst,
+    ...(l4?.sport !== undefined ? { sport: l4.sport } : {}),
+    ...(l4?.dport !== undefined ? { dport: l4.dport } : {}),
+    proto: p.l4?.proto ?? String(p.ip.proto),
+  };
+}
+
+export function ourProgramsLoaded(): string[] {
+  const r = spawnSync('bpftool', ['prog', 'list', '-j'], { encoding: 'utf8' });
+  const progs = JSON.parse(r.stdout || '[]') as { name?: string }[];
+  return progs.map((p) => p.name ?? '').filter((n) => /^probe_(raw_tp|kprobe|kretprobe|fentry|fexit|usdt)/.test(n));
+}
