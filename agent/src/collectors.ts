@@ -54,12 +54,18 @@ export function collectorProbes(enabled: Set<Collector>): AutoProbe[] {
   if (enabled.has('skb-tracking')) {
     if (!enabled.has('skb-drop')) out.push({ spec: 'tp:skb:kfree_skb', silent: true });
     out.push({ spec: 'tp:skb:consume_skb', silent: true });
+    // Sockets free read datagrams without consume_skb; reading them ends their journey.
+    out.push({ spec: 'tp:skb:skb_copy_datagram_iovec', silent: true });
   }
   return out;
 }
 
 /** Tracepoints where the skb is freed (tracking entries are dropped there). */
-export const FREEING_POINTS: ReadonlySet<string> = new Set(['skb:kfree_skb', 'skb:consume_skb']);
+export const FREEING_POINTS: ReadonlySet<string> = new Set([
+  'skb:kfree_skb',
+  'skb:consume_skb',
+  'skb:skb_copy_datagram_iovec',
+]);
 export const DROP_POINTS: ReadonlySet<string> = new Set(['skb:kfree_skb']);
 
 export const DEFAULT_PROBES = ['tp:net:netif_receive_skb', 'tp:net:net_dev_start_xmit'];

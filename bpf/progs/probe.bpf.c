@@ -47,6 +47,7 @@ struct track_info {
 	__u64 ts;
 	__u64 last_seen;
 	__u64 head;
+	__u64 skb;	/* last skb seen with this head */
 };
 RETRACE_BTF_TYPE(track_info);
 
@@ -107,6 +108,12 @@ static __always_inline bool track(struct sk_buff *skb, struct retrace_event *e, 
 	struct track_info *ti, fresh = {};
 
 	ti = bpf_map_lookup_elem(&tracking, &head);
+	/* The same buffer under another skb that does not share it (not a clone): the buffer was
+	 * freed where no probe saw it and reused for a new packet. */
+	if (ti && ti->skb != skbp && !BPF_CORE_READ_BITFIELD_PROBED(skb, cloned)) {
+		bpf_map_delete_elem(&tracking, &head);
+		ti = NULL;
+	}
 	if (!ti) {
 		ti = bpf_map_lookup_elem(&skb_ids, &skbp);
 		if (ti && ti->head != head) {
@@ -120,10 +127,12 @@ static __always_inline bool track(struct sk_buff *skb, struct retrace_event *e, 
 		}
 		fresh.head = head;
 		fresh.last_seen = now;
+		fresh.skb = skbp;
 		bpf_map_update_elem(&tracking, &head, &fresh, BPF_ANY);
 		ti = &fresh;
 	} else {
 		ti->last_seen = now;
+		ti->skb = skbp;
 	}
 	e->skb = skbp;
 	e->orig_head = ti->orig_head;
@@ -135,13 +144,17 @@ static __always_inline bool track(struct sk_buff *skb, struct retrace_event *e, 
 	return true;
 }
 
-/* A freeing point: the skb is gone; its head too unless a clone still shares it. */
+/* A freeing point: the skb is gone; its head too when this was the last reference to it (not
+ * cloned, or the last of the clones: the data reference count is 1). A head left behind would
+ * give its id to the next packet that gets the same buffer. */
 static __always_inline void untrack(struct sk_buff *skb)
 {
-	__u64 head = (__u64)BPF_CORE_READ(skb, head);
+	unsigned char *headp = BPF_CORE_READ(skb, head);
+	struct skb_shared_info *shinfo = (void *)(headp + BPF_CORE_READ(skb, end));
+	__u64 head = (__u64)headp;
 	__u64 skbp = (__u64)skb;
 
-	if (!BPF_CORE_READ_BITFIELD_PROBED(skb, cloned))
+	if (!BPF_CORE_READ_BITFIELD_PROBED(skb, cloned) || (BPF_CORE_READ(shinfo, dataref.counter) & 0xffff) == 1)
 		bpf_map_delete_elem(&tracking, &head);
 	bpf_map_delete_elem(&skb_ids, &skbp);
 }
