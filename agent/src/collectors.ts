@@ -21,7 +21,10 @@ export interface CollectorChoice {
 export function chooseCollectors(list: string[]): CollectorChoice {
   const enabled = new Set<Collector>();
   const skipped: { name: Collector; reason: string }[] = [];
-  const items = list.flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+  const items = list
+    .flatMap((s) => s.split(','))
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const item of items.length ? items : ['auto']) {
     if (item === 'auto') {
       for (const c of COLLECTORS) {

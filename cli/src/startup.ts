@@ -28,7 +28,11 @@ export function startupEvent(cmdline: string): Event {
       retrace_version: RETRACE_VERSION,
       cmdline,
       clock_monotonic_offset: { sec: offset / 1_000_000_000n, nsec: offset % 1_000_000_000n },
-      machine: { kernel_release: release(), kernel_version: kernelVersion, hardware_name: arch() === 'x64' ? 'x86_64' : arch() },
+      machine: {
+        kernel_release: release(),
+        kernel_version: kernelVersion,
+        hardware_name: arch() === 'x64' ? 'x86_64' : arch(),
+      },
     },
   };
 }

@@ -2,7 +2,16 @@
 // client, router and server, with one tracking id, and the NAT rewrite shows at the router.
 import { Netns, routedLab, runRetrace, startCollect, type RoutedLab } from '@retrace/e2e';
 import { trackingId, type Event } from '@retrace/events';
-import { hop, ourProgramsLoaded, readSeries, serversReady, startServers, tcpExchange, tempDir, type Hop } from './helpers.js';
+import {
+  expectNothingLoaded,
+  hop,
+  readSeries,
+  serversReady,
+  startServers,
+  tcpExchange,
+  tempDir,
+  type Hop,
+} from './helpers.js';
 
 let lab: RoutedLab;
 let series: Event[][];
@@ -17,7 +26,13 @@ function journey(proto: string, dst: string, dport?: number): { events: Event[];
   for (const s of series) {
     const hops = s.map(hop).filter((h): h is Hop => !!h);
     const first = hops[0];
-    if (first && first.netns === lab.client.inode && first.proto === proto && first.dst === dst && (dport === undefined || first.dport === dport))
+    if (
+      first &&
+      first.netns === lab.client.inode &&
+      first.proto === proto &&
+      first.dst === dst &&
+      (dport === undefined || first.dport === dport)
+    )
       return { events: s, hops };
   }
   throw new Error(`no series for ${proto} to ${dst}:${dport ?? ''}`);
@@ -61,10 +76,14 @@ beforeAll(async () => {
     await serversReady(servers);
     const out = `${tmp.dir}/events.json`;
     const c = startCollect([
-      '-c', 'skb,skb-tracking,dev,ns',
-      '-p', 'tp:net:netif_receive_skb',
-      '-p', 'tp:net:net_dev_start_xmit',
-      '-o', out,
+      '-c',
+      'skb,skb-tracking,dev,ns',
+      '-p',
+      'tp:net:netif_receive_skb',
+      '-p',
+      'tp:net:net_dev_start_xmit',
+      '-o',
+      out,
     ]);
     await c.ready;
     lab.client.exec(['ping', '-c', '2', '-i', '0.2', '-W', '1', lab.routerClientIp]);
@@ -107,6 +126,6 @@ test('the echo reply is a series of its own, back through the NAT', () => {
   expect(hops[hops.length - 1]?.dst).toBe(lab.clientIp); // un-NATed on the way back
 });
 
-test('nothing of retrace stays loaded after collect exits', () => {
-  expect(ourProgramsLoaded()).toEqual([]);
+test('nothing of retrace stays loaded after collect exits', async () => {
+  await expectNothingLoaded();
 });

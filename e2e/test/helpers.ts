@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseLine, parsePacket, type Event } from '@retrace/events';
-import type { Netns } from '@retrace/e2e';
+import { waitFor, type Netns } from '@retrace/e2e';
 
 export function tempDir(): { dir: string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'rt-e2e-'));
@@ -36,7 +36,9 @@ export function startServers(ns: Netns, udpPort: number, tcpPort: number): Child
     const dgram = require('node:dgram'); const net = require('node:net');
     const u = dgram.createSocket('udp4'); u.on('message', (m, r) => u.send(m, r.port, r.address)); u.bind(${udpPort});
     net.createServer((s) => s.pipe(s)).listen(${tcpPort}, () => console.log('listening'));`;
-  return spawn('ip', ['netns', 'exec', ns.name, process.execPath, '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return spawn('ip', ['netns', 'exec', ns.name, process.execPath, '-e', code], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
 }
 
 export async function serversReady(p: ChildProcess): Promise<void> {
@@ -48,9 +50,22 @@ export async function serversReady(p: ChildProcess): Promise<void> {
 
 /** One TCP exchange from a namespace (bash /dev/tcp). */
 export function tcpExchange(ns: Netns, ip: string, port: number): void {
-  spawnSync('ip', ['netns', 'exec', ns.name, 'timeout', '3', 'bash', '-c', `exec 3<>/dev/tcp/${ip}/${port}; echo hello >&3; head -c 6 <&3`], {
-    stdio: 'ignore',
-  });
+  spawnSync(
+    'ip',
+    [
+      'netns',
+      'exec',
+      ns.name,
+      'timeout',
+      '3',
+      'bash',
+      '-c',
+      `exec 3<>/dev/tcp/${ip}/${port}; echo hello >&3; head -c 6 <&3`,
+    ],
+    {
+      stdio: 'ignore',
+    },
+  );
 }
 
 export interface Hop {
@@ -80,6 +95,14 @@ export function hop(ev: Event): Hop | undefined {
     ...(l4?.dport !== undefined ? { dport: l4.dport } : {}),
     proto: p.l4?.proto ?? String(p.ip.proto),
   };
+}
+
+/** Waits (bounded) until no program of ours is loaded: the kernel frees programs after an RCU grace period. */
+export async function expectNothingLoaded(): Promise<void> {
+  await waitFor(
+    () => ourProgramsLoaded().length === 0,
+    `retrace programs to be unloaded (still: ${ourProgramsLoaded().join(', ')})`,
+  );
 }
 
 export function ourProgramsLoaded(): string[] {

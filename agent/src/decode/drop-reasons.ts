@@ -22,7 +22,8 @@ export class DropReasons {
         this.subsysNames.set(Number(v), name.replace(/^SKB_DROP_REASON_SUBSYS_/, '').toLowerCase());
       for (const enumName of btf.names(BtfKind.ENUM)) {
         if (!/_drop_reason$/.test(enumName) || enumName === 'skb_drop_reason') continue;
-        for (const [name, v] of btf.enumValues(enumName) ?? []) if (Number(v) >> SUBSYS_SHIFT) this.subsysReasons.set(Number(v), name);
+        for (const [name, v] of btf.enumValues(enumName) ?? [])
+          if (Number(v) >> SUBSYS_SHIFT) this.subsysReasons.set(Number(v), name);
       }
     }
   }

@@ -32,11 +32,49 @@ export class LayoutError extends Error {
 }
 
 const REQUIRED = [
-  'version', 'size', 'probe_id', 'present', 'cpu', 'timestamp', 'pid', 'tgid', 'comm', 'ip', 'skb', 'orig_head',
-  'track_ts', 'drop_reason', 'stack_id', 'dev_name', 'ifindex', 'rx_ifindex', 'netns_cookie', 'netns_inum', 'len',
-  'data_len', 'hash', 'csum', 'priority', 'mark', 'users', 'dataref', 'gso_type', 'gso_size', 'gso_segs', 'vlan_tci',
-  'vlan_proto', 'protocol', 'ip_summed', 'csum_level', 'nohdr', 'cloned', 'fclone', 'nr_frags', 'pkt_len',
-  'capture_len', 'packet',
+  'version',
+  'size',
+  'probe_id',
+  'present',
+  'cpu',
+  'timestamp',
+  'pid',
+  'tgid',
+  'comm',
+  'ip',
+  'skb',
+  'orig_head',
+  'track_ts',
+  'drop_reason',
+  'stack_id',
+  'dev_name',
+  'ifindex',
+  'rx_ifindex',
+  'netns_cookie',
+  'netns_inum',
+  'len',
+  'data_len',
+  'hash',
+  'csum',
+  'priority',
+  'mark',
+  'users',
+  'dataref',
+  'gso_type',
+  'gso_size',
+  'gso_segs',
+  'vlan_tci',
+  'vlan_proto',
+  'protocol',
+  'ip_summed',
+  'csum_level',
+  'nohdr',
+  'cloned',
+  'fclone',
+  'nr_frags',
+  'pkt_len',
+  'capture_len',
+  'packet',
 ];
 
 export interface RecordLayouts {
@@ -56,7 +94,9 @@ export function loadLayouts(objectPath = bpfObjectPath('probe')): RecordLayouts 
     const event = get('retrace_event');
     const missing = REQUIRED.filter((f) => !event.fields[f]);
     if (missing.length)
-      throw new LayoutError(`struct retrace_event in ${objectPath} lacks ${missing.join(', ')}: decoder and BPF differ`);
+      throw new LayoutError(
+        `struct retrace_event in ${objectPath} lacks ${missing.join(', ')}: decoder and BPF differ`,
+      );
     return { event, probeConfig: get('probe_config'), counters: get('probe_counters') };
   } finally {
     btf.close();

@@ -46,14 +46,17 @@ export class RecordDecoder {
   }
 
   decode(view: DataView, buf: Buffer, at: number, len: number): Event {
-    if (len < this.size) throw new RecordError(`truncated record: ${len} bytes, a version ${EVENT_VERSION} record has ${this.size}`);
+    if (len < this.size)
+      throw new RecordError(`truncated record: ${len} bytes, a version ${EVENT_VERSION} record has ${this.size}`);
     const u8 = (f: string): number => view.getUint8(at + this.off(f));
     const u16 = (f: string): number => view.getUint16(at + this.off(f), true);
     const u32 = (f: string): number => view.getUint32(at + this.off(f), true);
     const u64 = (f: string): bigint => view.getBigUint64(at + this.off(f), true);
     const version = u16('version');
     if (version !== EVENT_VERSION)
-      throw new RecordError(`record version ${version}, this retrace decodes version ${EVENT_VERSION}: BPF objects and retrace differ (make build)`);
+      throw new RecordError(
+        `record version ${version}, this retrace decodes version ${EVENT_VERSION}: BPF objects and retrace differ (make build)`,
+      );
     const probeId = u32('probe_id');
     const probe = this.probes[probeId];
     if (!probe) throw new RecordError(`record from unknown probe id ${probeId}`);
@@ -68,7 +71,14 @@ export class RecordDecoder {
       },
     };
     if (present & Sec.USERSPACE) {
-      ev.userspace = { probe_type: 'usdt', symbol: probe.symbol, ip: u64('ip'), path: probe.path ?? '', pid: tgid, tid: pid };
+      ev.userspace = {
+        probe_type: 'usdt',
+        symbol: probe.symbol,
+        ip: u64('ip'),
+        path: probe.path ?? '',
+        pid: tgid,
+        tid: pid,
+      };
       return ev;
     }
     ev.kernel = { symbol: probe.symbol, probe_type: probe.probeType };

@@ -15,7 +15,8 @@ export type Mechanism =
   | 'fexit'
   | 'usdt';
 
-const TP_SUGGESTION = "use a tracepoint instead (e.g. -p tp:net:netif_receive_skb; `retrace inspect -p 'tp:*'` lists them)";
+const TP_SUGGESTION =
+  "use a tracepoint instead (e.g. -p tp:net:netif_receive_skb; `retrace inspect -p 'tp:*'` lists them)";
 
 export function chooseMechanism(kind: ProbeKind, spec: string, f: FeatureReport): Mechanism {
   switch (kind) {

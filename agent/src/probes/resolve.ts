@@ -65,7 +65,17 @@ function notFoundHint(spec: ProbeSpec): string {
  */
 export function resolveProbe(spec: ProbeSpec): ResolvedProbe[] {
   if (spec.kind === 'usdt' && spec.usdt)
-    return [{ spec: spec.text, kind: 'usdt', symbol: spec.target, target: spec.target, nargs: 0, stack: false, usdt: spec.usdt }];
+    return [
+      {
+        spec: spec.text,
+        kind: 'usdt',
+        symbol: spec.target,
+        target: spec.target,
+        nargs: 0,
+        stack: false,
+        usdt: spec.usdt,
+      },
+    ];
   const btf = KernelBtf.vmlinux();
   const names = candidates(spec);
   const isWildcard = spec.target.includes('*');

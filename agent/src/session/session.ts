@@ -62,7 +62,11 @@ export class TracingSession {
   private gcTimer: NodeJS.Timeout | undefined;
   private stopped = false;
 
-  private constructor(probes: PlannedProbe[], collectors: Set<Collector>, skipped: { name: Collector; reason: string }[]) {
+  private constructor(
+    probes: PlannedProbe[],
+    collectors: Set<Collector>,
+    skipped: { name: Collector; reason: string }[],
+  ) {
     this.probes = probes;
     this.collectors = collectors;
     this.skippedCollectors = skipped;
@@ -109,7 +113,8 @@ export class TracingSession {
     for (const p of this.probes) {
       if (p.mechanism === 'raw_tp_cookie') mainProgs.add(`probe_raw_tp_${p.nargs}`);
       if (p.mechanism === 'kprobe_multi') mainProgs.add('probe_kprobe_multi');
-      if (p.mechanism === 'kretprobe_multi') ['probe_kretprobe_multi_entry', 'probe_kretprobe_multi'].forEach((x) => mainProgs.add(x));
+      if (p.mechanism === 'kretprobe_multi')
+        ['probe_kretprobe_multi_entry', 'probe_kretprobe_multi'].forEach((x) => mainProgs.add(x));
       if (p.mechanism === 'usdt') mainProgs.add('probe_usdt');
     }
     main.loadOnly([...mainProgs]);
@@ -118,7 +123,10 @@ export class TracingSession {
     for (const p of this.probes) {
       const v = Buffer.alloc(layouts.probeConfig.size);
       v.writeUInt8(p.skbArg === undefined ? 0 : p.skbArg + 1, layouts.probeConfig.fields['skb_arg']?.offset ?? 0);
-      v.writeUInt8(p.reasonArg === undefined ? 0 : p.reasonArg + 1, layouts.probeConfig.fields['reason_arg']?.offset ?? 1);
+      v.writeUInt8(
+        p.reasonArg === undefined ? 0 : p.reasonArg + 1,
+        layouts.probeConfig.fields['reason_arg']?.offset ?? 1,
+      );
       v.writeUInt8(p.flags, layouts.probeConfig.fields['flags']?.offset ?? 2);
       configs.update(p.id, v);
     }
@@ -138,7 +146,9 @@ export class TracingSession {
     for (const p of this.probes) {
       switch (p.mechanism) {
         case 'raw_tp_cookie':
-          this.links.push(main.program(`probe_raw_tp_${p.nargs}`).attachRawTracepoint(p.target, { cookie: BigInt(p.id) }));
+          this.links.push(
+            main.program(`probe_raw_tp_${p.nargs}`).attachRawTracepoint(p.target, { cookie: BigInt(p.id) }),
+          );
           break;
         case 'raw_tp': {
           const o = perTarget(p, [`probe_raw_tp_${p.nargs}`]);
@@ -166,7 +176,9 @@ export class TracingSession {
         case 'usdt':
           if (p.usdt)
             this.links.push(
-              main.program('probe_usdt').attachUsdt(p.usdt.binary, p.usdt.provider, p.usdt.name, { cookie: BigInt(p.id) }),
+              main
+                .program('probe_usdt')
+                .attachUsdt(p.usdt.binary, p.usdt.provider, p.usdt.name, { cookie: BigInt(p.id) }),
             );
           break;
         default:
@@ -205,7 +217,11 @@ export class TracingSession {
     };
     const decoder = new RecordDecoder(
       layouts.event,
-      this.probes.map((p) => ({ symbol: p.symbol, probeType: p.probeType, ...(p.usdt ? { path: p.usdt.binary } : {}) })),
+      this.probes.map((p) => ({
+        symbol: p.symbol,
+        probeType: p.probeType,
+        ...(p.usdt ? { path: p.usdt.binary } : {}),
+      })),
       new DropReasons(),
       stackOf,
     );

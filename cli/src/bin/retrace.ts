@@ -18,11 +18,23 @@ function fmtOf(o: { format?: string; utc?: boolean; e?: boolean }): FormatOption
 }
 
 export function program(): Command {
-  const p = new Command('retrace').description('packet tracing in the Linux kernel (retis-compatible)').version('0.1.0');
+  const p = new Command('retrace')
+    .description('packet tracing in the Linux kernel (retis-compatible)')
+    .version('0.1.0');
   p.command('collect')
     .description('trace packets on this host')
-    .option('-c, --collectors <list>', 'collectors: auto, skb-tracking, skb, skb-drop, dev, ns (comma list)', repeat, [])
-    .option('-p, --probe <probe>', '[TYPE:]TARGET[/stack], repeatable (default: tp:net:netif_receive_skb, tp:net:net_dev_start_xmit)', repeat, [])
+    .option(
+      '-c, --collectors <list>',
+      'collectors: auto, skb-tracking, skb, skb-drop, dev, ns (comma list)',
+      repeat,
+      [],
+    )
+    .option(
+      '-p, --probe <probe>',
+      '[TYPE:]TARGET[/stack], repeatable (default: tp:net:netif_receive_skb, tp:net:net_dev_start_xmit)',
+      repeat,
+      [],
+    )
     .option('-o, --out [file]', 'write events to FILE (default retrace.data)')
     .option('--print', 'also print events when writing a file')
     .addOption(formatOption())
@@ -56,10 +68,19 @@ export function program(): Command {
     .addOption(formatOption())
     .option('--utc', 'UTC times')
     .option('-e', 'link-layer information')
-    .action(async (file: string, o: { out?: string; maxBuffer: string; print?: boolean; format?: string; utc?: boolean; e?: boolean }) => {
-      if (!/^\d+$/.test(o.maxBuffer)) throw new UsageError(`--max-buffer must be a number, got '${o.maxBuffer}'`);
-      process.exitCode = await sort(file, { ...(o.out ? { out: o.out } : {}), maxBuffer: Number(o.maxBuffer), print: !!o.print }, fmtOf(o));
-    });
+    .action(
+      async (
+        file: string,
+        o: { out?: string; maxBuffer: string; print?: boolean; format?: string; utc?: boolean; e?: boolean },
+      ) => {
+        if (!/^\d+$/.test(o.maxBuffer)) throw new UsageError(`--max-buffer must be a number, got '${o.maxBuffer}'`);
+        process.exitCode = await sort(
+          file,
+          { ...(o.out ? { out: o.out } : {}), maxBuffer: Number(o.maxBuffer), print: !!o.print },
+          fmtOf(o),
+        );
+      },
+    );
   p.command('inspect')
     .description('list usable probes and how they attach on this kernel')
     .option('-p, --probe <pattern>', 'probe pattern, repeatable (default tp:*)', repeat, [])

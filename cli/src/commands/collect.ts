@@ -51,7 +51,8 @@ function skbPacket(sections: string | undefined): boolean {
 function ringBytes(v: string | undefined): number | undefined {
   const n = positiveInt('--ring-size', v);
   if (n === undefined) return undefined;
-  if (n < 4096 || (n & (n - 1)) !== 0) throw new UsageError(`--ring-size must be a power of two of at least 4096 bytes, got ${n}`);
+  if (n < 4096 || (n & (n - 1)) !== 0)
+    throw new UsageError(`--ring-size must be a power of two of at least 4096 bytes, got ${n}`);
   return n;
 }
 
@@ -113,7 +114,8 @@ export async function collect(opts: CollectOptions, argv: string[]): Promise<num
     unmount?.();
     throw e;
   }
-  for (const s of session.skippedCollectors) process.stderr.write(`note: collector ${s.name} not started: ${s.reason}\n`);
+  for (const s of session.skippedCollectors)
+    process.stderr.write(`note: collector ${s.name} not started: ${s.reason}\n`);
   const active = session.probes.filter((p) => !p.silent);
   process.stderr.write(
     `${active.length} probe(s) attached: ${active.map((p) => `${p.symbol} (${p.mechanism})`).join(', ')}\n`,
@@ -149,7 +151,10 @@ export async function collect(opts: CollectOptions, argv: string[]): Promise<num
   const now = monotonicNow();
   for (const p of counts.perProbe)
     if (p.lost > 0) {
-      const lostEvent: Event = { common: { timestamp: now }, lost: { probe: `${p.probeType}/${p.symbol}`, count: BigInt(p.lost) } };
+      const lostEvent: Event = {
+        common: { timestamp: now },
+        lost: { probe: `${p.probeType}/${p.symbol}`, count: BigInt(p.lost) },
+      };
       file?.line(stringifyEvent(lostEvent));
     }
   file?.close();
@@ -160,6 +165,7 @@ export async function collect(opts: CollectOptions, argv: string[]): Promise<num
   process.stderr.write(`${emitted} event(s) ${outPath ? `written to ${outPath}` : 'printed'}, ${counts.lost} lost\n`);
   for (const p of counts.perProbe) if (p.lost > 0) process.stderr.write(`  lost ${p.lost} event(s) from ${p.symbol}\n`);
   if (counts.badRecords) process.stderr.write(`  ${counts.badRecords} record(s) could not be decoded\n`);
-  if (cmdStatus !== null && cmdStatus !== 0) process.stderr.write(`note: the command exited with status ${cmdStatus}\n`);
+  if (cmdStatus !== null && cmdStatus !== 0)
+    process.stderr.write(`note: the command exited with status ${cmdStatus}\n`);
   return 0;
 }

@@ -3,7 +3,8 @@ import { collectStats, formatStats, openInput, readEventLines, type Event } from
 
 export async function stats(file: string): Promise<number> {
   const events: Event[] = [];
-  for await (const { value } of readEventLines(openInput(file))) events.push(...(Array.isArray(value) ? value : [value]));
+  for await (const { value } of readEventLines(openInput(file)))
+    events.push(...(Array.isArray(value) ? value : [value]));
   process.stdout.write(`${formatStats(collectStats(events))}\n`);
   return 0;
 }

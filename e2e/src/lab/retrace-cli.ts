@@ -42,9 +42,7 @@ export function startCollect(args: string[]): Collector {
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
-  const exited = new Promise<RunResult>((resolve) =>
-    child.on('exit', (code) => resolve({ code, stdout, stderr })),
-  );
+  const exited = new Promise<RunResult>((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
   const ready = new Promise<void>((resolve, reject) => {
     child.stderr?.on('data', (d: Buffer) => {
       stderr += d.toString();

@@ -65,8 +65,11 @@ export function routedLab(label: string, opts: RoutedLabOptions = {}): RoutedLab
     router.exec(['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
     const nat: string[] = [];
     for (const d of opts.dnat ?? [])
-      nat.push(`iifname "r0" ip daddr ${lab.routerClientIp} ${d.proto} dport ${d.from} dnat to ${lab.serverIp}:${d.to}`);
-    if (opts.dnatIcmp) nat.push(`iifname "r0" ip daddr ${lab.routerClientIp} icmp type echo-request dnat to ${lab.serverIp}`);
+      nat.push(
+        `iifname "r0" ip daddr ${lab.routerClientIp} ${d.proto} dport ${d.from} dnat to ${lab.serverIp}:${d.to}`,
+      );
+    if (opts.dnatIcmp)
+      nat.push(`iifname "r0" ip daddr ${lab.routerClientIp} icmp type echo-request dnat to ${lab.serverIp}`);
     router.nft(`table ip rtlab {
       chain prerouting_nat { type nat hook prerouting priority -100; policy accept; ${nat.map((r) => `${r};`).join(' ')} }
       chain postrouting_nat { type nat hook postrouting priority 100; policy accept; ${opts.masquerade ? 'oifname "r1" masquerade;' : ''} }
