@@ -16,6 +16,9 @@ const volatile bool col_ns = true;
 /* Probe id source: the attach cookie, or (kernels without cookies) one load per probe. */
 const volatile bool use_cookie = true;
 const volatile __u32 rodata_probe_id = 0;
+/* Wake the consumer only once this much is waiting: a wake-up per record costs the producer an
+ * irq_work each time; userspace also drains on a short timer. 0 wakes on every record. */
+const volatile __u32 wakeup_bytes = 0;
 /* Arguments of the fentry/fexit target (per-target loads). */
 const volatile __u32 rodata_nargs = 0;
 
@@ -88,6 +91,13 @@ struct {
 	__type(key, struct kret_key);
 	__type(value, __u64[2]);
 } kret_args SEC(".maps");
+
+static __always_inline __u64 wakeup_flags(void)
+{
+	if (!wakeup_bytes)
+		return 0;
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
 
 static __always_inline void count(__u32 probe_id, bool lost)
 {
@@ -336,7 +346,7 @@ static __always_inline int chain(void *ctx, __u32 probe_id, __u64 skb_ptr, __u64
 	}
 	if (col_tracking && (cfg->flags & PROBE_F_FREE))
 		untrack(skb);
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, wakeup_flags());
 	return 0;
 }
 

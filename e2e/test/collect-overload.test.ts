@@ -20,7 +20,10 @@ afterAll(() => {
 
 function flood(count: number): Promise<unknown> {
   return new Promise((r) =>
-    spawn('ip', ['netns', 'exec', ns.name, 'ping', '-f', '-c', String(count), '127.0.0.1'], { stdio: 'ignore' }).on('exit', r),
+    spawn('ip', ['netns', 'exec', ns.name, 'ping', '-f', '-c', String(count), '127.0.0.1'], { stdio: 'ignore' }).on(
+      'exit',
+      r,
+    ),
   );
 }
 
@@ -43,7 +46,10 @@ test('per probe, delivered + lost equals the hits counted in BPF, and loss happe
   expect(counts.lost).toBeGreaterThan(0);
   for (const p of counts.perProbe) {
     if (p.hits === 0) continue;
-    expect({ probe: p.symbol, total: (delivered.get(p.symbol) ?? 0) + p.lost }).toEqual({ probe: p.symbol, total: p.hits });
+    expect({ probe: p.symbol, total: (delivered.get(p.symbol) ?? 0) + p.lost }).toEqual({
+      probe: p.symbol,
+      total: p.hits,
+    });
   }
   expect(counts.delivered + counts.lost).toBe(counts.hits);
 });
@@ -60,5 +66,6 @@ test('collect reports the loss on stderr and in the file, per probe', async () =
   const lostEvents = readEvents(out).filter((e) => e.lost);
   expect(lostEvents.length).toBeGreaterThan(0);
   expect(lostEvents.reduce((n, e) => n + Number(e.lost?.count ?? 0), 0)).toBe(total);
-  for (const e of lostEvents) expect(r.stderr).toContain(`lost ${e.lost?.count} event(s) from ${e.lost?.probe.split('/')[1]}`);
+  for (const e of lostEvents)
+    expect(r.stderr).toContain(`lost ${e.lost?.count} event(s) from ${e.lost?.probe.split('/')[1]}`);
 });

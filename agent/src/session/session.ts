@@ -24,6 +24,12 @@ export interface SessionOptions {
   stack?: boolean;
   /** Ring buffer bytes: a power of two, at least a page (default 8 MiB). */
   ringBytes?: number;
+  /**
+   * Bytes waiting in the ring before BPF wakes the reader (default: a quarter of the ring, at
+   * most 256 KiB; 0 wakes on every record). Smaller remainders are drained every `drainMs`.
+   */
+  wakeupBytes?: number;
+  drainMs?: number;
   /** Leave out packet bytes (--skb-sections without `packet`). */
   packet?: boolean;
   features?: FeatureReport;
@@ -60,6 +66,8 @@ export class TracingSession {
   private delivered = 0;
   private badRecords = 0;
   private gcTimer: NodeJS.Timeout | undefined;
+  private drainTimer: NodeJS.Timeout | undefined;
+  private wakeupBytes = 0;
   private stopped = false;
 
   private constructor(
@@ -78,6 +86,8 @@ export class TracingSession {
     const { enabled, skipped } = chooseCollectors(opts.collectors ?? ['auto']);
     const probes = planProbes(opts.probes ?? [], enabled, features, !!opts.stack);
     const s = new TracingSession(probes, enabled, skipped);
+    const ring = opts.ringBytes ?? 8 << 20;
+    s.wakeupBytes = opts.wakeupBytes ?? Math.min(ring / 4, 256 << 10);
     try {
       s.load(opts, features);
     } catch (e) {
@@ -90,6 +100,7 @@ export class TracingSession {
   private rodata(obj: BpfObject, cookie: boolean, packet: boolean): void {
     const c = this.collectors;
     obj.setGlobals({
+      wakeup_bytes: this.wakeupBytes,
       col_tracking: c.has('skb-tracking'),
       col_drop: c.has('skb-drop'),
       col_skb: c.has('skb'),
@@ -240,6 +251,10 @@ export class TracingSession {
         opts.onEvent(ev);
       }
     }).start();
+    if (this.wakeupBytes > 0) {
+      const reader = this.reader;
+      this.drainTimer = setInterval(() => reader.consume(), opts.drainMs ?? 20);
+    }
     this.startTrackingGc(main.map('tracking'));
   }
 
@@ -297,6 +312,7 @@ export class TracingSession {
 
   private release(): void {
     if (this.gcTimer) clearInterval(this.gcTimer);
+    if (this.drainTimer) clearInterval(this.drainTimer);
     this.reader?.close();
     this.reader = undefined;
     for (const l of this.links) l.close();

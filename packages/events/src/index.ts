@@ -1,1 +1,35 @@
-export {};
+// @retrace/events: the event model shared by every part of retrace.
+export * from './gen/event.js';
+export { parseLine, parseEvent, eventFromJson, stringifyEvent, EventParseError } from './json.js';
+export { trackingId, sameSeries, sameSkb } from './tracking.js';
+export { formatMac, formatIpv4, formatIpv6 } from './net-addr.js';
+export { ethertypeName, ipProtoName, icmpTypeName, ETH_P, IPPROTO } from './protocols.js';
+export {
+  parsePacket,
+  parsePacketBase64,
+  eventPacket,
+  VXLAN_PORT,
+  GENEVE_PORT,
+  type ParsedPacket,
+  type EthernetLayer,
+  type VlanTag,
+  type ArpLayer,
+  type IpLayer,
+  type Ipv4Layer,
+  type Ipv6Layer,
+  type Ipv6ExtHeader,
+  type L4Layer,
+  type TcpLayer,
+  type UdpLayer,
+  type IcmpLayer,
+  type TunnelLayer,
+} from './packet.js';
+export { formatPacket, tcpFlagsText, type PacketFormatOptions } from './packet-format.js';
+export { clockOffsetOf, toWallClockNs, formatUtc } from './time.js';
+export { formatEvent, formatHeader, formatSeries, probeKind, FormatError, type FormatOptions } from './format.js';
+export { sectionLines } from './format-sections.js';
+export { isLegacySkb, legacySkbView, type LegacySkbView } from './legacy-skb.js';
+export { EventSorter, type EventSorterOptions } from './sort.js';
+export { readEventLines, openInput, writeEventLine, InputError, type EventLine } from './reader.js';
+export { eventJsonSchema, type JsonSchema } from './schema.js';
+export { collectStats, formatStats, StatsCollector, type EventStats } from './stats.js';

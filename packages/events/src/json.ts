@@ -2,6 +2,7 @@
 // 2^53 (skb addresses, orig_head) into wrong doubles, so large integers are read as text first
 // and every 64-bit field of the schema becomes a bigint.
 import { FIELDS, type Event, type FieldSpec } from './gen/event.js';
+import { writeEventJson } from './json-writer.js';
 
 export class EventParseError extends Error {
   constructor(
@@ -79,8 +80,5 @@ export function parseEvent(text: string, line?: number): Event {
 
 /** One JSON line, 64-bit integers as plain JSON numbers (as retis writes them). */
 export function stringifyEvent(ev: Event | Event[]): string {
-  return JSON.stringify(ev, (_k, v: unknown) => (typeof v === 'bigint' ? `\u0000big${v.toString()}` : v)).replace(
-    /"\\u0000big(-?\d+)"/g,
-    '$1',
-  );
+  return Array.isArray(ev) ? `[${ev.map(writeEventJson).join(',')}]` : writeEventJson(ev);
 }

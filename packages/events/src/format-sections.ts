@@ -1,0 +1,140 @@
+// The text of each event section after the header line (retis's order and wording). Sections
+// come from files of many versions: every field is treated as possibly missing.
+import type { Ct, CtTuple, Dev, Event, Lost, Netns, Nft, SkbDataRef, SkbGso, SkbMeta, Startup } from './gen/event.js';
+import { legacySkbView } from './legacy-skb.js';
+import { formatPacket } from './packet-format.js';
+import { eventPacket } from './packet.js';
+
+const hex = (n: number | bigint): string => `0x${n.toString(16)}`;
+const def = <T>(v: T | undefined | null): v is T => v !== undefined && v !== null;
+
+/** Section lines of an event, in display order, without indentation. */
+export function sectionLines(ev: Event, link: boolean): string[] {
+  const legacy = legacySkbView(ev.skb, link);
+  const lines: (string | undefined)[] = [
+    packetLine(ev, link) ?? legacy?.packetLine,
+    nsDevLine(ev.netns ?? legacy?.netns, ev.dev ?? legacy?.dev),
+    skbLine(ev.skb?.meta ?? legacy?.meta, ev.skb?.data_ref ?? legacy?.dataRef),
+    ev.skb?.gso ? gsoLine(ev.skb.gso) : undefined,
+    ev.skb?.vlan_accel ? vlanAccelLine(ev.skb.vlan_accel) : undefined,
+    ev.ovs ? ovsLine(ev.ovs as unknown as Record<string, unknown>) : undefined,
+    ev.nft ? nftLine(ev.nft) : undefined,
+    ev.ct ? ctLine(ev.ct) : undefined,
+    ev.lost ? lostLine(ev.lost) : undefined,
+    ev.startup ? startupLine(ev.startup) : undefined,
+  ];
+  return lines.filter((l): l is string => l !== undefined && l !== '');
+}
+
+function packetLine(ev: Event, link: boolean): string | undefined {
+  const p = eventPacket(ev);
+  return p ? formatPacket(p, { link }) : undefined;
+}
+
+function nsDevLine(ns: Partial<Netns> | undefined, dev: Partial<Dev> | undefined): string | undefined {
+  const parts: string[] = [];
+  if (ns && def(ns.inum)) parts.push(def(ns.cookie) ? `ns ${hex(ns.cookie)}/${ns.inum}` : `ns ${ns.inum}`);
+  if (dev) {
+    if (def(dev.ifindex)) parts.push(def(dev.name) ? `if ${dev.ifindex} (${dev.name})` : `if ${dev.ifindex}`);
+    else if (def(dev.name)) parts.push(`if (${dev.name})`);
+    if (def(dev.rx_ifindex)) parts.push(`rxif ${dev.rx_ifindex}`);
+  }
+  return parts.length > 0 ? parts.join(' ') : undefined;
+}
+
+const CSUM = ['none', 'unnecessary', 'complete', 'partial'];
+
+function skbLine(meta: Partial<SkbMeta> | undefined, ref: Partial<SkbDataRef> | undefined): string | undefined {
+  const parts: string[] = [];
+  if (meta) {
+    if (def(meta.ip_summed)) {
+      let c = `csum ${CSUM[meta.ip_summed] ?? `mode ${meta.ip_summed}`}`;
+      if (meta.ip_summed === 1 && def(meta.csum_level)) c += ` (level ${meta.csum_level})`;
+      if (meta.ip_summed >= 2 && def(meta.csum)) c += ` ${hex(meta.csum)}`;
+      parts.push(c);
+    }
+    if (def(meta.hash)) parts.push(`hash ${hex(meta.hash)}`);
+    if (def(meta.len)) parts.push(`len ${meta.len}`);
+    if (def(meta.data_len)) parts.push(`data_len ${meta.data_len}`);
+    if (def(meta.priority)) parts.push(`priority ${meta.priority}`);
+    if (def(meta.mark)) parts.push(`mark ${hex(meta.mark)}`);
+  }
+  if (ref) {
+    if (def(ref.users)) parts.push(`users ${ref.users}`);
+    if (def(ref.dataref)) parts.push(`dataref ${ref.dataref}`);
+    if (ref.cloned) parts.push('cloned');
+    if (ref.nohdr) parts.push('nohdr');
+    if (ref.fclone) parts.push(`fclone ${ref.fclone}`);
+  }
+  return parts.length > 0 ? `skb [${parts.join(' ')}]` : undefined;
+}
+
+function gsoLine(g: Partial<SkbGso>): string {
+  const parts: string[] = [];
+  if (def(g.type)) parts.push(`type ${hex(g.type)}`);
+  if (def(g.flags)) parts.push(`flags ${hex(g.flags)}`);
+  if (def(g.frags)) parts.push(`frags ${g.frags}`);
+  if (def(g.segs)) parts.push(`segs ${g.segs}`);
+  if (def(g.size)) parts.push(`size ${g.size}`);
+  return `gso [${parts.join(' ')}]`;
+}
+
+function vlanAccelLine(v: { pcp?: number; dei?: number; vid?: number }): string {
+  return `vlan_accel (id ${v.vid ?? '?'} prio ${v.pcp ?? '?'}${v.dei ? ' drop eligible' : ''})`;
+}
+
+// OVS sections differ between retis versions: print every field there is.
+function ovsLine(o: Record<string, unknown>): string {
+  const text = (v: unknown): string =>
+    typeof v === 'object'
+      ? JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x))
+      : String(v);
+  const parts = [`ovs ${text(o['event_type'] ?? '?')}`];
+  for (const [k, v] of Object.entries(o))
+    if (k !== 'event_type' && v !== undefined && v !== null) parts.push(`${k} ${text(v)}`);
+  return parts.join(' ');
+}
+
+function nftLine(n: Partial<Nft>): string {
+  const parts = [`table ${n.table_name ?? '?'}`, `chain ${n.chain_name ?? '?'}`];
+  if (def(n.rule_handle)) parts.push(`handle ${n.rule_handle}`);
+  parts.push(`verdict ${n.verdict ?? '?'}`);
+  if (def(n.verdict_chain_name)) parts.push(`to ${n.verdict_chain_name}`);
+  if (n.policy) parts.push('(policy)');
+  return parts.join(' ');
+}
+
+function tuple(t: Partial<CtTuple>): string {
+  const port = (addr: string | undefined, p: number | undefined): string =>
+    def(p) ? `${addr ?? '?'}.${p}` : (addr ?? '?');
+  let s = `${t.proto ?? '?'} ${port(t.ip_src, t.sport)} > ${port(t.ip_dst, t.dport)}`;
+  if (def(t.icmp_type)) s += ` type ${t.icmp_type} code ${t.icmp_code ?? 0}`;
+  if (def(t.icmp_id)) s += ` id ${t.icmp_id}`;
+  return s;
+}
+
+function ctLine(c: Partial<Ct>): string {
+  const parts = [`ct_state ${c.state ?? '?'}`];
+  if (def(c.ct_status)) parts.push(`status ${hex(c.ct_status)}`);
+  if (def(c.proto_state)) parts.push(`proto_state ${c.proto_state}`);
+  if (c.orig) parts.push(`orig [${tuple(c.orig)}]`);
+  if (c.reply) parts.push(`reply [${tuple(c.reply)}]`);
+  if (def(c.zone_id)) parts.push(`zone ${c.zone_id}${c.zone_dir && c.zone_dir !== 'default' ? ` ${c.zone_dir}` : ''}`);
+  if (c.mark) parts.push(`mark ${hex(c.mark)}`);
+  if (c.labels) parts.push(`labels ${c.labels}`);
+  return parts.join(' ');
+}
+
+function lostLine(l: Partial<Lost>): string {
+  return `lost ${l.count ?? '?'} event(s) from ${l.probe || '?'}`;
+}
+
+function startupLine(s: Partial<Startup>): string {
+  const parts = ['startup'];
+  if (s.retrace_version) parts.push(`retrace ${s.retrace_version}`);
+  if (s.retis_version) parts.push(`retis ${s.retis_version}`);
+  if (s.cmdline) parts.push(`cmdline '${s.cmdline}'`);
+  const m = s.machine;
+  if (m) parts.push(`machine ${[m.kernel_release, m.kernel_version, m.hardware_name].filter(Boolean).join(' ')}`);
+  return parts.join(' ');
+}
