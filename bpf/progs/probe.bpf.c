@@ -22,6 +22,9 @@ const volatile __u32 wakeup_bytes = 0;
 /* Arguments of the fentry/fexit target (per-target loads). */
 const volatile __u32 rodata_nargs = 0;
 
+/* Room for the target kernel's struct sk_buff (224 bytes on 6.x). */
+#define SKB_SNAPSHOT_MAX 256
+
 RETRACE_BTF_TYPE(retrace_event);
 RETRACE_BTF_TYPE(probe_config);
 RETRACE_BTF_TYPE(probe_counters);
@@ -111,16 +114,17 @@ static __always_inline void count(__u32 probe_id, bool lost)
 		c->hits++;
 }
 
-static __always_inline bool track(struct sk_buff *skb, struct retrace_event *e, __u8 flags, __u64 now)
+static __always_inline bool track(struct sk_buff *skb, const struct sk_buff *s, struct retrace_event *e, __u8 flags,
+				  __u64 now)
 {
-	__u64 head = (__u64)BPF_CORE_READ(skb, head);
+	__u64 head = (__u64)s->head;
 	__u64 skbp = (__u64)skb;
 	struct track_info *ti, fresh = {};
 
 	ti = bpf_map_lookup_elem(&tracking, &head);
 	/* The same buffer under another skb that does not share it (not a clone): the buffer was
 	 * freed where no probe saw it and reused for a new packet. */
-	if (ti && ti->skb != skbp && !BPF_CORE_READ_BITFIELD_PROBED(skb, cloned)) {
+	if (ti && ti->skb != skbp && !BPF_CORE_READ_BITFIELD(s, cloned)) {
 		bpf_map_delete_elem(&tracking, &head);
 		ti = NULL;
 	}
@@ -157,28 +161,28 @@ static __always_inline bool track(struct sk_buff *skb, struct retrace_event *e, 
 /* A freeing point: the skb is gone; its head too when this was the last reference to it (not
  * cloned, or the last of the clones: the data reference count is 1). A head left behind would
  * give its id to the next packet that gets the same buffer. */
-static __always_inline void untrack(struct sk_buff *skb)
+static __always_inline void untrack(struct sk_buff *skb, const struct sk_buff *s)
 {
-	unsigned char *headp = BPF_CORE_READ(skb, head);
-	struct skb_shared_info *shinfo = (void *)(headp + BPF_CORE_READ(skb, end));
+	unsigned char *headp = s->head;
+	struct skb_shared_info *shinfo = (void *)(headp + s->end);
 	__u64 head = (__u64)headp;
 	__u64 skbp = (__u64)skb;
 
-	if (!BPF_CORE_READ_BITFIELD_PROBED(skb, cloned) || (BPF_CORE_READ(shinfo, dataref.counter) & 0xffff) == 1)
+	if (!BPF_CORE_READ_BITFIELD(s, cloned) || (BPF_CORE_READ(shinfo, dataref.counter) & 0xffff) == 1)
 		bpf_map_delete_elem(&tracking, &head);
 	bpf_map_delete_elem(&skb_ids, &skbp);
 }
 
-static __always_inline void fill_dev_ns(struct sk_buff *skb, struct retrace_event *e)
+static __always_inline void fill_dev_ns(const struct sk_buff *s, struct retrace_event *e)
 {
-	struct net_device *dev = BPF_CORE_READ(skb, dev);
+	struct net_device *dev = s->dev;
 	struct net *net = NULL;
 
 	if (col_dev && dev) {
 		bpf_probe_read_kernel_str(e->dev_name, sizeof(e->dev_name), dev->name);
 		e->ifindex = BPF_CORE_READ(dev, ifindex);
 		e->present |= SEC_DEV;
-		e->rx_ifindex = BPF_CORE_READ(skb, skb_iif);
+		e->rx_ifindex = s->skb_iif;
 		if (e->rx_ifindex)
 			e->present |= SEC_RX_IFINDEX;
 	}
@@ -187,7 +191,7 @@ static __always_inline void fill_dev_ns(struct sk_buff *skb, struct retrace_even
 	if (dev)
 		net = BPF_CORE_READ(dev, nd_net.net);
 	if (!net) {
-		struct sock *sk = BPF_CORE_READ(skb, sk);
+		struct sock *sk = s->sk;
 
 		if (sk)
 			net = BPF_CORE_READ(sk, __sk_common.skc_net.net);
@@ -202,31 +206,31 @@ static __always_inline void fill_dev_ns(struct sk_buff *skb, struct retrace_even
 	}
 }
 
-static __always_inline void fill_skb(struct sk_buff *skb, struct retrace_event *e)
+static __always_inline void fill_skb(const struct sk_buff *s, struct retrace_event *e)
 {
-	unsigned char *head = BPF_CORE_READ(skb, head);
-	struct skb_shared_info *shinfo = (void *)(head + BPF_CORE_READ(skb, end));
+	unsigned char *head = s->head;
+	struct skb_shared_info *shinfo = (void *)(head + s->end);
 
-	e->len = BPF_CORE_READ(skb, len);
-	e->data_len = BPF_CORE_READ(skb, data_len);
-	e->hash = BPF_CORE_READ(skb, hash);
-	e->csum = BPF_CORE_READ(skb, csum);
-	e->priority = BPF_CORE_READ(skb, priority);
-	e->mark = BPF_CORE_READ(skb, mark);
-	e->protocol = bpf_ntohs(BPF_CORE_READ(skb, protocol));
-	e->users = BPF_CORE_READ(skb, users.refs.counter);
-	e->ip_summed = BPF_CORE_READ_BITFIELD_PROBED(skb, ip_summed);
-	e->csum_level = BPF_CORE_READ_BITFIELD_PROBED(skb, csum_level);
-	e->nohdr = BPF_CORE_READ_BITFIELD_PROBED(skb, nohdr);
-	e->cloned = BPF_CORE_READ_BITFIELD_PROBED(skb, cloned);
-	e->fclone = BPF_CORE_READ_BITFIELD_PROBED(skb, fclone);
+	e->len = s->len;
+	e->data_len = s->data_len;
+	e->hash = s->hash;
+	e->csum = s->csum;
+	e->priority = s->priority;
+	e->mark = s->mark;
+	e->protocol = bpf_ntohs(s->protocol);
+	e->users = s->users.refs.counter;
+	e->ip_summed = BPF_CORE_READ_BITFIELD(s, ip_summed);
+	e->csum_level = BPF_CORE_READ_BITFIELD(s, csum_level);
+	e->nohdr = BPF_CORE_READ_BITFIELD(s, nohdr);
+	e->cloned = BPF_CORE_READ_BITFIELD(s, cloned);
+	e->fclone = BPF_CORE_READ_BITFIELD(s, fclone);
 	e->dataref = BPF_CORE_READ(shinfo, dataref.counter);
 	e->nr_frags = BPF_CORE_READ(shinfo, nr_frags);
 	e->gso_size = BPF_CORE_READ(shinfo, gso_size);
 	e->gso_segs = BPF_CORE_READ(shinfo, gso_segs);
 	e->gso_type = BPF_CORE_READ(shinfo, gso_type);
-	e->vlan_tci = BPF_CORE_READ(skb, vlan_tci);
-	e->vlan_proto = bpf_ntohs(BPF_CORE_READ(skb, vlan_proto));
+	e->vlan_tci = s->vlan_tci;
+	e->vlan_proto = bpf_ntohs(s->vlan_proto);
 	if (e->vlan_proto)
 		e->present |= SEC_VLAN;
 	e->present |= SEC_SKB;
@@ -247,14 +251,14 @@ static __always_inline __u64 copy_bytes(void *dst, __u64 n, const __u64 max, con
 
 /* Linear packet bytes from the link-layer header, or a zeroed Ethernet header followed by the
  * network header when this point of the stack has no (valid) link layer. */
-static __always_inline void fill_packet(struct sk_buff *skb, struct retrace_event *e)
+static __always_inline void fill_packet(const struct sk_buff *s, struct retrace_event *e)
 {
-	unsigned char *head = BPF_CORE_READ(skb, head);
-	__u16 mac = BPF_CORE_READ(skb, mac_header);
-	__u16 net = BPF_CORE_READ(skb, network_header);
-	__u32 tail = BPF_CORE_READ(skb, tail);
-	__u32 data_off = BPF_CORE_READ(skb, data) - head;
-	__u32 len = BPF_CORE_READ(skb, len);
+	unsigned char *head = s->head;
+	__u16 mac = s->mac_header;
+	__u16 net = s->network_header;
+	__u32 tail = s->tail;
+	__u32 data_off = s->data - head;
+	__u32 len = s->len;
 	__u64 n;
 
 	if (mac != (__u16)~0U && mac < net) {
@@ -267,7 +271,7 @@ static __always_inline void fill_packet(struct sk_buff *skb, struct retrace_even
 		/* Full length from the link layer; data_off > mac when headers were already pulled. */
 		e->pkt_len = len + (data_off > mac ? data_off - mac : 0);
 	} else if (net && net != (__u16)~0U) {
-		__u16 proto = BPF_CORE_READ(skb, protocol);
+		__u16 proto = s->protocol;
 
 		if (tail <= net)
 			return;
@@ -293,12 +297,24 @@ static __always_inline int chain(void *ctx, __u32 probe_id, __u64 skb_ptr, __u64
 	struct sk_buff *skb = (struct sk_buff *)skb_ptr;
 	struct retrace_event *e;
 	__u64 now;
+	/* One copy of the sk_buff instead of a helper call per field: fields are then read from
+	 * the copy at their CO-RE-relocated offsets. */
+	union {
+		struct sk_buff skb;
+		char bytes[SKB_SNAPSHOT_MAX];
+	} snap;
+	const struct sk_buff *s = &snap.skb;
+	__u32 snap_size = bpf_core_type_size(struct sk_buff);
 
 	if (!cfg || !skb)
 		return 0;
+	if (snap_size > SKB_SNAPSHOT_MAX)
+		snap_size = SKB_SNAPSHOT_MAX;
+	if (bpf_probe_read_kernel(&snap, snap_size, skb))
+		return 0;
 	if (cfg->flags & PROBE_F_SILENT) {
 		if (col_tracking && (cfg->flags & PROBE_F_FREE))
-			untrack(skb);
+			untrack(skb, s);
 		return 0;
 	}
 	count(probe_id, false);
@@ -308,7 +324,7 @@ static __always_inline int chain(void *ctx, __u32 probe_id, __u64 skb_ptr, __u64
 		count(probe_id, true);
 		/* Loss is never silent, and a freed skb must still be forgotten. */
 		if (col_tracking && (cfg->flags & PROBE_F_FREE))
-			untrack(skb);
+			untrack(skb, s);
 		return 0;
 	}
 	e->version = RETRACE_EVENT_VERSION;
@@ -323,7 +339,7 @@ static __always_inline int chain(void *ctx, __u32 probe_id, __u64 skb_ptr, __u64
 	e->stack_id = -1;
 	e->capture_len = 0;
 
-	if (col_tracking && !track(skb, e, cfg->flags, now)) {
+	if (col_tracking && !track(skb, s, e, cfg->flags, now)) {
 		bpf_ringbuf_discard(e, 0);
 		return 0;
 	}
@@ -334,18 +350,18 @@ static __always_inline int chain(void *ctx, __u32 probe_id, __u64 skb_ptr, __u64
 		e->present |= SEC_DROP_NO_REASON;
 	}
 	if (col_dev || col_ns)
-		fill_dev_ns(skb, e);
+		fill_dev_ns(s, e);
 	if (col_skb)
-		fill_skb(skb, e);
+		fill_skb(s, e);
 	if (col_packet)
-		fill_packet(skb, e);
+		fill_packet(s, e);
 	if (cfg->flags & PROBE_F_STACK) {
 		e->stack_id = bpf_get_stackid(ctx, &stacks, 0);
 		if (e->stack_id >= 0)
 			e->present |= SEC_STACK;
 	}
 	if (col_tracking && (cfg->flags & PROBE_F_FREE))
-		untrack(skb);
+		untrack(skb, s);
 	bpf_ringbuf_submit(e, wakeup_flags());
 	return 0;
 }
