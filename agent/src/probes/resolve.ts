@@ -37,10 +37,10 @@ function candidates(spec: ProbeSpec): string[] {
   if (spec.kind === 'tracepoint') {
     const all = tracepoints();
     const re = wildcard(spec.target);
-    const nameOnly = wildcard(spec.target.slice(spec.target.indexOf(':') + 1));
+    const nameOnly = spec.target.includes(':') ? wildcard(spec.target.slice(spec.target.indexOf(':') + 1)) : re;
     // Without tracefs the categories are unknown ('*:name'): match on the name alone, and take
     // the category the user wrote when it has no wildcard.
-    const category = spec.target.slice(0, spec.target.indexOf(':'));
+    const category = spec.target.includes(':') ? spec.target.slice(0, spec.target.indexOf(':')) : '*';
     return all
       .filter((tp) => (tp.startsWith('*:') ? nameOnly.test(tp.slice(2)) : re.test(tp)))
       .map((tp) => (tp.startsWith('*:') && !category.includes('*') ? `${category}${tp.slice(1)}` : tp));

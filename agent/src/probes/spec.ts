@@ -66,7 +66,9 @@ export function parseProbe(text: string): ProbeSpec {
     throw new ProbeSyntaxError(text, `unknown probe type '${first}'`);
   }
   if (!target) throw new ProbeSyntaxError(text, 'no target');
-  if (kind === 'tracepoint' && target.split(':').length !== 2)
+  // A one-part wildcard (tp:*skb*) matches whole `category:name` strings, as retis does.
+  const oneWildcard = target.includes('*') && !target.includes(':');
+  if (kind === 'tracepoint' && target.split(':').length !== 2 && !oneWildcard)
     throw new ProbeSyntaxError(text, 'a tracepoint is CATEGORY:NAME, e.g. tp:net:netif_receive_skb');
   if (kind !== 'tracepoint' && target.includes(':'))
     throw new ProbeSyntaxError(text, `a ${kind} target is a function name`);

@@ -1,0 +1,87 @@
+// The decoder reads records by the layout in the probe object's own BTF; drift, truncation and
+// foreign versions are errors that say so.
+import { DropReasons, LayoutError, RecordDecoder, RecordError, loadLayouts } from '@retrace/agent';
+import { KernelBtf, bpfObjectPath } from '@retrace/ebpf-loader';
+
+const layouts = loadLayouts();
+const L = layouts.event;
+
+function record(fields: Record<string, number | bigint | string>): Buffer {
+  const b = Buffer.alloc(L.size);
+  for (const [name, v] of Object.entries(fields)) {
+    const f = L.fields[name];
+    if (!f) throw new Error(`no ${name}`);
+    if (typeof v === 'string') b.write(v, f.offset, 'utf8');
+    else if (f.size === 8) b.writeBigUInt64LE(BigInt(v), f.offset);
+    else if (f.size === 4) b.writeUInt32LE(Number(v), f.offset);
+    else if (f.size === 2) b.writeUInt16LE(Number(v), f.offset);
+    else b.writeUInt8(Number(v), f.offset);
+  }
+  return b;
+}
+
+const reasons = new DropReasons();
+const netfilterDrop = Number(KernelBtf.vmlinux().enumValues('skb_drop_reason')?.get('SKB_DROP_REASON_NETFILTER_DROP'));
+const decoder = new RecordDecoder(L, [{ symbol: 'skb:kfree_skb', probeType: 'raw_tracepoint' }], reasons);
+
+function decode(b: Buffer): ReturnType<RecordDecoder['decode']> {
+  return decoder.decode(new DataView(b.buffer, b.byteOffset, b.byteLength), b, 0, b.length);
+}
+
+test('a record decodes into retis sections', () => {
+  const packet = Buffer.from('000000000000000000000000080045', 'hex');
+  const b = record({
+    version: 1,
+    probe_id: 0,
+    present: (1 << 0) | (1 << 1) | (1 << 2) | (1 << 3) | (1 << 5) | (1 << 10),
+    cpu: 1,
+    timestamp: 123456789n,
+    pid: 42,
+    tgid: 41,
+    comm: 'ping',
+    skb: 0xffff888100000000n,
+    orig_head: 0xffff888200000000n,
+    track_ts: 123000000n,
+    drop_reason: netfilterDrop,
+    dev_name: 'r0',
+    ifindex: 3,
+    rx_ifindex: 3,
+    netns_inum: 4026531840,
+    pkt_len: 98,
+    capture_len: packet.length,
+  });
+  packet.copy(b, L.fields['packet']?.offset);
+  expect(decode(b)).toEqual({
+    common: { timestamp: 123456789n, smp_id: 1, task: { pid: 42, tgid: 41, comm: 'ping' } },
+    kernel: { symbol: 'skb:kfree_skb', probe_type: 'raw_tracepoint' },
+    'skb-tracking': { orig_head: 0xffff888200000000n, timestamp: 123000000n, skb: 0xffff888100000000n },
+    'skb-drop': { drop_reason: 'NETFILTER_DROP' },
+    packet: { len: 98, capture_len: packet.length, data: packet.toString('base64') },
+    dev: { name: 'r0', ifindex: 3, rx_ifindex: 3 },
+    netns: { inum: 4026531840 },
+  });
+});
+
+test('a kernel without drop reasons is stated in the event', () => {
+  const ev = decode(record({ version: 1, present: 1 << 7 }));
+  expect(ev['skb-drop']).toEqual({ drop_reason: 'UNAVAILABLE', subsys: 'kernel without drop reasons (< 5.17)' });
+});
+
+test('truncated records, other versions and unknown probes are errors naming the problem', () => {
+  const good = record({ version: 1 });
+  expect(() => decoder.decode(new DataView(good.buffer), good, 0, 40)).toThrow(RecordError);
+  expect(() => decoder.decode(new DataView(good.buffer), good, 0, 40)).toThrow(/truncated record: 40 bytes/);
+  expect(() => decode(record({ version: 7 }))).toThrow(/record version 7, this retrace decodes version 1/);
+  expect(() => decode(record({ version: 1, probe_id: 9 }))).toThrow(/unknown probe id 9/);
+});
+
+test('subsystem drop reasons carry their subsystem', () => {
+  const r = reasons.name((3 << 16) | 1);
+  expect(r.subsys).toBeDefined();
+  expect(reasons.name(netfilterDrop)).toEqual({ reason: 'NETFILTER_DROP' });
+});
+
+test('an object whose record struct drifted from the decoder is refused at start', () => {
+  expect(() => loadLayouts(bpfObjectPath('tests/kfree_skb_probe'))).toThrow(LayoutError);
+  expect(() => loadLayouts(bpfObjectPath('tests/kfree_skb_probe'))).toThrow(/struct retrace_event is missing/);
+});
