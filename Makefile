@@ -33,10 +33,10 @@ test-only:
 
 # The main job: a real trace on this machine's kernel.
 demo: build
-	@node e2e/dist/scenarios/drop-demo.js
+	@node e2e/dist/scenarios/journey-demo.js
 
 bench: build
-	@node e2e/dist/bench/ringbuf-delivery.js
+	@node e2e/dist/bench/ringbuf-delivery.js && node e2e/dist/bench/iperf-trace.js
 
 clean:
 	@$(MAKE) --no-print-directory -C bpf clean
