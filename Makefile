@@ -16,6 +16,7 @@ $(ADDON): packages/ebpf-loader/binding.gyp $(wildcard packages/ebpf-loader/nativ
 
 ts:
 	@npx tsc -b
+	@chmod +x cli/dist/bin/retrace.js
 
 build: deps bpf native ts
 
@@ -23,6 +24,7 @@ typecheck: deps
 	@npx tsc -b && npx tsc -p tsconfig.test.json
 
 lint: deps
+	@node proto/gen-ts.mjs --check
 	@npx eslint . && npx prettier --check . --log-level warn
 
 # Everything CI needs: build, static checks, then every test on the real kernel (root).

@@ -47,7 +47,13 @@ for (const m of messages) {
     const optional = kind === 'message' || !!f.options?.proto3_optional || f.repeated;
     const comment = f.comment ? `  /** ${f.comment} */\n` : '';
     out += `${comment}  ${key}${optional ? '?' : ''}: ${tsType};\n`;
-    table[m.name].push({ json, kind, ...(kind === 'message' ? { message: f.resolvedType.name } : {}), repeated: !!f.repeated, optional });
+    table[m.name].push({
+      json,
+      kind,
+      ...(kind === 'message' ? { message: f.resolvedType.name } : {}),
+      repeated: !!f.repeated,
+      optional,
+    });
   }
   out += `}\n\n`;
 }

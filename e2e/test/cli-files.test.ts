@@ -2,7 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Netns, runRetrace } from '@retrace/e2e';
+import { spawnSync } from 'node:child_process';
+import { Netns, retraceBin, runRetrace } from '@retrace/e2e';
 import { readEvents, readSeries, tempDir } from './helpers.js';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'packages', 'events', 'test', 'fixtures');
@@ -109,4 +110,39 @@ test('--stack adds symbolized kernel stacks; -e shows the link layer; --utc prin
   const printed = runRetrace(['print', out, '-e', '--utc']);
   expect(printed.stdout).toMatch(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d/);
   expect(printed.stdout).toMatch(/00:00:00:00:00:00 > 00:00:00:00:00:00/);
+});
+
+test('--skb-sections selects what the skb collector reports', () => {
+  const out = `${tmp.dir}/sections.json`;
+  const cmd = `ip netns exec ${ns.name} ping -c 1 127.0.0.1 >/dev/null`;
+  expect(runRetrace(['collect', '-c', 'skb,ns', '--skb-sections', 'meta', '--cmd', cmd, '-o', out]).code).toBe(0);
+  const ev = readEvents(out).find((e) => e.netns?.inum === ns.inode);
+  expect(ev?.skb?.meta?.len).toBeGreaterThan(0);
+  expect(ev?.skb?.data_ref).toBeUndefined();
+  expect(ev?.packet).toBeUndefined();
+  expect(runRetrace(['collect', '-c', 'skb,ns', '--skb-sections', 'packet', '--cmd', cmd, '-o', out]).code).toBe(0);
+  const ev2 = readEvents(out).find((e) => e.netns?.inum === ns.inode);
+  expect(ev2?.packet?.capture_len).toBeGreaterThan(0);
+  expect(ev2?.skb?.meta).toBeUndefined();
+  expect(runRetrace(['collect', '--skb-sections', 'eth', '--duration', '1']).stderr).toMatch(
+    /unknown --skb-sections eth; known: all, meta, dataref, gso, packet/,
+  );
+});
+
+test('on a terminal, collect shows a live status line: events, rate, lost, probes attached', () => {
+  // script(1) gives the command a pseudo-terminal.
+  const r = spawnSync(
+    'script',
+    ['-qec', `${process.execPath} ${retraceBin()} collect -c skb --duration 2.3 -o ${tmp.dir}/tty.json`, '/dev/null'],
+    { encoding: 'utf8' },
+  );
+  expect(r.status).toBe(0);
+  expect(r.stdout).toMatch(/\d+ events \(\d+\/s\), \d+ lost, 2 probes attached/);
+});
+
+test('npx retrace works from the repository root, as the README says', () => {
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+  const r = spawnSync('npx', ['retrace', '--version'], { cwd: root, encoding: 'utf8' });
+  expect(r.status).toBe(0);
+  expect(r.stdout.trim()).toBe('0.1.0');
 });

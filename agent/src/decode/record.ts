@@ -34,6 +34,8 @@ export class RecordDecoder {
     private readonly probes: ProbeIdentity[],
     private readonly reasons: DropReasons,
     private readonly stack: (id: number) => string[] | undefined = () => undefined,
+    /** skb sub-sections to report (--skb-sections): meta, dataref, gso (vlan_accel always). */
+    private readonly skbSections: ReadonlySet<string> = new Set(['meta', 'dataref', 'gso']),
   ) {
     this.o = Object.fromEntries(Object.entries(layout.fields).map(([k, f]) => [k, f.offset]));
     this.size = layout.size;
@@ -100,8 +102,9 @@ export class RecordDecoder {
       ev.packet = { len: u32('pkt_len'), capture_len: cap, data: buf.toString('base64', p, p + cap) };
     }
     if (present & Sec.SKB) {
-      const skb: Skb = {
-        meta: {
+      const skb: Skb = {};
+      if (this.skbSections.has('meta'))
+        skb.meta = {
           len: u32('len'),
           data_len: u32('data_len'),
           hash: u32('hash'),
@@ -110,17 +113,17 @@ export class RecordDecoder {
           csum_level: u8('csum_level'),
           priority: u32('priority'),
           mark: u32('mark'),
-        },
-        data_ref: {
+        };
+      if (this.skbSections.has('dataref'))
+        skb.data_ref = {
           nohdr: u8('nohdr') !== 0,
           cloned: u8('cloned') !== 0,
           fclone: u8('fclone'),
           users: u32('users'),
           dataref: u32('dataref'),
-        },
-      };
+        };
       const gsoSize = u16('gso_size');
-      if (gsoSize || u8('nr_frags'))
+      if (this.skbSections.has('gso') && (gsoSize || u8('nr_frags')))
         skb.gso = { flags: 0, frags: u8('nr_frags'), segs: u16('gso_segs'), size: gsoSize, type: u32('gso_type') };
       if (present & Sec.VLAN) {
         const tci = u16('vlan_tci');

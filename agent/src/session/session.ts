@@ -30,8 +30,8 @@ export interface SessionOptions {
    */
   wakeupBytes?: number;
   drainMs?: number;
-  /** Leave out packet bytes (--skb-sections without `packet`). */
-  packet?: boolean;
+  /** skb sections to report (--skb-sections): meta, dataref, gso, packet; default all. */
+  skbSections?: ReadonlySet<string>;
   features?: FeatureReport;
   onEvent: (ev: Event) => void;
   /** A record that could not be decoded (counted; the session goes on). */
@@ -115,7 +115,8 @@ export class TracingSession {
     const path = bpfObjectPath('probe');
     const layouts = loadLayouts(path);
     const cookie = features.raw_tp_cookie.available;
-    const packet = opts.packet ?? true;
+    const sections = opts.skbSections ?? new Set(['meta', 'dataref', 'gso', 'packet']);
+    const packet = sections.has('packet');
     const main = BpfObject.open(path);
     this.objects.push(main);
     this.rodata(main, cookie, packet);
@@ -235,6 +236,7 @@ export class TracingSession {
       })),
       new DropReasons(),
       stackOf,
+      sections,
     );
     const onRecordError = opts.onRecordError;
     this.reader = new RingBufferReader(main.map('events'), (batch) => {

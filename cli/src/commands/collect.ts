@@ -39,13 +39,17 @@ function seconds(v: string | undefined): number | undefined {
   return m[2] === 'ms' ? n / 1000 : m[2] === 'm' ? n * 60 : n;
 }
 
-function skbPacket(sections: string | undefined): boolean {
-  if (!sections) return true;
-  const list = sections.split(',').map((s) => s.trim());
-  const known = ['all', 'meta', 'dataref', 'gso', 'packet'];
-  const bad = list.filter((s) => !known.includes(s));
-  if (bad.length) throw new UsageError(`unknown --skb-sections ${bad.join(', ')}; known: ${known.join(', ')}`);
-  return list.includes('all') || list.includes('packet');
+const SKB_SECTIONS = ['meta', 'dataref', 'gso', 'packet'];
+
+function skbSections(sections: string | undefined): Set<string> {
+  const list = (sections ?? 'all')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const bad = list.filter((s) => s !== 'all' && !SKB_SECTIONS.includes(s));
+  if (bad.length)
+    throw new UsageError(`unknown --skb-sections ${bad.join(', ')}; known: all, ${SKB_SECTIONS.join(', ')}`);
+  return new Set(list.includes('all') ? SKB_SECTIONS : list);
 }
 
 function ringBytes(v: string | undefined): number | undefined {
@@ -59,7 +63,7 @@ function ringBytes(v: string | undefined): number | undefined {
 export async function collect(opts: CollectOptions, argv: string[]): Promise<number> {
   const stopAfter = positiveInt('--stop-after', opts.stopAfter);
   const duration = seconds(opts.duration);
-  const packet = skbPacket(opts.skbSections);
+  const sections = skbSections(opts.skbSections);
   const ring = ringBytes(opts.ringSize);
   const outPath = opts.out === true ? 'retrace.data' : typeof opts.out === 'string' ? opts.out : undefined;
   const printing = !outPath || !!opts.print;
@@ -102,7 +106,7 @@ export async function collect(opts: CollectOptions, argv: string[]): Promise<num
       collectors: opts.collectors,
       probes: opts.probe,
       stack: !!opts.stack,
-      packet,
+      skbSections: sections,
       ...(ring ? { ringBytes: ring } : {}),
       onEvent: emit,
       onRecordError: (e) => {
