@@ -119,7 +119,7 @@ static __always_inline bool track(struct sk_buff *skb, const struct sk_buff *s, 
 {
 	__u64 head = (__u64)s->head;
 	__u64 skbp = (__u64)skb;
-	struct track_info *ti, fresh = {};
+	struct track_info *ti, *known, fresh = {};
 
 	ti = bpf_map_lookup_elem(&tracking, &head);
 	/* The same buffer under another skb that does not share it (not a clone): the buffer was
@@ -152,9 +152,16 @@ static __always_inline bool track(struct sk_buff *skb, const struct sk_buff *s, 
 	e->orig_head = ti->orig_head;
 	e->track_ts = ti->ts;
 	e->present |= SEC_TRACKING;
-	fresh = *ti;
-	fresh.head = head;
-	bpf_map_update_elem(&skb_ids, &skbp, &fresh, BPF_ANY);
+	/* Remember the id under this skb too; in place when it is already there (no map update). */
+	known = bpf_map_lookup_elem(&skb_ids, &skbp);
+	if (known && known->orig_head == ti->orig_head && known->ts == ti->ts) {
+		known->head = head;
+		known->last_seen = now;
+	} else {
+		fresh = *ti;
+		fresh.head = head;
+		bpf_map_update_elem(&skb_ids, &skbp, &fresh, BPF_ANY);
+	}
 	return true;
 }
 
@@ -460,17 +467,22 @@ static __always_inline __u64 regs_arg(struct pt_regs *ctx, __u32 i)
 	return 0;
 }
 
+/* The skb and drop reason arguments a probe's config points at. */
+static __always_inline void regs_skb_reason(struct pt_regs *ctx, const struct probe_config *cfg, __u64 *skb,
+					    __u64 *reason)
+{
+	*skb = cfg->skb_arg ? regs_arg(ctx, cfg->skb_arg - 1) : 0;
+	*reason = cfg->reason_arg ? regs_arg(ctx, cfg->reason_arg - 1) : 0;
+}
+
 static __always_inline int from_regs(struct pt_regs *ctx, __u32 probe_id)
 {
 	struct probe_config *cfg = bpf_map_lookup_elem(&probe_configs, &probe_id);
-	__u64 skb = 0, reason = 0;
+	__u64 skb, reason;
 
 	if (!cfg)
 		return 0;
-	if (cfg->skb_arg)
-		skb = regs_arg(ctx, cfg->skb_arg - 1);
-	if (cfg->reason_arg)
-		reason = regs_arg(ctx, cfg->reason_arg - 1);
+	regs_skb_reason(ctx, cfg, &skb, &reason);
 	return chain(ctx, probe_id, skb, reason);
 }
 
@@ -495,10 +507,7 @@ static __always_inline int kret_save(struct pt_regs *ctx, __u32 probe_id)
 
 	if (!cfg)
 		return 0;
-	if (cfg->skb_arg)
-		vals[0] = regs_arg(ctx, cfg->skb_arg - 1);
-	if (cfg->reason_arg)
-		vals[1] = regs_arg(ctx, cfg->reason_arg - 1);
+	regs_skb_reason(ctx, cfg, &vals[0], &vals[1]);
 	bpf_map_update_elem(&kret_args, &key, vals, BPF_ANY);
 	return 0;
 }
