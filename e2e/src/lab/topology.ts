@@ -81,3 +81,63 @@ export function routedLab(label: string, opts: RoutedLabOptions = {}): RoutedLab
   }
   return lab;
 }
+
+export interface VxlanLab {
+  a: Netns;
+  b: Netns;
+  /** Overlay addresses (on vx0), and the underlay's (on va/vb). */
+  overlayA: string;
+  overlayB: string;
+  underlayA: string;
+  underlayB: string;
+  destroy(): void;
+}
+
+/** Two namespaces joined by a veth underlay carrying a VXLAN (VNI 42) overlay between them. */
+export function vxlanLab(label: string): VxlanLab {
+  const n = 100 + ((process.pid + labCount++) % 100);
+  const a = Netns.create(`${label}-a`);
+  const b = Netns.create(`${label}-b`);
+  const lab: VxlanLab = {
+    a,
+    b,
+    underlayA: `10.${n}.0.1`,
+    underlayB: `10.${n}.0.2`,
+    overlayA: `192.168.${n}.1`,
+    overlayB: `192.168.${n}.2`,
+    destroy: () => [a, b].forEach((ns) => ns.destroy()),
+  };
+  try {
+    a.ip('link', 'add', 'va', 'type', 'veth', 'peer', 'name', 'vb', 'netns', b.name);
+    for (const [ns, dev, under, remote, over] of [
+      [a, 'va', lab.underlayA, lab.underlayB, lab.overlayA],
+      [b, 'vb', lab.underlayB, lab.underlayA, lab.overlayB],
+    ] as const) {
+      ns.ip('addr', 'add', `${under}/24`, 'dev', dev);
+      ns.ip('link', 'set', dev, 'up');
+      ns.ip(
+        'link',
+        'add',
+        'vx0',
+        'type',
+        'vxlan',
+        'id',
+        '42',
+        'remote',
+        remote,
+        'local',
+        under,
+        'dstport',
+        '4789',
+        'dev',
+        dev,
+      );
+      ns.ip('addr', 'add', `${over}/24`, 'dev', 'vx0');
+      ns.ip('link', 'set', 'vx0', 'up');
+    }
+  } catch (e) {
+    lab.destroy();
+    throw e;
+  }
+  return lab;
+}
