@@ -7,6 +7,7 @@ export { chooseMechanism, probeTypeName, type Mechanism } from './probes/mechani
 export { tracepoints, functions, tracefsDir } from './probes/catalog.js';
 export { chooseCollectors, collectorProbes, COLLECTORS, DEFAULT_PROBES, type Collector } from './collectors.js';
 export { RecordDecoder, RecordError } from './decode/record.js';
+export { RecordJsonWriter } from './decode/record-json.js';
 export { loadLayouts, LayoutError } from './decode/layout.js';
 export { DropReasons } from './decode/drop-reasons.js';
 export { Kallsyms } from './decode/kallsyms.js';

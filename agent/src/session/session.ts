@@ -9,12 +9,13 @@ import {
   type FeatureReport,
   type Link,
 } from '@retrace/ebpf-loader';
-import type { Event } from '@retrace/events';
+import { stringifyEvent, type Event } from '@retrace/events';
 import { chooseCollectors, type Collector } from '../collectors.js';
 import { DropReasons } from '../decode/drop-reasons.js';
 import { Kallsyms } from '../decode/kallsyms.js';
 import { loadLayouts } from '../decode/layout.js';
 import { RecordDecoder } from '../decode/record.js';
+import { RecordJsonWriter } from '../decode/record-json.js';
 import { planProbes, type PlannedProbe } from './plan.js';
 
 export interface SessionOptions {
@@ -33,7 +34,10 @@ export interface SessionOptions {
   /** skb sections to report (--skb-sections): meta, dataref, gso, packet; default all. */
   skbSections?: ReadonlySet<string>;
   features?: FeatureReport;
-  onEvent: (ev: Event) => void;
+  /** Receives decoded events (give this, or onJson, or both). */
+  onEvent?: (ev: Event) => void;
+  /** Receives each event as a retis JSON line, made straight from the record (the fast path). */
+  onJson?: (line: string) => void;
   /** A record that could not be decoded (counted; the session goes on). */
   onRecordError?: (err: Error) => void;
 }
@@ -227,30 +231,33 @@ export class TracingSession {
       }
       return frames;
     };
-    const decoder = new RecordDecoder(
-      layouts.event,
-      this.probes.map((p) => ({
-        symbol: p.symbol,
-        probeType: p.probeType,
-        ...(p.usdt ? { path: p.usdt.binary } : {}),
-      })),
-      new DropReasons(),
-      stackOf,
-      sections,
-    );
-    const onRecordError = opts.onRecordError;
+    const identities = this.probes.map((p) => ({
+      symbol: p.symbol,
+      probeType: p.probeType,
+      ...(p.usdt ? { path: p.usdt.binary } : {}),
+    }));
+    const reasons = new DropReasons();
+    const decoder = new RecordDecoder(layouts.event, identities, reasons, stackOf, sections);
+    const jsonWriter = new RecordJsonWriter(layouts.event, identities, reasons, stackOf, sections);
+    const { onEvent, onJson, onRecordError } = opts;
     this.reader = new RingBufferReader(main.map('events'), (batch) => {
       for (let i = 0; i < batch.count; i++) {
-        let ev: Event;
+        const [view, buf, at, len] = [batch.view, batch.buffer, batch.offset(i), batch.length(i)];
         try {
-          ev = decoder.decode(batch.view, batch.buffer, batch.offset(i), batch.length(i));
+          if (onJson) {
+            const fast = jsonWriter.json(view, buf, at, len);
+            const ev = fast === undefined || onEvent ? decoder.decode(view, buf, at, len) : undefined;
+            onJson(fast ?? stringifyEvent(ev as Event));
+            if (ev && onEvent) onEvent(ev);
+          } else {
+            onEvent?.(decoder.decode(view, buf, at, len));
+          }
         } catch (e) {
           this.badRecords++;
           onRecordError?.(e as Error);
           continue;
         }
         this.delivered++;
-        opts.onEvent(ev);
       }
     }).start();
     if (this.wakeupBytes > 0) {

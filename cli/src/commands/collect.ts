@@ -88,15 +88,20 @@ export async function collect(opts: CollectOptions, argv: string[]): Promise<num
   let emitted = 0;
   let done: (why: string) => void = () => {};
   const finished = new Promise<string>((r) => (done = r));
-  const emit = (ev: Event): void => {
-    if (stopAfter !== undefined && emitted >= stopAfter) return;
+  // One event out: the file gets its JSON line, the terminal its text.
+  const take = (): boolean => {
+    if (stopAfter !== undefined && emitted >= stopAfter) return false;
     emitted++;
-    file?.line(stringifyEvent(ev));
-    if (printer) {
-      printer.line(formatEvent(ev, fmt));
-      if (fmt.format !== 'single-line') printer.line('');
-    }
-    if (stopAfter !== undefined && emitted >= stopAfter) done(`--stop-after ${stopAfter} reached`);
+    if (stopAfter !== undefined && emitted >= stopAfter) setImmediate(() => done(`--stop-after ${stopAfter} reached`));
+    return true;
+  };
+  const onJson = (line: string): void => {
+    if (printer || take()) file?.line(line);
+  };
+  const onEvent = (ev: Event): void => {
+    if (!take()) return;
+    printer?.line(formatEvent(ev, fmt));
+    if (fmt.format !== 'single-line') printer?.line('');
   };
 
   let badRecords = 0;
@@ -108,7 +113,8 @@ export async function collect(opts: CollectOptions, argv: string[]): Promise<num
       stack: !!opts.stack,
       skbSections: sections,
       ...(ring ? { ringBytes: ring } : {}),
-      onEvent: emit,
+      ...(file ? { onJson } : {}),
+      ...(printer ? { onEvent } : {}),
       onRecordError: (e) => {
         if (badRecords++ < 5) process.stderr.write(`warning: ${e.message}\n`);
       },

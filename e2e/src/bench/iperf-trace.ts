@@ -53,9 +53,9 @@ async function withTracer(
   let stderr = '';
   let stdout = '';
   let lines = 0;
-  // Keep only the start of stdout (the readiness line); count the rest, as a terminal would consume it.
+  // Keep the start and end of stdout (readiness, loss report); count the rest, as a terminal would consume it.
   child.stdout?.on('data', (d: Buffer) => {
-    if (stdout.length < 4096) stdout += d.toString();
+    stdout = stdout.length < 4096 ? stdout + d.toString() : stdout.slice(0, 4096) + d.toString().slice(-512);
     for (const b of d) if (b === 10) lines++;
   });
   const exited = new Promise<void>((r) => child.on('exit', () => r()));
@@ -71,7 +71,7 @@ async function withTracer(
   const bps = run();
   child.kill('SIGINT');
   await exited;
-  return { bps, stderr, stdout: `${lines} lines` };
+  return { bps, stderr, stdout, lines };
 }
 
 /** Average BPF run time per hit of retrace's probe programs (kernel.bpf_stats_enabled). */
@@ -146,7 +146,10 @@ async function main(): Promise<void> {
       `retrace collect (5 collectors) ${gbit(retrace.bps)}   ${(retrace.bps / untraced).toFixed(2)}x   ${written} events (${Math.round(written / SECONDS)}/s), ${lost} lost, ${(size / 1e6).toFixed(0)} MB written, BPF ${bpfNs?.toFixed(0) ?? '?'} ns per hit`,
     );
     console.log(`bpftrace counting hits         ${gbit(count.bps)}   ${(count.bps / untraced).toFixed(2)}x`);
-    console.log(`bpftrace printing every hit    ${gbit(printing.bps)}   ${(printing.bps / untraced).toFixed(2)}x`);
+    const bpftraceLost = /Lost (\d+) events/.exec(printing.stdout)?.[1] ?? '0';
+    console.log(
+      `bpftrace printing every hit    ${gbit(printing.bps)}   ${(printing.bps / untraced).toFixed(2)}x   ${printing.lines} lines (${Math.round(printing.lines / SECONDS)}/s), ${bpftraceLost} lost`,
+    );
     const ratio = retrace.bps / untraced;
     console.log(`goal (retrace >= 0.80x untraced with 0 lost): ${ratio >= 0.8 && lost === 0 ? 'met' : 'missed'}`);
   } finally {
