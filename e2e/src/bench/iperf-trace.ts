@@ -48,7 +48,7 @@ async function withTracer(
   start: () => ChildProcess,
   ready: RegExp,
   run: () => number,
-): Promise<{ bps: number; stderr: string; stdout: string }> {
+): Promise<{ bps: number; stderr: string; stdout: string; lines: number }> {
   const child = start();
   let stderr = '';
   let stdout = '';
