@@ -5,7 +5,7 @@
 //  - bpftrace counting hits on the same tracepoints;
 //  - bpftrace printing one line per hit.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Netns } from '../lab/netns.js';
@@ -48,6 +48,7 @@ async function withTracer(
   start: () => ChildProcess,
   ready: RegExp,
   run: () => number,
+  readyFile?: string,
 ): Promise<{ bps: number; stderr: string; stdout: string; lines: number }> {
   const child = start();
   let stderr = '';
@@ -67,6 +68,15 @@ async function withTracer(
     child.stderr?.on('data', check);
     child.stdout?.on('data', check);
     child.on('exit', (c) => reject(new Error(`tracer exited (${c}): ${stderr}`)));
+    if (readyFile) {
+      const t = setInterval(() => {
+        if (existsSync(readyFile) && ready.test(readFileSync(readyFile, 'utf8').slice(0, 200))) {
+          clearInterval(t);
+          resolve();
+        }
+      }, 50);
+      void exited.then(() => clearInterval(t));
+    }
   });
   const bps = run();
   child.kill('SIGINT');
@@ -132,14 +142,20 @@ async function main(): Promise<void> {
       /Attaching \d+ probes/,
       () => iperf(l),
     );
+    const printed = join(dir, 'bpftrace.txt');
+    // Straight to a file: a pipe read by this process would stall while iperf3 runs (spawnSync).
     const printing = await withTracer(
       () =>
         spawn('bpftrace', ['-e', `${probes} { printf("%s %d\\n", probe, cpu); }`], {
-          stdio: ['ignore', 'pipe', 'pipe'],
+          stdio: ['ignore', openSync(printed, 'w'), 'pipe'],
         }),
       /Attaching \d+ probes/,
       () => iperf(l),
+      printed,
     );
+    const printedText = readFileSync(printed, 'utf8');
+    printing.lines = printedText.split('\n').length - 1;
+    printing.stdout = printedText.slice(-2000);
     console.log(`iperf3 TCP over veth between two namespaces, ${SECONDS}s per run, same machine, same run`);
     console.log(`untraced                      ${gbit(untraced)}   1.00x`);
     console.log(
