@@ -12,3 +12,12 @@ export { loadLayouts, LayoutError } from './decode/layout.js';
 export { DropReasons } from './decode/drop-reasons.js';
 export { Kallsyms } from './decode/kallsyms.js';
 export * from './errors.js';
+export {
+  compileFilter,
+  installFilter,
+  FILTER_MAGIC_L2,
+  FILTER_MAGIC_L3,
+  type CompiledFilter,
+} from './filter/packet-filter.js';
+export { translateFilter, FilterTranslationError, FILTER_MAX_INSNS } from './filter/cbpf-to-ebpf.js';
+export { FilterRunner, TEST_RUN_MAX, type FilterInput } from './filter/filter-runner.js';

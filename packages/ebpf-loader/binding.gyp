@@ -10,7 +10,8 @@
         "native/ringbuf.cc",
         "native/maps.cc",
         "native/btf.cc",
-        "native/pcap.cc"
+        "native/pcap.cc",
+        "native/splice.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],

@@ -16,6 +16,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitMaps(env, exports);
   InitBtf(env, exports);
   InitPcap(env, exports);
+  InitSplice(env, exports);
   return exports;
 }
 

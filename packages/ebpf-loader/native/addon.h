@@ -16,5 +16,6 @@ void InitRingBuffer(Napi::Env env, Napi::Object exports);
 void InitMaps(Napi::Env env, Napi::Object exports);
 void InitBtf(Napi::Env env, Napi::Object exports);
 void InitPcap(Napi::Env env, Napi::Object exports);
+void InitSplice(Napi::Env env, Napi::Object exports);
 
 }  // namespace rt

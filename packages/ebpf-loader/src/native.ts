@@ -163,6 +163,7 @@ export interface NativeModule {
   pcapCompile(linkType: number, snaplen: number, expr: string, optimize: boolean, netmask: number): Buffer;
   pcapDatalinkNameToVal(name: string): number;
   pcapLibVersion(): string;
+  setSplice(magic: number, insns: Buffer | null): void;
 }
 
 function load(): NativeModule {

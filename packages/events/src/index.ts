@@ -33,3 +33,10 @@ export { EventSorter, type EventSorterOptions } from './sort.js';
 export { readEventLines, openInput, writeEventLine, InputError, type EventLine } from './reader.js';
 export { eventJsonSchema, type JsonSchema } from './schema.js';
 export { collectStats, formatStats, StatsCollector, type EventStats } from './stats.js';
+export {
+  readCapture,
+  CaptureFormatError,
+  LINKTYPE_ETHERNET,
+  LINKTYPE_RAW,
+  type CapturedPacket,
+} from './capture-reader.js';

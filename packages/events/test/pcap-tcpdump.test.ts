@@ -5,7 +5,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatPacket, parsePacket, tcpFlagsText, type ParsedPacket } from '../src/index.js';
-import { LINKTYPE_ETHERNET, readPcap } from './helpers/pcap-reader.js';
+import { LINKTYPE_ETHERNET, readCapture } from '../src/capture-reader.js';
 import { parseTcpdumpPacket, splitPackets, type TcpdumpPacket } from './helpers/tcpdump-text.js';
 
 const DIR = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'pcap');
@@ -103,8 +103,8 @@ function ours(p: ParsedPacket): Omit<TcpdumpPacket, 'text'> {
 let compared = 0;
 
 test('the AccECN AE bit is shown as `e`, as tcpdump 4.99.5+ prints it (tests/accecn_handshake.out)', () => {
-  const pcap = readPcap(readFileSync(join(DIR, 'accecn_handshake.pcap')));
-  const flags = pcap.packets.slice(0, 4).map((p) => {
+  const packets = readCapture(readFileSync(join(DIR, 'accecn_handshake.pcap')));
+  const flags = packets.slice(0, 4).map((p) => {
     const l4 = parsePacket(p.data).l4;
     return l4?.proto === 'tcp' ? tcpFlagsText(l4.flags) : '';
   });
@@ -112,11 +112,11 @@ test('the AccECN AE bit is shown as `e`, as tcpdump 4.99.5+ prints it (tests/acc
 });
 
 test.each(FILES)('%s: layers match tcpdump -nn -e -v', (file) => {
-  const pcap = readPcap(readFileSync(join(DIR, file)));
-  expect(pcap.linkType).toBe(LINKTYPE_ETHERNET);
+  const packets = readCapture(readFileSync(join(DIR, file)));
+  expect(packets.every((p) => p.linkType === LINKTYPE_ETHERNET)).toBe(true);
   const texts = splitPackets(tcpdump(file));
-  expect(texts).toHaveLength(pcap.packets.length);
-  pcap.packets.forEach((pkt, i) => {
+  expect(texts).toHaveLength(packets.length);
+  packets.forEach((pkt, i) => {
     const parsed = parsePacket(pkt.data);
     const theirs = parseTcpdumpPacket(texts[i] ?? '');
     const mine = ours(parsed);
