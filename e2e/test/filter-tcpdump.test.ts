@@ -1,13 +1,13 @@
 // tcpdump is the ground truth: for every expression and every capture of tcpdump's own test
 // suite, the packets retrace's translated eBPF accepts (run by the kernel, verifier and JIT
 // included, through BPF_PROG_TEST_RUN) are exactly those `tcpdump -r CAPTURE EXPR` accepts.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FilterRunner, TEST_RUN_MAX, compileFilter } from '@retrace/agent';
 import { readCapture, type CapturedPacket } from '@retrace/events';
+import { tcpdumpMatches } from './helpers.js';
 
 const DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'tcpdump-pcap');
 const CAPTURES = readdirSync(DIR).filter((f) => f.endsWith('.pcap'));
@@ -89,23 +89,6 @@ export const EXPRESSIONS = [
   'esp or ah',
 ];
 
-/** Numbers (1-based) of the packets tcpdump accepts, via `tcpdump -w` and a walk of both files. */
-function tcpdumpMatches(capture: string, expr: string): Set<number> | undefined {
-  const out = join(tmp, 'out.pcap');
-  const r = spawnSync('tcpdump', ['-r', join(DIR, capture), '-w', out, expr], { encoding: 'utf8' });
-  if (r.status !== 0) return undefined; // tcpdump refuses the expression for this capture
-  const all = packets.get(capture) ?? [];
-  const matched = readCapture(readFileSync(out));
-  const numbers = new Set<number>();
-  let j = 0;
-  for (const m of matched) {
-    while (j < all.length && !(all[j]?.len === m.len && all[j]?.data.equals(m.data))) j++;
-    const p = all[j++];
-    if (p) numbers.add(p.number);
-  }
-  return numbers;
-}
-
 let pairs = 0;
 let packetsCompared = 0;
 let skippedLarge = 0;
@@ -116,7 +99,7 @@ test.each(EXPRESSIONS)('%s: the kernel accepts exactly the packets tcpdump accep
   const mismatches: string[] = [];
   try {
     for (const capture of CAPTURES) {
-      const want = tcpdumpMatches(capture, expr);
+      const want = tcpdumpMatches(join(DIR, capture), expr, packets.get(capture) ?? [], tmp);
       if (!want) continue;
       pairs++;
       for (const p of packets.get(capture) ?? []) {

@@ -3,7 +3,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseLine, parsePacket, type Event } from '@retrace/events';
+import { parseLine, parsePacket, readCapture, type CapturedPacket, type Event } from '@retrace/events';
 import { waitFor, type Netns } from '@retrace/e2e';
 
 export function tempDir(): { dir: string; remove: () => void } {
@@ -109,4 +109,28 @@ export function ourProgramsLoaded(): string[] {
   const r = spawnSync('bpftool', ['prog', 'list', '-j'], { encoding: 'utf8' });
   const progs = JSON.parse(r.stdout || '[]') as { name?: string }[];
   return progs.map((p) => p.name ?? '').filter((n) => /^probe_(raw_tp|kprobe|kretprobe|fentry|fexit|usdt)/.test(n));
+}
+
+/**
+ * Numbers (1-based positions in the file) of the packets tcpdump accepts, found with
+ * `tcpdump -w` and a walk of both files (tcpdump's own -# numbers only what it prints).
+ * Undefined when tcpdump refuses the expression.
+ */
+export function tcpdumpMatches(
+  capture: string,
+  expr: string,
+  all: CapturedPacket[],
+  dir: string,
+): Set<number> | undefined {
+  const out = join(dir, 'tcpdump-out.pcap');
+  const r = spawnSync('tcpdump', ['-r', capture, '-w', out, expr], { encoding: 'utf8' });
+  if (r.status !== 0) return undefined;
+  const numbers = new Set<number>();
+  let j = 0;
+  for (const m of readCapture(readFileSync(out))) {
+    while (j < all.length && !(all[j]?.len === m.len && all[j]?.data.equals(m.data))) j++;
+    const p = all[j++];
+    if (p) numbers.add(p.number);
+  }
+  return numbers;
 }

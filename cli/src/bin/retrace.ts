@@ -2,6 +2,7 @@
 // The retrace command line (retis-compatible verbs and flags).
 import { Command, Option } from 'commander';
 import { collect, type CollectOptions } from '../commands/collect.js';
+import { filter } from '../commands/filter.js';
 import { inspect } from '../commands/inspect.js';
 import { print } from '../commands/print.js';
 import { sort } from '../commands/sort.js';
@@ -87,6 +88,14 @@ export function program(): Command {
     .option('-c, --collectors <list>', 'collectors', repeat, [])
     .action((o: { probe: string[]; collectors: string[] }) => {
       process.exitCode = inspect(o.probe, o.collectors);
+    });
+  p.command('filter')
+    .description('print the numbers of the packets of a capture the in-kernel filter accepts')
+    .requiredOption('-f, --filter-packet <expression>', 'tcpdump filter expression')
+    .option('-v, --verbose', 'say how the expression compiled')
+    .argument('<capture>', 'pcap or pcap-ng file')
+    .action((capture: string, o: { filterPacket: string; verbose?: boolean }) => {
+      process.exitCode = filter(o.filterPacket, capture, !!o.verbose);
     });
   p.command('schema')
     .description('print the JSON Schema of events')
