@@ -3,6 +3,7 @@
  * are `const volatile` switches, so the verifier drops the code of disabled ones. */
 #include "compat.bpf.h"
 #include "event.h"
+#include "filter.bpf.h"
 #include <bpf/usdt.bpf.h>
 
 char LICENSE[] SEC("license") = "GPL";
@@ -16,6 +17,8 @@ const volatile bool col_ns = true;
 /* Probe id source: the attach cookie, or (kernels without cookies) one load per probe. */
 const volatile bool use_cookie = true;
 const volatile __u32 rodata_probe_id = 0;
+/* Run the packet filter spliced into the placeholders (retrace collect -f). */
+const volatile bool filter_packet = false;
 /* Wake the consumer only once this much is waiting: a wake-up per record costs the producer an
  * irq_work each time; userspace also drains on a short timer. 0 wakes on every record. */
 const volatile __u32 wakeup_bytes = 0;
@@ -23,7 +26,7 @@ const volatile __u32 wakeup_bytes = 0;
 const volatile __u32 rodata_nargs = 0;
 
 /* Room for the target kernel's struct sk_buff (224 bytes on 6.x). */
-#define SKB_SNAPSHOT_MAX 256
+#define SKB_SNAPSHOT_MAX 232
 
 RETRACE_BTF_TYPE(retrace_event);
 RETRACE_BTF_TYPE(probe_config);
@@ -298,6 +301,33 @@ static __always_inline void fill_packet(const struct sk_buff *s, struct retrace_
 	e->present |= SEC_PACKET;
 }
 
+/* Whether the packet is already followed (then filters no longer apply: it stays followed
+ * through NAT, encapsulation and head reallocation even when its headers stop matching). */
+static __always_inline bool tracked(const struct sk_buff *s, __u64 skbp)
+{
+	__u64 head = (__u64)s->head;
+
+	return bpf_map_lookup_elem(&tracking, &head) || bpf_map_lookup_elem(&skb_ids, &skbp);
+}
+
+/* The spliced tcpdump filter, from the link-layer header when this point has one, else the L3
+ * variant from the network header; no header, no match. */
+static __always_inline bool packet_matches(const struct sk_buff *s)
+{
+	unsigned char *head = s->head;
+	__u16 mac = s->mac_header;
+	__u16 net = s->network_header;
+	__u32 tail = s->tail;
+	__u32 data_off = s->data - head;
+	__u32 len = s->len;
+
+	if (mac != (__u16)~0U && mac < net && tail > mac)
+		return packet_filter_l2(head + mac, tail - mac, len + (data_off > mac ? data_off - mac : 0)) != 0;
+	if (net && net != (__u16)~0U && tail > net)
+		return packet_filter_l3(head + net, tail - net, len + (data_off > net ? data_off - net : 0)) != 0;
+	return false;
+}
+
 static __always_inline int chain(void *ctx, __u32 probe_id, __u64 skb_ptr, __u64 reason)
 {
 	struct probe_config *cfg = bpf_map_lookup_elem(&probe_configs, &probe_id);
@@ -324,6 +354,8 @@ static __always_inline int chain(void *ctx, __u32 probe_id, __u64 skb_ptr, __u64
 			untrack(skb, s);
 		return 0;
 	}
+	if (filter_packet && !(col_tracking && tracked(s, skb_ptr)) && !packet_matches(s))
+		return 0;
 	count(probe_id, false);
 	now = bpf_ktime_get_ns();
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
@@ -423,7 +455,7 @@ static __always_inline __u32 probe_id_of(void *ctx)
 }
 
 #define RAW_TP_PROBE(n)                                                          \
-	SEC("raw_tp")                                                            \
+	SEC("retrace/raw_tp")                                                    \
 	int probe_raw_tp_##n(struct bpf_raw_tracepoint_args *ctx)                \
 	{                                                                        \
 		return from_args(ctx, (__u64 *)ctx->args, probe_id_of(ctx), n); \
@@ -443,13 +475,13 @@ RAW_TP_PROBE(11)
 RAW_TP_PROBE(12)
 
 /* fentry/fexit: one load per target (the verifier types arguments against it). */
-SEC("fentry")
+SEC("retrace/fentry")
 int probe_fentry(__u64 *ctx)
 {
 	return from_args(ctx, ctx, rodata_probe_id, rodata_nargs);
 }
 
-SEC("fexit")
+SEC("retrace/fexit")
 int probe_fexit(__u64 *ctx)
 {
 	return from_args(ctx, ctx, rodata_probe_id, rodata_nargs);
@@ -486,13 +518,13 @@ static __always_inline int from_regs(struct pt_regs *ctx, __u32 probe_id)
 	return chain(ctx, probe_id, skb, reason);
 }
 
-SEC("kprobe")
+SEC("retrace/kprobe")
 int probe_kprobe(struct pt_regs *ctx)
 {
 	return from_regs(ctx, probe_id_of(ctx));
 }
 
-SEC("kprobe.multi")
+SEC("retrace/kprobe.multi")
 int probe_kprobe_multi(struct pt_regs *ctx)
 {
 	return from_regs(ctx, (__u32)bpf_get_attach_cookie(ctx));
@@ -526,25 +558,25 @@ static __always_inline int kret_report(struct pt_regs *ctx, __u32 probe_id)
 	return chain(ctx, probe_id, skb, reason);
 }
 
-SEC("kprobe")
+SEC("retrace/kprobe")
 int probe_kretprobe_entry(struct pt_regs *ctx)
 {
 	return kret_save(ctx, probe_id_of(ctx));
 }
 
-SEC("kretprobe")
+SEC("retrace/kprobe")
 int probe_kretprobe(struct pt_regs *ctx)
 {
 	return kret_report(ctx, probe_id_of(ctx));
 }
 
-SEC("kprobe.multi")
+SEC("retrace/kprobe.multi")
 int probe_kretprobe_multi_entry(struct pt_regs *ctx)
 {
 	return kret_save(ctx, (__u32)bpf_get_attach_cookie(ctx));
 }
 
-SEC("kretprobe.multi")
+SEC("retrace/kprobe.multi")
 int probe_kretprobe_multi(struct pt_regs *ctx)
 {
 	return kret_report(ctx, (__u32)bpf_get_attach_cookie(ctx));

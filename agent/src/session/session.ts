@@ -16,11 +16,14 @@ import { Kallsyms } from '../decode/kallsyms.js';
 import { loadLayouts } from '../decode/layout.js';
 import { RecordDecoder } from '../decode/record.js';
 import { RecordJsonWriter } from '../decode/record-json.js';
+import { compileFilter, installFilter, type CompiledFilter } from '../filter/packet-filter.js';
 import { planProbes, type PlannedProbe } from './plan.js';
 
 export interface SessionOptions {
   collectors?: string[];
   probes?: string[];
+  /** tcpdump expression deciding in the kernel which packets start being followed (-f). */
+  filter?: string;
   /** Kernel stack on every probe (per probe: `/stack`). */
   stack?: boolean;
   /** Ring buffer bytes: a power of two, at least a page (default 8 MiB). */
@@ -72,6 +75,8 @@ export class TracingSession {
   private gcTimer: NodeJS.Timeout | undefined;
   private drainTimer: NodeJS.Timeout | undefined;
   private wakeupBytes = 0;
+  /** The compiled -f filter, if any (for reporting). */
+  filter: CompiledFilter | undefined;
   private stopped = false;
 
   private constructor(
@@ -89,14 +94,19 @@ export class TracingSession {
     const features = opts.features ?? probeFeatures();
     const { enabled, skipped } = chooseCollectors(opts.collectors ?? ['auto']);
     const probes = planProbes(opts.probes ?? [], enabled, features, !!opts.stack);
+    const filter = opts.filter ? compileFilter(opts.filter) : undefined;
     const s = new TracingSession(probes, enabled, skipped);
+    s.filter = filter;
     const ring = opts.ringBytes ?? 8 << 20;
     s.wakeupBytes = opts.wakeupBytes ?? Math.min(ring / 4, 256 << 10);
+    const uninstall = installFilter(filter);
     try {
       s.load(opts, features);
     } catch (e) {
       s.release();
       throw e;
+    } finally {
+      uninstall();
     }
     return s;
   }
@@ -105,6 +115,7 @@ export class TracingSession {
     const c = this.collectors;
     obj.setGlobals({
       wakeup_bytes: this.wakeupBytes,
+      filter_packet: !!this.filter,
       col_tracking: c.has('skb-tracking'),
       col_drop: c.has('skb-drop'),
       col_skb: c.has('skb'),

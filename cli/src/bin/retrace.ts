@@ -36,6 +36,7 @@ export function program(): Command {
       repeat,
       [],
     )
+    .option('-f, --filter-packet <expression>', 'tcpdump filter: only matching packets start being followed')
     .option('-o, --out [file]', 'write events to FILE (default retrace.data)')
     .option('--print', 'also print events when writing a file')
     .addOption(formatOption())

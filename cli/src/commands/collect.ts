@@ -11,6 +11,7 @@ import { mountTracefs } from '../system-changes.js';
 export interface CollectOptions {
   collectors: string[];
   probe: string[];
+  filterPacket?: string;
   out?: string | boolean;
   print?: boolean;
   format?: 'single-line' | 'multi-line';
@@ -111,6 +112,7 @@ export async function collect(opts: CollectOptions, argv: string[]): Promise<num
       collectors: opts.collectors,
       probes: opts.probe,
       stack: !!opts.stack,
+      ...(opts.filterPacket ? { filter: opts.filterPacket } : {}),
       skbSections: sections,
       ...(ring ? { ringBytes: ring } : {}),
       ...(file ? { onJson } : {}),
@@ -124,6 +126,13 @@ export async function collect(opts: CollectOptions, argv: string[]): Promise<num
     unmount?.();
     throw e;
   }
+  if (session.filter)
+    process.stderr.write(
+      `packet filter '${session.filter.expression}': ${session.filter.cbpfInstructions} classic BPF -> ${session.filter.ebpfInstructions} eBPF instructions` +
+        (session.filter.l3
+          ? ', L2+L3\n'
+          : `, L2 only (${session.filter.l3Unavailable}: packets without a link layer never match)\n`),
+    );
   for (const s of session.skippedCollectors)
     process.stderr.write(`note: collector ${s.name} not started: ${s.reason}\n`);
   const active = session.probes.filter((p) => !p.silent);
