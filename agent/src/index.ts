@@ -21,3 +21,10 @@ export {
 } from './filter/packet-filter.js';
 export { translateFilter, FilterTranslationError, FILTER_MAX_INSNS } from './filter/cbpf-to-ebpf.js';
 export { FilterRunner, TEST_RUN_MAX, type FilterInput } from './filter/filter-runner.js';
+export {
+  compileMetaFilter,
+  MetaFilterFieldError,
+  FILTER_MAGIC_META,
+  type CompiledMetaFilter,
+} from './filter/meta-compile.js';
+export { parseMetaFilter, MetaFilterSyntaxError, type MetaExpr, type MetaCompare } from './filter/meta-parse.js';

@@ -8,6 +8,7 @@
 
 #define FILTER_MAGIC_L2 0x0dea0002	/* from the Ethernet header */
 #define FILTER_MAGIC_L3 0x0dea0003	/* from the IP header (no link layer at this point) */
+#define FILTER_MAGIC_META 0x0dea0004	/* the meta filter, on the struct sk_buff itself */
 
 #define DEFINE_PACKET_FILTER(name, magic)                                                   \
 	static __attribute__((noinline)) __u32 name(void *data, __u32 caplen, __u32 wirelen) \
@@ -25,5 +26,15 @@
 
 DEFINE_PACKET_FILTER(packet_filter_l2, FILTER_MAGIC_L2)
 DEFINE_PACKET_FILTER(packet_filter_l3, FILTER_MAGIC_L3)
+
+/* The meta filter (retrace collect -m): r1 = the struct sk_buff *. */
+static __attribute__((noinline)) __u32 meta_filter(void *skb)
+{
+	register void *r1 asm("r1") = skb;
+	register __u32 r0 asm("r0");
+
+	asm volatile("call %[m]" : "=r"(r0), "+r"(r1) : [m] "i"(FILTER_MAGIC_META) : "r2", "r3", "r4", "r5", "memory");
+	return r0;
+}
 
 #endif

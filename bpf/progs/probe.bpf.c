@@ -19,6 +19,8 @@ const volatile bool use_cookie = true;
 const volatile __u32 rodata_probe_id = 0;
 /* Run the packet filter spliced into the placeholders (retrace collect -f). */
 const volatile bool filter_packet = false;
+/* Run the meta filter spliced into its placeholder (retrace collect -m). */
+const volatile bool filter_meta = false;
 /* Wake the consumer only once this much is waiting: a wake-up per record costs the producer an
  * irq_work each time; userspace also drains on a short timer. 0 wakes on every record. */
 const volatile __u32 wakeup_bytes = 0;
@@ -354,8 +356,12 @@ static __always_inline int chain(void *ctx, __u32 probe_id, __u64 skb_ptr, __u64
 			untrack(skb, s);
 		return 0;
 	}
-	if (filter_packet && !(col_tracking && tracked(s, skb_ptr)) && !packet_matches(s))
-		return 0;
+	if ((filter_packet || filter_meta) && !(col_tracking && tracked(s, skb_ptr))) {
+		if (filter_packet && !packet_matches(s))
+			return 0;
+		if (filter_meta && !meta_filter(skb))
+			return 0;
+	}
 	count(probe_id, false);
 	now = bpf_ktime_get_ns();
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);

@@ -131,6 +131,12 @@ export class Assembler {
   jmpReg(cls: number, op: number, dst: number, src: number, label: string): this {
     return this.emit(cls | op | Src.X, dst, src, 0, 0, label);
   }
+  /** 64-bit immediate load (two instruction slots). */
+  ldImm64(dst: number, value: bigint): this {
+    const v = BigInt.asUintN(64, value);
+    this.emit(Cls.LD | Size.DW | Mode.IMM, dst, 0, 0, Number(v & 0xffffffffn) | 0);
+    return this.emit(0, 0, 0, 0, Number(v >> 32n) | 0);
+  }
   call(helper: number): this {
     return this.emit(Cls.JMP | Jmp.CALL, 0, 0, 0, helper);
   }

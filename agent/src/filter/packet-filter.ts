@@ -2,6 +2,7 @@
 // Ethernet header) and an L3 variant (from the IP header, for probes without a link layer).
 import { compilePacketFilter, rawNative } from '@retrace/ebpf-loader';
 import { translateFilter } from './cbpf-to-ebpf.js';
+import { FILTER_MAGIC_META, type CompiledMetaFilter } from './meta-compile.js';
 
 export const FILTER_MAGIC_L2 = 0x0dea0002; // bpf/include/filter.bpf.h
 export const FILTER_MAGIC_L3 = 0x0dea0003;
@@ -44,11 +45,11 @@ export function compileFilter(expression: string): CompiledFilter {
  * Makes programs loaded from now on run this filter at their placeholders (or accept all
  * without one). Returns the undo. The splice table is process-wide: one session at a time.
  */
-export function installFilter(filter: CompiledFilter | undefined): () => void {
+export function installFilter(filter: CompiledFilter | undefined, meta?: CompiledMetaFilter): () => void {
   rawNative.setSplice(FILTER_MAGIC_L2, filter ? filter.l2 : null);
   rawNative.setSplice(FILTER_MAGIC_L3, filter ? (filter.l3 ?? REJECT) : null);
+  rawNative.setSplice(FILTER_MAGIC_META, meta ? meta.insns : null);
   return () => {
-    rawNative.setSplice(FILTER_MAGIC_L2, null);
-    rawNative.setSplice(FILTER_MAGIC_L3, null);
+    for (const m of [FILTER_MAGIC_L2, FILTER_MAGIC_L3, FILTER_MAGIC_META]) rawNative.setSplice(m, null);
   };
 }

@@ -17,6 +17,7 @@ import { loadLayouts } from '../decode/layout.js';
 import { RecordDecoder } from '../decode/record.js';
 import { RecordJsonWriter } from '../decode/record-json.js';
 import { compileFilter, installFilter, type CompiledFilter } from '../filter/packet-filter.js';
+import { compileMetaFilter, type CompiledMetaFilter } from '../filter/meta-compile.js';
 import { planProbes, type PlannedProbe } from './plan.js';
 
 export interface SessionOptions {
@@ -24,6 +25,8 @@ export interface SessionOptions {
   probes?: string[];
   /** tcpdump expression deciding in the kernel which packets start being followed (-f). */
   filter?: string;
+  /** retis meta filter on sk_buff fields (-m), e.g. `sk_buff.mark == 42`. */
+  metaFilter?: string;
   /** Kernel stack on every probe (per probe: `/stack`). */
   stack?: boolean;
   /** Ring buffer bytes: a power of two, at least a page (default 8 MiB). */
@@ -77,6 +80,7 @@ export class TracingSession {
   private wakeupBytes = 0;
   /** The compiled -f filter, if any (for reporting). */
   filter: CompiledFilter | undefined;
+  metaFilter: CompiledMetaFilter | undefined;
   private stopped = false;
 
   private constructor(
@@ -95,11 +99,13 @@ export class TracingSession {
     const { enabled, skipped } = chooseCollectors(opts.collectors ?? ['auto']);
     const probes = planProbes(opts.probes ?? [], enabled, features, !!opts.stack);
     const filter = opts.filter ? compileFilter(opts.filter) : undefined;
+    const meta = opts.metaFilter ? compileMetaFilter(opts.metaFilter) : undefined;
     const s = new TracingSession(probes, enabled, skipped);
     s.filter = filter;
+    s.metaFilter = meta;
     const ring = opts.ringBytes ?? 8 << 20;
     s.wakeupBytes = opts.wakeupBytes ?? Math.min(ring / 4, 256 << 10);
-    const uninstall = installFilter(filter);
+    const uninstall = installFilter(filter, meta);
     try {
       s.load(opts, features);
     } catch (e) {
@@ -116,6 +122,7 @@ export class TracingSession {
     obj.setGlobals({
       wakeup_bytes: this.wakeupBytes,
       filter_packet: !!this.filter,
+      filter_meta: !!this.metaFilter,
       col_tracking: c.has('skb-tracking'),
       col_drop: c.has('skb-drop'),
       col_skb: c.has('skb'),

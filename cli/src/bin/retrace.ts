@@ -37,6 +37,7 @@ export function program(): Command {
       [],
     )
     .option('-f, --filter-packet <expression>', 'tcpdump filter: only matching packets start being followed')
+    .option('-m, --filter-meta <expression>', 'meta filter on sk_buff fields, e.g. "sk_buff.dev.name == \'eth0\'"')
     .option('-o, --out [file]', 'write events to FILE (default retrace.data)')
     .option('--print', 'also print events when writing a file')
     .addOption(formatOption())

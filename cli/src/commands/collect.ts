@@ -12,6 +12,7 @@ export interface CollectOptions {
   collectors: string[];
   probe: string[];
   filterPacket?: string;
+  filterMeta?: string;
   out?: string | boolean;
   print?: boolean;
   format?: 'single-line' | 'multi-line';
@@ -113,6 +114,7 @@ export async function collect(opts: CollectOptions, argv: string[]): Promise<num
       probes: opts.probe,
       stack: !!opts.stack,
       ...(opts.filterPacket ? { filter: opts.filterPacket } : {}),
+      ...(opts.filterMeta ? { metaFilter: opts.filterMeta } : {}),
       skbSections: sections,
       ...(ring ? { ringBytes: ring } : {}),
       ...(file ? { onJson } : {}),

@@ -270,6 +270,17 @@ export class KernelBtf {
     return { name: struct, size: t.size ?? 0, fields };
   }
 
+  /** A member of a struct or union (looking through anonymous members), by type id. */
+  member(typeId: number, name: string): Member | undefined {
+    return this.findMember(typeId, name);
+  }
+
+  /** Names of a struct's members, anonymous members flattened (for "did you mean"). */
+  memberNames(typeId: number): string[] {
+    const t = this.resolve(typeId);
+    return (t.members ?? []).flatMap((m) => (m.name === '' ? this.memberNames(m.type) : [m.name]));
+  }
+
   private findMember(typeId: number, name: string): Member | undefined {
     const t = this.resolve(typeId);
     if (t.kind !== BtfKind.STRUCT && t.kind !== BtfKind.UNION) return undefined;

@@ -25,5 +25,5 @@ export {
   PcapFilterError,
   NativeModuleMissingError,
 } from './errors.js';
-export { native as rawNative } from './native.js';
+export { native as rawNative, type NativeBtfType } from './native.js';
 export { readField, decodeRecord, RecordLayoutError } from './record.js';
