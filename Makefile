@@ -1,7 +1,7 @@
 # One entry for everything: make deps | build | test | demo | bench | lint | typecheck | clean
 SHELL := /bin/bash
 .DEFAULT_GOAL := build
-.PHONY: deps build bpf native ts test test-only lint typecheck demo bench clean
+.PHONY: deps build bpf native ts test test-only test-kernel lint typecheck demo bench clean
 
 deps:
 	@scripts/deps.sh
@@ -27,8 +27,12 @@ lint: deps
 	@node proto/gen-ts.mjs --check
 	@npx eslint . && npx prettier --check . --log-level warn
 
-# Everything CI needs: build, static checks, then every test on the real kernel (root).
-test: build typecheck lint test-only
+# Everything CI needs: build, static checks, the kernel lab (Debian 6.1 under qemu), then every
+# test on this machine's kernel (root).
+test: build typecheck lint test-kernel test-only
+
+test-kernel: build
+	@e2e/kernel-lab/lab.sh
 
 test-only:
 	@npm test --silent

@@ -12,7 +12,8 @@ PACKAGES=(
   systemtap-sdt-dev            # sys/sdt.h for the USDT test target
   iproute2 nftables tcpdump    # network-namespace labs; tcpdump is the filter ground truth
   iputils-ping conntrack       # lab traffic and conntrack inspection
-  iperf3                       # benchmarks
+  iperf3 bpftrace              # benchmarks (bpftrace is the peer measured against)
+  qemu-system-x86 busybox-static cpio   # the kernel lab (Debian's 6.1 kernel under qemu)
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

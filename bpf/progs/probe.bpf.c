@@ -493,14 +493,26 @@ int probe_fexit(__u64 *ctx)
 	return from_args(ctx, ctx, rodata_probe_id, rodata_nargs);
 }
 
+/* Register arguments, loaded at constant offsets straight from the context pointer (as ARG()
+ * does: clang would otherwise add the offset to the pointer first, which the verifier refuses
+ * for context pointers; found on Debian's 6.1 kernel in the qemu lab). */
+#define REGS_ARG(ctx, reg)                                                                          \
+	({                                                                                          \
+		__u64 __v;                                                                          \
+		asm volatile("%0 = *(u64 *)(%1 + %2)"                                               \
+			     : "=r"(__v)                                                            \
+			     : "r"(ctx), "i"(__builtin_offsetof(struct pt_regs, reg)));             \
+		__v;                                                                                \
+	})
+
 static __always_inline __u64 regs_arg(struct pt_regs *ctx, __u32 i)
 {
 	switch (i) {
-	case 0: return PT_REGS_PARM1(ctx);
-	case 1: return PT_REGS_PARM2(ctx);
-	case 2: return PT_REGS_PARM3(ctx);
-	case 3: return PT_REGS_PARM4(ctx);
-	case 4: return PT_REGS_PARM5(ctx);
+	case 0: return REGS_ARG(ctx, __PT_PARM1_REG);
+	case 1: return REGS_ARG(ctx, __PT_PARM2_REG);
+	case 2: return REGS_ARG(ctx, __PT_PARM3_REG);
+	case 3: return REGS_ARG(ctx, __PT_PARM4_REG);
+	case 4: return REGS_ARG(ctx, __PT_PARM5_REG);
 	}
 	return 0;
 }

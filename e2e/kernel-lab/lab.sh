@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Kernel lab: boots Debian's stock kernel (linux-image-amd64, 6.1: kprobes, fentry) under
+# qemu-system-x86_64 software emulation, with this machine's root filesystem shared read-only
+# over 9p under a tmpfs overlay, and runs a guest script (default: guest-checks.sh) with this
+# checkout's build. Only Debian packages are fetched; kernel and initramfs are cached.
+#   e2e/kernel-lab/lab.sh [GUEST_SCRIPT]
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+script=$(realpath "${1:-$here/guest-checks.sh}")
+cache=${RETRACE_KLAB_CACHE:-/var/cache/retrace-klab}
+mkdir -p "$cache"
+
+pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+[ -n "$pkg" ] || { echo "kernel lab: apt knows no linux-image-amd64 (run apt-get update)" >&2; exit 1; }
+release=${pkg#linux-image-}
+kdir="$cache/$release"
+if [ ! -f "$kdir/vmlinuz" ]; then
+  rm -rf "$kdir.tmp" && mkdir -p "$kdir.tmp"
+  (cd "$kdir.tmp" && apt-get download "$pkg" >/dev/null && dpkg -x ./*.deb root)
+  cp "$kdir.tmp/root/boot/vmlinuz-$release" "$kdir.tmp/vmlinuz"
+  mkdir -p "$kdir.tmp/initrd/bin" "$kdir.tmp/initrd/mods"
+  for d in proc sys dev host up newroot; do mkdir -p "$kdir.tmp/initrd/$d"; done
+  cp /bin/busybox "$kdir.tmp/initrd/bin/"
+  for m in virtio virtio_ring virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci netfs fscache 9pnet 9pnet_virtio 9p overlay; do
+    cp "$(find "$kdir.tmp/root/lib/modules/$release/kernel" -name "$m.ko" | head -1)" "$kdir.tmp/initrd/mods/"
+  done
+  rm -rf "$kdir.tmp/root" "$kdir.tmp"/*.deb
+  mv "$kdir.tmp" "$kdir"
+fi
+# The guest runs GUEST_SCRIPT through /run/klab.sh, copied into the initramfs with the init.
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cp -a "$kdir/initrd" "$work/initrd"
+cp "$here/guest-init" "$work/initrd/init"
+echo "$script" > "$work/initrd/klab-script"
+(cd "$work/initrd" && find . | cpio -o -H newc 2>/dev/null | gzip -1 > "$work/initrd.gz")
+
+log="$work/console.log"
+timeout 900 qemu-system-x86_64 -m 2048 -smp 2 -nographic -no-reboot \
+  -kernel "$kdir/vmlinuz" -initrd "$work/initrd.gz" -append "console=ttyS0 quiet panic=-1" \
+  -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap >"$log" 2>&1 || true
+grep -a '^KLAB' "$log" | tr -d '\r' || true
+grep -aq '^KLAB RESULT [0-9]* passed, 0 failed' "$log" || { echo "kernel lab failed (console: $(tail -5 "$log" | tr -d '\r'))" >&2; exit 1; }
