@@ -4,6 +4,7 @@ import { Command, Option } from 'commander';
 import { collect, type CollectOptions } from '../commands/collect.js';
 import { filter } from '../commands/filter.js';
 import { inspect } from '../commands/inspect.js';
+import { pcap } from '../commands/pcap.js';
 import { print } from '../commands/print.js';
 import { sort } from '../commands/sort.js';
 import { stats } from '../commands/stats.js';
@@ -98,6 +99,14 @@ export function program(): Command {
     .argument('<capture>', 'pcap or pcap-ng file')
     .action((capture: string, o: { filterPacket: string; verbose?: boolean }) => {
       process.exitCode = filter(o.filterPacket, capture, !!o.verbose);
+    });
+  p.command('pcap')
+    .description('write the packets of an events file as pcap-ng (one interface per probe)')
+    .argument('[file]', 'events file (- for stdin)', 'retrace.data')
+    .option('-p, --probe <probe>', 'only events of this probe, e.g. tp:net:netif_receive_skb')
+    .option('-o, --out <file>', 'pcap-ng output (- for stdout)')
+    .action(async (file: string, o: { probe?: string; out?: string }) => {
+      process.exitCode = await pcap(file, o.probe, o.out);
     });
   p.command('schema')
     .description('print the JSON Schema of events')

@@ -40,3 +40,4 @@ export {
   LINKTYPE_RAW,
   type CapturedPacket,
 } from './capture-reader.js';
+export { PcapngWriter, probeInterfaceName, RETIS_PEN, type PcapngPacket } from './pcapng.js';
