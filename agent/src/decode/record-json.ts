@@ -3,22 +3,14 @@
 // writes (same fields, same order); a test compares the two on live records.
 import type { StructLayout } from '@retrace/ebpf-loader';
 import type { DropReasons } from './drop-reasons.js';
-import { EVENT_VERSION, Sec } from './layout.js';
-import { RecordError, type ProbeIdentity } from './record.js';
-
-function cstr(buf: Buffer, start: number, max: number): string {
-  let end = start;
-  while (end < start + max && buf[end] !== 0) end++;
-  return buf.toString('utf8', start, end);
-}
-
-function u64s(v: bigint): string {
-  return v <= 9007199254740991n ? String(Number(v)) : v.toString();
-}
+import { integerJson } from '@retrace/events';
+import { Sec } from './layout.js';
+import type { ProbeIdentity } from './record.js';
+import { checkRecord, cstr, recordOffsets } from './record-header.js';
 
 export class RecordJsonWriter {
   private readonly at: Record<string, number>;
-  private readonly size: number;
+  private readonly header: { size: number; version: number; probeId: number };
   /** Per probe: the constant `"kernel":{"symbol":..,"probe_type":..` prefix. */
   private readonly kernelPrefix: string[];
 
@@ -29,8 +21,8 @@ export class RecordJsonWriter {
     private readonly stack: (id: number) => string[] | undefined,
     private readonly skbSections: ReadonlySet<string>,
   ) {
-    this.at = Object.fromEntries(Object.entries(layout.fields).map(([k, f]) => [k, f.offset]));
-    this.size = layout.size;
+    this.at = recordOffsets(layout);
+    this.header = { size: layout.size, version: this.at['version'] ?? 0, probeId: this.at['probe_id'] ?? 0 };
     this.kernelPrefix = probes.map(
       (p) => `"kernel":{"symbol":${JSON.stringify(p.symbol)},"probe_type":${JSON.stringify(p.probeType)}`,
     );
@@ -40,22 +32,13 @@ export class RecordJsonWriter {
   json(view: DataView, buf: Buffer, base: number, len: number): string | undefined {
     const o = this.at;
     const f = (name: string): number => base + (o[name] as number);
-    if (len < this.size)
-      throw new RecordError(`truncated record: ${len} bytes, a version ${EVENT_VERSION} record has ${this.size}`);
-    const version = view.getUint16(f('version'), true);
-    if (version !== EVENT_VERSION)
-      throw new RecordError(
-        `record version ${version}, this retrace decodes version ${EVENT_VERSION}: BPF objects and retrace differ (make build)`,
-      );
-    const probeId = view.getUint32(f('probe_id'), true);
-    const prefix = this.kernelPrefix[probeId];
-    if (prefix === undefined) throw new RecordError(`record from unknown probe id ${probeId}`);
+    const prefix = this.kernelPrefix[checkRecord(view, base, len, this.header, this.kernelPrefix.length)] as string;
     const present = view.getUint32(f('present'), true);
     if (present & Sec.USERSPACE) return undefined;
     const u32 = (n: string): number => view.getUint32(f(n), true);
     const u16 = (n: string): number => view.getUint16(f(n), true);
     const u8 = (n: string): number => view.getUint8(f(n));
-    const u64 = (n: string): string => u64s(view.getBigUint64(f(n), true));
+    const u64 = (n: string): string => integerJson(view.getBigUint64(f(n), true));
 
     let s = `{"common":{"timestamp":${u64('timestamp')},"smp_id":${u32('cpu')},"task":{"pid":${u32('pid')},"tgid":${u32('tgid')},"comm":${JSON.stringify(cstr(buf, f('comm'), 16))}}},${prefix}`;
     if (present & Sec.STACK) {

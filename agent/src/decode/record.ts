@@ -3,7 +3,10 @@
 import type { StructLayout } from '@retrace/ebpf-loader';
 import type { Event, Skb } from '@retrace/events';
 import type { DropReasons } from './drop-reasons.js';
-import { EVENT_VERSION, Sec } from './layout.js';
+import { Sec } from './layout.js';
+import { checkRecord, cstr, recordOffsets, RecordError } from './record-header.js';
+
+export { RecordError };
 
 export interface ProbeIdentity {
   symbol: string;
@@ -12,22 +15,9 @@ export interface ProbeIdentity {
   path?: string;
 }
 
-export class RecordError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'RecordError';
-  }
-}
-
-function cstr(buf: Buffer, start: number, max: number): string {
-  let end = start;
-  while (end < start + max && buf[end] !== 0) end++;
-  return buf.toString('utf8', start, end);
-}
-
 export class RecordDecoder {
   private readonly o: Record<string, number>;
-  private readonly size: number;
+  private readonly header: { size: number; version: number; probeId: number };
 
   constructor(
     layout: StructLayout,
@@ -37,8 +27,8 @@ export class RecordDecoder {
     /** skb sub-sections to report (--skb-sections): meta, dataref, gso (vlan_accel always). */
     private readonly skbSections: ReadonlySet<string> = new Set(['meta', 'dataref', 'gso']),
   ) {
-    this.o = Object.fromEntries(Object.entries(layout.fields).map(([k, f]) => [k, f.offset]));
-    this.size = layout.size;
+    this.o = recordOffsets(layout);
+    this.header = { size: layout.size, version: this.off('version'), probeId: this.off('probe_id') };
   }
 
   private off(name: string): number {
@@ -48,20 +38,11 @@ export class RecordDecoder {
   }
 
   decode(view: DataView, buf: Buffer, at: number, len: number): Event {
-    if (len < this.size)
-      throw new RecordError(`truncated record: ${len} bytes, a version ${EVENT_VERSION} record has ${this.size}`);
+    const probe = this.probes[checkRecord(view, at, len, this.header, this.probes.length)] as ProbeIdentity;
     const u8 = (f: string): number => view.getUint8(at + this.off(f));
     const u16 = (f: string): number => view.getUint16(at + this.off(f), true);
     const u32 = (f: string): number => view.getUint32(at + this.off(f), true);
     const u64 = (f: string): bigint => view.getBigUint64(at + this.off(f), true);
-    const version = u16('version');
-    if (version !== EVENT_VERSION)
-      throw new RecordError(
-        `record version ${version}, this retrace decodes version ${EVENT_VERSION}: BPF objects and retrace differ (make build)`,
-      );
-    const probeId = u32('probe_id');
-    const probe = this.probes[probeId];
-    if (!probe) throw new RecordError(`record from unknown probe id ${probeId}`);
     const present = u32('present');
     const pid = u32('pid');
     const tgid = u32('tgid');

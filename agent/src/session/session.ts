@@ -260,16 +260,14 @@ export class TracingSession {
     const { onEvent, onJson, onRecordError } = opts;
     this.reader = new RingBufferReader(main.map('events'), (batch) => {
       for (let i = 0; i < batch.count; i++) {
-        const [view, buf, at, len] = [batch.view, batch.buffer, batch.offset(i), batch.length(i)];
+        const at = batch.offset(i);
+        const len = batch.length(i);
         try {
-          if (onJson) {
-            const fast = jsonWriter.json(view, buf, at, len);
-            const ev = fast === undefined || onEvent ? decoder.decode(view, buf, at, len) : undefined;
-            onJson(fast ?? stringifyEvent(ev as Event));
-            if (ev && onEvent) onEvent(ev);
-          } else {
-            onEvent?.(decoder.decode(view, buf, at, len));
-          }
+          // The JSON fast path when only lines are wanted; the decoder for events (and USDT).
+          const line = onJson ? jsonWriter.json(batch.view, batch.buffer, at, len) : undefined;
+          const ev = line === undefined || onEvent ? decoder.decode(batch.view, batch.buffer, at, len) : undefined;
+          if (onJson) onJson(line ?? stringifyEvent(ev as Event));
+          if (ev && onEvent) onEvent(ev);
         } catch (e) {
           this.badRecords++;
           onRecordError?.(e as Error);

@@ -1,6 +1,7 @@
 // @retrace/events: the event model shared by every part of retrace.
 export * from './gen/event.js';
 export { parseLine, parseEvent, eventFromJson, stringifyEvent, EventParseError } from './json.js';
+export { integerJson } from './json-writer.js';
 export { trackingId, sameSeries, sameSkb } from './tracking.js';
 export { formatMac, formatIpv4, formatIpv6 } from './net-addr.js';
 export { ethertypeName, ipProtoName, icmpTypeName, ETH_P, IPPROTO } from './protocols.js';

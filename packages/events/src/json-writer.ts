@@ -6,12 +6,16 @@ import { FIELDS, type FieldSpec } from './gen/event.js';
 
 type Writer = (obj: Record<string, unknown>) => string;
 
+/** A 64-bit integer as a bare JSON number (Number formatting is much faster where exact). */
+export function integerJson(v: bigint): string {
+  return v <= 9007199254740991n && v >= -9007199254740991n ? String(Number(v)) : v.toString();
+}
+
 /** Any JSON value, bigints as bare integers. */
 export function genericJson(v: unknown): string {
   switch (typeof v) {
     case 'bigint':
-      // Number formatting is much faster than BigInt's where it is exact
-      return v <= 9007199254740991n && v >= -9007199254740991n ? String(Number(v)) : v.toString();
+      return integerJson(v);
     case 'number':
       return Number.isFinite(v) ? String(v) : 'null';
     case 'string':
