@@ -51,6 +51,11 @@ export function program(): Command {
     .option('--allow-system-changes', 'mount tracefs if needed (undone on exit)')
     .option('--skb-sections <list>', 'skb sections: all, meta, dataref, gso, packet', 'all')
     .option('--ring-size <bytes>', 'ring buffer size (power of two, default 8388608)')
+    .option(
+      '--nft-verdicts <list>',
+      'nft verdicts that produce events: all, continue, break, jump, goto, return, drop, accept, stolen, queue, repeat',
+      'drop,accept',
+    )
     .action(async (o: CollectOptions) => {
       process.exitCode = await collect(o, process.argv.slice(1));
     });

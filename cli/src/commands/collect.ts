@@ -25,6 +25,7 @@ export interface CollectOptions {
   allowSystemChanges?: boolean;
   skbSections?: string;
   ringSize?: string;
+  nftVerdicts?: string;
 }
 
 function positiveInt(name: string, v: string | undefined): number | undefined {
