@@ -1,14 +1,36 @@
 // Collectors: which exist, which `auto` starts, and the probes each adds by itself.
+import { existsSync } from 'node:fs';
+import { KernelBtf } from '@retrace/ebpf-loader';
 import { CollectorError } from './errors.js';
 
 export const COLLECTORS = ['skb-tracking', 'skb', 'skb-drop', 'dev', 'ns', 'ct', 'nft', 'ovs'] as const;
 export type Collector = (typeof COLLECTORS)[number];
 
-/** Collectors this version can run, and why the others cannot yet. */
+/** Collectors this version cannot run yet, and why. */
 const NOT_YET: Partial<Record<Collector, string>> = {
-  ct: 'the ct collector is not implemented yet (planned with the nft collector)',
   nft: 'the nft collector is not implemented yet',
   ovs: 'the ovs collector is not implemented yet',
+};
+
+/** Why a collector cannot run on this kernel, or undefined when it can. */
+export type CollectorCheck = (c: Collector) => string | undefined;
+
+/** conntrack is in the kernel (built in, or the nf_conntrack module is loaded). */
+export function conntrackPresent(): boolean {
+  if (existsSync('/sys/kernel/btf/nf_conntrack')) return true;
+  try {
+    return KernelBtf.vmlinux().structLayout('nf_conn') !== undefined;
+  } catch {
+    return false;
+  }
+}
+
+export const kernelCheck: CollectorCheck = (c) => {
+  const why = NOT_YET[c];
+  if (why) return why;
+  if (c === 'ct' && !conntrackPresent())
+    return 'this kernel has no connection tracking loaded (modprobe nf_conntrack, or add a conntrack rule such as `ct state new`)';
+  return undefined;
 };
 
 export interface CollectorChoice {
@@ -18,7 +40,7 @@ export interface CollectorChoice {
 }
 
 /** `-c` list: names and `auto` (every collector that can run); a named one must run. */
-export function chooseCollectors(list: string[]): CollectorChoice {
+export function chooseCollectors(list: string[], check: CollectorCheck = kernelCheck): CollectorChoice {
   const enabled = new Set<Collector>();
   const skipped: { name: Collector; reason: string }[] = [];
   const items = list
@@ -28,7 +50,7 @@ export function chooseCollectors(list: string[]): CollectorChoice {
   for (const item of items.length ? items : ['auto']) {
     if (item === 'auto') {
       for (const c of COLLECTORS) {
-        const why = NOT_YET[c];
+        const why = check(c);
         if (why) skipped.push({ name: c, reason: why });
         else enabled.add(c);
       }
@@ -37,7 +59,7 @@ export function chooseCollectors(list: string[]): CollectorChoice {
     if (!(COLLECTORS as readonly string[]).includes(item))
       throw new CollectorError(`unknown collector '${item}'; known: auto, ${COLLECTORS.join(', ')}`);
     const c = item as Collector;
-    const why = NOT_YET[c];
+    const why = check(c);
     if (why) throw new CollectorError(`collector '${c}' cannot run: ${why}`);
     enabled.add(c);
   }

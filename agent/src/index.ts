@@ -10,6 +10,7 @@ export { RecordDecoder, RecordError } from './decode/record.js';
 export { RecordJsonWriter } from './decode/record-json.js';
 export { loadLayouts, LayoutError } from './decode/layout.js';
 export { DropReasons } from './decode/drop-reasons.js';
+export { CtDecoder } from './decode/ct.js';
 export { Kallsyms } from './decode/kallsyms.js';
 export * from './errors.js';
 export {

@@ -2,21 +2,28 @@ import { chooseCollectors, collectorProbes, CollectorError } from '@retrace/agen
 
 test('auto starts every collector that can run and says why the others did not', () => {
   const c = chooseCollectors(['auto']);
-  expect([...c.enabled].sort()).toEqual(['dev', 'ns', 'skb', 'skb-drop', 'skb-tracking']);
-  expect(c.skipped.map((s) => s.name).sort()).toEqual(['ct', 'nft', 'ovs']);
-  expect(chooseCollectors([]).enabled.size).toBe(5);
+  // This kernel has conntrack built in (nf_conn in vmlinux BTF).
+  expect([...c.enabled].sort()).toEqual(['ct', 'dev', 'ns', 'skb', 'skb-drop', 'skb-tracking']);
+  expect(c.skipped.map((s) => s.name).sort()).toEqual(['nft', 'ovs']);
+  expect(chooseCollectors([]).enabled.size).toBe(6);
+  const noCt = chooseCollectors(['auto'], (n) => (n === 'ct' ? 'no conntrack' : undefined));
+  expect(noCt.enabled.has('ct')).toBe(false);
+  expect(noCt.skipped).toEqual([{ name: 'ct', reason: 'no conntrack' }]);
 });
 
 test('named collectors run alone, mixed with auto, comma lists or repeated flags', () => {
   expect([...chooseCollectors(['skb,dev']).enabled]).toEqual(['skb', 'dev']);
   expect([...chooseCollectors(['skb', 'ns']).enabled]).toEqual(['skb', 'ns']);
-  expect(chooseCollectors(['skb,auto']).enabled.size).toBe(5);
+  expect(chooseCollectors(['skb,auto']).enabled.size).toBe(6);
 });
 
 test('unknown and unavailable collectors are errors that name them', () => {
   expect(() => chooseCollectors(['skb,bogus'])).toThrow(CollectorError);
   expect(() => chooseCollectors(['bogus'])).toThrow(/unknown collector 'bogus'; known: auto, skb-tracking/);
-  expect(() => chooseCollectors(['ct'])).toThrow(/collector 'ct' cannot run/);
+  expect(() => chooseCollectors(['ovs'])).toThrow(/collector 'ovs' cannot run/);
+  expect(() => chooseCollectors(['ct'], () => 'this kernel has no connection tracking')).toThrow(
+    /collector 'ct' cannot run: this kernel has no connection tracking/,
+  );
 });
 
 test('skb-drop adds kfree_skb with events; tracking adds freeing points silently', () => {

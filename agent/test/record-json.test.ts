@@ -6,6 +6,10 @@ import { parseEvent, stringifyEvent, type Event } from '@retrace/events';
 
 test('on live records, every fast JSON line equals stringifyEvent(decode(record))', () => {
   const ns = Netns.create('json');
+  // conntrack in the namespace, so records carry ct parts (with a mark) too.
+  ns.nft(
+    'table inet rtjson {\n chain out {\n type filter hook output priority 0;\n ct state new ct mark set 0x7\n }\n}\n',
+  );
   const pairs: [string, Event][] = [];
   let pending: string | undefined;
   const session = TracingSession.start({
@@ -28,6 +32,7 @@ test('on live records, every fast JSON line equals stringifyEvent(decode(record)
   const mine = pairs.filter(([, ev]) => ev.netns?.inum !== undefined);
   expect(mine.length).toBeGreaterThan(10);
   expect(pairs.some(([, ev]) => ev['skb-drop'])).toBe(true);
+  expect(pairs.some(([, ev]) => ev.ct?.mark === 7 && ev.ct.orig?.proto === 'icmp')).toBe(true);
   expect(pairs.some(([, ev]) => ev.kernel?.stack_trace?.length)).toBe(true);
   for (const [line, ev] of pairs) {
     expect(line).toBe(stringifyEvent(ev));

@@ -1,6 +1,6 @@
 // The decoder reads records by the layout in the probe object's own BTF; drift, truncation and
 // foreign versions are errors that say so.
-import { DropReasons, LayoutError, RecordDecoder, RecordError, loadLayouts } from '@retrace/agent';
+import { CtDecoder, DropReasons, LayoutError, RecordDecoder, RecordError, loadLayouts } from '@retrace/agent';
 import { KernelBtf, bpfObjectPath } from '@retrace/ebpf-loader';
 
 const layouts = loadLayouts();
@@ -73,6 +73,33 @@ test('truncated records, other versions and unknown probes are errors naming the
   expect(() => decoder.decode(new DataView(good.buffer), good, 0, 40)).toThrow(/truncated record: 40 bytes/);
   expect(() => decode(record({ version: 7 }))).toThrow(/record version 7, this retrace decodes version 1/);
   expect(() => decode(record({ version: 1, probe_id: 9 }))).toThrow(/unknown probe id 9/);
+});
+
+test('a record with a ct part must be long enough to hold it; without one it may end before it', () => {
+  const ct = new CtDecoder(layouts.ct, layouts.ctConn, layouts.ctTuple);
+  const withCt = new RecordDecoder(
+    L,
+    [{ symbol: 'skb:kfree_skb', probeType: 'raw_tracepoint' }],
+    reasons,
+    undefined,
+    undefined,
+    ct,
+  );
+  const base = L.fields['ct']?.offset ?? 0;
+  const b = record({ version: 1, present: 1 << 13 });
+  expect(() => withCt.decode(new DataView(b.buffer), b, 0, base)).toThrow(/truncated record: \d+ bytes with a ct part/);
+  const plain = record({ version: 1 });
+  expect(withCt.decode(new DataView(plain.buffer), plain, 0, base).ct).toBeUndefined();
+  // An untracked packet (notrack): the state only.
+  const conn = (L.fields['ct']?.offset ?? 0) + (layouts.ct.fields['conn']?.offset ?? 0);
+  b.writeUInt8(7, (L.fields['ct']?.offset ?? 0) + (layouts.ct.fields['info']?.offset ?? 0));
+  b.writeUInt8(8, conn + (layouts.ctConn.fields['flags']?.offset ?? 0));
+  expect(withCt.decode(new DataView(b.buffer), b, 0, b.length).ct).toEqual({
+    state: 'untracked',
+    zone_id: 0,
+    zone_dir: 'default',
+    ct_status: 0,
+  });
 });
 
 test('subsystem drop reasons carry their subsystem', () => {

@@ -23,6 +23,49 @@ enum retrace_section {
 	SEC_RX_IFINDEX = 1 << 10,
 	SEC_NETNS_COOKIE = 1 << 11,
 	SEC_USERSPACE = 1 << 12,
+	SEC_CT = 1 << 13,		/* the record has the ct part (the packet has a conntrack entry) */
+	SEC_CT_PARENT = 1 << 14,	/* ... and the entry has a parent (master) connection */
+};
+
+/* A conntrack tuple, protocol-neutral: ports (or ICMP id / type+code) as the kernel stores them,
+ * in network byte order. */
+struct retrace_ct_tuple {
+	__u8 src[16];
+	__u8 dst[16];
+	__u16 src_all;		/* source port, or ICMP id */
+	__u16 dst_all;		/* destination port, or ICMP type (low byte) and code */
+	__u16 l3num;		/* AF_INET / AF_INET6 */
+	__u8 protonum;
+	__u8 pad;
+};
+
+enum retrace_ct_flags {
+	CT_F_ZONE = 1 << 0,	/* the kernel has conntrack zones */
+	CT_F_MARK = 1 << 1,	/* ... connection marks */
+	CT_F_LABELS = 1 << 2,	/* the entry carries labels */
+	CT_F_UNTRACKED = 1 << 3,	/* the packet is marked untracked (notrack) */
+};
+
+struct retrace_ct_conn {
+	struct retrace_ct_tuple orig;
+	struct retrace_ct_tuple reply;
+	__u64 status;
+	__u32 mark;
+	__u32 sctp_vtag_orig;
+	__u32 sctp_vtag_reply;
+	__u16 zone_id;
+	__u8 zone_dir;
+	__u8 proto_state;	/* TCP or SCTP conntrack state */
+	__u8 flags;
+	__u8 pad[7];
+	__u8 labels[16];
+};
+
+struct retrace_ct {
+	struct retrace_ct_conn conn;
+	struct retrace_ct_conn parent;
+	__u8 info;		/* enum ip_conntrack_info: NEW, ESTABLISHED, RELATED, ... _REPLY */
+	__u8 pad[7];
 };
 
 /* Per-probe settings, indexed by probe id (the attach cookie, or a rodata constant). */
@@ -104,6 +147,9 @@ struct retrace_event {
 	__u32 pkt_len;
 	__u32 capture_len;
 	__u8 packet[RETRACE_PACKET_MAX];
+
+	/* ct: last, and only reserved when the ct collector runs (record size says which). */
+	struct retrace_ct ct;
 };
 
 #endif

@@ -4,6 +4,7 @@
 #include "compat.bpf.h"
 #include "event.h"
 #include "filter.bpf.h"
+#include "ct.bpf.h"
 #include <bpf/usdt.bpf.h>
 
 char LICENSE[] SEC("license") = "GPL";
@@ -14,6 +15,7 @@ const volatile bool col_skb = true;
 const volatile bool col_packet = true;
 const volatile bool col_dev = true;
 const volatile bool col_ns = true;
+const volatile bool col_ct = false;
 /* Probe id source: the attach cookie, or (kernels without cookies) one load per probe. */
 const volatile bool use_cookie = true;
 const volatile __u32 rodata_probe_id = 0;
@@ -33,6 +35,12 @@ const volatile __u32 rodata_nargs = 0;
 RETRACE_BTF_TYPE(retrace_event);
 RETRACE_BTF_TYPE(probe_config);
 RETRACE_BTF_TYPE(probe_counters);
+RETRACE_BTF_TYPE(retrace_ct);
+RETRACE_BTF_TYPE(retrace_ct_conn);
+RETRACE_BTF_TYPE(retrace_ct_tuple);
+
+/* Records end before the ct part unless the ct collector runs (a constant either way). */
+#define RECORD_SIZE (col_ct ? sizeof(struct retrace_event) : __builtin_offsetof(struct retrace_event, ct))
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -364,7 +372,7 @@ static __always_inline int chain(void *ctx, __u32 probe_id, __u64 skb_ptr, __u64
 	}
 	count(probe_id, false);
 	now = bpf_ktime_get_ns();
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	e = bpf_ringbuf_reserve(&events, RECORD_SIZE, 0);
 	if (!e) {
 		count(probe_id, true);
 		/* Loss is never silent, and a freed skb must still be forgotten. */
@@ -373,7 +381,7 @@ static __always_inline int chain(void *ctx, __u32 probe_id, __u64 skb_ptr, __u64
 		return 0;
 	}
 	e->version = RETRACE_EVENT_VERSION;
-	e->size = sizeof(*e);
+	e->size = RECORD_SIZE;
 	e->probe_id = probe_id;
 	e->present = 0;
 	e->cpu = bpf_get_smp_processor_id();
@@ -400,6 +408,8 @@ static __always_inline int chain(void *ctx, __u32 probe_id, __u64 skb_ptr, __u64
 		fill_skb(s, e);
 	if (col_packet)
 		fill_packet(s, e);
+	if (col_ct)
+		fill_ct(s, e);
 	if (cfg->flags & PROBE_F_STACK) {
 		e->stack_id = bpf_get_stackid(ctx, &stacks, 0);
 		if (e->stack_id >= 0)
@@ -611,14 +621,14 @@ int probe_usdt(struct pt_regs *ctx)
 	if (!cfg)
 		return 0;
 	count(probe_id, false);
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	e = bpf_ringbuf_reserve(&events, RECORD_SIZE, 0);
 	if (!e) {
 		count(probe_id, true);
 		return 0;
 	}
-	__builtin_memset(e, 0, sizeof(*e));
+	__builtin_memset(e, 0, __builtin_offsetof(struct retrace_event, ct));
 	e->version = RETRACE_EVENT_VERSION;
-	e->size = sizeof(*e);
+	e->size = RECORD_SIZE;
 	e->probe_id = probe_id;
 	e->present = SEC_USERSPACE;
 	e->cpu = bpf_get_smp_processor_id();

@@ -19,6 +19,8 @@ export const Sec = {
   RX_IFINDEX: 1 << 10,
   NETNS_COOKIE: 1 << 11,
   USERSPACE: 1 << 12,
+  CT: 1 << 13,
+  CT_PARENT: 1 << 14,
 } as const;
 
 /** Probe flags of probe_config.flags (enum retrace_probe_flags). */
@@ -75,12 +77,21 @@ const REQUIRED = [
   'pkt_len',
   'capture_len',
   'packet',
+  'ct',
 ];
 
 export interface RecordLayouts {
   event: StructLayout;
   probeConfig: StructLayout;
   counters: StructLayout;
+  ct: StructLayout;
+  ctConn: StructLayout;
+  ctTuple: StructLayout;
+}
+
+/** Records end before the ct part unless the ct collector runs: the size every record has. */
+export function baseRecordSize(event: StructLayout): number {
+  return event.fields['ct']?.offset ?? event.size;
 }
 
 export function loadLayouts(objectPath = bpfObjectPath('probe')): RecordLayouts {
@@ -97,7 +108,14 @@ export function loadLayouts(objectPath = bpfObjectPath('probe')): RecordLayouts 
       throw new LayoutError(
         `struct retrace_event in ${objectPath} lacks ${missing.join(', ')}: decoder and BPF differ`,
       );
-    return { event, probeConfig: get('probe_config'), counters: get('probe_counters') };
+    return {
+      event,
+      probeConfig: get('probe_config'),
+      counters: get('probe_counters'),
+      ct: get('retrace_ct'),
+      ctConn: get('retrace_ct_conn'),
+      ctTuple: get('retrace_ct_tuple'),
+    };
   } finally {
     btf.close();
   }

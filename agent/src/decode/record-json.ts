@@ -3,9 +3,10 @@
 // writes (same fields, same order); a test compares the two on live records.
 import type { StructLayout } from '@retrace/ebpf-loader';
 import type { DropReasons } from './drop-reasons.js';
-import { integerJson } from '@retrace/events';
-import { Sec } from './layout.js';
-import type { ProbeIdentity } from './record.js';
+import { integerJson, writeMessageJson } from '@retrace/events';
+import type { CtDecoder } from './ct.js';
+import { Sec, baseRecordSize } from './layout.js';
+import { checkCtRoom, type ProbeIdentity } from './record.js';
 import { checkRecord, cstr, recordOffsets } from './record-header.js';
 
 export class RecordJsonWriter {
@@ -13,6 +14,7 @@ export class RecordJsonWriter {
   private readonly header: { size: number; version: number; probeId: number };
   /** Per probe: the constant `"kernel":{"symbol":..,"probe_type":..` prefix. */
   private readonly kernelPrefix: string[];
+  private readonly fullSize: number;
 
   constructor(
     layout: StructLayout,
@@ -20,9 +22,15 @@ export class RecordJsonWriter {
     private readonly reasons: DropReasons,
     private readonly stack: (id: number) => string[] | undefined,
     private readonly skbSections: ReadonlySet<string>,
+    private readonly ct?: CtDecoder,
   ) {
     this.at = recordOffsets(layout);
-    this.header = { size: layout.size, version: this.at['version'] ?? 0, probeId: this.at['probe_id'] ?? 0 };
+    this.fullSize = layout.size;
+    this.header = {
+      size: baseRecordSize(layout),
+      version: this.at['version'] ?? 0,
+      probeId: this.at['probe_id'] ?? 0,
+    };
     this.kernelPrefix = probes.map(
       (p) => `"kernel":{"symbol":${JSON.stringify(p.symbol)},"probe_type":${JSON.stringify(p.probeType)}`,
     );
@@ -84,6 +92,10 @@ export class RecordJsonWriter {
       s += `,"dev":{"name":${JSON.stringify(cstr(buf, f('dev_name'), 16))},"ifindex":${u32('ifindex')}${present & Sec.RX_IFINDEX ? `,"rx_ifindex":${u32('rx_ifindex')}` : ''}}`;
     if (present & Sec.NETNS)
       s += `,"netns":{${present & Sec.NETNS_COOKIE ? `"cookie":${u64('netns_cookie')},` : ''}"inum":${u32('netns_inum')}}`;
+    if (present & Sec.CT && this.ct) {
+      checkCtRoom(len, this.fullSize);
+      s += `,"ct":${writeMessageJson('Ct', this.ct.decode(view, buf, f('ct'), (present & Sec.CT_PARENT) !== 0))}`;
+    }
     return `${s}}`;
   }
 }

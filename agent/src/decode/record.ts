@@ -3,10 +3,16 @@
 import type { StructLayout } from '@retrace/ebpf-loader';
 import type { Event, Skb } from '@retrace/events';
 import type { DropReasons } from './drop-reasons.js';
-import { Sec } from './layout.js';
+import type { CtDecoder } from './ct.js';
+import { Sec, baseRecordSize } from './layout.js';
 import { checkRecord, cstr, recordOffsets, RecordError } from './record-header.js';
 
 export { RecordError };
+
+/** A record that says it has a ct part must have room for it. */
+export function checkCtRoom(len: number, fullSize: number): void {
+  if (len < fullSize) throw new RecordError(`truncated record: ${len} bytes with a ct part, need ${fullSize}`);
+}
 
 export interface ProbeIdentity {
   symbol: string;
@@ -26,10 +32,15 @@ export class RecordDecoder {
     private readonly stack: (id: number) => string[] | undefined = () => undefined,
     /** skb sub-sections to report (--skb-sections): meta, dataref, gso (vlan_accel always). */
     private readonly skbSections: ReadonlySet<string> = new Set(['meta', 'dataref', 'gso']),
+    /** The ct collector's decoder, when it runs. */
+    private readonly ct?: CtDecoder,
   ) {
     this.o = recordOffsets(layout);
-    this.header = { size: layout.size, version: this.off('version'), probeId: this.off('probe_id') };
+    this.fullSize = layout.size;
+    this.header = { size: baseRecordSize(layout), version: this.off('version'), probeId: this.off('probe_id') };
   }
+
+  private readonly fullSize: number;
 
   private off(name: string): number {
     const v = this.o[name];
@@ -119,6 +130,10 @@ export class RecordDecoder {
     if (present & Sec.NETNS) {
       ev.netns = { inum: u32('netns_inum') };
       if (present & Sec.NETNS_COOKIE) ev.netns.cookie = u64('netns_cookie');
+    }
+    if (present & Sec.CT && this.ct) {
+      checkCtRoom(len, this.fullSize);
+      ev.ct = this.ct.decode(view, buf, at + this.off('ct'), (present & Sec.CT_PARENT) !== 0);
     }
     return ev;
   }

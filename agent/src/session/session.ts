@@ -14,6 +14,7 @@ import { chooseCollectors, type Collector } from '../collectors.js';
 import { DropReasons } from '../decode/drop-reasons.js';
 import { Kallsyms } from '../decode/kallsyms.js';
 import { loadLayouts } from '../decode/layout.js';
+import { CtDecoder } from '../decode/ct.js';
 import { RecordDecoder } from '../decode/record.js';
 import { RecordJsonWriter } from '../decode/record-json.js';
 import { compileFilter, installFilter, type CompiledFilter } from '../filter/packet-filter.js';
@@ -129,6 +130,7 @@ export class TracingSession {
       col_packet: c.has('skb') && packet,
       col_dev: c.has('dev'),
       col_ns: c.has('ns'),
+      col_ct: c.has('ct'),
       use_cookie: cookie,
     });
   }
@@ -255,8 +257,9 @@ export class TracingSession {
       ...(p.usdt ? { path: p.usdt.binary } : {}),
     }));
     const reasons = new DropReasons();
-    const decoder = new RecordDecoder(layouts.event, identities, reasons, stackOf, sections);
-    const jsonWriter = new RecordJsonWriter(layouts.event, identities, reasons, stackOf, sections);
+    const ct = this.collectors.has('ct') ? new CtDecoder(layouts.ct, layouts.ctConn, layouts.ctTuple) : undefined;
+    const decoder = new RecordDecoder(layouts.event, identities, reasons, stackOf, sections, ct);
+    const jsonWriter = new RecordJsonWriter(layouts.event, identities, reasons, stackOf, sections, ct);
     const { onEvent, onJson, onRecordError } = opts;
     this.reader = new RingBufferReader(main.map('events'), (batch) => {
       for (let i = 0; i < batch.count; i++) {

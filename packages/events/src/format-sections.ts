@@ -1,6 +1,20 @@
 // The text of each event section after the header line (retis's order and wording). Sections
 // come from files of many versions: every field is treated as possibly missing.
-import type { Ct, CtTuple, Dev, Event, Lost, Netns, Nft, SkbDataRef, SkbGso, SkbMeta, Startup } from './gen/event.js';
+import type {
+  Ct,
+  CtConn,
+  CtTuple,
+  Dev,
+  Event,
+  Lost,
+  Netns,
+  Nft,
+  SkbDataRef,
+  SkbGso,
+  SkbMeta,
+  Startup,
+} from './gen/event.js';
+import { ctStatusNames } from './ct-status.js';
 import { legacySkbView } from './legacy-skb.js';
 import { formatPacket } from './packet-format.js';
 import { eventPacket } from './packet.js';
@@ -107,21 +121,33 @@ function nftLine(n: Partial<Nft>): string {
 function tuple(t: Partial<CtTuple>): string {
   const port = (addr: string | undefined, p: number | undefined): string =>
     def(p) ? `${addr ?? '?'}.${p}` : (addr ?? '?');
-  let s = `${t.proto ?? '?'} ${port(t.ip_src, t.sport)} > ${port(t.ip_dst, t.dport)}`;
+  let s = `${port(t.ip_src, t.sport)} > ${port(t.ip_dst, t.dport)}`;
   if (def(t.icmp_type)) s += ` type ${t.icmp_type} code ${t.icmp_code ?? 0}`;
   if (def(t.icmp_id)) s += ` id ${t.icmp_id}`;
+  if (def(t.sctp_vtag)) s += ` vtag ${hex(t.sctp_vtag)}`;
   return s;
 }
 
-function ctLine(c: Partial<Ct>): string {
-  const parts = [`ct_state ${c.state ?? '?'}`];
-  if (def(c.ct_status)) parts.push(`status ${hex(c.ct_status)}`);
-  if (def(c.proto_state)) parts.push(`proto_state ${c.proto_state}`);
+// `tcp (SYN_SENT) orig [a.1 > b.2] reply [b.2 > a.1] zone 0 status 0x188 (CONFIRMED|...)`
+function connText(c: Partial<CtConn>): string {
+  const parts: string[] = [];
+  const proto = c.orig?.proto;
+  if (proto) parts.push(def(c.proto_state) ? `${proto} (${c.proto_state})` : proto);
   if (c.orig) parts.push(`orig [${tuple(c.orig)}]`);
   if (c.reply) parts.push(`reply [${tuple(c.reply)}]`);
   if (def(c.zone_id)) parts.push(`zone ${c.zone_id}${c.zone_dir && c.zone_dir !== 'default' ? ` ${c.zone_dir}` : ''}`);
+  if (def(c.ct_status))
+    parts.push(`status ${hex(c.ct_status)}${c.ct_status ? ` (${ctStatusNames(c.ct_status)})` : ''}`);
   if (c.mark) parts.push(`mark ${hex(c.mark)}`);
   if (c.labels) parts.push(`labels ${c.labels}`);
+  return parts.join(' ');
+}
+
+function ctLine(c: Partial<Ct>): string {
+  const head = `ct_state ${(c.state ?? '?').toUpperCase()}`;
+  if (c.state === 'untracked') return head;
+  const parts = [head, connText(c)];
+  if (c.parent) parts.push(`parent [${connText(c.parent)}]`);
   return parts.join(' ');
 }
 

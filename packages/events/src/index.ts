@@ -1,7 +1,7 @@
 // @retrace/events: the event model shared by every part of retrace.
 export * from './gen/event.js';
 export { parseLine, parseEvent, eventFromJson, stringifyEvent, EventParseError } from './json.js';
-export { integerJson } from './json-writer.js';
+export { integerJson, writeMessageJson } from './json-writer.js';
 export { trackingId, sameSeries, sameSkb } from './tracking.js';
 export { formatMac, formatIpv4, formatIpv6 } from './net-addr.js';
 export { ethertypeName, ipProtoName, icmpTypeName, ETH_P, IPPROTO } from './protocols.js';
@@ -42,3 +42,4 @@ export {
   type CapturedPacket,
 } from './capture-reader.js';
 export { PcapngWriter, probeInterfaceName, RETIS_PEN, type PcapngPacket } from './pcapng.js';
+export { CT_STATUS_BITS, ctStatusNames } from './ct-status.js';

@@ -73,3 +73,8 @@ function writerFor(message: string): Writer {
 export function writeEventJson(ev: object): string {
   return writerFor('Event')(ev as Record<string, unknown>);
 }
+
+/** JSON text of one message of the schema (e.g. 'Ct'), in schema order. */
+export function writeMessageJson(message: string, obj: object): string {
+  return writerFor(message)(obj as Record<string, unknown>);
+}

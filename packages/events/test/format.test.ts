@@ -54,8 +54,24 @@ const full: Event = {
     state: 'new',
     zone_id: 0,
     zone_dir: 'default',
-    orig: { ip_src: '10.0.0.1', ip_dst: '10.0.0.2', proto: 'icmp', icmp_type: 8, icmp_code: 0, icmp_id: 3 },
-    reply: { ip_src: '10.0.0.2', ip_dst: '10.0.0.1', proto: 'icmp', icmp_type: 0, icmp_code: 0, icmp_id: 3 },
+    orig: {
+      ip_src: '10.0.0.1',
+      ip_dst: '10.0.0.2',
+      proto: 'icmp',
+      icmp_type: 8,
+      icmp_code: 0,
+      icmp_id: 3,
+      ip_version: 4,
+    },
+    reply: {
+      ip_src: '10.0.0.2',
+      ip_dst: '10.0.0.1',
+      proto: 'icmp',
+      icmp_type: 0,
+      icmp_code: 0,
+      icmp_id: 3,
+      ip_version: 4,
+    },
     mark: 0,
     ct_status: 0x188,
   },
@@ -70,7 +86,7 @@ const FULL_SECTIONS = [
   'gso [type 0x1 flags 0x0 frags 0 segs 1 size 1448]',
   'vlan_accel (id 100 prio 3)',
   'table filter chain output handle 5 verdict accept',
-  'ct_state new status 0x188 orig [icmp 10.0.0.1 > 10.0.0.2 type 8 code 0 id 3] reply [icmp 10.0.0.2 > 10.0.0.1 type 0 code 0 id 3] zone 0',
+  'ct_state NEW icmp orig [10.0.0.1 > 10.0.0.2 type 8 code 0 id 3] reply [10.0.0.2 > 10.0.0.1 type 0 code 0 id 3] zone 0 status 0x188 (CONFIRMED|SRC_NAT_DONE|DST_NAT_DONE)',
 ];
 
 test('header line of a fixture drop event, exactly as retis prints it', () => {

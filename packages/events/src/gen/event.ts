@@ -122,6 +122,19 @@ export interface CtTuple {
   icmp_id?: number;
   icmp_type?: number;
   icmp_code?: number;
+  ip_version: number;
+  sctp_vtag?: number;
+}
+
+export interface CtConn {
+  zone_id: number;
+  zone_dir: string;
+  orig?: CtTuple;
+  reply?: CtTuple;
+  proto_state?: string;
+  mark?: number;
+  labels?: string;
+  ct_status: number;
 }
 
 export interface Ct {
@@ -131,9 +144,10 @@ export interface Ct {
   orig?: CtTuple;
   reply?: CtTuple;
   proto_state?: string;
-  mark: number;
+  mark?: number;
   labels?: string;
   ct_status: number;
+  parent?: CtConn;
 }
 
 export interface Nft {
@@ -701,6 +715,70 @@ export const FIELDS: Record<string, FieldSpec[]> = {
       "kind": "u32",
       "repeated": false,
       "optional": true
+    },
+    {
+      "json": "ip_version",
+      "kind": "u32",
+      "repeated": false,
+      "optional": false
+    },
+    {
+      "json": "sctp_vtag",
+      "kind": "u32",
+      "repeated": false,
+      "optional": true
+    }
+  ],
+  "CtConn": [
+    {
+      "json": "zone_id",
+      "kind": "u32",
+      "repeated": false,
+      "optional": false
+    },
+    {
+      "json": "zone_dir",
+      "kind": "string",
+      "repeated": false,
+      "optional": false
+    },
+    {
+      "json": "orig",
+      "kind": "message",
+      "message": "CtTuple",
+      "repeated": false,
+      "optional": true
+    },
+    {
+      "json": "reply",
+      "kind": "message",
+      "message": "CtTuple",
+      "repeated": false,
+      "optional": true
+    },
+    {
+      "json": "proto_state",
+      "kind": "string",
+      "repeated": false,
+      "optional": true
+    },
+    {
+      "json": "mark",
+      "kind": "u32",
+      "repeated": false,
+      "optional": true
+    },
+    {
+      "json": "labels",
+      "kind": "string",
+      "repeated": false,
+      "optional": true
+    },
+    {
+      "json": "ct_status",
+      "kind": "u32",
+      "repeated": false,
+      "optional": false
     }
   ],
   "Ct": [
@@ -746,7 +824,7 @@ export const FIELDS: Record<string, FieldSpec[]> = {
       "json": "mark",
       "kind": "u32",
       "repeated": false,
-      "optional": false
+      "optional": true
     },
     {
       "json": "labels",
@@ -759,6 +837,13 @@ export const FIELDS: Record<string, FieldSpec[]> = {
       "kind": "u32",
       "repeated": false,
       "optional": false
+    },
+    {
+      "json": "parent",
+      "kind": "message",
+      "message": "CtConn",
+      "repeated": false,
+      "optional": true
     }
   ],
   "Nft": [
