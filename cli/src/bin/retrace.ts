@@ -8,8 +8,13 @@ import { pcap } from '../commands/pcap.js';
 import { print } from '../commands/print.js';
 import { sort } from '../commands/sort.js';
 import { stats } from '../commands/stats.js';
+import { profileList } from '../commands/profile.js';
 import { eventJsonSchema, type FormatOptions } from '@retrace/events';
 import { UsageError } from '../usage-error.js';
+import { runningKernel } from '../profiles/kernel-facts.js';
+import { optionShapes } from '../profiles/expand-args.js';
+import { profileArguments } from '../profiles/profile-args.js';
+import { profileDirs } from '../profiles/search-path.js';
 
 const repeat = (v: string, prev: string[] = []): string[] => [...prev, v];
 const formatOption = (): Option =>
@@ -19,10 +24,28 @@ function fmtOf(o: { format?: string; utc?: boolean; e?: boolean }): FormatOption
   return { format: o.format === 'single-line' ? 'single-line' : 'multi-line', utc: !!o.utc, link: !!o.e };
 }
 
-export function program(): Command {
+interface GlobalOptions {
+  profile: string[];
+  extraProfilesDir: string[];
+}
+
+/** The subcommands profiles have sections for. */
+const PROFILE_SECTIONS = ['collect', 'pcap'] as const;
+
+/** `argv` is the whole command line as run (with profile flags), for the startup event. */
+export function program(argv: readonly string[] = process.argv): Command {
   const p = new Command('retrace')
     .description('packet tracing in the Linux kernel (retis-compatible)')
-    .version('0.1.0');
+    .version('0.1.0')
+    // Options before the subcommand are retrace's own: `retrace -p generic collect -p tp:...`.
+    .enablePositionalOptions()
+    .option(
+      '-p, --profile <names>',
+      'profile NAME or FILE (comma list, repeatable): adds its collect/pcap arguments after yours',
+      repeat,
+      [],
+    )
+    .option('-P, --extra-profiles-dir <dir>', 'look for profiles in DIR before the default directories', repeat, []);
   p.command('collect')
     .description('trace packets on this host')
     .option(
@@ -57,7 +80,7 @@ export function program(): Command {
       'drop,accept',
     )
     .action(async (o: CollectOptions) => {
-      process.exitCode = await collect(o, process.argv.slice(1));
+      process.exitCode = await collect(o, argv.slice(1));
     });
   p.command('print')
     .description('print events from a file (- for stdin)')
@@ -124,13 +147,50 @@ export function program(): Command {
     .action(async (file: string) => {
       process.exitCode = await stats(file);
     });
+  p.command('profile')
+    .description('profiles: named sets of collect and pcap arguments (retis format 1.0)')
+    .command('list')
+    .description('list the profiles found, with their description and file')
+    .option('-P, --extra-profiles-dir <dir>', 'also look in DIR (first)', repeat, [])
+    .action((o: { extraProfilesDir: string[] }) => {
+      const globals = p.opts<GlobalOptions>();
+      process.exitCode = profileList([...globals.extraProfilesDir, ...o.extraProfilesDir]);
+    });
   return p;
 }
 
-program()
-  .parseAsync(process.argv)
-  .catch((e: unknown) => {
-    const err = e as Error;
-    process.stderr.write(`retrace: ${err.message}\n`);
-    process.exitCode = err instanceof UsageError ? 2 : 1;
-  });
+/**
+ * Runs the command line. Profiles are applied first: a pass over retrace's own options finds
+ * them and the subcommand, their flags are appended to the subcommand's, then the whole line
+ * is parsed as if typed.
+ */
+export async function run(argv: readonly string[]): Promise<void> {
+  const first = program(argv);
+  const { operands, unknown } = first.parseOptions(argv.slice(2));
+  const globals = first.opts<GlobalOptions>();
+  let line = [...argv];
+  if (globals.profile.length) {
+    const sub = operands[0];
+    const section = PROFILE_SECTIONS.find((s) => s === sub);
+    const command = first.commands.find((c) => c.name() === sub);
+    if (!section || !command)
+      throw new UsageError(
+        `-p/--profile applies to ${PROFILE_SECTIONS.join(' and ')}${sub ? `, not ${sub}` : ': name one of them after the profile'}`,
+      );
+    const extra = profileArguments(globals.profile, section, optionShapes(command), {
+      dirs: profileDirs(globals.extraProfilesDir),
+      kernel: runningKernel(),
+      warn: (l) => process.stderr.write(`${l}\n`),
+    });
+    // After everything the user typed, but before a `--` that ends the options.
+    const end = line.indexOf('--', argv.length - unknown.length);
+    line = end < 0 ? [...line, ...extra] : [...line.slice(0, end), ...extra, ...line.slice(end)];
+  }
+  await program(line).parseAsync(line);
+}
+
+run(process.argv).catch((e: unknown) => {
+  const err = e as Error;
+  process.stderr.write(`retrace: ${err.message}\n`);
+  process.exitCode = err instanceof UsageError ? 2 : 1;
+});
