@@ -8,12 +8,14 @@ export type Collector = (typeof COLLECTORS)[number];
 
 /** Collectors this version cannot run yet, and why. */
 const NOT_YET: Partial<Record<Collector, string>> = {
-  nft: 'the nft collector is not implemented yet',
   ovs: 'the ovs collector is not implemented yet',
 };
 
 /** Why a collector cannot run on this kernel, or undefined when it can. */
-export type CollectorCheck = (c: Collector) => string | undefined;
+export type CollectorCheck = ((c: Collector) => string | undefined) & {
+  /** A stricter check for collectors `auto` starts (named ones use the plain check). */
+  auto?: (c: Collector) => string | undefined;
+};
 
 /** conntrack is in the kernel (built in, or the nf_conntrack module is loaded). */
 export function conntrackPresent(): boolean {
@@ -25,9 +27,21 @@ export function conntrackPresent(): boolean {
   }
 }
 
+/** nf_tables is in the kernel (built in, or its module is loaded). */
+export function nftablesPresent(): boolean {
+  if (existsSync('/sys/kernel/btf/nf_tables')) return true;
+  try {
+    return KernelBtf.vmlinux().structLayout('nft_pktinfo') !== undefined;
+  } catch {
+    return false;
+  }
+}
+
 export const kernelCheck: CollectorCheck = (c) => {
   const why = NOT_YET[c];
   if (why) return why;
+  if (c === 'nft' && !nftablesPresent())
+    return 'this kernel has no nf_tables loaded (modprobe nf_tables, or load any nft ruleset)';
   if (c === 'ct' && !conntrackPresent())
     return 'this kernel has no connection tracking loaded (modprobe nf_conntrack, or add a conntrack rule such as `ct state new`)';
   return undefined;
@@ -50,7 +64,7 @@ export function chooseCollectors(list: string[], check: CollectorCheck = kernelC
   for (const item of items.length ? items : ['auto']) {
     if (item === 'auto') {
       for (const c of COLLECTORS) {
-        const why = check(c);
+        const why = (check.auto ?? check)(c);
         if (why) skipped.push({ name: c, reason: why });
         else enabled.add(c);
       }

@@ -25,6 +25,26 @@ enum retrace_section {
 	SEC_USERSPACE = 1 << 12,
 	SEC_CT = 1 << 13,		/* the record has the ct part (the packet has a conntrack entry) */
 	SEC_CT_PARENT = 1 << 14,	/* ... and the entry has a parent (master) connection */
+	SEC_NFT_MSG = 1 << 15,		/* a struct retrace_nft_msg record, not a retrace_event */
+};
+
+#define RETRACE_NFT_MSG_MAX 512
+
+/* An nftables trace message as the kernel queued it to one of retrace's netlink sockets, with
+ * the kernel time and CPU it was sent at: the rule was evaluated right then, on that CPU. Its
+ * first fields are retrace_event's (a test checks), so readers tell the two apart by present. */
+struct retrace_nft_msg {
+	__u16 version;
+	__u16 size;
+	__u32 probe_id;
+	__u32 present;
+	__u32 cpu;
+	__u64 timestamp;
+	__u32 netns_inum;
+	__u32 msg_len;		/* full message length (msg holds at most RETRACE_NFT_MSG_MAX) */
+	__u32 capture_len;
+	__u32 pad;
+	__u8 msg[RETRACE_NFT_MSG_MAX];
 };
 
 /* A conntrack tuple, protocol-neutral: ports (or ICMP id / type+code) as the kernel stores them,

@@ -38,6 +38,7 @@ RETRACE_BTF_TYPE(probe_counters);
 RETRACE_BTF_TYPE(retrace_ct);
 RETRACE_BTF_TYPE(retrace_ct_conn);
 RETRACE_BTF_TYPE(retrace_ct_tuple);
+RETRACE_BTF_TYPE(retrace_nft_msg);
 
 /* Records end before the ct part unless the ct collector runs (a constant either way). */
 #define RECORD_SIZE (col_ct ? sizeof(struct retrace_event) : __builtin_offsetof(struct retrace_event, ct))
@@ -640,4 +641,13 @@ int probe_usdt(struct pt_regs *ctx)
 	e->stack_id = -1;
 	bpf_ringbuf_submit(e, 0);
 	return 0;
+}
+
+#include "nft_trace.bpf.h"
+
+/* sock:sk_data_ready: an nftables trace message reached one of retrace's sockets. */
+SEC("raw_tp")
+int nft_trace_ready(struct bpf_raw_tracepoint_args *ctx)
+{
+	return nft_msg_ready((struct sock *)ctx->args[0], (struct bpf_map *)&events);
 }

@@ -21,6 +21,7 @@ export const Sec = {
   USERSPACE: 1 << 12,
   CT: 1 << 13,
   CT_PARENT: 1 << 14,
+  NFT_MSG: 1 << 15,
 } as const;
 
 /** Probe flags of probe_config.flags (enum retrace_probe_flags). */
@@ -87,6 +88,7 @@ export interface RecordLayouts {
   ct: StructLayout;
   ctConn: StructLayout;
   ctTuple: StructLayout;
+  nftMsg: StructLayout;
 }
 
 /** Records end before the ct part unless the ct collector runs: the size every record has. */
@@ -115,6 +117,7 @@ export function loadLayouts(objectPath = bpfObjectPath('probe')): RecordLayouts 
       ct: get('retrace_ct'),
       ctConn: get('retrace_ct_conn'),
       ctTuple: get('retrace_ct_tuple'),
+      nftMsg: get('retrace_nft_msg'),
     };
   } finally {
     btf.close();

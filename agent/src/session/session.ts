@@ -20,6 +20,10 @@ import { RecordJsonWriter } from '../decode/record-json.js';
 import { compileFilter, installFilter, type CompiledFilter } from '../filter/packet-filter.js';
 import { compileMetaFilter, type CompiledMetaFilter } from '../filter/meta-compile.js';
 import { planProbes, type PlannedProbe } from './plan.js';
+import { Sec } from '../decode/layout.js';
+import { NftCollector } from '../nft/nft-collector.js';
+import { fingerprintFromEthernet } from '../nft/fingerprint.js';
+import { nftCheck, parseVerdicts } from '../nft/nft-options.js';
 
 export interface SessionOptions {
   collectors?: string[];
@@ -47,6 +51,12 @@ export interface SessionOptions {
   onJson?: (line: string) => void;
   /** A record that could not be decoded (counted; the session goes on). */
   onRecordError?: (err: Error) => void;
+  /** nft verdicts that produce events (--nft-verdicts; default drop, accept). */
+  nftVerdicts?: string;
+  /** May change the system: the nft collector adds its nftrace table in every namespace. */
+  allowSystemChanges?: boolean;
+  /** Notes for the user (e.g. what nft tracing needs). */
+  onNote?: (msg: string) => void;
 }
 
 export interface ProbeCounters {
@@ -79,6 +89,8 @@ export class TracingSession {
   private gcTimer: NodeJS.Timeout | undefined;
   private drainTimer: NodeJS.Timeout | undefined;
   private wakeupBytes = 0;
+  private verdicts: ReadonlySet<string> = new Set();
+  private nft: NftCollector | undefined;
   /** The compiled -f filter, if any (for reporting). */
   filter: CompiledFilter | undefined;
   metaFilter: CompiledMetaFilter | undefined;
@@ -97,11 +109,15 @@ export class TracingSession {
   /** Plans, loads and attaches; on any failure everything already loaded is released. */
   static start(opts: SessionOptions): TracingSession {
     const features = opts.features ?? probeFeatures();
-    const { enabled, skipped } = chooseCollectors(opts.collectors ?? ['auto']);
+    const { enabled, skipped } = chooseCollectors(opts.collectors ?? ['auto'], nftCheck(!!opts.allowSystemChanges));
+    // nft traces are matched to followed packets by their bytes, in their namespace.
+    if (enabled.has('nft')) for (const c of ['skb-tracking', 'skb', 'ns'] as const) enabled.add(c);
+    const verdicts = parseVerdicts(opts.nftVerdicts);
     const probes = planProbes(opts.probes ?? [], enabled, features, !!opts.stack);
     const filter = opts.filter ? compileFilter(opts.filter) : undefined;
     const meta = opts.metaFilter ? compileMetaFilter(opts.metaFilter) : undefined;
     const s = new TracingSession(probes, enabled, skipped);
+    s.verdicts = verdicts;
     s.filter = filter;
     s.metaFilter = meta;
     const ring = opts.ringBytes ?? 8 << 20;
@@ -153,6 +169,7 @@ export class TracingSession {
         ['probe_kretprobe_multi_entry', 'probe_kretprobe_multi'].forEach((x) => mainProgs.add(x));
       if (p.mechanism === 'usdt') mainProgs.add('probe_usdt');
     }
+    if (this.collectors.has('nft')) mainProgs.add('nft_trace_ready');
     main.loadOnly([...mainProgs]);
 
     const configs = main.map('probe_configs');
@@ -261,10 +278,49 @@ export class TracingSession {
     const decoder = new RecordDecoder(layouts.event, identities, reasons, stackOf, sections, ct);
     const jsonWriter = new RecordJsonWriter(layouts.event, identities, reasons, stackOf, sections, ct);
     const { onEvent, onJson, onRecordError } = opts;
+    const nft = this.collectors.has('nft') ? this.startNft(opts, main) : undefined;
+    const o = (n: string): number => layouts.event.fields[n]?.offset ?? 0;
+    const [oPresent, oTs, oCpu, oNetns, oHead, oTrackTs, oSkb, oCap, oPacket] = [
+      'present',
+      'timestamp',
+      'cpu',
+      'netns_inum',
+      'orig_head',
+      'track_ts',
+      'skb',
+      'capture_len',
+      'packet',
+    ].map(o) as [number, number, number, number, number, number, number, number, number];
+    const NOTE = Sec.TRACKING | Sec.PACKET | Sec.NETNS;
     this.reader = new RingBufferReader(main.map('events'), (batch) => {
       for (let i = 0; i < batch.count; i++) {
         const at = batch.offset(i);
         const len = batch.length(i);
+        if (nft && len >= 12) {
+          const present = batch.view.getUint32(at + oPresent, true);
+          if (present & Sec.NFT_MSG) {
+            nft.onKernelMessage(batch.view, batch.buffer, at, len, layouts.nftMsg);
+            continue;
+          }
+          if ((present & NOTE) === NOTE) {
+            const p = at + oPacket;
+            const fp = fingerprintFromEthernet(
+              batch.buffer.subarray(p, p + Math.min(batch.view.getUint32(at + oCap, true), 256)),
+            );
+            if (fp)
+              nft.notePacket({
+                ts: batch.view.getBigUint64(at + oTs, true),
+                cpu: batch.view.getUint32(at + oCpu, true),
+                netns: batch.view.getUint32(at + oNetns, true),
+                tracking: {
+                  orig_head: batch.view.getBigUint64(at + oHead, true),
+                  timestamp: batch.view.getBigUint64(at + oTrackTs, true),
+                  skb: batch.view.getBigUint64(at + oSkb, true),
+                },
+                fingerprint: fp,
+              });
+          }
+        }
         try {
           // The JSON fast path when only lines are wanted; the decoder for events (and USDT).
           const line = onJson ? jsonWriter.json(batch.view, batch.buffer, at, len) : undefined;
@@ -284,6 +340,39 @@ export class TracingSession {
       this.drainTimer = setInterval(() => reader.consume(), opts.drainMs ?? 20);
     }
     this.startTrackingGc(main.map('tracking'));
+  }
+
+  /** The nft collector: sockets in every namespace, kernel-timed when sk_data_ready exists. */
+  private startNft(opts: SessionOptions, main: BpfObject): NftCollector {
+    const { onEvent, onJson } = opts;
+    const nft = new NftCollector({
+      verdicts: this.verdicts,
+      allowSystemChanges: !!opts.allowSystemChanges,
+      // A packet retrace does not follow (filtered out) must not show up through its verdicts.
+      emitUnmatched: !this.filter && !this.metaFilter,
+      emit: (ev) => {
+        if (onJson) onJson(stringifyEvent(ev));
+        if (onEvent) onEvent(ev);
+        this.delivered++;
+      },
+      note: (m) => opts.onNote?.(m),
+    });
+    this.nft = nft;
+    try {
+      this.links.push(main.program('nft_trace_ready').attachRawTracepoint('sk_data_ready'));
+      nft.useKernelTimestamps(main.map('nft_sockets'));
+    } catch {
+      opts.onNote?.(
+        'nft: this kernel has no sock:sk_data_ready tracepoint; verdicts are timed when retrace reads them (less exact placement)',
+      );
+    }
+    nft.start();
+    return nft;
+  }
+
+  /** nft collector statistics (matched, unmatched, filtered, overruns), when it runs. */
+  nftStats(): NftCollector['stats'] | undefined {
+    return this.nft?.stats;
   }
 
   /** Forgets tracking entries not seen for 60 s (packets whose freeing point was missed). */
@@ -333,12 +422,14 @@ export class TracingSession {
     if (this.stopped) return this.counts();
     for (const l of this.links) l.close();
     this.drain();
+    this.nft?.stop();
     const final = this.counts();
     this.release();
     return final;
   }
 
   private release(): void {
+    this.nft?.stop();
     if (this.gcTimer) clearInterval(this.gcTimer);
     if (this.drainTimer) clearInterval(this.drainTimer);
     this.reader?.close();

@@ -50,7 +50,7 @@ export function program(argv: readonly string[] = process.argv): Command {
     .description('trace packets on this host')
     .option(
       '-c, --collectors <list>',
-      'collectors: auto, skb-tracking, skb, skb-drop, dev, ns (comma list)',
+      'collectors: auto, skb-tracking, skb, skb-drop, dev, ns, ct, nft (comma list)',
       repeat,
       [],
     )
@@ -71,7 +71,10 @@ export function program(argv: readonly string[] = process.argv): Command {
     .option('--stop-after <count>', 'stop after COUNT events')
     .option('--duration <seconds>', 'stop after this long (e.g. 10, 500ms, 1m)')
     .option('--stack', 'kernel stack trace on every event')
-    .option('--allow-system-changes', 'mount tracefs if needed (undone on exit)')
+    .option(
+      '--allow-system-changes',
+      'mount tracefs if needed; for nft, add a table setting nftrace in every namespace (all undone on exit)',
+    )
     .option('--skb-sections <list>', 'skb sections: all, meta, dataref, gso, packet', 'all')
     .option('--ring-size <bytes>', 'ring buffer size (power of two, default 8388608)')
     .option(

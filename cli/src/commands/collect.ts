@@ -117,6 +117,9 @@ export async function collect(opts: CollectOptions, argv: string[]): Promise<num
       ...(opts.filterPacket ? { filter: opts.filterPacket } : {}),
       ...(opts.filterMeta ? { metaFilter: opts.filterMeta } : {}),
       skbSections: sections,
+      ...(opts.nftVerdicts ? { nftVerdicts: opts.nftVerdicts } : {}),
+      allowSystemChanges: !!opts.allowSystemChanges,
+      onNote: (m) => process.stderr.write(`note: ${m}\n`),
       ...(ring ? { ringBytes: ring } : {}),
       ...(file ? { onJson } : {}),
       ...(printer ? { onEvent } : {}),
@@ -187,6 +190,12 @@ export async function collect(opts: CollectOptions, argv: string[]): Promise<num
   process.stderr.write(`${emitted} event(s) ${outPath ? `written to ${outPath}` : 'printed'}, ${counts.lost} lost\n`);
   for (const p of counts.perProbe) if (p.lost > 0) process.stderr.write(`  lost ${p.lost} event(s) from ${p.symbol}\n`);
   if (counts.badRecords) process.stderr.write(`  ${counts.badRecords} record(s) could not be decoded\n`);
+  const nft = session.nftStats();
+  if (nft)
+    process.stderr.write(
+      `nft: ${nft.matched} verdict(s) matched to followed packets, ${nft.unmatched} not, ${nft.filtered} left out by --nft-verdicts` +
+        `${nft.overruns ? `, ${nft.overruns} trace message(s) lost (socket overrun)` : ''}, ${nft.namespaces} namespace(s) watched\n`,
+    );
   if (cmdStatus !== null && cmdStatus !== 0)
     process.stderr.write(`note: the command exited with status ${cmdStatus}\n`);
   return 0;

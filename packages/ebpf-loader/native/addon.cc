@@ -17,6 +17,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitBtf(env, exports);
   InitPcap(env, exports);
   InitSplice(env, exports);
+  InitNetlink(env, exports);
   return exports;
 }
 

@@ -4,6 +4,15 @@ export { Program, type AttachCookie } from './program.js';
 export { Link } from './link.js';
 export { BpfMap, type MapSpec, type Key } from './map.js';
 export { RingBufferReader, RecordBatch, type RingBufferOptions } from './ringbuf.js';
+export {
+  NetlinkSocket,
+  netlinkMessages,
+  netlinkAttributes,
+  NETLINK_NETFILTER,
+  NFNLGRP_NFTRACE,
+  type NetlinkMessage,
+  type DatagramHandler,
+} from './netlink.js';
 export { KernelBtf, tracepointName, type Prototype, type Parameter, type Member, type StructLayout } from './btf.js';
 export { probeFeatures, FEATURES, type Feature, type FeatureReport, type FeatureResult } from './features.js';
 export {

@@ -80,6 +80,13 @@ export interface NativeRingBuffer {
   close(): void;
 }
 
+export interface NativeNetlinkSocket {
+  start(): void;
+  read(): void;
+  cookie(): bigint;
+  close(): void;
+}
+
 export interface NativeBtfType {
   id: number;
   kind: number;
@@ -117,6 +124,12 @@ export interface NativeModule {
     maxBytes: number,
   ) => NativeRingBuffer;
   Btf: new (source: 'vmlinux' | 'module' | 'file', arg?: string) => NativeBtf;
+  NetlinkSocket: new (
+    nsPath: string,
+    protocol: number,
+    groups: number[],
+    onMessages: (datagrams: Buffer[], overruns: number) => void,
+  ) => NativeNetlinkSocket;
   mapLookup(fd: number, key: Buffer, valueSize: number, flags?: number): Buffer | null;
   mapLookupAndDelete(fd: number, key: Buffer, valueSize: number): Buffer | null;
   mapUpdate(fd: number, key: Buffer, value: Buffer, flags: number): void;

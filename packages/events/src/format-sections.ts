@@ -110,7 +110,7 @@ function ovsLine(o: Record<string, unknown>): string {
 }
 
 function nftLine(n: Partial<Nft>): string {
-  const parts = [`table ${n.table_name ?? '?'}`, `chain ${n.chain_name ?? '?'}`];
+  const parts = [`table ${n.family ? `${n.family} ` : ''}${n.table_name ?? '?'}`, `chain ${n.chain_name ?? '?'}`];
   if (def(n.rule_handle)) parts.push(`handle ${n.rule_handle}`);
   parts.push(`verdict ${n.verdict ?? '?'}`);
   if (def(n.verdict_chain_name)) parts.push(`to ${n.verdict_chain_name}`);

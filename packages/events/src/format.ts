@@ -30,6 +30,7 @@ const PROBE_KINDS: Record<string, string> = {
   fentry: 'fe',
   fexit: 'fx',
   usdt: 'u',
+  netlink: 'nl',
 };
 
 /** `tp`, `k`, `kr`, `fe`, `fx`; unknown kinds are shown as they are. */

@@ -155,10 +155,11 @@ export interface Nft {
   chain_name: string;
   verdict: string;
   verdict_chain_name?: string;
-  table_handle: bigint;
-  chain_handle: bigint;
+  table_handle?: bigint;
+  chain_handle?: bigint;
   rule_handle?: bigint;
   policy: boolean;
+  family?: string;
 }
 
 export interface Ovs {
@@ -875,13 +876,13 @@ export const FIELDS: Record<string, FieldSpec[]> = {
       "json": "table_handle",
       "kind": "i64",
       "repeated": false,
-      "optional": false
+      "optional": true
     },
     {
       "json": "chain_handle",
       "kind": "i64",
       "repeated": false,
-      "optional": false
+      "optional": true
     },
     {
       "json": "rule_handle",
@@ -894,6 +895,12 @@ export const FIELDS: Record<string, FieldSpec[]> = {
       "kind": "bool",
       "repeated": false,
       "optional": false
+    },
+    {
+      "json": "family",
+      "kind": "string",
+      "repeated": false,
+      "optional": true
     }
   ],
   "Ovs": [
