@@ -29,3 +29,7 @@ export {
   type CompiledMetaFilter,
 } from './filter/meta-compile.js';
 export { parseMetaFilter, MetaFilterSyntaxError, type MetaExpr, type MetaCompare } from './filter/meta-parse.js';
+export { NftMatcher, MATCH_WINDOW_NS, type PacketNote } from './nft/matcher.js';
+export { parseTraceDatagram, parseTracePayload, verdictName, type NftTrace } from './nft/trace-message.js';
+export { fingerprintFromNetwork, fingerprintFromEthernet } from './nft/fingerprint.js';
+export { parseVerdicts } from './nft/nft-options.js';

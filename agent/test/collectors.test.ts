@@ -2,10 +2,16 @@ import { chooseCollectors, collectorProbes, CollectorError } from '@retrace/agen
 
 test('auto starts every collector that can run and says why the others did not', () => {
   const c = chooseCollectors(['auto']);
-  // This kernel has conntrack built in (nf_conn in vmlinux BTF).
-  expect([...c.enabled].sort()).toEqual(['ct', 'dev', 'ns', 'skb', 'skb-drop', 'skb-tracking']);
-  expect(c.skipped.map((s) => s.name).sort()).toEqual(['nft', 'ovs']);
-  expect(chooseCollectors([]).enabled.size).toBe(6);
+  // This kernel has conntrack and nf_tables built in (nf_conn, nft_pktinfo in vmlinux BTF).
+  expect([...c.enabled].sort()).toEqual(['ct', 'dev', 'nft', 'ns', 'skb', 'skb-drop', 'skb-tracking']);
+  expect(c.skipped.map((s) => s.name).sort()).toEqual(['ovs']);
+  expect(chooseCollectors([]).enabled.size).toBe(7);
+  // auto may apply a stricter check than naming a collector does (nft: only when it can trace).
+  const strict = Object.assign((_: string) => undefined, {
+    auto: (n: string) => (n === 'nft' ? 'no rule sets nftrace' : undefined),
+  });
+  expect(chooseCollectors(['auto'], strict).skipped).toEqual([{ name: 'nft', reason: 'no rule sets nftrace' }]);
+  expect(chooseCollectors(['nft'], strict).enabled.has('nft')).toBe(true);
   const noCt = chooseCollectors(['auto'], (n) => (n === 'ct' ? 'no conntrack' : undefined));
   expect(noCt.enabled.has('ct')).toBe(false);
   expect(noCt.skipped).toEqual([{ name: 'ct', reason: 'no conntrack' }]);
@@ -14,7 +20,7 @@ test('auto starts every collector that can run and says why the others did not',
 test('named collectors run alone, mixed with auto, comma lists or repeated flags', () => {
   expect([...chooseCollectors(['skb,dev']).enabled]).toEqual(['skb', 'dev']);
   expect([...chooseCollectors(['skb', 'ns']).enabled]).toEqual(['skb', 'ns']);
-  expect(chooseCollectors(['skb,auto']).enabled.size).toBe(6);
+  expect(chooseCollectors(['skb,auto']).enabled.size).toBe(7);
 });
 
 test('unknown and unavailable collectors are errors that name them', () => {
