@@ -40,13 +40,14 @@ function profileDir(name: string, files: Record<string, string>): string {
 test("profile list shows the profiles of retis's four files, and the built-in ones", () => {
   const r = runRetrace(['-P', fixtures, 'profile', 'list']);
   expect(r.code).toBe(0);
-  for (const [name, file] of [
+  const expected: [string, string][] = [
     ['dropmon', 'drop.yaml'],
     ['nft-dropmon', 'drop.yaml'],
     ['example-profile', 'example.yaml'],
     ['generic', 'generic.yaml'],
     ['ifdump', 'ifdump.yaml'],
-  ])
+  ];
+  for (const [name, file] of expected)
     expect(r.stdout).toMatch(new RegExp(`^${name} +\\S.*\\n +${join(fixtures, file)}\\n`, 'm'));
   expect(r.stdout).toMatch(/^example-profile +Collects information from a certain area of the networking stack$/m);
   // the same names in the built-in directory come after, hidden by the -P ones
