@@ -199,6 +199,9 @@ test('bad profiles are refused before tracing, naming the file, line, entry and 
     `profile ovs (${join(dir, 'ovs.yaml')}), collect entry 1 'with ovs': 'ovs-track' (line 7): retrace collect has no --ovs-track option`,
   );
   expect(ovs.stderr).toContain(`warning: skipped profile file ${join(dir, 'broken.yaml')} line`);
+  const typo = runRetrace(['-P', `${dir}-typo`, '-p', 'ovs', 'collect', '--duration', '1']);
+  expect(typo.code).toBe(2);
+  expect(typo.stderr).toContain(`-P ${dir}-typo: no such directory`);
   const print = runRetrace(['-P', fixtures, '-p', 'ifdump', 'print', dropsFile()]);
   expect(print.code).toBe(2);
   expect(print.stderr).toMatch(/-p\/--profile applies to collect and pcap, not print/);

@@ -14,7 +14,7 @@ import { UsageError } from '../usage-error.js';
 import { runningKernel } from '../profiles/kernel-facts.js';
 import { optionShapes } from '../profiles/expand-args.js';
 import { profileArguments } from '../profiles/profile-args.js';
-import { profileDirs } from '../profiles/search-path.js';
+import { checkExtraDirs, profileDirs } from '../profiles/search-path.js';
 
 const repeat = (v: string, prev: string[] = []): string[] => [...prev, v];
 const formatOption = (): Option =>
@@ -157,7 +157,9 @@ export function program(argv: readonly string[] = process.argv): Command {
     .option('-P, --extra-profiles-dir <dir>', 'also look in DIR (first)', repeat, [])
     .action((o: { extraProfilesDir: string[] }) => {
       const globals = p.opts<GlobalOptions>();
-      process.exitCode = profileList([...globals.extraProfilesDir, ...o.extraProfilesDir]);
+      const extra = [...globals.extraProfilesDir, ...o.extraProfilesDir];
+      checkExtraDirs(extra);
+      process.exitCode = profileList(extra);
     });
   return p;
 }
@@ -171,6 +173,7 @@ export async function run(argv: readonly string[]): Promise<void> {
   const first = program(argv);
   const { operands, unknown } = first.parseOptions(argv.slice(2));
   const globals = first.opts<GlobalOptions>();
+  checkExtraDirs(globals.extraProfilesDir);
   let line = [...argv];
   if (globals.profile.length) {
     const sub = operands[0];

@@ -20,6 +20,12 @@ export function profileDirs(extra: readonly string[] = [], home: string = homedi
   return [...new Set(dirs)];
 }
 
+/** `-P` directories must exist: a typo there would otherwise just make the profile unknown. */
+export function checkExtraDirs(dirs: readonly string[]): void {
+  for (const d of dirs)
+    if (!statSync(d, { throwIfNoEntry: false })?.isDirectory()) throw new ProfileError(`-P ${d}: no such directory`);
+}
+
 export interface DirectoryScan {
   dir: string;
   profiles: Profile[];
