@@ -175,8 +175,9 @@ export async function run(argv: readonly string[]): Promise<void> {
   const globals = first.opts<GlobalOptions>();
   checkExtraDirs(globals.extraProfilesDir);
   let line = [...argv];
-  if (globals.profile.length) {
-    const sub = operands[0];
+  const sub = operands[0];
+  // Without a subcommand but with unknown options, commander's own parse says what is wrong.
+  if (globals.profile.length && (sub || !unknown.length)) {
     const section = PROFILE_SECTIONS.find((s) => s === sub);
     const command = first.commands.find((c) => c.name() === sub);
     if (!section || !command)
