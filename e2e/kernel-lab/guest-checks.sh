@@ -19,4 +19,18 @@ check "fentry:ip_rcv fires with -f icmp" fires /tmp/d.json -p fentry:ip_rcv -f i
 check "fexit:ip_rcv fires" fires /tmp/e.json -p fexit:ip_rcv
 check "kprobe wildcard ip_rcv*" fires /tmp/g.json -p 'kprobe:ip_rcv*' 
 check "collect --stack" $R collect -p tp:net:netif_receive_skb/stack --duration 1 -o /tmp/f.json
+# nft verdicts (netlink, timed on arrival: 6.1 has no sock:sk_data_ready) and ct (nf_conn from
+# module BTF) in one series with the drop they caused.
+nft_ct() {
+  ip netns add ka && ip netns add kb && ip -n ka link add va type veth peer name vb netns kb &&
+  ip -n ka addr add 10.9.0.1/24 dev va && ip -n kb addr add 10.9.0.2/24 dev vb &&
+  ip -n ka link set va up && ip -n kb link set vb up && ip -n ka link set lo up &&
+  printf 'table inet f {\n chain i {\n type filter hook input priority 0;\n ct state new ct mark set 7\n udp dport 9999 drop\n }\n}\n' | ip netns exec kb nft -f - &&
+  $R collect -c nft,ct,skb-drop,skb,skb-tracking,dev,ns --allow-system-changes -o /tmp/n.json \
+    --cmd 'ip netns exec ka bash -c "echo x > /dev/udp/10.9.0.2/9999"; sleep 1' >/dev/null 2>&1 &&
+  $R sort /tmp/n.json > /tmp/n.txt &&
+  awk -v RS= '/verdict drop/ && /NETFILTER_DROP/ && /ct_state NEW udp/ && /mark 0x7/ {found=1} END {exit !found}' /tmp/n.txt &&
+  ! ip netns exec kb nft list tables | grep -q retrace_nftrace
+}
+check "nft verdict + ct in the drop's series (modules)" nft_ct
 echo "KLAB RESULT $ok passed, $bad failed"

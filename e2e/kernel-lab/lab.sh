@@ -14,16 +14,21 @@ pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-ima
 [ -n "$pkg" ] || { echo "kernel lab: apt knows no linux-image-amd64 (run apt-get update)" >&2; exit 1; }
 release=${pkg#linux-image-}
 kdir="$cache/$release"
-if [ ! -f "$kdir/vmlinuz" ]; then
+# Modules the guest loads: 9p root, then what the checks trace (veth, nftables, conntrack).
+mods="virtio virtio_ring virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci netfs fscache 9pnet 9pnet_virtio 9p overlay veth crc32c_generic libcrc32c nfnetlink nf_tables nf_defrag_ipv4 nf_defrag_ipv6 nf_conntrack nft_ct"
+if [ ! -f "$kdir/vmlinuz" ] || [ "$(cat "$kdir/modules" 2>/dev/null)" != "$mods" ]; then
+  rm -rf "$kdir"
   rm -rf "$kdir.tmp" && mkdir -p "$kdir.tmp"
   (cd "$kdir.tmp" && apt-get download "$pkg" >/dev/null && dpkg -x ./*.deb root)
   cp "$kdir.tmp/root/boot/vmlinuz-$release" "$kdir.tmp/vmlinuz"
   mkdir -p "$kdir.tmp/initrd/bin" "$kdir.tmp/initrd/mods"
   for d in proc sys dev host up newroot; do mkdir -p "$kdir.tmp/initrd/$d"; done
   cp /bin/busybox "$kdir.tmp/initrd/bin/"
-  for m in virtio virtio_ring virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci netfs fscache 9pnet 9pnet_virtio 9p overlay; do
+  for m in $mods; do
     cp "$(find "$kdir.tmp/root/lib/modules/$release/kernel" -name "$m.ko" | head -1)" "$kdir.tmp/initrd/mods/"
   done
+  echo "$mods" > "$kdir.tmp/initrd/mods/list"
+  echo "$mods" > "$kdir.tmp/modules"
   rm -rf "$kdir.tmp/root" "$kdir.tmp"/*.deb
   mv "$kdir.tmp" "$kdir"
 fi
