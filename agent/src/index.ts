@@ -11,6 +11,8 @@ export { RecordJsonWriter } from './decode/record-json.js';
 export { loadLayouts, LayoutError } from './decode/layout.js';
 export { DropReasons } from './decode/drop-reasons.js';
 export { CtDecoder } from './decode/ct.js';
+export { NftDecoder } from './decode/nft.js';
+export { verdictMask, planNftKprobe, isNftTraceProbe } from './nft/nft-kprobe.js';
 export { Kallsyms } from './decode/kallsyms.js';
 export * from './errors.js';
 export {

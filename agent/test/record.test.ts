@@ -1,6 +1,15 @@
 // The decoder reads records by the layout in the probe object's own BTF; drift, truncation and
 // foreign versions are errors that say so.
-import { CtDecoder, DropReasons, LayoutError, RecordDecoder, RecordError, loadLayouts } from '@retrace/agent';
+import {
+  CtDecoder,
+  NftDecoder,
+  verdictMask,
+  DropReasons,
+  LayoutError,
+  RecordDecoder,
+  RecordError,
+  loadLayouts,
+} from '@retrace/agent';
 import { KernelBtf, bpfObjectPath } from '@retrace/ebpf-loader';
 
 const layouts = loadLayouts();
@@ -87,7 +96,9 @@ test('a record with a ct part must be long enough to hold it; without one it may
   );
   const base = L.fields['ct']?.offset ?? 0;
   const b = record({ version: 1, present: 1 << 13 });
-  expect(() => withCt.decode(new DataView(b.buffer), b, 0, base)).toThrow(/truncated record: \d+ bytes with a ct part/);
+  expect(() => withCt.decode(new DataView(b.buffer), b, 0, base)).toThrow(
+    /truncated record: \d+ bytes with a ct or nft part/,
+  );
   const plain = record({ version: 1 });
   expect(withCt.decode(new DataView(plain.buffer), plain, 0, base).ct).toBeUndefined();
   // An untracked packet (notrack): the state only.
@@ -100,6 +111,47 @@ test('a record with a ct part must be long enough to hold it; without one it may
     zone_dir: 'default',
     ct_status: 0,
   });
+});
+
+test('the nft part of a __nft_trace_packet record: names, handles, verdict, family', () => {
+  const nft = new NftDecoder(layouts.nft);
+  const withNft = new RecordDecoder(
+    L,
+    [{ symbol: '__nft_trace_packet', probeType: 'kprobe' }],
+    reasons,
+    undefined,
+    undefined,
+    undefined,
+    nft,
+  );
+  const b = record({ version: 1, present: 1 << 16 });
+  const at = L.fields['nft']?.offset ?? 0;
+  const f = (n: string): number => at + (layouts.nft.fields[n]?.offset ?? 0);
+  b.write('filter\0', f('table'));
+  b.write('forward\0', f('chain'));
+  b.write('other\0', f('verdict_chain'));
+  b.writeBigUInt64LE(3n, f('table_handle'));
+  b.writeBigUInt64LE(4n, f('chain_handle'));
+  b.writeBigUInt64LE(9n, f('rule_handle'));
+  b.writeInt32LE(-3, f('verdict'));
+  b.writeUInt8(2, f('family'));
+  b.writeUInt8(1 | 4, f('flags'));
+  expect(withNft.decode(new DataView(b.buffer), b, 0, b.length).nft).toEqual({
+    table_name: 'filter',
+    chain_name: 'forward',
+    verdict: 'jump',
+    verdict_chain_name: 'other',
+    table_handle: 3n,
+    chain_handle: 4n,
+    rule_handle: 9n,
+    policy: false,
+    family: 'ip',
+  });
+  expect(() => withNft.decode(new DataView(b.buffer), b, 0, at)).toThrow(/with a ct or nft part/);
+  // --nft-verdicts as the BPF mask: NF codes by value, NFT codes (negative) from bit 9.
+  expect(verdictMask(new Set(['drop', 'accept']))).toBe(0b11);
+  expect(verdictMask(new Set(['jump']))).toBe(1 << 11);
+  expect(verdictMask(new Set(['all']))).toBe(0xffffffff);
 });
 
 test('subsystem drop reasons carry their subsystem', () => {

@@ -26,6 +26,29 @@ enum retrace_section {
 	SEC_CT = 1 << 13,		/* the record has the ct part (the packet has a conntrack entry) */
 	SEC_CT_PARENT = 1 << 14,	/* ... and the entry has a parent (master) connection */
 	SEC_NFT_MSG = 1 << 15,		/* a struct retrace_nft_msg record, not a retrace_event */
+	SEC_NFT = 1 << 16,		/* the record has the nft part (the __nft_trace_packet kprobe) */
+};
+
+#define RETRACE_NFT_NAME_MAX 64
+
+enum retrace_nft_flags {
+	NFT_F_RULE = 1 << 0,	/* a rule decided (rule_handle is set) */
+	NFT_F_POLICY = 1 << 1,	/* the base chain's policy decided */
+	NFT_F_VCHAIN = 1 << 2,	/* the verdict names a chain (jump, goto) */
+};
+
+/* An nftables decision, read at __nft_trace_packet where kprobes exist (retis's way). */
+struct retrace_nft {
+	char table[RETRACE_NFT_NAME_MAX];
+	char chain[RETRACE_NFT_NAME_MAX];
+	char verdict_chain[RETRACE_NFT_NAME_MAX];
+	__u64 table_handle;
+	__u64 chain_handle;
+	__u64 rule_handle;
+	__s32 verdict;		/* NF_* (>= 0) or NFT_* (< 0) code */
+	__u8 family;		/* NFPROTO_* of the table */
+	__u8 flags;
+	__u16 pad;
 };
 
 #define RETRACE_NFT_MSG_MAX 512
@@ -168,8 +191,9 @@ struct retrace_event {
 	__u32 capture_len;
 	__u8 packet[RETRACE_PACKET_MAX];
 
-	/* ct: last, and only reserved when the ct collector runs (record size says which). */
+	/* ct, then nft: last, and only reserved when needed (the record size says which). */
 	struct retrace_ct ct;
+	struct retrace_nft nft;
 };
 
 #endif

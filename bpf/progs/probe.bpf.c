@@ -16,6 +16,8 @@ const volatile bool col_packet = true;
 const volatile bool col_dev = true;
 const volatile bool col_ns = true;
 const volatile bool col_ct = false;
+/* This load is the __nft_trace_packet kprobe: records carry the nft part. */
+const volatile bool col_nft_kprobe = false;
 /* Probe id source: the attach cookie, or (kernels without cookies) one load per probe. */
 const volatile bool use_cookie = true;
 const volatile __u32 rodata_probe_id = 0;
@@ -39,9 +41,21 @@ RETRACE_BTF_TYPE(retrace_ct);
 RETRACE_BTF_TYPE(retrace_ct_conn);
 RETRACE_BTF_TYPE(retrace_ct_tuple);
 RETRACE_BTF_TYPE(retrace_nft_msg);
+RETRACE_BTF_TYPE(retrace_nft);
+
+/* The decision the __nft_trace_packet kprobe read, for chain() to copy into the record. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct retrace_nft);
+} nft_stash SEC(".maps");
 
 /* Records end before the ct part unless the ct collector runs (a constant either way). */
-#define RECORD_SIZE (col_ct ? sizeof(struct retrace_event) : __builtin_offsetof(struct retrace_event, ct))
+#define RECORD_SIZE                                                                                        \
+	(col_nft_kprobe ? sizeof(struct retrace_event)                                                     \
+	 : col_ct	? __builtin_offsetof(struct retrace_event, nft)                                   \
+			: __builtin_offsetof(struct retrace_event, ct))
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -411,6 +425,15 @@ static __always_inline int chain(void *ctx, __u32 probe_id, __u64 skb_ptr, __u64
 		fill_packet(s, e);
 	if (col_ct)
 		fill_ct(s, e);
+	if (col_nft_kprobe) {
+		__u32 zero = 0;
+		struct retrace_nft *n = bpf_map_lookup_elem(&nft_stash, &zero);
+
+		if (n) {
+			__builtin_memcpy(&e->nft, n, sizeof(e->nft));
+			e->present |= SEC_NFT;
+		}
+	}
 	if (cfg->flags & PROBE_F_STACK) {
 		e->stack_id = bpf_get_stackid(ctx, &stacks, 0);
 		if (e->stack_id >= 0)
@@ -546,6 +569,8 @@ static __always_inline int from_regs(struct pt_regs *ctx, __u32 probe_id)
 	regs_skb_reason(ctx, cfg, &skb, &reason);
 	return chain(ctx, probe_id, skb, reason);
 }
+
+#include "nft_kprobe.bpf.h"
 
 SEC("retrace/kprobe")
 int probe_kprobe(struct pt_regs *ctx)

@@ -33,4 +33,8 @@ nft_ct() {
   ! ip netns exec kb nft list tables | grep -q retrace_nftrace
 }
 check "nft verdict + ct in the drop's series (modules)" nft_ct
+# With kprobes the verdict comes from kprobe:__nft_trace_packet (retis's way), with table and
+# chain handles, in the same record as the packet's tracking id.
+check "nft via kprobe:__nft_trace_packet" sh -c "grep -q '\"symbol\":\"__nft_trace_packet\",\"probe_type\":\"kprobe\"' /tmp/n.json && grep -q '\"nft\":{\"table_name\":\"f\",\"chain_name\":\"i\",\"verdict\":\"drop\",\"table_handle\":[0-9]*,\"chain_handle\":[0-9]*,\"rule_handle\":[0-9]*,\"policy\":false,\"family\":\"inet\"}' /tmp/n.json"
+check "nft-dropmon profile (retis) runs" sh -c "$R -P e2e/fixtures/retis-profiles -p nft-dropmon collect --allow-system-changes --duration 1 -o /tmp/p.json >/dev/null 2>&1"
 echo "KLAB RESULT $ok passed, $bad failed"

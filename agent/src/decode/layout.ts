@@ -22,6 +22,7 @@ export const Sec = {
   CT: 1 << 13,
   CT_PARENT: 1 << 14,
   NFT_MSG: 1 << 15,
+  NFT: 1 << 16,
 } as const;
 
 /** Probe flags of probe_config.flags (enum retrace_probe_flags). */
@@ -79,6 +80,7 @@ const REQUIRED = [
   'capture_len',
   'packet',
   'ct',
+  'nft',
 ];
 
 export interface RecordLayouts {
@@ -89,11 +91,17 @@ export interface RecordLayouts {
   ctConn: StructLayout;
   ctTuple: StructLayout;
   nftMsg: StructLayout;
+  nft: StructLayout;
 }
 
 /** Records end before the ct part unless the ct collector runs: the size every record has. */
 export function baseRecordSize(event: StructLayout): number {
   return event.fields['ct']?.offset ?? event.size;
+}
+
+/** Where a record with a ct part (and no nft part) ends. */
+export function ctRecordSize(event: StructLayout): number {
+  return event.fields['nft']?.offset ?? event.size;
 }
 
 export function loadLayouts(objectPath = bpfObjectPath('probe')): RecordLayouts {
@@ -118,6 +126,7 @@ export function loadLayouts(objectPath = bpfObjectPath('probe')): RecordLayouts 
       ctConn: get('retrace_ct_conn'),
       ctTuple: get('retrace_ct_tuple'),
       nftMsg: get('retrace_nft_msg'),
+      nft: get('retrace_nft'),
     };
   } finally {
     btf.close();

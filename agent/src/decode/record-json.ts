@@ -5,7 +5,8 @@ import type { StructLayout } from '@retrace/ebpf-loader';
 import type { DropReasons } from './drop-reasons.js';
 import { integerJson, writeMessageJson } from '@retrace/events';
 import type { CtDecoder } from './ct.js';
-import { Sec, baseRecordSize } from './layout.js';
+import { Sec, baseRecordSize, ctRecordSize } from './layout.js';
+import type { NftDecoder } from './nft.js';
 import { checkCtRoom, type ProbeIdentity } from './record.js';
 import { checkRecord, cstr, recordOffsets } from './record-header.js';
 
@@ -15,6 +16,7 @@ export class RecordJsonWriter {
   /** Per probe: the constant `"kernel":{"symbol":..,"probe_type":..` prefix. */
   private readonly kernelPrefix: string[];
   private readonly fullSize: number;
+  private readonly ctSize: number;
 
   constructor(
     layout: StructLayout,
@@ -23,9 +25,12 @@ export class RecordJsonWriter {
     private readonly stack: (id: number) => string[] | undefined,
     private readonly skbSections: ReadonlySet<string>,
     private readonly ct?: CtDecoder,
+    /** The nft part's decoder (records of the __nft_trace_packet kprobe). */
+    private readonly nft?: NftDecoder,
   ) {
     this.at = recordOffsets(layout);
     this.fullSize = layout.size;
+    this.ctSize = ctRecordSize(layout);
     this.header = {
       size: baseRecordSize(layout),
       version: this.at['version'] ?? 0,
@@ -93,8 +98,12 @@ export class RecordJsonWriter {
     if (present & Sec.NETNS)
       s += `,"netns":{${present & Sec.NETNS_COOKIE ? `"cookie":${u64('netns_cookie')},` : ''}"inum":${u32('netns_inum')}}`;
     if (present & Sec.CT && this.ct) {
-      checkCtRoom(len, this.fullSize);
+      checkCtRoom(len, this.ctSize);
       s += `,"ct":${writeMessageJson('Ct', this.ct.decode(view, buf, f('ct'), (present & Sec.CT_PARENT) !== 0))}`;
+    }
+    if (present & Sec.NFT && this.nft) {
+      checkCtRoom(len, this.fullSize);
+      s += `,"nft":${writeMessageJson('Nft', this.nft.decode(view, buf, f('nft')))}`;
     }
     return `${s}}`;
   }

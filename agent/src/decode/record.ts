@@ -4,14 +4,15 @@ import type { StructLayout } from '@retrace/ebpf-loader';
 import type { Event, Skb } from '@retrace/events';
 import type { DropReasons } from './drop-reasons.js';
 import type { CtDecoder } from './ct.js';
-import { Sec, baseRecordSize } from './layout.js';
+import { Sec, baseRecordSize, ctRecordSize } from './layout.js';
+import type { NftDecoder } from './nft.js';
 import { checkRecord, cstr, recordOffsets, RecordError } from './record-header.js';
 
 export { RecordError };
 
 /** A record that says it has a ct part must have room for it. */
 export function checkCtRoom(len: number, fullSize: number): void {
-  if (len < fullSize) throw new RecordError(`truncated record: ${len} bytes with a ct part, need ${fullSize}`);
+  if (len < fullSize) throw new RecordError(`truncated record: ${len} bytes with a ct or nft part, need ${fullSize}`);
 }
 
 export interface ProbeIdentity {
@@ -34,13 +35,17 @@ export class RecordDecoder {
     private readonly skbSections: ReadonlySet<string> = new Set(['meta', 'dataref', 'gso']),
     /** The ct collector's decoder, when it runs. */
     private readonly ct?: CtDecoder,
+    /** The nft part's decoder (records of the __nft_trace_packet kprobe). */
+    private readonly nft?: NftDecoder,
   ) {
     this.o = recordOffsets(layout);
     this.fullSize = layout.size;
+    this.ctSize = ctRecordSize(layout);
     this.header = { size: baseRecordSize(layout), version: this.off('version'), probeId: this.off('probe_id') };
   }
 
   private readonly fullSize: number;
+  private readonly ctSize: number;
 
   private off(name: string): number {
     const v = this.o[name];
@@ -132,8 +137,12 @@ export class RecordDecoder {
       if (present & Sec.NETNS_COOKIE) ev.netns.cookie = u64('netns_cookie');
     }
     if (present & Sec.CT && this.ct) {
-      checkCtRoom(len, this.fullSize);
+      checkCtRoom(len, this.ctSize);
       ev.ct = this.ct.decode(view, buf, at + this.off('ct'), (present & Sec.CT_PARENT) !== 0);
+    }
+    if (present & Sec.NFT && this.nft) {
+      checkCtRoom(len, this.fullSize);
+      ev.nft = this.nft.decode(view, buf, at + this.off('nft'));
     }
     return ev;
   }

@@ -33,11 +33,13 @@ export interface NftCollectorOptions {
   note: (msg: string) => void;
   /** How often to look for new namespaces (ms). */
   scanMs?: number;
+  /** Read trace messages (false when the __nft_trace_packet kprobe reports instead: tables only). */
+  messages?: boolean;
 }
 
 interface Watched {
   ref: NetnsRef;
-  socket: NetlinkSocket;
+  socket: NetlinkSocket | undefined;
   table: boolean;
 }
 
@@ -61,7 +63,7 @@ export class NftCollector {
   /** Kernel-timed messages: the BPF map of socket cookies the sk_data_ready program watches. */
   useKernelTimestamps(cookies: BpfMap): void {
     this.cookies = cookies;
-    for (const w of this.watched.values()) this.registerCookie(w.socket);
+    for (const w of this.watched.values()) if (w.socket) this.registerCookie(w.socket);
   }
 
   get kernelTimed(): boolean {
@@ -97,14 +99,15 @@ export class NftCollector {
   }
 
   private watch(ref: NetnsRef): void {
-    let socket: NetlinkSocket;
-    try {
-      socket = new NetlinkSocket(ref.path, NETLINK_NETFILTER, [NFNLGRP_NFTRACE], (datagrams, overruns) =>
-        this.onDatagrams(ref.inode, datagrams, overruns),
-      );
-    } catch {
-      return; // the namespace went away meanwhile
-    }
+    let socket: NetlinkSocket | undefined;
+    if (this.opts.messages !== false)
+      try {
+        socket = new NetlinkSocket(ref.path, NETLINK_NETFILTER, [NFNLGRP_NFTRACE], (datagrams, overruns) =>
+          this.onDatagrams(ref.inode, datagrams, overruns),
+        );
+      } catch {
+        return; // the namespace went away meanwhile
+      }
     const w: Watched = { ref, socket, table: false };
     this.namespacesSeen++;
     this.watched.set(ref.inode, w);
@@ -116,8 +119,10 @@ export class NftCollector {
         this.opts.note(`nft: ${(e as Error).message}`);
       }
     }
-    this.registerCookie(socket);
-    socket.start();
+    if (socket) {
+      this.registerCookie(socket);
+      socket.start();
+    }
   }
 
   private registerCookie(socket: NetlinkSocket): void {
@@ -128,12 +133,12 @@ export class NftCollector {
   }
 
   private unwatch(inode: number, w: Watched): void {
-    if (this.cookies) {
+    if (this.cookies && w.socket) {
       const key = Buffer.alloc(8);
       key.writeBigUInt64LE(w.socket.cookie());
       this.cookies.delete(key);
     }
-    w.socket.close();
+    w.socket?.close();
     if (w.table) removeNftraceTable(w.ref.path);
     this.watched.delete(inode);
   }
@@ -170,7 +175,7 @@ export class NftCollector {
   stop(): void {
     if (this.stopped) return;
     process.off('exit', this.onExit);
-    for (const w of this.watched.values()) w.socket.read();
+    for (const w of this.watched.values()) w.socket?.read();
     this.stopped = true;
     if (this.scanTimer) clearInterval(this.scanTimer);
     this.matcher.expire(true);

@@ -25,7 +25,8 @@ const VERDICT_CODE = 1;
 const VERDICT_CHAIN = 2;
 const TRACETYPE = { POLICY: 1, RETURN: 2, RULE: 3 } as const;
 
-const FAMILIES: Record<number, string> = { 1: 'inet', 2: 'ip', 3: 'arp', 5: 'netdev', 7: 'bridge', 10: 'ip6' };
+/** NFPROTO_* -> the family name nft uses. */
+export const FAMILIES: Record<number, string> = { 1: 'inet', 2: 'ip', 3: 'arp', 5: 'netdev', 7: 'bridge', 10: 'ip6' };
 const NF_VERDICTS = ['drop', 'accept', 'stolen', 'queue', 'repeat', 'stop'];
 const NFT_VERDICTS: Record<number, string> = {
   [-1]: 'continue',

@@ -24,6 +24,8 @@ import { Sec } from '../decode/layout.js';
 import { NftCollector } from '../nft/nft-collector.js';
 import { fingerprintFromEthernet } from '../nft/fingerprint.js';
 import { nftCheck, parseVerdicts } from '../nft/nft-options.js';
+import { isNftTraceProbe, planNftKprobe, verdictMask, type NftKprobePlan } from '../nft/nft-kprobe.js';
+import { NftDecoder } from '../decode/nft.js';
 
 export interface SessionOptions {
   collectors?: string[];
@@ -91,6 +93,7 @@ export class TracingSession {
   private wakeupBytes = 0;
   private verdicts: ReadonlySet<string> = new Set();
   private nft: NftCollector | undefined;
+  private nftKprobe: NftKprobePlan | undefined;
   /** The compiled -f filter, if any (for reporting). */
   filter: CompiledFilter | undefined;
   metaFilter: CompiledMetaFilter | undefined;
@@ -113,11 +116,19 @@ export class TracingSession {
     // nft traces are matched to followed packets by their bytes, in their namespace.
     if (enabled.has('nft')) for (const c of ['skb-tracking', 'skb', 'ns'] as const) enabled.add(c);
     const verdicts = parseVerdicts(opts.nftVerdicts);
-    const probes = planProbes(opts.probes ?? [], enabled, features, !!opts.stack);
+    // A probe on __nft_trace_packet (retis's nft-dropmon) is the nft collector's own.
+    const nftSpecs = enabled.has('nft') ? (opts.probes ?? []).filter(isNftTraceProbe) : [];
+    const userProbes = (opts.probes ?? []).filter((p) => !nftSpecs.includes(p));
+    const probes = planProbes(userProbes, enabled, features, !!opts.stack);
+    const nftKprobe = enabled.has('nft')
+      ? planNftKprobe(features, probes.length, !!opts.stack || nftSpecs.some((p) => p.endsWith('/stack')))
+      : undefined;
+    if (nftKprobe) probes.push(nftKprobe.probe);
     const filter = opts.filter ? compileFilter(opts.filter) : undefined;
     const meta = opts.metaFilter ? compileMetaFilter(opts.metaFilter) : undefined;
     const s = new TracingSession(probes, enabled, skipped);
     s.verdicts = verdicts;
+    s.nftKprobe = nftKprobe;
     s.filter = filter;
     s.metaFilter = meta;
     const ring = opts.ringBytes ?? 8 << 20;
@@ -169,7 +180,7 @@ export class TracingSession {
         ['probe_kretprobe_multi_entry', 'probe_kretprobe_multi'].forEach((x) => mainProgs.add(x));
       if (p.mechanism === 'usdt') mainProgs.add('probe_usdt');
     }
-    if (this.collectors.has('nft')) mainProgs.add('nft_trace_ready');
+    if (this.collectors.has('nft') && !this.nftKprobe) mainProgs.add('nft_trace_ready');
     main.loadOnly([...mainProgs]);
 
     const configs = main.map('probe_configs');
@@ -209,6 +220,18 @@ export class TracingSession {
           break;
         }
         case 'kprobe': {
+          const nk = this.nftKprobe;
+          if (nk && p === nk.probe) {
+            const o = perTarget(p, ['probe_nft_kprobe'], (obj) =>
+              obj.setGlobals({
+                col_nft_kprobe: true,
+                nft_kprobe_layout: nk.layout,
+                nft_verdicts_mask: verdictMask(this.verdicts),
+              }),
+            );
+            this.links.push(o.program('probe_nft_kprobe').attachKprobe(p.target));
+            break;
+          }
           const o = perTarget(p, ['probe_kprobe']);
           this.links.push(o.program('probe_kprobe').attachKprobe(p.target));
           break;
@@ -275,8 +298,9 @@ export class TracingSession {
     }));
     const reasons = new DropReasons();
     const ct = this.collectors.has('ct') ? new CtDecoder(layouts.ct, layouts.ctConn, layouts.ctTuple) : undefined;
-    const decoder = new RecordDecoder(layouts.event, identities, reasons, stackOf, sections, ct);
-    const jsonWriter = new RecordJsonWriter(layouts.event, identities, reasons, stackOf, sections, ct);
+    const nftPart = this.nftKprobe ? new NftDecoder(layouts.nft) : undefined;
+    const decoder = new RecordDecoder(layouts.event, identities, reasons, stackOf, sections, ct, nftPart);
+    const jsonWriter = new RecordJsonWriter(layouts.event, identities, reasons, stackOf, sections, ct, nftPart);
     const { onEvent, onJson, onRecordError } = opts;
     const nft = this.collectors.has('nft') ? this.startNft(opts, main) : undefined;
     const o = (n: string): number => layouts.event.fields[n]?.offset ?? 0;
@@ -296,7 +320,7 @@ export class TracingSession {
       for (let i = 0; i < batch.count; i++) {
         const at = batch.offset(i);
         const len = batch.length(i);
-        if (nft && len >= 12) {
+        if (nft && !this.nftKprobe && len >= 12) {
           const present = batch.view.getUint32(at + oPresent, true);
           if (present & Sec.NFT_MSG) {
             nft.onKernelMessage(batch.view, batch.buffer, at, len, layouts.nftMsg);
@@ -356,8 +380,13 @@ export class TracingSession {
         this.delivered++;
       },
       note: (m) => opts.onNote?.(m),
+      messages: !this.nftKprobe,
     });
     this.nft = nft;
+    if (this.nftKprobe) {
+      nft.start();
+      return nft;
+    }
     try {
       this.links.push(main.program('nft_trace_ready').attachRawTracepoint('sk_data_ready'));
       nft.useKernelTimestamps(main.map('nft_sockets'));
@@ -372,7 +401,7 @@ export class TracingSession {
 
   /** nft collector statistics (matched, unmatched, filtered, overruns), when it runs. */
   nftStats(): NftCollector['stats'] | undefined {
-    return this.nft?.stats;
+    return this.nftKprobe ? undefined : this.nft?.stats;
   }
 
   /** Forgets tracking entries not seen for 60 s (packets whose freeing point was missed). */
