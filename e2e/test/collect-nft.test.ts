@@ -160,6 +160,30 @@ test('SIGTERM removes the tables too', async () => {
   expect(allTables()).not.toMatch(/retrace_nftrace_/);
 });
 
+test("retis's nft-dropmon profile runs without kprobes and reports the drop", () => {
+  const out = `${tmp.dir}/dropmon.json`;
+  const r = runRetrace([
+    '-P',
+    'e2e/fixtures/retis-profiles',
+    '-p',
+    'nft-dropmon',
+    'collect',
+    '--allow-system-changes',
+    '-o',
+    out,
+    '--cmd',
+    `ip netns exec ${lab.client.name} bash -c 'printf x > /dev/udp/${lab.serverIp}/9999'; sleep 0.3`,
+  ]);
+  expect(r.code).toBe(0);
+  const drops = readSeries(out)
+    .flat()
+    .filter((e) => e.nft);
+  // --nft-verdicts drop from the profile: only drops.
+  expect(drops.length).toBeGreaterThan(0);
+  expect(drops.every((e) => e.nft?.verdict === 'drop')).toBe(true);
+  expect(drops[0]?.nft).toMatchObject({ table_name: 'rtlab', chain_name: 'forward_filter' });
+});
+
 test('bad --nft-verdicts values are refused with the known list', () => {
   const r = runRetrace(['collect', '-c', 'nft', '--nft-verdicts', 'drop,maybe', '--duration', '0.1']);
   expect(r.code).not.toBe(0);
