@@ -59,6 +59,11 @@ export interface SessionOptions {
   allowSystemChanges?: boolean;
   /** Notes for the user (e.g. what nft tracing needs). */
   onNote?: (msg: string) => void;
+  /**
+   * How nft trace messages are timed without kprobes: `kernel` (sock:sk_data_ready, when the
+   * kernel has it; the default) or `arrival` (what older kernels get; for tests).
+   */
+  nftTiming?: 'kernel' | 'arrival';
 }
 
 export interface ProbeCounters {
@@ -180,7 +185,7 @@ export class TracingSession {
         ['probe_kretprobe_multi_entry', 'probe_kretprobe_multi'].forEach((x) => mainProgs.add(x));
       if (p.mechanism === 'usdt') mainProgs.add('probe_usdt');
     }
-    if (this.collectors.has('nft') && !this.nftKprobe) mainProgs.add('nft_trace_ready');
+    if (this.collectors.has('nft') && !this.nftKprobe && opts.nftTiming !== 'arrival') mainProgs.add('nft_trace_ready');
     main.loadOnly([...mainProgs]);
 
     const configs = main.map('probe_configs');
@@ -383,7 +388,7 @@ export class TracingSession {
       messages: !this.nftKprobe,
     });
     this.nft = nft;
-    if (this.nftKprobe) {
+    if (this.nftKprobe || opts.nftTiming === 'arrival') {
       nft.start();
       return nft;
     }
