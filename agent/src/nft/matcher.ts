@@ -45,7 +45,8 @@ export interface MatcherStats {
 export class NftMatcher {
   private readonly notes = new Map<string, PacketNote[]>();
   private readonly passes = new Map<string, { fp: string; ts: bigint }>();
-  private pending: Pending[] = [];
+  /** Traces waiting for their packet's first event after them, by key (checked per packet event). */
+  private readonly pending = new Map<string, Pending[]>();
   private latest = 0n;
   readonly stats: MatcherStats = { matched: 0, unmatched: 0, filtered: 0 };
 
@@ -59,12 +60,15 @@ export class NftMatcher {
     list.push(n);
     if (list.length > NOTES_PER_KEY) list.shift();
     if (n.ts > this.latest) this.latest = n.ts;
-    if (this.pending.length) {
-      const still: Pending[] = [];
-      for (const p of this.pending)
-        if (p.key === key && n.ts >= p.ts && n.ts - p.ts <= MATCH_WINDOW_NS) this.resolve(p, n);
-        else still.push(p);
-      this.pending = still;
+    const waiting = this.pending.get(key);
+    if (waiting) {
+      const still = waiting.filter((p) => {
+        if (n.ts < p.ts || n.ts - p.ts > MATCH_WINDOW_NS) return true;
+        this.resolve(p, n);
+        return false;
+      });
+      if (still.length) this.pending.set(key, still);
+      else this.pending.delete(key);
     }
   }
 
@@ -91,16 +95,22 @@ export class NftMatcher {
     if (!fp) return this.resolve(p, undefined);
     const before = this.lastBefore(p.key, ts);
     if (before) return this.resolve(p, before);
-    this.pending.push(p);
+    const waiting = this.pending.get(p.key);
+    if (waiting) waiting.push(p);
+    else this.pending.set(p.key, [p]);
   }
 
   /** Gives up on traces no packet event came for within the window (all of them at the end). */
   expire(all = false): void {
-    const still: Pending[] = [];
-    for (const p of this.pending)
-      if (all || this.latest - p.ts > MATCH_WINDOW_NS) this.resolve(p, undefined);
-      else still.push(p);
-    this.pending = still;
+    for (const [key, waiting] of this.pending) {
+      const still = waiting.filter((p) => {
+        if (!all && this.latest - p.ts <= MATCH_WINDOW_NS) return true;
+        this.resolve(p, undefined);
+        return false;
+      });
+      if (still.length) this.pending.set(key, still);
+      else this.pending.delete(key);
+    }
     this.prune();
   }
 
