@@ -35,3 +35,5 @@ export { NftMatcher, MATCH_WINDOW_NS, type PacketNote } from './nft/matcher.js';
 export { parseTraceDatagram, parseTracePayload, verdictName, type NftTrace } from './nft/trace-message.js';
 export { fingerprintFromNetwork, fingerprintFromEthernet } from './nft/fingerprint.js';
 export { parseVerdicts } from './nft/nft-options.js';
+export { NftCollector } from './nft/nft-collector.js';
+export { nftRecordTap } from './nft/record-tap.js';

@@ -2,6 +2,8 @@
 // foreign versions are errors that say so.
 import {
   CtDecoder,
+  NftCollector,
+  nftRecordTap,
   NftDecoder,
   verdictMask,
   DropReasons,
@@ -152,6 +154,26 @@ test('the nft part of a __nft_trace_packet record: names, handles, verdict, fami
   expect(verdictMask(new Set(['drop', 'accept']))).toBe(0b11);
   expect(verdictMask(new Set(['jump']))).toBe(1 << 11);
   expect(verdictMask(new Set(['all']))).toBe(0xffffffff);
+});
+
+test('nft trace records start like every record, and a truncated one is an error naming it', () => {
+  for (const f of ['version', 'size', 'probe_id', 'present', 'cpu', 'timestamp'])
+    expect([f, layouts.nftMsg.fields[f]?.offset]).toEqual([f, L.fields[f]?.offset]);
+  const nft = new NftCollector({
+    verdicts: new Set(['drop']),
+    allowSystemChanges: false,
+    emitUnmatched: true,
+    emit: () => {},
+    note: () => {},
+  });
+  const tap = nftRecordTap(L, layouts.nftMsg, nft);
+  const b = Buffer.alloc(layouts.nftMsg.size);
+  b.writeUInt16LE(1, 0);
+  b.writeUInt32LE(1 << 15, layouts.nftMsg.fields['present']?.offset ?? 0);
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  expect(() => tap(view, b, 0, 64)).toThrow(/truncated nft trace record: 64 bytes, it needs \d+/);
+  // A whole one with an empty message is consumed (no event of its own).
+  expect(tap(view, b, 0, b.length)).toBe(true);
 });
 
 test('subsystem drop reasons carry their subsystem', () => {

@@ -151,11 +151,10 @@ export class NftCollector {
     for (const d of datagrams) for (const t of parseTraceDatagram(d)) this.matcher.addTrace(t, now, -1, netns);
   }
 
-  /** A retrace_nft_msg record from the ring buffer. */
-  onKernelMessage(view: DataView, buf: Buffer, at: number, len: number, layout: StructLayout): void {
+  /** A retrace_nft_msg record from the ring buffer (at least layout.size bytes). */
+  onKernelMessage(view: DataView, buf: Buffer, at: number, layout: StructLayout): void {
     const f = (n: string): number => at + (layout.fields[n]?.offset ?? 0);
-    if (len < layout.size) return;
-    const cap = Math.min(view.getUint32(f('capture_len'), true), len - (layout.fields['msg']?.offset ?? 0));
+    const cap = Math.min(view.getUint32(f('capture_len'), true), layout.fields['msg']?.size ?? 0);
     const msg = Buffer.from(buf.subarray(f('msg'), f('msg') + cap));
     const ts = view.getBigUint64(f('timestamp'), true);
     const cpu = view.getUint32(f('cpu'), true);

@@ -20,9 +20,8 @@ import { RecordJsonWriter } from '../decode/record-json.js';
 import { compileFilter, installFilter, type CompiledFilter } from '../filter/packet-filter.js';
 import { compileMetaFilter, type CompiledMetaFilter } from '../filter/meta-compile.js';
 import { planProbes, type PlannedProbe } from './plan.js';
-import { Sec } from '../decode/layout.js';
 import { NftCollector } from '../nft/nft-collector.js';
-import { fingerprintFromEthernet } from '../nft/fingerprint.js';
+import { nftRecordTap } from '../nft/record-tap.js';
 import { nftCheck, parseVerdicts } from '../nft/nft-options.js';
 import { isNftTraceProbe, planNftKprobe, verdictMask, type NftKprobePlan } from '../nft/nft-kprobe.js';
 import { NftDecoder } from '../decode/nft.js';
@@ -308,49 +307,14 @@ export class TracingSession {
     const jsonWriter = new RecordJsonWriter(layouts.event, identities, reasons, stackOf, sections, ct, nftPart);
     const { onEvent, onJson, onRecordError } = opts;
     const nft = this.collectors.has('nft') ? this.startNft(opts, main) : undefined;
-    const o = (n: string): number => layouts.event.fields[n]?.offset ?? 0;
-    const [oPresent, oTs, oCpu, oNetns, oHead, oTrackTs, oSkb, oCap, oPacket] = [
-      'present',
-      'timestamp',
-      'cpu',
-      'netns_inum',
-      'orig_head',
-      'track_ts',
-      'skb',
-      'capture_len',
-      'packet',
-    ].map(o) as [number, number, number, number, number, number, number, number, number];
-    const NOTE = Sec.TRACKING | Sec.PACKET | Sec.NETNS;
+    // Without the kprobe, nft verdicts come as their own records and are matched to packets.
+    const tap = nft && !this.nftKprobe ? nftRecordTap(layouts.event, layouts.nftMsg, nft) : undefined;
     this.reader = new RingBufferReader(main.map('events'), (batch) => {
       for (let i = 0; i < batch.count; i++) {
         const at = batch.offset(i);
         const len = batch.length(i);
-        if (nft && !this.nftKprobe && len >= 12) {
-          const present = batch.view.getUint32(at + oPresent, true);
-          if (present & Sec.NFT_MSG) {
-            nft.onKernelMessage(batch.view, batch.buffer, at, len, layouts.nftMsg);
-            continue;
-          }
-          if ((present & NOTE) === NOTE) {
-            const p = at + oPacket;
-            const fp = fingerprintFromEthernet(
-              batch.buffer.subarray(p, p + Math.min(batch.view.getUint32(at + oCap, true), 256)),
-            );
-            if (fp)
-              nft.notePacket({
-                ts: batch.view.getBigUint64(at + oTs, true),
-                cpu: batch.view.getUint32(at + oCpu, true),
-                netns: batch.view.getUint32(at + oNetns, true),
-                tracking: {
-                  orig_head: batch.view.getBigUint64(at + oHead, true),
-                  timestamp: batch.view.getBigUint64(at + oTrackTs, true),
-                  skb: batch.view.getBigUint64(at + oSkb, true),
-                },
-                fingerprint: fp,
-              });
-          }
-        }
         try {
+          if (tap?.(batch.view, batch.buffer, at, len)) continue;
           // The JSON fast path when only lines are wanted; the decoder for events (and USDT).
           const line = onJson ? jsonWriter.json(batch.view, batch.buffer, at, len) : undefined;
           const ev = line === undefined || onEvent ? decoder.decode(batch.view, batch.buffer, at, len) : undefined;
