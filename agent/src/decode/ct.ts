@@ -3,7 +3,7 @@
 // kernel's UAPI values (linux/netfilter/nf_conntrack_common.h, nf_conntrack_tcp.h, ..._sctp.h).
 import type { StructLayout } from '@retrace/ebpf-loader';
 import { formatIpv4, formatIpv6, type Ct, type CtConn, type CtTuple } from '@retrace/events';
-import { RecordError } from './record-header.js';
+import { requireOffsets } from './record-header.js';
 
 /** enum ip_conntrack_info -> Ct.state */
 const INFO_STATES: Record<number, string> = {
@@ -79,27 +79,16 @@ interface Offsets {
   t: Record<string, number>;
 }
 
-function offsetsOf(l: StructLayout): Record<string, number> {
-  return Object.fromEntries(Object.entries(l.fields).map(([k, f]) => [k, f.offset]));
-}
-
 export class CtDecoder {
   private readonly o: Offsets;
 
   constructor(ct: StructLayout, conn: StructLayout, tuple: StructLayout) {
-    const need = (l: StructLayout, names: string[]): Record<string, number> => {
-      const o = offsetsOf(l);
-      const missing = names.filter((n) => o[n] === undefined);
-      if (missing.length)
-        throw new RecordError(`struct ${l.name} lacks ${missing.join(', ')}: decoder and BPF differ (make build)`);
-      return o;
-    };
-    const top = need(ct, ['conn', 'parent', 'info']);
+    const top = requireOffsets(ct, ['conn', 'parent', 'info']);
     this.o = {
       conn: top['conn'] as number,
       parent: top['parent'] as number,
       info: top['info'] as number,
-      c: need(conn, [
+      c: requireOffsets(conn, [
         'orig',
         'reply',
         'status',
@@ -112,7 +101,7 @@ export class CtDecoder {
         'flags',
         'labels',
       ]),
-      t: need(tuple, ['src', 'dst', 'src_all', 'dst_all', 'l3num', 'protonum']),
+      t: requireOffsets(tuple, ['src', 'dst', 'src_all', 'dst_all', 'l3num', 'protonum']),
     };
   }
 

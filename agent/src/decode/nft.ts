@@ -3,7 +3,7 @@
 import type { StructLayout } from '@retrace/ebpf-loader';
 import type { Nft } from '@retrace/events';
 import { FAMILIES, verdictName } from '../nft/trace-message.js';
-import { cstr, RecordError } from './record-header.js';
+import { cstr, requireOffsets } from './record-header.js';
 
 const F = { RULE: 1, POLICY: 2, VCHAIN: 4 } as const;
 const NAME_MAX = 64;
@@ -12,8 +12,7 @@ export class NftDecoder {
   private readonly o: Record<string, number>;
 
   constructor(layout: StructLayout) {
-    this.o = Object.fromEntries(Object.entries(layout.fields).map(([k, f]) => [k, f.offset]));
-    const need = [
+    this.o = requireOffsets(layout, [
       'table',
       'chain',
       'verdict_chain',
@@ -23,10 +22,7 @@ export class NftDecoder {
       'verdict',
       'family',
       'flags',
-    ];
-    const missing = need.filter((n) => this.o[n] === undefined);
-    if (missing.length)
-      throw new RecordError(`struct retrace_nft lacks ${missing.join(', ')}: decoder and BPF differ (make build)`);
+    ]);
   }
 
   /** The Nft section of a record whose nft part starts at `at`. */

@@ -15,6 +15,20 @@ export function recordOffsets(layout: StructLayout): Record<string, number> {
   return Object.fromEntries(Object.entries(layout.fields).map(([k, f]) => [k, f.offset]));
 }
 
+/** Offsets of the fields a reader needs; a missing one means the decoder and the BPF object differ. */
+export function requireOffsets(layout: StructLayout, names: readonly string[]): Record<string, number> {
+  const o = recordOffsets(layout);
+  const missing = names.filter((n) => o[n] === undefined);
+  if (missing.length)
+    throw new RecordError(`struct ${layout.name} lacks ${missing.join(', ')}: decoder and BPF differ (make build)`);
+  return o;
+}
+
+/** A record that says it has a ct or nft part must have room for it. */
+export function checkPartRoom(len: number, size: number): void {
+  if (len < size) throw new RecordError(`truncated record: ${len} bytes with a ct or nft part, need ${size}`);
+}
+
 /** A NUL-terminated string of at most `max` bytes. */
 export function cstr(buf: Buffer, start: number, max: number): string {
   let end = start;

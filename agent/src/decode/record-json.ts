@@ -7,8 +7,8 @@ import { integerJson, writeMessageJson } from '@retrace/events';
 import type { CtDecoder } from './ct.js';
 import { Sec, baseRecordSize, ctRecordSize } from './layout.js';
 import type { NftDecoder } from './nft.js';
-import { checkCtRoom, type ProbeIdentity } from './record.js';
-import { checkRecord, cstr, recordOffsets } from './record-header.js';
+import type { ProbeIdentity } from './record.js';
+import { checkPartRoom, checkRecord, cstr, recordOffsets } from './record-header.js';
 
 export class RecordJsonWriter {
   private readonly at: Record<string, number>;
@@ -98,11 +98,11 @@ export class RecordJsonWriter {
     if (present & Sec.NETNS)
       s += `,"netns":{${present & Sec.NETNS_COOKIE ? `"cookie":${u64('netns_cookie')},` : ''}"inum":${u32('netns_inum')}}`;
     if (present & Sec.CT && this.ct) {
-      checkCtRoom(len, this.ctSize);
+      checkPartRoom(len, this.ctSize);
       s += `,"ct":${writeMessageJson('Ct', this.ct.decode(view, buf, f('ct'), (present & Sec.CT_PARENT) !== 0))}`;
     }
     if (present & Sec.NFT && this.nft) {
-      checkCtRoom(len, this.fullSize);
+      checkPartRoom(len, this.fullSize);
       s += `,"nft":${writeMessageJson('Nft', this.nft.decode(view, buf, f('nft')))}`;
     }
     return `${s}}`;

@@ -6,14 +6,9 @@ import type { DropReasons } from './drop-reasons.js';
 import type { CtDecoder } from './ct.js';
 import { Sec, baseRecordSize, ctRecordSize } from './layout.js';
 import type { NftDecoder } from './nft.js';
-import { checkRecord, cstr, recordOffsets, RecordError } from './record-header.js';
+import { checkPartRoom, checkRecord, cstr, recordOffsets, RecordError } from './record-header.js';
 
 export { RecordError };
-
-/** A record that says it has a ct part must have room for it. */
-export function checkCtRoom(len: number, fullSize: number): void {
-  if (len < fullSize) throw new RecordError(`truncated record: ${len} bytes with a ct or nft part, need ${fullSize}`);
-}
 
 export interface ProbeIdentity {
   symbol: string;
@@ -137,11 +132,11 @@ export class RecordDecoder {
       if (present & Sec.NETNS_COOKIE) ev.netns.cookie = u64('netns_cookie');
     }
     if (present & Sec.CT && this.ct) {
-      checkCtRoom(len, this.ctSize);
+      checkPartRoom(len, this.ctSize);
       ev.ct = this.ct.decode(view, buf, at + this.off('ct'), (present & Sec.CT_PARENT) !== 0);
     }
     if (present & Sec.NFT && this.nft) {
-      checkCtRoom(len, this.fullSize);
+      checkPartRoom(len, this.fullSize);
       ev.nft = this.nft.decode(view, buf, at + this.off('nft'));
     }
     return ev;
