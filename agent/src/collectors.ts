@@ -1,6 +1,7 @@
 // Collectors: which exist, which `auto` starts, and the probes each adds by itself.
 import { existsSync } from 'node:fs';
 import { KernelBtf } from '@retrace/ebpf-loader';
+import { commaList } from './comma-list.js';
 import { CollectorError } from './errors.js';
 
 export const COLLECTORS = ['skb-tracking', 'skb', 'skb-drop', 'dev', 'ns', 'ct', 'nft', 'ovs'] as const;
@@ -17,25 +18,21 @@ export type CollectorCheck = ((c: Collector) => string | undefined) & {
   auto?: (c: Collector) => string | undefined;
 };
 
-/** conntrack is in the kernel (built in, or the nf_conntrack module is loaded). */
-export function conntrackPresent(): boolean {
-  if (existsSync('/sys/kernel/btf/nf_conntrack')) return true;
+/** A kernel part is there: its module is loaded, or it is built in (a struct of it is in vmlinux BTF). */
+function inKernel(module: string, struct: string): boolean {
+  if (existsSync(`/sys/kernel/btf/${module}`)) return true;
   try {
-    return KernelBtf.vmlinux().structLayout('nf_conn') !== undefined;
+    return KernelBtf.vmlinux().structLayout(struct) !== undefined;
   } catch {
     return false;
   }
 }
 
+/** conntrack is in the kernel (built in, or the nf_conntrack module is loaded). */
+export const conntrackPresent = (): boolean => inKernel('nf_conntrack', 'nf_conn');
+
 /** nf_tables is in the kernel (built in, or its module is loaded). */
-export function nftablesPresent(): boolean {
-  if (existsSync('/sys/kernel/btf/nf_tables')) return true;
-  try {
-    return KernelBtf.vmlinux().structLayout('nft_pktinfo') !== undefined;
-  } catch {
-    return false;
-  }
-}
+export const nftablesPresent = (): boolean => inKernel('nf_tables', 'nft_pktinfo');
 
 export const kernelCheck: CollectorCheck = (c) => {
   const why = NOT_YET[c];
@@ -57,10 +54,7 @@ export interface CollectorChoice {
 export function chooseCollectors(list: string[], check: CollectorCheck = kernelCheck): CollectorChoice {
   const enabled = new Set<Collector>();
   const skipped: { name: Collector; reason: string }[] = [];
-  const items = list
-    .flatMap((s) => s.split(','))
-    .map((s) => s.trim())
-    .filter(Boolean);
+  const items = commaList(list);
   for (const item of items.length ? items : ['auto']) {
     if (item === 'auto') {
       for (const c of COLLECTORS) {

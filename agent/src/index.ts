@@ -36,4 +36,5 @@ export { parseTraceDatagram, parseTracePayload, verdictName, type NftTrace } fro
 export { fingerprintFromNetwork, fingerprintFromEthernet } from './nft/fingerprint.js';
 export { parseVerdicts } from './nft/nft-options.js';
 export { NftCollector } from './nft/nft-collector.js';
+export { commaList } from './comma-list.js';
 export { nftRecordTap } from './nft/record-tap.js';

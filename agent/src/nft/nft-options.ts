@@ -1,4 +1,5 @@
 // --nft-verdicts and when `auto` starts the nft collector.
+import { commaList } from '../comma-list.js';
 import { CollectorError } from '../errors.js';
 import { kernelCheck, type CollectorCheck } from '../collectors.js';
 import { hasNftraceRule } from './nftrace-table.js';
@@ -6,10 +7,7 @@ import { VERDICT_NAMES } from './trace-message.js';
 
 /** `drop,accept` (default), `all`, or any of VERDICT_NAMES. */
 export function parseVerdicts(list: string | undefined): Set<string> {
-  const names = (list ?? 'drop,accept')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
+  const names = commaList(list ?? 'drop,accept');
   const bad = names.filter((n) => n !== 'all' && !VERDICT_NAMES.includes(n));
   if (bad.length)
     throw new CollectorError(`unknown --nft-verdicts ${bad.join(', ')}; known: all, ${VERDICT_NAMES.join(', ')}`);

@@ -1,6 +1,6 @@
 // `retrace collect`: trace on this host, write retis-compatible events and/or print them.
 import { spawn } from 'node:child_process';
-import { TracingSession, tracefsDir, type SessionCounts } from '@retrace/agent';
+import { TracingSession, commaList, tracefsDir, type SessionCounts } from '@retrace/agent';
 import { formatEvent, stringifyEvent, type Event, type FormatOptions } from '@retrace/events';
 import { LineWriter } from '../output/line-writer.js';
 import { StatusLine } from '../output/status.js';
@@ -45,10 +45,7 @@ function seconds(v: string | undefined): number | undefined {
 const SKB_SECTIONS = ['meta', 'dataref', 'gso', 'packet'];
 
 function skbSections(sections: string | undefined): Set<string> {
-  const list = (sections ?? 'all')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
+  const list = commaList(sections ?? 'all');
   const bad = list.filter((s) => s !== 'all' && !SKB_SECTIONS.includes(s));
   if (bad.length)
     throw new UsageError(`unknown --skb-sections ${bad.join(', ')}; known: all, ${SKB_SECTIONS.join(', ')}`);

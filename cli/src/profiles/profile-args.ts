@@ -1,5 +1,6 @@
 // `-p NAME[,NAME...]` for one subcommand: each profile's first entry that fits this kernel,
 // expanded to flags, in the order the profiles were named (they go after the user's own).
+import { commaList } from '@retrace/agent';
 import { chooseEntry, type KernelFacts } from './conditions.js';
 import { ProfileArgumentError, ProfileNoMatchError } from './errors.js';
 import { expandArgs, type OptionShape } from './expand-args.js';
@@ -15,10 +16,7 @@ export interface ProfileContext {
 
 /** `-p a,b -p c` -> [a, b, c] */
 export function profileNames(values: readonly string[]): string[] {
-  return values
-    .flatMap((v) => v.split(','))
-    .map((s) => s.trim())
-    .filter(Boolean);
+  return commaList(values);
 }
 
 function entryLabel(section: Section, entry: ProfileEntry): string {
