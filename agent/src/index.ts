@@ -13,7 +13,7 @@ export { DropReasons } from './decode/drop-reasons.js';
 export { CtDecoder } from './decode/ct.js';
 export { NftDecoder } from './decode/nft.js';
 export { verdictMask, planNftKprobe, isNftTraceProbe } from './nft/nft-kprobe.js';
-export { Kallsyms } from './decode/kallsyms.js';
+export { Kallsyms, textSymbols } from './decode/kallsyms.js';
 export * from './errors.js';
 export {
   compileFilter,

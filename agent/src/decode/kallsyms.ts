@@ -1,15 +1,21 @@
 // Kernel addresses to `symbol+0xoffset`, from /proc/kallsyms (read once, searched by bisection).
 import { readFileSync } from 'node:fs';
 
+/** Text (code) symbols of a /proc/kallsyms listing: [address as hex, name]. */
+export function* textSymbols(text: string): Generator<[string, string]> {
+  for (const line of text.split('\n')) {
+    const [addr, type, name] = line.split(/\s+/);
+    if (addr && name && type && /[tTwW]/.test(type)) yield [addr, name];
+  }
+}
+
 export class Kallsyms {
   private addrs: bigint[] = [];
   private names: string[] = [];
 
   constructor(text: string = readFileSync('/proc/kallsyms', 'utf8')) {
     const entries: [bigint, string][] = [];
-    for (const line of text.split('\n')) {
-      const [addr, type, name] = line.split(/\s+/);
-      if (!addr || !name || !type || !/[tTwW]/.test(type)) continue;
+    for (const [addr, name] of textSymbols(text)) {
       const a = BigInt(`0x${addr}`);
       if (a !== 0n) entries.push([a, name]);
     }

@@ -31,8 +31,3 @@ export function listNamespaces(): NetnsRef[] {
   for (const pid of readdirSync('/proc')) if (/^\d+$/.test(pid)) add(`/proc/${pid}/ns/net`);
   return [...found].map(([inode, path]) => ({ inode, path }));
 }
-
-/** Inode of this process's own namespace. */
-export function ownNamespace(): number {
-  return inodeOf('/proc/self/ns/net') ?? 0;
-}

@@ -2,7 +2,7 @@
 // tracepoints exist (tracefs's event list, BTF's btf_trace_* types, BTF functions, kallsyms).
 import { readFileSync } from 'node:fs';
 import { release } from 'node:os';
-import { tracefsDir } from '@retrace/agent';
+import { textSymbols, tracefsDir } from '@retrace/agent';
 import { KernelBtf } from '@retrace/ebpf-loader';
 import type { KernelFacts } from './conditions.js';
 
@@ -27,12 +27,8 @@ const tracefsEvents = lazy(() => {
 const tracefsNames = lazy(() => new Set([...tracefsEvents()].map((e) => e.slice(e.indexOf(':') + 1))));
 const btfTracepoints = lazy(() => new Set(quietly(() => KernelBtf.vmlinux().tracepointNames(), [])));
 const kallsymsText = lazy(() => {
-  const names = new Set<string>();
-  for (const line of quietly(() => readFileSync('/proc/kallsyms', 'utf8'), '').split('\n')) {
-    const [, type, name] = line.split(/\s+/);
-    if (type && name && /[tTwW]/.test(type)) names.add(name);
-  }
-  return names;
+  const text = quietly(() => readFileSync('/proc/kallsyms', 'utf8'), '');
+  return new Set([...textSymbols(text)].map(([, name]) => name));
 });
 
 function hasTracepoint(name: string): boolean {
