@@ -78,10 +78,16 @@ export interface AutoProbe {
   spec: string;
   /** Added only for tracking: attached silently unless the user or a collector wants events there. */
   silent: boolean;
+  /** Skipped without error when this kernel lacks the function (e.g. inlined). */
+  optional?: boolean;
 }
 
-/** Probes collectors add: skb-drop reports drops; skb-tracking forgets freed skbs. */
-export function collectorProbes(enabled: Set<Collector>): AutoProbe[] {
+/**
+ * Probes collectors add: skb-drop reports drops; skb-tracking forgets freed skbs. Where kprobes
+ * exist, tracking also gets retis's exact freeing points: the buffer freed (skb_free_head) and
+ * a head handed to another skb (kfree_skb_partial), which no tracepoint shows.
+ */
+export function collectorProbes(enabled: Set<Collector>, kprobes = false): AutoProbe[] {
   const out: AutoProbe[] = [];
   if (enabled.has('skb-drop')) out.push({ spec: 'tp:skb:kfree_skb', silent: false });
   if (enabled.has('skb-tracking')) {
@@ -89,15 +95,23 @@ export function collectorProbes(enabled: Set<Collector>): AutoProbe[] {
     out.push({ spec: 'tp:skb:consume_skb', silent: true });
     // Sockets free read datagrams without consume_skb; reading them ends their journey.
     out.push({ spec: 'tp:skb:skb_copy_datagram_iovec', silent: true });
+    if (kprobes)
+      for (const f of ['skb_free_head', 'kfree_skb_partial'])
+        out.push({ spec: `kprobe:${f}`, silent: true, optional: true });
   }
   return out;
 }
 
-/** Tracepoints where the skb is freed (tracking entries are dropped there). */
-export const FREEING_POINTS: ReadonlySet<string> = new Set([
-  'skb:kfree_skb',
-  'skb:consume_skb',
-  'skb:skb_copy_datagram_iovec',
+/**
+ * Where tracking entries end, by `kind:symbol`: the skb is freed (`skb`: its head goes too when
+ * no clone shares it), or its data buffer is (`head`).
+ */
+export const FREEING_POINTS: ReadonlyMap<string, 'skb' | 'head'> = new Map([
+  ['tracepoint:skb:kfree_skb', 'skb'],
+  ['tracepoint:skb:consume_skb', 'skb'],
+  ['tracepoint:skb:skb_copy_datagram_iovec', 'skb'],
+  ['kprobe:skb_free_head', 'head'],
+  ['kprobe:kfree_skb_partial', 'skb'],
 ]);
 export const DROP_POINTS: ReadonlySet<string> = new Set(['skb:kfree_skb']);
 

@@ -8,7 +8,7 @@ export { tracepoints, functions, tracefsDir } from './probes/catalog.js';
 export { chooseCollectors, collectorProbes, COLLECTORS, DEFAULT_PROBES, type Collector } from './collectors.js';
 export { RecordDecoder, RecordError } from './decode/record.js';
 export { RecordJsonWriter } from './decode/record-json.js';
-export { loadLayouts, LayoutError } from './decode/layout.js';
+export { loadLayouts, LayoutError, Sec, ProbeFlag } from './decode/layout.js';
 export { DropReasons } from './decode/drop-reasons.js';
 export { CtDecoder } from './decode/ct.js';
 export { NftDecoder } from './decode/nft.js';

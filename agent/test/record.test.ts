@@ -11,6 +11,8 @@ import {
   RecordDecoder,
   RecordError,
   loadLayouts,
+  Sec,
+  ProbeFlag,
 } from '@retrace/agent';
 import { KernelBtf, bpfObjectPath } from '@retrace/ebpf-loader';
 
@@ -185,4 +187,14 @@ test('subsystem drop reasons carry their subsystem', () => {
 test('an object whose record struct drifted from the decoder is refused at start', () => {
   expect(() => loadLayouts(bpfObjectPath('tests/kfree_skb_probe'))).toThrow(LayoutError);
   expect(() => loadLayouts(bpfObjectPath('tests/kfree_skb_probe'))).toThrow(/struct retrace_event is missing/);
+});
+
+test('section bits and probe flags are the ones probe.bpf.o was built with (enum names without prefix)', () => {
+  const btf = KernelBtf.file(bpfObjectPath('probe'));
+  const fromBtf = (name: string, prefix: string): Record<string, number> =>
+    Object.fromEntries(
+      [...(btf.enumValues(name) ?? new Map<string, bigint>())].map(([k, v]) => [k.slice(prefix.length), Number(v)]),
+    );
+  expect(fromBtf('retrace_section', 'SEC_')).toEqual({ ...Sec });
+  expect(fromBtf('retrace_probe_flags', 'PROBE_F_')).toEqual({ ...ProbeFlag });
 });

@@ -11,6 +11,7 @@
 /* Keeps a struct in the object's BTF even when only locals use it, so userspace can read its
  * layout from the object itself instead of a hand-kept copy. */
 #define RETRACE_BTF_TYPE(name) struct name *__retrace_btf_##name __attribute__((unused))
+#define RETRACE_BTF_ENUM(name) enum name *__retrace_btf_enum_##name __attribute__((unused))
 
 /* Network namespace inode of a device, 0 when unknown. */
 static __always_inline __u32 dev_netns_ino(const struct net_device *dev)

@@ -118,6 +118,7 @@ enum retrace_probe_flags {
 	PROBE_F_NO_CREATE = 1 << 2,	/* never start tracking here (e.g. return probes) */
 	PROBE_F_SILENT = 1 << 3,	/* no event: a freeing point added for tracking only */
 	PROBE_F_DROP = 1 << 4,		/* a drop point (skb:kfree_skb): report the reason, or its absence */
+	PROBE_F_FREE_HEAD = 1 << 5,	/* the data buffer is freed (skb_free_head): forget the head only */
 };
 
 struct probe_config {

@@ -42,6 +42,8 @@ RETRACE_BTF_TYPE(retrace_ct_conn);
 RETRACE_BTF_TYPE(retrace_ct_tuple);
 RETRACE_BTF_TYPE(retrace_nft_msg);
 RETRACE_BTF_TYPE(retrace_nft);
+RETRACE_BTF_ENUM(retrace_section);
+RETRACE_BTF_ENUM(retrace_probe_flags);
 
 /* The decision the __nft_trace_packet kprobe read, for chain() to copy into the record. */
 struct {
@@ -206,6 +208,15 @@ static __always_inline void untrack(struct sk_buff *skb, const struct sk_buff *s
 	if (!BPF_CORE_READ_BITFIELD(s, cloned) || (BPF_CORE_READ(shinfo, dataref.counter) & 0xffff) == 1)
 		bpf_map_delete_elem(&tracking, &head);
 	bpf_map_delete_elem(&skb_ids, &skbp);
+}
+
+/* skb_free_head (kprobe): the buffer itself is freed, whoever held it; the skb may live on with
+ * a new buffer (pskb_expand_head), so its skb -> id entry stays to carry the id over. */
+static __always_inline void forget_head(const struct sk_buff *s)
+{
+	__u64 head = (__u64)s->head;
+
+	bpf_map_delete_elem(&tracking, &head);
 }
 
 static __always_inline void fill_dev_ns(const struct sk_buff *s, struct retrace_event *e)
@@ -377,6 +388,8 @@ static __always_inline int chain(void *ctx, __u32 probe_id, __u64 skb_ptr, __u64
 	if (cfg->flags & PROBE_F_SILENT) {
 		if (col_tracking && (cfg->flags & PROBE_F_FREE))
 			untrack(skb, s);
+		if (col_tracking && (cfg->flags & PROBE_F_FREE_HEAD))
+			forget_head(s);
 		return 0;
 	}
 	if ((filter_packet || filter_meta) && !(col_tracking && tracked(s, skb_ptr))) {
@@ -393,6 +406,8 @@ static __always_inline int chain(void *ctx, __u32 probe_id, __u64 skb_ptr, __u64
 		/* Loss is never silent, and a freed skb must still be forgotten. */
 		if (col_tracking && (cfg->flags & PROBE_F_FREE))
 			untrack(skb, s);
+		if (col_tracking && (cfg->flags & PROBE_F_FREE_HEAD))
+			forget_head(s);
 		return 0;
 	}
 	e->version = RETRACE_EVENT_VERSION;
@@ -441,6 +456,8 @@ static __always_inline int chain(void *ctx, __u32 probe_id, __u64 skb_ptr, __u64
 	}
 	if (col_tracking && (cfg->flags & PROBE_F_FREE))
 		untrack(skb, s);
+	if (col_tracking && (cfg->flags & PROBE_F_FREE_HEAD))
+		forget_head(s);
 	bpf_ringbuf_submit(e, wakeup_flags());
 	return 0;
 }

@@ -26,7 +26,7 @@ export const Sec = {
 } as const;
 
 /** Probe flags of probe_config.flags (enum retrace_probe_flags). */
-export const ProbeFlag = { STACK: 1, FREE: 2, NO_CREATE: 4, SILENT: 8, DROP: 16 } as const;
+export const ProbeFlag = { STACK: 1, FREE: 2, NO_CREATE: 4, SILENT: 8, DROP: 16, FREE_HEAD: 32 } as const;
 
 export class LayoutError extends Error {
   constructor(message: string) {

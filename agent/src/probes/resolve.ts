@@ -2,7 +2,7 @@
 // through BTF (the struct sk_buff * every collector reads, the drop reason when there is one).
 import { BtfKind, KernelBtf, type Prototype } from '@retrace/ebpf-loader';
 import { ProbeNotFoundError, ProbeUnusableError } from '../errors.js';
-import { functions, tracefsDir, tracepoints } from './catalog.js';
+import { btfWith, functions, tracefsDir, tracepoints } from './catalog.js';
 import { wildcard, type ProbeKind, type ProbeSpec } from './spec.js';
 
 export interface ResolvedProbe {
@@ -49,7 +49,7 @@ function candidates(spec: ProbeSpec): string[] {
     const re = wildcard(spec.target);
     return functions().filter((f) => re.test(f));
   }
-  return KernelBtf.vmlinux().hasFunction(spec.target) ? [spec.target] : [];
+  return btfWith('function', spec.target) ? [spec.target] : [];
 }
 
 function notFoundHint(spec: ProbeSpec): string {
@@ -76,13 +76,13 @@ export function resolveProbe(spec: ProbeSpec): ResolvedProbe[] {
         usdt: spec.usdt,
       },
     ];
-  const btf = KernelBtf.vmlinux();
   const names = candidates(spec);
   const isWildcard = spec.target.includes('*');
   if (names.length === 0) throw new ProbeNotFoundError(spec.text, notFoundHint(spec));
   const out: ResolvedProbe[] = [];
   for (const full of names) {
     const target = spec.kind === 'tracepoint' ? full.slice(full.indexOf(':') + 1) : full;
+    const btf = btfWith(spec.kind === 'tracepoint' ? 'tracepoint' : 'function', target) ?? KernelBtf.vmlinux();
     const proto = spec.kind === 'tracepoint' ? btf.tracepointPrototype(target) : btf.functionPrototype(target);
     if (!proto) {
       if (isWildcard) continue;

@@ -1,6 +1,6 @@
 // Which probes a session attaches, with what flags and by which mechanism.
 import type { FeatureReport } from '@retrace/ebpf-loader';
-import { DEFAULT_PROBES, DROP_POINTS, FREEING_POINTS, collectorProbes, type Collector } from '../collectors.js';
+import { DEFAULT_PROBES, DROP_POINTS, FREEING_POINTS, collectorProbes, type AutoProbe, type Collector } from '../collectors.js';
 import { ProbeFlag } from '../decode/layout.js';
 import { chooseMechanism, probeTypeName, type Mechanism } from '../probes/mechanism.js';
 import { resolveProbe, type ResolvedProbe } from '../probes/resolve.js';
@@ -21,15 +21,23 @@ export function planProbes(
   features: FeatureReport,
   globalStack: boolean,
 ): PlannedProbe[] {
-  const wanted: { spec: string; silent: boolean }[] = [
+  const kprobes = features.kprobe_multi.available || features.kprobe.available;
+  const wanted: AutoProbe[] = [
     ...(userSpecs.length ? userSpecs : DEFAULT_PROBES).map((spec) => ({ spec, silent: false })),
-    ...collectorProbes(collectors),
+    ...collectorProbes(collectors, kprobes),
   ];
   const byKey = new Map<string, PlannedProbe>();
   for (const w of wanted) {
     const spec = parseProbe(w.spec);
     const mechanism = chooseMechanism(spec.kind, spec.text, features);
-    for (const r of resolveProbe(spec)) {
+    let resolved: ResolvedProbe[];
+    try {
+      resolved = resolveProbe(spec);
+    } catch (e) {
+      if (w.optional) continue;
+      throw e;
+    }
+    for (const r of resolved) {
       const key = `${r.kind}:${r.symbol}`;
       const prev = byKey.get(key);
       if (prev) {
@@ -51,8 +59,9 @@ export function planProbes(
   const tracking = collectors.has('skb-tracking');
   for (const p of byKey.values()) {
     const tp = p.kind === 'tracepoint' ? p.symbol : '';
+    const freeing = tracking ? FREEING_POINTS.get(`${p.kind}:${p.symbol}`) : undefined;
     if (p.stack || globalStack) p.flags |= ProbeFlag.STACK;
-    if (tracking && FREEING_POINTS.has(tp)) p.flags |= ProbeFlag.FREE;
+    if (freeing) p.flags |= freeing === 'head' ? ProbeFlag.FREE_HEAD : ProbeFlag.FREE;
     if (DROP_POINTS.has(tp) && collectors.has('skb-drop')) p.flags |= ProbeFlag.DROP;
     if (p.kind === 'kretprobe' || p.kind === 'fexit') p.flags |= ProbeFlag.NO_CREATE;
     if (p.silent) p.flags |= ProbeFlag.SILENT;

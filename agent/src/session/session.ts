@@ -78,13 +78,19 @@ export interface SessionCounts {
   hits: number;
   badRecords: number;
   perProbe: ProbeCounters[];
+  /** Packets still followed when the session stopped (set by stop(); their freeing point was not seen). */
+  followed?: number;
 }
+
+/** Loads a copy of the probe object for one probe (its id in read-only data), sharing the maps. */
+type PerTarget = (p: PlannedProbe, programs: string[], prepare?: (o: BpfObject) => void) => BpfObject;
 
 /** Maps every per-probe load shares with the main object. */
 const SHARED_MAPS = ['events', 'probe_configs', 'counters', 'tracking', 'skb_ids', 'stacks', 'kret_args'];
 
 export class TracingSession {
-  readonly probes: PlannedProbe[];
+  /** The probes attached (wildcard matches the kernel refused are left out, with a note). */
+  probes: PlannedProbe[];
   readonly collectors: Set<Collector>;
   readonly skippedCollectors: { name: Collector; reason: string }[];
   private readonly objects: BpfObject[] = [];
@@ -101,6 +107,8 @@ export class TracingSession {
   /** The compiled -f filter, if any (for reporting). */
   filter: CompiledFilter | undefined;
   metaFilter: CompiledMetaFilter | undefined;
+  /** Milliseconds spent attaching every probe (programs loaded, links made). */
+  attachMs = 0;
   private stopped = false;
 
   private constructor(
@@ -167,6 +175,7 @@ export class TracingSession {
   }
 
   private load(opts: SessionOptions, features: FeatureReport): void {
+    const started = performance.now();
     const path = bpfObjectPath('probe');
     const layouts = loadLayouts(path);
     const cookie = features.raw_tp_cookie.available;
@@ -199,7 +208,7 @@ export class TracingSession {
       configs.update(p.id, v);
     }
 
-    const perTarget = (p: PlannedProbe, programs: string[], prepare?: (o: BpfObject) => void): BpfObject => {
+    const perTarget: PerTarget = (p, programs, prepare) => {
       const o = BpfObject.open(path, { name: `probe_${p.id}` });
       this.objects.push(o);
       this.rodata(o, false, packet);
@@ -211,59 +220,23 @@ export class TracingSession {
     };
 
     const multi = (mech: string) => this.probes.filter((p) => p.mechanism === mech);
+    const refused: { probe: PlannedProbe; why: string }[] = [];
     for (const p of this.probes) {
-      switch (p.mechanism) {
-        case 'raw_tp_cookie':
-          this.links.push(
-            main.program(`probe_raw_tp_${p.nargs}`).attachRawTracepoint(p.target, { cookie: BigInt(p.id) }),
-          );
-          break;
-        case 'raw_tp': {
-          const o = perTarget(p, [`probe_raw_tp_${p.nargs}`]);
-          this.links.push(o.program(`probe_raw_tp_${p.nargs}`).attachRawTracepoint(p.target));
-          break;
-        }
-        case 'kprobe': {
-          const nk = this.nftKprobe;
-          if (nk && p === nk.probe) {
-            const o = perTarget(p, ['probe_nft_kprobe'], (obj) =>
-              obj.setGlobals({
-                col_nft_kprobe: true,
-                nft_kprobe_layout: nk.layout,
-                nft_verdicts_mask: verdictMask(this.verdicts),
-              }),
-            );
-            this.links.push(o.program('probe_nft_kprobe').attachKprobe(p.target));
-            break;
-          }
-          const o = perTarget(p, ['probe_kprobe']);
-          this.links.push(o.program('probe_kprobe').attachKprobe(p.target));
-          break;
-        }
-        case 'kretprobe': {
-          const o = perTarget(p, ['probe_kretprobe_entry', 'probe_kretprobe']);
-          this.links.push(o.program('probe_kretprobe_entry').attachKprobe(p.target));
-          this.links.push(o.program('probe_kretprobe').attachKprobe(p.target, { retprobe: true }));
-          break;
-        }
-        case 'fentry':
-        case 'fexit': {
-          const prog = p.mechanism === 'fentry' ? 'probe_fentry' : 'probe_fexit';
-          const o = perTarget(p, [prog], (obj) => obj.program(prog).setAttachTarget(p.target));
-          this.links.push(o.program(prog).attachTracing());
-          break;
-        }
-        case 'usdt':
-          if (p.usdt)
-            this.links.push(
-              main
-                .program('probe_usdt')
-                .attachUsdt(p.usdt.binary, p.usdt.provider, p.usdt.name, { cookie: BigInt(p.id) }),
-            );
-          break;
-        default:
-          break;
+      try {
+        this.attachOne(p, main, perTarget);
+      } catch (e) {
+        // A function a wildcard matched that the kernel will not probe (blacklisted) is skipped.
+        if (!p.spec.includes('*') || p.mechanism.endsWith('_multi')) throw e;
+        refused.push({ probe: p, why: (e as Error).message });
       }
+    }
+    if (refused.length) {
+      this.probes = this.probes.filter((p) => !refused.some((r) => r.probe === p));
+      const names = refused.map((r) => r.probe.symbol);
+      opts.onNote?.(
+        `${refused.length} wildcard match(es) could not be attached and were skipped: ${names.slice(0, 5).join(', ')}` +
+          `${names.length > 5 ? ', ...' : ''} (first error: ${refused[0]?.why ?? ''})`,
+      );
     }
     const kmulti = multi('kprobe_multi');
     if (kmulti.length)
@@ -280,6 +253,8 @@ export class TracingSession {
       this.links.push(main.program('probe_kretprobe_multi_entry').attachKprobeMulti(syms, { cookies }));
       this.links.push(main.program('probe_kretprobe_multi').attachKprobeMulti(syms, { retprobe: true, cookies }));
     }
+
+    this.attachMs = performance.now() - started;
 
     const kallsyms = this.probes.some((p) => p.flags & 1) ? new Kallsyms() : undefined;
     const stacks = main.map('stacks');
@@ -333,6 +308,62 @@ export class TracingSession {
       this.drainTimer = setInterval(() => reader.consume(), opts.drainMs ?? 20);
     }
     this.startTrackingGc(main.map('tracking'));
+  }
+
+  /** Attaches one probe that has its own program or link (multi probes attach together). */
+  private attachOne(p: PlannedProbe, main: BpfObject, perTarget: PerTarget): void {
+    switch (p.mechanism) {
+      case 'raw_tp_cookie':
+        this.links.push(
+          main.program(`probe_raw_tp_${p.nargs}`).attachRawTracepoint(p.target, { cookie: BigInt(p.id) }),
+        );
+        break;
+      case 'raw_tp': {
+        const o = perTarget(p, [`probe_raw_tp_${p.nargs}`]);
+        this.links.push(o.program(`probe_raw_tp_${p.nargs}`).attachRawTracepoint(p.target));
+        break;
+      }
+      case 'kprobe': {
+        const nk = this.nftKprobe;
+        if (nk && p === nk.probe) {
+          const o = perTarget(p, ['probe_nft_kprobe'], (obj) =>
+            obj.setGlobals({
+              col_nft_kprobe: true,
+              nft_kprobe_layout: nk.layout,
+              nft_verdicts_mask: verdictMask(this.verdicts),
+            }),
+          );
+          this.links.push(o.program('probe_nft_kprobe').attachKprobe(p.target));
+          break;
+        }
+        const o = perTarget(p, ['probe_kprobe']);
+        this.links.push(o.program('probe_kprobe').attachKprobe(p.target));
+        break;
+      }
+      case 'kretprobe': {
+        const o = perTarget(p, ['probe_kretprobe_entry', 'probe_kretprobe']);
+        this.links.push(o.program('probe_kretprobe_entry').attachKprobe(p.target));
+        this.links.push(o.program('probe_kretprobe').attachKprobe(p.target, { retprobe: true }));
+        break;
+      }
+      case 'fentry':
+      case 'fexit': {
+        const prog = p.mechanism === 'fentry' ? 'probe_fentry' : 'probe_fexit';
+        const o = perTarget(p, [prog], (obj) => obj.program(prog).setAttachTarget(p.target));
+        this.links.push(o.program(prog).attachTracing());
+        break;
+      }
+      case 'usdt':
+        if (p.usdt)
+          this.links.push(
+            main
+              .program('probe_usdt')
+              .attachUsdt(p.usdt.binary, p.usdt.provider, p.usdt.name, { cookie: BigInt(p.id) }),
+          );
+        break;
+      default:
+        break;
+    }
   }
 
   /** The nft collector: sockets in every namespace, kernel-timed when sk_data_ready exists. */
@@ -422,6 +453,13 @@ export class TracingSession {
     this.drain();
     this.nft?.stop();
     const final = this.counts();
+    const tracking = this.objects[0]?.loaded ? this.objects[0].map('tracking') : undefined;
+    if (tracking && this.collectors.has('skb-tracking')) {
+      let n = 0;
+      const keys = tracking.keys();
+      while (!keys.next().done) n++;
+      final.followed = n;
+    }
     this.release();
     return final;
   }

@@ -139,9 +139,7 @@ export async function collect(opts: CollectOptions, argv: string[]): Promise<num
   for (const s of session.skippedCollectors)
     process.stderr.write(`note: collector ${s.name} not started: ${s.reason}\n`);
   const active = session.probes.filter((p) => !p.silent);
-  process.stderr.write(
-    `${active.length} probe(s) attached: ${active.map((p) => `${p.symbol} (${p.mechanism})`).join(', ')}\n`,
-  );
+  process.stderr.write(`${active.length} probe(s) attached in ${session.attachMs.toFixed(0)} ms: ${probeSummary(active)}\n`);
 
   const status = new StatusLine(() => {
     const c = session.counts();
@@ -187,6 +185,8 @@ export async function collect(opts: CollectOptions, argv: string[]): Promise<num
   process.stderr.write(`${emitted} event(s) ${outPath ? `written to ${outPath}` : 'printed'}, ${counts.lost} lost\n`);
   for (const p of counts.perProbe) if (p.lost > 0) process.stderr.write(`  lost ${p.lost} event(s) from ${p.symbol}\n`);
   if (counts.badRecords) process.stderr.write(`  ${counts.badRecords} record(s) could not be decoded\n`);
+  if (counts.followed)
+    process.stderr.write(`  ${counts.followed} packet(s) still followed at exit (in flight, or freed where no probe saw it)\n`);
   const nft = session.nftStats();
   if (nft)
     process.stderr.write(
@@ -196,4 +196,12 @@ export async function collect(opts: CollectOptions, argv: string[]): Promise<num
   if (cmdStatus !== null && cmdStatus !== 0)
     process.stderr.write(`note: the command exited with status ${cmdStatus}\n`);
   return 0;
+}
+
+/** The probes by name, or by mechanism when there are too many to list. */
+function probeSummary(probes: { symbol: string; mechanism: string }[]): string {
+  if (probes.length <= 20) return probes.map((p) => `${p.symbol} (${p.mechanism})`).join(', ');
+  const by = new Map<string, number>();
+  for (const p of probes) by.set(p.mechanism, (by.get(p.mechanism) ?? 0) + 1);
+  return [...by].map(([m, n]) => `${n} via ${m}`).join(', ');
 }

@@ -97,15 +97,61 @@ function vlanAccelLine(v: { pcp?: number; dei?: number; vid?: number }): string 
   return `vlan_accel (id ${v.vid ?? '?'} prio ${v.pcp ?? '?'}${v.dei ? ' drop eligible' : ''})`;
 }
 
-// OVS sections differ between retis versions: print every field there is.
+// The OVS line: known fields in a fixed order, then any other field there is (OVS sections
+// differ between retis versions).
+const OVS_SHOWN: ReadonlySet<string> = new Set([
+  'event_type',
+  'cmd',
+  'type',
+  'action',
+  'op_type',
+  'port',
+  'cpu',
+  'in_port',
+  'recirc_id',
+  'pkt_size',
+  'key_size',
+  'ret',
+  'queue_id',
+  'ufid',
+  'batch_ts',
+  'batch_idx',
+  'upcall_ts',
+  'upcall_cpu',
+  'dp_name',
+]);
+const UPCALL_KINDS = ['?', 'miss', 'action'];
+
 function ovsLine(o: Record<string, unknown>): string {
   const text = (v: unknown): string =>
     typeof v === 'object'
       ? JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x))
       : String(v);
-  const parts = [`ovs ${text(o['event_type'] ?? '?')}`];
+  const has = (k: string): boolean => o[k] !== undefined && o[k] !== null;
+  const type = String(o['event_type'] ?? '?');
+  const parts = [`ovs ${type}`];
+  const add = (k: string, label = k, fmt: (v: unknown) => string = text): void => {
+    if (has(k)) parts.push(label ? `${label} ${fmt(o[k])}` : fmt(o[k]));
+  };
+  // upcall: OVS_PACKET_CMD_* (1 miss, 2 action); recv_upcall: DPIF_UC_* (0 miss, 1 action)
+  if (has('cmd')) parts.push(UPCALL_KINDS[Number(o['cmd'])] ?? `cmd ${text(o['cmd'])}`);
+  if (has('type')) parts.push(UPCALL_KINDS[Number(o['type']) + 1] ?? `type ${text(o['type'])}`);
+  add('action', '');
+  add('op_type', '');
+  add('port', type === 'action_execute' ? '' : 'port');
+  add('cpu');
+  add('in_port');
+  add('recirc_id', 'recirc', (v) => `0x${Number(v).toString(16)}`);
+  add('pkt_size', 'pkt', (v) => `${text(v)}B`);
+  add('key_size', 'key', (v) => `${text(v)}B`);
+  add('ret');
+  add('queue_id', 'q', (v) => `0x${Number(v).toString(16).padStart(8, '0')}`);
+  add('ufid');
+  if (has('batch_ts')) parts.push(`batch ${text(o['batch_ts'])}#${text(o['batch_idx'] ?? '?')}`);
+  if (has('upcall_ts')) parts.push(`(upcall ${text(o['upcall_ts'])} cpu ${text(o['upcall_cpu'] ?? '?')})`);
+  add('dp_name', 'dp');
   for (const [k, v] of Object.entries(o))
-    if (k !== 'event_type' && v !== undefined && v !== null) parts.push(`${k} ${text(v)}`);
+    if (!OVS_SHOWN.has(k) && v !== undefined && v !== null) parts.push(`${k} ${text(v)}`);
   return parts.join(' ');
 }
 

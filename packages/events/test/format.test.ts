@@ -184,9 +184,9 @@ test('a series: follow-up events behind ↳, their lines indented to match', () 
   expect(formatSeries(series)).toBe(
     [
       '23868955262984 (2) [napi/phy0-8197] 1360 [tp] openvswitch:ovs_dp_upcall #15b56c998008ffff8c0aa653ba00 (skb ffff8c03aa978a00) n 0',
-      '  ovs upcall cmd 1 cpu 1 port 3366920467',
+      '  ovs upcall miss port 3366920467 cpu 1',
       '  ↳ 23868955276361 (3) [napi/phy0-8197] 1360 [kr] ovs_dp_upcall #15b56c998008ffff8c0aa653ba00 (skb ffff8c03aa978a00) n 1',
-      '      ovs upcall_return ret 0 upcall_cpu 1 upcall_ts 23868955262984',
+      '      ovs upcall_return ret 0 (upcall 23868955262984 cpu 1)',
     ].join('\n'),
   );
   expect(formatSeries(series, { format: 'single-line' }).split('\n')).toHaveLength(2);

@@ -167,6 +167,21 @@ export interface Ovs {
   cmd?: number;
   port?: number;
   cpu?: number;
+  ret?: number;
+  upcall_ts?: bigint;
+  upcall_cpu?: number;
+  queue_id?: number;
+  action?: string;
+  recirc_id?: number;
+  type?: number;
+  pkt_size?: number;
+  key_size?: bigint;
+  batch_ts?: bigint;
+  batch_idx?: number;
+  op_type?: string;
+  ufid?: string;
+  in_port?: number;
+  dp_name?: string;
 }
 
 export interface ClockOffset {
@@ -925,6 +940,96 @@ export const FIELDS: Record<string, FieldSpec[]> = {
     {
       "json": "cpu",
       "kind": "u32",
+      "repeated": false,
+      "optional": true
+    },
+    {
+      "json": "ret",
+      "kind": "i32",
+      "repeated": false,
+      "optional": true
+    },
+    {
+      "json": "upcall_ts",
+      "kind": "u64",
+      "repeated": false,
+      "optional": true
+    },
+    {
+      "json": "upcall_cpu",
+      "kind": "u32",
+      "repeated": false,
+      "optional": true
+    },
+    {
+      "json": "queue_id",
+      "kind": "u32",
+      "repeated": false,
+      "optional": true
+    },
+    {
+      "json": "action",
+      "kind": "string",
+      "repeated": false,
+      "optional": true
+    },
+    {
+      "json": "recirc_id",
+      "kind": "u32",
+      "repeated": false,
+      "optional": true
+    },
+    {
+      "json": "type",
+      "kind": "u32",
+      "repeated": false,
+      "optional": true
+    },
+    {
+      "json": "pkt_size",
+      "kind": "u32",
+      "repeated": false,
+      "optional": true
+    },
+    {
+      "json": "key_size",
+      "kind": "u64",
+      "repeated": false,
+      "optional": true
+    },
+    {
+      "json": "batch_ts",
+      "kind": "u64",
+      "repeated": false,
+      "optional": true
+    },
+    {
+      "json": "batch_idx",
+      "kind": "u32",
+      "repeated": false,
+      "optional": true
+    },
+    {
+      "json": "op_type",
+      "kind": "string",
+      "repeated": false,
+      "optional": true
+    },
+    {
+      "json": "ufid",
+      "kind": "string",
+      "repeated": false,
+      "optional": true
+    },
+    {
+      "json": "in_port",
+      "kind": "u32",
+      "repeated": false,
+      "optional": true
+    },
+    {
+      "json": "dp_name",
+      "kind": "string",
       "repeated": false,
       "optional": true
     }
