@@ -71,7 +71,11 @@ export function functions(): string[] {
 function readTraceable(path: string): Set<string> | undefined {
   try {
     // lines: "name" or "name [module]"
-    return new Set(readFileSync(path, 'utf8').split('\n').map((l) => l.split(' ')[0] ?? ''));
+    return new Set(
+      readFileSync(path, 'utf8')
+        .split('\n')
+        .map((l) => l.split(' ')[0] ?? ''),
+    );
   } catch {
     return undefined;
   }

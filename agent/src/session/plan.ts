@@ -1,6 +1,13 @@
 // Which probes a session attaches, with what flags and by which mechanism.
 import type { FeatureReport } from '@retrace/ebpf-loader';
-import { DEFAULT_PROBES, DROP_POINTS, FREEING_POINTS, collectorProbes, type AutoProbe, type Collector } from '../collectors.js';
+import {
+  DEFAULT_PROBES,
+  DROP_POINTS,
+  FREEING_POINTS,
+  collectorProbes,
+  type AutoProbe,
+  type Collector,
+} from '../collectors.js';
 import { ProbeFlag } from '../decode/layout.js';
 import { chooseMechanism, probeTypeName, type Mechanism } from '../probes/mechanism.js';
 import { resolveProbe, type ResolvedProbe } from '../probes/resolve.js';

@@ -139,7 +139,9 @@ export async function collect(opts: CollectOptions, argv: string[]): Promise<num
   for (const s of session.skippedCollectors)
     process.stderr.write(`note: collector ${s.name} not started: ${s.reason}\n`);
   const active = session.probes.filter((p) => !p.silent);
-  process.stderr.write(`${active.length} probe(s) attached in ${session.attachMs.toFixed(0)} ms: ${probeSummary(active)}\n`);
+  process.stderr.write(
+    `${active.length} probe(s) attached in ${session.attachMs.toFixed(0)} ms: ${probeSummary(active)}\n`,
+  );
 
   const status = new StatusLine(() => {
     const c = session.counts();
@@ -186,7 +188,9 @@ export async function collect(opts: CollectOptions, argv: string[]): Promise<num
   for (const p of counts.perProbe) if (p.lost > 0) process.stderr.write(`  lost ${p.lost} event(s) from ${p.symbol}\n`);
   if (counts.badRecords) process.stderr.write(`  ${counts.badRecords} record(s) could not be decoded\n`);
   if (counts.followed)
-    process.stderr.write(`  ${counts.followed} packet(s) still followed at exit (in flight, or freed where no probe saw it)\n`);
+    process.stderr.write(
+      `  ${counts.followed} packet(s) still followed at exit (in flight, or freed where no probe saw it)\n`,
+    );
   const nft = session.nftStats();
   if (nft)
     process.stderr.write(
