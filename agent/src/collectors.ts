@@ -7,11 +7,6 @@ import { CollectorError } from './errors.js';
 export const COLLECTORS = ['skb-tracking', 'skb', 'skb-drop', 'dev', 'ns', 'ct', 'nft', 'ovs'] as const;
 export type Collector = (typeof COLLECTORS)[number];
 
-/** Collectors this version cannot run yet, and why. */
-const NOT_YET: Partial<Record<Collector, string>> = {
-  ovs: 'the ovs collector is not implemented yet',
-};
-
 /** Why a collector cannot run on this kernel, or undefined when it can. */
 export type CollectorCheck = ((c: Collector) => string | undefined) & {
   /** A stricter check for collectors `auto` starts (named ones use the plain check). */
@@ -34,9 +29,12 @@ export const conntrackPresent = (): boolean => inKernel('nf_conntrack', 'nf_conn
 /** nf_tables is in the kernel (built in, or its module is loaded). */
 export const nftablesPresent = (): boolean => inKernel('nf_tables', 'nft_pktinfo');
 
+/** The Open vSwitch kernel datapath is there (the openvswitch module is loaded, or built in). */
+export const openvswitchPresent = (): boolean => inKernel('openvswitch', 'datapath');
+
 export const kernelCheck: CollectorCheck = (c) => {
-  const why = NOT_YET[c];
-  if (why) return why;
+  if (c === 'ovs' && !openvswitchPresent())
+    return 'this kernel has no Open vSwitch datapath loaded (modprobe openvswitch; ovs-vswitchd loads it when it starts)';
   if (c === 'nft' && !nftablesPresent())
     return 'this kernel has no nf_tables loaded (modprobe nf_tables, or load any nft ruleset)';
   if (c === 'ct' && !conntrackPresent())

@@ -5,7 +5,14 @@ export { parseProbe, wildcard, type ProbeSpec, type ProbeKind } from './probes/s
 export { resolveProbe, type ResolvedProbe } from './probes/resolve.js';
 export { chooseMechanism, probeTypeName, type Mechanism } from './probes/mechanism.js';
 export { tracepoints, functions, tracefsDir } from './probes/catalog.js';
-export { chooseCollectors, collectorProbes, COLLECTORS, DEFAULT_PROBES, type Collector } from './collectors.js';
+export {
+  chooseCollectors,
+  collectorProbes,
+  openvswitchPresent,
+  COLLECTORS,
+  DEFAULT_PROBES,
+  type Collector,
+} from './collectors.js';
 export { RecordDecoder, RecordError } from './decode/record.js';
 export { RecordJsonWriter } from './decode/record-json.js';
 export { loadLayouts, LayoutError, Sec, ProbeFlag } from './decode/layout.js';
@@ -38,3 +45,7 @@ export { parseVerdicts } from './nft/nft-options.js';
 export { NftCollector } from './nft/nft-collector.js';
 export { commaList } from './comma-list.js';
 export { nftRecordTap } from './nft/record-tap.js';
+export { OvsDecoder, formatUfid } from './decode/ovs.js';
+export { ovsQueueId } from './ovs/queue-id.js';
+export { planOvs, planOvsUsdt, ovsActionName, type OvsPlan } from './ovs/ovs-plan.js';
+export { findVswitchd, type Vswitchd } from './ovs/vswitchd.js';

@@ -27,6 +27,7 @@ enum retrace_section {
 	SEC_CT_PARENT = 1 << 14,	/* ... and the entry has a parent (master) connection */
 	SEC_NFT_MSG = 1 << 15,		/* a struct retrace_nft_msg record, not a retrace_event */
 	SEC_NFT = 1 << 16,		/* the record has the nft part (the __nft_trace_packet kprobe) */
+	SEC_OVS = 1 << 17,		/* the record has the ovs part */
 };
 
 #define RETRACE_NFT_NAME_MAX 64
@@ -68,6 +69,48 @@ struct retrace_nft_msg {
 	__u32 capture_len;
 	__u32 pad;
 	__u8 msg[RETRACE_NFT_MSG_MAX];
+};
+
+/* Open vSwitch events: the kernel datapath's upcalls and actions, ovs-vswitchd's handling of
+ * upcalls (USDT). */
+enum retrace_ovs_type {
+	OVS_UPCALL = 1,		/* tp openvswitch:ovs_dp_upcall: a packet goes up to ovs-vswitchd */
+	OVS_UPCALL_ENQUEUE = 2,	/* queue_userspace_packet returned: queued (or not: ret) */
+	OVS_UPCALL_RETURN = 3,	/* ovs_dp_upcall returned */
+	OVS_ACTION_EXECUTE = 4,	/* tp openvswitch:ovs_do_execute_action */
+	OVS_RECV_UPCALL = 5,	/* USDT dpif_recv:recv_upcall: a handler thread read the upcall */
+	OVS_FLOW_PUT = 6,	/* USDT dpif_netlink_operate__:op_flow_put: it installs a flow */
+	OVS_FLOW_EXEC = 7,	/* USDT dpif_netlink_operate__:op_flow_execute: it sends the packet back */
+};
+enum retrace_ovs_flags {
+	OVS_F_QUEUE_ID = 1 << 0,	/* queue_id is set */
+	OVS_F_PORT = 1 << 1,		/* port is set */
+	OVS_F_UFID = 1 << 2,		/* ufid is set */
+	OVS_F_BATCH = 1 << 3,		/* batch_ts and batch_idx are set */
+	OVS_F_UPCALL = 1 << 4,		/* upcall_ts and upcall_cpu are set */
+};
+#define RETRACE_OVS_NAME_MAX 32
+struct retrace_ovs {
+	__u8 type;		/* enum retrace_ovs_type */
+	__u8 cmd;		/* upcall: OVS_PACKET_CMD_* */
+	__u8 flags;
+	__u8 batch_idx;
+	__u32 port;		/* upcall: the handler's netlink port id; output action: datapath port */
+	__u32 cpu;		/* upcall: the CPU it was sent from */
+	__u32 queue_id;		/* the upcall's id: jhash of the packet's first 64 bytes (zero-padded) */
+	__s32 ret;
+	__u32 action;		/* OVS_ACTION_ATTR_* */
+	__u32 recirc_id;
+	__u32 in_port;		/* datapath port the packet came in on */
+	__u32 upcall_type;	/* recv_upcall: DPIF_UC_* */
+	__u32 pkt_size;
+	__u64 key_size;
+	__u64 batch_ts;		/* when the handler's batch began */
+	__u64 upcall_ts;	/* enqueue, return: the upcall event's timestamp ... */
+	__u32 upcall_cpu;	/* ... and CPU */
+	__u32 pad;
+	__u8 ufid[16];
+	char dp_name[RETRACE_OVS_NAME_MAX];
 };
 
 /* A conntrack tuple, protocol-neutral: ports (or ICMP id / type+code) as the kernel stores them,
@@ -192,9 +235,10 @@ struct retrace_event {
 	__u32 capture_len;
 	__u8 packet[RETRACE_PACKET_MAX];
 
-	/* ct, then nft: last, and only reserved when needed (the record size says which). */
+	/* ct, nft, ovs: last, and only reserved when needed (the record size says which). */
 	struct retrace_ct ct;
 	struct retrace_nft nft;
+	struct retrace_ovs ovs;
 };
 
 #endif

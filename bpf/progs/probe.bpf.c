@@ -18,6 +18,8 @@ const volatile bool col_ns = true;
 const volatile bool col_ct = false;
 /* This load is the __nft_trace_packet kprobe: records carry the nft part. */
 const volatile bool col_nft_kprobe = false;
+/* This load writes ovs parts (the per-target loads of the ovs kernel programs). */
+const volatile bool col_ovs = false;
 /* Probe id source: the attach cookie, or (kernels without cookies) one load per probe. */
 const volatile bool use_cookie = true;
 const volatile __u32 rodata_probe_id = 0;
@@ -42,6 +44,7 @@ RETRACE_BTF_TYPE(retrace_ct_conn);
 RETRACE_BTF_TYPE(retrace_ct_tuple);
 RETRACE_BTF_TYPE(retrace_nft_msg);
 RETRACE_BTF_TYPE(retrace_nft);
+RETRACE_BTF_TYPE(retrace_ovs);
 RETRACE_BTF_ENUM(retrace_section);
 RETRACE_BTF_ENUM(retrace_probe_flags);
 
@@ -53,11 +56,20 @@ struct {
 	__type(value, struct retrace_nft);
 } nft_stash SEC(".maps");
 
+/* The ovs part the ovs programs prepared, for chain() to copy into the record. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct retrace_ovs);
+} ovs_stash SEC(".maps");
+
 /* Records end before the ct part unless the ct collector runs (a constant either way). */
 #define RECORD_SIZE                                                                                        \
-	(col_nft_kprobe ? sizeof(struct retrace_event)                                                     \
-	 : col_ct	? __builtin_offsetof(struct retrace_event, nft)                                   \
-			: __builtin_offsetof(struct retrace_event, ct))
+	(col_ovs	  ? sizeof(struct retrace_event)                                                   \
+	 : col_nft_kprobe ? __builtin_offsetof(struct retrace_event, ovs)                                  \
+	 : col_ct	  ? __builtin_offsetof(struct retrace_event, nft)                                  \
+			  : __builtin_offsetof(struct retrace_event, ct))
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -364,7 +376,9 @@ static __always_inline bool packet_matches(const struct sk_buff *s)
 	return false;
 }
 
-static __always_inline int chain(void *ctx, __u32 probe_id, __u64 skb_ptr, __u64 reason)
+/* Writes the record of one probe hit on an skb; returns its timestamp, or 0 when there is none
+ * (not followed, filtered out, no room). */
+static __always_inline __u64 chain_emit(void *ctx, __u32 probe_id, __u64 skb_ptr, __u64 reason)
 {
 	struct probe_config *cfg = bpf_map_lookup_elem(&probe_configs, &probe_id);
 	struct sk_buff *skb = (struct sk_buff *)skb_ptr;
@@ -449,6 +463,16 @@ static __always_inline int chain(void *ctx, __u32 probe_id, __u64 skb_ptr, __u64
 			e->present |= SEC_NFT;
 		}
 	}
+	if (col_ovs) {
+		__u32 zero = 0;
+		struct retrace_ovs *o = bpf_map_lookup_elem(&ovs_stash, &zero);
+
+		if (o && o->type) {
+			__builtin_memcpy(&e->ovs, o, sizeof(e->ovs));
+			o->type = 0;
+			e->present |= SEC_OVS;
+		}
+	}
 	if (cfg->flags & PROBE_F_STACK) {
 		e->stack_id = bpf_get_stackid(ctx, &stacks, 0);
 		if (e->stack_id >= 0)
@@ -459,6 +483,12 @@ static __always_inline int chain(void *ctx, __u32 probe_id, __u64 skb_ptr, __u64
 	if (col_tracking && (cfg->flags & PROBE_F_FREE_HEAD))
 		forget_head(s);
 	bpf_ringbuf_submit(e, wakeup_flags());
+	return now;
+}
+
+static __always_inline int chain(void *ctx, __u32 probe_id, __u64 skb_ptr, __u64 reason)
+{
+	chain_emit(ctx, probe_id, skb_ptr, reason);
 	return 0;
 }
 
@@ -588,6 +618,7 @@ static __always_inline int from_regs(struct pt_regs *ctx, __u32 probe_id)
 }
 
 #include "nft_kprobe.bpf.h"
+#include "ovs.bpf.h"
 
 SEC("retrace/kprobe")
 int probe_kprobe(struct pt_regs *ctx)

@@ -1,6 +1,17 @@
 // The record layout, read from the BTF of the very object that writes the records: the C struct
 // is the one source; a field the decoder needs but the object lacks is an error at start.
 import { KernelBtf, bpfObjectPath, type StructLayout } from '@retrace/ebpf-loader';
+import type { CtDecoder } from './ct.js';
+import type { NftDecoder } from './nft.js';
+import type { OvsDecoder } from './ovs.js';
+
+/** Decoders of a record's optional parts, for the collectors that run. */
+export interface RecordParts {
+  ct?: CtDecoder;
+  /** Records of the __nft_trace_packet kprobe. */
+  nft?: NftDecoder;
+  ovs?: OvsDecoder;
+}
 
 export const EVENT_VERSION = 1;
 
@@ -23,6 +34,7 @@ export const Sec = {
   CT_PARENT: 1 << 14,
   NFT_MSG: 1 << 15,
   NFT: 1 << 16,
+  OVS: 1 << 17,
 } as const;
 
 /** Probe flags of probe_config.flags (enum retrace_probe_flags). */
@@ -81,6 +93,7 @@ const REQUIRED = [
   'packet',
   'ct',
   'nft',
+  'ovs',
 ];
 
 export interface RecordLayouts {
@@ -92,6 +105,7 @@ export interface RecordLayouts {
   ctTuple: StructLayout;
   nftMsg: StructLayout;
   nft: StructLayout;
+  ovs: StructLayout;
 }
 
 /** Records end before the ct part unless the ct collector runs: the size every record has. */
@@ -99,9 +113,13 @@ export function baseRecordSize(event: StructLayout): number {
   return event.fields['ct']?.offset ?? event.size;
 }
 
-/** Where a record with a ct part (and no nft part) ends. */
-export function ctRecordSize(event: StructLayout): number {
-  return event.fields['nft']?.offset ?? event.size;
+/** Where each optional part ends: a record that has the part is at least that long. */
+export function partEnds(event: StructLayout): { ct: number; nft: number; ovs: number } {
+  return {
+    ct: event.fields['nft']?.offset ?? event.size,
+    nft: event.fields['ovs']?.offset ?? event.size,
+    ovs: event.size,
+  };
 }
 
 export function loadLayouts(objectPath = bpfObjectPath('probe')): RecordLayouts {
@@ -127,6 +145,7 @@ export function loadLayouts(objectPath = bpfObjectPath('probe')): RecordLayouts 
       ctTuple: get('retrace_ct_tuple'),
       nftMsg: get('retrace_nft_msg'),
       nft: get('retrace_nft'),
+      ovs: get('retrace_ovs'),
     };
   } finally {
     btf.close();

@@ -24,9 +24,9 @@ export function requireOffsets(layout: StructLayout, names: readonly string[]): 
   return o;
 }
 
-/** A record that says it has a ct or nft part must have room for it. */
-export function checkPartRoom(len: number, size: number): void {
-  if (len < size) throw new RecordError(`truncated record: ${len} bytes with a ct or nft part, need ${size}`);
+/** A record that says it has a ct, nft or ovs part must have room for it. */
+export function checkPartRoom(len: number, size: number, part: string): void {
+  if (len < size) throw new RecordError(`truncated record: ${len} bytes with a ${part} part, need ${size}`);
 }
 
 /** A NUL-terminated string of at most `max` bytes. */

@@ -4,9 +4,7 @@
 import type { StructLayout } from '@retrace/ebpf-loader';
 import type { DropReasons } from './drop-reasons.js';
 import { integerJson, writeMessageJson } from '@retrace/events';
-import type { CtDecoder } from './ct.js';
-import { Sec, baseRecordSize, ctRecordSize } from './layout.js';
-import type { NftDecoder } from './nft.js';
+import { Sec, baseRecordSize, partEnds, type RecordParts } from './layout.js';
 import type { ProbeIdentity } from './record.js';
 import { checkPartRoom, checkRecord, cstr, recordOffsets } from './record-header.js';
 
@@ -15,8 +13,7 @@ export class RecordJsonWriter {
   private readonly header: { size: number; version: number; probeId: number };
   /** Per probe: the constant `"kernel":{"symbol":..,"probe_type":..` prefix. */
   private readonly kernelPrefix: string[];
-  private readonly fullSize: number;
-  private readonly ctSize: number;
+  private readonly ends: ReturnType<typeof partEnds>;
 
   constructor(
     layout: StructLayout,
@@ -24,13 +21,11 @@ export class RecordJsonWriter {
     private readonly reasons: DropReasons,
     private readonly stack: (id: number) => string[] | undefined,
     private readonly skbSections: ReadonlySet<string>,
-    private readonly ct?: CtDecoder,
-    /** The nft part's decoder (records of the __nft_trace_packet kprobe). */
-    private readonly nft?: NftDecoder,
+    /** Decoders of the optional parts whose collectors run. */
+    private readonly parts: RecordParts = {},
   ) {
     this.at = recordOffsets(layout);
-    this.fullSize = layout.size;
-    this.ctSize = ctRecordSize(layout);
+    this.ends = partEnds(layout);
     this.header = {
       size: baseRecordSize(layout),
       version: this.at['version'] ?? 0,
@@ -97,13 +92,17 @@ export class RecordJsonWriter {
       s += `,"dev":{"name":${JSON.stringify(cstr(buf, f('dev_name'), 16))},"ifindex":${u32('ifindex')}${present & Sec.RX_IFINDEX ? `,"rx_ifindex":${u32('rx_ifindex')}` : ''}}`;
     if (present & Sec.NETNS)
       s += `,"netns":{${present & Sec.NETNS_COOKIE ? `"cookie":${u64('netns_cookie')},` : ''}"inum":${u32('netns_inum')}}`;
-    if (present & Sec.CT && this.ct) {
-      checkPartRoom(len, this.ctSize);
-      s += `,"ct":${writeMessageJson('Ct', this.ct.decode(view, buf, f('ct'), (present & Sec.CT_PARENT) !== 0))}`;
+    if (present & Sec.CT && this.parts.ct) {
+      checkPartRoom(len, this.ends.ct, 'ct');
+      s += `,"ct":${writeMessageJson('Ct', this.parts.ct.decode(view, buf, f('ct'), (present & Sec.CT_PARENT) !== 0))}`;
     }
-    if (present & Sec.NFT && this.nft) {
-      checkPartRoom(len, this.fullSize);
-      s += `,"nft":${writeMessageJson('Nft', this.nft.decode(view, buf, f('nft')))}`;
+    if (present & Sec.NFT && this.parts.nft) {
+      checkPartRoom(len, this.ends.nft, 'nft');
+      s += `,"nft":${writeMessageJson('Nft', this.parts.nft.decode(view, buf, f('nft')))}`;
+    }
+    if (present & Sec.OVS && this.parts.ovs) {
+      checkPartRoom(len, this.ends.ovs, 'ovs');
+      s += `,"ovs":${writeMessageJson('Ovs', this.parts.ovs.decode(view, buf, f('ovs')))}`;
     }
     return `${s}}`;
   }

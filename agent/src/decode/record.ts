@@ -3,9 +3,7 @@
 import type { StructLayout } from '@retrace/ebpf-loader';
 import type { Event, Skb } from '@retrace/events';
 import type { DropReasons } from './drop-reasons.js';
-import type { CtDecoder } from './ct.js';
-import { Sec, baseRecordSize, ctRecordSize } from './layout.js';
-import type { NftDecoder } from './nft.js';
+import { Sec, baseRecordSize, partEnds, type RecordParts } from './layout.js';
 import { checkPartRoom, checkRecord, cstr, recordOffsets, RecordError } from './record-header.js';
 
 export { RecordError };
@@ -28,19 +26,15 @@ export class RecordDecoder {
     private readonly stack: (id: number) => string[] | undefined = () => undefined,
     /** skb sub-sections to report (--skb-sections): meta, dataref, gso (vlan_accel always). */
     private readonly skbSections: ReadonlySet<string> = new Set(['meta', 'dataref', 'gso']),
-    /** The ct collector's decoder, when it runs. */
-    private readonly ct?: CtDecoder,
-    /** The nft part's decoder (records of the __nft_trace_packet kprobe). */
-    private readonly nft?: NftDecoder,
+    /** Decoders of the optional parts whose collectors run. */
+    private readonly parts: RecordParts = {},
   ) {
     this.o = recordOffsets(layout);
-    this.fullSize = layout.size;
-    this.ctSize = ctRecordSize(layout);
+    this.ends = partEnds(layout);
     this.header = { size: baseRecordSize(layout), version: this.off('version'), probeId: this.off('probe_id') };
   }
 
-  private readonly fullSize: number;
-  private readonly ctSize: number;
+  private readonly ends: ReturnType<typeof partEnds>;
 
   private off(name: string): number {
     const v = this.o[name];
@@ -73,6 +67,7 @@ export class RecordDecoder {
         pid: tgid,
         tid: pid,
       };
+      this.addOvs(ev, view, buf, at, len, present);
       return ev;
     }
     ev.kernel = { symbol: probe.symbol, probe_type: probe.probeType };
@@ -131,14 +126,21 @@ export class RecordDecoder {
       ev.netns = { inum: u32('netns_inum') };
       if (present & Sec.NETNS_COOKIE) ev.netns.cookie = u64('netns_cookie');
     }
-    if (present & Sec.CT && this.ct) {
-      checkPartRoom(len, this.ctSize);
-      ev.ct = this.ct.decode(view, buf, at + this.off('ct'), (present & Sec.CT_PARENT) !== 0);
+    if (present & Sec.CT && this.parts.ct) {
+      checkPartRoom(len, this.ends.ct, 'ct');
+      ev.ct = this.parts.ct.decode(view, buf, at + this.off('ct'), (present & Sec.CT_PARENT) !== 0);
     }
-    if (present & Sec.NFT && this.nft) {
-      checkPartRoom(len, this.fullSize);
-      ev.nft = this.nft.decode(view, buf, at + this.off('nft'));
+    if (present & Sec.NFT && this.parts.nft) {
+      checkPartRoom(len, this.ends.nft, 'nft');
+      ev.nft = this.parts.nft.decode(view, buf, at + this.off('nft'));
     }
+    this.addOvs(ev, view, buf, at, len, present);
     return ev;
+  }
+
+  private addOvs(ev: Event, view: DataView, buf: Buffer, at: number, len: number, present: number): void {
+    if (!(present & Sec.OVS && this.parts.ovs)) return;
+    checkPartRoom(len, this.ends.ovs, 'ovs');
+    ev.ovs = this.parts.ovs.decode(view, buf, at + this.off('ovs'));
   }
 }

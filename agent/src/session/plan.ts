@@ -20,6 +20,12 @@ export interface PlannedProbe extends ResolvedProbe {
   flags: number;
   /** Attached for tracking only: produces no events. */
   silent: boolean;
+  /** A collector's own BPF program for this probe (default: the generic one of its mechanism). */
+  program?: string;
+  /** ovs return probes: which return they report (enum retrace_ovs_type). */
+  ovsKret?: number;
+  /** USDT: the binary's own path, for events (usdt.binary may be /proc/PID/exe). */
+  path?: string;
 }
 
 export function planProbes(

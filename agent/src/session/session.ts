@@ -25,6 +25,8 @@ import { nftRecordTap } from '../nft/record-tap.js';
 import { nftCheck, parseVerdicts } from '../nft/nft-options.js';
 import { isNftTraceProbe, planNftKprobe, verdictMask, type NftKprobePlan } from '../nft/nft-kprobe.js';
 import { NftDecoder } from '../decode/nft.js';
+import { OvsDecoder } from '../decode/ovs.js';
+import { ovsActionName, planOvs } from '../ovs/ovs-plan.js';
 
 export interface SessionOptions {
   collectors?: string[];
@@ -63,6 +65,8 @@ export interface SessionOptions {
    * kernel has it; the default) or `arrival` (what older kernels get; for tests).
    */
   nftTiming?: 'kernel' | 'arrival';
+  /** --ovs-track: follow upcalls into ovs-vswitchd (USDT) and back to their execution. */
+  ovsTrack?: boolean;
 }
 
 export interface ProbeCounters {
@@ -86,7 +90,20 @@ export interface SessionCounts {
 type PerTarget = (p: PlannedProbe, programs: string[], prepare?: (o: BpfObject) => void) => BpfObject;
 
 /** Maps every per-probe load shares with the main object. */
-const SHARED_MAPS = ['events', 'probe_configs', 'counters', 'tracking', 'skb_ids', 'stacks', 'kret_args'];
+const SHARED_MAPS = [
+  'events',
+  'probe_configs',
+  'counters',
+  'tracking',
+  'skb_ids',
+  'stacks',
+  'kret_args',
+  'ovs_upcalls',
+  'ovs_execs',
+  'ovs_exec_pending',
+  'ovs_exec_skbs',
+  'ovs_inflight',
+];
 
 export class TracingSession {
   /** The probes attached (wildcard matches the kernel refused are left out, with a note). */
@@ -136,6 +153,15 @@ export class TracingSession {
       ? planNftKprobe(features, probes.length, !!opts.stack || nftSpecs.some((p) => p.endsWith('/stack')))
       : undefined;
     if (nftKprobe) probes.push(nftKprobe.probe);
+    if (opts.ovsTrack && !enabled.has('ovs'))
+      opts.onNote?.(
+        `--ovs-track does nothing: the ovs collector is not running (${skipped.find((x) => x.name === 'ovs')?.reason ?? 'not in -c'})`,
+      );
+    if (enabled.has('ovs')) {
+      const ovs = planOvs(features, probes.length, { track: !!opts.ovsTrack, stack: !!opts.stack });
+      probes.push(...ovs.probes);
+      for (const n of ovs.notes) opts.onNote?.(n);
+    }
     const filter = opts.filter ? compileFilter(opts.filter) : undefined;
     const meta = opts.metaFilter ? compileMetaFilter(opts.metaFilter) : undefined;
     const s = new TracingSession(probes, enabled, skipped);
@@ -170,6 +196,7 @@ export class TracingSession {
       col_dev: c.has('dev'),
       col_ns: c.has('ns'),
       col_ct: c.has('ct'),
+      ovs_filtered: !!this.filter || !!this.metaFilter,
       use_cookie: cookie,
     });
   }
@@ -191,7 +218,7 @@ export class TracingSession {
       if (p.mechanism === 'kprobe_multi') mainProgs.add('probe_kprobe_multi');
       if (p.mechanism === 'kretprobe_multi')
         ['probe_kretprobe_multi_entry', 'probe_kretprobe_multi'].forEach((x) => mainProgs.add(x));
-      if (p.mechanism === 'usdt') mainProgs.add('probe_usdt');
+      if (p.mechanism === 'usdt') mainProgs.add(p.program ?? 'probe_usdt');
     }
     if (this.collectors.has('nft') && !this.nftKprobe && opts.nftTiming !== 'arrival') mainProgs.add('nft_trace_ready');
     main.loadOnly([...mainProgs]);
@@ -273,13 +300,18 @@ export class TracingSession {
     const identities = this.probes.map((p) => ({
       symbol: p.symbol,
       probeType: p.probeType,
-      ...(p.usdt ? { path: p.usdt.binary } : {}),
+      ...(p.usdt ? { path: p.path ?? p.usdt.binary } : {}),
     }));
     const reasons = new DropReasons();
     const ct = this.collectors.has('ct') ? new CtDecoder(layouts.ct, layouts.ctConn, layouts.ctTuple) : undefined;
     const nftPart = this.nftKprobe ? new NftDecoder(layouts.nft) : undefined;
-    const decoder = new RecordDecoder(layouts.event, identities, reasons, stackOf, sections, ct, nftPart);
-    const jsonWriter = new RecordJsonWriter(layouts.event, identities, reasons, stackOf, sections, ct, nftPart);
+    const parts = {
+      ct,
+      nft: nftPart,
+      ovs: this.collectors.has('ovs') ? new OvsDecoder(layouts.ovs, ovsActionName()) : undefined,
+    };
+    const decoder = new RecordDecoder(layouts.event, identities, reasons, stackOf, sections, parts);
+    const jsonWriter = new RecordJsonWriter(layouts.event, identities, reasons, stackOf, sections, parts);
     const { onEvent, onJson, onRecordError } = opts;
     const nft = this.collectors.has('nft') ? this.startNft(opts, main) : undefined;
     // Without the kprobe, nft verdicts come as their own records and are matched to packets.
@@ -312,6 +344,7 @@ export class TracingSession {
 
   /** Attaches one probe that has its own program or link (multi probes attach together). */
   private attachOne(p: PlannedProbe, main: BpfObject, perTarget: PerTarget): void {
+    if (p.program && p.mechanism !== 'usdt') return this.attachOvsKernel(p, perTarget);
     switch (p.mechanism) {
       case 'raw_tp_cookie':
         this.links.push(
@@ -357,13 +390,29 @@ export class TracingSession {
         if (p.usdt)
           this.links.push(
             main
-              .program('probe_usdt')
+              .program(p.program ?? 'probe_usdt')
               .attachUsdt(p.usdt.binary, p.usdt.provider, p.usdt.name, { cookie: BigInt(p.id) }),
           );
         break;
       default:
         break;
     }
+  }
+
+  /** The ovs collector's kernel programs: one load each, writing records with an ovs part. */
+  private attachOvsKernel(p: PlannedProbe, perTarget: PerTarget): void {
+    const program = p.program ?? '';
+    if (p.ovsKret !== undefined) {
+      const kret = p.ovsKret;
+      const o = perTarget(p, ['ovs_kret_entry', 'ovs_kret_return'], (obj) =>
+        obj.setGlobals({ col_ovs: true, ovs_kret_type: kret }),
+      );
+      this.links.push(o.program('ovs_kret_entry').attachKprobe(p.target));
+      this.links.push(o.program('ovs_kret_return').attachKprobe(p.target, { retprobe: true }));
+      return;
+    }
+    const o = perTarget(p, [program], (obj) => obj.setGlobals({ col_ovs: true }));
+    this.links.push(o.program(program).attachRawTracepoint(p.target));
   }
 
   /** The nft collector: sockets in every namespace, kernel-timed when sk_data_ready exists. */

@@ -82,6 +82,10 @@ export function program(argv: readonly string[] = process.argv): Command {
       'nft verdicts that produce events: all, continue, break, jump, goto, return, drop, accept, stolen, queue, repeat',
       'drop,accept',
     )
+    .option(
+      '--ovs-track',
+      'ovs: follow upcalls into ovs-vswitchd (its USDT probes) and back to the execution of the packet',
+    )
     .action(async (o: CollectOptions) => {
       process.exitCode = await collect(o, argv.slice(1));
     });

@@ -26,6 +26,7 @@ export interface CollectOptions {
   skbSections?: string;
   ringSize?: string;
   nftVerdicts?: string;
+  ovsTrack?: boolean;
 }
 
 function positiveInt(name: string, v: string | undefined): number | undefined {
@@ -116,6 +117,7 @@ export async function collect(opts: CollectOptions, argv: string[]): Promise<num
       skbSections: sections,
       ...(opts.nftVerdicts ? { nftVerdicts: opts.nftVerdicts } : {}),
       allowSystemChanges: !!opts.allowSystemChanges,
+      ovsTrack: !!opts.ovsTrack,
       onNote: (m) => process.stderr.write(`note: ${m}\n`),
       ...(ring ? { ringBytes: ring } : {}),
       ...(file ? { onJson } : {}),
