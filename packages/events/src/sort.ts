@@ -1,6 +1,9 @@
 // `retis sort`: groups events into per-packet series. Each event with an `skb-tracking` section
 // gets `tracking: {skb, idx}`; series are released oldest first (first-seen timestamp, then
 // orig_head), and untracked events as single-event series, once more than maxBuffer events wait.
+// OVS upcalls join their packet's series by queue id: ovs-vswitchd's events about the upcall
+// (no skb), and the kernel's execution of the packet it sends back (a new skb, whose later
+// events then join too).
 import type { Event, SkbTracking } from './gen/event.js';
 import { MinHeap } from './heap.js';
 import { trackingId } from './tracking.js';
@@ -25,6 +28,16 @@ interface Untracked {
 // printed series keeps counting instead of restarting at 0. Bounded: oldest ids are forgotten.
 const MAX_REMEMBERED = 100_000;
 
+/** Map.set that forgets the oldest entries past MAX_REMEMBERED. */
+function remember<K, V>(m: Map<K, V>, k: K, v: V): void {
+  m.delete(k);
+  m.set(k, v);
+  if (m.size > MAX_REMEMBERED) {
+    const oldest = m.keys().next();
+    if (!oldest.done) m.delete(oldest.value);
+  }
+}
+
 const olderSeries = (a: Series, b: Series): boolean =>
   a.skb.timestamp !== b.skb.timestamp ? a.skb.timestamp < b.skb.timestamp : a.skb.orig_head < b.skb.orig_head;
 
@@ -35,6 +48,10 @@ export class EventSorter {
   private readonly untracked: (Untracked | undefined)[] = []; // FIFO: [untrackedHead..] are waiting
   private untrackedHead = 0;
   private readonly released = new Map<string, number>();
+  /** OVS: upcall queue id -> the series of the packet that went up. */
+  private readonly upcalls = new Map<number, SkbTracking>();
+  /** OVS: tracking id of a packet ovs-vswitchd sent back -> the series it continues. */
+  private readonly continues = new Map<string, SkbTracking>();
   private buffered = 0;
 
   constructor(opts: EventSorterOptions = {}) {
@@ -52,7 +69,8 @@ export class EventSorter {
   /** Adds an event; returns the series this released (oldest first), usually none. */
   push(ev: Event): Event[][] {
     const st = ev['skb-tracking'];
-    if (st) this.addTracked(ev, st);
+    const series = st ? this.seriesOf(ev, st) : this.ovsSeriesOf(ev);
+    if (series) this.addTracked(ev, series);
     else this.untracked.push({ ts: ev.common?.timestamp ?? 0n, event: ev });
     this.buffered++;
     const out: Event[][] = [];
@@ -71,6 +89,28 @@ export class EventSorter {
     this.untracked.length = 0;
     this.untrackedHead = 0;
     return out;
+  }
+
+  /** The series a tracked event belongs to: its own, or the one its packet continues (OVS). */
+  private seriesOf(ev: Event, st: SkbTracking): SkbTracking {
+    const key = trackingId(st);
+    const continued = this.continues.get(key);
+    if (continued) return continued;
+    const o = ev.ovs;
+    if (o?.queue_id === undefined) return st;
+    const up = this.upcalls.get(o.queue_id);
+    if (o.event_type === 'action_execute' && up && trackingId(up) !== key) {
+      remember(this.continues, key, up);
+      return up;
+    }
+    if (o.event_type === 'upcall' || o.event_type === 'upcall_enqueue') remember(this.upcalls, o.queue_id, st);
+    return st;
+  }
+
+  /** An ovs-vswitchd event (no skb) joins the series of the upcall it handles. */
+  private ovsSeriesOf(ev: Event): SkbTracking | undefined {
+    const q = ev.ovs?.queue_id;
+    return q === undefined ? undefined : this.upcalls.get(q);
   }
 
   private addTracked(ev: Event, st: SkbTracking): void {

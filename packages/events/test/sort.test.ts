@@ -141,3 +141,38 @@ test('random streams: every event out once, series in (first-seen, orig_head) or
     }
   }
 });
+
+test('an OVS upcall path is one series: ovs-vswitchd events by queue id, the re-executed packet and what follows it', () => {
+  const A: SkbTracking = { orig_head: 0xffff1000n, timestamp: 100n, skb: 0xffff9000n };
+  const B: SkbTracking = { orig_head: 0xffff2000n, timestamp: 300n, skb: 0xffff9100n };
+  const other: SkbTracking = { orig_head: 0xffff3000n, timestamp: 150n, skb: 0xffff9200n };
+  const k = (ts: bigint, symbol: string, st: SkbTracking, ovs?: Event['ovs']): Event => ({
+    common: { timestamp: ts },
+    kernel: { symbol, probe_type: 'raw_tracepoint' },
+    'skb-tracking': st,
+    ...(ovs ? { ovs } : {}),
+  });
+  const u = (ts: bigint, symbol: string, ovs: Event['ovs']): Event => ({
+    common: { timestamp: ts },
+    userspace: { probe_type: 'usdt', symbol, ip: 0n, path: 'ovs-vswitchd', pid: 1, tid: 2 },
+    ovs,
+  });
+  const events = [
+    k(100n, 'net:netif_receive_skb', A),
+    k(110n, 'openvswitch:ovs_dp_upcall', A, { event_type: 'upcall', queue_id: 7 }),
+    k(150n, 'net:netif_receive_skb', other),
+    u(200n, 'dpif_recv:recv_upcall', { event_type: 'recv_upcall', queue_id: 7 }),
+    u(210n, 'dpif_recv:recv_upcall', { event_type: 'recv_upcall', queue_id: 8 }), // not ours
+    u(220n, 'dpif_netlink_operate__:op_flow_execute', { event_type: 'flow_operation', op_type: 'exec', queue_id: 7 }),
+    k(300n, 'openvswitch:ovs_do_execute_action', B, { event_type: 'action_execute', action: 'output', queue_id: 7 }),
+    k(310n, 'net:net_dev_start_xmit', B),
+  ];
+  const series = sortAll(events).map((s) => s.map((e) => `${e.common?.timestamp}:${e.tracking?.idx ?? '-'}`));
+  expect(series).toEqual([
+    ['100:0', '110:1', '200:2', '220:3', '300:4', '310:5'],
+    ['150:0'],
+    ['210:-'],
+  ]);
+  const all = sortAll(events).flat();
+  expect(all.find((e) => e.common?.timestamp === 310n)?.tracking?.skb).toEqual(A);
+});
