@@ -13,6 +13,7 @@ import {
   loadLayouts,
   Sec,
   ProbeFlag,
+  OvsDecoder,
 } from '@retrace/agent';
 import { KernelBtf, bpfObjectPath } from '@retrace/ebpf-loader';
 
@@ -100,7 +101,9 @@ test('a record with a ct part must be long enough to hold it; without one it may
   );
   const base = L.fields['ct']?.offset ?? 0;
   const b = record({ version: 1, present: 1 << 13 });
-  expect(() => withCt.decode(new DataView(b.buffer), b, 0, base)).toThrow(/truncated record: \d+ bytes with a ct part/);
+  expect(() => withCt.decode(new DataView(b.buffer), b, 0, base)).toThrow(
+    /truncated record: \d+ bytes, but its ct part needs/,
+  );
   const plain = record({ version: 1 });
   expect(withCt.decode(new DataView(plain.buffer), plain, 0, base).ct).toBeUndefined();
   // An untracked packet (notrack): the state only.
@@ -148,7 +151,7 @@ test('the nft part of a __nft_trace_packet record: names, handles, verdict, fami
     policy: false,
     family: 'ip',
   });
-  expect(() => withNft.decode(new DataView(b.buffer), b, 0, at)).toThrow(/with a ct or nft part/);
+  expect(() => withNft.decode(new DataView(b.buffer), b, 0, at)).toThrow(/but its nft part needs/);
   // --nft-verdicts as the BPF mask: NF codes by value, NFT codes (negative) from bit 9.
   expect(verdictMask(new Set(['drop', 'accept']))).toBe(0b11);
   expect(verdictMask(new Set(['jump']))).toBe(1 << 11);
@@ -194,4 +197,37 @@ test('section bits and probe flags are the ones probe.bpf.o was built with (enum
     );
   expect(fromBtf('retrace_section', 'SEC_')).toEqual({ ...Sec });
   expect(fromBtf('retrace_probe_flags', 'PROBE_F_')).toEqual({ ...ProbeFlag });
+});
+
+test('the ovs part of a datapath record: event type, action by name, output port, queue id only when set', () => {
+  const withOvs = new RecordDecoder(
+    L,
+    [{ symbol: 'openvswitch:ovs_do_execute_action', probeType: 'raw_tracepoint' }],
+    reasons,
+    undefined,
+    undefined,
+    { ovs: new OvsDecoder(layouts.ovs, (n) => (n === 1 ? 'output' : `action_${n}`)) },
+  );
+  const b = record({ version: 1, present: 1 << 17 });
+  const at = L.fields['ovs']?.offset ?? 0;
+  const f = (n: string): number => at + (layouts.ovs.fields[n]?.offset ?? 0);
+  b.writeUInt8(4, f('type'));
+  b.writeUInt8(2, f('flags')); // port set, no queue id
+  b.writeUInt32LE(1, f('action'));
+  b.writeUInt32LE(3, f('port'));
+  b.writeUInt32LE(2, f('in_port'));
+  b.write('ovs-system\0', f('dp_name'));
+  const view = new DataView(b.buffer);
+  expect(withOvs.decode(view, b, 0, b.length).ovs).toEqual({
+    event_type: 'action_execute',
+    action: 'output',
+    port: 3,
+    recirc_id: 0,
+    in_port: 2,
+    dp_name: 'ovs-system',
+  });
+  b.writeUInt8(3, f('flags'));
+  b.writeUInt32LE(0x1234, f('queue_id'));
+  expect(withOvs.decode(view, b, 0, b.length).ovs?.queue_id).toBe(0x1234);
+  expect(() => withOvs.decode(view, b, 0, at + 8)).toThrow(/truncated record: \d+ bytes, but its ovs part needs/);
 });

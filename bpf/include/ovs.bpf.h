@@ -103,6 +103,30 @@ struct {
 	__type(value, struct ovs_inflight);
 } ovs_inflight SEC(".maps");
 
+/* Room for the keys and values the kernel programs pass to maps: chain()'s skb copy leaves
+ * little stack. */
+struct ovs_scratch {
+	struct ovs_kret_key key;
+	struct ovs_kret_key upcall_key;
+	struct ovs_inflight in;
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ovs_scratch);
+} ovs_scratch SEC(".maps");
+
+static __always_inline struct ovs_scratch *ovs_scratch_get(void)
+{
+	__u32 zero = 0;
+	struct ovs_scratch *sc = bpf_map_lookup_elem(&ovs_scratch, &zero);
+
+	if (sc)
+		__builtin_memset(sc, 0, sizeof(*sc));
+	return sc;
+}
+
 /* A handler thread's current batch of upcalls, in the order it read them; its flow operations
  * come in the same order (a put, then an execute, per upcall; either may be missing). */
 struct ovs_batch {
@@ -228,40 +252,64 @@ static __always_inline __u64 ovs_kret_id(void)
 	return bpf_get_current_pid_tgid();
 }
 
-/* tp openvswitch:ovs_dp_upcall(dp, skb, key, upcall_info) */
-SEC("retrace/raw_tp")
-int ovs_upcall(struct bpf_raw_tracepoint_args *ctx)
+/* The ovs programs' own work runs in subprograms of their own (noinline): chain()'s skb copy
+ * and the spliced filter's frame leave no room in the program's frame for it. */
+
+/* The upcall's ovs part, into the stash. */
+static __noinline int ovs_fill_upcall(__u64 dpp, __u64 skbp, __u64 keyp, __u64 infop)
 {
-	const struct datapath___ovs *dp = (void *)ARG(ctx, 0);
-	struct sk_buff *skb = (void *)ARG(ctx, 1);
-	const struct sw_flow_key___ovs *key = (void *)ARG(ctx, 2);
-	const struct dp_upcall_info___ovs *info = (void *)ARG(ctx, 3);
+	const struct datapath___ovs *dp = (void *)dpp;
+	const struct sw_flow_key___ovs *key = (void *)keyp;
+	const struct dp_upcall_info___ovs *info = (void *)infop;
 	struct retrace_ovs *o = ovs_stash_begin(OVS_UPCALL);
-	struct ovs_kret_key k = { .pid_tgid = ovs_kret_id(), .type = OVS_UPCALL };
-	struct ovs_inflight up = {};
-	__u64 ts;
 
 	if (!o)
-		return 0;
+		return -1;
 	o->cmd = BPF_CORE_READ(info, cmd);
 	o->port = BPF_CORE_READ(info, portid);
 	o->cpu = bpf_get_smp_processor_id();
 	o->in_port = BPF_CORE_READ(key, phy.in_port);
 	o->recirc_id = BPF_CORE_READ(key, recirc_id);
-	o->queue_id = ovs_skb_queue_id(skb);
+	o->queue_id = ovs_skb_queue_id((struct sk_buff *)skbp);
 	o->flags = OVS_F_QUEUE_ID | OVS_F_PORT;
 	ovs_dp_name(dp, o->dp_name);
-	up.queue_id = o->queue_id;
-	up.upcall_cpu = o->cpu;
-	ts = chain_emit(ctx, probe_id_of(ctx), (__u64)skb, 0);
-	if (!ts)
+	return 0;
+}
+
+/* A followed packet's upcall (its record written at ts): ovs-vswitchd's events about it will be
+ * reported, and the return probes of this thread know which upcall they end. */
+static __noinline int ovs_upcall_followed(__u64 ts)
+{
+	__u32 zero = 0;
+	struct retrace_ovs *o = bpf_map_lookup_elem(&ovs_stash, &zero);
+	struct ovs_scratch *sc = ovs_scratch_get();
+	__u32 qid;
+
+	if (!o || !sc)
 		return 0;
-	/* Followed: ovs-vswitchd's events about this upcall will be reported, and the return
-	 * probes of this thread know which upcall they end. */
-	bpf_map_update_elem(&ovs_upcalls, &up.queue_id, &ts, BPF_ANY);
-	up.upcall_ts = ts;
-	up.has_upcall = 1;
-	bpf_map_update_elem(&ovs_inflight, &k, &up, BPF_ANY);
+	qid = o->queue_id;
+	bpf_map_update_elem(&ovs_upcalls, &qid, &ts, BPF_ANY);
+	sc->key.pid_tgid = ovs_kret_id();
+	sc->key.type = OVS_UPCALL;
+	sc->in.queue_id = qid;
+	sc->in.upcall_cpu = o->cpu;
+	sc->in.upcall_ts = ts;
+	sc->in.has_upcall = 1;
+	bpf_map_update_elem(&ovs_inflight, &sc->key, &sc->in, BPF_ANY);
+	return 0;
+}
+
+/* tp openvswitch:ovs_dp_upcall(dp, skb, key, upcall_info) */
+SEC("retrace/raw_tp")
+int ovs_upcall(struct bpf_raw_tracepoint_args *ctx)
+{
+	__u64 skb = ARG(ctx, 1), ts;
+
+	if (ovs_fill_upcall(ARG(ctx, 0), skb, ARG(ctx, 2), ARG(ctx, 3)))
+		return 0;
+	ts = chain_emit(ctx, probe_id_of(ctx), skb, 0);
+	if (ts)
+		ovs_upcall_followed(ts);
 	return 0;
 }
 
@@ -286,18 +334,16 @@ static __always_inline __u32 ovs_exec_queue_id(struct sk_buff *skb)
 	return qid;
 }
 
-/* tp openvswitch:ovs_do_execute_action(dp, skb, key, attr, rem) */
-SEC("retrace/raw_tp")
-int ovs_action(struct bpf_raw_tracepoint_args *ctx)
+/* The action's ovs part, into the stash. */
+static __noinline int ovs_fill_action(__u64 dpp, __u64 skbp, __u64 keyp, __u64 attrp)
 {
-	const struct datapath___ovs *dp = (void *)ARG(ctx, 0);
-	struct sk_buff *skb = (void *)ARG(ctx, 1);
-	const struct sw_flow_key___ovs *key = (void *)ARG(ctx, 2);
-	const struct nlattr *attr = (void *)ARG(ctx, 3);
+	const struct datapath___ovs *dp = (void *)dpp;
+	const struct sw_flow_key___ovs *key = (void *)keyp;
+	const struct nlattr *attr = (void *)attrp;
 	struct retrace_ovs *o = ovs_stash_begin(OVS_ACTION_EXECUTE);
 
 	if (!o)
-		return 0;
+		return -1;
 	o->action = BPF_CORE_READ(attr, nla_type) & 0x3fff; /* without NLA_F_NESTED / NET_BYTEORDER */
 	if (o->action == OVS_ACTION_ATTR_OUTPUT) {
 		bpf_probe_read_kernel(&o->port, sizeof(o->port), (void *)attr + sizeof(struct nlattr));
@@ -305,11 +351,21 @@ int ovs_action(struct bpf_raw_tracepoint_args *ctx)
 	}
 	o->in_port = BPF_CORE_READ(key, phy.in_port);
 	o->recirc_id = BPF_CORE_READ(key, recirc_id);
-	o->queue_id = ovs_exec_queue_id(skb);
+	o->queue_id = ovs_exec_queue_id((struct sk_buff *)skbp);
 	if (o->queue_id)
 		o->flags |= OVS_F_QUEUE_ID;
 	ovs_dp_name(dp, o->dp_name);
-	chain_emit(ctx, probe_id_of(ctx), (__u64)skb, 0);
+	return 0;
+}
+
+/* tp openvswitch:ovs_do_execute_action(dp, skb, key, attr, rem) */
+SEC("retrace/raw_tp")
+int ovs_action(struct bpf_raw_tracepoint_args *ctx)
+{
+	__u64 skb = ARG(ctx, 1);
+
+	if (!ovs_fill_action(ARG(ctx, 0), skb, ARG(ctx, 2), ARG(ctx, 3)))
+		chain_emit(ctx, probe_id_of(ctx), skb, 0);
 	return 0;
 }
 
@@ -318,38 +374,47 @@ int ovs_action(struct bpf_raw_tracepoint_args *ctx)
 SEC("retrace/kprobe")
 int ovs_kret_entry(struct pt_regs *ctx)
 {
-	struct ovs_kret_key k = { .pid_tgid = ovs_kret_id(), .type = ovs_kret_type };
 	const struct dp_upcall_info___ovs *info = (void *)REGS_ARG(ctx, __PT_PARM4_REG);
-	struct ovs_inflight in = {};
+	struct ovs_scratch *sc = ovs_scratch_get();
 
-	in.skb = REGS_ARG(ctx, __PT_PARM2_REG);
-	in.cmd = BPF_CORE_READ(info, cmd);
-	in.port = BPF_CORE_READ(info, portid);
+	if (!sc)
+		return 0;
+	sc->key.pid_tgid = ovs_kret_id();
+	sc->key.type = ovs_kret_type;
+	sc->in.skb = REGS_ARG(ctx, __PT_PARM2_REG);
+	sc->in.cmd = BPF_CORE_READ(info, cmd);
+	sc->in.port = BPF_CORE_READ(info, portid);
 	if (ovs_kret_type == OVS_UPCALL_ENQUEUE)
-		in.queue_id = ovs_skb_queue_id((struct sk_buff *)in.skb);
-	bpf_map_update_elem(&ovs_inflight, &k, &in, BPF_ANY);
+		sc->in.queue_id = ovs_skb_queue_id((struct sk_buff *)sc->in.skb);
+	bpf_map_update_elem(&ovs_inflight, &sc->key, &sc->in, BPF_ANY);
 	return 0;
 }
 
-SEC("retrace/kprobe")
-int ovs_kret_return(struct pt_regs *ctx)
+/* The return's ovs part, into the stash; returns the skb the entry saw (0: none). */
+static __noinline __u64 ovs_fill_return(__s64 ret)
 {
-	struct ovs_kret_key k = { .pid_tgid = ovs_kret_id(), .type = ovs_kret_type };
-	struct ovs_kret_key uk = { .pid_tgid = k.pid_tgid, .type = OVS_UPCALL };
-	struct ovs_inflight *in = bpf_map_lookup_elem(&ovs_inflight, &k);
-	struct ovs_inflight *up = bpf_map_lookup_elem(&ovs_inflight, &uk);
+	struct ovs_scratch *sc = ovs_scratch_get();
+	struct ovs_inflight *in, *up;
 	struct retrace_ovs *o;
 	__u64 skb;
 
+	if (!sc)
+		return 0;
+	sc->key.pid_tgid = ovs_kret_id();
+	sc->key.type = ovs_kret_type;
+	sc->upcall_key.pid_tgid = sc->key.pid_tgid;
+	sc->upcall_key.type = OVS_UPCALL;
+	in = bpf_map_lookup_elem(&ovs_inflight, &sc->key);
+	up = bpf_map_lookup_elem(&ovs_inflight, &sc->upcall_key);
 	if (!in)
 		return 0;
 	skb = in->skb;
 	o = ovs_stash_begin(ovs_kret_type);
 	if (!o) {
-		bpf_map_delete_elem(&ovs_inflight, &k);
+		bpf_map_delete_elem(&ovs_inflight, &sc->key);
 		return 0;
 	}
-	o->ret = (__s32)PT_REGS_RC(ctx);
+	o->ret = (__s32)ret;
 	if (ovs_kret_type == OVS_UPCALL_ENQUEUE) {
 		o->cmd = in->cmd;
 		o->port = in->port;
@@ -361,11 +426,20 @@ int ovs_kret_return(struct pt_regs *ctx)
 		o->upcall_cpu = up->upcall_cpu;
 		o->flags |= OVS_F_UPCALL;
 	}
-	bpf_map_delete_elem(&ovs_inflight, &k);
+	bpf_map_delete_elem(&ovs_inflight, &sc->key);
 	/* ovs_dp_upcall's return ends the upcall on this thread. */
 	if (ovs_kret_type == OVS_UPCALL_RETURN)
-		bpf_map_delete_elem(&ovs_inflight, &uk);
-	chain_emit(ctx, probe_id_of(ctx), skb, 0);
+		bpf_map_delete_elem(&ovs_inflight, &sc->upcall_key);
+	return skb;
+}
+
+SEC("retrace/kprobe")
+int ovs_kret_return(struct pt_regs *ctx)
+{
+	__u64 skb = ovs_fill_return(PT_REGS_RC(ctx));
+
+	if (skb)
+		chain_emit(ctx, probe_id_of(ctx), skb, 0);
 	return 0;
 }
 

@@ -626,6 +626,29 @@ int probe_kprobe(struct pt_regs *ctx)
 	return from_regs(ctx, probe_id_of(ctx));
 }
 
+/* Kernels with kprobes but not kprobe-multi: one program for every function instead of a load
+ * each, the probe found by the function's address. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, RETRACE_PROBES_MAX);
+	__type(key, __u64);
+	__type(value, __u32);
+} kprobe_ids SEC(".maps");
+
+SEC("retrace/kprobe")
+int probe_kprobe_ip(struct pt_regs *ctx)
+{
+	__u64 ip = bpf_get_func_ip(ctx);
+	__u32 *id = bpf_map_lookup_elem(&kprobe_ids, &ip);
+
+	/* With IBT the kprobe may sit after the function's ENDBR instruction. */
+	if (!id) {
+		ip -= 4;
+		id = bpf_map_lookup_elem(&kprobe_ids, &ip);
+	}
+	return id ? from_regs(ctx, *id) : 0;
+}
+
 SEC("retrace/kprobe.multi")
 int probe_kprobe_multi(struct pt_regs *ctx)
 {

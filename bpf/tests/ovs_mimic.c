@@ -9,11 +9,14 @@
  * all, then for each a put and an execute, except every third frame, which gets only the
  * execute (a flow it would not install). Built as `ovs-vswitchd` so that retrace finds it the way
  * it finds the real daemon. Prints `frame <i> <thread> <ops> <hex bytes>` per frame.
- *   ovs-vswitchd --mimic [--iface IF] [--dst MAC] [--src MAC] [--count N] [--threads T] [--wait-ms MS] */
+ * --wait-signal: wait for SIGUSR1 before starting (so a tracer can find it first).
+ *   ovs-vswitchd --mimic [--iface IF] [--dst MAC] [--src MAC] [--count N] [--threads T] [--wait-ms MS]
+ *                [--wait-signal 1] */
 #include <arpa/inet.h>
 #include <linux/if_packet.h>
 #include <net/if.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,7 +45,7 @@ struct dpif_flow_put {
 static uint8_t frames[MAX_FRAMES][FRAME_LEN];
 static uint8_t ufids[MAX_FRAMES][16];
 static uint8_t dst_mac[6] = { 0x02, 0, 0, 0, 0, 0x02 }, src_mac[6] = { 0x02, 0, 0, 0, 0, 0x01 };
-static int count = 4, threads = 1, wait_ms = 0, sock = -1, ifindex;
+static int count = 4, threads = 1, wait_ms = 0, wait_signal = 0, sock = -1, ifindex;
 static const char *dpif_name = "system@ovs-system";
 
 static uint16_t ip_checksum(const uint8_t *h)
@@ -145,6 +148,8 @@ int main(int argc, char **argv)
 			threads = atoi(argv[i + 1]);
 		else if (!strcmp(argv[i], "--wait-ms"))
 			wait_ms = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--wait-signal"))
+			wait_signal = atoi(argv[i + 1]);
 		else if (!strcmp(argv[i], "--dst") && !parse_mac(argv[i + 1], dst_mac))
 			continue;
 		else if (!strcmp(argv[i], "--src") && !parse_mac(argv[i + 1], src_mac))
@@ -176,6 +181,15 @@ int main(int argc, char **argv)
 		printf("\n");
 	}
 	fflush(stdout);
+	if (wait_signal) {
+		sigset_t set;
+		int sig;
+
+		sigemptyset(&set);
+		sigaddset(&set, SIGUSR1);
+		sigprocmask(SIG_BLOCK, &set, NULL);
+		sigwait(&set, &sig);
+	}
 	for (int t = 0; t < threads; t++)
 		pthread_create(&tids[t], NULL, handler, (void *)(intptr_t)t);
 	for (int t = 0; t < threads; t++)

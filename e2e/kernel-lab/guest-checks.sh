@@ -37,4 +37,70 @@ check "nft verdict + ct in the drop's series (modules)" nft_ct
 # chain handles, in the same record as the packet's tracking id.
 check "nft via kprobe:__nft_trace_packet" sh -c "grep -q '\"symbol\":\"__nft_trace_packet\",\"probe_type\":\"kprobe\"' /tmp/n.json && grep -q '\"nft\":{\"table_name\":\"f\",\"chain_name\":\"i\",\"verdict\":\"drop\",\"table_handle\":[0-9]*,\"chain_handle\":[0-9]*,\"rule_handle\":[0-9]*,\"policy\":false,\"family\":\"inet\"}' /tmp/n.json"
 check "nft-dropmon profile (retis) runs" sh -c "$R -P e2e/fixtures/retis-profiles -p nft-dropmon collect --allow-system-changes --duration 1 -o /tmp/p.json >/dev/null 2>&1"
+# Many kprobes at once (kprobe-multi where the kernel has it, else one kprobe each): how long
+# attaching takes is reported.
+many() {
+  $R collect -p 'kprobe:*skb*' --duration 1 -o /tmp/m.json >/tmp/m.txt 2>&1 || return 1
+  n=$(sed -n 's/^\([0-9]*\) probe(s) attached in \([0-9]*\) ms.*/\1/p' /tmp/m.txt)
+  echo "KLAB INFO $(grep 'attached in' /tmp/m.txt)"; grep '^note:' /tmp/m.txt | sed 's/^/KLAB INFO /'
+  [ "${n:-0}" -ge 100 ]
+}
+check "100+ kprobes (kprobe:*skb*) attach" many
+# skb-tracking with retis's freeing points (kprobes skb_free_head, kfree_skb_partial): a TCP
+# transfer's packets are freed where no tracepoint sees them (__kfree_skb after a read); none
+# stays followed at exit.
+tcp_free() {
+  $R collect -c skb-tracking,skb -f 'tcp port 5555' -p tp:net:netif_receive_skb -o /tmp/t.json --cmd \
+    "python3 -c 'import socket,threading,time
+s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind((\"127.0.0.1\",5555)); s.listen()
+def srv():
+  c,_=s.accept()
+  while c.recv(65536): pass
+threading.Thread(target=srv).start()
+c=socket.create_connection((\"127.0.0.1\",5555)); c.sendall(b\"x\"*2000000); c.close(); time.sleep(1)'" >/tmp/t.txt 2>&1 || return 1
+  grep -v '^ *$' /tmp/t.txt | tail -3 | sed 's/^/KLAB INFO /'
+  grep -q 'skb_free_head' /tmp/t.txt || true
+  [ "$(grep -c . /tmp/t.json)" -gt 10 ] && ! grep -q 'still followed at exit' /tmp/t.txt
+}
+check "skb-tracking frees with kprobe freeing points (nothing left followed)" tcp_free
+# OVS: Debian's ovs-vswitchd on the openvswitch kernel datapath. A flow miss upcalls; the
+# events show the upcall (command, handler port, CPU, datapath, in port), its enqueue and
+# return, and the actions the datapath then executes.
+. "$(dirname "$0")/ovs-lab.sh"
+ovs_miss() {
+  ovs-dpctl del-flows 2>/dev/null
+  $R collect -c ovs,skb,skb-tracking,dev --ovs-track -f 'icmp' -p tp:net:netif_receive_skb -o /tmp/o.json \
+    --cmd 'ip netns exec o1 ping -c 1 -W 2 10.7.0.2 >/dev/null' >/tmp/o.txt 2>&1 || { cat /tmp/o.txt; return 1; }
+  $R sort /tmp/o.json > /tmp/o-sorted.txt &&
+  grep -q 'has no USDT probes' /tmp/o.txt &&
+  grep -q 'ovs upcall miss port [0-9]* cpu [0-9]* in_port [0-9]* .*dp ovs-system' /tmp/o-sorted.txt &&
+  grep -q 'ovs upcall_enqueue ret 0' /tmp/o-sorted.txt &&
+  grep -q 'ovs upcall_return ret 0' /tmp/o-sorted.txt &&
+  grep -q 'ovs action_execute output [0-9]* ' /tmp/o-sorted.txt
+}
+# The stand-in fires ovs-vswitchd's USDT probes for a frame it sends through br0 while the real
+# ovs-vswitchd is stopped; the real one then handles the upcall and executes the packet. One
+# series must hold the kernel upcall, the handler's read, put and execute, and the execution.
+ovs_track() {
+  mac=$(ip -n o2 -o link show e2 | sed 's/.*link\/ether \([^ ]*\).*/\1/')
+  ovs-dpctl del-flows 2>/dev/null
+  ip netns exec o1 bpf/.output/tests/ovs-mimic/ovs-vswitchd --mimic --iface e1 --dst "$mac" --count 2 \
+    --wait-ms 300 --wait-signal 1 >/tmp/mimic.txt &
+  mimic=$!
+  sleep 0.5
+  MIMIC=$mimic VSWITCHD=$(cat /run/ovs/ovs-vswitchd.pid) $R collect -c ovs,skb,skb-tracking,dev --ovs-track \
+    -f 'udp port 7777' -p tp:net:netif_receive_skb -o /tmp/u.json \
+    --cmd 'kill -STOP $VSWITCHD; kill -USR1 $MIMIC; while kill -0 $MIMIC 2>/dev/null; do sleep 0.1; done; kill -CONT $VSWITCHD; sleep 2' \
+    >/tmp/u.txt 2>&1 || { kill $mimic; cat /tmp/u.txt; return 1; }
+  $R sort /tmp/u.json > /tmp/u-sorted.txt &&
+  awk -v RS= '/ovs upcall miss/ && /ovs upcall_enqueue/ && /dpif_recv:recv_upcall/ && /flow_operation put/ &&
+    /flow_operation exec/ && /ovs action_execute output/ {n++} END {exit n != 2}' /tmp/u-sorted.txt
+}
+if ovs_up >/tmp/ovs-up.txt 2>&1; then
+  check "ovs: a flow miss upcall and its actions (real ovs-vswitchd)" ovs_miss
+  check "ovs: --ovs-track follows the upcall through ovs-vswitchd's USDT probes and back" ovs_track
+else
+  echo "KLAB FAIL ovs setup: $(tail -3 /tmp/ovs-up.txt)"; bad=$((bad+1))
+fi
+ovs_down
 echo "KLAB RESULT $ok passed, $bad failed"

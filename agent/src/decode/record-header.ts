@@ -26,7 +26,7 @@ export function requireOffsets(layout: StructLayout, names: readonly string[]): 
 
 /** A record that says it has a ct, nft or ovs part must have room for it. */
 export function checkPartRoom(len: number, size: number, part: string): void {
-  if (len < size) throw new RecordError(`truncated record: ${len} bytes with a ${part} part, need ${size}`);
+  if (len < size) throw new RecordError(`truncated record: ${len} bytes, but its ${part} part needs ${size}`);
 }
 
 /** A NUL-terminated string of at most `max` bytes. */

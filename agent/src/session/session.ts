@@ -2,6 +2,7 @@
 // with the best mechanism, decodes records in the ring buffer callback and hands out Events.
 import {
   BpfObject,
+  KernelBtf,
   RingBufferReader,
   bpfObjectPath,
   probeFeatures,
@@ -86,6 +87,23 @@ export interface SessionCounts {
   followed?: number;
 }
 
+/**
+ * Plain kprobes (no kprobe-multi here) share one program that finds its probe by the function's
+ * address (bpf_get_func_ip, 5.15+) when there are several: loading the program once per
+ * function is what makes hundreds of kprobes slow.
+ */
+function sharedKprobes(probes: PlannedProbe[]): Map<PlannedProbe, bigint> | undefined {
+  const plain = probes.filter((p) => p.mechanism === 'kprobe' && !p.program && p.symbol !== '__nft_trace_packet');
+  if (plain.length < 2 || !KernelBtf.vmlinux().enumValues('bpf_func_id')?.has('BPF_FUNC_get_func_ip')) return undefined;
+  const kallsyms = new Kallsyms();
+  const out = new Map<PlannedProbe, bigint>();
+  for (const p of plain) {
+    const addr = kallsyms.addressOf(p.target);
+    if (addr) out.set(p, addr);
+  }
+  return out.size ? out : undefined;
+}
+
 /** Loads a copy of the probe object for one probe (its id in read-only data), sharing the maps. */
 type PerTarget = (p: PlannedProbe, programs: string[], prepare?: (o: BpfObject) => void) => BpfObject;
 
@@ -124,6 +142,8 @@ export class TracingSession {
   /** The compiled -f filter, if any (for reporting). */
   filter: CompiledFilter | undefined;
   metaFilter: CompiledMetaFilter | undefined;
+  /** Plain kprobes served by one program, by function address (undefined: a load each). */
+  private kprobeIds: Map<PlannedProbe, bigint> | undefined;
   /** Milliseconds spent attaching every probe (programs loaded, links made). */
   attachMs = 0;
   private stopped = false;
@@ -203,6 +223,7 @@ export class TracingSession {
 
   private load(opts: SessionOptions, features: FeatureReport): void {
     const started = performance.now();
+    this.kprobeIds = sharedKprobes(this.probes);
     const path = bpfObjectPath('probe');
     const layouts = loadLayouts(path);
     const cookie = features.raw_tp_cookie.available;
@@ -219,9 +240,20 @@ export class TracingSession {
       if (p.mechanism === 'kretprobe_multi')
         ['probe_kretprobe_multi_entry', 'probe_kretprobe_multi'].forEach((x) => mainProgs.add(x));
       if (p.mechanism === 'usdt') mainProgs.add(p.program ?? 'probe_usdt');
+      if (this.kprobeIds?.has(p)) mainProgs.add('probe_kprobe_ip');
     }
     if (this.collectors.has('nft') && !this.nftKprobe && opts.nftTiming !== 'arrival') mainProgs.add('nft_trace_ready');
     main.loadOnly([...mainProgs]);
+    if (this.kprobeIds) {
+      const ids = main.map('kprobe_ids');
+      for (const [p, addr] of this.kprobeIds) {
+        const k = Buffer.alloc(8);
+        k.writeBigUInt64LE(addr);
+        const v = Buffer.alloc(4);
+        v.writeUInt32LE(p.id);
+        ids.update(k, v);
+      }
+    }
 
     const configs = main.map('probe_configs');
     for (const p of this.probes) {
@@ -367,6 +399,10 @@ export class TracingSession {
             }),
           );
           this.links.push(o.program('probe_nft_kprobe').attachKprobe(p.target));
+          break;
+        }
+        if (this.kprobeIds?.has(p)) {
+          this.links.push(main.program('probe_kprobe_ip').attachKprobe(p.target));
           break;
         }
         const o = perTarget(p, ['probe_kprobe']);

@@ -168,11 +168,7 @@ test('an OVS upcall path is one series: ovs-vswitchd events by queue id, the re-
     k(310n, 'net:net_dev_start_xmit', B),
   ];
   const series = sortAll(events).map((s) => s.map((e) => `${e.common?.timestamp}:${e.tracking?.idx ?? '-'}`));
-  expect(series).toEqual([
-    ['100:0', '110:1', '200:2', '220:3', '300:4', '310:5'],
-    ['150:0'],
-    ['210:-'],
-  ]);
+  expect(series).toEqual([['100:0', '110:1', '200:2', '220:3', '300:4', '310:5'], ['150:0'], ['210:-']]);
   const all = sortAll(events).flat();
   expect(all.find((e) => e.common?.timestamp === 310n)?.tracking?.skb).toEqual(A);
 });
