@@ -42,10 +42,10 @@ check "nft-dropmon profile (retis) runs" sh -c "$R -P e2e/fixtures/retis-profile
 many() {
   $R collect -p 'kprobe:*skb*' --duration 1 -o /tmp/m.json >/tmp/m.txt 2>&1 || return 1
   n=$(sed -n 's/^\([0-9]*\) probe(s) attached in \([0-9]*\) ms.*/\1/p' /tmp/m.txt)
-  echo "KLAB INFO $(grep 'attached in' /tmp/m.txt)"; grep '^note:' /tmp/m.txt | sed 's/^/KLAB INFO /'
   [ "${n:-0}" -ge 100 ]
 }
 check "100+ kprobes (kprobe:*skb*) attach" many
+grep -h 'attached in\|^note:' /tmp/m.txt | sed 's/^/KLAB INFO /' 
 # skb-tracking with retis's freeing points (kprobes skb_free_head, kfree_skb_partial): a TCP
 # transfer's packets are freed where no tracepoint sees them (__kfree_skb after a read); none
 # stays followed at exit.
@@ -58,8 +58,6 @@ def srv():
   while c.recv(65536): pass
 threading.Thread(target=srv).start()
 c=socket.create_connection((\"127.0.0.1\",5555)); c.sendall(b\"x\"*2000000); c.close(); time.sleep(1)'" >/tmp/t.txt 2>&1 || return 1
-  grep -v '^ *$' /tmp/t.txt | tail -3 | sed 's/^/KLAB INFO /'
-  grep -q 'skb_free_head' /tmp/t.txt || true
   [ "$(grep -c . /tmp/t.json)" -gt 10 ] && ! grep -q 'still followed at exit' /tmp/t.txt
 }
 check "skb-tracking frees with kprobe freeing points (nothing left followed)" tcp_free
@@ -74,7 +72,7 @@ ovs_miss() {
   $R sort /tmp/o.json > /tmp/o-sorted.txt &&
   grep -q 'has no USDT probes' /tmp/o.txt &&
   grep -q 'ovs upcall miss port [0-9]* cpu [0-9]* in_port [0-9]* .*dp ovs-system' /tmp/o-sorted.txt &&
-  grep -q 'ovs upcall_enqueue ret 0' /tmp/o-sorted.txt &&
+  grep -q 'ovs upcall_enqueue miss port [0-9]* ret 0 q 0x' /tmp/o-sorted.txt &&
   grep -q 'ovs upcall_return ret 0' /tmp/o-sorted.txt &&
   grep -q 'ovs action_execute output [0-9]* ' /tmp/o-sorted.txt
 }
@@ -93,8 +91,11 @@ ovs_track() {
     --cmd 'kill -STOP $VSWITCHD; kill -USR1 $MIMIC; while kill -0 $MIMIC 2>/dev/null; do sleep 0.1; done; kill -CONT $VSWITCHD; sleep 2' \
     >/tmp/u.txt 2>&1 || { kill $mimic; cat /tmp/u.txt; return 1; }
   $R sort /tmp/u.json > /tmp/u-sorted.txt &&
-  awk -v RS= '/ovs upcall miss/ && /ovs upcall_enqueue/ && /dpif_recv:recv_upcall/ && /flow_operation put/ &&
-    /flow_operation exec/ && /ovs action_execute output/ {n++} END {exit n != 2}' /tmp/u-sorted.txt
+  # Both frames: the whole path in one series; the first also has its put (the second, like
+  # every third of a batch, has none).
+  awk -v RS= '/ovs upcall miss/ && /ovs upcall_enqueue/ && /dpif_recv:recv_upcall/ && /flow_operation exec/ &&
+    /ovs action_execute output [0-9]* in_port [0-9]* recirc 0x0 q 0x/ && /if [0-9]* \(e2\)/ {n++; if (/flow_operation put/) p++}
+    END {exit !(n == 2 && p == 1)}' /tmp/u-sorted.txt
 }
 if ovs_up >/tmp/ovs-up.txt 2>&1; then
   check "ovs: a flow miss upcall and its actions (real ovs-vswitchd)" ovs_miss
