@@ -68,9 +68,13 @@ export class Program {
     );
   }
 
-  private attachWith(target: string, fn: () => NativeLink, advice = ''): Link {
+  private attachWith(target: string, fn: () => NativeLink, advice: string | ((code: string) => string) = ''): Link {
     return new Link(
-      nativeCall(fn, (e) => new AttachError(`${this.name} to ${target}`, e, advice)),
+      nativeCall(
+        fn,
+        (e) =>
+          new AttachError(`${this.name} to ${target}`, e, typeof advice === 'string' ? advice : advice(e.code ?? '')),
+      ),
       target,
     );
   }
@@ -96,7 +100,10 @@ export class Program {
     return this.attachWith(
       `${kind}:${fn}`,
       () => this.obj.attachKprobe(this.name, fn, !!opts.retprobe, opts.offset ?? 0n, opts.cookie ?? 0n),
-      'kprobes need CONFIG_KPROBES; where they are missing, use a tracepoint (e.g. tp:net:netif_receive_skb)',
+      (code) =>
+        code === 'EADDRNOTAVAIL' || code === 'EINVAL'
+          ? 'the kernel will not probe this function (kprobe blacklist, notrace, or not a function entry)'
+          : 'kprobes need CONFIG_KPROBES; where they are missing, use a tracepoint (e.g. tp:net:netif_receive_skb)',
     );
   }
 
