@@ -52,6 +52,7 @@ async function trace(
   filtered: boolean,
   mark: (upcalls: ReturnType<BpfObject['map']>) => void,
   mimicArgs: string[],
+  expected: number,
 ): Promise<{ events: Event[]; frames: Frame[]; pending: bigint }> {
   const obj = BpfObject.open(bpfObjectPath('probe'));
   const events: Event[] = [];
@@ -78,7 +79,8 @@ async function trace(
       }
     }).start();
     const { frames } = await runMimic(mimicArgs);
-    rb.consume();
+    const reader = rb;
+    await waitFor(() => reader.consume() >= 0 && events.length >= expected, `${expected} USDT events`);
     const pending = obj.map('ovs_exec_pending').lookup(0)?.readBigInt64LE(0) ?? -1n;
     return { events, frames, pending };
   } finally {
@@ -88,7 +90,7 @@ async function trace(
 }
 
 test('each upcall read by a handler thread is named by the hash of its packet; puts and executes are paired with their upcall in thread order', async () => {
-  const { events, frames, pending } = await trace(false, () => undefined, ['--count', '6', '--threads', '2']);
+  const { events, frames, pending } = await trace(false, () => undefined, ['--count', '6', '--threads', '2'], 16);
   const qid = new Map(frames.map((f) => [f.i, ovsQueueId(f.bytes)]));
   const recv = events.filter((e) => e.ovs?.event_type === 'recv_upcall');
   expect(recv).toHaveLength(6);
@@ -143,6 +145,7 @@ test('with a packet filter, only upcalls the kernel marked as followed are repor
       }
     },
     ['--count', '5'],
+    5,
   );
   expect(new Set(events.map((e) => e.ovs?.queue_id))).toEqual(new Set(followed));
   // frame 1 (second of the batch) has no put; frame 3 has both.

@@ -135,6 +135,6 @@ test('inspect lists usable tracepoints with their mechanism, wildcards keeping o
 test('the default probes are netif_receive_skb and net_dev_start_xmit', () => {
   const r = runRetrace(['collect', '-c', 'skb', '--duration', '100ms', '-o', `${tmp.dir}/defaults.json`]);
   expect(r.stderr).toMatch(
-    /2 probe\(s\) attached: net:netif_receive_skb \(raw_tp\w*\), net:net_dev_start_xmit \(raw_tp\w*\)/,
+    /2 probe\(s\) attached in \d+ ms: net:netif_receive_skb \(raw_tp\w*\), net:net_dev_start_xmit \(raw_tp\w*\)/,
   );
 });

@@ -101,7 +101,9 @@ test("a profile's probes add to collect's own -p (retrace -p PROFILE collect -p 
     out,
   ]);
   expect(r.code).toBe(0);
-  expect(r.stderr).toMatch(/3 probe\(s\) attached: skb:kfree_skb .*net:netif_receive_skb .*net:net_dev_start_xmit/);
+  expect(r.stderr).toMatch(
+    /3 probe\(s\) attached in \d+ ms: skb:kfree_skb .*net:netif_receive_skb .*net:net_dev_start_xmit/,
+  );
   const symbols = new Set(ours(readEvents(out)).map((e) => e.kernel?.symbol));
   expect(symbols).toEqual(new Set(['skb:kfree_skb', 'net:netif_receive_skb', 'net:net_dev_start_xmit']));
 });
