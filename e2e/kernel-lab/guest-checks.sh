@@ -88,7 +88,9 @@ ovs_track() {
   ip netns exec o1 bpf/.output/tests/ovs-mimic/ovs-vswitchd --mimic --iface e1 --dst "$mac" --count 2 \
     --wait-ms 300 --wait-signal 1 >/tmp/mimic.txt &
   mimic=$!
-  sleep 0.5
+  # It must have become ovs-vswitchd (found by name) and be waiting for the signal.
+  for i in $(seq 100); do [ "$(grep -c . /tmp/mimic.txt)" = 2 ] && grep -qx ovs-vswitchd /proc/$mimic/comm && break; sleep 0.1; done
+  sleep 0.2
   MIMIC=$mimic VSWITCHD=$(cat /run/ovs/ovs-vswitchd.pid) $R collect -c ovs,skb,skb-tracking,dev --ovs-track \
     -f 'udp port 7777' -p tp:net:netif_receive_skb -o /tmp/u.json \
     --cmd 'kill -STOP $VSWITCHD; kill -USR1 $MIMIC; while kill -0 $MIMIC 2>/dev/null; do sleep 0.1; done; kill -CONT $VSWITCHD; sleep 2' \
@@ -98,7 +100,8 @@ ovs_track() {
   # every third of a batch, has none).
   awk -v RS= '/ovs upcall miss/ && /ovs upcall_enqueue/ && /dpif_recv:recv_upcall/ && /flow_operation exec/ &&
     /ovs action_execute output [0-9]* in_port [0-9]* recirc 0x0 q 0x/ && /if [0-9]* \(e2\)/ {n++; if (/flow_operation put/) p++}
-    END {exit !(n == 2 && p == 1)}' /tmp/u-sorted.txt
+    END {exit !(n == 2 && p == 1)}' /tmp/u-sorted.txt ||
+  { awk -v RS= '{s=""; n=split($0, l, "\n"); for (i=1;i<=n;i++) if (l[i] ~ /ovs [a-z_]+|\[u\]/) {match(l[i], /ovs [a-z_]+( put| exec)?|\[u\] [^ ]+/); s=s " " substr(l[i], RSTART, RLENGTH)} print "series:" s}' /tmp/u-sorted.txt | tail -3; return 1; }
 }
 if ovs_up >/tmp/ovs-up.txt 2>&1; then
   check "ovs: a flow miss upcall and its actions (real ovs-vswitchd)" ovs_miss
