@@ -56,10 +56,13 @@ s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bi
 def srv():
   c,_=s.accept()
   while c.recv(65536): pass
-threading.Thread(target=srv).start()
-c=socket.create_connection((\"127.0.0.1\",5555)); c.sendall(b\"x\"*2000000); c.close(); time.sleep(1)'" >/tmp/t.txt 2>&1 || return 1
+  c.close()
+t=threading.Thread(target=srv); t.start()
+c=socket.create_connection((\"127.0.0.1\",5555)); c.sendall(b\"x\"*2000000); c.shutdown(socket.SHUT_WR)
+while c.recv(65536): pass
+c.close(); t.join(); s.close(); time.sleep(2)'" >/tmp/t.txt 2>&1 || return 1
   left=$(sed -n 's/^ *\([0-9]*\) packet(s) still followed at exit.*/\1/p' /tmp/t.txt)
-  # at most a segment or two still in flight when tracing stops
+  # the connection is closed on both sides and quiet for 2 s before tracing stops
   [ "$(grep -c . /tmp/t.json)" -gt 10 ] && [ "${left:-0}" -le 2 ]
 }
 check "skb-tracking frees with kprobe freeing points (almost nothing left followed)" tcp_free
