@@ -446,29 +446,13 @@ int ovs_kret_return(struct pt_regs *ctx)
 /* A userspace record with an ovs part (USDT probes: no packet). */
 static __always_inline struct retrace_event *ovs_user_event(struct pt_regs *ctx)
 {
-	__u32 probe_id = (__u32)bpf_usdt_cookie(ctx);
-	struct retrace_event *e;
+	struct retrace_event *e = user_event_begin(ctx, (__u32)bpf_usdt_cookie(ctx), sizeof(struct retrace_event));
 
-	count(probe_id, false);
-	e = bpf_ringbuf_reserve(&events, sizeof(struct retrace_event), 0);
-	if (!e) {
-		count(probe_id, true);
+	if (!e)
 		return NULL;
-	}
-	/* The ct and nft parts are not read (present says so): only the rest is cleared. */
-	__builtin_memset(e, 0, __builtin_offsetof(struct retrace_event, ct));
+	/* The ct and nft parts stay unread (present says so); the ovs part is cleared. */
 	__builtin_memset(&e->ovs, 0, sizeof(e->ovs));
-	e->version = RETRACE_EVENT_VERSION;
-	e->size = sizeof(struct retrace_event);
-	e->probe_id = probe_id;
-	e->present = SEC_USERSPACE | SEC_OVS;
-	e->cpu = bpf_get_smp_processor_id();
-	e->timestamp = bpf_ktime_get_ns();
-	e->pid = (__u32)bpf_get_current_pid_tgid();
-	e->tgid = bpf_get_current_pid_tgid() >> 32;
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	e->ip = PT_REGS_IP(ctx);
-	e->stack_id = -1;
+	e->present |= SEC_OVS;
 	return e;
 }
 

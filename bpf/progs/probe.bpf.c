@@ -617,6 +617,33 @@ static __always_inline int from_regs(struct pt_regs *ctx, __u32 probe_id)
 	return chain(ctx, probe_id, skb, reason);
 }
 
+/* A userspace (USDT) record of `size` bytes, reserved and filled up to the optional parts (which
+ * the caller adds and marks in present), or NULL when the ring is full (counted). */
+static __always_inline struct retrace_event *user_event_begin(struct pt_regs *ctx, __u32 probe_id, __u32 size)
+{
+	struct retrace_event *e;
+
+	count(probe_id, false);
+	e = bpf_ringbuf_reserve(&events, size, 0);
+	if (!e) {
+		count(probe_id, true);
+		return NULL;
+	}
+	__builtin_memset(e, 0, __builtin_offsetof(struct retrace_event, ct));
+	e->version = RETRACE_EVENT_VERSION;
+	e->size = size;
+	e->probe_id = probe_id;
+	e->present = SEC_USERSPACE;
+	e->cpu = bpf_get_smp_processor_id();
+	e->timestamp = bpf_ktime_get_ns();
+	e->pid = (__u32)bpf_get_current_pid_tgid();
+	e->tgid = bpf_get_current_pid_tgid() >> 32;
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	e->ip = PT_REGS_IP(ctx);
+	e->stack_id = -1;
+	return e;
+}
+
 #include "nft_kprobe.bpf.h"
 #include "ovs.bpf.h"
 
@@ -630,7 +657,7 @@ int probe_kprobe(struct pt_regs *ctx)
  * each, the probe found by the function's address. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, RETRACE_PROBES_MAX);
+	__uint(max_entries, 4 * RETRACE_PROBES_MAX); /* functions of the same name share a probe */
 	__type(key, __u64);
 	__type(value, __u32);
 } kprobe_ids SEC(".maps");
@@ -712,30 +739,13 @@ SEC("usdt")
 int probe_usdt(struct pt_regs *ctx)
 {
 	__u32 probe_id = (__u32)bpf_usdt_cookie(ctx);
-	struct probe_config *cfg = bpf_map_lookup_elem(&probe_configs, &probe_id);
 	struct retrace_event *e;
 
-	if (!cfg)
+	if (!bpf_map_lookup_elem(&probe_configs, &probe_id))
 		return 0;
-	count(probe_id, false);
-	e = bpf_ringbuf_reserve(&events, RECORD_SIZE, 0);
-	if (!e) {
-		count(probe_id, true);
-		return 0;
-	}
-	__builtin_memset(e, 0, __builtin_offsetof(struct retrace_event, ct));
-	e->version = RETRACE_EVENT_VERSION;
-	e->size = RECORD_SIZE;
-	e->probe_id = probe_id;
-	e->present = SEC_USERSPACE;
-	e->cpu = bpf_get_smp_processor_id();
-	e->timestamp = bpf_ktime_get_ns();
-	e->pid = (__u32)bpf_get_current_pid_tgid();
-	e->tgid = bpf_get_current_pid_tgid() >> 32;
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	e->ip = PT_REGS_IP(ctx);
-	e->stack_id = -1;
-	bpf_ringbuf_submit(e, 0);
+	e = user_event_begin(ctx, probe_id, RECORD_SIZE);
+	if (e)
+		bpf_ringbuf_submit(e, 0);
 	return 0;
 }
 

@@ -24,15 +24,20 @@ export class Kallsyms {
     this.names = entries.map((e) => e[1]);
   }
 
-  /** The address of a function (the first of that name, as a kprobe by name picks). */
-  addressOf(name: string): bigint | undefined {
-    this.byName ??= new Map();
-    if (this.byName.size === 0)
-      for (let i = this.names.length - 1; i >= 0; i--) this.byName.set(this.names[i] ?? '', this.addrs[i] ?? 0n);
-    return this.byName.get(name);
+  /** Every address of a function name (static functions of the same name are several). */
+  addressesOf(name: string): bigint[] {
+    if (!this.byName) {
+      this.byName = new Map();
+      this.names.forEach((n, i) => {
+        const list = this.byName?.get(n) ?? [];
+        list.push(this.addrs[i] ?? 0n);
+        this.byName?.set(n, list);
+      });
+    }
+    return this.byName.get(name) ?? [];
   }
 
-  private byName: Map<string, bigint> | undefined;
+  private byName: Map<string, bigint[]> | undefined;
 
   /** Whether addresses are visible (kptr_restrict hides them from unprivileged readers). */
   get usable(): boolean {

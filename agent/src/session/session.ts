@@ -92,14 +92,19 @@ export interface SessionCounts {
  * address (bpf_get_func_ip, 5.15+) when there are several: loading the program once per
  * function is what makes hundreds of kprobes slow.
  */
-function sharedKprobes(probes: PlannedProbe[]): Map<PlannedProbe, bigint> | undefined {
-  const plain = probes.filter((p) => p.mechanism === 'kprobe' && !p.program && p.symbol !== '__nft_trace_packet');
+function sharedKprobes(
+  probes: PlannedProbe[],
+  own: PlannedProbe | undefined,
+  kallsyms: () => Kallsyms,
+): Map<PlannedProbe, bigint[]> | undefined {
+  // Collectors' kprobes with a program of their own (nft, ovs) are not plain.
+  const plain = probes.filter((p) => p.mechanism === 'kprobe' && !p.program && p !== own);
   if (plain.length < 2 || !KernelBtf.vmlinux().enumValues('bpf_func_id')?.has('BPF_FUNC_get_func_ip')) return undefined;
-  const kallsyms = new Kallsyms();
-  const out = new Map<PlannedProbe, bigint>();
+  const out = new Map<PlannedProbe, bigint[]>();
   for (const p of plain) {
-    const addr = kallsyms.addressOf(p.target);
-    if (addr) out.set(p, addr);
+    // A kprobe by name hits one of the functions of that name: any of them finds the probe.
+    const addrs = kallsyms().addressesOf(p.target);
+    if (addrs.length) out.set(p, addrs);
   }
   return out.size ? out : undefined;
 }
@@ -143,7 +148,7 @@ export class TracingSession {
   filter: CompiledFilter | undefined;
   metaFilter: CompiledMetaFilter | undefined;
   /** Plain kprobes served by one program, by function address (undefined: a load each). */
-  private kprobeIds: Map<PlannedProbe, bigint> | undefined;
+  private kprobeIds: Map<PlannedProbe, bigint[]> | undefined;
   /** Milliseconds spent attaching every probe (programs loaded, links made). */
   attachMs = 0;
   private stopped = false;
@@ -223,7 +228,9 @@ export class TracingSession {
 
   private load(opts: SessionOptions, features: FeatureReport): void {
     const started = performance.now();
-    this.kprobeIds = sharedKprobes(this.probes);
+    let symbols: Kallsyms | undefined;
+    const kallsymsOnce = (): Kallsyms => (symbols ??= new Kallsyms());
+    this.kprobeIds = sharedKprobes(this.probes, this.nftKprobe?.probe, kallsymsOnce);
     const path = bpfObjectPath('probe');
     const layouts = loadLayouts(path);
     const cookie = features.raw_tp_cookie.available;
@@ -246,12 +253,14 @@ export class TracingSession {
     main.loadOnly([...mainProgs]);
     if (this.kprobeIds) {
       const ids = main.map('kprobe_ids');
-      for (const [p, addr] of this.kprobeIds) {
-        const k = Buffer.alloc(8);
-        k.writeBigUInt64LE(addr);
+      for (const [p, addrs] of this.kprobeIds) {
         const v = Buffer.alloc(4);
         v.writeUInt32LE(p.id);
-        ids.update(k, v);
+        for (const addr of addrs) {
+          const k = Buffer.alloc(8);
+          k.writeBigUInt64LE(addr);
+          ids.update(k, v);
+        }
       }
     }
 
@@ -315,7 +324,7 @@ export class TracingSession {
 
     this.attachMs = performance.now() - started;
 
-    const kallsyms = this.probes.some((p) => p.flags & 1) ? new Kallsyms() : undefined;
+    const kallsyms = this.probes.some((p) => p.flags & 1) ? kallsymsOnce() : undefined;
     const stacks = main.map('stacks');
     const stackOf = (id: number): string[] | undefined => {
       if (!kallsyms || id < 0) return undefined;
