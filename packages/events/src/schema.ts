@@ -32,7 +32,11 @@ function fieldSchema(f: FieldSpec): JsonSchema {
       s = { type: 'boolean' };
       break;
     case 'bytes':
+    case 'raw':
       s = { type: 'string', contentEncoding: 'base64' };
+      break;
+    case 'double':
+      s = { type: 'number' };
       break;
     case 'message':
       s = { $ref: `#/$defs/${f.message ?? 'unknown'}` };

@@ -16,6 +16,8 @@ export interface Event {
   startup?: Startup;
   tracking?: Tracking;
   lost?: Lost;
+  k8s?: K8s;
+  journey?: Journey;
 }
 
 export interface Common {
@@ -213,9 +215,36 @@ export interface Lost {
   count: bigint;
 }
 
-export type FieldKind = 'u64' | 'i64' | 'u32' | 'i32' | 'string' | 'bool' | 'bytes' | 'message';
+export interface K8s {
+  node: string;
+  namespace?: string;
+  pod?: string;
+  container?: string;
+}
+
+export interface Journey {
+  id: string;
+  idx: number;
+  cluster_ts: bigint;
+  late: boolean;
+  nodes: number;
+}
+
+export type FieldKind =
+  | 'u64'
+  | 'i64'
+  | 'u32'
+  | 'i32'
+  | 'string'
+  | 'bool'
+  | 'bytes'
+  | 'raw'
+  | 'double'
+  | 'message';
 
 export interface FieldSpec {
+  /** protobuf field number */
+  id: number;
   json: string;
   kind: FieldKind;
   message?: string;
@@ -223,10 +252,11 @@ export interface FieldSpec {
   optional: boolean;
 }
 
-/** Every message's fields, in proto order (the JSON codec and JSON Schema walk this). */
+/** Every message's fields, in proto order (the JSON codec, JSON Schema and binary codec walk this). */
 export const FIELDS: Record<string, FieldSpec[]> = {
   "Event": [
     {
+      "id": 1,
       "json": "common",
       "kind": "message",
       "message": "Common",
@@ -234,6 +264,7 @@ export const FIELDS: Record<string, FieldSpec[]> = {
       "optional": true
     },
     {
+      "id": 2,
       "json": "kernel",
       "kind": "message",
       "message": "Kernel",
@@ -241,6 +272,7 @@ export const FIELDS: Record<string, FieldSpec[]> = {
       "optional": true
     },
     {
+      "id": 3,
       "json": "userspace",
       "kind": "message",
       "message": "Userspace",
@@ -248,6 +280,7 @@ export const FIELDS: Record<string, FieldSpec[]> = {
       "optional": true
     },
     {
+      "id": 4,
       "json": "skb-tracking",
       "kind": "message",
       "message": "SkbTracking",
@@ -255,6 +288,7 @@ export const FIELDS: Record<string, FieldSpec[]> = {
       "optional": true
     },
     {
+      "id": 5,
       "json": "skb-drop",
       "kind": "message",
       "message": "SkbDrop",
@@ -262,6 +296,7 @@ export const FIELDS: Record<string, FieldSpec[]> = {
       "optional": true
     },
     {
+      "id": 6,
       "json": "packet",
       "kind": "message",
       "message": "Packet",
@@ -269,6 +304,7 @@ export const FIELDS: Record<string, FieldSpec[]> = {
       "optional": true
     },
     {
+      "id": 7,
       "json": "skb",
       "kind": "message",
       "message": "Skb",
@@ -276,6 +312,7 @@ export const FIELDS: Record<string, FieldSpec[]> = {
       "optional": true
     },
     {
+      "id": 8,
       "json": "dev",
       "kind": "message",
       "message": "Dev",
@@ -283,6 +320,7 @@ export const FIELDS: Record<string, FieldSpec[]> = {
       "optional": true
     },
     {
+      "id": 9,
       "json": "netns",
       "kind": "message",
       "message": "Netns",
@@ -290,6 +328,7 @@ export const FIELDS: Record<string, FieldSpec[]> = {
       "optional": true
     },
     {
+      "id": 10,
       "json": "ct",
       "kind": "message",
       "message": "Ct",
@@ -297,6 +336,7 @@ export const FIELDS: Record<string, FieldSpec[]> = {
       "optional": true
     },
     {
+      "id": 11,
       "json": "nft",
       "kind": "message",
       "message": "Nft",
@@ -304,6 +344,7 @@ export const FIELDS: Record<string, FieldSpec[]> = {
       "optional": true
     },
     {
+      "id": 12,
       "json": "ovs",
       "kind": "message",
       "message": "Ovs",
@@ -311,6 +352,7 @@ export const FIELDS: Record<string, FieldSpec[]> = {
       "optional": true
     },
     {
+      "id": 13,
       "json": "startup",
       "kind": "message",
       "message": "Startup",
@@ -318,6 +360,7 @@ export const FIELDS: Record<string, FieldSpec[]> = {
       "optional": true
     },
     {
+      "id": 14,
       "json": "tracking",
       "kind": "message",
       "message": "Tracking",
@@ -325,27 +368,47 @@ export const FIELDS: Record<string, FieldSpec[]> = {
       "optional": true
     },
     {
+      "id": 15,
       "json": "lost",
       "kind": "message",
       "message": "Lost",
+      "repeated": false,
+      "optional": true
+    },
+    {
+      "id": 16,
+      "json": "k8s",
+      "kind": "message",
+      "message": "K8s",
+      "repeated": false,
+      "optional": true
+    },
+    {
+      "id": 17,
+      "json": "journey",
+      "kind": "message",
+      "message": "Journey",
       "repeated": false,
       "optional": true
     }
   ],
   "Common": [
     {
+      "id": 1,
       "json": "timestamp",
       "kind": "u64",
       "repeated": false,
       "optional": false
     },
     {
+      "id": 2,
       "json": "smp_id",
       "kind": "u32",
       "repeated": false,
       "optional": true
     },
     {
+      "id": 3,
       "json": "task",
       "kind": "message",
       "message": "Task",
@@ -355,18 +418,21 @@ export const FIELDS: Record<string, FieldSpec[]> = {
   ],
   "Task": [
     {
+      "id": 1,
       "json": "pid",
       "kind": "i32",
       "repeated": false,
       "optional": false
     },
     {
+      "id": 2,
       "json": "tgid",
       "kind": "i32",
       "repeated": false,
       "optional": false
     },
     {
+      "id": 3,
       "json": "comm",
       "kind": "string",
       "repeated": false,
@@ -375,18 +441,21 @@ export const FIELDS: Record<string, FieldSpec[]> = {
   ],
   "Kernel": [
     {
+      "id": 1,
       "json": "symbol",
       "kind": "string",
       "repeated": false,
       "optional": false
     },
     {
+      "id": 2,
       "json": "probe_type",
       "kind": "string",
       "repeated": false,
       "optional": false
     },
     {
+      "id": 3,
       "json": "stack_trace",
       "kind": "string",
       "repeated": true,
@@ -395,36 +464,42 @@ export const FIELDS: Record<string, FieldSpec[]> = {
   ],
   "Userspace": [
     {
+      "id": 1,
       "json": "probe_type",
       "kind": "string",
       "repeated": false,
       "optional": false
     },
     {
+      "id": 2,
       "json": "symbol",
       "kind": "string",
       "repeated": false,
       "optional": false
     },
     {
+      "id": 3,
       "json": "ip",
       "kind": "u64",
       "repeated": false,
       "optional": false
     },
     {
+      "id": 4,
       "json": "path",
       "kind": "string",
       "repeated": false,
       "optional": false
     },
     {
+      "id": 5,
       "json": "pid",
       "kind": "i32",
       "repeated": false,
       "optional": false
     },
     {
+      "id": 6,
       "json": "tid",
       "kind": "i32",
       "repeated": false,
@@ -433,18 +508,21 @@ export const FIELDS: Record<string, FieldSpec[]> = {
   ],
   "SkbTracking": [
     {
+      "id": 1,
       "json": "orig_head",
       "kind": "u64",
       "repeated": false,
       "optional": false
     },
     {
+      "id": 2,
       "json": "timestamp",
       "kind": "u64",
       "repeated": false,
       "optional": false
     },
     {
+      "id": 3,
       "json": "skb",
       "kind": "u64",
       "repeated": false,
@@ -453,12 +531,14 @@ export const FIELDS: Record<string, FieldSpec[]> = {
   ],
   "SkbDrop": [
     {
+      "id": 1,
       "json": "drop_reason",
       "kind": "string",
       "repeated": false,
       "optional": false
     },
     {
+      "id": 2,
       "json": "subsys",
       "kind": "string",
       "repeated": false,
@@ -467,18 +547,21 @@ export const FIELDS: Record<string, FieldSpec[]> = {
   ],
   "Packet": [
     {
+      "id": 1,
       "json": "len",
       "kind": "u32",
       "repeated": false,
       "optional": false
     },
     {
+      "id": 2,
       "json": "capture_len",
       "kind": "u32",
       "repeated": false,
       "optional": false
     },
     {
+      "id": 3,
       "json": "data",
       "kind": "bytes",
       "repeated": false,
@@ -487,6 +570,7 @@ export const FIELDS: Record<string, FieldSpec[]> = {
   ],
   "Skb": [
     {
+      "id": 1,
       "json": "vlan_accel",
       "kind": "message",
       "message": "VlanAccel",
@@ -494,6 +578,7 @@ export const FIELDS: Record<string, FieldSpec[]> = {
       "optional": true
     },
     {
+      "id": 2,
       "json": "meta",
       "kind": "message",
       "message": "SkbMeta",
@@ -501,6 +586,7 @@ export const FIELDS: Record<string, FieldSpec[]> = {
       "optional": true
     },
     {
+      "id": 3,
       "json": "data_ref",
       "kind": "message",
       "message": "SkbDataRef",
@@ -508,6 +594,7 @@ export const FIELDS: Record<string, FieldSpec[]> = {
       "optional": true
     },
     {
+      "id": 4,
       "json": "gso",
       "kind": "message",
       "message": "SkbGso",
@@ -517,18 +604,21 @@ export const FIELDS: Record<string, FieldSpec[]> = {
   ],
   "VlanAccel": [
     {
+      "id": 1,
       "json": "pcp",
       "kind": "u32",
       "repeated": false,
       "optional": false
     },
     {
+      "id": 2,
       "json": "dei",
       "kind": "u32",
       "repeated": false,
       "optional": false
     },
     {
+      "id": 3,
       "json": "vid",
       "kind": "u32",
       "repeated": false,
@@ -537,48 +627,56 @@ export const FIELDS: Record<string, FieldSpec[]> = {
   ],
   "SkbMeta": [
     {
+      "id": 1,
       "json": "len",
       "kind": "u32",
       "repeated": false,
       "optional": false
     },
     {
+      "id": 2,
       "json": "data_len",
       "kind": "u32",
       "repeated": false,
       "optional": false
     },
     {
+      "id": 3,
       "json": "hash",
       "kind": "u32",
       "repeated": false,
       "optional": false
     },
     {
+      "id": 4,
       "json": "ip_summed",
       "kind": "u32",
       "repeated": false,
       "optional": false
     },
     {
+      "id": 5,
       "json": "csum",
       "kind": "u32",
       "repeated": false,
       "optional": false
     },
     {
+      "id": 6,
       "json": "csum_level",
       "kind": "u32",
       "repeated": false,
       "optional": false
     },
     {
+      "id": 7,
       "json": "priority",
       "kind": "u32",
       "repeated": false,
       "optional": false
     },
     {
+      "id": 8,
       "json": "mark",
       "kind": "u32",
       "repeated": false,
@@ -587,30 +685,35 @@ export const FIELDS: Record<string, FieldSpec[]> = {
   ],
   "SkbDataRef": [
     {
+      "id": 1,
       "json": "nohdr",
       "kind": "bool",
       "repeated": false,
       "optional": false
     },
     {
+      "id": 2,
       "json": "cloned",
       "kind": "bool",
       "repeated": false,
       "optional": false
     },
     {
+      "id": 3,
       "json": "fclone",
       "kind": "u32",
       "repeated": false,
       "optional": false
     },
     {
+      "id": 4,
       "json": "users",
       "kind": "u32",
       "repeated": false,
       "optional": false
     },
     {
+      "id": 5,
       "json": "dataref",
       "kind": "u32",
       "repeated": false,
@@ -619,30 +722,35 @@ export const FIELDS: Record<string, FieldSpec[]> = {
   ],
   "SkbGso": [
     {
+      "id": 1,
       "json": "flags",
       "kind": "u32",
       "repeated": false,
       "optional": false
     },
     {
+      "id": 2,
       "json": "frags",
       "kind": "u32",
       "repeated": false,
       "optional": false
     },
     {
+      "id": 3,
       "json": "segs",
       "kind": "u32",
       "repeated": false,
       "optional": false
     },
     {
+      "id": 4,
       "json": "size",
       "kind": "u32",
       "repeated": false,
       "optional": false
     },
     {
+      "id": 5,
       "json": "type",
       "kind": "u32",
       "repeated": false,
@@ -651,18 +759,21 @@ export const FIELDS: Record<string, FieldSpec[]> = {
   ],
   "Dev": [
     {
+      "id": 1,
       "json": "name",
       "kind": "string",
       "repeated": false,
       "optional": false
     },
     {
+      "id": 2,
       "json": "ifindex",
       "kind": "u32",
       "repeated": false,
       "optional": false
     },
     {
+      "id": 3,
       "json": "rx_ifindex",
       "kind": "u32",
       "repeated": false,
@@ -671,12 +782,14 @@ export const FIELDS: Record<string, FieldSpec[]> = {
   ],
   "Netns": [
     {
+      "id": 1,
       "json": "cookie",
       "kind": "u64",
       "repeated": false,
       "optional": true
     },
     {
+      "id": 2,
       "json": "inum",
       "kind": "u32",
       "repeated": false,
@@ -685,60 +798,70 @@ export const FIELDS: Record<string, FieldSpec[]> = {
   ],
   "CtTuple": [
     {
+      "id": 1,
       "json": "ip_src",
       "kind": "string",
       "repeated": false,
       "optional": false
     },
     {
+      "id": 2,
       "json": "ip_dst",
       "kind": "string",
       "repeated": false,
       "optional": false
     },
     {
+      "id": 3,
       "json": "proto",
       "kind": "string",
       "repeated": false,
       "optional": false
     },
     {
+      "id": 4,
       "json": "sport",
       "kind": "u32",
       "repeated": false,
       "optional": true
     },
     {
+      "id": 5,
       "json": "dport",
       "kind": "u32",
       "repeated": false,
       "optional": true
     },
     {
+      "id": 6,
       "json": "icmp_id",
       "kind": "u32",
       "repeated": false,
       "optional": true
     },
     {
+      "id": 7,
       "json": "icmp_type",
       "kind": "u32",
       "repeated": false,
       "optional": true
     },
     {
+      "id": 8,
       "json": "icmp_code",
       "kind": "u32",
       "repeated": false,
       "optional": true
     },
     {
+      "id": 9,
       "json": "ip_version",
       "kind": "u32",
       "repeated": false,
       "optional": false
     },
     {
+      "id": 10,
       "json": "sctp_vtag",
       "kind": "u32",
       "repeated": false,
@@ -747,18 +870,21 @@ export const FIELDS: Record<string, FieldSpec[]> = {
   ],
   "CtConn": [
     {
+      "id": 1,
       "json": "zone_id",
       "kind": "u32",
       "repeated": false,
       "optional": false
     },
     {
+      "id": 2,
       "json": "zone_dir",
       "kind": "string",
       "repeated": false,
       "optional": false
     },
     {
+      "id": 3,
       "json": "orig",
       "kind": "message",
       "message": "CtTuple",
@@ -766,6 +892,7 @@ export const FIELDS: Record<string, FieldSpec[]> = {
       "optional": true
     },
     {
+      "id": 4,
       "json": "reply",
       "kind": "message",
       "message": "CtTuple",
@@ -773,24 +900,28 @@ export const FIELDS: Record<string, FieldSpec[]> = {
       "optional": true
     },
     {
+      "id": 5,
       "json": "proto_state",
       "kind": "string",
       "repeated": false,
       "optional": true
     },
     {
+      "id": 6,
       "json": "mark",
       "kind": "u32",
       "repeated": false,
       "optional": true
     },
     {
+      "id": 7,
       "json": "labels",
       "kind": "string",
       "repeated": false,
       "optional": true
     },
     {
+      "id": 8,
       "json": "ct_status",
       "kind": "u32",
       "repeated": false,
@@ -799,24 +930,28 @@ export const FIELDS: Record<string, FieldSpec[]> = {
   ],
   "Ct": [
     {
+      "id": 1,
       "json": "state",
       "kind": "string",
       "repeated": false,
       "optional": false
     },
     {
+      "id": 2,
       "json": "zone_id",
       "kind": "u32",
       "repeated": false,
       "optional": false
     },
     {
+      "id": 3,
       "json": "zone_dir",
       "kind": "string",
       "repeated": false,
       "optional": false
     },
     {
+      "id": 4,
       "json": "orig",
       "kind": "message",
       "message": "CtTuple",
@@ -824,6 +959,7 @@ export const FIELDS: Record<string, FieldSpec[]> = {
       "optional": true
     },
     {
+      "id": 5,
       "json": "reply",
       "kind": "message",
       "message": "CtTuple",
@@ -831,30 +967,35 @@ export const FIELDS: Record<string, FieldSpec[]> = {
       "optional": true
     },
     {
+      "id": 6,
       "json": "proto_state",
       "kind": "string",
       "repeated": false,
       "optional": true
     },
     {
+      "id": 7,
       "json": "mark",
       "kind": "u32",
       "repeated": false,
       "optional": true
     },
     {
+      "id": 8,
       "json": "labels",
       "kind": "string",
       "repeated": false,
       "optional": true
     },
     {
+      "id": 9,
       "json": "ct_status",
       "kind": "u32",
       "repeated": false,
       "optional": false
     },
     {
+      "id": 10,
       "json": "parent",
       "kind": "message",
       "message": "CtConn",
@@ -864,54 +1005,63 @@ export const FIELDS: Record<string, FieldSpec[]> = {
   ],
   "Nft": [
     {
+      "id": 1,
       "json": "table_name",
       "kind": "string",
       "repeated": false,
       "optional": false
     },
     {
+      "id": 2,
       "json": "chain_name",
       "kind": "string",
       "repeated": false,
       "optional": false
     },
     {
+      "id": 3,
       "json": "verdict",
       "kind": "string",
       "repeated": false,
       "optional": false
     },
     {
+      "id": 4,
       "json": "verdict_chain_name",
       "kind": "string",
       "repeated": false,
       "optional": true
     },
     {
+      "id": 5,
       "json": "table_handle",
       "kind": "i64",
       "repeated": false,
       "optional": true
     },
     {
+      "id": 6,
       "json": "chain_handle",
       "kind": "i64",
       "repeated": false,
       "optional": true
     },
     {
+      "id": 7,
       "json": "rule_handle",
       "kind": "i64",
       "repeated": false,
       "optional": true
     },
     {
+      "id": 8,
       "json": "policy",
       "kind": "bool",
       "repeated": false,
       "optional": false
     },
     {
+      "id": 9,
       "json": "family",
       "kind": "string",
       "repeated": false,
@@ -920,114 +1070,133 @@ export const FIELDS: Record<string, FieldSpec[]> = {
   ],
   "Ovs": [
     {
+      "id": 1,
       "json": "event_type",
       "kind": "string",
       "repeated": false,
       "optional": false
     },
     {
+      "id": 2,
       "json": "cmd",
       "kind": "u32",
       "repeated": false,
       "optional": true
     },
     {
+      "id": 3,
       "json": "port",
       "kind": "u32",
       "repeated": false,
       "optional": true
     },
     {
+      "id": 4,
       "json": "cpu",
       "kind": "u32",
       "repeated": false,
       "optional": true
     },
     {
+      "id": 5,
       "json": "ret",
       "kind": "i32",
       "repeated": false,
       "optional": true
     },
     {
+      "id": 6,
       "json": "upcall_ts",
       "kind": "u64",
       "repeated": false,
       "optional": true
     },
     {
+      "id": 7,
       "json": "upcall_cpu",
       "kind": "u32",
       "repeated": false,
       "optional": true
     },
     {
+      "id": 8,
       "json": "queue_id",
       "kind": "u32",
       "repeated": false,
       "optional": true
     },
     {
+      "id": 9,
       "json": "action",
       "kind": "string",
       "repeated": false,
       "optional": true
     },
     {
+      "id": 10,
       "json": "recirc_id",
       "kind": "u32",
       "repeated": false,
       "optional": true
     },
     {
+      "id": 11,
       "json": "type",
       "kind": "u32",
       "repeated": false,
       "optional": true
     },
     {
+      "id": 12,
       "json": "pkt_size",
       "kind": "u32",
       "repeated": false,
       "optional": true
     },
     {
+      "id": 13,
       "json": "key_size",
       "kind": "u64",
       "repeated": false,
       "optional": true
     },
     {
+      "id": 14,
       "json": "batch_ts",
       "kind": "u64",
       "repeated": false,
       "optional": true
     },
     {
+      "id": 15,
       "json": "batch_idx",
       "kind": "u32",
       "repeated": false,
       "optional": true
     },
     {
+      "id": 16,
       "json": "op_type",
       "kind": "string",
       "repeated": false,
       "optional": true
     },
     {
+      "id": 17,
       "json": "ufid",
       "kind": "string",
       "repeated": false,
       "optional": true
     },
     {
+      "id": 18,
       "json": "in_port",
       "kind": "u32",
       "repeated": false,
       "optional": true
     },
     {
+      "id": 19,
       "json": "dp_name",
       "kind": "string",
       "repeated": false,
@@ -1036,12 +1205,14 @@ export const FIELDS: Record<string, FieldSpec[]> = {
   ],
   "ClockOffset": [
     {
+      "id": 1,
       "json": "sec",
       "kind": "i64",
       "repeated": false,
       "optional": false
     },
     {
+      "id": 2,
       "json": "nsec",
       "kind": "i64",
       "repeated": false,
@@ -1050,18 +1221,21 @@ export const FIELDS: Record<string, FieldSpec[]> = {
   ],
   "Machine": [
     {
+      "id": 1,
       "json": "kernel_release",
       "kind": "string",
       "repeated": false,
       "optional": false
     },
     {
+      "id": 2,
       "json": "kernel_version",
       "kind": "string",
       "repeated": false,
       "optional": false
     },
     {
+      "id": 3,
       "json": "hardware_name",
       "kind": "string",
       "repeated": false,
@@ -1070,18 +1244,21 @@ export const FIELDS: Record<string, FieldSpec[]> = {
   ],
   "Startup": [
     {
+      "id": 1,
       "json": "retis_version",
       "kind": "string",
       "repeated": false,
       "optional": false
     },
     {
+      "id": 2,
       "json": "cmdline",
       "kind": "string",
       "repeated": false,
       "optional": false
     },
     {
+      "id": 3,
       "json": "clock_monotonic_offset",
       "kind": "message",
       "message": "ClockOffset",
@@ -1089,6 +1266,7 @@ export const FIELDS: Record<string, FieldSpec[]> = {
       "optional": true
     },
     {
+      "id": 4,
       "json": "machine",
       "kind": "message",
       "message": "Machine",
@@ -1096,6 +1274,7 @@ export const FIELDS: Record<string, FieldSpec[]> = {
       "optional": true
     },
     {
+      "id": 5,
       "json": "retrace_version",
       "kind": "string",
       "repeated": false,
@@ -1104,6 +1283,7 @@ export const FIELDS: Record<string, FieldSpec[]> = {
   ],
   "Tracking": [
     {
+      "id": 1,
       "json": "skb",
       "kind": "message",
       "message": "SkbTracking",
@@ -1111,6 +1291,7 @@ export const FIELDS: Record<string, FieldSpec[]> = {
       "optional": true
     },
     {
+      "id": 2,
       "json": "idx",
       "kind": "u32",
       "repeated": false,
@@ -1119,14 +1300,83 @@ export const FIELDS: Record<string, FieldSpec[]> = {
   ],
   "Lost": [
     {
+      "id": 1,
       "json": "probe",
       "kind": "string",
       "repeated": false,
       "optional": false
     },
     {
+      "id": 2,
       "json": "count",
       "kind": "u64",
+      "repeated": false,
+      "optional": false
+    }
+  ],
+  "K8s": [
+    {
+      "id": 1,
+      "json": "node",
+      "kind": "string",
+      "repeated": false,
+      "optional": false
+    },
+    {
+      "id": 2,
+      "json": "namespace",
+      "kind": "string",
+      "repeated": false,
+      "optional": true
+    },
+    {
+      "id": 3,
+      "json": "pod",
+      "kind": "string",
+      "repeated": false,
+      "optional": true
+    },
+    {
+      "id": 4,
+      "json": "container",
+      "kind": "string",
+      "repeated": false,
+      "optional": true
+    }
+  ],
+  "Journey": [
+    {
+      "id": 1,
+      "json": "id",
+      "kind": "string",
+      "repeated": false,
+      "optional": false
+    },
+    {
+      "id": 2,
+      "json": "idx",
+      "kind": "u32",
+      "repeated": false,
+      "optional": false
+    },
+    {
+      "id": 3,
+      "json": "cluster_ts",
+      "kind": "u64",
+      "repeated": false,
+      "optional": false
+    },
+    {
+      "id": 4,
+      "json": "late",
+      "kind": "bool",
+      "repeated": false,
+      "optional": false
+    },
+    {
+      "id": 5,
+      "json": "nodes",
+      "kind": "u32",
       "repeated": false,
       "optional": false
     }

@@ -1,0 +1,420 @@
+// Protobuf binary encoding of every retrace message (events and the gRPC protocol), driven by the
+// field tables generated from proto/. 64-bit integers are bigints, as in the rest of the event
+// model; event bytes fields are base64 strings (their JSON shape), protocol bytes stay binary.
+// A message field may be given already encoded (a Uint8Array): agents encode each event once,
+// and the aggregator forwards stored events without decoding them.
+import { FIELDS, type FieldSpec } from './gen/event.js';
+import { AGENT_FIELDS } from './gen/protocol-agent.js';
+import { QUERY_FIELDS } from './gen/protocol-query.js';
+
+export class ProtoDecodeError extends Error {
+  constructor(
+    readonly message_: string,
+    detail: string,
+  ) {
+    super(`malformed ${message_} message: ${detail}`);
+    this.name = 'ProtoDecodeError';
+  }
+}
+
+const TABLES: Record<string, FieldSpec[]> = { ...FIELDS, ...AGENT_FIELDS, ...QUERY_FIELDS };
+
+interface CompiledField {
+  spec: FieldSpec;
+  tag: number;
+}
+interface CompiledMessage {
+  name: string;
+  fields: CompiledField[];
+  byId: Map<number, FieldSpec>;
+}
+
+const WIRE: Record<FieldSpec['kind'], number> = {
+  u64: 0,
+  i64: 0,
+  u32: 0,
+  i32: 0,
+  bool: 0,
+  string: 2,
+  bytes: 2,
+  raw: 2,
+  message: 2,
+  double: 1,
+};
+
+const compiled = new Map<string, CompiledMessage>();
+function messageOf(name: string): CompiledMessage {
+  let m = compiled.get(name);
+  if (m) return m;
+  const specs = TABLES[name];
+  if (!specs) throw new Error(`unknown protobuf message ${name}`);
+  m = {
+    name,
+    fields: specs.map((spec) => ({ spec, tag: (spec.id << 3) | WIRE[spec.kind] })),
+    byId: new Map(specs.map((s) => [s.id, s])),
+  };
+  compiled.set(name, m);
+  return m;
+}
+
+/** Names of every message the codec knows. */
+export function protoMessages(): string[] {
+  return Object.keys(TABLES);
+}
+
+class Writer {
+  buf: Buffer;
+  pos = 0;
+  constructor(size = 256) {
+    this.buf = Buffer.allocUnsafe(size);
+  }
+  ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+  varint(v: number): void {
+    // v is a non-negative integer below 2^53
+    this.ensure(10);
+    while (v > 0x7f) {
+      this.buf[this.pos++] = (v % 128) | 0x80;
+      v = Math.floor(v / 128);
+    }
+    this.buf[this.pos++] = v;
+  }
+  varint64(v: bigint): void {
+    let x = BigInt.asUintN(64, v);
+    if (x <= 0x1fffffffffffffn) return this.varint(Number(x));
+    this.ensure(10);
+    while (x > 0x7fn) {
+      this.buf[this.pos++] = Number(x & 0x7fn) | 0x80;
+      x >>= 7n;
+    }
+    this.buf[this.pos++] = Number(x);
+  }
+  bytes(b: Uint8Array): void {
+    this.varint(b.length);
+    this.ensure(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
+  string(s: string): void {
+    const n = Buffer.byteLength(s);
+    this.varint(n);
+    this.ensure(n);
+    this.pos += this.buf.write(s, this.pos, 'utf8');
+  }
+  double(v: number): void {
+    this.ensure(8);
+    this.buf.writeDoubleLE(v, this.pos);
+    this.pos += 8;
+  }
+  /** Reserves room for a length prefix of up to 5 bytes; returns where the body starts. */
+  beginLength(): number {
+    this.ensure(5);
+    this.pos += 5;
+    return this.pos;
+  }
+  /** Writes the body's length before it, moving the body down over unused prefix bytes. */
+  endLength(start: number): void {
+    const len = this.pos - start;
+    let n = 1;
+    for (let v = len; v > 0x7f; v = Math.floor(v / 128)) n++;
+    const at = start - 5;
+    if (n < 5) this.buf.copy(this.buf, at + n, start, this.pos);
+    let v = len;
+    let p = at;
+    while (v > 0x7f) {
+      this.buf[p++] = (v % 128) | 0x80;
+      v = Math.floor(v / 128);
+    }
+    this.buf[p] = v;
+    this.pos = at + n + len;
+  }
+}
+
+function writeValue(w: Writer, f: FieldSpec, v: unknown): void {
+  switch (f.kind) {
+    case 'u64':
+    case 'i64':
+      w.varint64(typeof v === 'bigint' ? v : BigInt(v as number));
+      return;
+    case 'u32':
+      w.varint(Number(v) >>> 0);
+      return;
+    case 'i32': {
+      const n = Number(v) | 0;
+      if (n >= 0) w.varint(n);
+      else w.varint64(BigInt(n));
+      return;
+    }
+    case 'bool':
+      w.varint(v ? 1 : 0);
+      return;
+    case 'string':
+      w.string(String(v));
+      return;
+    case 'bytes':
+      w.bytes(typeof v === 'string' ? Buffer.from(v, 'base64') : (v as Uint8Array));
+      return;
+    case 'raw':
+      w.bytes(typeof v === 'string' ? Buffer.from(v, 'base64') : (v as Uint8Array));
+      return;
+    case 'double':
+      w.double(Number(v));
+      return;
+    case 'message': {
+      if (v instanceof Uint8Array) {
+        w.bytes(v);
+        return;
+      }
+      const start = w.beginLength();
+      writeMessage(w, messageOf(f.message ?? ''), v as Record<string, unknown>);
+      w.endLength(start);
+      return;
+    }
+  }
+}
+
+function isDefault(f: FieldSpec, v: unknown): boolean {
+  if (f.optional) return false; // proto3 optional: presence is kept
+  switch (f.kind) {
+    case 'u64':
+    case 'i64':
+      return v === 0n || v === 0;
+    case 'u32':
+    case 'i32':
+    case 'double':
+      return v === 0;
+    case 'bool':
+      return v === false;
+    case 'string':
+      return v === '';
+    default:
+      return false;
+  }
+}
+
+function writeMessage(w: Writer, m: CompiledMessage, obj: Record<string, unknown>): void {
+  for (const { spec, tag } of m.fields) {
+    const v = obj[spec.json];
+    if (v === undefined || v === null) continue;
+    if (spec.repeated) {
+      for (const item of v as unknown[]) {
+        w.varint(tag);
+        writeValue(w, spec, item);
+      }
+      continue;
+    }
+    if (isDefault(spec, v)) continue;
+    w.varint(tag);
+    writeValue(w, spec, v);
+  }
+}
+
+/** Encodes `value` as the protobuf message `name`. */
+export function encodeMessage(name: string, value: object): Buffer {
+  const w = new Writer();
+  writeMessage(w, messageOf(name), value as Record<string, unknown>);
+  return w.buf.subarray(0, w.pos);
+}
+
+export interface DecodeOptions {
+  /** Message fields ('EventBatch.events') left encoded: their values are Uint8Array slices. */
+  raw?: ReadonlySet<string>;
+}
+
+class Reader {
+  pos: number;
+  constructor(
+    readonly buf: Uint8Array,
+    readonly msg: string,
+    start = 0,
+    readonly end = buf.length,
+  ) {
+    this.pos = start;
+  }
+  fail(detail: string): never {
+    throw new ProtoDecodeError(this.msg, `${detail} at byte ${this.pos}`);
+  }
+  /** A varint below 2^49 (tags, lengths, bools, small values); larger ones go through bigint. */
+  varint(): number {
+    const start = this.pos;
+    let v = 0;
+    let mul = 1;
+    for (let i = 0; i < 7; i++) {
+      if (this.pos >= this.end) this.fail('truncated varint');
+      const b = this.buf[this.pos++] as number;
+      v += (b & 0x7f) * mul;
+      if (b < 0x80) return v;
+      mul *= 128;
+    }
+    this.pos = start;
+    return Number(this.varint64());
+  }
+  varint64(): bigint {
+    let lo = 0;
+    let mul = 1;
+    for (let i = 0; i < 7; i++) {
+      if (this.pos >= this.end) this.fail('truncated varint');
+      const b = this.buf[this.pos++] as number;
+      lo += (b & 0x7f) * mul;
+      if (b < 0x80) return BigInt(lo);
+      mul *= 128;
+    }
+    let v = BigInt(lo);
+    for (let shift = 49n; shift < 70n; shift += 7n) {
+      if (this.pos >= this.end) this.fail('truncated varint');
+      const b = this.buf[this.pos++] as number;
+      v |= BigInt(b & 0x7f) << shift;
+      if (b < 0x80) return BigInt.asUintN(64, v);
+    }
+    return this.fail('varint longer than 10 bytes');
+  }
+  length(): number {
+    const n = this.varint();
+    if (n < 0 || this.pos + n > this.end) this.fail(`length ${n} runs past the end`);
+    return n;
+  }
+  skip(wire: number): void {
+    switch (wire) {
+      case 0:
+        this.varint64();
+        return;
+      case 1:
+        if (this.pos + 8 > this.end) this.fail('truncated fixed64');
+        this.pos += 8;
+        return;
+      case 2: {
+        const n = this.length(); // (pos += length() would read pos before length() moves it)
+        this.pos += n;
+        return;
+      }
+      case 5:
+        if (this.pos + 4 > this.end) this.fail('truncated fixed32');
+        this.pos += 4;
+        return;
+      default:
+        this.fail(`unsupported wire type ${wire}`);
+    }
+  }
+}
+
+function readValue(r: Reader, f: FieldSpec, wire: number, opts: DecodeOptions, path: string): unknown {
+  if (wire !== WIRE[f.kind]) r.fail(`field ${f.json} has wire type ${wire}, expected ${WIRE[f.kind]}`);
+  switch (f.kind) {
+    case 'u64':
+      return r.varint64();
+    case 'i64':
+      return BigInt.asIntN(64, r.varint64());
+    case 'u32':
+      return r.varint() >>> 0;
+    case 'i32':
+      return Number(BigInt.asIntN(32, r.varint64()));
+    case 'bool':
+      return r.varint() !== 0;
+    case 'double': {
+      if (r.pos + 8 > r.end) r.fail('truncated double');
+      const v = Buffer.from(r.buf.buffer, r.buf.byteOffset + r.pos, 8).readDoubleLE(0);
+      r.pos += 8;
+      return v;
+    }
+    case 'string': {
+      const n = r.length();
+      const s = Buffer.from(r.buf.buffer, r.buf.byteOffset + r.pos, n).toString('utf8');
+      r.pos += n;
+      return s;
+    }
+    case 'bytes': {
+      const n = r.length();
+      const s = Buffer.from(r.buf.buffer, r.buf.byteOffset + r.pos, n).toString('base64');
+      r.pos += n;
+      return s;
+    }
+    case 'raw': {
+      const n = r.length();
+      const b = r.buf.subarray(r.pos, r.pos + n);
+      r.pos += n;
+      return b;
+    }
+    case 'message': {
+      const n = r.length();
+      const start = r.pos;
+      r.pos += n;
+      if (opts.raw?.has(path)) return r.buf.subarray(start, start + n);
+      const name = f.message ?? '';
+      return readMessage(new Reader(r.buf, name, start, start + n), messageOf(name), opts);
+    }
+  }
+}
+
+function readMessage(r: Reader, m: CompiledMessage, opts: DecodeOptions): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  while (r.pos < r.end) {
+    const tag = r.varint();
+    const id = Math.floor(tag / 8);
+    const wire = tag & 7;
+    if (id === 0) r.fail('field number 0');
+    const f = m.byId.get(id);
+    if (!f) {
+      r.skip(wire); // unknown fields (a newer peer's) are skipped, as protobuf requires
+      continue;
+    }
+    const v = readValue(r, f, wire, opts, `${m.name}.${f.json}`);
+    if (f.repeated) {
+      const list = (out[f.json] as unknown[] | undefined) ?? (out[f.json] = []);
+      (list as unknown[]).push(v);
+    } else if (f.kind === 'message' && out[f.json] !== undefined && !(v instanceof Uint8Array)) {
+      Object.assign(out[f.json] as object, v); // a repeated message field merges, per protobuf
+    } else out[f.json] = v;
+  }
+  return out;
+}
+
+/**
+ * Decodes the protobuf message `name`. Absent scalar fields get their proto3 defaults, so the
+ * result has the shape of the generated interface.
+ */
+export function decodeMessage<T>(name: string, bytes: Uint8Array, opts: DecodeOptions = {}): T {
+  const m = messageOf(name);
+  const out = readMessage(new Reader(bytes, name), m, opts);
+  fillDefaults(m, out);
+  return out as T;
+}
+
+function fillDefaults(m: CompiledMessage, out: Record<string, unknown>): void {
+  for (const { spec } of m.fields) {
+    const v = out[spec.json];
+    if (v !== undefined) {
+      if (spec.kind === 'message' && !(v instanceof Uint8Array)) {
+        const sub = messageOf(spec.message ?? '');
+        if (spec.repeated) for (const x of v as unknown[]) if (!(x instanceof Uint8Array)) fillDefaults(sub, x as Record<string, unknown>);
+        else fillDefaults(sub, v as Record<string, unknown>);
+      }
+      continue;
+    }
+    if (spec.optional) continue;
+    switch (spec.kind) {
+      case 'u64':
+      case 'i64':
+        out[spec.json] = 0n;
+        break;
+      case 'u32':
+      case 'i32':
+      case 'double':
+        out[spec.json] = 0;
+        break;
+      case 'bool':
+        out[spec.json] = false;
+        break;
+      case 'string':
+      case 'bytes':
+        out[spec.json] = '';
+        break;
+      case 'raw':
+        out[spec.json] = new Uint8Array(0);
+        break;
+    }
+  }
+}
