@@ -389,8 +389,8 @@ function fillDefaults(m: CompiledMessage, out: Record<string, unknown>): void {
     if (v !== undefined) {
       if (spec.kind === 'message' && !(v instanceof Uint8Array)) {
         const sub = messageOf(spec.message ?? '');
-        if (spec.repeated) for (const x of v as unknown[]) if (!(x instanceof Uint8Array)) fillDefaults(sub, x as Record<string, unknown>);
-        else fillDefaults(sub, v as Record<string, unknown>);
+        if (!spec.repeated) fillDefaults(sub, v as Record<string, unknown>);
+        else for (const x of v as unknown[]) if (!(x instanceof Uint8Array)) fillDefaults(sub, x as Record<string, unknown>);
       }
       continue;
     }
