@@ -52,3 +52,12 @@ export {
 } from './capture-reader.js';
 export { PcapngWriter, probeInterfaceName, RETIS_PEN, type PcapngPacket } from './pcapng.js';
 export { CT_STATUS_BITS, ctStatusNames } from './ct-status.js';
+export {
+  AgentLinkService,
+  QueryService,
+  PROTOCOL_VERSION,
+  serverCredentials,
+  channelCredentials,
+  CertificateError,
+  type TlsFiles,
+} from './grpc/index.js';

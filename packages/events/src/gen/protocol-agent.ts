@@ -55,6 +55,7 @@ export interface PodRef {
   uid: string;
   ips?: string[];
   containers?: string[];
+  node: string;
 }
 
 export interface Limits {
@@ -416,6 +417,13 @@ export const AGENT_FIELDS: Record<string, FieldSpec[]> = {
       "kind": "string",
       "repeated": true,
       "optional": true
+    },
+    {
+      "id": 6,
+      "json": "node",
+      "kind": "string",
+      "repeated": false,
+      "optional": false
     }
   ],
   "Limits": [

@@ -1,0 +1,43 @@
+// gRPC service definitions for @grpc/grpc-js, made from the method tables generated from proto/
+// and the binary codec: one schema, no second hand-kept copy of the services.
+import type { ServiceDefinition } from '@grpc/grpc-js';
+import { AGENTLINK_METHODS } from '../gen/protocol-agent.js';
+import { QUERY_METHODS } from '../gen/protocol-query.js';
+import { decodeMessage, encodeMessage, type DecodeOptions } from '../proto-codec.js';
+
+interface MethodTable {
+  name: string;
+  path: string;
+  request: string;
+  response: string;
+  requestStream: boolean;
+  responseStream: boolean;
+}
+
+/** Fields left encoded when the server reads them: the aggregator stores events as they came. */
+const SERVER_RAW: DecodeOptions = { raw: new Set(['EventBatch.events']) };
+
+function service(methods: readonly MethodTable[], serverDecode: DecodeOptions = {}): ServiceDefinition {
+  const def: Record<string, ServiceDefinition[string]> = {};
+  for (const m of methods) {
+    def[m.name] = {
+      path: m.path,
+      requestStream: m.requestStream,
+      responseStream: m.responseStream,
+      requestSerialize: (v: object) => encodeMessage(m.request, v),
+      requestDeserialize: (b: Buffer) => decodeMessage(m.request, b, serverDecode),
+      responseSerialize: (v: object) => encodeMessage(m.response, v),
+      responseDeserialize: (b: Buffer) => decodeMessage(m.response, b),
+      originalName: m.name,
+    };
+  }
+  return def;
+}
+
+/** retrace.v1.AgentLink: the server side reads EventBatch.events as encoded Event bytes. */
+export const AgentLinkService = service(AGENTLINK_METHODS, SERVER_RAW);
+/** retrace.v1.Query. */
+export const QueryService = service(QUERY_METHODS);
+
+/** The protocol version this build speaks (Register.protocol / Welcome.protocol). */
+export const PROTOCOL_VERSION = 1;
