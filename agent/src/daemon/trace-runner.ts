@@ -1,0 +1,192 @@
+// One assigned trace on this node: runs a tracing session with the trace's collectors, probes and
+// filters, scopes it in the kernel to its pods' network namespaces when it is namespaced, adds
+// node/pod/container to events, enforces the node limits and hands encoded events to the link.
+import {
+  encodeMessage,
+  type AttachResults,
+  type Event,
+  type NodeStatus,
+  type PodRef,
+  type TraceSpec,
+} from '@retrace/events';
+import { TracingSession, type SessionCounts } from '../session/session.js';
+import type { BatchQueue } from '../link/batch-queue.js';
+import { TraceLimits } from './trace-limits.js';
+
+export interface PodContext {
+  namespace: string;
+  pod: string;
+  container?: string;
+}
+
+/** How events and namespaces are related to pods (the pod mapper, or a stand-in). */
+export interface PodLookup {
+  /** The pod whose network namespace this is. */
+  lookup(netnsInum: number): PodContext | undefined;
+  /** The pod whose veth has this host-side interface index. */
+  lookupHostIfindex(ifindex: number): PodContext | undefined;
+  /** Network namespaces of these pods (those found on this node). */
+  netnsOf(pods: readonly PodRef[]): number[];
+}
+
+export interface RunnerDeps {
+  node: string;
+  queue: BatchQueue;
+  pods: PodLookup;
+  /**
+   * Network namespaces that make up this node when it is not the whole machine (tests run
+   * several "nodes" on one host): every trace is limited to them and its pods'.
+   */
+  nodeNetns?: readonly number[];
+  /** Sends the trace's completion (limits reached, or the session failed). */
+  onComplete: (reason: string) => void;
+  onNote?: (msg: string) => void;
+}
+
+export class TraceRunner {
+  private session: TracingSession | undefined;
+  private readonly limits: TraceLimits;
+  private emitted = 0n;
+  private budgetDrops = 0;
+  private lastRingLost = new Map<string, number>();
+  private durationTimer: NodeJS.Timeout | undefined;
+  private scope: number[] | undefined;
+  done = false;
+  readonly notes: string[] = [];
+
+  constructor(
+    readonly spec: TraceSpec,
+    private readonly deps: RunnerDeps,
+  ) {
+    this.limits = new TraceLimits(spec.limits);
+  }
+
+  /** Starts the session; the result is what the aggregator is told. */
+  start(): AttachResults {
+    const s = this.spec;
+    const scope = this.netnsScope();
+    try {
+      this.session = TracingSession.start({
+        collectors: s.collectors?.length ? s.collectors : ['auto'],
+        probes: s.probes ?? [],
+        stack: s.stack,
+        ...(s.filter ? { filter: s.filter } : {}),
+        ...(s.meta_filter ? { metaFilter: s.meta_filter } : {}),
+        ...(scope ? { netns: scope } : {}),
+        allowSystemChanges: s.allow_system_changes,
+        ovsTrack: s.ovs_track,
+        onEvent: (ev) => this.onEvent(ev),
+        onNote: (m) => {
+          this.notes.push(m);
+          this.deps.onNote?.(`${s.name}: ${m}`);
+        },
+      });
+    } catch (e) {
+      this.done = true;
+      return { trace: s.name, ok: false, error: (e as Error).message, probes: [], notes: this.notes };
+    }
+    this.scope = scope;
+    if (this.limits.durationMs > 0)
+      this.durationTimer = setTimeout(() => this.finish('duration'), this.limits.durationMs);
+    const session = this.session;
+    return {
+      trace: s.name,
+      ok: true,
+      error: '',
+      probes: session.probes
+        .filter((p) => !p.silent)
+        .map((p) => ({ probe: p.spec, attached: true, mechanism: p.mechanism, error: '' })),
+      notes: [...this.notes, ...session.skippedCollectors.map((c) => `collector ${c.name} not started: ${c.reason}`)],
+    };
+  }
+
+  /** The network namespaces events may come from, or undefined for the whole node. */
+  private netnsScope(): number[] | undefined {
+    const pods = this.deps.pods.netnsOf(this.spec.pods ?? []);
+    if (this.spec.namespaced) return pods;
+    if (this.deps.nodeNetns) return [...new Set([...this.deps.nodeNetns, ...pods])];
+    return undefined;
+  }
+
+  /** Pods come and go: the kernel's scope follows. */
+  refreshScope(): void {
+    if (!this.session || this.done || !this.scope) return;
+    const next = this.netnsScope() ?? [];
+    const same = next.length === this.scope.length && next.every((n) => this.scope?.includes(n));
+    if (same) return;
+    this.scope = next;
+    this.session.setNetns(next);
+  }
+
+  private onEvent(ev: Event): void {
+    if (this.done) return;
+    const verdict = this.limits.admit();
+    if (verdict === 'over-budget') {
+      this.budgetDrops++;
+      return;
+    }
+    if (verdict === 'max-events') {
+      setImmediate(() => this.finish('max-events'));
+      return;
+    }
+    ev.k8s = this.k8sOf(ev);
+    this.emitted++;
+    this.deps.queue.add(encodeMessage('Event', ev));
+    if (this.limits.exhausted) setImmediate(() => this.finish('max-events'));
+  }
+
+  private k8sOf(ev: Event): NonNullable<Event['k8s']> {
+    const inum = ev.netns?.inum;
+    let pod = inum !== undefined ? this.deps.pods.lookup(inum) : undefined;
+    if (!pod && ev.dev?.ifindex) pod = this.deps.pods.lookupHostIfindex(ev.dev.ifindex);
+    return pod
+      ? {
+          node: this.deps.node,
+          namespace: pod.namespace,
+          pod: pod.pod,
+          ...(pod.container ? { container: pod.container } : {}),
+        }
+      : { node: this.deps.node };
+  }
+
+  /** Ring buffer losses since the last call go into the next batch; budget drops are reported. */
+  collectLosses(): { budget: number } {
+    const c = this.session?.counts();
+    if (c)
+      for (const p of c.perProbe) {
+        const key = `${p.probeType}/${p.symbol}`;
+        const prev = this.lastRingLost.get(key) ?? 0;
+        if (p.lost > prev) this.deps.queue.addRingLoss(key, p.lost - prev);
+        this.lastRingLost.set(key, p.lost);
+      }
+    const budget = this.budgetDrops;
+    this.budgetDrops = 0;
+    return { budget };
+  }
+
+  status(): NodeStatus {
+    const c: SessionCounts | undefined = this.session?.counts();
+    const q = this.deps.queue.totals;
+    return {
+      trace: this.spec.name,
+      probes_attached: this.session?.probes.filter((p) => !p.silent).length ?? 0,
+      events_emitted: this.emitted,
+      events_sent: BigInt(q.sent),
+      events_lost: BigInt((c?.lost ?? 0) + q.dropped),
+      ring_fill: this.session?.ringFill() ?? 0,
+      followed: 0,
+    };
+  }
+
+  /** Stops the session (limits reached, trace removed, agent stopping). */
+  finish(reason: string): void {
+    if (this.done && !this.session) return;
+    this.done = true;
+    if (this.durationTimer) clearTimeout(this.durationTimer);
+    this.collectLosses();
+    this.session?.stop();
+    this.session = undefined;
+    this.deps.queue.cut();
+    this.deps.onComplete(reason);
+  }
+}

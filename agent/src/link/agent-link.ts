@@ -1,0 +1,256 @@
+// The agent's side of the link: one long-lived bidirectional stream to the aggregator. Registers,
+// receives trace assignments, writes batches as fast as HTTP/2 flow control allows (a full window
+// makes write() return false; writing resumes on 'drain'), heartbeats, notices a silent server
+// within the deadline, and reconnects with backoff, resending what was not acknowledged.
+import { makeGenericClientConstructor, type Client, type ClientDuplexStream } from '@grpc/grpc-js';
+import {
+  AgentLinkService,
+  PROTOCOL_VERSION,
+  channelCredentials,
+  type AgentMessage,
+  type Assignments,
+  type Register,
+  type ServerMessage,
+  type TlsFiles,
+  type Welcome,
+} from '@retrace/events';
+import { BatchQueue } from './batch-queue.js';
+
+export interface AgentLinkOptions {
+  /** host:port of the aggregator's agent service. */
+  address: string;
+  tls: TlsFiles;
+  /** The registration, asked again at every (re)connect. */
+  register: () => Register;
+  onAssignments: (a: Assignments) => void;
+  onState?: (state: LinkState, detail?: string) => void;
+  /** Bytes of events each trace may hold while the aggregator is behind or away. */
+  maxBytesPerTrace?: number;
+  batchEvents?: number;
+  /** Gathered events are cut into a batch at least this often. */
+  flushMs?: number;
+  reconnectMinMs?: number;
+  reconnectMaxMs?: number;
+}
+
+export type LinkState = 'connecting' | 'connected' | 'disconnected' | 'refused';
+
+export class LinkRefusedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LinkRefusedError';
+  }
+}
+
+type Call = ClientDuplexStream<AgentMessage, ServerMessage>;
+const AgentLinkClient = makeGenericClientConstructor(AgentLinkService, 'AgentLink');
+
+export class AgentLink {
+  private client: Client | undefined;
+  private call: Call | undefined;
+  private blocked = false;
+  private welcomed = false;
+  private stopped = false;
+  private backoff: number;
+  private readonly queues = new Map<string, BatchQueue>();
+  /** Control messages (attach results, status, completion) waiting for a connection. */
+  private control: AgentMessage[] = [];
+  private lastHeard = 0;
+  private heartbeatMs = 1000;
+  private deadlineMs = 5000;
+  private timers: NodeJS.Timeout[] = [];
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  state: LinkState = 'disconnected';
+  /** Connections made, for status and tests. */
+  connects = 0;
+
+  constructor(private readonly opts: AgentLinkOptions) {
+    this.backoff = opts.reconnectMinMs ?? 200;
+  }
+
+  start(): void {
+    this.client = new AgentLinkClient(this.opts.address, channelCredentials(this.opts.tls), {
+      'grpc.keepalive_time_ms': 10_000,
+      'grpc.keepalive_timeout_ms': 5_000,
+      'grpc.max_receive_message_length': 64 << 20,
+      'grpc.max_send_message_length': 64 << 20,
+    });
+    this.timers.push(setInterval(() => this.tick(), this.opts.flushMs ?? 50));
+    this.connect();
+  }
+
+  /** The queue of a trace (made on first use). */
+  queue(trace: string): BatchQueue {
+    let q = this.queues.get(trace);
+    if (!q) {
+      q = new BatchQueue(trace, {
+        maxBytes: this.opts.maxBytesPerTrace ?? 64 << 20,
+        ...(this.opts.batchEvents ? { batchEvents: this.opts.batchEvents } : {}),
+      });
+      this.queues.set(trace, q);
+    }
+    return q;
+  }
+
+  /** Forgets a trace's queue once everything in it is acknowledged (or at once with force). */
+  dropQueue(trace: string, force = false): boolean {
+    const q = this.queues.get(trace);
+    if (!q) return true;
+    if (!force && !q.idle) return false;
+    this.queues.delete(trace);
+    return true;
+  }
+
+  /** Sends a control message now, or at the next connection. */
+  send(msg: AgentMessage): void {
+    // A newer status of a trace replaces an older one still waiting.
+    if (msg.status) {
+      const trace = msg.status.trace;
+      this.control = this.control.filter((m) => m.status?.trace !== trace);
+    }
+    this.control.push(msg);
+    if (this.control.length > 10_000) this.control.splice(0, this.control.length - 10_000);
+    this.pump();
+  }
+
+  /** Every queue is empty and acknowledged. */
+  allIdle(): boolean {
+    return !this.control.length && [...this.queues.values()].every((q) => q.idle);
+  }
+
+  get connected(): boolean {
+    return this.welcomed;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    if (this.call) {
+      this.call.end();
+      this.call.cancel();
+    }
+    this.client?.close();
+  }
+
+  private setState(s: LinkState, detail?: string): void {
+    this.state = s;
+    this.opts.onState?.(s, detail);
+  }
+
+  private connect(): void {
+    if (this.stopped) return;
+    this.setState('connecting');
+    const call = (this.client as unknown as { Connect: () => Call }).Connect();
+    this.call = call;
+    this.blocked = false;
+    this.welcomed = false;
+    this.lastHeard = Date.now();
+    call.on('data', (m: ServerMessage) => this.onMessage(call, m));
+    call.on('drain', () => {
+      this.blocked = false;
+      this.pump();
+    });
+    const lost = (why: string): void => {
+      if (this.call !== call) return;
+      this.call = undefined;
+      this.welcomed = false;
+      if (this.state !== 'refused') this.setState('disconnected', why);
+      this.scheduleReconnect();
+    };
+    call.on('error', (e: Error) => lost(e.message));
+    call.on('end', () => lost('the aggregator ended the stream'));
+    call.on('close', () => lost('stream closed'));
+    call.write({ register: this.opts.register() });
+  }
+
+  private scheduleReconnect(): void {
+    if (this.stopped || this.state === 'refused' || this.reconnectTimer) return;
+    const wait = this.backoff * (0.75 + Math.random() * 0.5);
+    this.backoff = Math.min(this.backoff * 2, this.opts.reconnectMaxMs ?? 5000);
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      this.connect();
+    }, wait);
+  }
+
+  private onMessage(call: Call, m: ServerMessage): void {
+    if (call !== this.call) return;
+    this.lastHeard = Date.now();
+    if (m.welcome) this.onWelcome(m.welcome);
+    else if (m.assignments) this.opts.onAssignments(m.assignments);
+    else if (m.ack) this.queues.get(m.ack.trace)?.ack(m.ack.seq);
+    else if (m.error) {
+      if (m.error.fatal) {
+        this.setState('refused', m.error.message);
+        call.cancel();
+      } else this.opts.onState?.(this.state, `aggregator: ${m.error.message}`);
+    }
+  }
+
+  private onWelcome(w: Welcome): void {
+    if (w.heartbeat_ms) this.heartbeatMs = w.heartbeat_ms;
+    if (w.deadline_ms) this.deadlineMs = w.deadline_ms;
+    const inc = this.opts.register().incarnation;
+    const cursors = new Map((w.cursors ?? []).filter((c) => c.incarnation === inc).map((c) => [c.trace, c.last_seq]));
+    // What the aggregator has of this run is not written again; everything else is, in order.
+    for (const q of this.queues.values()) q.rewind(cursors.get(q.trace) ?? 0n);
+    this.welcomed = true;
+    this.connects++;
+    this.backoff = this.opts.reconnectMinMs ?? 200;
+    this.setState('connected');
+    this.pump();
+  }
+
+  private lastBeat = 0;
+  private tick(): void {
+    const now = Date.now();
+    for (const q of this.queues.values()) q.cut();
+    if (this.call && this.welcomed) {
+      if (now - this.lastHeard > this.deadlineMs) {
+        // A stalled stream: nothing (not even a heartbeat) within the deadline.
+        const call = this.call;
+        this.call = undefined;
+        this.welcomed = false;
+        call.cancel();
+        this.setState('disconnected', `no message from the aggregator for ${now - this.lastHeard} ms`);
+        this.scheduleReconnect();
+        return;
+      }
+      if (now - this.lastBeat >= this.heartbeatMs) {
+        this.lastBeat = now;
+        this.write({ heartbeat: { sent_ns: BigInt(now) * 1_000_000n } });
+      }
+    }
+    this.pump();
+  }
+
+  private write(msg: AgentMessage): boolean {
+    if (!this.call) return false;
+    if (!this.call.write(msg)) this.blocked = true;
+    return true;
+  }
+
+  /** Writes control messages, loss reports and batches until HTTP/2 says stop. */
+  private pump(): void {
+    if (!this.call || !this.welcomed) return;
+    while (!this.blocked && this.control.length) this.write(this.control.shift() as AgentMessage);
+    let progress = true;
+    while (!this.blocked && progress) {
+      progress = false;
+      for (const q of this.queues.values()) {
+        if (this.blocked) break;
+        const lost = q.takeDropReport();
+        if (lost) this.write({ lost });
+        const b = q.nextUnsent();
+        if (b) {
+          this.write({ batch: b });
+          progress = true;
+        }
+      }
+    }
+  }
+}
+
+export { PROTOCOL_VERSION };

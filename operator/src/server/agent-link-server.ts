@@ -1,0 +1,240 @@
+// The aggregator's side of the agent link: one stream per agent. Checks the registration and
+// protocol version, sends the trace assignments (the full set, then changes), numbers what it
+// receives (duplicates from resends are dropped, missing ranges become gaps), acknowledges
+// batches, heartbeats, and ends a stream that stays silent past the deadline. A malformed
+// message marks that stream only; the other agents are not affected.
+import type { ServerDuplexStream } from '@grpc/grpc-js';
+import {
+  PROTOCOL_VERSION,
+  type AgentMessage,
+  type AttachResults,
+  type LostEvents,
+  type NodeStatus,
+  type ProbeLost,
+  type Register,
+  type SeqGap,
+  type ServerMessage,
+  type TraceComplete,
+  type TraceCursor,
+  type TraceSpec,
+} from '@retrace/events';
+
+export interface AgentStream {
+  node: string;
+  incarnation: string;
+  register: Register;
+  connectedAt: number;
+}
+
+/** What the link reports to the rest of the aggregator. */
+export interface LinkHandler {
+  /** The traces this node should run (pods already narrowed to the node). */
+  tracesFor(node: string): TraceSpec[];
+  onRegister(s: AgentStream, previousIncarnation: string | undefined): void;
+  onAttach(s: AgentStream, r: AttachResults): void;
+  /** A batch in sequence (resent duplicates never get here). Events are still encoded. */
+  onBatch(s: AgentStream, trace: string, seq: bigint, events: Uint8Array[], lost: ProbeLost[]): void;
+  onGap(node: string, trace: string, gap: SeqGap): void;
+  onLost(s: AgentStream, l: LostEvents): void;
+  onStatus(s: AgentStream, st: NodeStatus): void;
+  onComplete(s: AgentStream, c: TraceComplete): void;
+  /** The stream ended (`lost`: by the deadline or an error, rather than a clean close). */
+  onStreamEnd(s: AgentStream, reason: string, lost: boolean): void;
+  /** A message that could not be used; the stream is marked. */
+  onStreamError(node: string | undefined, message: string): void;
+}
+
+export interface LinkTiming {
+  heartbeatMs: number;
+  deadlineMs: number;
+}
+
+type Call = ServerDuplexStream<AgentMessage, ServerMessage>;
+
+interface NodeCursor {
+  incarnation: string;
+  lastSeq: Map<string, bigint>;
+}
+
+export class AgentLinkServer {
+  /** Per node: the incarnation last seen and its last batch per trace (survives reconnects). */
+  private readonly cursors = new Map<string, NodeCursor>();
+  private readonly streams = new Map<string, { call: Call; stream: AgentStream; sent: Set<string> }>();
+  duplicates = 0;
+
+  constructor(
+    private readonly handler: LinkHandler,
+    private readonly timing: LinkTiming = { heartbeatMs: 1000, deadlineMs: 5000 },
+  ) {}
+
+  /** Cursors as saved state (for a restarted aggregator). */
+  saveCursors(): Record<string, { incarnation: string; lastSeq: Record<string, string> }> {
+    const out: Record<string, { incarnation: string; lastSeq: Record<string, string> }> = {};
+    for (const [node, c] of this.cursors)
+      out[node] = {
+        incarnation: c.incarnation,
+        lastSeq: Object.fromEntries([...c.lastSeq].map(([t, s]) => [t, String(s)])),
+      };
+    return out;
+  }
+
+  loadCursors(saved: Record<string, { incarnation: string; lastSeq: Record<string, string> }>): void {
+    for (const [node, c] of Object.entries(saved))
+      this.cursors.set(node, {
+        incarnation: c.incarnation,
+        lastSeq: new Map(Object.entries(c.lastSeq).map(([t, s]) => [t, BigInt(s)])),
+      });
+  }
+
+  connectedNodes(): string[] {
+    return [...this.streams.keys()];
+  }
+
+  /** The grpc-js handler of AgentLink.Connect. */
+  readonly connect = (call: Call): void => {
+    let stream: AgentStream | undefined;
+    let lastHeard = Date.now();
+    let ended = false;
+    const send = (m: ServerMessage): void => {
+      if (!ended) call.write(m);
+    };
+    const end = (reason: string, lost: boolean): void => {
+      if (ended) return;
+      ended = true;
+      clearInterval(timer);
+      if (stream && this.streams.get(stream.node)?.call === call) {
+        this.streams.delete(stream.node);
+        this.handler.onStreamEnd(stream, reason, lost);
+      }
+    };
+    const refuse = (message: string): void => {
+      send({ error: { message, fatal: true } });
+      this.handler.onStreamError(stream?.node, message);
+      call.end();
+      end(message, true);
+    };
+    const timer = setInterval(() => {
+      if (Date.now() - lastHeard > this.timing.deadlineMs) {
+        end(`no message from the agent for ${Date.now() - lastHeard} ms (deadline ${this.timing.deadlineMs} ms)`, true);
+        call.end();
+        call.destroy();
+        return;
+      }
+      send({ heartbeat: { sent_ns: BigInt(Date.now()) * 1_000_000n } });
+    }, this.timing.heartbeatMs);
+
+    call.on('data', (m: AgentMessage) => {
+      lastHeard = Date.now();
+      try {
+        if (!stream) {
+          if (!m.register) return refuse('the first message on the stream must be a registration');
+          const r = m.register;
+          if (r.protocol !== PROTOCOL_VERSION)
+            return refuse(
+              `the agent speaks protocol ${r.protocol}, this aggregator speaks ${PROTOCOL_VERSION}: run agent and aggregator of the same retrace release`,
+            );
+          if (!r.node) return refuse('the registration names no node: start the agent with --node-name');
+          if (!r.incarnation) return refuse('the registration has no incarnation id');
+          stream = { node: r.node, incarnation: r.incarnation, register: r, connectedAt: Date.now() };
+          const old = this.streams.get(r.node);
+          if (old) old.call.end(); // a newer stream of the same node replaces the old one
+          this.streams.set(r.node, { call, stream, sent: new Set() });
+          const prev = this.cursors.get(r.node);
+          this.onRegistered(stream, prev);
+          send({
+            welcome: {
+              protocol: PROTOCOL_VERSION,
+              cursors: this.cursorsOf(r.node),
+              heartbeat_ms: this.timing.heartbeatMs,
+              deadline_ms: this.timing.deadlineMs,
+            },
+          });
+          this.assign(r.node, true);
+          return;
+        }
+        this.onMessage(stream, m, send);
+      } catch (e) {
+        const msg = `${stream?.node ?? 'unregistered agent'}: ${(e as Error).message}`;
+        this.handler.onStreamError(stream?.node, msg);
+        send({ error: { message: msg, fatal: false } });
+      }
+    });
+    call.on('error', (e: Error) => {
+      // Messages that do not decode arrive here: grpc-js ends the call.
+      this.handler.onStreamError(stream?.node, `${stream?.node ?? 'unregistered agent'}: ${e.message}`);
+      end(e.message, true);
+    });
+    call.on('end', () => {
+      end('the agent closed the stream', false);
+      call.end();
+    });
+    call.on('close', () => end('stream closed', true));
+  };
+
+  private onRegistered(s: AgentStream, prev: NodeCursor | undefined): void {
+    if (prev && prev.incarnation !== s.incarnation) {
+      // The agent restarted: whatever its previous run sent after the last batch we have is gone.
+      for (const [trace, last] of prev.lastSeq)
+        this.handler.onGap(s.node, trace, {
+          incarnation: prev.incarnation,
+          first_seq: last + 1n,
+          last_seq: 0n,
+          reason: 'the agent restarted; events of its previous run after this batch were not received',
+        });
+      this.cursors.set(s.node, { incarnation: s.incarnation, lastSeq: new Map() });
+    } else if (!prev) this.cursors.set(s.node, { incarnation: s.incarnation, lastSeq: new Map() });
+    this.handler.onRegister(s, prev?.incarnation !== s.incarnation ? prev?.incarnation : undefined);
+  }
+
+  private cursorsOf(node: string): TraceCursor[] {
+    const c = this.cursors.get(node);
+    if (!c) return [];
+    return [...c.lastSeq].map(([trace, last_seq]) => ({ trace, incarnation: c.incarnation, last_seq }));
+  }
+
+  /** Sends a node its assignments: all of them (full) or what changed since the last send. */
+  assign(node: string, full = false): void {
+    const st = this.streams.get(node);
+    if (!st) return;
+    const traces = this.handler.tracesFor(node);
+    const names = new Set(traces.map((t) => t.name));
+    const removed = full ? [] : [...st.sent].filter((n) => !names.has(n));
+    st.sent = names;
+    st.call.write({ assignments: { full, traces, removed } });
+  }
+
+  /** Re-sends assignments to every connected agent (the set of traces changed). */
+  reassignAll(): void {
+    for (const node of this.streams.keys()) this.assign(node);
+  }
+
+  private onMessage(s: AgentStream, m: AgentMessage, send: (m: ServerMessage) => void): void {
+    if (m.batch) {
+      const b = m.batch;
+      if (!b.trace) throw new Error(`batch ${b.seq} names no trace`);
+      const cursor = this.cursors.get(s.node) as NodeCursor;
+      const last = cursor.lastSeq.get(b.trace) ?? 0n;
+      if (b.seq <= last) {
+        this.duplicates++;
+        send({ ack: { trace: b.trace, seq: last } });
+        return;
+      }
+      if (b.seq > last + 1n)
+        this.handler.onGap(s.node, b.trace, {
+          incarnation: s.incarnation,
+          first_seq: last + 1n,
+          last_seq: b.seq - 1n,
+          reason: 'batches never arrived (dropped by the agent before they could be resent)',
+        });
+      cursor.lastSeq.set(b.trace, b.seq);
+      this.handler.onBatch(s, b.trace, b.seq, (b.events ?? []) as unknown as Uint8Array[], b.lost ?? []);
+      send({ ack: { trace: b.trace, seq: b.seq } });
+    } else if (m.attach) this.handler.onAttach(s, m.attach);
+    else if (m.lost) this.handler.onLost(s, m.lost);
+    else if (m.status) this.handler.onStatus(s, m.status);
+    else if (m.complete) this.handler.onComplete(s, m.complete);
+    else if (m.heartbeat) return;
+    else if (m.register) throw new Error('registered twice on one stream');
+    else throw new Error('empty or unknown message (a newer agent?)');
+  }
+}
