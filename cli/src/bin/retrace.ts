@@ -8,6 +8,7 @@ import { pcap } from '../commands/pcap.js';
 import { print } from '../commands/print.js';
 import { sort } from '../commands/sort.js';
 import { stats } from '../commands/stats.js';
+import { events, summary, traces, type EventsOptions, type ServerOptions } from '../commands/cluster.js';
 import { profileList } from '../commands/profile.js';
 import { eventJsonSchema, type FormatOptions } from '@retrace/events';
 import { UsageError } from '../usage-error.js';
@@ -120,6 +121,39 @@ export function program(argv: readonly string[] = process.argv): Command {
         );
       },
     );
+  const serverFlags = (c: Command): Command =>
+    c
+      .option('--server <host:port>', 'the aggregator (default $RETRACE_SERVER)')
+      .option('--ca <file>', "CA certificate that signed the aggregator's certificate")
+      .option('--cert <file>', 'client certificate')
+      .option('--key <file>', 'client private key')
+      .option('--insecure', 'plain text, no TLS (local tests only)');
+  serverFlags(p.command('traces').description('list the traces the aggregator holds')).action(
+    async (o: ServerOptions) => {
+      process.exitCode = await traces(o);
+    },
+  );
+  serverFlags(
+    p.command('summary').description("a trace's per-node state, losses and top drop reasons").argument('<trace>'),
+  ).action(async (trace: string, o: ServerOptions) => {
+    process.exitCode = await summary(trace, o);
+  });
+  serverFlags(
+    p
+      .command('events')
+      .description("a trace's journeys, sorted across nodes (printed, JSON lines or pcap-ng)")
+      .argument('<trace>', 'namespace/name, or name of a cluster-wide trace')
+      .option('-o, --out <file>', 'write journeys as JSON lines, one journey per line (- for stdout)')
+      .option('--pcap <file>', 'write pcap-ng instead')
+      .option('--node <node>', 'only journeys that touched this node')
+      .option('--pod <namespace/name>', 'only journeys that touched this pod')
+      .option('--drop-reason <reason>', 'only journeys that ended in this drop reason')
+      .addOption(formatOption())
+      .option('--utc', 'UTC times')
+      .option('-e', 'link-layer information'),
+  ).action(async (trace: string, o: EventsOptions & { format?: string; utc?: boolean; e?: boolean }) => {
+    process.exitCode = await events(trace, o, fmtOf(o));
+  });
   p.command('inspect')
     .description('list usable probes and how they attach on this kernel')
     .option('-p, --probe <pattern>', 'probe pattern, repeatable (default tp:*)', repeat, [])

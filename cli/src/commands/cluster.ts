@@ -1,0 +1,144 @@
+// Cluster verbs: read what the aggregator collected. `retrace traces`, `retrace summary TRACE`,
+// `retrace events TRACE` (journeys printed, or written as JSON lines or pcap-ng).
+import { createWriteStream } from 'node:fs';
+import {
+  formatEvent,
+  formatSeries,
+  parseLine,
+  type Event,
+  type FormatOptions,
+  type TraceSummary,
+} from '@retrace/events';
+import { QueryClient } from '../cluster/query-client.js';
+import { UsageError } from '../usage-error.js';
+
+export interface ServerOptions {
+  server?: string;
+  ca?: string;
+  cert?: string;
+  key?: string;
+  insecure?: boolean;
+}
+
+function client(o: ServerOptions): QueryClient {
+  const server = o.server ?? process.env.RETRACE_SERVER;
+  if (!server) throw new UsageError('no aggregator: pass --server HOST:PORT (or set RETRACE_SERVER)');
+  return new QueryClient(server, { ca: o.ca, cert: o.cert, key: o.key, insecure: !!o.insecure });
+}
+
+function pad(rows: string[][]): string {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+export async function traces(o: ServerOptions): Promise<number> {
+  const c = client(o);
+  try {
+    const list = await c.listTraces();
+    const rows = [['TRACE', 'NODES', 'EVENTS', 'LOST', 'JOURNEYS', 'STITCHED', 'LATE', 'TOP DROP']];
+    for (const t of list)
+      rows.push([
+        t.trace,
+        `${t.nodes?.filter((n) => n.state === 'running' || n.state === 'complete').length ?? 0}/${t.nodes?.length ?? 0}`,
+        String(t.events),
+        String(t.lost),
+        String(t.journeys),
+        String(t.stitched),
+        String(t.late),
+        t.drops?.[0] ? `${t.drops[0].reason} (${t.drops[0].count})` : '',
+      ]);
+    process.stdout.write(`${pad(rows)}\n`);
+    return 0;
+  } finally {
+    c.close();
+  }
+}
+
+export function formatSummary(s: TraceSummary): string {
+  const out = [`trace ${s.trace}: ${s.events} event(s), ${s.lost} lost, ${s.series} series, ${s.journeys} journey(s)`];
+  out.push(`  stitched across nodes: ${s.stitched}, single-node: ${s.unstitched}, late: ${s.late}`);
+  out.push(`  stored: ${s.stored_bytes} bytes${s.evicted ? `, ${s.evicted} event(s) evicted by the size cap` : ''}`);
+  for (const n of s.nodes ?? []) {
+    out.push(
+      `  node ${n.node} [${n.state}] kernel ${n.kernel_release || '?'}: ${n.probes_attached} probe(s) attached, ${n.probes_failed} failed, ${n.events} event(s), ${n.lost} lost` +
+        (n.lost_by_cause?.length ? ` (${n.lost_by_cause.map((c) => `${c.cause} ${c.count}`).join(', ')})` : ''),
+    );
+    if (n.error) out.push(`    error: ${n.error}`);
+    for (const g of n.gaps ?? [])
+      out.push(`    gap: batches ${g.first_seq}..${g.last_seq || 'end'} of run ${g.incarnation}: ${g.reason}`);
+  }
+  if (s.drops?.length) out.push('  drops:');
+  for (const d of s.drops ?? []) out.push(`    ${d.reason}: ${d.count}${d.example ? `, e.g. ${d.example}` : ''}`);
+  return out.join('\n');
+}
+
+export async function summary(trace: string, o: ServerOptions): Promise<number> {
+  const c = client(o);
+  try {
+    process.stdout.write(`${formatSummary(await c.summary(trace))}\n`);
+    return 0;
+  } finally {
+    c.close();
+  }
+}
+
+export interface EventsOptions extends ServerOptions {
+  out?: string;
+  pcap?: string;
+  node?: string;
+  pod?: string;
+  dropReason?: string;
+}
+
+export async function events(trace: string, o: EventsOptions, fmt: FormatOptions): Promise<number> {
+  const c = client(o);
+  const req = {
+    trace,
+    format: o.pcap ? 'pcapng' : 'json',
+    node: o.node ?? '',
+    pod: o.pod ?? '',
+    drop_reason: o.dropReason ?? '',
+  };
+  const target = o.pcap ?? o.out;
+  try {
+    if (target) {
+      const w: NodeJS.WritableStream = target === '-' ? process.stdout : createWriteStream(target);
+      for await (const chunk of c.events(req))
+        if (!w.write(chunk)) await new Promise<void>((r) => w.once('drain', () => r()));
+      if (w !== process.stdout) await new Promise<void>((r) => w.end(() => r()));
+      return 0;
+    }
+    // Printed: one journey per line of the stream (a JSON array of events).
+    let rest = '';
+    let n = 0;
+    const print = (line: string): void => {
+      if (!line.trim()) return;
+      const parsed = parseLine(line, ++n);
+      const journey: Event[] = Array.isArray(parsed) ? parsed : [parsed];
+      const first = journey[0];
+      const j = first?.journey;
+      const head = j
+        ? `journey ${j.id}${j.nodes > 1 ? ` across ${j.nodes} nodes` : ''}${journey.some((e) => e.journey?.late) ? ' (late events)' : ''}`
+        : '';
+      if (head) process.stdout.write(`${head}\n`);
+      process.stdout.write(`${journey.length === 1 && first ? formatEvent(first, fmt) : formatSeries(journey, fmt)}\n`);
+      if (fmt.format !== 'single-line') process.stdout.write('\n');
+    };
+    for await (const chunk of c.events(req)) {
+      const lines = (rest + Buffer.from(chunk).toString('utf8')).split('\n');
+      rest = lines.pop() ?? '';
+      for (const l of lines) print(l);
+    }
+    print(rest);
+    return 0;
+  } finally {
+    c.close();
+  }
+}
