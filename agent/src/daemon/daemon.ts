@@ -8,6 +8,7 @@ import { release } from 'node:os';
 import type { Server } from 'node:http';
 import { probeFeatures } from '@retrace/ebpf-loader';
 import {
+  startHealthServer,
   PROTOCOL_VERSION,
   encodeMessage,
   type Assignments,
@@ -17,7 +18,6 @@ import {
 } from '@retrace/events';
 import { AgentLink, type LinkState } from '../link/agent-link.js';
 import { AgentMetrics } from './agent-metrics.js';
-import { startHealthServer } from './health-server.js';
 import { TraceRunner, type PodLookup } from './trace-runner.js';
 
 export const AGENT_VERSION = '0.1.0';

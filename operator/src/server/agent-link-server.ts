@@ -47,6 +47,8 @@ export interface LinkHandler {
 export interface LinkTiming {
   heartbeatMs: number;
   deadlineMs: number;
+  /** Each batch is taken in this much later (reading pauses meanwhile): a slow aggregator, for tests. */
+  ingestDelayMs?: number;
 }
 
 type Call = ServerDuplexStream<AgentMessage, ServerMessage>;
@@ -123,7 +125,7 @@ export class AgentLinkServer {
       send({ heartbeat: { sent_ns: BigInt(Date.now()) * 1_000_000n } });
     }, this.timing.heartbeatMs);
 
-    call.on('data', (m: AgentMessage) => {
+    const onData = (m: AgentMessage): void => {
       lastHeard = Date.now();
       try {
         if (!stream) {
@@ -158,6 +160,17 @@ export class AgentLinkServer {
         this.handler.onStreamError(stream?.node, msg);
         send({ error: { message: msg, fatal: false } });
       }
+    };
+    const delay = this.timing.ingestDelayMs ?? 0;
+    call.on('data', (m: AgentMessage) => {
+      if (!delay || !m.batch) return onData(m);
+      // Not reading meanwhile: HTTP/2 flow control pushes back on the agent.
+      call.pause();
+      setTimeout(() => {
+        lastHeard = Date.now();
+        onData(m);
+        if (!ended) call.resume();
+      }, delay);
     });
     call.on('error', (e: Error) => {
       // Messages that do not decode arrive here: grpc-js ends the call.

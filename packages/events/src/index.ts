@@ -60,4 +60,7 @@ export {
   channelCredentials,
   CertificateError,
   type TlsFiles,
+  startHealthServer,
+  type HealthServerOptions,
+  type MetricsSource,
 } from './grpc/index.js';

@@ -117,6 +117,13 @@ export class PcapngWriter {
   toBuffer(): Buffer {
     return Buffer.concat(this.chunks);
   }
+
+  /** The blocks made since the last call, for writing out as a stream. */
+  drain(): Buffer {
+    const b = Buffer.concat(this.chunks);
+    this.chunks.length = 0;
+    return b;
+  }
 }
 
 /** `probe_type/symbol` of an event, the name of its pcap-ng interface. */

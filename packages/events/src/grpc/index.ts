@@ -1,2 +1,3 @@
 export { AgentLinkService, QueryService, PROTOCOL_VERSION } from './services.js';
 export { serverCredentials, channelCredentials, CertificateError, type TlsFiles } from './credentials.js';
+export { startHealthServer, type HealthServerOptions, type MetricsSource } from './health-server.js';

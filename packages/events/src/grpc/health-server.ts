@@ -1,12 +1,17 @@
-// /healthz (the process answers), /readyz (registered with the aggregator) and /metrics
-// (Prometheus text) on one HTTP port.
+// /healthz (the process answers), /readyz (ready to do its job: for an agent, registered with the
+// aggregator) and /metrics (Prometheus text) on one HTTP port, for the agent and the aggregator.
 import { createServer, type Server } from 'node:http';
-import type { Registry } from 'prom-client';
+
+/** What prom-client's Registry offers (kept structural: this package does not depend on it). */
+export interface MetricsSource {
+  contentType: string;
+  metrics(): Promise<string>;
+}
 
 export interface HealthServerOptions {
   port: number;
   host?: string;
-  registry: Registry;
+  registry: MetricsSource;
   /** Empty when ready; otherwise why not. */
   notReady: () => string;
 }
