@@ -3,3 +3,5 @@ export { run, tryRun, CommandError } from './exec.js';
 export { waitFor } from './wait.js';
 export { routedLab, vxlanLab, type RoutedLab, type RoutedLabOptions, type VxlanLab } from './topology.js';
 export { runRetrace, startCollect, retraceBin, type RunResult, type Collector } from './retrace-cli.js';
+export { makeTestCerts, type TestCerts } from './certs.js';
+export { clusterLab, type ClusterLab, type LabNode, type LabPod, type ClusterLabSpec } from './cluster-lab.js';

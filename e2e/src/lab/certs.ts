@@ -1,0 +1,110 @@
+// Test certificates made with openssl: a CA, a server certificate for localhost/127.0.0.1, a
+// client certificate the CA signed, and one from another CA (which the server must refuse).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { run } from './exec.js';
+
+export interface TestCerts {
+  dir: string;
+  ca: string;
+  serverCert: string;
+  serverKey: string;
+  clientCert: string;
+  clientKey: string;
+  /** Signed by a CA the server does not trust. */
+  rogueCert: string;
+  rogueKey: string;
+  remove(): void;
+}
+
+function ca(dir: string, name: string): { cert: string; key: string } {
+  const key = join(dir, `${name}.key`);
+  const cert = join(dir, `${name}.crt`);
+  run([
+    'openssl',
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    `/CN=${name}`,
+    '-keyout',
+    key,
+    '-out',
+    cert,
+  ]);
+  return { cert, key };
+}
+
+function leaf(
+  dir: string,
+  name: string,
+  signer: { cert: string; key: string },
+  san: string,
+): { cert: string; key: string } {
+  const key = join(dir, `${name}.key`);
+  const csr = join(dir, `${name}.csr`);
+  const cert = join(dir, `${name}.crt`);
+  const ext = join(dir, `${name}.ext`);
+  run([
+    'openssl',
+    'req',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-subj',
+    `/CN=${name}`,
+    '-keyout',
+    key,
+    '-out',
+    csr,
+  ]);
+  run(['sh', '-c', `printf 'subjectAltName=${san}\\nextendedKeyUsage=serverAuth,clientAuth\\n' > ${ext}`]);
+  run([
+    'openssl',
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    signer.cert,
+    '-CAkey',
+    signer.key,
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-extfile',
+    ext,
+    '-out',
+    cert,
+  ]);
+  return { cert, key };
+}
+
+export function makeTestCerts(): TestCerts {
+  const dir = mkdtempSync(join(tmpdir(), 'retrace-certs-'));
+  const root = ca(dir, 'retrace-test-ca');
+  const server = leaf(dir, 'aggregator', root, 'DNS:localhost,IP:127.0.0.1');
+  const client = leaf(dir, 'agent', root, 'DNS:agent');
+  const rogueCa = ca(dir, 'rogue-ca');
+  const rogue = leaf(dir, 'rogue', rogueCa, 'DNS:agent');
+  return {
+    dir,
+    ca: root.cert,
+    serverCert: server.cert,
+    serverKey: server.key,
+    clientCert: client.cert,
+    clientKey: client.key,
+    rogueCert: rogue.cert,
+    rogueKey: rogue.key,
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
