@@ -49,3 +49,18 @@ export { OvsDecoder, formatUfid } from './decode/ovs.js';
 export { ovsQueueId } from './ovs/queue-id.js';
 export { planOvs, planOvsUsdt, ovsActionName, type OvsPlan } from './ovs/ovs-plan.js';
 export { findVswitchd, type Vswitchd } from './ovs/vswitchd.js';
+export {
+  PodMapper,
+  parseCgroup,
+  parseFibTrieLocal,
+  parseIfInet6,
+  parseIpLinkPeers,
+  normalizeIp,
+  type PodRef,
+  type PodIdentity,
+  type PodNetns,
+  type PodFilter,
+  type PodMapperOptions,
+  type RefreshStats,
+  type CgroupPod,
+} from './k8s/pod-mapper.js';

@@ -32,6 +32,9 @@ const volatile bool filter_meta = false;
 const volatile __u32 wakeup_bytes = 0;
 /* Arguments of the fentry/fexit target (per-target loads). */
 const volatile __u32 rodata_nargs = 0;
+/* Namespace scoping (a namespaced trace): only packets in a network namespace of netns_allow
+ * are reported or counted. */
+const volatile bool filter_netns = false;
 
 /* Room for the target kernel's struct sk_buff (224 bytes on 6.x). */
 #define SKB_SNAPSHOT_MAX 232
@@ -122,6 +125,15 @@ struct {
 	__uint(key_size, sizeof(__u32));
 	__uint(value_size, 127 * sizeof(__u64));
 } stacks SEC(".maps");
+
+/* The network namespaces (inode numbers) a scoped trace may see (filter_netns); userspace
+ * replaces them as pods come and go. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u8);
+} netns_allow SEC(".maps");
 
 /* Arguments saved at function entry for the matching return probe. */
 struct kret_key {
@@ -376,6 +388,18 @@ static __always_inline bool packet_matches(const struct sk_buff *s)
 	return false;
 }
 
+/* Whether a packet is in a namespace of netns_allow: its device's, or its socket's while it has
+ * no device (or the device's could not be read); a packet with neither is not. A subprogram of
+ * its own (noinline), so its frame does not add to chain_emit's next to the spliced filters'. */
+static __noinline int netns_allowed(__u64 dev, __u64 sk)
+{
+	__u32 inum = dev_netns_ino((const struct net_device *)dev);
+
+	if (!inum && sk)
+		inum = BPF_CORE_READ((struct sock *)sk, __sk_common.skc_net.net, ns.inum);
+	return inum && bpf_map_lookup_elem(&netns_allow, &inum);
+}
+
 /* Writes the record of one probe hit on an skb; returns its timestamp, or 0 when there is none
  * (not followed, filtered out, no room). */
 static __always_inline __u64 chain_emit(void *ctx, __u32 probe_id, __u64 skb_ptr, __u64 reason)
@@ -400,6 +424,15 @@ static __always_inline __u64 chain_emit(void *ctx, __u32 probe_id, __u64 skb_ptr
 	if (bpf_probe_read_kernel(&snap, snap_size, skb))
 		return 0;
 	if (cfg->flags & PROBE_F_SILENT) {
+		if (col_tracking && (cfg->flags & PROBE_F_FREE))
+			untrack(skb, s);
+		if (col_tracking && (cfg->flags & PROBE_F_FREE_HEAD))
+			forget_head(s);
+		return 0;
+	}
+	/* Out of scope: neither reported nor counted. A followed packet keeps its id (it may come
+	 * back into scope), unless this is where it is freed. */
+	if (filter_netns && !netns_allowed((__u64)s->dev, (__u64)s->sk)) {
 		if (col_tracking && (cfg->flags & PROBE_F_FREE))
 			untrack(skb, s);
 		if (col_tracking && (cfg->flags & PROBE_F_FREE_HEAD))

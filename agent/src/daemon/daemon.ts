@@ -12,6 +12,7 @@ import {
   PROTOCOL_VERSION,
   encodeMessage,
   type Assignments,
+  type PodRef,
   type Register,
   type TlsFiles,
   type TraceSpec,
@@ -26,7 +27,8 @@ export interface AgentDaemonOptions {
   server: string;
   tls: TlsFiles;
   node: string;
-  pods: PodLookup & { refresh(pods: TraceSpec['pods']): void };
+  /** The pod mapper: told every assigned pod, refreshed periodically and on assignments. */
+  pods: PodLookup & { setPods(pods: readonly PodRef[]): void; refresh(): Promise<unknown> };
   /** Names under /run/netns (or paths) of the namespaces that make up this node, when it is not the whole host. */
   nodeNetns?: string[];
   metricsPort?: number;
@@ -67,6 +69,8 @@ export class AgentDaemon {
   private refusal: string | undefined;
   private readonly log: (msg: string) => void;
   private stopping = false;
+  private applying: Promise<void> = Promise.resolve();
+  private refreshing = false;
   /** Stopped traces whose queues still hold events for the aggregator. */
   private readonly draining = new Set<string>();
 
@@ -77,7 +81,12 @@ export class AgentDaemon {
       address: opts.server,
       tls: opts.tls,
       register: () => this.registration(),
-      onAssignments: (a) => this.onAssignments(a),
+      // Assignments are applied one after the other, each once the pods it names are mapped.
+      onAssignments: (a) => {
+        this.applying = this.applying
+          .then(() => this.onAssignments(a))
+          .catch((e: Error) => this.log(`error: ${e.message}`));
+      },
       onState: (s, d) => this.onLinkState(s, d),
       ...(opts.maxBytesPerTrace ? { maxBytesPerTrace: opts.maxBytesPerTrace } : {}),
     });
@@ -114,6 +123,12 @@ export class AgentDaemon {
     this.ticker = setInterval(() => this.tick(), 1000);
   }
 
+  /** The port of /healthz, /readyz and /metrics, once listening. */
+  get healthPort(): number | undefined {
+    const a = this.health?.address();
+    return a && typeof a === 'object' ? a.port : undefined;
+  }
+
   /** Why the aggregator refused this agent, once it did (the agent should exit). */
   get refused(): string | undefined {
     return this.refusal;
@@ -140,14 +155,16 @@ export class AgentDaemon {
     return encodeMessage('TraceSpec', { ...spec, pods: [] }).toString('hex');
   }
 
-  private onAssignments(a: Assignments): void {
+  private async onAssignments(a: Assignments): Promise<void> {
     const wanted = new Map((a.traces ?? []).map((t) => [t.name, t]));
     const removed = a.full ? [...this.runners.keys()].filter((n) => !wanted.has(n)) : (a.removed ?? []);
     for (const name of removed) this.stopTrace(name, 'removed');
+    if (!a.full) for (const [name, r] of this.runners) if (!wanted.has(name)) wanted.set(name, r.runner.spec);
+    this.opts.pods.setPods([...wanted.values()].flatMap((t) => t.pods ?? []));
+    await this.opts.pods.refresh();
     for (const spec of wanted.values()) {
       const key = this.specKey(spec);
       const cur = this.runners.get(spec.name);
-      this.opts.pods.refresh(spec.pods);
       if (cur && cur.key === key) {
         cur.runner.spec.pods = spec.pods ?? [];
         cur.runner.refreshScope();
@@ -193,6 +210,13 @@ export class AgentDaemon {
   }
 
   private tick(): void {
+    if (!this.refreshing) {
+      this.refreshing = true;
+      this.opts.pods
+        .refresh()
+        .catch((e: Error) => this.log(`pod mapping: ${e.message}`))
+        .finally(() => (this.refreshing = false));
+    }
     for (const [name, { runner }] of this.runners) {
       if (runner.done) continue;
       runner.refreshScope();

@@ -68,6 +68,12 @@ export interface SessionOptions {
   nftTiming?: 'kernel' | 'arrival';
   /** --ovs-track: follow upcalls into ovs-vswitchd (USDT) and back to their execution. */
   ovsTrack?: boolean;
+  /**
+   * Namespace scoping, enforced in the kernel: only packets in these network namespaces (inode
+   * numbers, as `stat -L /proc/PID/ns/net` gives) are reported or counted. Given, even empty,
+   * the session is scoped for its whole life; setNetns() replaces the set. Absent: no scoping.
+   */
+  netns?: readonly number[];
 }
 
 export interface ProbeCounters {
@@ -121,12 +127,29 @@ const SHARED_MAPS = [
   'skb_ids',
   'stacks',
   'kret_args',
+  'netns_allow',
   'ovs_upcalls',
   'ovs_execs',
   'ovs_exec_pending',
   'ovs_exec_skbs',
   'ovs_inflight',
 ];
+
+/** The value of a netns_allow entry (its presence is what counts). */
+const NETNS_ALLOWED = Buffer.from([1]);
+/** netns_allow's max_entries in probe.bpf.c. */
+const NETNS_MAX = 1024;
+
+/** Network namespace inode numbers for netns_allow: u32s, at most NETNS_MAX distinct ones. */
+function checkNetns(inums: readonly number[]): number[] {
+  const out = [...new Set(inums)];
+  for (const n of out)
+    if (!Number.isInteger(n) || n <= 0 || n > 0xffffffff)
+      throw new RangeError(`netns: ${n} is not a network namespace inode number (an integer from 1 to 2^32-1)`);
+  if (out.length > NETNS_MAX)
+    throw new RangeError(`netns: ${out.length} namespaces, at most ${NETNS_MAX} are supported`);
+  return out;
+}
 
 export class TracingSession {
   /** The probes attached (wildcard matches the kernel refused are left out, with a note). */
@@ -152,6 +175,8 @@ export class TracingSession {
   /** Milliseconds spent attaching every probe (programs loaded, links made). */
   attachMs = 0;
   private stopped = false;
+  /** The network namespaces a scoped session may see (undefined: not scoped). */
+  private netnsScope: Set<number> | undefined;
 
   private constructor(
     probes: PlannedProbe[],
@@ -194,6 +219,7 @@ export class TracingSession {
     s.nftKprobe = nftKprobe;
     s.filter = filter;
     s.metaFilter = meta;
+    if (opts.netns) s.netnsScope = new Set(checkNetns(opts.netns));
     const ring = opts.ringBytes ?? 8 << 20;
     s.wakeupBytes = opts.wakeupBytes ?? Math.min(ring / 4, 256 << 10);
     const uninstall = installFilter(filter, meta);
@@ -214,6 +240,7 @@ export class TracingSession {
       wakeup_bytes: this.wakeupBytes,
       filter_packet: !!this.filter,
       filter_meta: !!this.metaFilter,
+      filter_netns: !!this.netnsScope,
       col_tracking: c.has('skb-tracking'),
       col_drop: c.has('skb-drop'),
       col_skb: c.has('skb'),
@@ -221,7 +248,7 @@ export class TracingSession {
       col_dev: c.has('dev'),
       col_ns: c.has('ns'),
       col_ct: c.has('ct'),
-      ovs_filtered: !!this.filter || !!this.metaFilter,
+      ovs_filtered: !!this.filter || !!this.metaFilter || !!this.netnsScope,
       use_cookie: cookie,
     });
   }
@@ -251,6 +278,10 @@ export class TracingSession {
     }
     if (this.collectors.has('nft') && !this.nftKprobe && opts.nftTiming !== 'arrival') mainProgs.add('nft_trace_ready');
     main.loadOnly([...mainProgs]);
+    if (this.netnsScope) {
+      const allow = main.map('netns_allow');
+      for (const inum of this.netnsScope) allow.update(inum, NETNS_ALLOWED);
+    }
     if (this.kprobeIds) {
       const ids = main.map('kprobe_ids');
       for (const [p, addrs] of this.kprobeIds) {
@@ -466,8 +497,8 @@ export class TracingSession {
     const nft = new NftCollector({
       verdicts: this.verdicts,
       allowSystemChanges: !!opts.allowSystemChanges,
-      // A packet retrace does not follow (filtered out) must not show up through its verdicts.
-      emitUnmatched: !this.filter && !this.metaFilter,
+      // A packet retrace does not follow (filtered out, out of scope) must not show up through its verdicts.
+      emitUnmatched: !this.filter && !this.metaFilter && !this.netnsScope,
       emit: (ev) => {
         if (onJson) onJson(stringifyEvent(ev));
         if (onEvent) onEvent(ev);
@@ -498,6 +529,28 @@ export class TracingSession {
     return this.nftKprobe ? undefined : this.nft?.stats;
   }
 
+  /**
+   * Replaces the network namespaces a scoped session (started with `netns`) may see, e.g. as
+   * pods come and go. Namespaces leaving the scope are removed before new ones are added: while
+   * the map changes, the kernel lets through no namespace that is in neither set.
+   */
+  setNetns(inums: readonly number[]): void {
+    if (!this.netnsScope)
+      throw new Error('setNetns: the session was started without netns scoping (SessionOptions.netns)');
+    const main = this.objects[0];
+    if (this.stopped || !main?.loaded) throw new Error('setNetns: the session is stopped');
+    const next = new Set(checkNetns(inums));
+    const allow = main.map('netns_allow');
+    const stale: number[] = [];
+    for (const k of allow.keys()) {
+      const inum = k.readUInt32LE(0);
+      if (!next.has(inum)) stale.push(inum);
+    }
+    for (const inum of stale) allow.delete(inum);
+    for (const inum of next) allow.update(inum, NETNS_ALLOWED);
+    this.netnsScope = next;
+  }
+
   /** Forgets tracking entries not seen for 60 s (packets whose freeing point was missed). */
   private startTrackingGc(tracking: BpfMap): void {
     const MAX_AGE = 60_000_000_000n;
@@ -513,6 +566,12 @@ export class TracingSession {
   /** Delivers what is queued now; returns how many records. */
   drain(): number {
     return this.reader?.consume() ?? 0;
+  }
+
+  /** How full the kernel ring buffer is (0..1): near 1, events are about to be lost. */
+  ringFill(): number {
+    const st = this.reader?.stats();
+    return st && st.size > 0 && st.pendingBytes !== undefined ? st.pendingBytes / st.size : 0;
   }
 
   counts(): SessionCounts {

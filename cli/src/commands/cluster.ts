@@ -68,7 +68,8 @@ export function formatSummary(s: TraceSummary): string {
   for (const n of s.nodes ?? []) {
     out.push(
       `  node ${n.node} [${n.state}] kernel ${n.kernel_release || '?'}: ${n.probes_attached} probe(s) attached, ${n.probes_failed} failed, ${n.events} event(s), ${n.lost} lost` +
-        (n.lost_by_cause?.length ? ` (${n.lost_by_cause.map((c) => `${c.cause} ${c.count}`).join(', ')})` : ''),
+        (n.lost_by_cause?.length ? ` (${n.lost_by_cause.map((c) => `${c.cause} ${c.count}`).join(', ')})` : '') +
+        `; emitted ${n.events_emitted}, ring ${(n.ring_fill * 100).toFixed(0)}% full`,
     );
     if (n.error) out.push(`    error: ${n.error}`);
     for (const g of n.gaps ?? [])

@@ -5,3 +5,10 @@ export { routedLab, vxlanLab, type RoutedLab, type RoutedLabOptions, type VxlanL
 export { runRetrace, startCollect, retraceBin, type RunResult, type Collector } from './retrace-cli.js';
 export { makeTestCerts, type TestCerts } from './certs.js';
 export { clusterLab, type ClusterLab, type LabNode, type LabPod, type ClusterLabSpec } from './cluster-lab.js';
+export {
+  startAggregator,
+  startAgent,
+  type Proc,
+  type AggregatorProcOptions,
+  type AgentProcOptions,
+} from './cluster-procs.js';

@@ -22,6 +22,8 @@ export interface NodeSummary {
   gaps?: SeqGap[];
   error: string;
   kernel_release: string;
+  events_emitted: bigint;
+  ring_fill: number;
 }
 
 export interface CauseCount {
@@ -162,6 +164,20 @@ export const QUERY_FIELDS: Record<string, FieldSpec[]> = {
       "id": 10,
       "json": "kernel_release",
       "kind": "string",
+      "repeated": false,
+      "optional": false
+    },
+    {
+      "id": 11,
+      "json": "events_emitted",
+      "kind": "u64",
+      "repeated": false,
+      "optional": false
+    },
+    {
+      "id": 12,
+      "json": "ring_fill",
+      "kind": "double",
       "repeated": false,
       "optional": false
     }

@@ -1,0 +1,506 @@
+// Which Kubernetes pod a network namespace (and the host end of its veth) belongs to, found from
+// /proc on the node: each process's network namespace, its cgroup (pod uid, container id) and
+// the addresses of that namespace. See README.md next to this file.
+import type { PodRef as ProtoPodRef } from '@retrace/events';
+import { execFile } from 'node:child_process';
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
+
+/** A pod this node runs, as the agent is told about it (mirrors the PodRef protobuf message). */
+/**
+ * A pod as the aggregator assigns it (proto PodRef): namespace, name, uid, ips, and container
+ * ids (a `containerd://` style runtime prefix is stripped if present).
+ */
+export type PodRef = Pick<ProtoPodRef, 'namespace' | 'name' | 'uid' | 'ips' | 'containers'>;
+
+/** A pod, and its container when the namespace tells it apart. */
+export interface PodIdentity {
+  namespace: string;
+  pod: string;
+  container?: string;
+}
+
+/** A network namespace mapped to a pod. */
+export interface PodNetns extends PodIdentity {
+  /** Inode number of the network namespace (what BPF reads as net->ns.inum). */
+  inum: number;
+  uid: string;
+  /** How the pod was found: a process's cgroup (pod uid or container id), or an address. */
+  match: 'cgroup' | 'ip';
+  /** Processes seen in the namespace at the last refresh. */
+  pids: number[];
+  /** The namespace's local addresses (IPv4 from fib_trie, IPv6 from if_inet6), loopback left out. */
+  addresses: string[];
+  /** Host-namespace interfaces that are the host end of a veth into this namespace. */
+  hostIfindexes: number[];
+}
+
+/** Pods to select: by uid when one is given, else by namespace and name; or a predicate. */
+export type PodFilter = readonly { namespace: string; name: string; uid?: string }[] | ((pod: PodRef) => boolean);
+
+export interface PodMapperOptions {
+  pods?: readonly PodRef[];
+  /** Default `/proc` (the host's: the agent runs with hostPID). */
+  procRoot?: string;
+  /** Default `/sys`, whose class/net lists the host namespace's interfaces. */
+  sysRoot?: string;
+  /**
+   * Namespaces never mapped to a pod (the node's own: hostNetwork pods share it). Default: the
+   * namespaces of PID 1 and of this process.
+   */
+  hostNetns?: readonly number[];
+  /** Map host veth ends to pods (runs `nsenter --net=... ip -j link show` per pod namespace). Default true. */
+  hostInterfaces?: boolean;
+  nsenter?: string;
+  ip?: string;
+  commandTimeoutMs?: number;
+  /** Files read at once while scanning /proc. */
+  concurrency?: number;
+  /** Problems other than processes ending mid-scan (e.g. nsenter missing); the refresh goes on. */
+  onError?: (err: Error) => void;
+}
+
+export interface RefreshStats {
+  processes: number;
+  namespaces: number;
+  pods: number;
+  ms: number;
+}
+
+/** What one cgroup path tells about a process: its pod's uid and its container id, when in a pod. */
+export interface CgroupPod {
+  /** Lower case, with dashes (a systemd slice's underscores turned back). */
+  podUid?: string;
+  containerId?: string;
+}
+
+const UUID = '[0-9a-f]{8}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{12}';
+/** `pod<uid>` in a path element: cgroupfs (`pod1234-...`), systemd (`kubepods-besteffort-pod1234_....slice`). */
+const POD_ELEMENT = new RegExp(`(?:^|[-_.])pod(${UUID}|[0-9a-f]{32})(?:\\.slice)?$`, 'i');
+const CONTAINER_PREFIXES = ['cri-containerd-', 'crio-', 'docker-', 'containerd-', 'cri-o-', 'libpod-'];
+
+/** A container's cgroup outside any pod element: a runtime's scope, or a bare 64-digit id. */
+const CONTAINER_ELEMENT = /^(?:(?:cri-containerd|crio|docker|containerd|libpod)-)?([0-9a-f]{64})(?:\.scope)?$/i;
+
+/**
+ * Pod uid and container id from /proc/PID/cgroup: the first line whose path has a pod element
+ * (the container is the element after it); failing that, a container id alone (a path ending in a
+ * runtime's scope or a bare 64-digit id).
+ */
+export function parseCgroup(text: string): CgroupPod {
+  // hierarchy-ID:controllers:path (the path may itself contain ':')
+  const paths = text
+    .split('\n')
+    .map((line) => line.split(':').slice(2).join(':'))
+    .filter(Boolean)
+    .map((path) => path.split('/').filter(Boolean));
+  for (const elements of paths) {
+    const at = elements.findIndex((e) => POD_ELEMENT.test(e));
+    if (at < 0) continue;
+    const podUid = normalizeUid(POD_ELEMENT.exec(elements[at] ?? '')?.[1] ?? '');
+    const next = elements[at + 1];
+    const containerId = next === undefined ? undefined : containerIdOf(next);
+    return containerId ? { podUid, containerId } : { podUid };
+  }
+  for (const elements of paths) {
+    const id = CONTAINER_ELEMENT.exec(elements[elements.length - 1] ?? '')?.[1];
+    if (id) return { containerId: id.toLowerCase() };
+  }
+  return {};
+}
+
+/** A container's id from its cgroup element (`cri-containerd-<id>.scope`, `<id>`...); undefined for conmon. */
+function containerIdOf(element: string): string | undefined {
+  let id = element.replace(/\.scope$/, '');
+  if (id.startsWith('crio-conmon-')) return undefined;
+  for (const p of CONTAINER_PREFIXES)
+    if (id.startsWith(p)) {
+      id = id.slice(p.length);
+      break;
+    }
+  return id ? normalizeContainerId(id) : undefined;
+}
+
+/** Uids compare without separators (systemd writes `_`, and static pods' config hashes have none). */
+function normalizeUid(uid: string): string {
+  return uid.toLowerCase().replace(/[-_]/g, '');
+}
+
+function normalizeContainerId(id: string): string {
+  return id.replace(/^[a-z0-9-]+:\/\//, '').toLowerCase();
+}
+
+/** Canonical text of an address (IPv6 compressed, lower case), or undefined when it is none. */
+export function normalizeIp(ip: string): string | undefined {
+  const s = ip.trim();
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(s)) return s.split('.').every((o) => Number(o) <= 255) ? s : undefined;
+  if (!s.includes(':')) return undefined;
+  try {
+    return new URL(`http://[${s}]/`).hostname.slice(1, -1);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The local IPv4 addresses of a namespace (`/32 host LOCAL` entries of /proc/PID/net/fib_trie), 127/8 left out. */
+export function parseFibTrieLocal(text: string): string[] {
+  const out = new Set<string>();
+  let last: string | undefined;
+  for (const line of text.split('\n')) {
+    const leaf = /^\s*\|--\s+(\d+\.\d+\.\d+\.\d+)\s*$/.exec(line);
+    if (leaf) {
+      last = leaf[1];
+      continue;
+    }
+    if (last && /^\s*\/32 host LOCAL\s*$/.test(line) && !last.startsWith('127.')) out.add(last);
+  }
+  return [...out];
+}
+
+/** The IPv6 addresses of a namespace (/proc/PID/net/if_inet6), ::1 left out. */
+export function parseIfInet6(text: string): string[] {
+  const out = new Set<string>();
+  for (const line of text.split('\n')) {
+    const hex = line.trim().split(/\s+/)[0] ?? '';
+    if (!/^[0-9a-f]{32}$/i.test(hex)) continue;
+    const ip = normalizeIp(hex.match(/.{4}/g)?.join(':') ?? '');
+    if (ip && ip !== '::1') out.add(ip);
+  }
+  return [...out];
+}
+
+/** An interface of a pod namespace whose peer is in another namespace (iproute2 JSON). */
+interface PeerLink {
+  ifindex: number;
+  /** The peer's ifindex, in its own namespace. */
+  linkIndex: number;
+}
+
+/** Interfaces with a peer in another namespace, from `ip -j link show`. */
+export function parseIpLinkPeers(json: string): PeerLink[] {
+  const parsed: unknown = JSON.parse(json);
+  if (!Array.isArray(parsed)) return [];
+  const out: PeerLink[] = [];
+  for (const l of parsed as unknown[]) {
+    if (typeof l !== 'object' || l === null) continue;
+    const { ifindex, link_index: linkIndex, link_netnsid: netnsid } = l as Record<string, unknown>;
+    if (typeof ifindex === 'number' && typeof linkIndex === 'number' && netnsid !== undefined)
+      out.push({ ifindex, linkIndex });
+  }
+  return out;
+}
+
+/** What the scan found in one namespace. */
+interface NsScan {
+  pids: number[];
+  /** pod uid -> processes in its cgroup */
+  uids: Map<string, number>;
+  /** container id -> pod uid of its cgroup path ('' when the path names no pod) */
+  containers: Map<string, string>;
+}
+
+/** Errors that mean the process ended while we looked (or never was ours to read). */
+function gone(e: unknown): boolean {
+  const code = (e as { code?: unknown }).code;
+  return code === 'ENOENT' || code === 'ESRCH' || code === 'EACCES' || code === 'EPERM' || code === 'EINVAL';
+}
+
+async function readText(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (e) {
+    if (gone(e)) return undefined;
+    throw e;
+  }
+}
+
+async function inodeOf(path: string): Promise<number | undefined> {
+  try {
+    return (await stat(path)).ino;
+  } catch (e) {
+    if (gone(e)) return undefined;
+    throw e;
+  }
+}
+
+/** Runs fn over items, at most `limit` at once. */
+async function eachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await fn(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+}
+
+/**
+ * Maps network namespaces to pods. refresh() rescans /proc (pods come and go); lookups answer
+ * from the last complete scan.
+ */
+export class PodMapper {
+  private pods: readonly PodRef[];
+  private readonly proc: string;
+  private readonly sys: string;
+  private readonly opts: PodMapperOptions;
+  private byInum = new Map<number, PodNetns>();
+  private byHostIfindex = new Map<number, PodNetns>();
+  private commandsMissing = false;
+
+  constructor(opts: PodMapperOptions = {}) {
+    this.opts = opts;
+    this.pods = opts.pods ?? [];
+    this.proc = opts.procRoot ?? '/proc';
+    this.sys = opts.sysRoot ?? '/sys';
+  }
+
+  /** Replaces the pods to look for (takes effect at the next refresh()). */
+  setPods(pods: readonly PodRef[]): void {
+    this.pods = pods;
+  }
+
+  /** The pod of a network namespace (by inode number). */
+  lookup(netnsInum: number): PodIdentity | undefined {
+    const e = this.byInum.get(netnsInum);
+    return e && identity(e);
+  }
+
+  /** The pod whose veth has this host-namespace interface as its other end. */
+  lookupHostIfindex(ifindex: number): PodIdentity | undefined {
+    const e = this.byHostIfindex.get(ifindex);
+    return e && identity(e);
+  }
+
+  /** Inode numbers of the namespaces of the selected pods (all mapped pods without a filter), sorted. */
+  netnsOf(pods?: PodFilter): number[] {
+    const selected = pods === undefined ? undefined : this.pods.filter((p) => selects(pods, p));
+    const uids = selected && new Set(selected.map((p) => p.uid));
+    const out = new Set<number>();
+    for (const e of this.byInum.values()) if (!uids || uids.has(e.uid)) out.add(e.inum);
+    return [...out].sort((a, b) => a - b);
+  }
+
+  /** Every mapped namespace, by inode number. */
+  entries(): PodNetns[] {
+    return [...this.byInum.values()]
+      .sort((a, b) => a.inum - b.inum)
+      .map((e) => ({ ...e, pids: [...e.pids], addresses: [...e.addresses], hostIfindexes: [...e.hostIfindexes] }));
+  }
+
+  /** Scans /proc and maps every namespace again. */
+  async refresh(): Promise<RefreshStats> {
+    const started = performance.now();
+    const limit = this.opts.concurrency ?? 32;
+    const host = new Set(this.opts.hostNetns ?? (await this.defaultHostNetns()));
+    let names: string[];
+    try {
+      names = await readdir(this.proc);
+    } catch (e) {
+      this.report(e);
+      names = [];
+    }
+    const pids = names.filter((n) => /^\d+$/.test(n)).map(Number);
+    const scans = new Map<number, NsScan>();
+    await eachLimit(pids, limit, async (pid) => {
+      try {
+        const inum = await inodeOf(join(this.proc, String(pid), 'ns', 'net'));
+        if (inum === undefined || host.has(inum)) return;
+        const cgroup = await readText(join(this.proc, String(pid), 'cgroup'));
+        if (cgroup === undefined) return;
+        let s = scans.get(inum);
+        if (!s) scans.set(inum, (s = { pids: [], uids: new Map(), containers: new Map() }));
+        s.pids.push(pid);
+        const { podUid, containerId } = parseCgroup(cgroup);
+        if (podUid) s.uids.set(podUid, (s.uids.get(podUid) ?? 0) + 1);
+        if (containerId) s.containers.set(containerId, podUid ?? '');
+      } catch (e) {
+        this.report(e);
+      }
+    });
+
+    const podByUid = new Map<string, PodRef>();
+    const podByContainer = new Map<string, PodRef>();
+    const podByIp = new Map<string, PodRef>();
+    for (const p of this.pods) {
+      if (p.uid) podByUid.set(normalizeUid(p.uid), p);
+      for (const c of p.containers ?? []) podByContainer.set(normalizeContainerId(c), p);
+      for (const ip of p.ips ?? []) {
+        const n = normalizeIp(ip);
+        if (n) podByIp.set(n, p);
+      }
+    }
+
+    const byInum = new Map<number, PodNetns>();
+    await eachLimit([...scans], limit, async ([inum, s]) => {
+      s.pids.sort((a, b) => a - b);
+      const addresses = await this.addressesOf(s.pids);
+      const found = matchPod(s, addresses, podByUid, podByContainer, podByIp);
+      if (!found) return;
+      const { pod, match } = found;
+      const container = match === 'cgroup' ? containerOf(s, pod) : undefined;
+      byInum.set(inum, {
+        namespace: pod.namespace,
+        pod: pod.name,
+        ...(container ? { container } : {}),
+        inum,
+        uid: pod.uid,
+        match,
+        pids: s.pids,
+        addresses,
+        hostIfindexes: [],
+      });
+    });
+
+    const byHostIfindex = new Map<number, PodNetns>();
+    if ((this.opts.hostInterfaces ?? true) && byInum.size) {
+      const hostIflink = await this.hostIflinks();
+      await eachLimit([...byInum.values()], Math.min(limit, 8), async (e) => {
+        for (const peer of await this.peerLinks(e.pids))
+          if (hostIflink.get(peer.linkIndex) === peer.ifindex) {
+            e.hostIfindexes.push(peer.linkIndex);
+            byHostIfindex.set(peer.linkIndex, e);
+          }
+        e.hostIfindexes.sort((a, b) => a - b);
+      });
+    }
+    this.byInum = byInum;
+    this.byHostIfindex = byHostIfindex;
+    return {
+      processes: pids.length,
+      namespaces: scans.size,
+      pods: new Set([...byInum.values()].map((e) => e.uid)).size,
+      ms: performance.now() - started,
+    };
+  }
+
+  private async defaultHostNetns(): Promise<number[]> {
+    const out: number[] = [];
+    for (const who of ['1', 'self']) {
+      const inum = await inodeOf(join(this.proc, who, 'ns', 'net')).catch(() => undefined);
+      if (inum !== undefined) out.push(inum);
+    }
+    return out;
+  }
+
+  /** The namespace's addresses, read through the first of its processes still there. */
+  private async addressesOf(pids: readonly number[]): Promise<string[]> {
+    for (const pid of pids) {
+      try {
+        const v4 = await readText(join(this.proc, String(pid), 'net', 'fib_trie'));
+        const v6 = await readText(join(this.proc, String(pid), 'net', 'if_inet6'));
+        if (v4 === undefined && v6 === undefined) continue;
+        return [...parseFibTrieLocal(v4 ?? ''), ...parseIfInet6(v6 ?? '')];
+      } catch (e) {
+        this.report(e);
+        return [];
+      }
+    }
+    return [];
+  }
+
+  /** ifindex -> iflink of the host namespace's interfaces (sysfs). */
+  private async hostIflinks(): Promise<Map<number, number>> {
+    const out = new Map<number, number>();
+    const dir = join(this.sys, 'class', 'net');
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch (e) {
+      this.report(e);
+      return out;
+    }
+    for (const n of names) {
+      const ifindex = await readText(join(dir, n, 'ifindex')).catch(() => undefined);
+      const iflink = await readText(join(dir, n, 'iflink')).catch(() => undefined);
+      if (ifindex !== undefined && iflink !== undefined) out.set(Number(ifindex), Number(iflink));
+    }
+    return out;
+  }
+
+  /** The namespace's interfaces with a peer elsewhere, through the first of its processes still there. */
+  private async peerLinks(pids: readonly number[]): Promise<PeerLink[]> {
+    if (this.commandsMissing) return [];
+    for (const pid of pids) {
+      const ns = join(this.proc, String(pid), 'ns', 'net');
+      try {
+        const { stdout } = await execFileAsync(
+          this.opts.nsenter ?? 'nsenter',
+          [`--net=${ns}`, this.opts.ip ?? 'ip', '-j', 'link', 'show'],
+          { timeout: this.opts.commandTimeoutMs ?? 5000, maxBuffer: 16 << 20 },
+        );
+        return parseIpLinkPeers(stdout);
+      } catch (e) {
+        if ((e as { code?: unknown }).code === 'ENOENT') {
+          // nsenter itself is missing: no host interfaces this time, said once.
+          this.commandsMissing = true;
+          this.report(new Error(`pod mapper: cannot run ${this.opts.nsenter ?? 'nsenter'}: ${(e as Error).message}`));
+          return [];
+        }
+        // The process ended (nsenter cannot open its namespace): try the next one.
+        if ((await inodeOf(ns)) === undefined) continue;
+        this.report(e);
+        return [];
+      }
+    }
+    return [];
+  }
+
+  private report(e: unknown): void {
+    this.opts.onError?.(e instanceof Error ? e : new Error(String(e)));
+  }
+}
+
+function identity(e: PodNetns): PodIdentity {
+  return { namespace: e.namespace, pod: e.pod, ...(e.container ? { container: e.container } : {}) };
+}
+
+function selects(filter: PodFilter, p: PodRef): boolean {
+  if (typeof filter === 'function') return filter(p);
+  return filter.some((f) =>
+    f.uid ? normalizeUid(f.uid) === normalizeUid(p.uid) : f.namespace === p.namespace && f.name === p.name,
+  );
+}
+
+/** The pod of a namespace: by cgroup (the pod uid most of its processes have, else a container id), else by address. */
+function matchPod(
+  s: NsScan,
+  addresses: readonly string[],
+  byUid: ReadonlyMap<string, PodRef>,
+  byContainer: ReadonlyMap<string, PodRef>,
+  byIp: ReadonlyMap<string, PodRef>,
+): { pod: PodRef; match: 'cgroup' | 'ip' } | undefined {
+  let best: PodRef | undefined;
+  let votes = 0;
+  for (const [uid, n] of s.uids) {
+    const p = byUid.get(uid);
+    if (p && n > votes) [best, votes] = [p, n];
+  }
+  if (best) return { pod: best, match: 'cgroup' };
+  for (const id of s.containers.keys()) {
+    const p = byContainer.get(id);
+    if (p) return { pod: p, match: 'cgroup' };
+  }
+  for (const a of addresses) {
+    const p = byIp.get(a);
+    if (p) return { pod: p, match: 'ip' };
+  }
+  return undefined;
+}
+
+/**
+ * The container, when one tells the namespace apart: the only one of the pod's listed containers
+ * with processes here (the sandbox's pause container is not listed), or, when the pod lists none,
+ * the only container of the pod found here.
+ */
+function containerOf(s: NsScan, pod: PodRef): string | undefined {
+  const uid = normalizeUid(pod.uid);
+  const listed = new Set((pod.containers ?? []).map(normalizeContainerId));
+  const here = [...s.containers]
+    .filter(([id, podUid]) => (listed.size ? listed.has(id) : podUid === uid))
+    .map(([id]) => id);
+  return here.length === 1 ? here[0] : undefined;
+}

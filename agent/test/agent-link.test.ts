@@ -1,0 +1,188 @@
+// The agent's link against the aggregator's link server, in one process over real gRPC on
+// loopback: registration, assignments, batches in order and acknowledged, resend after a
+// reconnect without duplicates, a stalled stream noticed by the deadline, and the bound.
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import {
+  AgentLinkService,
+  PROTOCOL_VERSION,
+  decodeMessage,
+  type Assignments,
+  type Event,
+  type SeqGap,
+  type TraceSpec,
+} from '@retrace/events';
+import { AgentLinkServer, type AgentStream, type LinkHandler } from '@retrace/operator';
+import { AgentLink } from '../src/link/agent-link.js';
+import { BatchQueue } from '../src/link/batch-queue.js';
+import { encodeMessage } from '@retrace/events';
+
+const spec: TraceSpec = {
+  name: 't1',
+  namespaced: false,
+  collectors: [],
+  probes: [],
+  filter: '',
+  meta_filter: '',
+  stack: false,
+  pods: [],
+  ovs_track: false,
+  allow_system_changes: false,
+};
+
+class Recorder implements LinkHandler {
+  batches: { node: string; seq: bigint; ts: bigint[] }[] = [];
+  gaps: SeqGap[] = [];
+  ended: string[] = [];
+  registered: string[] = [];
+  tracesFor = (): TraceSpec[] => [spec];
+  onRegister = (s: AgentStream): void => void this.registered.push(s.incarnation);
+  onAttach = (): void => undefined;
+  onBatch = (s: AgentStream, _t: string, seq: bigint, events: Uint8Array[]): void =>
+    void this.batches.push({
+      node: s.node,
+      seq,
+      ts: events.map((e) => decodeMessage<Event>('Event', e).common?.timestamp ?? 0n),
+    });
+  onGap = (_n: string, _t: string, g: SeqGap): void => void this.gaps.push(g);
+  onLost = (): void => undefined;
+  onStatus = (): void => undefined;
+  onComplete = (): void => undefined;
+  onStreamEnd = (_s: AgentStream, reason: string): void => void this.ended.push(reason);
+  onStreamError = (): void => undefined;
+}
+
+async function serve(
+  handler: LinkHandler,
+  timing = { heartbeatMs: 100, deadlineMs: 600 },
+): Promise<{ server: Server; link: AgentLinkServer; port: number }> {
+  const server = new Server();
+  const link = new AgentLinkServer(handler, timing);
+  server.addService(AgentLinkService, { Connect: link.connect });
+  const port = await new Promise<number>((res, rej) =>
+    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))),
+  );
+  return { server, link, port };
+}
+
+const until = async (what: string, f: () => boolean, ms = 10_000): Promise<void> => {
+  const end = Date.now() + ms;
+  while (!f()) {
+    if (Date.now() > end) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+
+const ev = (ts: number): Uint8Array => encodeMessage('Event', { common: { timestamp: BigInt(ts) } });
+
+function agent(port: number, onAssignments: (a: Assignments) => void, incarnation = 'run1'): AgentLink {
+  return new AgentLink({
+    address: `127.0.0.1:${port}`,
+    tls: { insecure: true },
+    register: () => ({ protocol: PROTOCOL_VERSION, node: 'n1', kernel_release: 'k', version: 't', incarnation }),
+    onAssignments,
+    flushMs: 10,
+    reconnectMinMs: 50,
+  });
+}
+
+test('registers, receives its assignments, and its batches arrive in order and are acknowledged', async () => {
+  const rec = new Recorder();
+  const { server, port } = await serve(rec);
+  const got: Assignments[] = [];
+  const a = agent(port, (x) => got.push(x));
+  a.start();
+  await until('assignments', () => got.length > 0);
+  expect(got[0]).toMatchObject({ full: true, traces: [{ name: 't1' }] });
+  const q = a.queue('t1');
+  for (let i = 1; i <= 3000; i++) q.add(ev(i));
+  await until('all events', () => rec.batches.flatMap((b) => b.ts).length === 3000);
+  expect(rec.batches.map((b) => b.seq)).toEqual(rec.batches.map((_, i) => BigInt(i + 1)));
+  expect(rec.batches.flatMap((b) => b.ts)).toEqual(Array.from({ length: 3000 }, (_, i) => BigInt(i + 1)));
+  await until('acknowledged', () => q.idle);
+  a.stop();
+  server.forceShutdown();
+});
+
+test('after the server restarts, unacknowledged batches are resent and duplicates dropped', async () => {
+  const rec = new Recorder();
+  let { server, link, port } = await serve(rec);
+  const a = agent(port, () => undefined);
+  a.start();
+  await until('connected', () => a.connected);
+  const q = a.queue('t1');
+  for (let i = 1; i <= 100; i++) q.add(ev(i));
+  await until('first events', () => rec.batches.length > 0 && q.idle);
+  const cursors = link.saveCursors();
+  server.forceShutdown();
+  await until('disconnected', () => !a.connected);
+  for (let i = 101; i <= 200; i++) q.add(ev(i)); // gathered while away
+  ({ server, link, port } = await (async () => {
+    const s = new Server();
+    const l = new AgentLinkServer(rec, { heartbeatMs: 100, deadlineMs: 600 });
+    l.loadCursors(cursors);
+    s.addService(AgentLinkService, { Connect: l.connect });
+    await new Promise<number>((res, rej) =>
+      s.bindAsync(`127.0.0.1:${port}`, ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))),
+    );
+    return { server: s, link: l, port };
+  })());
+  await until('all 200', () => rec.batches.flatMap((b) => b.ts).length >= 200, 15_000);
+  const ts = rec.batches.flatMap((b) => b.ts);
+  expect(ts).toEqual(Array.from({ length: 200 }, (_, i) => BigInt(i + 1)));
+  expect(rec.gaps).toEqual([]);
+  a.stop();
+  server.forceShutdown();
+});
+
+test('a new incarnation of a node reports what its previous run may have lost', async () => {
+  const rec = new Recorder();
+  const { server, port } = await serve(rec);
+  const a = agent(port, () => undefined, 'first');
+  a.start();
+  const q = a.queue('t1');
+  for (let i = 1; i <= 10; i++) q.add(ev(i));
+  await until('events', () => q.idle && rec.batches.length > 0);
+  a.stop();
+  const b = agent(port, () => undefined, 'second');
+  b.start();
+  await until('second registration', () => rec.registered.includes('second'));
+  expect(rec.gaps).toEqual([
+    expect.objectContaining({ incarnation: 'first', first_seq: rec.batches.at(-1)!.seq + 1n, last_seq: 0n }),
+  ]);
+  b.stop();
+  server.forceShutdown();
+});
+
+test('a stream that goes silent is ended by the deadline on the server', async () => {
+  const rec = new Recorder();
+  const { server, port } = await serve(rec, { heartbeatMs: 100, deadlineMs: 400 });
+  const a = agent(port, () => undefined);
+  a.start();
+  await until('connected', () => a.connected);
+  // Freeze the agent's side: no heartbeats go out (its timers are stopped), the stream stays open.
+  (a as unknown as { timers: NodeJS.Timeout[] }).timers.forEach((t) => clearInterval(t));
+  await until(
+    'deadline',
+    () => rec.ended.some((r) => /no message from the agent for \d+ ms \(deadline 400 ms\)/.test(r)),
+    5000,
+  );
+  a.stop();
+  server.forceShutdown();
+});
+
+test('the batch queue drops past its bound and says how many', () => {
+  const q = new BatchQueue('t', { maxBytes: 1000, batchEvents: 10 });
+  const e = new Uint8Array(100);
+  let kept = 0;
+  for (let i = 0; i < 25; i++) if (q.add(e)) kept++;
+  expect(kept).toBe(10);
+  expect(q.bytes).toBe(1000);
+  expect(q.takeDropReport()).toMatchObject({ cause: 'backpressure', count: 15n });
+  expect(q.takeDropReport()).toBeUndefined();
+  q.cut();
+  const b = q.nextUnsent();
+  expect(b?.seq).toBe(1n);
+  q.ack(1n);
+  expect(q.bytes).toBe(0);
+  expect(q.add(e)).toBe(true);
+});
