@@ -1,7 +1,7 @@
 # One entry for everything: make deps | build | test | demo | bench | lint | typecheck | clean
 SHELL := /bin/bash
 .DEFAULT_GOAL := build
-.PHONY: deps build bpf native ts test test-only test-kernel lint typecheck demo bench clean
+.PHONY: deps build bpf native ts test test-only test-kernel e2e lint typecheck demo bench clean
 
 deps:
 	@scripts/deps.sh
@@ -36,6 +36,11 @@ test-kernel: build
 
 test-only:
 	@npm test --silent
+
+# The multi-node scenarios alone (agents and an aggregator as processes, a VXLAN overlay between
+# node namespaces); `make test` runs them too.
+e2e: build
+	@npm test --silent -- e2e/test/cluster-
 
 # The main job: a real trace on this machine's kernel.
 demo: build

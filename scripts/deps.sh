@@ -12,6 +12,7 @@ PACKAGES=(
   systemtap-sdt-dev            # sys/sdt.h for the USDT test target
   iproute2 nftables tcpdump    # network-namespace labs; tcpdump is the filter ground truth
   iputils-ping conntrack       # lab traffic and conntrack inspection
+  openssl util-linux           # test certificates for the agent link (mTLS); nsenter for the pod mapper
   iperf3 bpftrace tshark       # benchmarks (bpftrace: the peer measured against); tshark reads our pcap-ng
   qemu-system-x86 busybox-static cpio   # the kernel lab (Debian's 6.1 kernel under qemu)
 )

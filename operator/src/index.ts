@@ -1,1 +1,7 @@
-export {};
+// @retrace/operator: the aggregator (and, with issue 8, the Trace controller).
+export * from './aggregator/index.js';
+export { AgentLinkServer, type AgentStream, type LinkHandler, type LinkTiming } from './server/agent-link-server.js';
+export { Aggregator, type AggregatorOptions } from './server/aggregator.js';
+export { AggregatorMetrics } from './server/aggregator-metrics.js';
+export { queryHandlers } from './server/query-server.js';
+export { readTraceFile, traceSpecsFrom, specForNode, TraceFileError } from './server/trace-file.js';

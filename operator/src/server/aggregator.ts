@@ -2,7 +2,9 @@
 // per-packet journeys across nodes behind a lateness watermark, stores them per trace, keeps
 // per-trace summaries and metrics, and answers queries.
 import { decodeMessage, ProtoDecodeError, type Event, type TraceSpec, type TraceSummary } from '@retrace/events';
-import { ClusterClock, JourneySorter, SummaryBuilder, TraceStore, type Journey } from '../aggregator/index.js';
+import { ClusterClock, JourneySorter, type Journey } from '../aggregator/index.js';
+import { SummaryBuilder } from './summary.js';
+import { TraceStore } from './trace-store.js';
 import { AgentLinkServer, type AgentStream, type LinkHandler } from './agent-link-server.js';
 import { AggregatorMetrics } from './aggregator-metrics.js';
 import { specForNode } from './trace-file.js';
@@ -46,7 +48,7 @@ export class Aggregator implements LinkHandler {
       deadlineMs: opts.deadlineMs ?? 5000,
       ...(opts.ingestDelayMs ? { ingestDelayMs: opts.ingestDelayMs } : {}),
     });
-    const saved = this.store.state?.('cursors');
+    const saved = this.store.state('cursors');
     if (saved) this.link.loadCursors(saved as Parameters<AgentLinkServer['loadCursors']>[0]);
     this.timer = setInterval(() => this.tick(), 250);
   }
@@ -96,7 +98,10 @@ export class Aggregator implements LinkHandler {
     if (off) this.clock.setBootOffset(s.node, off.sec * 1_000_000_000n + off.nsec);
     for (const name of this.specs.map((x) => x.name)) {
       const t = this.trace(name);
-      t.summary.node(s.node, { state: previousIncarnation ? 'restarted' : 'attaching', kernel_release: s.register.kernel_release });
+      t.summary.node(s.node, {
+        state: previousIncarnation ? 'restarted' : 'attaching',
+        kernel_release: s.register.kernel_release,
+      });
       t.sorter.setNodeActive(s.node, true);
     }
     this.metrics.agents.set(this.link.connectedNodes().length);
@@ -120,7 +125,13 @@ export class Aggregator implements LinkHandler {
     }
   }
 
-  onBatch(s: AgentStream, trace: string, seq: bigint, events: Uint8Array[], lost: { probe: string; count: bigint }[]): void {
+  onBatch(
+    s: AgentStream,
+    trace: string,
+    seq: bigint,
+    events: Uint8Array[],
+    lost: { probe: string; count: bigint }[],
+  ): void {
     const t = this.trace(trace);
     let bad = 0;
     let firstError = '';
@@ -225,7 +236,7 @@ export class Aggregator implements LinkHandler {
   private save(): void {
     this.lastSave = Date.now();
     for (const name of this.live.keys()) this.store.saveSummary(name, this.summary(name));
-    this.store.saveState?.('cursors', this.link.saveCursors());
+    this.store.saveState('cursors', this.link.saveCursors());
   }
 
   /** Releases everything buffered, saves, closes the store. */

@@ -37,12 +37,22 @@ export function queryHandlers(agg: Aggregator): Record<string, unknown> {
 async function streamEvents(agg: Aggregator, call: ServerWritableStream<EventsRequest, EventChunk>): Promise<void> {
   const req = call.request;
   if (!agg.traceNames().includes(req.trace)) {
-    call.destroy(Object.assign(new Error(`no trace ${req.trace}`), { code: status.NOT_FOUND, details: `no trace ${req.trace}: see \`retrace traces\`` }));
+    call.destroy(
+      Object.assign(new Error(`no trace ${req.trace}`), {
+        code: status.NOT_FOUND,
+        details: `no trace ${req.trace}: see \`retrace traces\``,
+      }),
+    );
     return;
   }
   const format = req.format || 'json';
   if (format !== 'json' && format !== 'pcapng') {
-    call.destroy(Object.assign(new Error('bad format'), { code: status.INVALID_ARGUMENT, details: `unknown format ${format}: json or pcapng` }));
+    call.destroy(
+      Object.assign(new Error('bad format'), {
+        code: status.INVALID_ARGUMENT,
+        details: `unknown format ${format}: json or pcapng`,
+      }),
+    );
     return;
   }
   let pending: Buffer[] = [];
@@ -80,7 +90,9 @@ async function streamEvents(agg: Aggregator, call: ServerWritableStream<EventsRe
             timestampNs: ev.journey?.cluster_ts ?? ev.common?.timestamp ?? 0n,
             data,
             origLen: Math.max(ev.packet.len, data.length),
-            comment: formatEvent(ev, { format: 'single-line' }) + (ev.journey ? ` [journey ${ev.journey.id} #${ev.journey.idx}]` : ''),
+            comment:
+              formatEvent(ev, { format: 'single-line' }) +
+              (ev.journey ? ` [journey ${ev.journey.id} #${ev.journey.idx}]` : ''),
             json: stringifyEvent(rest),
           });
         }

@@ -1,0 +1,127 @@
+// Several agents as real processes, each owning one "node" (its network namespaces), one
+// aggregator, real gRPC with mutual TLS over loopback. A pod on node A sends to a pod on node B
+// over the VXLAN overlay; node B drops it. The aggregator shows one journey, in order.
+import { writeFileSync } from 'node:fs';
+import {
+  clusterLab,
+  makeTestCerts,
+  runRetrace,
+  startAgent,
+  startAggregator,
+  type ClusterLab,
+  type Proc,
+  type TestCerts,
+} from '@retrace/e2e';
+import { parseLine, parsePacketBase64, type Event } from '@retrace/events';
+import { tempDir } from './helpers.js';
+
+const tmp = tempDir();
+let certs: TestCerts;
+let lab: ClusterLab;
+const procs: Proc[] = [];
+
+beforeAll(() => {
+  certs = makeTestCerts();
+  lab = clusterLab('cj', { nodes: { 'node-a': ['team/client'], 'node-b': ['team/server'] } });
+  // The drop on node B: its bridge refuses UDP to port 7777 (NETFILTER_DROP).
+  lab
+    .node('node-b')
+    .netns.nft('table bridge rtlab_drop { chain fwd { type filter hook forward priority 0; udp dport 7777 drop; } }');
+});
+
+afterAll(async () => {
+  for (const p of procs) await p.stop('SIGKILL');
+  lab?.destroy();
+  certs?.remove();
+  tmp.remove();
+});
+
+function tls(): string[] {
+  return ['--ca', certs.ca, '--cert', certs.clientCert, '--key', certs.clientKey];
+}
+
+function journeysOf(text: string): Event[][] {
+  return text
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l, i) => {
+      const v = parseLine(l, i + 1);
+      return Array.isArray(v) ? v : [v];
+    });
+}
+
+async function waitUntil<T>(what: string, f: () => T | undefined, timeoutMs = 30_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = f();
+    if (v !== undefined) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+test('a pod-to-pod packet dropped on node B is one journey from node A to the drop, in order', async () => {
+  const traces = `${tmp.dir}/traces.yaml`;
+  writeFileSync(
+    traces,
+    JSON.stringify({
+      traces: [
+        {
+          name: 'drops', // cluster-wide: the drop happens in node B's own namespace, not in a pod's
+          collectors: ['skb', 'skb-drop', 'skb-tracking', 'dev', 'ns'],
+          probes: ['tp:net:net_dev_start_xmit', 'tp:net:netif_receive_skb'],
+          filter: 'udp port 7777 or (udp port 4789)',
+          pods: lab.podRefs(),
+        },
+      ],
+    }),
+  );
+  const agg = await startAggregator({ store: `${tmp.dir}/store`, traces, certs, extra: ['--lateness-ms', '500'] });
+  procs.push(agg);
+  for (const n of lab.nodes) {
+    const a = startAgent({
+      node: n.name,
+      server: agg.address,
+      certs,
+      nodeNetns: [n.netns.name, ...n.pods.map((p) => p.netns.name)],
+    });
+    procs.push(a);
+    await a.waitFor(/trace drops: \d+ probe\(s\) attached/);
+  }
+  const client = lab.pod('client');
+  const server = lab.pod('server');
+  client.netns.sendUdp(server.ip, 7777, 'journey-across-nodes');
+
+  const server_ = ['--server', agg.address, ...tls()];
+  const journey = await waitUntil('the journey', () => {
+    const r = runRetrace(['events', 'drops', '-o', '-', ...server_]);
+    if (r.code !== 0) throw new Error(r.stderr);
+    return journeysOf(r.stdout).find(
+      (j) => j.some((e) => e['skb-drop']) && new Set(j.map((e) => e.k8s?.node)).size === 2,
+    );
+  });
+  const hops = journey.map((e) => ({
+    node: e.k8s?.node,
+    pod: e.k8s?.pod,
+    where: e.kernel?.symbol,
+    dev: e.dev?.name,
+    drop: e['skb-drop']?.drop_reason,
+  }));
+  // Starts in the client pod on node A, ends dropped on node B.
+  expect(hops[0]).toMatchObject({ node: 'node-a', pod: 'client', where: 'net:net_dev_start_xmit', dev: 'eth0' });
+  expect(hops.at(-1)).toMatchObject({ node: 'node-b', drop: 'NETFILTER_DROP' });
+  // Node A's hops all come before node B's, and the times never go backwards.
+  const firstB = hops.findIndex((h) => h.node === 'node-b');
+  expect(hops.slice(firstB).every((h) => h.node === 'node-b')).toBe(true);
+  expect(hops.slice(0, firstB).some((h) => h.dev === 'u0')).toBe(true); // left node A through the underlay
+  const ts = journey.map((e) => e.journey?.cluster_ts ?? 0n);
+  expect([...ts].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0))).toEqual(ts);
+  expect(journey.every((e) => e.journey?.id === journey[0]?.journey?.id && e.journey?.nodes === 2)).toBe(true);
+  const inner = journey.map((e) => parsePacketBase64(e.packet?.data ?? ''));
+  expect(inner.some((p) => p.tunnel?.vni === 1)).toBe(true); // the VXLAN hops are part of it
+
+  const sum = runRetrace(['summary', 'drops', ...server_]);
+  expect(sum.stdout).toMatch(/stitched across nodes: [1-9]/);
+  expect(sum.stdout).toMatch(/node node-a \[running\]/);
+  expect(sum.stdout).toMatch(/NETFILTER_DROP: \d+, e\.g\. /);
+});
