@@ -26,7 +26,9 @@ beforeAll(() => {
   // The drop on node B: its bridge refuses UDP to port 7777 (NETFILTER_DROP).
   lab
     .node('node-b')
-    .netns.nft('table bridge rtlab_drop { chain fwd { type filter hook forward priority 0; udp dport 7777 drop; } }');
+    .netns.nft(
+      'table bridge rtlab_drop { chain drop_udp { type filter hook forward priority 0; udp dport 7777 drop; }; }',
+    );
 });
 
 afterAll(async () => {
@@ -70,7 +72,7 @@ test('a pod-to-pod packet dropped on node B is one journey from node A to the dr
           name: 'drops', // cluster-wide: the drop happens in node B's own namespace, not in a pod's
           collectors: ['skb', 'skb-drop', 'skb-tracking', 'dev', 'ns'],
           probes: ['tp:net:net_dev_start_xmit', 'tp:net:netif_receive_skb'],
-          filter: 'udp port 7777 or (udp port 4789)',
+          filter: 'udp port 7777', // node B starts following it once decapsulated
           pods: lab.podRefs(),
         },
       ],
@@ -107,6 +109,7 @@ test('a pod-to-pod packet dropped on node B is one journey from node A to the dr
     dev: e.dev?.name,
     drop: e['skb-drop']?.drop_reason,
   }));
+  if (hops[0]?.pod !== 'client') console.log(JSON.stringify(hops, null, 1));
   // Starts in the client pod on node A, ends dropped on node B.
   expect(hops[0]).toMatchObject({ node: 'node-a', pod: 'client', where: 'net:net_dev_start_xmit', dev: 'eth0' });
   expect(hops.at(-1)).toMatchObject({ node: 'node-b', drop: 'NETFILTER_DROP' });
@@ -119,6 +122,7 @@ test('a pod-to-pod packet dropped on node B is one journey from node A to the dr
   expect(journey.every((e) => e.journey?.id === journey[0]?.journey?.id && e.journey?.nodes === 2)).toBe(true);
   const inner = journey.map((e) => parsePacketBase64(e.packet?.data ?? ''));
   expect(inner.some((p) => p.tunnel?.vni === 1)).toBe(true); // the VXLAN hops are part of it
+  expect(new Set(journey.map((e) => e.k8s?.node))).toEqual(new Set(['node-a', 'node-b']));
 
   const sum = runRetrace(['summary', 'drops', ...server_]);
   expect(sum.stdout).toMatch(/stitched across nodes: [1-9]/);

@@ -57,6 +57,7 @@ export function clusterLab(label: string, spec: ClusterLabSpec): ClusterLab {
   const nodes: LabNode[] = [];
   const pods: LabPod[] = [];
   const cgroups: string[] = [];
+  const switches: Netns[] = [];
   const base = cgroupBase();
   const destroy = (): void => {
     for (const p of pods) p.process.kill('SIGKILL');
@@ -71,6 +72,7 @@ export function clusterLab(label: string, spec: ClusterLabSpec): ClusterLab {
       }
     for (const p of pods) p.netns.destroy();
     for (const n of nodes) n.netns.destroy();
+    for (const s of switches) s.destroy();
   };
   const lab: ClusterLab = {
     nodes,
@@ -104,8 +106,10 @@ export function clusterLab(label: string, spec: ClusterLabSpec): ClusterLab {
       const ns = Netns.create(`${label}-${name}`);
       nodes.push({ name, netns: ns, underlayIp: `192.168.${subnet}.${i + 1}`, pods: [] });
     });
-    // Underlay: a bridge in the first node joins every node's uplink (u0).
-    const hub = nodes[0] as LabNode;
+    // Underlay: a switch (a bridge in a namespace of its own, part of no node) joins every
+    // node's uplink (u0).
+    const hub = { netns: Netns.create(`${label}-switch`) };
+    switches.push(hub.netns);
     hub.netns.ip('link', 'add', 'uhub', 'type', 'bridge');
     hub.netns.ip('link', 'set', 'uhub', 'up');
     nodes.forEach((n, i) => {
