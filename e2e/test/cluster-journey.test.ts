@@ -22,7 +22,7 @@ const procs: Proc[] = [];
 
 beforeAll(() => {
   certs = makeTestCerts();
-  lab = clusterLab('cj', { nodes: { 'node-a': ['team/client'], 'node-b': ['team/server'] } });
+  lab = clusterLab('cj', { nodes: { 'node-a': ['team/client'], 'node-b': ['team/server', 'other/intruder'] } });
   // The drop on node B: its bridge refuses UDP to port 7777 (NETFILTER_DROP).
   lab
     .node('node-b')
@@ -128,4 +128,53 @@ test('a pod-to-pod packet dropped on node B is one journey from node A to the dr
   expect(sum.stdout).toMatch(/stitched across nodes: [1-9]/);
   expect(sum.stdout).toMatch(/node node-a \[running\]/);
   expect(sum.stdout).toMatch(/NETFILTER_DROP: \d+, e\.g\. /);
+});
+
+test("a namespaced trace sees only its own pods' namespaces, enforced in the kernel", async () => {
+  const traces = `${tmp.dir}/ns.yaml`;
+  writeFileSync(
+    traces,
+    JSON.stringify({
+      traces: [
+        {
+          name: 'mine',
+          namespace: 'team',
+          collectors: ['skb', 'skb-tracking', 'dev', 'ns'],
+          probes: ['tp:net:net_dev_start_xmit', 'tp:net:netif_receive_skb'],
+          filter: 'icmp',
+          pods: lab.podRefs('team'),
+        },
+      ],
+    }),
+  );
+  const agg = await startAggregator({ store: `${tmp.dir}/ns-store`, traces, certs, extra: ['--lateness-ms', '300'] });
+  procs.push(agg);
+  for (const n of lab.nodes) {
+    const a = startAgent({
+      node: n.name,
+      server: agg.address,
+      certs,
+      nodeNetns: [n.netns.name, ...n.pods.map((p) => p.netns.name)],
+    });
+    procs.push(a);
+    await a.waitFor(/trace team\/mine: \d+ probe\(s\) attached/);
+  }
+  // The intruder (another namespace) pings a team pod, and the team's client pings the server.
+  lab.pod('intruder').netns.exec(['ping', '-c', '2', '-i', '0.2', '-W', '1', lab.pod('client').ip]);
+  lab.pod('client').netns.exec(['ping', '-c', '2', '-i', '0.2', '-W', '1', lab.pod('server').ip]);
+  const server_ = ['--server', agg.address, ...tls()];
+  const events = await waitUntil('events of both team pods', () => {
+    const r = runRetrace(['events', 'team/mine', '-o', '-', ...server_]);
+    const evs = journeysOf(r.stdout).flat();
+    const pods = new Set(evs.map((e) => e.k8s?.pod));
+    return pods.has('client') && pods.has('server') ? evs : undefined;
+  });
+  const netns = new Set(lab.pods.filter((p) => p.namespace === 'team').map((p) => p.netns.inode));
+  // Every event is from a team pod's namespace: none from nodes' own namespaces or the intruder's.
+  expect(events.every((e) => e.k8s?.namespace === 'team' && netns.has(e.netns?.inum ?? 0))).toBe(true);
+  // The intruder's echo requests reached the client: seen there, in the client's namespace only.
+  const intruderIp = lab.pod('intruder').ip;
+  expect(
+    events.some((e) => e.k8s?.pod === 'client' && parsePacketBase64(e.packet?.data ?? '').ip?.src === intruderIp),
+  ).toBe(true);
 });

@@ -32,8 +32,11 @@ export interface LinkHandler {
   tracesFor(node: string): TraceSpec[];
   onRegister(s: AgentStream, previousIncarnation: string | undefined): void;
   onAttach(s: AgentStream, r: AttachResults): void;
-  /** A batch in sequence (resent duplicates never get here). Events are still encoded. */
-  onBatch(s: AgentStream, trace: string, seq: bigint, events: Uint8Array[], lost: ProbeLost[]): void;
+  /**
+   * A batch in sequence (resent duplicates never get here). Events are still encoded. Returns a
+   * problem to tell the agent about (e.g. events that did not decode), if any.
+   */
+  onBatch(s: AgentStream, trace: string, seq: bigint, events: Uint8Array[], lost: ProbeLost[]): string | void;
   onGap(node: string, trace: string, gap: SeqGap): void;
   onLost(s: AgentStream, l: LostEvents): void;
   onStatus(s: AgentStream, st: NodeStatus): void;
@@ -240,7 +243,8 @@ export class AgentLinkServer {
           reason: 'batches never arrived (dropped by the agent before they could be resent)',
         });
       cursor.lastSeq.set(b.trace, b.seq);
-      this.handler.onBatch(s, b.trace, b.seq, (b.events ?? []) as unknown as Uint8Array[], b.lost ?? []);
+      const problem = this.handler.onBatch(s, b.trace, b.seq, (b.events ?? []) as unknown as Uint8Array[], b.lost ?? []);
+      if (problem) send({ error: { message: problem, fatal: false } });
       send({ ack: { trace: b.trace, seq: b.seq } });
     } else if (m.attach) this.handler.onAttach(s, m.attach);
     else if (m.lost) this.handler.onLost(s, m.lost);

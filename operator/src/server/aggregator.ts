@@ -131,7 +131,7 @@ export class Aggregator implements LinkHandler {
     seq: bigint,
     events: Uint8Array[],
     lost: { probe: string; count: bigint }[],
-  ): void {
+  ): string | undefined {
     const t = this.trace(trace);
     let bad = 0;
     let firstError = '';
@@ -157,8 +157,11 @@ export class Aggregator implements LinkHandler {
     if (bad) {
       t.summary.lost(s.node, 'malformed', BigInt(bad));
       this.metrics.lost.inc({ node: s.node, cause: 'malformed' }, bad);
-      this.onStreamError(s.node, `batch ${seq} of ${trace}: ${bad} event(s) could not be decoded (${firstError})`);
+      const problem = `batch ${seq} of ${trace}: ${bad} event(s) could not be decoded (${firstError})`;
+      this.onStreamError(s.node, problem);
+      return problem;
     }
+    return undefined;
   }
 
   onGap(node: string, trace: string, gap: Parameters<LinkHandler['onGap']>[2]): void {
