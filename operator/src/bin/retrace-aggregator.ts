@@ -4,7 +4,13 @@
 // SIGHUP).
 import { parseArgs } from 'node:util';
 import { Server } from '@grpc/grpc-js';
-import { AgentLinkService, QueryService, serverCredentials, CertificateError, startHealthServer } from '@retrace/events';
+import {
+  AgentLinkService,
+  QueryService,
+  serverCredentials,
+  CertificateError,
+  startHealthServer,
+} from '@retrace/events';
 import { Aggregator } from '../server/aggregator.js';
 import { queryHandlers } from '../server/query-server.js';
 import { readTraceFile, TraceFileError } from '../server/trace-file.js';
@@ -98,7 +104,9 @@ async function main(): Promise<void> {
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(args.listen, creds, (err, p) => (err ? reject(err) : resolve(p))),
   ).catch((e: Error) => fail(`cannot listen on ${args.listen}: ${e.message}`));
-  process.stderr.write(`listening on ${args.listen.replace(/:\d+$/, '')}:${port} (${args.insecure ? 'insecure' : 'mutual TLS'})\n`);
+  process.stderr.write(
+    `listening on ${args.listen.replace(/:\d+$/, '')}:${port} (${args.insecure ? 'insecure' : 'mutual TLS'})\n`,
+  );
 
   const metricsPort = num('metrics-port', args['metrics-port']);
   const health =
@@ -106,6 +114,8 @@ async function main(): Promise<void> {
       ? await startHealthServer({ port: metricsPort, registry: agg.metrics.registry, notReady: () => '' })
       : undefined;
 
+  const ha = health?.address();
+  if (ha && typeof ha === 'object') process.stderr.write(`health and metrics on :${ha.port}\n`);
   process.on('SIGHUP', loadTraces);
   let stopping = false;
   const stop = (sig: string): void => {

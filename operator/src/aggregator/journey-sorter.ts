@@ -1,0 +1,654 @@
+// `retis sort` for a cluster: events stream in from many nodes, each node's events in roughly
+// its own time order, and come out as per-packet journeys across nodes.
+//
+// - Series: a node's events of one skb (same tracking id), as the single-node sorter groups them.
+//   Events without skb-tracking are series of one event.
+// - Journeys: series of the same packet on several nodes (or several skbs of it on one node),
+//   joined by packet fingerprint (fingerprint.ts) seen within stitchWindowNs of each other.
+// - Release: a journey waits until its latest event is behind the watermark, the slowest active
+//   node's progress minus latenessNs, so that the other nodes' parts of it have time to arrive.
+//   A node that sends nothing for latenessNs of wall time (tick() keeps the time) stops holding
+//   the watermark back until it sends again, so output is not stuck behind quiet nodes; when all
+//   are quiet, everything is released. The oldest journeys go early when maxBufferedEvents is
+//   reached.
+//   An event for a journey already released is emitted on its own, flagged late, with the same
+//   journey id and the next index.
+// Hot path: one SortedEvent per event and map lookups by node and orig_head; the release order is
+// a heap updated lazily. A series' packet is fingerprinted at its first event and again only when
+// the packet's length changes (encapsulation, decapsulation): what else rewrites a packet in
+// flight (NAT, TTL, checksums, MACs) leaves the fingerprint as it was anyway.
+import { trackingId, type Event, type Journey as JourneySection, type SkbTracking } from '@retrace/events';
+import type { ClusterClock } from './clock.js';
+import { readPacketFields } from './fingerprint.js';
+import { BigIntMinHeap } from './min-heap.js';
+
+export interface SortItem {
+  /** The node the event came from (its agent's registration name). */
+  node: string;
+  event: Event;
+  /** The event's protobuf encoding, carried through untouched. */
+  raw: Uint8Array;
+}
+
+export interface SortedEvent {
+  node: string;
+  event: Event;
+  raw: Uint8Array;
+  /** ns since the Unix epoch on the cluster clock. */
+  clusterTs: bigint;
+  /** Place in the journey: 0, 1, ... in order; late events continue the count. */
+  idx: number;
+  /** Arrived after its journey had been released. */
+  late: boolean;
+}
+
+export interface Journey {
+  /** `${node}/${tracking id}` of the journey's first series (`${node}/u${n}` when untracked). */
+  id: string;
+  /** Nodes the journey crossed so far, in the order its events reached them. */
+  nodes: string[];
+  /** Ordered by cluster time (ties: same node's monotonic time, then arrival). */
+  events: SortedEvent[];
+}
+
+export interface SortStats {
+  /** Events pushed. */
+  events: number;
+  /** Series created: one per (node, tracking id), one per untracked event. */
+  series: number;
+  /** Journeys released (late re-emissions not counted). */
+  journeys: number;
+  /** Released journeys that crossed two nodes or more. */
+  stitched: number;
+  /** Series of released journeys that stayed on one node (nothing of them seen elsewhere). */
+  unstitched: number;
+  /** Events that arrived after their journey was released. */
+  late: number;
+  /** Journeys released before the watermark because maxBufferedEvents was reached. */
+  forcedReleases: number;
+  /** Events waiting in open journeys. */
+  buffered: number;
+}
+
+export interface JourneySorterOptions {
+  clock: ClusterClock;
+  onJourney: (j: Journey) => void;
+  /** How far behind the slowest node's progress a journey is released (default 1 s). */
+  latenessNs?: bigint;
+  /** Fingerprints stitch series only this close in cluster time (default 2 s). */
+  stitchWindowNs?: bigint;
+  /** Events kept waiting before the oldest journeys are released early (default 200k). */
+  maxBufferedEvents?: number;
+  /** Released series and journeys remembered for late events (default 100k). */
+  rememberReleased?: number;
+}
+
+export class SorterOptionsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SorterOptionsError';
+  }
+}
+
+/** The Journey section of a stored or forwarded event (`journey`, field 17 of Event). */
+export function journeySection(e: SortedEvent, j: Journey): JourneySection {
+  return { id: j.id, idx: e.idx, cluster_ts: e.clusterTs, late: e.late, nodes: j.nodes.length };
+}
+
+const OPEN = 0;
+const RELEASED = 1;
+const MERGED = 2;
+/** Above any cluster time: the watermark when no active node holds it back. */
+const NO_LIMIT = 1n << 64n;
+const BEFORE_ALL = -(1n << 64n);
+
+interface NodeState {
+  name: string;
+  offset: bigint;
+  clockVersion: number;
+  hw: bigint;
+  hasHw: boolean;
+  active: boolean;
+  /** No event for latenessNs of wall time: left out of the watermark until the next one. */
+  quiet: boolean;
+  /** Push counter at the node's last event. */
+  lastPush: number;
+  /**
+   * Series by orig_head (the tracking timestamp is checked on use), in two generations: new
+   * series go into `series`; when the sorter has made rememberReleased / 2 of them, `older` is
+   * dropped (keeping its open series) and `series` becomes `older`. Forgetting a generation at a
+   * time costs nothing per series, where forgetting series one by one costs a map deletion each.
+   */
+  series: Map<bigint, Series>;
+  older: Map<bigint, Series>;
+  /** Highest tracking timestamp of the node's series: a higher one is a new series for sure. */
+  maxTracking: bigint;
+  /** The series of the node's previous event: a packet's events tend to come in a row. */
+  lastSeries: Series | undefined;
+}
+
+interface Series {
+  node: NodeState;
+  tracking: SkbTracking | undefined;
+  untracked: number;
+  firstMono: bigint;
+  /** The open journey the series is part of. */
+  journey: JourneyState | undefined;
+  /** The released journey it was part of (later events are late). */
+  released: JourneyState | undefined;
+  /** packet.len when last fingerprinted (-1: never). */
+  lastLen: number;
+  /** Key of the last fingerprint (PacketFields.key), -1 before any. */
+  lastFp: number;
+  /** Highest innermost TTL seen (-1: none): the earlier hop has the higher one. */
+  maxTtl: number;
+}
+
+/** A journey while open, then (state RELEASED) what late events need of it. */
+interface JourneyState {
+  state: number;
+  events: SortedEvent[];
+  series: Series[];
+  latest: bigint;
+  /** Heap key: a lower bound of `latest` (the heap is updated lazily). */
+  key: bigint;
+  sorted: boolean;
+  clockVersion: number;
+  /** Set on release. */
+  id: string;
+  /** Index of the next late event. */
+  next: number;
+  nodes: string[];
+}
+
+interface FpEntry {
+  fp: number;
+  series: Series;
+  ts: bigint;
+}
+
+export class JourneySorter {
+  private readonly clock: ClusterClock;
+  private readonly onJourney: (j: Journey) => void;
+  private readonly latenessNs: bigint;
+  private readonly stitchWindowNs: bigint;
+  private readonly maxBuffered: number;
+  private readonly rememberReleased: number;
+
+  private readonly nodes = new Map<string, NodeState>();
+  /** Nodes whose progress holds the watermark (active, not quiet, with events). */
+  private holding: NodeState[] = [];
+  private lastNode: NodeState | undefined;
+  private minNode: NodeState | undefined;
+  private watermark = BEFORE_ALL;
+  private readonly heap = new BigIntMinHeap<JourneyState>((j) => j.key);
+  /** Fingerprint key -> the first series that showed it (within the stitching window). */
+  private readonly fps = new Map<number, FpEntry>();
+  private fpQueue: FpEntry[] = [];
+  private fpHead = 0;
+  /** Series made since the last generation change (see NodeState.series). */
+  private seriesInGeneration = 0;
+  private readonly ticks: { wall: bigint; pushes: number }[] = [];
+  private idlePushes = 0;
+  private pushes = 0;
+  private untracked = 0;
+
+  private nEvents = 0;
+  private nSeries = 0;
+  private nJourneys = 0;
+  private nStitched = 0;
+  private nUnstitched = 0;
+  private nLate = 0;
+  private nForced = 0;
+  private buffered = 0;
+
+  constructor(opts: JourneySorterOptions) {
+    this.clock = opts.clock;
+    this.onJourney = opts.onJourney;
+    this.latenessNs = opts.latenessNs ?? 1_000_000_000n;
+    this.stitchWindowNs = opts.stitchWindowNs ?? 2_000_000_000n;
+    this.maxBuffered = opts.maxBufferedEvents ?? 200_000;
+    this.rememberReleased = opts.rememberReleased ?? 100_000;
+    if (this.latenessNs < 0n) throw new SorterOptionsError(`latenessNs must be >= 0, got ${this.latenessNs}`);
+    if (this.stitchWindowNs < 0n)
+      throw new SorterOptionsError(`stitchWindowNs must be >= 0, got ${this.stitchWindowNs}`);
+    for (const [name, v] of [
+      ['maxBufferedEvents', this.maxBuffered],
+      ['rememberReleased', this.rememberReleased],
+    ] as const)
+      if (!Number.isInteger(v) || v < 1) throw new SorterOptionsError(`${name} must be a whole number >= 1, got ${v}`);
+  }
+
+  stats(): SortStats {
+    return {
+      events: this.nEvents,
+      series: this.nSeries,
+      journeys: this.nJourneys,
+      stitched: this.nStitched,
+      unstitched: this.nUnstitched,
+      late: this.nLate,
+      forcedReleases: this.nForced,
+      buffered: this.buffered,
+    };
+  }
+
+  /** The current watermark (cluster ns), or undefined before any active node sent events. */
+  currentWatermark(): bigint | undefined {
+    return this.watermark === BEFORE_ALL || this.watermark === NO_LIMIT ? undefined : this.watermark;
+  }
+
+  /**
+   * Whether a node's progress holds the watermark back. Nodes are active from their first event;
+   * set a finished or lost node inactive so that the others' journeys are not held for it.
+   */
+  setNodeActive(node: string, active: boolean): void {
+    const n = this.nodeState(node, active);
+    if (n.active === active) return;
+    n.active = active;
+    this.recomputeHolding();
+    this.releaseReady();
+  }
+
+  push(item: SortItem): void {
+    const ev = item.event;
+    let n = this.lastNode;
+    if (n === undefined || n.name !== item.node) n = this.lastNode = this.nodeState(item.node, true);
+    if (n.clockVersion !== this.clock.version) this.refreshOffset(n);
+    const mono = ev.common?.timestamp ?? (n.hasHw ? n.hw - n.offset : 0n);
+    const ts = mono + n.offset;
+    this.nEvents++;
+    n.lastPush = ++this.pushes;
+    if (n.quiet) {
+      n.quiet = false; // back: holds the watermark again
+      this.recomputeHolding();
+    }
+    if (!n.hasHw || ts > n.hw) this.advance(n, ts);
+
+    const st = ev['skb-tracking'];
+    let s: Series | undefined;
+    let isNew = false;
+    if (st !== undefined) {
+      s = n.lastSeries;
+      if (s === undefined || s.tracking?.orig_head !== st.orig_head || s.tracking.timestamp !== st.timestamp) {
+        s = st.timestamp > n.maxTracking ? undefined : this.findSeries(n, st);
+        if (s === undefined) {
+          s = this.newSeries(n, st, mono);
+          isNew = true;
+        }
+        n.lastSeries = s;
+      }
+    } else {
+      s = this.newSeries(n, st, mono);
+      isNew = true;
+    }
+    const se: SortedEvent = { node: item.node, event: ev, raw: item.raw, clusterTs: ts, idx: 0, late: false };
+    const pkt = ev.packet;
+    if (pkt !== undefined && pkt.data) {
+      const len = pkt.len || pkt.data.length;
+      if (len !== s.lastLen) {
+        s.lastLen = len;
+        this.identify(s, pkt.data, ts, isNew);
+      }
+    }
+    if (s.released !== undefined) {
+      this.emitLate(s.released, se);
+      return;
+    }
+    let j = s.journey;
+    if (j === undefined) j = s.journey = this.newJourney(s, ts);
+    const evs = j.events;
+    const last = evs[evs.length - 1];
+    if (last !== undefined && ts < last.clusterTs) j.sorted = false;
+    evs.push(se);
+    if (ts > j.latest) j.latest = ts;
+    this.buffered++;
+    if (this.buffered > this.maxBuffered) this.releaseForced();
+    const top = this.heap.peek();
+    if (top !== undefined && top.key < this.watermark) this.releaseReady();
+  }
+
+  /**
+   * Wall-clock time for quiet nodes (call it periodically, e.g. every 100 ms): a node that sent
+   * nothing for latenessNs stops holding the watermark back, and what it held is released.
+   */
+  tick(nowWallNs: bigint): void {
+    // Push counts at past ticks: a node whose last push is not after the count of a tick at least
+    // latenessNs old has been silent at least that long.
+    this.ticks.push({ wall: nowWallNs, pushes: this.pushes });
+    const limit = nowWallNs - this.latenessNs;
+    let consumed = 0;
+    for (const t of this.ticks) {
+      if (t.wall > limit) break;
+      this.idlePushes = Math.max(this.idlePushes, t.pushes);
+      consumed++;
+    }
+    if (consumed > 0) this.ticks.splice(0, consumed);
+    let changed = false;
+    for (const n of this.nodes.values()) {
+      if (n.active && n.hasHw && !n.quiet && n.lastPush <= this.idlePushes) {
+        n.quiet = true;
+        changed = true;
+      }
+    }
+    if (changed) {
+      this.recomputeHolding();
+      this.releaseReady();
+    }
+  }
+
+  /** Releases every open journey (end of the trace). */
+  flush(): void {
+    for (let j = this.heap.pop(); j !== undefined; j = this.heap.pop()) {
+      if (j.state !== OPEN) continue;
+      if (j.key < j.latest) {
+        j.key = j.latest;
+        this.heap.push(j);
+        continue;
+      }
+      this.release(j);
+    }
+  }
+
+  // --- nodes and watermark ---
+
+  private nodeState(name: string, active: boolean): NodeState {
+    let n = this.nodes.get(name);
+    if (n === undefined) {
+      n = {
+        name,
+        offset: 0n,
+        clockVersion: -1,
+        hw: 0n,
+        hasHw: false,
+        active,
+        quiet: false,
+        lastPush: 0,
+        series: new Map(),
+        older: new Map(),
+        maxTracking: -1n,
+        lastSeries: undefined,
+      };
+      this.nodes.set(name, n);
+    }
+    return n;
+  }
+
+  private refreshOffset(n: NodeState): void {
+    n.offset = this.clock.offset(n.name); // throws ClockError for a node that never registered
+    n.clockVersion = this.clock.version;
+  }
+
+  private offsetOf(n: NodeState): bigint {
+    if (n.clockVersion !== this.clock.version) this.refreshOffset(n);
+    return n.offset;
+  }
+
+  private advance(n: NodeState, ts: bigint): void {
+    n.hw = ts;
+    if (!n.hasHw) {
+      n.hasHw = true;
+      if (n.active) this.recomputeHolding(); // its first event: it may be the slowest
+    } else if (n === this.minNode) this.recomputeWatermark(); // only the slowest moves the minimum
+  }
+
+  /** After a node's state changed: which nodes hold the watermark, and where it is. */
+  private recomputeHolding(): void {
+    this.holding = [...this.nodes.values()].filter((n) => n.active && n.hasHw && !n.quiet);
+    this.recomputeWatermark();
+  }
+
+  private recomputeWatermark(): void {
+    let min: NodeState | undefined;
+    const holding = this.holding;
+    for (let i = 0; i < holding.length; i++) {
+      const n = holding[i] as NodeState;
+      if (min === undefined || n.hw < min.hw) min = n;
+    }
+    this.minNode = min;
+    this.watermark = min === undefined ? (this.nodes.size > 0 ? NO_LIMIT : BEFORE_ALL) : min.hw - this.latenessNs;
+  }
+
+  // --- series, fingerprints, journeys ---
+
+  private newSeries(n: NodeState, st: SkbTracking | undefined, mono: bigint): Series {
+    const s: Series = {
+      node: n,
+      tracking: st,
+      untracked: st === undefined ? ++this.untracked : 0,
+      firstMono: mono,
+      journey: undefined,
+      released: undefined,
+      lastLen: -1,
+      lastFp: -1,
+      maxTtl: -1,
+    };
+    this.nSeries++;
+    if (st === undefined) return s;
+    n.series.set(st.orig_head, s); // a newer packet in a reused buffer replaces the older one
+    if (st.timestamp > n.maxTracking) n.maxTracking = st.timestamp;
+    if (++this.seriesInGeneration > this.rememberReleased / 2) this.nextGeneration();
+    return s;
+  }
+
+  private findSeries(n: NodeState, st: SkbTracking): Series | undefined {
+    const s = n.series.get(st.orig_head);
+    if (s !== undefined && s.tracking?.timestamp === st.timestamp) return s;
+    const o = n.older.get(st.orig_head);
+    return o !== undefined && o.tracking?.timestamp === st.timestamp ? o : undefined;
+  }
+
+  /** Forgets the older generation of series, but not the open ones in it. */
+  private nextGeneration(): void {
+    this.seriesInGeneration = 0;
+    for (const n of this.nodes.values()) {
+      const keep = n.series;
+      for (const [head, s] of n.older) if (s.journey !== undefined && !keep.has(head)) keep.set(head, s);
+      n.older = keep;
+      n.series = new Map();
+    }
+  }
+
+  /** The series' packet changed (or is new): fingerprint it and stitch. */
+  private identify(s: Series, data: string, ts: bigint, isNew: boolean): void {
+    // The fingerprint's 53-bit key stands for its text (fingerprintText): cheaper to make and to
+    // look up, and a false match between two keys is as unlikely as 2^-53 per pair.
+    const f = readPacketFields(data);
+    if (f === undefined) return;
+    if (f.ttl > s.maxTtl) s.maxTtl = f.ttl;
+    if (f.key === s.lastFp) return;
+    s.lastFp = f.key;
+    this.stitch(s, f.key, ts, isNew);
+  }
+
+  private stitch(s: Series, fp: number, ts: bigint, isNew: boolean): void {
+    const e = this.fps.get(fp);
+    if (e !== undefined && e.ts >= ts - this.stitchWindowNs && e.ts <= ts + this.stitchWindowNs) {
+      const m = e.series;
+      if (m === s) return;
+      const mj = m.journey;
+      if (mj !== undefined) {
+        if (isNew) {
+          s.journey = mj;
+          mj.series.push(s);
+        } else if (s.journey !== undefined && s.journey !== mj) this.merge(s.journey, mj);
+        else return;
+        this.observeHop(s, m);
+      } else if (m.released !== undefined && isNew) {
+        s.released = m.released; // a part of a journey already out: late
+        this.observeHop(s, m);
+      }
+      return;
+    }
+    const entry: FpEntry = { fp, series: s, ts };
+    this.fps.set(fp, entry);
+    this.fpQueue.push(entry);
+    this.expireFingerprints();
+  }
+
+  /** Forgets fingerprints older than the window behind the watermark, and the oldest past the bound. */
+  private expireFingerprints(): void {
+    const q = this.fpQueue;
+    const before = this.watermark - this.stitchWindowNs;
+    while (this.fpHead < q.length) {
+      const e = q[this.fpHead] as FpEntry;
+      if (e.ts >= before && q.length - this.fpHead <= this.maxBuffered) break;
+      if (this.fps.get(e.fp) === e) this.fps.delete(e.fp);
+      this.fpHead++;
+    }
+    if (this.fpHead > 4096 && this.fpHead * 2 > q.length) {
+      this.fpQueue = q.slice(this.fpHead);
+      this.fpHead = 0;
+    }
+  }
+
+  /** Two series of one packet on different nodes: a measurement for the cluster clock. */
+  private observeHop(a: Series, b: Series): void {
+    if (a.node === b.node) return;
+    // Routers only decrement the TTL: the higher one was seen first. Equal (bridged) or unknown:
+    // the earlier cluster time departed.
+    let aFirst: boolean;
+    if (a.maxTtl >= 0 && b.maxTtl >= 0 && a.maxTtl !== b.maxTtl) aFirst = a.maxTtl > b.maxTtl;
+    else aFirst = a.firstMono + this.offsetOf(a.node) <= b.firstMono + this.offsetOf(b.node);
+    const [from, to] = aFirst ? [a, b] : [b, a];
+    this.clock.observeHop(from.node.name, from.firstMono, to.node.name, to.firstMono);
+  }
+
+  private newJourney(s: Series, ts: bigint): JourneyState {
+    const j: JourneyState = {
+      state: OPEN,
+      events: [],
+      series: [s],
+      latest: ts,
+      key: ts,
+      sorted: true,
+      clockVersion: this.clock.version,
+      id: '',
+      next: 0,
+      nodes: [],
+    };
+    this.heap.push(j);
+    return j;
+  }
+
+  /** Two open journeys turn out to be one packet: the smaller joins the larger. */
+  private merge(a: JourneyState, b: JourneyState): void {
+    const [into, from] = a.events.length >= b.events.length ? [a, b] : [b, a];
+    for (const s of from.series) {
+      s.journey = into;
+      into.series.push(s);
+    }
+    for (const e of from.events) into.events.push(e);
+    if (from.latest > into.latest) into.latest = from.latest;
+    into.sorted = false;
+    if (from.clockVersion !== into.clockVersion) into.clockVersion = -1; // recompute times on release
+    from.state = MERGED;
+    from.events = [];
+    from.series = [];
+  }
+
+  // --- release ---
+
+  private releaseReady(): void {
+    for (let j = this.heap.peek(); j !== undefined && j.key < this.watermark; j = this.heap.peek()) {
+      this.heap.pop();
+      if (j.state !== OPEN) continue;
+      if (j.latest >= this.watermark) {
+        j.key = j.latest;
+        this.heap.push(j);
+        continue;
+      }
+      this.release(j);
+    }
+  }
+
+  private releaseForced(): void {
+    while (this.buffered > this.maxBuffered) {
+      const j = this.heap.pop();
+      if (j === undefined) return;
+      if (j.state !== OPEN) continue;
+      if (j.key < j.latest) {
+        j.key = j.latest;
+        this.heap.push(j);
+        continue;
+      }
+      this.nForced++;
+      this.release(j);
+    }
+  }
+
+  private release(j: JourneyState): void {
+    j.state = RELEASED;
+    const evs = j.events;
+    // The clock was refined since these times were computed: recompute them all with the
+    // latest offsets, so that each node's events keep their monotonic order.
+    if (j.clockVersion !== this.clock.version) {
+      for (const e of evs) {
+        const mono = e.event.common?.timestamp;
+        const n = this.nodes.get(e.node);
+        if (mono !== undefined && n !== undefined) e.clusterTs = mono + this.offsetOf(n);
+      }
+      j.sorted = false;
+    }
+    if (!j.sorted && !isSorted(evs)) evs.sort(byClusterTime);
+    const first = this.firstSeries(j.series);
+    const id = first.tracking ? `${first.node.name}/${trackingId(first.tracking)}` : `${first.node.name}/u${first.untracked}`;
+    const nodes: string[] = [];
+    for (let i = 0; i < evs.length; i++) {
+      const e = evs[i] as SortedEvent;
+      e.idx = i;
+      if (nodes.length === 0 || (nodes[nodes.length - 1] !== e.node && !nodes.includes(e.node))) nodes.push(e.node);
+    }
+    j.id = id;
+    j.next = evs.length;
+    j.nodes = nodes;
+    for (const s of j.series) {
+      s.journey = undefined;
+      s.released = j;
+    }
+    this.buffered -= evs.length;
+    this.nJourneys++;
+    if (nodes.length > 1) this.nStitched++;
+    else this.nUnstitched += j.series.length;
+    j.series = [];
+    j.events = [];
+    this.onJourney({ id, nodes, events: evs });
+  }
+
+  /** The series whose first event is the earliest in cluster time (the journey's id). */
+  private firstSeries(series: Series[]): Series {
+    let best = series[0] as Series;
+    if (series.length === 1) return best;
+    let bestTs = best.firstMono + this.offsetOf(best.node);
+    for (let i = 1; i < series.length; i++) {
+      const s = series[i] as Series;
+      const ts = s.firstMono + this.offsetOf(s.node);
+      if (ts < bestTs) {
+        best = s;
+        bestTs = ts;
+      }
+    }
+    return best;
+  }
+
+  private emitLate(ref: JourneyState, se: SortedEvent): void {
+    se.late = true;
+    se.idx = ref.next++;
+    // A new array: the one already handed out with the journey must not change under its reader.
+    if (!ref.nodes.includes(se.node)) ref.nodes = [...ref.nodes, se.node];
+    this.nLate++;
+    this.onJourney({ id: ref.id, nodes: ref.nodes, events: [se] });
+  }
+}
+
+function byClusterTime(a: SortedEvent, b: SortedEvent): number {
+  if (a.clusterTs !== b.clusterTs) return a.clusterTs < b.clusterTs ? -1 : 1;
+  if (a.node !== b.node) return 0; // stable: arrival order
+  const ma = a.event.common?.timestamp ?? 0n;
+  const mb = b.event.common?.timestamp ?? 0n;
+  return ma < mb ? -1 : ma > mb ? 1 : 0;
+}
+
+function isSorted(evs: SortedEvent[]): boolean {
+  for (let i = 1; i < evs.length; i++) if (byClusterTime(evs[i - 1] as SortedEvent, evs[i] as SortedEvent) > 0) return false;
+  return true;
+}
