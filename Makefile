@@ -47,7 +47,7 @@ demo: build
 	@node e2e/dist/scenarios/journey-demo.js
 
 bench: build
-	@node e2e/dist/bench/ringbuf-delivery.js && node e2e/dist/bench/iperf-trace.js
+	@node e2e/dist/bench/ringbuf-delivery.js && node e2e/dist/bench/iperf-trace.js && node e2e/dist/bench/cluster-pipeline.js
 
 clean:
 	@$(MAKE) --no-print-directory -C bpf clean

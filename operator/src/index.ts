@@ -5,3 +5,4 @@ export { Aggregator, type AggregatorOptions } from './server/aggregator.js';
 export { AggregatorMetrics } from './server/aggregator-metrics.js';
 export { queryHandlers } from './server/query-server.js';
 export { readTraceFile, traceSpecsFrom, specForNode, TraceFileError } from './server/trace-file.js';
+export { syntheticTrace } from './aggregator/bench-sort.js';

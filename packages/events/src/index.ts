@@ -2,13 +2,7 @@
 export * from './gen/event.js';
 export * from './gen/protocol-agent.js';
 export * from './gen/protocol-query.js';
-export {
-  encodeMessage,
-  decodeMessage,
-  protoMessages,
-  ProtoDecodeError,
-  type DecodeOptions,
-} from './proto-codec.js';
+export { encodeMessage, decodeMessage, protoMessages, ProtoDecodeError, type DecodeOptions } from './proto-codec.js';
 export { parseLine, parseEvent, eventFromJson, stringifyEvent, EventParseError } from './json.js';
 export { integerJson, writeMessageJson } from './json-writer.js';
 export { trackingId, sameSeries, sameSkb } from './tracking.js';

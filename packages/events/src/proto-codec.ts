@@ -390,7 +390,9 @@ function fillDefaults(m: CompiledMessage, out: Record<string, unknown>): void {
       if (spec.kind === 'message' && !(v instanceof Uint8Array)) {
         const sub = messageOf(spec.message ?? '');
         if (!spec.repeated) fillDefaults(sub, v as Record<string, unknown>);
-        else for (const x of v as unknown[]) if (!(x instanceof Uint8Array)) fillDefaults(sub, x as Record<string, unknown>);
+        else
+          for (const x of v as unknown[])
+            if (!(x instanceof Uint8Array)) fillDefaults(sub, x as Record<string, unknown>);
       }
       continue;
     }

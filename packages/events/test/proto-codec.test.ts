@@ -8,7 +8,6 @@ import {
   decodeMessage,
   encodeMessage,
   ProtoDecodeError,
-  stringifyEvent,
   type Event,
   type EventBatch,
 } from '../src/index.js';
