@@ -63,8 +63,11 @@ export interface PacketFields {
   /** FNV-1a of the payload head; -1 when not hashed. */
   payloadHash: number;
   ttl: number;
-  /** A 53-bit number from all the above but ttl: the sorter's map key for the fingerprint. */
+  /** A 53-bit number from all the above but ttl (two 32-bit hashes, cut to fit a double). */
   key: number;
+  /** The two 32-bit hashes whole, as int32: the sorter's table key for the fingerprint. */
+  keyLo: number;
+  keyHi: number;
 }
 
 /** A packet's fingerprint, or undefined when it has no IP layer to identify it by. */
@@ -116,6 +119,8 @@ const fields: PacketFields = {
   payloadHash: -1,
   ttl: 0,
   key: 0,
+  keyLo: 0,
+  keyHi: 0,
 };
 
 /**
@@ -273,7 +278,8 @@ function walk(b: Uint8Array, n: number): boolean {
         f.a = u8(b, n, l4Start);
         f.b = u8(b, n, l4Start + 1);
         const type = f.a;
-        const echo = proto === 58 ? type === 128 || type === 129 : type === 0 || type === 8 || type === 13 || type === 14;
+        const echo =
+          proto === 58 ? type === 128 || type === 129 : type === 0 || type === 8 || type === 13 || type === 14;
         f.c = echo && l4End - l4Start >= 8 ? u16(b, n, l4Start + 6) : -1;
         hash = f.c >= 0; // errors quote headers that NAT rewrites
         payloadStart += 8;
@@ -286,7 +292,7 @@ function walk(b: Uint8Array, n: number): boolean {
     }
     const end = Math.min(l4End, payloadStart + FINGERPRINT_PAYLOAD_BYTES);
     f.payloadHash = hash && end > payloadStart ? fnv1a(b, payloadStart, end, 0x811c9dc5) : -1;
-    f.key = keyOf(f);
+    setKey(f);
     return true;
   }
 }
@@ -320,8 +326,8 @@ function fmix(h: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
-/** Two independent 32-bit hashes of the fields, as one 53-bit number (exact in a double). */
-function keyOf(f: PacketFields): number {
+/** Two independent 32-bit hashes of the fields (and as one 53-bit number, exact in a double). */
+function setKey(f: PacketFields): void {
   const l4 = f.l4 === 'tcp' ? 1 : f.l4 === 'udp' ? 2 : f.l4 === 'icmp' ? 3 : 0;
   const head = f.version | (f.proto << 8) | (l4 << 16);
   let h1 = 0x9747b28c;
@@ -330,5 +336,7 @@ function keyOf(f: PacketFields): number {
   h1 = mix(mix(mix(mix(h1, f.a), f.b), f.c), f.payloadHash);
   h2 = mix(mix(mix(mix(mix(h2, f.payloadHash), f.c), f.b), f.a), f.fragId);
   h2 = mix(mix(mix(mix(h2, f.frag), f.length), f.ident), head ^ 0x2545f491);
-  return fmix(h1) * 0x200000 + (fmix(h2) >>> 11);
+  f.keyLo = fmix(h1) | 0;
+  f.keyHi = fmix(h2) | 0;
+  f.key = (f.keyLo >>> 0) * 0x200000 + ((f.keyHi >>> 0) >>> 11);
 }

@@ -20,7 +20,8 @@
 import { trackingId, type Event, type Journey as JourneySection, type SkbTracking } from '@retrace/events';
 import type { ClusterClock } from './clock.js';
 import { readPacketFields } from './fingerprint.js';
-import { BigIntMinHeap } from './min-heap.js';
+import { KeyedMinHeap } from './min-heap.js';
+import { PairTable } from './pair-table.js';
 
 export interface SortItem {
   /** The node the event came from (its agent's registration name). */
@@ -119,8 +120,8 @@ interface NodeState {
    * dropped (keeping its open series) and `series` becomes `older`. Forgetting a generation at a
    * time costs nothing per series, where forgetting series one by one costs a map deletion each.
    */
-  series: Map<bigint, Series>;
-  older: Map<bigint, Series>;
+  series: PairTable<Series>;
+  older: PairTable<Series>;
   /** Highest tracking timestamp of the node's series: a higher one is a new series for sure. */
   maxTracking: bigint;
   /** The series of the node's previous event: a packet's events tend to come in a row. */
@@ -138,8 +139,10 @@ interface Series {
   released: JourneyState | undefined;
   /** packet.len when last fingerprinted (-1: never). */
   lastLen: number;
-  /** Key of the last fingerprint (PacketFields.key), -1 before any. */
-  lastFp: number;
+  /** Key of the last fingerprint (PacketFields.keyLo/keyHi); lastFpSet false before any. */
+  lastFpLo: number;
+  lastFpHi: number;
+  lastFpSet: boolean;
   /** Highest innermost TTL seen (-1: none): the earlier hop has the higher one. */
   maxTtl: number;
 }
@@ -162,7 +165,8 @@ interface JourneyState {
 }
 
 interface FpEntry {
-  fp: number;
+  lo: number;
+  hi: number;
   series: Series;
   ts: bigint;
 }
@@ -181,9 +185,13 @@ export class JourneySorter {
   private lastNode: NodeState | undefined;
   private minNode: NodeState | undefined;
   private watermark = BEFORE_ALL;
-  private readonly heap = new BigIntMinHeap<JourneyState>((j) => j.key);
+  /** Heap keys are ns after `base` (the first event's cluster time) as numbers: exact for 104 days. */
+  private base = 0n;
+  private hasBase = false;
+  private watermarkRel = -Infinity;
+  private readonly heap = new KeyedMinHeap<JourneyState>();
   /** Fingerprint key -> the first series that showed it (within the stitching window). */
-  private readonly fps = new Map<number, FpEntry>();
+  private readonly fps = new PairTable<FpEntry>(16_384);
   private fpQueue: FpEntry[] = [];
   private fpHead = 0;
   /** Series made since the last generation change (see NodeState.series). */
@@ -256,6 +264,10 @@ export class JourneySorter {
     if (n.clockVersion !== this.clock.version) this.refreshOffset(n);
     const mono = ev.common?.timestamp ?? (n.hasHw ? n.hw - n.offset : 0n);
     const ts = mono + n.offset;
+    if (!this.hasBase) {
+      this.base = ts;
+      this.hasBase = true;
+    }
     this.nEvents++;
     n.lastPush = ++this.pushes;
     if (n.quiet) {
@@ -303,8 +315,7 @@ export class JourneySorter {
     if (ts > j.latest) j.latest = ts;
     this.buffered++;
     if (this.buffered > this.maxBuffered) this.releaseForced();
-    const top = this.heap.peek();
-    if (top !== undefined && top.key < this.watermark) this.releaseReady();
+    if (this.heap.peekKey() < this.watermarkRel) this.releaseReady();
   }
 
   /**
@@ -341,8 +352,7 @@ export class JourneySorter {
     for (let j = this.heap.pop(); j !== undefined; j = this.heap.pop()) {
       if (j.state !== OPEN) continue;
       if (j.key < j.latest) {
-        j.key = j.latest;
-        this.heap.push(j);
+        this.rekey(j);
         continue;
       }
       this.release(j);
@@ -363,8 +373,8 @@ export class JourneySorter {
         active,
         quiet: false,
         lastPush: 0,
-        series: new Map(),
-        older: new Map(),
+        series: new PairTable(),
+        older: new PairTable(),
         maxTracking: -1n,
         lastSeries: undefined,
       };
@@ -406,6 +416,12 @@ export class JourneySorter {
     }
     this.minNode = min;
     this.watermark = min === undefined ? (this.nodes.size > 0 ? NO_LIMIT : BEFORE_ALL) : min.hw - this.latenessNs;
+    this.watermarkRel =
+      this.watermark === NO_LIMIT
+        ? Infinity
+        : this.watermark === BEFORE_ALL
+          ? -Infinity
+          : Number(this.watermark - this.base);
   }
 
   // --- series, fingerprints, journeys ---
@@ -419,21 +435,25 @@ export class JourneySorter {
       journey: undefined,
       released: undefined,
       lastLen: -1,
-      lastFp: -1,
+      lastFpLo: 0,
+      lastFpHi: 0,
+      lastFpSet: false,
       maxTtl: -1,
     };
     this.nSeries++;
     if (st === undefined) return s;
-    n.series.set(st.orig_head, s); // a newer packet in a reused buffer replaces the older one
+    n.series.set(lo32(st.orig_head), hi32(st.orig_head), s); // a newer packet in a reused buffer replaces the older one
     if (st.timestamp > n.maxTracking) n.maxTracking = st.timestamp;
     if (++this.seriesInGeneration > this.rememberReleased / 2) this.nextGeneration();
     return s;
   }
 
   private findSeries(n: NodeState, st: SkbTracking): Series | undefined {
-    const s = n.series.get(st.orig_head);
+    const lo = lo32(st.orig_head);
+    const hi = hi32(st.orig_head);
+    const s = n.series.get(lo, hi);
     if (s !== undefined && s.tracking?.timestamp === st.timestamp) return s;
-    const o = n.older.get(st.orig_head);
+    const o = n.older.get(lo, hi);
     return o !== undefined && o.tracking?.timestamp === st.timestamp ? o : undefined;
   }
 
@@ -442,26 +462,32 @@ export class JourneySorter {
     this.seriesInGeneration = 0;
     for (const n of this.nodes.values()) {
       const keep = n.series;
-      for (const [head, s] of n.older) if (s.journey !== undefined && !keep.has(head)) keep.set(head, s);
+      const drop = n.older;
+      drop.forEach((s, lo, hi) => {
+        if (s.journey !== undefined && keep.get(lo, hi) === undefined) keep.set(lo, hi, s);
+      });
+      drop.clear();
       n.older = keep;
-      n.series = new Map();
+      n.series = drop; // emptied: reused for the new generation
     }
   }
 
   /** The series' packet changed (or is new): fingerprint it and stitch. */
   private identify(s: Series, data: string, ts: bigint, isNew: boolean): void {
-    // The fingerprint's 53-bit key stands for its text (fingerprintText): cheaper to make and to
-    // look up, and a false match between two keys is as unlikely as 2^-53 per pair.
+    // The fingerprint's two 32-bit hashes stand for its text (fingerprintText): cheaper to make
+    // and to look up, and a false match between two is as unlikely as 2^-64 per pair.
     const f = readPacketFields(data);
     if (f === undefined) return;
     if (f.ttl > s.maxTtl) s.maxTtl = f.ttl;
-    if (f.key === s.lastFp) return;
-    s.lastFp = f.key;
-    this.stitch(s, f.key, ts, isNew);
+    if (s.lastFpSet && f.keyLo === s.lastFpLo && f.keyHi === s.lastFpHi) return;
+    s.lastFpLo = f.keyLo;
+    s.lastFpHi = f.keyHi;
+    s.lastFpSet = true;
+    this.stitch(s, f.keyLo, f.keyHi, ts, isNew);
   }
 
-  private stitch(s: Series, fp: number, ts: bigint, isNew: boolean): void {
-    const e = this.fps.get(fp);
+  private stitch(s: Series, lo: number, hi: number, ts: bigint, isNew: boolean): void {
+    const e = this.fps.get(lo, hi);
     if (e !== undefined && e.ts >= ts - this.stitchWindowNs && e.ts <= ts + this.stitchWindowNs) {
       const m = e.series;
       if (m === s) return;
@@ -479,8 +505,8 @@ export class JourneySorter {
       }
       return;
     }
-    const entry: FpEntry = { fp, series: s, ts };
-    this.fps.set(fp, entry);
+    const entry: FpEntry = { lo, hi, series: s, ts };
+    this.fps.set(lo, hi, entry);
     this.fpQueue.push(entry);
     this.expireFingerprints();
   }
@@ -492,7 +518,7 @@ export class JourneySorter {
     while (this.fpHead < q.length) {
       const e = q[this.fpHead] as FpEntry;
       if (e.ts >= before && q.length - this.fpHead <= this.maxBuffered) break;
-      if (this.fps.get(e.fp) === e) this.fps.delete(e.fp);
+      this.fps.delete(e.lo, e.hi, e);
       this.fpHead++;
     }
     if (this.fpHead > 4096 && this.fpHead * 2 > q.length) {
@@ -526,7 +552,7 @@ export class JourneySorter {
       next: 0,
       nodes: [],
     };
-    this.heap.push(j);
+    this.heap.push(j, Number(ts - this.base));
     return j;
   }
 
@@ -548,16 +574,19 @@ export class JourneySorter {
 
   // --- release ---
 
+  /** The journey got later events since it was queued: queue it again at its latest. */
+  private rekey(j: JourneyState): void {
+    j.key = j.latest;
+    this.heap.push(j, Number(j.key - this.base));
+  }
+
   private releaseReady(): void {
-    for (let j = this.heap.peek(); j !== undefined && j.key < this.watermark; j = this.heap.peek()) {
-      this.heap.pop();
+    // Number() is monotonic: a key below the watermark as numbers is below it as bigints.
+    while (this.heap.peekKey() < this.watermarkRel) {
+      const j = this.heap.pop() as JourneyState;
       if (j.state !== OPEN) continue;
-      if (j.latest >= this.watermark) {
-        j.key = j.latest;
-        this.heap.push(j);
-        continue;
-      }
-      this.release(j);
+      if (j.latest >= this.watermark) this.rekey(j);
+      else this.release(j);
     }
   }
 
@@ -567,8 +596,7 @@ export class JourneySorter {
       if (j === undefined) return;
       if (j.state !== OPEN) continue;
       if (j.key < j.latest) {
-        j.key = j.latest;
-        this.heap.push(j);
+        this.rekey(j);
         continue;
       }
       this.nForced++;
@@ -591,7 +619,9 @@ export class JourneySorter {
     }
     if (!j.sorted && !isSorted(evs)) evs.sort(byClusterTime);
     const first = this.firstSeries(j.series);
-    const id = first.tracking ? `${first.node.name}/${trackingId(first.tracking)}` : `${first.node.name}/u${first.untracked}`;
+    const id = first.tracking
+      ? `${first.node.name}/${trackingId(first.tracking)}`
+      : `${first.node.name}/u${first.untracked}`;
     const nodes: string[] = [];
     for (let i = 0; i < evs.length; i++) {
       const e = evs[i] as SortedEvent;
@@ -640,6 +670,10 @@ export class JourneySorter {
   }
 }
 
+/** The low and high 32 bits of a 64-bit address, as table keys. */
+const lo32 = (v: bigint): number => Number(BigInt.asUintN(32, v)) | 0;
+const hi32 = (v: bigint): number => Number(BigInt.asUintN(32, v >> 32n)) | 0;
+
 function byClusterTime(a: SortedEvent, b: SortedEvent): number {
   if (a.clusterTs !== b.clusterTs) return a.clusterTs < b.clusterTs ? -1 : 1;
   if (a.node !== b.node) return 0; // stable: arrival order
@@ -649,6 +683,7 @@ function byClusterTime(a: SortedEvent, b: SortedEvent): number {
 }
 
 function isSorted(evs: SortedEvent[]): boolean {
-  for (let i = 1; i < evs.length; i++) if (byClusterTime(evs[i - 1] as SortedEvent, evs[i] as SortedEvent) > 0) return false;
+  for (let i = 1; i < evs.length; i++)
+    if (byClusterTime(evs[i - 1] as SortedEvent, evs[i] as SortedEvent) > 0) return false;
   return true;
 }

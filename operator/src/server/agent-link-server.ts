@@ -243,7 +243,13 @@ export class AgentLinkServer {
           reason: 'batches never arrived (dropped by the agent before they could be resent)',
         });
       cursor.lastSeq.set(b.trace, b.seq);
-      const problem = this.handler.onBatch(s, b.trace, b.seq, (b.events ?? []) as unknown as Uint8Array[], b.lost ?? []);
+      const problem = this.handler.onBatch(
+        s,
+        b.trace,
+        b.seq,
+        (b.events ?? []) as unknown as Uint8Array[],
+        b.lost ?? [],
+      );
       if (problem) send({ error: { message: problem, fatal: false } });
       send({ ack: { trace: b.trace, seq: b.seq } });
     } else if (m.attach) this.handler.onAttach(s, m.attach);

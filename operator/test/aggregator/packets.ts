@@ -47,7 +47,10 @@ export function udp(sport: number, dport: number, payload: Bytes): Bytes {
   return [...be16(sport), ...be16(dport), ...be16(8 + payload.length), 0, 0, ...payload];
 }
 
-export function tcp(o: { sport: number; dport: number; seq: number; ack: number; flags: number }, payload: Bytes): Bytes {
+export function tcp(
+  o: { sport: number; dport: number; seq: number; ack: number; flags: number },
+  payload: Bytes,
+): Bytes {
   return [
     ...be16(o.sport),
     ...be16(o.dport),
@@ -80,7 +83,14 @@ export function podPing(seq: number, o: { ttl?: number; src?: string; dst?: stri
     '0a:58:0a:00:01:01',
     0x0800,
     ipv4(
-      { src: o.src ?? '10.0.1.5', dst: o.dst ?? '10.0.2.7', proto: 1, id: o.id ?? 0x4000 + seq, ttl: o.ttl ?? 64, df: true },
+      {
+        src: o.src ?? '10.0.1.5',
+        dst: o.dst ?? '10.0.2.7',
+        proto: 1,
+        id: o.id ?? 0x4000 + seq,
+        ttl: o.ttl ?? 64,
+        df: true,
+      },
       icmpEcho({ id: 0x77, seq }, pingPayload(seq)),
     ),
   );
@@ -92,7 +102,10 @@ export function overVxlan(inner: Bytes, sport = 51234): Bytes {
     '52:54:00:00:00:0a',
     '52:54:00:00:00:0b',
     0x0800,
-    ipv4({ src: '192.168.0.10', dst: '192.168.0.11', proto: 17, id: 0x9999, ttl: 64 }, udp(sport, 4789, vxlan(1, inner))),
+    ipv4(
+      { src: '192.168.0.10', dst: '192.168.0.11', proto: 17, id: 0x9999, ttl: 64 },
+      udp(sport, 4789, vxlan(1, inner)),
+    ),
   );
 }
 
@@ -117,11 +130,14 @@ export function event(o: EventOpts): Event {
   if (o.tracking) ev['skb-tracking'] = o.tracking;
   if (o.drop) ev['skb-drop'] = { drop_reason: o.drop };
   if (o.packet) ev.packet = { len: o.packet.length, capture_len: o.packet.length, data: b64(o.packet) };
-  if (o.node)
-    ev.k8s = o.pod ? { node: o.node, namespace: o.pod.namespace, pod: o.pod.name } : { node: o.node };
+  if (o.node) ev.k8s = o.pod ? { node: o.node, namespace: o.pod.namespace, pod: o.pod.name } : { node: o.node };
   return ev;
 }
 
 export const encode = (ev: Event): Uint8Array => encodeMessage('Event', ev);
 
-export const tracking = (ts: bigint, head: bigint): SkbTracking => ({ timestamp: ts, orig_head: head, skb: head + 0x100n });
+export const tracking = (ts: bigint, head: bigint): SkbTracking => ({
+  timestamp: ts,
+  orig_head: head,
+  skb: head + 0x100n,
+});
