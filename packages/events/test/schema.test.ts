@@ -17,6 +17,8 @@ const SECTIONS = [
   'startup',
   'tracking',
   'lost',
+  'k8s',
+  'journey',
 ];
 
 const schema = eventJsonSchema();
