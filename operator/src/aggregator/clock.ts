@@ -32,12 +32,12 @@ interface NodeClock {
   name: string;
   bootOffset: bigint;
   correction: bigint;
+  /** Peer -> minimum (peer - this) in boot-offset cluster time, for packets from this node. */
+  minTo: Map<NodeClock, bigint>;
 }
 
 export class ClusterClock {
   private readonly nodes = new Map<string, NodeClock>();
-  /** `${from}\n${to}` -> minimum (to - from) in boot-offset cluster time. */
-  private readonly minDelta = new Map<string, bigint>();
   private readonly minHopNs: bigint;
   private version_ = 0;
 
@@ -64,16 +64,14 @@ export class ClusterClock {
   setBootOffset(node: string, offsetNs: bigint): void {
     const n = this.nodes.get(node);
     if (!n) {
-      this.nodes.set(node, { name: node, bootOffset: offsetNs, correction: 0n });
+      this.nodes.set(node, { name: node, bootOffset: offsetNs, correction: 0n, minTo: new Map() });
       this.version_++;
       return;
     }
     if (n.bootOffset === offsetNs) return;
     n.bootOffset = offsetNs;
-    for (const key of [...this.minDelta.keys()]) {
-      const [from, to] = key.split('\n');
-      if (from === node || to === node) this.minDelta.delete(key);
-    }
+    n.minTo.clear();
+    for (const other of this.nodes.values()) other.minTo.delete(n);
     this.recompute();
     this.version_++;
   }
@@ -100,11 +98,11 @@ export class ClusterClock {
     if (fromNode === toNode) return;
     const from = this.node(fromNode);
     const to = this.node(toNode);
+    // Called for every stitched pair of series: most are not a new minimum and stop here.
     const delta = toMonoNs + to.bootOffset - (fromMonoNs + from.bootOffset);
-    const key = `${fromNode}\n${toNode}`;
-    const min = this.minDelta.get(key);
+    const min = from.minTo.get(to);
     if (min !== undefined && min <= delta) return;
-    this.minDelta.set(key, delta);
+    from.minTo.set(to, delta);
     if (this.recompute()) this.version_++;
   }
 
@@ -123,16 +121,19 @@ export class ClusterClock {
     const corr = new Map<string, bigint>();
     const twoWay = new Map<string, { peer: string; there: bigint; back: bigint }[]>();
     const oneWay: { from: string; to: string; delta: bigint }[] = [];
-    for (const [key, delta] of this.minDelta) {
-      const [from = '', to = ''] = key.split('\n');
-      const back = this.minDelta.get(`${to}\n${from}`);
-      if (back === undefined) {
-        oneWay.push({ from, to, delta });
-        continue;
+    for (const fromClock of this.nodes.values()) {
+      const from = fromClock.name;
+      for (const [toClock, delta] of fromClock.minTo) {
+        const to = toClock.name;
+        const back = toClock.minTo.get(fromClock);
+        if (back === undefined) {
+          oneWay.push({ from, to, delta });
+          continue;
+        }
+        let list = twoWay.get(from);
+        if (!list) twoWay.set(from, (list = []));
+        list.push({ peer: to, there: delta, back });
       }
-      let list = twoWay.get(from);
-      if (!list) twoWay.set(from, (list = []));
-      list.push({ peer: to, there: delta, back });
     }
     // Two-way pairs: breadth first from the reference, then from any node left unreached (its
     // own group, anchored at its first-registered node).

@@ -1,5 +1,5 @@
-// The aggregator's core, without gRPC: fingerprints, the cluster clock, the journey sorter, the
-// trace store and trace summaries.
+// The aggregator's core, without gRPC: packet fingerprints, the cluster clock, the journey
+// sorter, the trace store and trace summaries.
 export {
   packetFingerprint,
   packetIdentity,
@@ -21,4 +21,21 @@ export {
   type SortStats,
   type SortedEvent,
 } from './journey-sorter.js';
-export { benchSort, type SortBenchResult } from './bench-sort.js';
+export {
+  TraceStore,
+  StoreError,
+  appendLengthDelimited,
+  traceDirName,
+  type StoreFilter,
+  type StoreWarning,
+  type TraceStoreOptions,
+} from './trace-store.js';
+export {
+  SummaryBuilder,
+  SummaryError,
+  NODE_STATES,
+  whereLabel,
+  type NodeState,
+  type SummaryOptions,
+} from './summary.js';
+export { benchSort, syntheticTrace, syntheticClock, type SortBenchResult } from './bench-sort.js';

@@ -102,6 +102,9 @@ const MERGED = 2;
 /** Above any cluster time: the watermark when no active node holds it back. */
 const NO_LIMIT = 1n << 64n;
 const BEFORE_ALL = -(1n << 64n);
+/** What a released or merged journey keeps of its lists (shared: never added to). */
+const NO_EVENTS: SortedEvent[] = [];
+const NO_SERIES: Series[] = [];
 
 interface NodeState {
   name: string;
@@ -120,8 +123,8 @@ interface NodeState {
    * dropped (keeping its open series) and `series` becomes `older`. Forgetting a generation at a
    * time costs nothing per series, where forgetting series one by one costs a map deletion each.
    */
-  series: PairTable<Series>;
-  older: PairTable<Series>;
+  series: Map<bigint, Series>;
+  older: Map<bigint, Series>;
   /** Highest tracking timestamp of the node's series: a higher one is a new series for sure. */
   maxTracking: bigint;
   /** The series of the node's previous event: a packet's events tend to come in a row. */
@@ -132,6 +135,8 @@ interface Series {
   node: NodeState;
   tracking: SkbTracking | undefined;
   untracked: number;
+  /** An untracked series' one event, until released (to tell which series an event is of). */
+  event: Event | undefined;
   firstMono: bigint;
   /** The open journey the series is part of. */
   journey: JourneyState | undefined;
@@ -189,6 +194,8 @@ export class JourneySorter {
   private base = 0n;
   private hasBase = false;
   private watermarkRel = -Infinity;
+  /** Fingerprints seen before this (the watermark minus the stitching window) are forgotten. */
+  private fpExpiry = BEFORE_ALL;
   private readonly heap = new KeyedMinHeap<JourneyState>();
   /** Fingerprint key -> the first series that showed it (within the stitching window). */
   private readonly fps = new PairTable<FpEntry>(16_384);
@@ -284,13 +291,13 @@ export class JourneySorter {
       if (s === undefined || s.tracking?.orig_head !== st.orig_head || s.tracking.timestamp !== st.timestamp) {
         s = st.timestamp > n.maxTracking ? undefined : this.findSeries(n, st);
         if (s === undefined) {
-          s = this.newSeries(n, st, mono);
+          s = this.newSeries(n, st, mono, ev);
           isNew = true;
         }
         n.lastSeries = s;
       }
     } else {
-      s = this.newSeries(n, st, mono);
+      s = this.newSeries(n, st, mono, ev);
       isNew = true;
     }
     const se: SortedEvent = { node: item.node, event: ev, raw: item.raw, clusterTs: ts, idx: 0, late: false };
@@ -373,8 +380,8 @@ export class JourneySorter {
         active,
         quiet: false,
         lastPush: 0,
-        series: new PairTable(),
-        older: new PairTable(),
+        series: new Map(),
+        older: new Map(),
         maxTracking: -1n,
         lastSeries: undefined,
       };
@@ -416,6 +423,7 @@ export class JourneySorter {
     }
     this.minNode = min;
     this.watermark = min === undefined ? (this.nodes.size > 0 ? NO_LIMIT : BEFORE_ALL) : min.hw - this.latenessNs;
+    this.fpExpiry = this.watermark - this.stitchWindowNs;
     this.watermarkRel =
       this.watermark === NO_LIMIT
         ? Infinity
@@ -426,11 +434,12 @@ export class JourneySorter {
 
   // --- series, fingerprints, journeys ---
 
-  private newSeries(n: NodeState, st: SkbTracking | undefined, mono: bigint): Series {
+  private newSeries(n: NodeState, st: SkbTracking | undefined, mono: bigint, ev: Event): Series {
     const s: Series = {
       node: n,
       tracking: st,
       untracked: st === undefined ? ++this.untracked : 0,
+      event: st === undefined ? ev : undefined,
       firstMono: mono,
       journey: undefined,
       released: undefined,
@@ -442,18 +451,16 @@ export class JourneySorter {
     };
     this.nSeries++;
     if (st === undefined) return s;
-    n.series.set(lo32(st.orig_head), hi32(st.orig_head), s); // a newer packet in a reused buffer replaces the older one
+    n.series.set(st.orig_head, s); // a newer packet in a reused buffer replaces the older one
     if (st.timestamp > n.maxTracking) n.maxTracking = st.timestamp;
     if (++this.seriesInGeneration > this.rememberReleased / 2) this.nextGeneration();
     return s;
   }
 
   private findSeries(n: NodeState, st: SkbTracking): Series | undefined {
-    const lo = lo32(st.orig_head);
-    const hi = hi32(st.orig_head);
-    const s = n.series.get(lo, hi);
+    const s = n.series.get(st.orig_head);
     if (s !== undefined && s.tracking?.timestamp === st.timestamp) return s;
-    const o = n.older.get(lo, hi);
+    const o = n.older.get(st.orig_head);
     return o !== undefined && o.tracking?.timestamp === st.timestamp ? o : undefined;
   }
 
@@ -463,9 +470,7 @@ export class JourneySorter {
     for (const n of this.nodes.values()) {
       const keep = n.series;
       const drop = n.older;
-      drop.forEach((s, lo, hi) => {
-        if (s.journey !== undefined && keep.get(lo, hi) === undefined) keep.set(lo, hi, s);
-      });
+      for (const [head, s] of drop) if (s.journey !== undefined && !keep.has(head)) keep.set(head, s);
       drop.clear();
       n.older = keep;
       n.series = drop; // emptied: reused for the new generation
@@ -488,7 +493,8 @@ export class JourneySorter {
 
   private stitch(s: Series, lo: number, hi: number, ts: bigint, isNew: boolean): void {
     const e = this.fps.get(lo, hi);
-    if (e !== undefined && e.ts >= ts - this.stitchWindowNs && e.ts <= ts + this.stitchWindowNs) {
+    const d = e === undefined ? 0n : e.ts - ts;
+    if (e !== undefined && d <= this.stitchWindowNs && -d <= this.stitchWindowNs) {
       const m = e.series;
       if (m === s) return;
       const mj = m.journey;
@@ -514,7 +520,7 @@ export class JourneySorter {
   /** Forgets fingerprints older than the window behind the watermark, and the oldest past the bound. */
   private expireFingerprints(): void {
     const q = this.fpQueue;
-    const before = this.watermark - this.stitchWindowNs;
+    const before = this.fpExpiry;
     while (this.fpHead < q.length) {
       const e = q[this.fpHead] as FpEntry;
       if (e.ts >= before && q.length - this.fpHead <= this.maxBuffered) break;
@@ -535,8 +541,8 @@ export class JourneySorter {
     let aFirst: boolean;
     if (a.maxTtl >= 0 && b.maxTtl >= 0 && a.maxTtl !== b.maxTtl) aFirst = a.maxTtl > b.maxTtl;
     else aFirst = a.firstMono + this.offsetOf(a.node) <= b.firstMono + this.offsetOf(b.node);
-    const [from, to] = aFirst ? [a, b] : [b, a];
-    this.clock.observeHop(from.node.name, from.firstMono, to.node.name, to.firstMono);
+    if (aFirst) this.clock.observeHop(a.node.name, a.firstMono, b.node.name, b.firstMono);
+    else this.clock.observeHop(b.node.name, b.firstMono, a.node.name, a.firstMono);
   }
 
   private newJourney(s: Series, ts: bigint): JourneyState {
@@ -568,8 +574,8 @@ export class JourneySorter {
     into.sorted = false;
     if (from.clockVersion !== into.clockVersion) into.clockVersion = -1; // recompute times on release
     from.state = MERGED;
-    from.events = [];
-    from.series = [];
+    from.events = NO_EVENTS;
+    from.series = NO_SERIES;
   }
 
   // --- release ---
@@ -618,7 +624,7 @@ export class JourneySorter {
       j.sorted = false;
     }
     if (!j.sorted && !isSorted(evs)) evs.sort(byClusterTime);
-    const first = this.firstSeries(j.series);
+    const first = seriesOf(evs[0] as SortedEvent, j.series);
     const id = first.tracking
       ? `${first.node.name}/${trackingId(first.tracking)}`
       : `${first.node.name}/u${first.untracked}`;
@@ -634,30 +640,15 @@ export class JourneySorter {
     for (const s of j.series) {
       s.journey = undefined;
       s.released = j;
+      s.event = undefined;
     }
     this.buffered -= evs.length;
     this.nJourneys++;
     if (nodes.length > 1) this.nStitched++;
     else this.nUnstitched += j.series.length;
-    j.series = [];
-    j.events = [];
+    j.series = NO_SERIES;
+    j.events = NO_EVENTS;
     this.onJourney({ id, nodes, events: evs });
-  }
-
-  /** The series whose first event is the earliest in cluster time (the journey's id). */
-  private firstSeries(series: Series[]): Series {
-    let best = series[0] as Series;
-    if (series.length === 1) return best;
-    let bestTs = best.firstMono + this.offsetOf(best.node);
-    for (let i = 1; i < series.length; i++) {
-      const s = series[i] as Series;
-      const ts = s.firstMono + this.offsetOf(s.node);
-      if (ts < bestTs) {
-        best = s;
-        bestTs = ts;
-      }
-    }
-    return best;
   }
 
   private emitLate(ref: JourneyState, se: SortedEvent): void {
@@ -670,9 +661,20 @@ export class JourneySorter {
   }
 }
 
-/** The low and high 32 bits of a 64-bit address, as table keys. */
-const lo32 = (v: bigint): number => Number(BigInt.asUintN(32, v)) | 0;
-const hi32 = (v: bigint): number => Number(BigInt.asUintN(32, v >> 32n)) | 0;
+/** The series an event is part of (the journey's id is its first event's series). */
+function seriesOf(e: SortedEvent, series: Series[]): Series {
+  const st = e.event['skb-tracking'];
+  for (const s of series) {
+    if (s.node.name !== e.node) continue;
+    if (
+      st === undefined
+        ? s.event === e.event
+        : s.tracking?.orig_head === st.orig_head && s.tracking.timestamp === st.timestamp
+    )
+      return s;
+  }
+  return series[0] as Series;
+}
 
 function byClusterTime(a: SortedEvent, b: SortedEvent): number {
   if (a.clusterTs !== b.clusterTs) return a.clusterTs < b.clusterTs ? -1 : 1;

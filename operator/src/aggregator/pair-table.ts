@@ -1,8 +1,8 @@
-// A hash table keyed by two 32-bit integers (a 64-bit skb address, or a fingerprint's two
-// hashes), for the sorter's per-event lookups. A Map keyed by bigints or by 53-bit numbers keeps
-// each key as a separate heap object, so that a lookup in a table of tens of thousands of
-// entries misses the cache on the key as well as on the entry; here the keys sit in typed arrays
-// and are compared in place. Open addressing, linear probing, deletion by shifting back (no
+// A hash table keyed by two 32-bit integers (a fingerprint's two hashes), for the sorter's
+// stitching lookups. A Map keyed by 53-bit numbers keeps each key as a separate heap number, so
+// that a lookup in a table of tens of thousands of entries misses the cache on the key as well as
+// on the entry; here the keys sit in typed arrays and are compared in place (about 3 times
+// faster here). (For skb addresses, bigint-keyed Maps win: splitting a bigint costs more.) Open addressing, linear probing, deletion by shifting back (no
 // tombstones), growth at half full.
 
 export class PairTable<T> {

@@ -3,8 +3,8 @@
 // per-trace summaries and metrics, and answers queries.
 import { decodeMessage, ProtoDecodeError, type Event, type TraceSpec, type TraceSummary } from '@retrace/events';
 import { ClusterClock, JourneySorter, type Journey } from '../aggregator/index.js';
-import { SummaryBuilder } from './summary.js';
-import { TraceStore } from './trace-store.js';
+import { SummaryBuilder } from '../aggregator/summary.js';
+import { TraceStore } from '../aggregator/trace-store.js';
 import { AgentLinkServer, type AgentStream, type LinkHandler } from './agent-link-server.js';
 import { AggregatorMetrics } from './aggregator-metrics.js';
 import { specForNode } from './trace-file.js';

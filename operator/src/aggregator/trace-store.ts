@@ -1,0 +1,724 @@
+// Where released journeys go: an embedded, size-capped store with one directory per trace, so
+// that `retrace events` can read a trace back (filtered) after the fact and after a restart.
+//
+// <dir>/<trace, sanitised>/
+//   trace.json          the trace's name (directory names are sanitised) and evicted count
+//   meta.json           the last saved TraceSummary (written to a temporary file, then renamed)
+//   seg-00000001.rec    records: varint length + the event's protobuf bytes as the agent sent
+//   seg-00000002.rec    them, with its Journey section (field 17) appended; protobuf merges a
+//   ...                 repeated message field, so the bytes decode as the event plus `journey`
+// <dir>/.state/<key>.json   small JSON documents for the aggregator (saveState / state)
+//
+// Each segment's index (record offsets, journey id, node, pod, drop reason) is kept in memory in
+// typed arrays, and rebuilt on open by reading those few fields of each record without decoding
+// the rest. Filters apply per journey: a journey is returned whole when any of its events
+// matches each filter given. When a trace's segments pass the cap, the oldest segment goes.
+// Appends are not fsynced one by one: a crash loses what the OS had not written, and a record
+// cut in the middle is found on open, reported and cut off (nothing before it is lost).
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import {
+  QUERY_FIELDS,
+  decodeMessage,
+  encodeMessage,
+  type Event,
+  type FieldSpec,
+  type TraceSummary,
+} from '@retrace/events';
+import { journeySection, type Journey } from './journey-sorter.js';
+
+export interface TraceStoreOptions {
+  /** Bytes of segments per trace before the oldest segment is evicted (default 256 MiB). */
+  capBytes?: number;
+  /** A segment is closed and a new one started past this size (default 8 MiB). */
+  segmentBytes?: number;
+  /** Problems found on open (cut records, unreadable files), as they are repaired. */
+  onWarning?: (message: string, warning: StoreWarning) => void;
+}
+
+export interface StoreFilter {
+  node?: string;
+  /** `namespace/name` */
+  pod?: string;
+  dropReason?: string;
+}
+
+export interface StoreWarning {
+  trace: string;
+  file: string;
+  /** Byte offset in the file where the problem starts. */
+  offset: number;
+  message: string;
+}
+
+export class StoreError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreError';
+  }
+}
+
+/** Event field numbers the store reads or writes. */
+const FIELD_SKB_DROP = 5;
+const FIELD_K8S = 16;
+const FIELD_JOURNEY = 17;
+
+/** `message` with a length-delimited field appended (a sub-message, a string, bytes). */
+export function appendLengthDelimited(message: Uint8Array, field: number, payload: Uint8Array): Buffer {
+  const tag = (field << 3) | 2;
+  const out = Buffer.allocUnsafe(message.length + varintSize(tag) + varintSize(payload.length) + payload.length);
+  out.set(message, 0);
+  let p = writeVarint(out, message.length, tag);
+  p = writeVarint(out, p, payload.length);
+  out.set(payload, p);
+  return out;
+}
+
+function varintSize(v: number): number {
+  let n = 1;
+  for (; v > 0x7f; v = Math.floor(v / 128)) n++;
+  return n;
+}
+
+function writeVarint(b: Uint8Array, pos: number, v: number): number {
+  while (v > 0x7f) {
+    b[pos++] = (v % 128) | 0x80;
+    v = Math.floor(v / 128);
+  }
+  b[pos++] = v;
+  return pos;
+}
+
+/** A varint at `pos`: [value, next position], or undefined when the bytes end inside it. */
+function readVarint(b: Uint8Array, pos: number, end: number): [number, number] | undefined {
+  let v = 0;
+  let mul = 1;
+  for (let i = 0; i < 8 && pos < end; i++) {
+    const x = b[pos++] as number;
+    v += (x & 0x7f) * mul;
+    if (x < 0x80) return [v, pos];
+    mul *= 128;
+  }
+  return undefined;
+}
+
+/** A growable column of uint32. */
+class U32 {
+  data = new Uint32Array(1024);
+  length = 0;
+  push(v: number): void {
+    if (this.length === this.data.length) {
+      const next = new Uint32Array(this.data.length * 2);
+      next.set(this.data);
+      this.data = next;
+    }
+    this.data[this.length++] = v;
+  }
+  at(i: number): number {
+    return this.data[i] as number;
+  }
+}
+
+interface Segment {
+  seq: number;
+  path: string;
+  bytes: number;
+  /** Per record: where its bytes start (after the length), how many, and its index fields. */
+  offset: U32;
+  size: U32;
+  journey: U32;
+  node: U32;
+  pod: U32;
+  drop: U32;
+  /** Journey ids of this segment, by index. */
+  journeys: string[];
+  journeyIds: Map<string, number>;
+}
+
+/** The index columns a filter reads. */
+type IndexColumn = 'node' | 'pod' | 'drop';
+
+interface TraceState {
+  name: string;
+  dir: string;
+  segments: Segment[];
+  bytes: number;
+  evicted: number;
+  nextSeq: number;
+  fd: number | undefined;
+  summary: TraceSummary | undefined;
+  /** Node, pod and drop-reason strings by id (0: none). */
+  strings: string[];
+  stringIds: Map<string, number>;
+}
+
+interface RecordFields {
+  journey: string;
+  node: string;
+  pod: string;
+  drop: string;
+}
+
+const SEGMENT_RE = /^seg-(\d{8})\.rec$/;
+const STATE_DIR = '.state';
+
+/** A directory name for a trace name: reversible %-encoding, hashed when too long. */
+export function traceDirName(trace: string): string {
+  if (trace === '') throw new StoreError('a trace needs a name (namespace/name or name)');
+  let out = '';
+  for (const byte of Buffer.from(trace, 'utf8')) {
+    const c = String.fromCharCode(byte);
+    const plain = /[A-Za-z0-9_-]/.test(c) || (c === '.' && out !== '');
+    out += plain ? c : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  if (out.length > 200) out = `${out.slice(0, 150)}~${createHash('sha1').update(trace).digest('hex').slice(0, 16)}`;
+  return out;
+}
+
+export class TraceStore {
+  private readonly traces = new Map<string, TraceState>();
+  private readonly capBytes: number;
+  private readonly segmentBytes: number;
+  private closed = false;
+  /** What open() found and repaired. */
+  readonly warnings: StoreWarning[] = [];
+
+  private constructor(
+    readonly dir: string,
+    private readonly opts: TraceStoreOptions,
+  ) {
+    this.capBytes = opts.capBytes ?? 256 * 1024 * 1024;
+    this.segmentBytes = opts.segmentBytes ?? 8 * 1024 * 1024;
+    for (const [name, v] of [
+      ['capBytes', this.capBytes],
+      ['segmentBytes', this.segmentBytes],
+    ] as const)
+      if (!Number.isInteger(v) || v < 1) throw new StoreError(`${name} must be a whole number of bytes >= 1, got ${v}`);
+    if (this.capBytes < this.segmentBytes)
+      throw new StoreError(
+        `capBytes (${this.capBytes}) must be at least segmentBytes (${this.segmentBytes}): ` +
+          'eviction works a segment at a time',
+      );
+  }
+
+  /** Opens (creating it if needed) a store directory and everything stored in it. */
+  static open(dir: string, opts: TraceStoreOptions = {}): TraceStore {
+    const store = new TraceStore(dir, opts);
+    mkdirSync(dir, { recursive: true });
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      if (!entry.isDirectory() || entry.name === STATE_DIR) continue;
+      store.load(join(dir, entry.name));
+    }
+    return store;
+  }
+
+  listTraces(): string[] {
+    return [...this.traces.keys()].sort();
+  }
+
+  /** Appends a released journey (every event with its Journey section). */
+  append(trace: string, j: Journey): void {
+    this.check();
+    if (j.events.length === 0) return;
+    const t = this.trace(trace, true) as TraceState;
+    const records: Buffer[] = [];
+    const fields: RecordFields[] = [];
+    let total = 0;
+    for (const e of j.events) {
+      let bytes: Uint8Array = e.raw;
+      const k8s = e.event.k8s;
+      // Records say where they come from even when the agent left k8s out (read back on open).
+      if (!k8s) bytes = appendLengthDelimited(bytes, FIELD_K8S, encodeMessage('K8s', { node: e.node }));
+      const rec = appendLengthDelimited(bytes, FIELD_JOURNEY, encodeMessage('Journey', journeySection(e, j)));
+      const head = Buffer.allocUnsafe(varintSize(rec.length));
+      writeVarint(head, 0, rec.length);
+      records.push(head, rec);
+      total += head.length + rec.length;
+      fields.push({
+        journey: j.id,
+        node: k8s?.node || e.node,
+        pod: podOf(k8s),
+        drop: e.event['skb-drop']?.drop_reason ?? '',
+      });
+    }
+    let seg = t.segments[t.segments.length - 1];
+    if (seg === undefined || (seg.bytes > 0 && seg.bytes + total > this.segmentBytes)) seg = this.startSegment(t);
+    if (t.fd === undefined) t.fd = openSync(seg.path, 'a');
+    const chunk = Buffer.concat(records, total);
+    writeSync(t.fd, chunk);
+    let pos = seg.bytes;
+    for (let i = 0; i < fields.length; i++) {
+      const head = records[2 * i] as Buffer;
+      const rec = records[2 * i + 1] as Buffer;
+      this.index(t, seg, pos + head.length, rec.length, fields[i] as RecordFields);
+      pos += head.length + rec.length;
+    }
+    seg.bytes += total;
+    t.bytes += total;
+    this.enforceCap(t);
+  }
+
+  /** The trace's stored events in the order they were stored; none for an unknown trace. */
+  *events(trace: string, filter: StoreFilter = {}): Generator<{ raw: Uint8Array; event: Event }> {
+    this.check();
+    const t = this.traces.get(trace);
+    if (!t) return;
+    // A snapshot: appends and evictions while the caller reads do not move what it reads.
+    const segments = t.segments.map((s) => ({ seg: s, count: s.offset.length }));
+    const match = this.matching(t, segments, filter);
+    if (match === null) return;
+    for (const { seg, count } of segments) {
+      let buf: Buffer;
+      try {
+        buf = readFileSync(seg.path);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue; // evicted meanwhile
+        throw e;
+      }
+      for (let i = 0; i < count; i++) {
+        if (match !== undefined && !match.has(seg.journeys[seg.journey.at(i)] as string)) continue;
+        const off = seg.offset.at(i);
+        const raw = buf.subarray(off, off + seg.size.at(i));
+        yield { raw, event: decodeMessage<Event>('Event', raw) };
+      }
+    }
+  }
+
+  storedBytes(trace: string): number {
+    return this.traces.get(trace)?.bytes ?? 0;
+  }
+
+  /** Events dropped by the size cap so far. */
+  evicted(trace: string): number {
+    return this.traces.get(trace)?.evicted ?? 0;
+  }
+
+  /** Saves the trace's summary (meta.json, replaced atomically). */
+  saveSummary(trace: string, s: TraceSummary): void {
+    this.check();
+    const t = this.trace(trace, true) as TraceState;
+    writeAtomically(join(t.dir, 'meta.json'), `${JSON.stringify(s, bigintAsString, 1)}\n`);
+    t.summary = s;
+  }
+
+  summary(trace: string): TraceSummary | undefined {
+    return this.traces.get(trace)?.summary;
+  }
+
+  /** Saves a small JSON document for the aggregator (bigints kept). */
+  saveState(key: string, value: unknown): void {
+    this.check();
+    const dir = join(this.dir, STATE_DIR);
+    mkdirSync(dir, { recursive: true });
+    writeAtomically(join(dir, `${traceDirName(key)}.json`), JSON.stringify(value, taggedBigint));
+  }
+
+  state(key: string): unknown {
+    const file = join(this.dir, STATE_DIR, `${traceDirName(key)}.json`);
+    if (!existsSync(file)) return undefined;
+    try {
+      return JSON.parse(readFileSync(file, 'utf8'), untagBigint) as unknown;
+    } catch (e) {
+      this.warn({ trace: '', file, offset: 0, message: `unreadable, ignored: ${(e as Error).message}` });
+      return undefined;
+    }
+  }
+
+  /** Removes a trace and everything stored for it. */
+  deleteTrace(trace: string): void {
+    this.check();
+    const t = this.traces.get(trace);
+    if (!t) return;
+    if (t.fd !== undefined) closeSync(t.fd);
+    rmSync(t.dir, { recursive: true, force: true });
+    this.traces.delete(trace);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    for (const t of this.traces.values()) {
+      if (t.fd !== undefined) closeSync(t.fd);
+      t.fd = undefined;
+    }
+    this.closed = true;
+  }
+
+  // --- internals ---
+
+  private check(): void {
+    if (this.closed) throw new StoreError(`the trace store in ${this.dir} is closed; open it again to use it`);
+  }
+
+  private warn(w: StoreWarning): void {
+    this.warnings.push(w);
+    const where = w.trace ? `trace ${w.trace}: ` : '';
+    this.opts.onWarning?.(`${where}${w.file} at byte ${w.offset}: ${w.message}`, w);
+  }
+
+  private trace(name: string, create: boolean): TraceState | undefined {
+    let t = this.traces.get(name);
+    if (t || !create) return t;
+    const dir = join(this.dir, traceDirName(name));
+    mkdirSync(dir, { recursive: true });
+    t = newTraceState(name, dir);
+    this.traces.set(name, t);
+    this.saveTraceFile(t);
+    return t;
+  }
+
+  private saveTraceFile(t: TraceState): void {
+    writeAtomically(join(t.dir, 'trace.json'), `${JSON.stringify({ name: t.name, evicted: t.evicted })}\n`);
+  }
+
+  private startSegment(t: TraceState): Segment {
+    if (t.fd !== undefined) closeSync(t.fd);
+    t.fd = undefined;
+    const seq = t.nextSeq++;
+    const seg = newSegment(seq, join(t.dir, `seg-${String(seq).padStart(8, '0')}.rec`));
+    writeFileSync(seg.path, new Uint8Array(0));
+    t.segments.push(seg);
+    return seg;
+  }
+
+  private index(t: TraceState, seg: Segment, offset: number, size: number, f: RecordFields): void {
+    let j = seg.journeyIds.get(f.journey);
+    if (j === undefined) {
+      j = seg.journeys.length;
+      seg.journeys.push(f.journey);
+      seg.journeyIds.set(f.journey, j);
+    }
+    seg.offset.push(offset);
+    seg.size.push(size);
+    seg.journey.push(j);
+    seg.node.push(stringId(t, f.node));
+    seg.pod.push(stringId(t, f.pod));
+    seg.drop.push(stringId(t, f.drop));
+  }
+
+  private enforceCap(t: TraceState): void {
+    let changed = false;
+    while (t.bytes > this.capBytes && t.segments.length > 1) {
+      const old = t.segments.shift() as Segment;
+      unlinkSync(old.path);
+      t.bytes -= old.bytes;
+      t.evicted += old.offset.length;
+      changed = true;
+    }
+    if (changed) this.saveTraceFile(t);
+  }
+
+  /**
+   * Journey ids matching the filter (undefined: no filter; null: nothing can match). A journey
+   * matches when, for each criterion given, one of its events does.
+   */
+  private matching(
+    t: TraceState,
+    segments: { seg: Segment; count: number }[],
+    filter: StoreFilter,
+  ): Set<string> | undefined | null {
+    const criteria: [IndexColumn, number][] = [];
+    for (const [col, value] of [
+      ['node', filter.node],
+      ['pod', filter.pod],
+      ['drop', filter.dropReason],
+    ] as const) {
+      if (!value) continue;
+      const id = t.stringIds.get(value);
+      if (id === undefined) return null; // never stored: no journey can match
+      criteria.push([col, id]);
+    }
+    if (criteria.length === 0) return undefined;
+    const all = (1 << criteria.length) - 1;
+    const bits = new Map<string, number>();
+    for (const { seg, count } of segments) {
+      for (let i = 0; i < count; i++) {
+        let b = 0;
+        for (let c = 0; c < criteria.length; c++) {
+          const [col, id] = criteria[c] as [IndexColumn, number];
+          if (seg[col].at(i) === id) b |= 1 << c;
+        }
+        if (b === 0) continue;
+        const jid = seg.journeys[seg.journey.at(i)] as string;
+        bits.set(jid, (bits.get(jid) ?? 0) | b);
+      }
+    }
+    const out = new Set<string>();
+    for (const [jid, b] of bits) if (b === all) out.add(jid);
+    return out;
+  }
+
+  /** Reads a trace directory back: its name, summary, and each segment's records. */
+  private load(dir: string): void {
+    const traceFile = join(dir, 'trace.json');
+    let info: { name?: unknown; evicted?: unknown };
+    try {
+      info = JSON.parse(readFileSync(traceFile, 'utf8')) as { name?: unknown; evicted?: unknown };
+    } catch (e) {
+      this.warn({
+        trace: '',
+        file: traceFile,
+        offset: 0,
+        message: `not a trace directory, skipped: ${(e as Error).message}`,
+      });
+      return;
+    }
+    if (typeof info.name !== 'string' || info.name === '') {
+      this.warn({ trace: '', file: traceFile, offset: 0, message: 'no trace name in it, directory skipped' });
+      return;
+    }
+    const t = newTraceState(info.name, dir);
+    t.evicted = typeof info.evicted === 'number' ? info.evicted : 0;
+    const metaFile = join(dir, 'meta.json');
+    if (existsSync(metaFile)) {
+      try {
+        t.summary = reviveSummary(JSON.parse(readFileSync(metaFile, 'utf8')) as unknown);
+      } catch (e) {
+        this.warn({
+          trace: t.name,
+          file: metaFile,
+          offset: 0,
+          message: `summary unreadable, ignored: ${(e as Error).message}`,
+        });
+      }
+    }
+    const segs = readdirSync(dir)
+      .map((f) => SEGMENT_RE.exec(f))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => Number(m[1]))
+      .sort((a, b) => a - b);
+    for (const seq of segs) {
+      const seg = newSegment(seq, join(dir, `seg-${String(seq).padStart(8, '0')}.rec`));
+      this.scanSegment(t, seg);
+      t.segments.push(seg);
+      t.bytes += seg.bytes;
+      t.nextSeq = seq + 1;
+    }
+    this.traces.set(t.name, t);
+    this.enforceCap(t); // the cap may be smaller than when these were written
+  }
+
+  /** Indexes a segment file's records; a record cut short (a crash mid-write) is cut off. */
+  private scanSegment(t: TraceState, seg: Segment): void {
+    const buf = readFileSync(seg.path);
+    let pos = 0;
+    while (pos < buf.length) {
+      const len = readVarint(buf, pos, buf.length);
+      // Records are never empty: a zero length is a zeroed tail (some file systems after a crash).
+      if (len === undefined || len[0] === 0 || len[1] + len[0] > buf.length) {
+        this.warn({
+          trace: t.name,
+          file: seg.path,
+          offset: pos,
+          message:
+            `record cut short (${buf.length - pos} bytes left; a crash while writing?): ` +
+            `truncated to ${pos} bytes, the records before it are kept`,
+        });
+        const fd = openSync(seg.path, 'r+');
+        try {
+          ftruncateSync(fd, pos);
+          fsyncSync(fd);
+        } finally {
+          closeSync(fd);
+        }
+        break;
+      }
+      const [size, start] = len;
+      const f = recordFields(buf, start, start + size);
+      if (f === undefined)
+        this.warn({ trace: t.name, file: seg.path, offset: pos, message: 'record is not a valid event, skipped' });
+      else this.index(t, seg, start, size, f);
+      pos = start + size;
+    }
+    seg.bytes = pos;
+    if (statSync(seg.path).size !== pos) throw new StoreError(`${seg.path}: could not be truncated to ${pos} bytes`);
+  }
+}
+
+function newTraceState(name: string, dir: string): TraceState {
+  return {
+    name,
+    dir,
+    segments: [],
+    bytes: 0,
+    evicted: 0,
+    nextSeq: 1,
+    fd: undefined,
+    summary: undefined,
+    strings: [''],
+    stringIds: new Map([['', 0]]),
+  };
+}
+
+function newSegment(seq: number, path: string): Segment {
+  return {
+    seq,
+    path,
+    bytes: 0,
+    offset: new U32(),
+    size: new U32(),
+    journey: new U32(),
+    node: new U32(),
+    pod: new U32(),
+    drop: new U32(),
+    journeys: [],
+    journeyIds: new Map(),
+  };
+}
+
+function stringId(t: TraceState, s: string): number {
+  let id = t.stringIds.get(s);
+  if (id === undefined) {
+    id = t.strings.length;
+    t.strings.push(s);
+    t.stringIds.set(s, id);
+  }
+  return id;
+}
+
+function podOf(k8s: { namespace?: string; pod?: string } | undefined): string {
+  if (!k8s?.pod) return '';
+  return k8s.namespace ? `${k8s.namespace}/${k8s.pod}` : k8s.pod;
+}
+
+/**
+ * The index fields of one stored event, read from its protobuf bytes without decoding the rest:
+ * skb-drop.drop_reason, k8s.{node,namespace,pod}, journey.id. Later occurrences of a field win,
+ * as protobuf merging has it. Undefined when the bytes are not a well-formed message.
+ */
+function recordFields(b: Buffer, start: number, end: number): RecordFields | undefined {
+  const out = { journey: '', node: '', pod: '', drop: '' };
+  let namespace = '';
+  let pod = '';
+  const ok = walkFields(b, start, end, (field, s, e) => {
+    if (field === FIELD_SKB_DROP)
+      return walkFields(b, s, e, (f, a, z) => {
+        if (f === 1) out.drop = b.toString('utf8', a, z);
+        return true;
+      });
+    if (field === FIELD_K8S)
+      return walkFields(b, s, e, (f, a, z) => {
+        if (f === 1) out.node = b.toString('utf8', a, z);
+        else if (f === 2) namespace = b.toString('utf8', a, z);
+        else if (f === 3) pod = b.toString('utf8', a, z);
+        return true;
+      });
+    if (field === FIELD_JOURNEY)
+      return walkFields(b, s, e, (f, a, z) => {
+        if (f === 1) out.journey = b.toString('utf8', a, z);
+        return true;
+      });
+    return true;
+  });
+  if (!ok) return undefined;
+  out.pod = podOf({ namespace, pod });
+  return out;
+}
+
+/** Calls `fn` for each length-delimited field of a message; false when the bytes are malformed. */
+function walkFields(
+  b: Buffer,
+  pos: number,
+  end: number,
+  fn: (field: number, start: number, end: number) => boolean,
+): boolean {
+  while (pos < end) {
+    const tag = readVarint(b, pos, end);
+    if (tag === undefined) return false;
+    pos = tag[1];
+    const field = Math.floor(tag[0] / 8);
+    if (field === 0) return false;
+    switch (tag[0] & 7) {
+      case 0: {
+        let i = 0;
+        while (pos < end && (b[pos] as number) >= 0x80 && i++ < 10) pos++;
+        if (pos >= end) return false;
+        pos++;
+        break;
+      }
+      case 1:
+        pos += 8;
+        break;
+      case 5:
+        pos += 4;
+        break;
+      case 2: {
+        const len = readVarint(b, pos, end);
+        if (len === undefined || len[1] + len[0] > end) return false;
+        if (!fn(field, len[1], len[1] + len[0])) return false;
+        pos = len[1] + len[0];
+        break;
+      }
+      default:
+        return false;
+    }
+  }
+  return pos === end;
+}
+
+/** Writes a file so that readers see the old or the new content, never a part. */
+function writeAtomically(file: string, text: string): void {
+  const tmp = `${file}.tmp`;
+  const fd = openSync(tmp, 'w');
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, file);
+}
+
+function bigintAsString(_key: string, v: unknown): unknown {
+  return typeof v === 'bigint' ? v.toString() : v;
+}
+
+function taggedBigint(_key: string, v: unknown): unknown {
+  return typeof v === 'bigint' ? { $bigint: v.toString() } : v;
+}
+
+function untagBigint(_key: string, v: unknown): unknown {
+  if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
+    const o = v as Record<string, unknown>;
+    const keys = Object.keys(o);
+    if (keys.length === 1 && keys[0] === '$bigint' && typeof o['$bigint'] === 'string') return BigInt(o['$bigint']);
+  }
+  return v;
+}
+
+/** meta.json back into a TraceSummary: 64-bit fields (written as strings) become bigints. */
+function reviveSummary(v: unknown): TraceSummary {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new StoreError('meta.json must hold an object');
+  revive(v as Record<string, unknown>, 'TraceSummary');
+  return v as TraceSummary;
+}
+
+function revive(obj: Record<string, unknown>, message: string): void {
+  const fields: FieldSpec[] = QUERY_FIELDS[message] ?? [];
+  for (const f of fields) {
+    const v = obj[f.json];
+    if (v === undefined || v === null) continue;
+    if (f.kind === 'u64' || f.kind === 'i64') {
+      if (typeof v !== 'string' && typeof v !== 'number') throw new StoreError(`${message}.${f.json}: not an integer`);
+      obj[f.json] = BigInt(v);
+    } else if (f.kind === 'message' && f.message) {
+      for (const item of f.repeated && Array.isArray(v) ? v : [v])
+        if (typeof item === 'object' && item !== null) revive(item as Record<string, unknown>, f.message);
+    }
+  }
+}

@@ -1,0 +1,196 @@
+// The store behind `retrace events`: what goes in comes back (with its journey), filtered per
+// journey, within a size cap, across restarts and after a crash in the middle of a write.
+import { mkdtempSync, readdirSync, rmSync, statSync, truncateSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Event, TraceSummary } from '@retrace/events';
+import {
+  TraceStore,
+  traceDirName,
+  type Journey,
+  type SortedEvent,
+  type StoreWarning,
+} from '../../src/aggregator/index.js';
+import { encode, event, overVxlan, podPing, tracking } from './packets.js';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'retrace-store-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const T = 1_732_000_000_000_000_000n;
+
+function sorted(node: string, ev: Event, idx: number, late = false): SortedEvent {
+  return { node, event: ev, raw: encode(ev), clusterTs: T + BigInt(idx), idx, late };
+}
+
+/** A ping from a pod on node-a that node-b drops; `n` makes each journey distinct. */
+function dropped(n: number, reason = 'NETFILTER_DROP'): Journey {
+  const st = tracking(BigInt(n) * 1000n, 0xffff888000000000n + BigInt(n) * 0x1000n);
+  const pod = { namespace: 'default', name: `client-${n % 3}` };
+  const events = [
+    sorted('node-a', event({ ts: 10n, tracking: st, packet: podPing(n), node: 'node-a', pod }), 0),
+    sorted('node-a', event({ ts: 20n, tracking: st, packet: overVxlan(podPing(n)), node: 'node-a', pod }), 1),
+    sorted('node-b', event({ ts: 30n, tracking: st, packet: podPing(n), node: 'node-b', drop: reason }), 2),
+  ];
+  return { id: `node-a/${n}`, nodes: ['node-a', 'node-b'], events };
+}
+
+/** A ping that stays on node-c, from an agent that sets no k8s section. */
+function local(n: number): Journey {
+  const ev = event({ ts: 5n, tracking: tracking(BigInt(n), BigInt(n)), packet: podPing(n) });
+  return { id: `node-c/${n}`, nodes: ['node-c'], events: [sorted('node-c', ev, 0)] };
+}
+
+const ids = (store: TraceStore, trace: string, filter = {}): string[] =>
+  [...store.events(trace, filter)].map(({ event: e }) => `${e.journey?.id}#${e.journey?.idx}`);
+
+test('events come back in order with their journey section, and the bytes the agent sent', () => {
+  const store = TraceStore.open(dir);
+  const j = dropped(1);
+  store.append('default/ping', j);
+  store.append('default/ping', local(2));
+  const got = [...store.events('default/ping')];
+  expect(got).toHaveLength(4);
+  expect(got[2]?.event.journey).toEqual({ id: 'node-a/1', idx: 2, cluster_ts: T + 2n, late: false, nodes: 2 });
+  expect(got[2]?.event['skb-drop']?.drop_reason).toBe('NETFILTER_DROP');
+  expect(got[0]?.event.packet?.data).toBe(j.events[0]?.event.packet?.data);
+  // The stored record is the original encoding with sections appended (protobuf merging).
+  expect(Buffer.from(got[1]!.raw.subarray(0, j.events[1]!.raw.length))).toEqual(Buffer.from(j.events[1]!.raw));
+  // An event without a k8s section gets one saying which node it came from.
+  expect(got[3]?.event.k8s).toEqual({ node: 'node-c' });
+  expect(store.listTraces()).toEqual(['default/ping']);
+  expect(store.storedBytes('default/ping')).toBeGreaterThan(0);
+  expect([...store.events('no/such-trace')]).toEqual([]);
+  store.close();
+});
+
+test('filters select whole journeys: by node, by pod, by drop reason, together', () => {
+  const store = TraceStore.open(dir);
+  store.append('t', dropped(1, 'NETFILTER_DROP'));
+  store.append('t', dropped(2, 'NO_SOCKET'));
+  store.append('t', local(3));
+  // Dropped on node-b: the journey comes whole, with node-a's part before the drop.
+  expect(ids(store, 't', { dropReason: 'NO_SOCKET' })).toEqual(['node-a/2#0', 'node-a/2#1', 'node-a/2#2']);
+  expect(ids(store, 't', { node: 'node-c' })).toEqual(['node-c/3#0']);
+  expect(ids(store, 't', { node: 'node-b' })).toHaveLength(6);
+  expect(ids(store, 't', { pod: 'default/client-1' })).toEqual(['node-a/1#0', 'node-a/1#1', 'node-a/1#2']);
+  expect(ids(store, 't', { pod: 'default/client-1', dropReason: 'NO_SOCKET' })).toEqual([]);
+  expect(ids(store, 't', { pod: 'default/client-2', dropReason: 'NO_SOCKET', node: 'node-b' })).toHaveLength(3);
+  expect(ids(store, 't', { node: 'node-z' })).toEqual([]);
+  store.close();
+});
+
+test('past the size cap the oldest segment goes, and the events it held are counted', () => {
+  const store = TraceStore.open(dir, { segmentBytes: 4096, capBytes: 12_288 });
+  for (let n = 0; n < 100; n++) store.append('t', dropped(n));
+  const kept = [...store.events('t')];
+  expect(store.storedBytes('t')).toBeLessThanOrEqual(12_288);
+  expect(store.evicted('t')).toBeGreaterThan(0);
+  expect(kept.length + store.evicted('t')).toBe(300);
+  // What is left is the newest, still in order.
+  expect(kept[kept.length - 1]?.event.journey?.id).toBe('node-a/99');
+  const files = readdirSync(join(dir, traceDirName('t'))).filter((f) => f.endsWith('.rec'));
+  expect(files.length).toBeLessThanOrEqual(4);
+  store.close();
+  expect(() => TraceStore.open(dir, { segmentBytes: 8192, capBytes: 4096 })).toThrow(
+    /capBytes \(4096\) must be at least segmentBytes/,
+  );
+});
+
+test('a restarted store has every trace, its events, summary and eviction count', () => {
+  const summary: TraceSummary = {
+    trace: 'default/ping',
+    nodes: [
+      {
+        node: 'node-a',
+        state: 'complete',
+        probes_attached: 3,
+        probes_failed: 0,
+        events: 2n ** 60n,
+        lost: 1n,
+        error: '',
+        kernel_release: '6.1',
+        events_emitted: 5n,
+        ring_fill: 0.25,
+      },
+    ],
+    events: 2n ** 60n,
+    lost: 1n,
+    series: 2n,
+    journeys: 1n,
+    stitched: 1n,
+    unstitched: 0n,
+    late: 0n,
+    drops: [{ reason: 'NETFILTER_DROP', count: 1n, example: '[node-b] ...' }],
+    stored_bytes: 100n,
+    evicted: 0n,
+  };
+  let store = TraceStore.open(dir, { segmentBytes: 4096, capBytes: 8192 });
+  for (let n = 0; n < 40; n++) store.append('default/ping', dropped(n));
+  store.append('other', local(1));
+  store.saveSummary('default/ping', summary);
+  store.saveState('cursors', [{ trace: 'default/ping', last_seq: 2n ** 63n }]);
+  const before = ids(store, 'default/ping');
+  const evicted = store.evicted('default/ping');
+  expect(evicted).toBeGreaterThan(0);
+  store.close();
+  expect(() => store.append('other', local(2))).toThrow(/closed; open it again/);
+
+  store = TraceStore.open(dir, { segmentBytes: 4096, capBytes: 8192 });
+  expect(store.warnings).toEqual([]);
+  expect(store.listTraces()).toEqual(['default/ping', 'other']);
+  expect(ids(store, 'default/ping')).toEqual(before);
+  expect(store.evicted('default/ping')).toBe(evicted);
+  expect(store.summary('default/ping')).toEqual(summary);
+  expect(store.state('cursors')).toEqual([{ trace: 'default/ping', last_seq: 2n ** 63n }]);
+  // Filters work from the index rebuilt on open, and appends go on after what was there.
+  expect(ids(store, 'default/ping', { node: 'node-b', dropReason: 'NETFILTER_DROP' })).toEqual(before);
+  store.append('other', local(2));
+  expect(ids(store, 'other')).toEqual(['node-c/1#0', 'node-c/2#0']);
+  expect(ids(store, 'other', { node: 'node-c' })).toHaveLength(2);
+  store.close();
+});
+
+test('a record cut by a crash is reported with its file and offset, cut off, and nothing before it is lost', () => {
+  let store = TraceStore.open(dir);
+  for (let n = 0; n < 5; n++) store.append('t', dropped(n));
+  store.close();
+  const seg = join(dir, traceDirName('t'), 'seg-00000001.rec');
+  const size = statSync(seg).size;
+  truncateSync(seg, size - 7); // the last record loses its end
+
+  const warnings: StoreWarning[] = [];
+  const messages: string[] = [];
+  store = TraceStore.open(dir, {
+    onWarning: (m, w) => {
+      messages.push(m);
+      warnings.push(w);
+    },
+  });
+  expect(warnings).toHaveLength(1);
+  expect(warnings[0]?.file).toBe(seg);
+  expect(messages[0]).toMatch(/seg-00000001\.rec at byte \d+: record cut short/);
+  const offset = warnings[0]?.offset ?? 0;
+  expect(statSync(seg).size).toBe(offset);
+  expect(ids(store, 't')).toHaveLength(14); // 15 stored, the last one cut
+  expect(ids(store, 't').at(-1)).toBe('node-a/4#1');
+  store.append('t', dropped(9));
+  expect(ids(store, 't')).toHaveLength(17);
+  store.close();
+  expect(TraceStore.open(dir).warnings).toEqual([]); // repaired for good
+});
+
+test('trace names become safe directory names that cannot collide or escape', () => {
+  expect(traceDirName('default/web')).toBe('default%2Fweb');
+  expect(traceDirName('default_web')).not.toBe(traceDirName('default/web'));
+  expect(traceDirName('../../etc')).toBe('%2E.%2F..%2Fetc'); // one name, not a path
+  expect(traceDirName('x'.repeat(400)).length).toBeLessThanOrEqual(200);
+  expect(() => traceDirName('')).toThrow(/a trace needs a name/);
+  const store = TraceStore.open(dir);
+  store.append('../../etc', local(1));
+  expect(readdirSync(dir)).toEqual(['%2E.%2F..%2Fetc']);
+  expect(store.listTraces()).toEqual(['../../etc']);
+  store.close();
+});
