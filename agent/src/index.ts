@@ -64,7 +64,7 @@ export {
   type RefreshStats,
   type CgroupPod,
 } from './k8s/pod-mapper.js';
-export { AgentLink, LinkRefusedError, type AgentLinkOptions, type LinkState } from './link/agent-link.js';
+export { AgentLink, type AgentLinkOptions, type LinkState } from './link/agent-link.js';
 export { BatchQueue, type BatchQueueOptions } from './link/batch-queue.js';
 export { AgentDaemon, NetnsNotFoundError, type AgentDaemonOptions, AGENT_VERSION } from './daemon/daemon.js';
 export { TraceRunner, type PodLookup, type PodContext } from './daemon/trace-runner.js';

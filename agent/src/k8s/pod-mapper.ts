@@ -250,6 +250,11 @@ export class PodMapper {
   private byInum = new Map<number, PodNetns>();
   private byHostIfindex = new Map<number, PodNetns>();
   private commandsMissing = false;
+  /**
+   * Peer links found per pod namespace (non-empty results only): a pod's veth is made once, so
+   * nsenter runs once per namespace rather than on every refresh. Pruned to the namespaces seen.
+   */
+  private peerCache = new Map<number, PeerLink[]>();
 
   constructor(opts: PodMapperOptions = {}) {
     this.opts = opts;
@@ -356,10 +361,14 @@ export class PodMapper {
     });
 
     const byHostIfindex = new Map<number, PodNetns>();
+    const peers = new Map<number, PeerLink[]>();
     if ((this.opts.hostInterfaces ?? true) && byInum.size) {
       const hostIflink = await this.hostIflinks();
       await eachLimit([...byInum.values()], Math.min(limit, 8), async (e) => {
-        for (const peer of await this.peerLinks(e.pids))
+        let links = this.peerCache.get(e.inum);
+        if (!links) links = await this.peerLinks(e.pids);
+        if (links.length) peers.set(e.inum, links);
+        for (const peer of links)
           if (hostIflink.get(peer.linkIndex) === peer.ifindex) {
             e.hostIfindexes.push(peer.linkIndex);
             byHostIfindex.set(peer.linkIndex, e);
@@ -369,6 +378,7 @@ export class PodMapper {
     }
     this.byInum = byInum;
     this.byHostIfindex = byHostIfindex;
+    this.peerCache = peers;
     return {
       processes: pids.length,
       namespaces: scans.size,

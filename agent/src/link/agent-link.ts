@@ -5,7 +5,6 @@
 import { makeGenericClientConstructor, type Client, type ClientDuplexStream } from '@grpc/grpc-js';
 import {
   AgentLinkService,
-  PROTOCOL_VERSION,
   channelCredentials,
   type AgentMessage,
   type Assignments,
@@ -35,13 +34,6 @@ export interface AgentLinkOptions {
 
 export type LinkState = 'connecting' | 'connected' | 'disconnected' | 'refused';
 
-export class LinkRefusedError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'LinkRefusedError';
-  }
-}
-
 type Call = ClientDuplexStream<AgentMessage, ServerMessage>;
 const AgentLinkClient = makeGenericClientConstructor(AgentLinkService, 'AgentLink');
 
@@ -60,6 +52,8 @@ export class AgentLink {
   private deadlineMs = 5000;
   private timers: NodeJS.Timeout[] = [];
   private reconnectTimer: NodeJS.Timeout | undefined;
+  /** The registration sent on the current stream (the Welcome's cursors are for its incarnation). */
+  private registered: Register | undefined;
   state: LinkState = 'disconnected';
   /** Connections made, for status and tests. */
   connects = 0;
@@ -162,7 +156,8 @@ export class AgentLink {
     call.on('error', (e: Error) => lost(e.message));
     call.on('end', () => lost('the aggregator ended the stream'));
     call.on('close', () => lost('stream closed'));
-    call.write({ register: this.opts.register() });
+    this.registered = this.opts.register();
+    call.write({ register: this.registered });
   }
 
   private scheduleReconnect(): void {
@@ -192,7 +187,7 @@ export class AgentLink {
   private onWelcome(w: Welcome): void {
     if (w.heartbeat_ms) this.heartbeatMs = w.heartbeat_ms;
     if (w.deadline_ms) this.deadlineMs = w.deadline_ms;
-    const inc = this.opts.register().incarnation;
+    const inc = this.registered?.incarnation;
     const cursors = new Map((w.cursors ?? []).filter((c) => c.incarnation === inc).map((c) => [c.trace, c.last_seq]));
     // What the aggregator has of this run is not written again; everything else is, in order.
     for (const q of this.queues.values()) q.rewind(cursors.get(q.trace) ?? 0n);
@@ -252,5 +247,3 @@ export class AgentLink {
     }
   }
 }
-
-export { PROTOCOL_VERSION };
