@@ -1,7 +1,7 @@
 // The first event of every file: versions, command line, clock offset, machine.
 import { readFileSync } from 'node:fs';
 import { arch, release, version as osVersion } from 'node:os';
-import type { Event } from '@retrace/events';
+import { monotonicClockOffset, type Event } from '@retrace/events';
 
 export const RETRACE_VERSION = '0.1.0';
 /** The retis file format retrace writes (readers of retis 1.5+ files read ours). */
@@ -13,8 +13,6 @@ export function monotonicNow(): bigint {
 
 export function startupEvent(cmdline: string): Event {
   const mono = monotonicNow();
-  const realNs = BigInt(Date.now()) * 1_000_000n;
-  const offset = realNs - mono;
   let kernelVersion = osVersion();
   try {
     kernelVersion = readFileSync('/proc/sys/kernel/version', 'utf8').trim();
@@ -27,7 +25,7 @@ export function startupEvent(cmdline: string): Event {
       retis_version: RETIS_FORMAT,
       retrace_version: RETRACE_VERSION,
       cmdline,
-      clock_monotonic_offset: { sec: offset / 1_000_000_000n, nsec: offset % 1_000_000_000n },
+      clock_monotonic_offset: monotonicClockOffset(),
       machine: {
         kernel_release: release(),
         kernel_version: kernelVersion,

@@ -11,6 +11,7 @@ import {
   startHealthServer,
   PROTOCOL_VERSION,
   encodeMessage,
+  monotonicClockOffset,
   type Assignments,
   type PodRef,
   type Register,
@@ -69,6 +70,7 @@ export class AgentDaemon {
   private refusal: string | undefined;
   private readonly log: (msg: string) => void;
   private stopping = false;
+  private features: ReturnType<typeof probeFeatures> | undefined;
   private applying: Promise<void> = Promise.resolve();
   private refreshing = false;
   /** Stopped traces whose queues still hold events for the aggregator. */
@@ -92,17 +94,17 @@ export class AgentDaemon {
     });
   }
 
+  /** Asked at every (re)connect: features are probed once (they load BPF programs), the clock offset each time. */
   private registration(): Register {
-    const f = probeFeatures();
-    const mono = process.hrtime.bigint(); // CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns()
-    const offset = BigInt(Date.now()) * 1_000_000n - mono;
+    this.features ??= probeFeatures();
+    const f = this.features;
     return {
       protocol: PROTOCOL_VERSION,
       node: this.opts.node,
       kernel_release: release(),
       features: Object.entries(f).map(([name, r]) => ({ name, available: r.available, detail: r.reason ?? '' })),
       version: AGENT_VERSION,
-      boot_offset: { sec: offset / 1_000_000_000n, nsec: offset % 1_000_000_000n },
+      boot_offset: monotonicClockOffset(),
       incarnation: this.incarnation,
     };
   }
@@ -139,7 +141,7 @@ export class AgentDaemon {
     if (s === 'connected') {
       this.disconnectedSince = undefined;
       this.log(`connected to ${this.opts.server} as node ${this.opts.node}`);
-      // What the aggregator may have missed while away: every trace's attach results again.
+      // What the aggregator may have missed while away: every trace's status, at once.
       for (const { runner } of this.runners.values()) this.link.send({ status: runner.status() });
     } else if (s === 'refused') {
       this.refusal = detail ?? 'refused';
@@ -210,7 +212,8 @@ export class AgentDaemon {
   }
 
   private tick(): void {
-    if (!this.refreshing) {
+    // The /proc scan is for running traces' pods: none running, nothing to map.
+    if (!this.refreshing && [...this.runners.values()].some((r) => !r.runner.done)) {
       this.refreshing = true;
       this.opts.pods
         .refresh()
