@@ -1,6 +1,7 @@
 // Several agents as real processes, each owning one "node" (its network namespaces), one
 // aggregator, real gRPC with mutual TLS over loopback. A pod on node A sends to a pod on node B
 // over the VXLAN overlay; node B drops it. The aggregator shows one journey, in order.
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import {
   clusterLab,
@@ -123,6 +124,25 @@ test('a pod-to-pod packet dropped on node B is one journey from node A to the dr
   const inner = journey.map((e) => parsePacketBase64(e.packet?.data ?? ''));
   expect(inner.some((p) => p.tunnel?.vni === 1)).toBe(true); // the VXLAN hops are part of it
   expect(new Set(journey.map((e) => e.k8s?.node))).toEqual(new Set(['node-a', 'node-b']));
+
+  // The same journey as pcap-ng: one interface per node and probe, each packet with its journey.
+  const pcap = `${tmp.dir}/drops.pcapng`;
+  expect(runRetrace(['events', 'drops', '--pcap', pcap, '--drop-reason', 'NETFILTER_DROP', ...server_]).code).toBe(0);
+  const t = spawnSync(
+    'tshark',
+    ['-r', pcap, '-T', 'fields', '-E', 'separator=|', '-e', 'frame.interface_name', '-e', 'frame.comment'],
+    {
+      encoding: 'utf8',
+    },
+  );
+  expect(t.status).toBe(0);
+  const rows = t.stdout
+    .trim()
+    .split('\n')
+    .map((l) => l.split('|'));
+  expect(rows.some(([iface]) => iface === 'node-a/raw_tracepoint/net:net_dev_start_xmit')).toBe(true);
+  expect(rows.some(([iface]) => iface?.startsWith('node-b/'))).toBe(true);
+  expect(rows.filter(([, c]) => c?.includes(`[journey ${journey[0]?.journey?.id} #`)).length).toBe(journey.length);
 
   const sum = runRetrace(['summary', 'drops', ...server_]);
   expect(sum.stdout).toMatch(/stitched across nodes: [1-9]/);

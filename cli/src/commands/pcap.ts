@@ -9,7 +9,6 @@ import {
   openInput,
   probeInterfaceName,
   readEventLines,
-  stringifyEvent,
   type ClockOffset,
   type Event,
 } from '@retrace/events';
@@ -40,18 +39,14 @@ export async function pcap(file: string, probe: string | undefined, out: string 
     }
     if (spec && !(ev.kernel.symbol === spec.target && (KIND_TYPES[spec.kind] ?? []).includes(ev.kernel.probe_type)))
       return;
-    const data = Buffer.from(ev.packet.data, 'base64');
     const mono = ev.common?.timestamp ?? 0n;
     const wall = offset ? mono + BigInt(offset.sec) * 1_000_000_000n + BigInt(offset.nsec) : mono;
-    const { packet: _packet, ...rest } = ev;
-    writer.add({
+    writer.addEvent(
+      ev,
       iface,
-      timestampNs: wall,
-      data,
-      origLen: Math.max(ev.packet.len, data.length),
-      comment: formatEvent(ev, { format: 'multi-line', ...(offset ? { clockOffset: offset } : {}) }),
-      json: stringifyEvent(rest),
-    });
+      wall,
+      formatEvent(ev, { format: 'multi-line', ...(offset ? { clockOffset: offset } : {}) }),
+    );
     written++;
   };
   for await (const { value } of readEventLines(openInput(file)))

@@ -81,20 +81,15 @@ async function streamEvents(agg: Aggregator, call: ServerWritableStream<EventsRe
       const w = new PcapngWriter({ application: 'retrace aggregator', schema: JSON.stringify(eventJsonSchema()) });
       for (const journey of agg.journeys(req.trace, filter)) {
         for (const ev of journey) {
-          if (!ev.packet || !ev.kernel) continue;
-          const data = Buffer.from(ev.packet.data, 'base64');
-          const { packet: _packet, ...rest } = ev;
+          if (!ev.kernel) continue;
           // One interface per node and probe: Wireshark shows where each copy was seen.
-          w.add({
-            iface: `${ev.k8s?.node ?? '?'}/${probeInterfaceName(ev) ?? '?'}`,
-            timestampNs: ev.journey?.cluster_ts ?? ev.common?.timestamp ?? 0n,
-            data,
-            origLen: Math.max(ev.packet.len, data.length),
-            comment:
-              formatEvent(ev, { format: 'single-line' }) +
+          w.addEvent(
+            ev,
+            `${ev.k8s?.node ?? '?'}/${probeInterfaceName(ev) ?? '?'}`,
+            ev.journey?.cluster_ts ?? ev.common?.timestamp ?? 0n,
+            formatEvent(ev, { format: 'single-line' }) +
               (ev.journey ? ` [journey ${ev.journey.id} #${ev.journey.idx}]` : ''),
-            json: stringifyEvent(rest),
-          });
+          );
         }
         await push(w.drain());
       }

@@ -2,6 +2,7 @@
 // block carrying the event's text as a comment and its JSON (packet removed) as a custom option,
 // the same layout retis uses so its Wireshark dissector reads ours.
 import type { Event } from './gen/event.js';
+import { stringifyEvent } from './json.js';
 
 /** Private Enterprise Number of the custom block and options (as retis writes them). */
 export const RETIS_PEN = 70000;
@@ -92,6 +93,25 @@ export class PcapngWriter {
       ),
     );
     return id;
+  }
+
+  /**
+   * Adds an event's packet: its bytes as the packet, the rest of the event as JSON in a custom
+   * option, with a comment. False when the event carries no packet bytes.
+   */
+  addEvent(ev: Event, iface: string, timestampNs: bigint, comment: string): boolean {
+    if (!ev.packet) return false;
+    const data = Buffer.from(ev.packet.data, 'base64');
+    const { packet: _packet, ...rest } = ev;
+    this.add({
+      iface,
+      timestampNs,
+      data,
+      origLen: Math.max(ev.packet.len, data.length),
+      comment,
+      json: stringifyEvent(rest),
+    });
+    return true;
   }
 
   add(p: PcapngPacket): void {
