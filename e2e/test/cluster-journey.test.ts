@@ -4,6 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import {
+  clientTlsArgs,
   clusterLab,
   makeTestCerts,
   runRetrace,
@@ -12,6 +13,7 @@ import {
   type ClusterLab,
   type Proc,
   type TestCerts,
+  waitForValue,
 } from '@retrace/e2e';
 import { parseLine, parsePacketBase64, type Event } from '@retrace/events';
 import { tempDir } from './helpers.js';
@@ -39,10 +41,6 @@ afterAll(async () => {
   tmp.remove();
 });
 
-function tls(): string[] {
-  return ['--ca', certs.ca, '--cert', certs.clientCert, '--key', certs.clientKey];
-}
-
 function journeysOf(text: string): Event[][] {
   return text
     .split('\n')
@@ -53,15 +51,7 @@ function journeysOf(text: string): Event[][] {
     });
 }
 
-async function waitUntil<T>(what: string, f: () => T | undefined, timeoutMs = 30_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = f();
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
+const waitUntil = <T>(what: string, f: () => T | undefined): Promise<T> => waitForValue(f, what, 30_000, 300);
 
 test('a pod-to-pod packet dropped on node B is one journey from node A to the drop, in order', async () => {
   const traces = `${tmp.dir}/traces.yaml`;
@@ -95,7 +85,7 @@ test('a pod-to-pod packet dropped on node B is one journey from node A to the dr
   const server = lab.pod('server');
   client.netns.sendUdp(server.ip, 7777, 'journey-across-nodes');
 
-  const server_ = ['--server', agg.address, ...tls()];
+  const server_ = ['--server', agg.address, ...clientTlsArgs(certs)];
   const journey = await waitUntil('the journey', () => {
     const r = runRetrace(['events', 'drops', '-o', '-', ...server_]);
     if (r.code !== 0) throw new Error(r.stderr);
@@ -182,7 +172,7 @@ test("a namespaced trace sees only its own pods' namespaces, enforced in the ker
   // The intruder (another namespace) pings a team pod, and the team's client pings the server.
   lab.pod('intruder').netns.exec(['ping', '-c', '2', '-i', '0.2', '-W', '1', lab.pod('client').ip]);
   lab.pod('client').netns.exec(['ping', '-c', '2', '-i', '0.2', '-W', '1', lab.pod('server').ip]);
-  const server_ = ['--server', agg.address, ...tls()];
+  const server_ = ['--server', agg.address, ...clientTlsArgs(certs)];
   const events = await waitUntil('events of both team pods', () => {
     const r = runRetrace(['events', 'team/mine', '-o', '-', ...server_]);
     const evs = journeysOf(r.stdout).flat();

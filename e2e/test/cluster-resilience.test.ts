@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { makeGenericClientConstructor, credentials, type ClientDuplexStream } from '@grpc/grpc-js';
 import {
+  clientTlsArgs,
   clusterLab,
   makeTestCerts,
   runRetrace,
@@ -13,6 +14,7 @@ import {
   type ClusterLab,
   type Proc,
   type TestCerts,
+  waitForValue,
 } from '@retrace/e2e';
 import {
   AgentLinkService,
@@ -40,7 +42,7 @@ afterAll(async () => {
   tmp.remove();
 });
 
-const clientTls = (): string[] => ['--ca', certs.ca, '--cert', certs.clientCert, '--key', certs.clientKey];
+const clientTls = (): string[] => clientTlsArgs(certs);
 
 function traceFile(name: string, extra: Record<string, unknown> = {}): string {
   const f = `${tmp.dir}/${name}.yaml`;
@@ -104,15 +106,8 @@ function summary(server: string, trace: string): { text: string; nodes: NodeSum[
   return { text: r.stdout, nodes };
 }
 
-async function until<T>(what: string, f: () => T | undefined | false, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = f();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
+const until = <T>(what: string, f: () => T | undefined | false, timeoutMs = 30_000): Promise<T> =>
+  waitForValue(f, what, timeoutMs, 300);
 
 /** BPF programs loaded in the kernel, all owners. */
 function programsLoaded(): number {

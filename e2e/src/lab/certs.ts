@@ -108,3 +108,8 @@ export function makeTestCerts(): TestCerts {
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
 }
+
+/** The client flags of retrace's cluster verbs (traces, summary, events) for these certificates. */
+export function clientTlsArgs(c: TestCerts): string[] {
+  return ['--ca', c.ca, '--cert', c.clientCert, '--key', c.clientKey];
+}

@@ -1,9 +1,9 @@
 export { Netns, NETNS_PREFIX, listNetns, withNetns } from './netns.js';
 export { run, tryRun, CommandError } from './exec.js';
-export { waitFor } from './wait.js';
+export { waitFor, waitForValue } from './wait.js';
 export { routedLab, vxlanLab, type RoutedLab, type RoutedLabOptions, type VxlanLab } from './topology.js';
 export { runRetrace, startCollect, retraceBin, type RunResult, type Collector } from './retrace-cli.js';
-export { makeTestCerts, type TestCerts } from './certs.js';
+export { makeTestCerts, clientTlsArgs, type TestCerts } from './certs.js';
 export { clusterLab, type ClusterLab, type LabNode, type LabPod, type ClusterLabSpec } from './cluster-lab.js';
 export {
   startAggregator,

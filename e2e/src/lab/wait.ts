@@ -1,8 +1,20 @@
-/** Polls until pred() holds; rejects with `what` after the deadline (a guard, not a timing assertion). */
-export async function waitFor(pred: () => boolean, what: string, deadlineMs = 10000, everyMs = 20): Promise<void> {
+/** Polls until f() gives a value (not undefined or false); rejects with `what` after the deadline (a guard, not a timing assertion). */
+export async function waitForValue<T>(
+  f: () => T | undefined | false,
+  what: string,
+  deadlineMs = 10000,
+  everyMs = 20,
+): Promise<T> {
   const end = Date.now() + deadlineMs;
-  while (!pred()) {
+  for (;;) {
+    const v = f();
+    if (v !== undefined && v !== false) return v;
     if (Date.now() > end) throw new Error(`timed out after ${deadlineMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+/** Polls until pred() holds; rejects with `what` after the deadline (a guard, not a timing assertion). */
+export async function waitFor(pred: () => boolean, what: string, deadlineMs = 10000, everyMs = 20): Promise<void> {
+  await waitForValue(pred, what, deadlineMs, everyMs);
 }
