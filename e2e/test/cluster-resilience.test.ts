@@ -313,3 +313,35 @@ test('malformed messages mark their own stream only', async () => {
   void credentials;
   await agent.stop('SIGTERM');
 });
+
+test('a trace with an unknown probe fails on the node with the reason, and other traces run', async () => {
+  const f = `${tmp.dir}/badprobe.yaml`;
+  writeFileSync(
+    f,
+    JSON.stringify({
+      traces: [
+        { name: 'typo', collectors: ['skb'], probes: ['tp:net:netif_recieve_skb'] },
+        { name: 'fine', collectors: ['skb', 'skb-tracking'], probes: ['tp:net:netif_receive_skb'], filter: 'icmp' },
+      ],
+    }),
+  );
+  const agg = await startAggregator({ store: `${tmp.dir}/badprobe`, traces: f, certs });
+  procs.push(agg);
+  const node = lab.node('node-a');
+  const agent = startAgent({
+    node: 'node-a',
+    server: agg.address,
+    certs,
+    nodeNetns: [node.netns.name, ...node.pods.map((p) => p.netns.name)],
+  });
+  procs.push(agent);
+  await agent.waitFor(/trace typo could not start: /);
+  await agent.waitFor(/trace fine: \d+ probe\(s\) attached/);
+  const typo = await until('the failure in the summary', () =>
+    summary(agg.address, 'typo').nodes.find((n) => n.state === 'failed'),
+  );
+  expect(typo.error).toMatch(/netif_recieve_skb/);
+  ping('b', 'a');
+  await until('the other trace going on', () => summary(agg.address, 'fine').nodes.find((n) => n.events > 0));
+  await agent.stop('SIGTERM');
+});
