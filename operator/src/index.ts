@@ -4,5 +4,6 @@ export { AgentLinkServer, type AgentStream, type LinkHandler, type LinkTiming } 
 export { Aggregator, type AggregatorOptions } from './server/aggregator.js';
 export { AggregatorMetrics } from './server/aggregator-metrics.js';
 export { queryHandlers } from './server/query-server.js';
+export { aggregatorGrpcServer } from './server/grpc-server.js';
 export { readTraceFile, traceSpecsFrom, specForNode, TraceFileError } from './server/trace-file.js';
 export { syntheticTrace } from './aggregator/bench-sort.js';

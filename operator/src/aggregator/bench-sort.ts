@@ -6,9 +6,10 @@
 // node (the last time in VXLAN) and 4 times on the receiving one (first in VXLAN), every event
 // carries its packet (as with the skb collector), node clocks are skewed by up to 0.8 ms, and
 // each node's events reach the aggregator in batches, late by up to 50 ms.
-import type { Event } from '@retrace/events';
+import { encodeMessage, type Event } from '@retrace/events';
 import { ClusterClock } from './clock.js';
 import { JourneySorter, type SortItem } from './journey-sorter.js';
+import { readSortKeys } from './sort-keys.js';
 
 export interface SortBenchResult {
   events: number;
@@ -23,6 +24,7 @@ export interface SortBenchResult {
 const NODES = 4;
 const BOOT = 1_700_000_000_000_000_000n;
 const SKEW = [0n, 800_000n, -300_000n, 450_000n];
+const skew = (node: number): bigint => SKEW[node % SKEW.length] as bigint;
 const PACKET_EVERY_NS = 100_000n;
 const HOP_NS = 60_000n;
 
@@ -54,7 +56,7 @@ const BATCH_NS = 20_000_000n;
 /** The cluster clock of the synthetic trace: boot offsets off by SKEW. */
 export function syntheticClock(): ClusterClock {
   const clock = new ClusterClock();
-  for (let i = 0; i < NODES; i++) clock.setBootOffset(`node-${i}`, BOOT + (SKEW[i] as bigint));
+  for (let i = 0; i < NODES; i++) clock.setBootOffset(`node-${i}`, BOOT + skew(i));
   return clock;
 }
 
@@ -62,18 +64,24 @@ export function syntheticClock(): ClusterClock {
  * `n` events of the synthetic trace in the order the aggregator receives them, a batch period at a
  * time (each chunk is made just before it is used, as an aggregator decodes what arrives).
  */
-export function* syntheticTrace(n: number): Generator<SortItem[]> {
-  const names = Array.from({ length: NODES }, (_, i) => `node-${i}`);
+export interface SyntheticEvent {
+  node: string;
+  event: Event;
+}
+
+/** `nodes` (at least 2) sets how many nodes the pings go between (the sort bench uses 4). */
+export function* syntheticTrace(n: number, nodes = NODES): Generator<SyntheticEvent[]> {
+  if (!Number.isInteger(nodes) || nodes < 2) throw new RangeError(`nodes must be a whole number >= 2, got ${nodes}`);
+  const names = Array.from({ length: nodes }, (_, i) => `node-${i}`);
   const kernel = SYMBOLS.map((symbol) => ({ symbol, probe_type: 'raw_tracepoint' }));
-  const raw = new Uint8Array(0); // carried through untouched: its content does not matter here
-  let pending: { arrival: bigint; item: SortItem }[] = [];
+  let pending: { arrival: bigint; item: SyntheticEvent }[] = [];
   let made = 0;
   let seq = 0;
   for (let period = 0n; made < n || pending.length > 0; period++) {
     const end = (period + 1n) * BATCH_NS;
     for (; made < n && BigInt(seq) * PACKET_EVERY_NS < end; seq++) {
-      const from = seq % NODES;
-      const to = (from + 1 + (seq % (NODES - 1))) % NODES;
+      const from = seq % nodes;
+      const to = (from + 1 + (seq % (nodes - 1))) % nodes;
       const t0 = BigInt(seq) * PACKET_EVERY_NS;
       const wire = vxlanFrame(pingFrame(seq, from, to, 63));
       const delivered = pingFrame(seq, from, to, 62);
@@ -102,7 +110,7 @@ export function* syntheticTrace(n: number): Generator<SortItem[]> {
         };
         // Each node sends what it saw in a batch period at the end of it, some ms apart.
         const arrival = ((t0 + dt) / BATCH_NS + 1n) * BATCH_NS + BigInt(node) * 7_000_000n;
-        pending.push({ arrival, item: { node: names[node] as string, event, raw } });
+        pending.push({ arrival, item: { node: names[node] as string, event } });
       }
     }
     // Everything made later arrives after `end + BATCH_NS`: what arrives before can go.
@@ -155,8 +163,13 @@ export function benchSort(n: number, rounds = 3): SortBenchResult {
     });
     let ns = 0n;
     for (const chunk of syntheticTrace(n)) {
+      // What the aggregator hands the sorter: the bytes and their sort keys (read at ingest).
+      const items = chunk.map(({ node, event }): SortItem => {
+        const raw = encodeMessage('Event', event);
+        return { node, raw, keys: readSortKeys(raw) };
+      });
       const t = process.hrtime.bigint();
-      for (const item of chunk) sorter.push(item);
+      for (const item of items) sorter.push(item);
       ns += process.hrtime.bigint() - t;
     }
     const t = process.hrtime.bigint();

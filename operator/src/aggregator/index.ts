@@ -19,12 +19,12 @@ export {
   type JourneySorterOptions,
   type SortItem,
   type SortStats,
-  type SortedEvent,
+  SortedEvent,
 } from './journey-sorter.js';
+export { readSortKeys, type SortKeys } from './sort-keys.js';
 export {
   TraceStore,
   StoreError,
-  appendLengthDelimited,
   traceDirName,
   type StoreFilter,
   type StoreWarning,
@@ -38,4 +38,4 @@ export {
   type NodeState,
   type SummaryOptions,
 } from './summary.js';
-export { benchSort, syntheticTrace, syntheticClock, type SortBenchResult } from './bench-sort.js';
+export { benchSort, syntheticTrace, syntheticClock, type SortBenchResult, type SyntheticEvent } from './bench-sort.js';

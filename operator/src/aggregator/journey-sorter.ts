@@ -17,30 +17,46 @@
 // a heap updated lazily. A series' packet is fingerprinted at its first event and again only when
 // the packet's length changes (encapsulation, decapsulation): what else rewrites a packet in
 // flight (NAT, TTL, checksums, MACs) leaves the fingerprint as it was anyway.
-import { trackingId, type Event, type Journey as JourneySection, type SkbTracking } from '@retrace/events';
+import {
+  decodeMessage,
+  trackingId,
+  type Event,
+  type Journey as JourneySection,
+  type SkbTracking,
+} from '@retrace/events';
 import type { ClusterClock } from './clock.js';
-import { readPacketFields } from './fingerprint.js';
+import { readPacketFieldsFromBytes } from './fingerprint.js';
 import { KeyedMinHeap } from './min-heap.js';
 import { PairTable } from './pair-table.js';
+import { readSortKeys, type SortKeys } from './sort-keys.js';
 
 export interface SortItem {
   /** The node the event came from (its agent's registration name). */
   node: string;
-  event: Event;
   /** The event's protobuf encoding, carried through untouched. */
   raw: Uint8Array;
+  /** What the sorter reads of it (read from `raw` when not given). */
+  keys?: SortKeys;
 }
 
-export interface SortedEvent {
-  node: string;
-  event: Event;
-  raw: Uint8Array;
-  /** ns since the Unix epoch on the cluster clock. */
-  clusterTs: bigint;
-  /** Place in the journey: 0, 1, ... in order; late events continue the count. */
-  idx: number;
-  /** Arrived after its journey had been released. */
-  late: boolean;
+export class SortedEvent {
+  private decoded: Event | undefined;
+  constructor(
+    readonly node: string,
+    readonly raw: Uint8Array,
+    readonly keys: SortKeys,
+    /** ns since the Unix epoch on the cluster clock. */
+    public clusterTs: bigint,
+    /** Place in the journey: 0, 1, ... in order; late events continue the count. */
+    public idx = 0,
+    /** Arrived after its journey had been released. */
+    public late = false,
+  ) {}
+
+  /** The whole event, decoded on first use (the sorter and the store read only `keys`). */
+  get event(): Event {
+    return (this.decoded ??= decodeMessage<Event>('Event', this.raw));
+  }
 }
 
 export interface Journey {
@@ -136,7 +152,7 @@ interface Series {
   tracking: SkbTracking | undefined;
   untracked: number;
   /** An untracked series' one event, until released (to tell which series an event is of). */
-  event: Event | undefined;
+  event: SortKeys | undefined;
   firstMono: bigint;
   /** The open journey the series is part of. */
   journey: JourneyState | undefined;
@@ -265,11 +281,11 @@ export class JourneySorter {
   }
 
   push(item: SortItem): void {
-    const ev = item.event;
+    const ev = item.keys ?? readSortKeys(item.raw);
     let n = this.lastNode;
     if (n === undefined || n.name !== item.node) n = this.lastNode = this.nodeState(item.node, true);
     if (n.clockVersion !== this.clock.version) this.refreshOffset(n);
-    const mono = ev.common?.timestamp ?? (n.hasHw ? n.hw - n.offset : 0n);
+    const mono = ev.timestamp ?? (n.hasHw ? n.hw - n.offset : 0n);
     const ts = mono + n.offset;
     if (!this.hasBase) {
       this.base = ts;
@@ -283,7 +299,7 @@ export class JourneySorter {
     }
     if (!n.hasHw || ts > n.hw) this.advance(n, ts);
 
-    const st = ev['skb-tracking'];
+    const st = ev.tracking;
     let s: Series | undefined;
     let isNew = false;
     if (st !== undefined) {
@@ -300,14 +316,11 @@ export class JourneySorter {
       s = this.newSeries(n, st, mono, ev);
       isNew = true;
     }
-    const se: SortedEvent = { node: item.node, event: ev, raw: item.raw, clusterTs: ts, idx: 0, late: false };
+    const se = new SortedEvent(item.node, item.raw, ev, ts);
     const pkt = ev.packet;
-    if (pkt !== undefined && pkt.data) {
-      const len = pkt.len || pkt.data.length;
-      if (len !== s.lastLen) {
-        s.lastLen = len;
-        this.identify(s, pkt.data, ts, isNew);
-      }
+    if (pkt !== undefined && pkt.length > 0 && ev.packetLen !== s.lastLen) {
+      s.lastLen = ev.packetLen;
+      this.identify(s, pkt, ts, isNew);
     }
     if (s.released !== undefined) {
       this.emitLate(s.released, se);
@@ -434,7 +447,7 @@ export class JourneySorter {
 
   // --- series, fingerprints, journeys ---
 
-  private newSeries(n: NodeState, st: SkbTracking | undefined, mono: bigint, ev: Event): Series {
+  private newSeries(n: NodeState, st: SkbTracking | undefined, mono: bigint, ev: SortKeys): Series {
     const s: Series = {
       node: n,
       tracking: st,
@@ -478,10 +491,10 @@ export class JourneySorter {
   }
 
   /** The series' packet changed (or is new): fingerprint it and stitch. */
-  private identify(s: Series, data: string, ts: bigint, isNew: boolean): void {
+  private identify(s: Series, data: Uint8Array, ts: bigint, isNew: boolean): void {
     // The fingerprint's two 32-bit hashes stand for its text (fingerprintText): cheaper to make
     // and to look up, and a false match between two is as unlikely as 2^-64 per pair.
-    const f = readPacketFields(data);
+    const f = readPacketFieldsFromBytes(data);
     if (f === undefined) return;
     if (f.ttl > s.maxTtl) s.maxTtl = f.ttl;
     if (s.lastFpSet && f.keyLo === s.lastFpLo && f.keyHi === s.lastFpHi) return;
@@ -617,7 +630,7 @@ export class JourneySorter {
     // latest offsets, so that each node's events keep their monotonic order.
     if (j.clockVersion !== this.clock.version) {
       for (const e of evs) {
-        const mono = e.event.common?.timestamp;
+        const mono = e.keys.timestamp;
         const n = this.nodes.get(e.node);
         if (mono !== undefined && n !== undefined) e.clusterTs = mono + this.offsetOf(n);
       }
@@ -663,12 +676,12 @@ export class JourneySorter {
 
 /** The series an event is part of (the journey's id is its first event's series). */
 function seriesOf(e: SortedEvent, series: Series[]): Series {
-  const st = e.event['skb-tracking'];
+  const st = e.keys.tracking;
   for (const s of series) {
     if (s.node.name !== e.node) continue;
     if (
       st === undefined
-        ? s.event === e.event
+        ? s.event === e.keys
         : s.tracking?.orig_head === st.orig_head && s.tracking.timestamp === st.timestamp
     )
       return s;
@@ -679,8 +692,8 @@ function seriesOf(e: SortedEvent, series: Series[]): Series {
 function byClusterTime(a: SortedEvent, b: SortedEvent): number {
   if (a.clusterTs !== b.clusterTs) return a.clusterTs < b.clusterTs ? -1 : 1;
   if (a.node !== b.node) return 0; // stable: arrival order
-  const ma = a.event.common?.timestamp ?? 0n;
-  const mb = b.event.common?.timestamp ?? 0n;
+  const ma = a.keys.timestamp ?? 0n;
+  const mb = b.keys.timestamp ?? 0n;
   return ma < mb ? -1 : ma > mb ? 1 : 0;
 }
 

@@ -149,7 +149,7 @@ export class SummaryBuilder {
   /** A released journey: its drops are counted, the first of each reason kept as the example. */
   journey(j: Journey): void {
     for (const e of j.events) {
-      const reason = e.event['skb-drop']?.drop_reason;
+      const reason = e.keys.dropReason;
       if (!reason) continue;
       const d = this.drops.get(reason);
       if (d) d.count++;

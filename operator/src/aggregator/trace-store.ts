@@ -13,8 +13,11 @@
 // typed arrays, and rebuilt on open by reading those few fields of each record without decoding
 // the rest. Filters apply per journey: a journey is returned whole when any of its events
 // matches each filter given. When a trace's segments pass the cap, the oldest segment goes.
-// Appends are not fsynced one by one: a crash loses what the OS had not written, and a record
-// cut in the middle is found on open, reported and cut off (nothing before it is lost).
+// Appends are gathered in memory and written a chunk at a time (PENDING_BYTES, or flush(), which
+// the aggregator calls a few times a second; reads and close flush first): one write per journey
+// cost more than sorting it. Nothing is fsynced: a crash loses what was pending or what the OS
+// had not written, and a record cut in the middle is found on open, reported and cut off
+// (nothing before it is lost).
 import {
   closeSync,
   existsSync,
@@ -41,7 +44,7 @@ import {
   type FieldSpec,
   type TraceSummary,
 } from '@retrace/events';
-import { journeySection, type Journey } from './journey-sorter.js';
+import { journeySection, type Journey, type SortedEvent } from './journey-sorter.js';
 
 export interface TraceStoreOptions {
   /** Bytes of segments per trace before the oldest segment is evicted (default 256 MiB). */
@@ -79,14 +82,13 @@ const FIELD_SKB_DROP = 5;
 const FIELD_K8S = 16;
 const FIELD_JOURNEY = 17;
 
-/** `message` with a length-delimited field appended (a sub-message, a string, bytes). */
-export function appendLengthDelimited(message: Uint8Array, field: number, payload: Uint8Array): Buffer {
+/** A length-delimited field (tag, length, payload), after `before` when given. */
+function lengthDelimited(field: number, payload: Uint8Array, before?: Uint8Array): Buffer {
   const tag = (field << 3) | 2;
-  const out = Buffer.allocUnsafe(message.length + varintSize(tag) + varintSize(payload.length) + payload.length);
-  out.set(message, 0);
-  let p = writeVarint(out, message.length, tag);
-  p = writeVarint(out, p, payload.length);
-  out.set(payload, p);
+  const at = before?.length ?? 0;
+  const out = Buffer.allocUnsafe(at + varintSize(tag) + varintSize(payload.length) + payload.length);
+  if (before) out.set(before, 0);
+  out.set(payload, writeVarint(out, writeVarint(out, at, tag), payload.length));
   return out;
 }
 
@@ -162,6 +164,9 @@ interface TraceState {
   evicted: number;
   nextSeq: number;
   fd: number | undefined;
+  /** Records appended to the last segment, not written yet: pending[0, pendingBytes). */
+  pending: Buffer;
+  pendingBytes: number;
   summary: TraceSummary | undefined;
   /** Node, pod and drop-reason strings by id (0: none). */
   strings: string[];
@@ -176,6 +181,9 @@ interface RecordFields {
 }
 
 const SEGMENT_RE = /^seg-(\d{8})\.rec$/;
+/** Appended bytes gathered before a write. */
+const PENDING_BYTES = 1 << 20;
+const NO_BYTES = Buffer.alloc(0);
 const STATE_DIR = '.state';
 
 /** A directory name for a trace name: reversible %-encoding, hashed when too long. */
@@ -237,41 +245,54 @@ export class TraceStore {
     this.check();
     if (j.events.length === 0) return;
     const t = this.trace(trace, true) as TraceState;
-    const records: Buffer[] = [];
-    const fields: RecordFields[] = [];
+    // Each record: the agent's bytes as they are, then the sections the store adds (protobuf
+    // merges them in). Sizes first: a journey goes into one segment, whole.
+    const added: Uint8Array[] = [];
     let total = 0;
     for (const e of j.events) {
-      let bytes: Uint8Array = e.raw;
-      const k8s = e.event.k8s;
+      const journey = encodeMessage('Journey', journeySection(e, j));
       // Records say where they come from even when the agent left k8s out (read back on open).
-      if (!k8s) bytes = appendLengthDelimited(bytes, FIELD_K8S, encodeMessage('K8s', { node: e.node }));
-      const rec = appendLengthDelimited(bytes, FIELD_JOURNEY, encodeMessage('Journey', journeySection(e, j)));
-      const head = Buffer.allocUnsafe(varintSize(rec.length));
-      writeVarint(head, 0, rec.length);
-      records.push(head, rec);
-      total += head.length + rec.length;
-      fields.push({
-        journey: j.id,
-        node: k8s?.node || e.node,
-        pod: podOf(k8s),
-        drop: e.event['skb-drop']?.drop_reason ?? '',
-      });
+      const k8s = e.keys.hasK8s ? undefined : encodeMessage('K8s', { node: e.node });
+      const extra = lengthDelimited(FIELD_JOURNEY, journey, k8s && lengthDelimited(FIELD_K8S, k8s));
+      added.push(extra);
+      const size = e.raw.length + extra.length;
+      total += varintSize(size) + size;
     }
     let seg = t.segments[t.segments.length - 1];
     if (seg === undefined || (seg.bytes > 0 && seg.bytes + total > this.segmentBytes)) seg = this.startSegment(t);
-    if (t.fd === undefined) t.fd = openSync(seg.path, 'a');
-    const chunk = Buffer.concat(records, total);
-    writeSync(t.fd, chunk);
-    let pos = seg.bytes;
-    for (let i = 0; i < fields.length; i++) {
-      const head = records[2 * i] as Buffer;
-      const rec = records[2 * i + 1] as Buffer;
-      this.index(t, seg, pos + head.length, rec.length, fields[i] as RecordFields);
-      pos += head.length + rec.length;
+    if (t.pending.length < t.pendingBytes + total) {
+      const next = Buffer.allocUnsafe(Math.max(PENDING_BYTES * 2, t.pendingBytes + total));
+      t.pending.copy(next, 0, 0, t.pendingBytes);
+      t.pending = next;
     }
+    let pos = t.pendingBytes;
+    const base = seg.bytes - t.pendingBytes; // file offset of pending[0]
+    for (let i = 0; i < j.events.length; i++) {
+      const e = j.events[i] as SortedEvent;
+      const extra = added[i] as Uint8Array;
+      const size = e.raw.length + extra.length;
+      pos = writeVarint(t.pending, pos, size);
+      this.index(t, seg, base + pos, size, {
+        journey: j.id,
+        node: e.keys.node || e.node,
+        pod: podOf(e.keys),
+        drop: e.keys.dropReason,
+      });
+      t.pending.set(e.raw, pos);
+      t.pending.set(extra, pos + e.raw.length);
+      pos += size;
+    }
+    t.pendingBytes = pos;
     seg.bytes += total;
     t.bytes += total;
+    if (t.pendingBytes >= PENDING_BYTES) this.write(t);
     this.enforceCap(t);
+  }
+
+  /** Writes every trace's pending appends to its segment file. */
+  flush(): void {
+    this.check();
+    for (const t of this.traces.values()) this.write(t);
   }
 
   /** The trace's stored events in the order they were stored; none for an unknown trace. */
@@ -279,6 +300,7 @@ export class TraceStore {
     this.check();
     const t = this.traces.get(trace);
     if (!t) return;
+    this.write(t);
     // A snapshot: appends and evictions while the caller reads do not move what it reads.
     const segments = t.segments.map((s) => ({ seg: s, count: s.offset.length }));
     const match = this.matching(t, segments, filter);
@@ -353,6 +375,7 @@ export class TraceStore {
   close(): void {
     if (this.closed) return;
     for (const t of this.traces.values()) {
+      this.write(t);
       if (t.fd !== undefined) closeSync(t.fd);
       t.fd = undefined;
     }
@@ -386,7 +409,16 @@ export class TraceStore {
     writeAtomically(join(t.dir, 'trace.json'), `${JSON.stringify({ name: t.name, evicted: t.evicted })}\n`);
   }
 
+  private write(t: TraceState): void {
+    if (t.pendingBytes === 0) return;
+    const seg = t.segments[t.segments.length - 1] as Segment;
+    if (t.fd === undefined) t.fd = openSync(seg.path, 'a');
+    writeSync(t.fd, t.pending, 0, t.pendingBytes);
+    t.pendingBytes = 0;
+  }
+
   private startSegment(t: TraceState): Segment {
+    this.write(t); // what is pending belongs to the segment being closed
     if (t.fd !== undefined) closeSync(t.fd);
     t.fd = undefined;
     const seq = t.nextSeq++;
@@ -559,6 +591,8 @@ function newTraceState(name: string, dir: string): TraceState {
     evicted: 0,
     nextSeq: 1,
     fd: undefined,
+    pending: NO_BYTES,
+    pendingBytes: 0,
     summary: undefined,
     strings: [''],
     stringIds: new Map([['', 0]]),

@@ -3,7 +3,6 @@
 // Prometheus metrics on another. Without Kubernetes, traces come from --traces FILE (re-read on
 // SIGHUP).
 import { parseArgs } from 'node:util';
-import { Server } from '@grpc/grpc-js';
 import {
   AgentLinkService,
   QueryService,
@@ -12,6 +11,7 @@ import {
   startHealthServer,
 } from '@retrace/events';
 import { Aggregator } from '../server/aggregator.js';
+import { aggregatorGrpcServer } from '../server/grpc-server.js';
 import { queryHandlers } from '../server/query-server.js';
 import { readTraceFile, TraceFileError } from '../server/trace-file.js';
 
@@ -95,10 +95,7 @@ async function main(): Promise<void> {
   };
   loadTraces();
 
-  const server = new Server({
-    'grpc.max_receive_message_length': 64 << 20,
-    'grpc.keepalive_time_ms': 10_000,
-  });
+  const server = aggregatorGrpcServer();
   server.addService(AgentLinkService, { Connect: agg.link.connect });
   server.addService(QueryService, queryHandlers(agg) as never);
   const port = await new Promise<number>((resolve, reject) =>

@@ -1,8 +1,8 @@
 // The aggregator: receives every agent's stream, puts node times on one clock, sorts events into
 // per-packet journeys across nodes behind a lateness watermark, stores them per trace, keeps
 // per-trace summaries and metrics, and answers queries.
-import { decodeMessage, ProtoDecodeError, type Event, type TraceSpec, type TraceSummary } from '@retrace/events';
-import { ClusterClock, JourneySorter, type Journey } from '../aggregator/index.js';
+import { ProtoDecodeError, type Event, type TraceSpec, type TraceSummary } from '@retrace/events';
+import { ClusterClock, JourneySorter, readSortKeys, type Journey, type SortKeys } from '../aggregator/index.js';
 import { SummaryBuilder } from '../aggregator/summary.js';
 import { TraceStore } from '../aggregator/trace-store.js';
 import { AgentLinkServer, type AgentStream, type LinkHandler } from './agent-link-server.js';
@@ -82,7 +82,7 @@ export class Aggregator implements LinkHandler {
     this.metrics.journeys.inc({ stitched: j.nodes.length > 1 ? 'true' : 'false' });
     for (const e of j.events) {
       if (e.late) this.metrics.late.inc();
-      const reason = e.event['skb-drop']?.drop_reason;
+      const reason = e.keys.dropReason;
       if (reason) this.metrics.drops.inc({ reason });
     }
   }
@@ -136,16 +136,16 @@ export class Aggregator implements LinkHandler {
     let bad = 0;
     let firstError = '';
     for (const raw of events) {
-      let event: Event;
+      let keys: SortKeys;
       try {
-        event = decodeMessage<Event>('Event', raw);
+        keys = readSortKeys(raw);
       } catch (e) {
         if (!(e instanceof ProtoDecodeError)) throw e;
         bad++;
         firstError ||= e.message;
         continue;
       }
-      t.sorter.push({ node: s.node, event, raw });
+      t.sorter.push({ node: s.node, raw, keys });
     }
     const good = events.length - bad;
     t.summary.received(s.node, good);
@@ -233,6 +233,7 @@ export class Aggregator implements LinkHandler {
   private tick(): void {
     const now = BigInt(Date.now()) * 1_000_000n;
     for (const t of this.live.values()) t.sorter.tick(now);
+    this.store.flush();
     if (Date.now() - this.lastSave > 2000) this.save();
   }
 

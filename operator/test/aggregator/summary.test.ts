@@ -1,7 +1,7 @@
 // The summary a user reads first: which nodes ran, what was lost and why, where packets were
 // dropped (with an example each), and whether the picture is complete.
 import { SummaryBuilder, SummaryError, type Journey, type SortStats } from '../../src/aggregator/index.js';
-import { encode, event, podPing, tracking } from './packets.js';
+import { event, podPing, sortedEvent, tracking } from './packets.js';
 
 function drop(node: string, reason: string, seq: number, pod?: { namespace: string; name: string }): Journey {
   const ev = event({
@@ -16,7 +16,7 @@ function drop(node: string, reason: string, seq: number, pod?: { namespace: stri
   return {
     id: `${node}/${seq}`,
     nodes: [node],
-    events: [{ node, event: ev, raw: encode(ev), clusterTs: 1n, idx: 0, late: false }],
+    events: [sortedEvent(node, ev, 1n, 0)],
   };
 }
 

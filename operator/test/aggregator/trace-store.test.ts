@@ -11,7 +11,7 @@ import {
   type SortedEvent,
   type StoreWarning,
 } from '../../src/aggregator/index.js';
-import { encode, event, overVxlan, podPing, tracking } from './packets.js';
+import { event, overVxlan, podPing, sortedEvent, tracking } from './packets.js';
 
 let dir: string;
 beforeEach(() => {
@@ -22,7 +22,7 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 const T = 1_732_000_000_000_000_000n;
 
 function sorted(node: string, ev: Event, idx: number, late = false): SortedEvent {
-  return { node, event: ev, raw: encode(ev), clusterTs: T + BigInt(idx), idx, late };
+  return sortedEvent(node, ev, T + BigInt(idx), idx, late);
 }
 
 /** A ping from a pod on node-a that node-b drops; `n` makes each journey distinct. */

@@ -2,7 +2,16 @@
 export * from './gen/event.js';
 export * from './gen/protocol-agent.js';
 export * from './gen/protocol-query.js';
-export { encodeMessage, decodeMessage, protoMessages, ProtoDecodeError, type DecodeOptions } from './proto-codec.js';
+export {
+  encodeMessage,
+  decodeMessage,
+  checkMessage,
+  fieldNumber,
+  protoMessages,
+  ProtoDecodeError,
+  ProtoReader,
+  type DecodeOptions,
+} from './proto-codec.js';
 export { parseLine, parseEvent, eventFromJson, stringifyEvent, EventParseError } from './json.js';
 export { integerJson, writeMessageJson } from './json-writer.js';
 export { trackingId, sameSeries, sameSkb } from './tracking.js';
@@ -57,4 +66,6 @@ export {
   startHealthServer,
   type HealthServerOptions,
   type MetricsSource,
+  raiseServerReceiveWindow,
+  ReceiveWindowError,
 } from './grpc/index.js';

@@ -22,11 +22,13 @@ const TABLES: Record<string, FieldSpec[]> = { ...FIELDS, ...AGENT_FIELDS, ...QUE
 interface CompiledField {
   spec: FieldSpec;
   tag: number;
+  /** `Message.field`, as DecodeOptions.raw names it. */
+  path: string;
 }
 interface CompiledMessage {
   name: string;
   fields: CompiledField[];
-  byId: Map<number, FieldSpec>;
+  byId: Map<number, CompiledField>;
 }
 
 const WIRE: Record<FieldSpec['kind'], number> = {
@@ -48,11 +50,8 @@ function messageOf(name: string): CompiledMessage {
   if (m) return m;
   const specs = TABLES[name];
   if (!specs) throw new Error(`unknown protobuf message ${name}`);
-  m = {
-    name,
-    fields: specs.map((spec) => ({ spec, tag: (spec.id << 3) | WIRE[spec.kind] })),
-    byId: new Map(specs.map((s) => [s.id, s])),
-  };
+  const fields = specs.map((spec) => ({ spec, tag: (spec.id << 3) | WIRE[spec.kind], path: `${name}.${spec.json}` }));
+  m = { name, fields, byId: new Map(fields.map((f) => [f.spec.id, f])) };
   compiled.set(name, m);
   return m;
 }
@@ -84,14 +83,25 @@ class Writer {
     this.buf[this.pos++] = v;
   }
   varint64(v: bigint): void {
-    let x = BigInt.asUintN(64, v);
+    const x = BigInt.asUintN(64, v);
     if (x <= 0x1fffffffffffffn) return this.varint(Number(x));
+    // Two 32-bit halves as numbers: two bigint operations instead of two per 7 bits.
+    let lo = Number(x & 0xffffffffn);
+    let hi = Number(x >> 32n);
     this.ensure(10);
-    while (x > 0x7fn) {
-      this.buf[this.pos++] = Number(x & 0x7fn) | 0x80;
-      x >>= 7n;
+    for (let i = 0; i < 4; i++) {
+      this.buf[this.pos++] = (lo & 0x7f) | 0x80;
+      lo >>>= 7;
     }
-    this.buf[this.pos++] = Number(x);
+    // bits 28..34: the last 4 bits of lo and the first 3 of hi
+    let b = lo | ((hi & 0x7) << 4);
+    hi >>>= 3;
+    while (hi > 0) {
+      this.buf[this.pos++] = b | 0x80;
+      b = hi & 0x7f;
+      hi >>>= 7;
+    }
+    this.buf[this.pos++] = b;
   }
   bytes(b: Uint8Array): void {
     this.varint(b.length);
@@ -223,9 +233,15 @@ export function encodeMessage(name: string, value: object): Buffer {
 export interface DecodeOptions {
   /** Message fields ('EventBatch.events') left encoded: their values are Uint8Array slices. */
   raw?: ReadonlySet<string>;
+  /**
+   * Only these fields of the top message are decoded (json names); the others are skipped
+   * unread, and absent from the result. For readers that need a few sections of large messages.
+   */
+  only?: ReadonlySet<string>;
 }
 
-class Reader {
+/** Reads protobuf wire data of one message (bounds-checked; errors are ProtoDecodeError). */
+export class ProtoReader {
   pos: number;
   constructor(
     readonly buf: Uint8Array,
@@ -279,9 +295,14 @@ class Reader {
   }
   skip(wire: number): void {
     switch (wire) {
-      case 0:
-        this.varint64();
+      case 0: {
+        // Past the varint's bytes without computing its value.
+        const last = Math.min(this.pos + 10, this.end);
+        while (this.pos < last && (this.buf[this.pos] as number) >= 0x80) this.pos++;
+        if (this.pos >= last) this.fail(this.pos >= this.end ? 'truncated varint' : 'varint longer than 10 bytes');
+        this.pos++;
         return;
+      }
       case 1:
         if (this.pos + 8 > this.end) this.fail('truncated fixed64');
         this.pos += 8;
@@ -301,7 +322,7 @@ class Reader {
   }
 }
 
-function readValue(r: Reader, f: FieldSpec, wire: number, opts: DecodeOptions, path: string): unknown {
+function readValue(r: ProtoReader, f: FieldSpec, wire: number, opts: DecodeOptions, path: string): unknown {
   if (wire !== WIRE[f.kind]) r.fail(`field ${f.json} has wire type ${wire}, expected ${WIRE[f.kind]}`);
   switch (f.kind) {
     case 'u64':
@@ -344,24 +365,30 @@ function readValue(r: Reader, f: FieldSpec, wire: number, opts: DecodeOptions, p
       r.pos += n;
       if (opts.raw?.has(path)) return r.buf.subarray(start, start + n);
       const name = f.message ?? '';
-      return readMessage(new Reader(r.buf, name, start, start + n), messageOf(name), opts);
+      return readMessage(new ProtoReader(r.buf, name, start, start + n), messageOf(name), opts);
     }
   }
 }
 
-function readMessage(r: Reader, m: CompiledMessage, opts: DecodeOptions): Record<string, unknown> {
+function readMessage(
+  r: ProtoReader,
+  m: CompiledMessage,
+  opts: DecodeOptions,
+  only?: ReadonlySet<string>,
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   while (r.pos < r.end) {
     const tag = r.varint();
     const id = Math.floor(tag / 8);
     const wire = tag & 7;
     if (id === 0) r.fail('field number 0');
-    const f = m.byId.get(id);
-    if (!f) {
+    const c = m.byId.get(id);
+    if (!c || (only && !only.has(c.spec.json))) {
       r.skip(wire); // unknown fields (a newer peer's) are skipped, as protobuf requires
       continue;
     }
-    const v = readValue(r, f, wire, opts, `${m.name}.${f.json}`);
+    const f = c.spec;
+    const v = readValue(r, f, wire, opts, c.path);
     if (f.repeated) {
       const list = (out[f.json] as unknown[] | undefined) ?? (out[f.json] = []);
       (list as unknown[]).push(v);
@@ -378,13 +405,14 @@ function readMessage(r: Reader, m: CompiledMessage, opts: DecodeOptions): Record
  */
 export function decodeMessage<T>(name: string, bytes: Uint8Array, opts: DecodeOptions = {}): T {
   const m = messageOf(name);
-  const out = readMessage(new Reader(bytes, name), m, opts);
-  fillDefaults(m, out);
+  const out = readMessage(new ProtoReader(bytes, name), m, opts, opts.only);
+  fillDefaults(m, out, opts.only);
   return out as T;
 }
 
-function fillDefaults(m: CompiledMessage, out: Record<string, unknown>): void {
+function fillDefaults(m: CompiledMessage, out: Record<string, unknown>, only?: ReadonlySet<string>): void {
   for (const { spec } of m.fields) {
+    if (only && !only.has(spec.json)) continue;
     const v = out[spec.json];
     if (v !== undefined) {
       if (spec.kind === 'message' && !(v instanceof Uint8Array)) {
@@ -418,5 +446,42 @@ function fillDefaults(m: CompiledMessage, out: Record<string, unknown>): void {
         out[spec.json] = new Uint8Array(0);
         break;
     }
+  }
+}
+
+/** The field number of `message.json` in the generated tables, for readers that scan bytes. */
+export function fieldNumber(message: string, json: string): number {
+  const f = messageOf(message).fields.find((c) => c.spec.json === json);
+  if (!f) throw new Error(`protobuf message ${message} has no field ${json}`);
+  return f.spec.id;
+}
+
+/**
+ * Checks that `bytes` are a well-formed `name` message all the way down (tags, wire types,
+ * lengths, nested messages) without building anything; throws ProtoDecodeError naming the
+ * problem. For readers that decode only part of a message but must refuse malformed ones.
+ */
+export function checkMessage(name: string, bytes: Uint8Array, start = 0, end = bytes.length): void {
+  checkFields(new ProtoReader(bytes, name, start, end), messageOf(name));
+}
+
+function checkFields(r: ProtoReader, m: CompiledMessage): void {
+  while (r.pos < r.end) {
+    const tag = r.varint();
+    const id = Math.floor(tag / 8);
+    const wire = tag & 7;
+    if (id === 0) r.fail('field number 0');
+    const f = m.byId.get(id)?.spec;
+    if (f === undefined || f.kind !== 'message') {
+      if (f !== undefined && wire !== WIRE[f.kind])
+        r.fail(`field ${f.json} has wire type ${wire}, expected ${WIRE[f.kind]}`);
+      r.skip(wire);
+      continue;
+    }
+    if (wire !== 2) r.fail(`field ${f.json} has wire type ${wire}, expected 2`);
+    const n = r.length();
+    const name = f.message ?? '';
+    checkFields(new ProtoReader(r.buf, name, r.pos, r.pos + n), messageOf(name));
+    r.pos += n;
   }
 }

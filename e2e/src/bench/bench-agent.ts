@@ -1,0 +1,66 @@
+// One agent of the cluster-pipeline benchmark, as its own process (as on a real node): makes
+// its share of the synthetic trace, connects to the aggregator, and on "go" does the agent's
+// per-event work (the k8s section, the protobuf encoding, batching) and streams it over gRPC.
+// Talks to the benchmark over the IPC channel: ready -> go -> done (with its peak RSS).
+import { AgentLink } from '@retrace/agent';
+import { PROTOCOL_VERSION, encodeMessage, type Event } from '@retrace/events';
+import { syntheticTrace } from '@retrace/operator';
+
+const [address, indexArg, agentsArg, eventsArg] = process.argv.slice(2);
+const index = Number(indexArg);
+const agents = Number(agentsArg);
+const total = Number(eventsArg);
+const node = `node-${index}`;
+
+// Pings between max(agents, 4) nodes; this agent sends what its nodes saw (one agent: all four).
+const mine: Event[] = [];
+const nodes = Math.max(agents, 4);
+for (const chunk of syntheticTrace(total, nodes))
+  for (const e of chunk) if (Number(e.node.slice('node-'.length)) % agents === index) mine.push(e.event);
+
+let peakRss = 0;
+const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 20);
+const send = (m: object): void => void process.send?.(m);
+
+const link = new AgentLink({
+  address: address ?? '',
+  tls: { insecure: true },
+  register: () => ({
+    protocol: PROTOCOL_VERSION,
+    node,
+    kernel_release: 'bench',
+    version: 'bench',
+    incarnation: `bench-${index}`,
+    boot_offset: { sec: 1_700_000_000n, nsec: 0n },
+  }),
+  onAssignments: () => undefined,
+  maxBytesPerTrace: 1 << 30,
+  flushMs: 5,
+});
+link.start();
+
+async function run(): Promise<void> {
+  const q = link.queue('bench');
+  for (let k = 0; k < mine.length; k++) {
+    const event = mine[k] as Event;
+    event.k8s = { node };
+    q.add(encodeMessage('Event', event));
+    if (k % 2000 === 1999) await new Promise((r) => setImmediate(r)); // let the link write
+  }
+  while (!link.allIdle()) await new Promise((r) => setTimeout(r, 2));
+  send({ done: mine.length, peakRss });
+}
+
+process.on('message', (m: { go?: boolean; stop?: boolean }) => {
+  if (m.go) void run();
+  if (m.stop) {
+    clearInterval(sampler);
+    link.stop();
+    process.exit(0);
+  }
+});
+const ready = setInterval(() => {
+  if (!link.connected) return;
+  clearInterval(ready);
+  send({ ready: true });
+}, 5);
