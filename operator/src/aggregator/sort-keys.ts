@@ -22,28 +22,45 @@ export interface SortKeys {
   pod: string;
 }
 
+const tag = (message: string, field: string, wire: number): number => (fieldNumber(message, field) << 3) | wire;
 const EV = {
-  common: fieldNumber('Event', 'common'),
-  tracking: fieldNumber('Event', 'skb-tracking'),
-  drop: fieldNumber('Event', 'skb-drop'),
-  packet: fieldNumber('Event', 'packet'),
-  k8s: fieldNumber('Event', 'k8s'),
+  common: tag('Event', 'common', 2),
+  tracking: tag('Event', 'skb-tracking', 2),
+  drop: tag('Event', 'skb-drop', 2),
+  packet: tag('Event', 'packet', 2),
+  k8s: tag('Event', 'k8s', 2),
 };
-const COMMON_TS = fieldNumber('Common', 'timestamp');
+const COMMON_TS = tag('Common', 'timestamp', 0);
 const TRACK = {
-  head: fieldNumber('SkbTracking', 'orig_head'),
-  ts: fieldNumber('SkbTracking', 'timestamp'),
-  skb: fieldNumber('SkbTracking', 'skb'),
+  head: tag('SkbTracking', 'orig_head', 0),
+  ts: tag('SkbTracking', 'timestamp', 0),
+  skb: tag('SkbTracking', 'skb', 0),
 };
-const PKT = { len: fieldNumber('Packet', 'len'), data: fieldNumber('Packet', 'data') };
-const DROP_REASON = fieldNumber('SkbDrop', 'drop_reason');
-const K8S = {
-  node: fieldNumber('K8s', 'node'),
-  namespace: fieldNumber('K8s', 'namespace'),
-  pod: fieldNumber('K8s', 'pod'),
-};
+const PKT = { len: tag('Packet', 'len', 0), data: tag('Packet', 'data', 2) };
+const DROP_REASON = tag('SkbDrop', 'drop_reason', 2);
+const K8S = { node: tag('K8s', 'node', 2), namespace: tag('K8s', 'namespace', 2), pod: tag('K8s', 'pod', 2) };
 
-const text = new TextDecoder();
+/**
+ * Strings that repeat (node, namespace, pod, drop reason names) are decoded once: each cache
+ * slot keeps the last bytes it decoded and their string.
+ */
+class StringSlot {
+  private bytes = new Uint8Array(0);
+  private text = '';
+  get(buf: Uint8Array, start: number, end: number): string {
+    const n = end - start;
+    const b = this.bytes;
+    if (b.length === n) {
+      let i = 0;
+      while (i < n && b[i] === buf[start + i]) i++;
+      if (i === n) return this.text;
+    }
+    this.bytes = buf.slice(start, end);
+    this.text = Buffer.from(this.bytes.buffer, this.bytes.byteOffset, n).toString('utf8');
+    return this.text;
+  }
+}
+const slots = { node: new StringSlot(), namespace: new StringSlot(), pod: new StringSlot(), drop: new StringSlot() };
 
 /**
  * The sort keys of one encoded Event. Throws ProtoDecodeError when the bytes are not a
@@ -62,87 +79,67 @@ export function readSortKeys(raw: Uint8Array): SortKeys {
     namespace: '',
     pod: '',
   };
+  // Well-formed (checked above): one reader, each section read up to its end.
   const r = new ProtoReader(raw, 'Event');
   while (r.pos < r.end) {
-    const tag = r.varint();
-    const id = Math.floor(tag / 8);
-    if ((tag & 7) !== 2) {
-      r.skip(tag & 7);
+    const t = r.varint();
+    if ((t & 7) !== 2) {
+      r.skip(t & 7);
       continue;
     }
-    const n = r.length();
-    const start = r.pos;
-    r.pos += n;
+    const end = r.length() + r.pos;
     // Sections are merged when repeated, as protobuf has it: later fields overwrite.
-    if (id === EV.common) readCommon(raw, start, start + n, k);
-    else if (id === EV.tracking) readTracking(raw, start, start + n, k);
-    else if (id === EV.packet) readPacket(raw, start, start + n, k);
-    else if (id === EV.drop) readDrop(raw, start, start + n, k);
-    else if (id === EV.k8s) readK8s(raw, start, start + n, k);
+    if (t === EV.common) {
+      k.timestamp ??= 0n; // present: proto3's default applies
+      while (r.pos < end) {
+        const f = r.varint();
+        if (f === COMMON_TS) k.timestamp = r.varint64();
+        else r.skip(f & 7);
+      }
+    } else if (t === EV.tracking) {
+      const s = (k.tracking ??= { orig_head: 0n, timestamp: 0n, skb: 0n });
+      while (r.pos < end) {
+        const f = r.varint();
+        if (f === TRACK.head) s.orig_head = r.varint64();
+        else if (f === TRACK.ts) s.timestamp = r.varint64();
+        else if (f === TRACK.skb) s.skb = r.varint64();
+        else r.skip(f & 7);
+      }
+    } else if (t === EV.packet) {
+      while (r.pos < end) {
+        const f = r.varint();
+        if (f === PKT.len) k.packetLen = r.varint() >>> 0;
+        else if (f === PKT.data) {
+          const n = r.length();
+          k.packet = raw.subarray(r.pos, r.pos + n);
+          r.pos += n;
+        } else r.skip(f & 7);
+      }
+    } else if (t === EV.drop) {
+      while (r.pos < end) {
+        const f = r.varint();
+        if (f === DROP_REASON) k.dropReason = str(r, slots.drop);
+        else r.skip(f & 7);
+      }
+    } else if (t === EV.k8s) {
+      k.hasK8s = true;
+      while (r.pos < end) {
+        const f = r.varint();
+        if (f === K8S.node) k.node = str(r, slots.node);
+        else if (f === K8S.namespace) k.namespace = str(r, slots.namespace);
+        else if (f === K8S.pod) k.pod = str(r, slots.pod);
+        else r.skip(f & 7);
+      }
+    }
+    r.pos = end;
   }
   if (k.packet !== undefined && k.packetLen === 0) k.packetLen = k.packet.length;
   return k;
 }
 
-function readCommon(raw: Uint8Array, start: number, end: number, k: SortKeys): void {
-  const r = new ProtoReader(raw, 'Common', start, end);
-  if (k.timestamp === undefined) k.timestamp = 0n; // present: proto3's default applies
-  while (r.pos < r.end) {
-    const tag = r.varint();
-    if (tag === COMMON_TS << 3) k.timestamp = r.varint64();
-    else r.skip(tag & 7);
-  }
-}
-
-function readTracking(raw: Uint8Array, start: number, end: number, k: SortKeys): void {
-  const r = new ProtoReader(raw, 'SkbTracking', start, end);
-  const t = (k.tracking ??= { orig_head: 0n, timestamp: 0n, skb: 0n });
-  while (r.pos < r.end) {
-    const tag = r.varint();
-    if (tag === TRACK.head << 3) t.orig_head = r.varint64();
-    else if (tag === TRACK.ts << 3) t.timestamp = r.varint64();
-    else if (tag === TRACK.skb << 3) t.skb = r.varint64();
-    else r.skip(tag & 7);
-  }
-}
-
-function readPacket(raw: Uint8Array, start: number, end: number, k: SortKeys): void {
-  const r = new ProtoReader(raw, 'Packet', start, end);
-  while (r.pos < r.end) {
-    const tag = r.varint();
-    if (tag === PKT.len << 3) k.packetLen = r.varint() >>> 0;
-    else if (tag === ((PKT.data << 3) | 2)) {
-      const n = r.length();
-      k.packet = raw.subarray(r.pos, r.pos + n);
-      r.pos += n;
-    } else r.skip(tag & 7);
-  }
-}
-
-function readDrop(raw: Uint8Array, start: number, end: number, k: SortKeys): void {
-  const r = new ProtoReader(raw, 'SkbDrop', start, end);
-  while (r.pos < r.end) {
-    const tag = r.varint();
-    if (tag === ((DROP_REASON << 3) | 2)) k.dropReason = str(r);
-    else r.skip(tag & 7);
-  }
-}
-
-function readK8s(raw: Uint8Array, start: number, end: number, k: SortKeys): void {
-  const r = new ProtoReader(raw, 'K8s', start, end);
-  k.hasK8s = true;
-  while (r.pos < r.end) {
-    const tag = r.varint();
-    if (tag === ((K8S.node << 3) | 2)) k.node = str(r);
-    else if (tag === ((K8S.namespace << 3) | 2)) k.namespace = str(r);
-    else if (tag === ((K8S.pod << 3) | 2)) k.pod = str(r);
-    else r.skip(tag & 7);
-  }
-}
-
-function str(r: ProtoReader): string {
+function str(r: ProtoReader, slot: StringSlot): string {
   const n = r.length();
-  const s = text.decode(r.buf.subarray(r.pos, r.pos + n));
+  const s = slot.get(r.buf, r.pos, r.pos + n);
   r.pos += n;
   return s;
 }

@@ -39,12 +39,13 @@ import { join } from 'node:path';
 import {
   QUERY_FIELDS,
   decodeMessage,
-  encodeMessage,
+  ProtoWriter,
+  fieldNumber,
   type Event,
   type FieldSpec,
   type TraceSummary,
 } from '@retrace/events';
-import { journeySection, type Journey, type SortedEvent } from './journey-sorter.js';
+import type { Journey, SortedEvent } from './journey-sorter.js';
 
 export interface TraceStoreOptions {
   /** Bytes of segments per trace before the oldest segment is evicted (default 256 MiB). */
@@ -77,10 +78,50 @@ export class StoreError extends Error {
   }
 }
 
-/** Event field numbers the store reads or writes. */
-const FIELD_SKB_DROP = 5;
-const FIELD_K8S = 16;
-const FIELD_JOURNEY = 17;
+/** Field numbers the store reads or writes (from the generated tables). */
+const FIELD_SKB_DROP = fieldNumber('Event', 'skb-drop');
+const FIELD_K8S = fieldNumber('Event', 'k8s');
+const FIELD_JOURNEY = fieldNumber('Event', 'journey');
+const DROP_REASON = fieldNumber('SkbDrop', 'drop_reason');
+const K8S = { node: fieldNumber('K8s', 'node'), namespace: fieldNumber('K8s', 'namespace'), pod: fieldNumber('K8s', 'pod') };
+const JOURNEY = {
+  id: fieldNumber('Journey', 'id'),
+  idx: fieldNumber('Journey', 'idx'),
+  clusterTs: fieldNumber('Journey', 'cluster_ts'),
+  late: fieldNumber('Journey', 'late'),
+  nodes: fieldNumber('Journey', 'nodes'),
+};
+
+/**
+ * Writes an event's Journey section (field `journey`), the same bytes as encodeMessage('Journey',
+ * journeySection(e, j)) would give inside it, without making the section object: the store
+ * writes one per event. The journey id's bytes are encoded once per journey.
+ */
+function writeJourney(w: ProtoWriter, e: SortedEvent, id: Uint8Array, nodes: number): void {
+  w.varint((FIELD_JOURNEY << 3) | 2);
+  const start = w.beginLength();
+  if (id.length) {
+    w.varint((JOURNEY.id << 3) | 2);
+    w.bytes(id);
+  }
+  if (e.idx) {
+    w.varint(JOURNEY.idx << 3);
+    w.varint(e.idx);
+  }
+  if (e.clusterTs) {
+    w.varint(JOURNEY.clusterTs << 3);
+    w.varint64(e.clusterTs);
+  }
+  if (e.late) {
+    w.varint(JOURNEY.late << 3);
+    w.varint(1);
+  }
+  if (nodes) {
+    w.varint(JOURNEY.nodes << 3);
+    w.varint(nodes);
+  }
+  w.endLength(start);
+}
 
 /** A length-delimited field (tag, length, payload), after `before` when given. */
 function lengthDelimited(field: number, payload: Uint8Array, before?: Uint8Array): Buffer {
@@ -164,9 +205,8 @@ interface TraceState {
   evicted: number;
   nextSeq: number;
   fd: number | undefined;
-  /** Records appended to the last segment, not written yet: pending[0, pendingBytes). */
-  pending: Buffer;
-  pendingBytes: number;
+  /** Records appended to the last segment, not written yet (made on the first append). */
+  pending: ProtoWriter | undefined;
   summary: TraceSummary | undefined;
   /** Node, pod and drop-reason strings by id (0: none). */
   strings: string[];
@@ -183,7 +223,6 @@ interface RecordFields {
 const SEGMENT_RE = /^seg-(\d{8})\.rec$/;
 /** Appended bytes gathered before a write. */
 const PENDING_BYTES = 1 << 20;
-const NO_BYTES = Buffer.alloc(0);
 const STATE_DIR = '.state';
 
 /** A directory name for a trace name: reversible %-encoding, hashed when too long. */
@@ -245,47 +284,45 @@ export class TraceStore {
     this.check();
     if (j.events.length === 0) return;
     const t = this.trace(trace, true) as TraceState;
-    // Each record: the agent's bytes as they are, then the sections the store adds (protobuf
-    // merges them in). Sizes first: a journey goes into one segment, whole.
-    const added: Uint8Array[] = [];
-    let total = 0;
+    let seg = t.segments[t.segments.length - 1] ?? this.startSegment(t);
+    // Each record: its length, the agent's bytes as they are, then the sections the store adds
+    // (protobuf merges them in), written straight into what is pending for the segment.
+    const w = (t.pending ??= new ProtoWriter(PENDING_BYTES * 2));
+    const first = w.pos;
+    const ends: number[] = [];
+    const sizes: number[] = [];
+    const id = Buffer.from(j.id);
     for (const e of j.events) {
-      const journey = encodeMessage('Journey', journeySection(e, j));
+      const start = w.beginLength();
+      w.raw(e.raw);
       // Records say where they come from even when the agent left k8s out (read back on open).
-      const k8s = e.keys.hasK8s ? undefined : encodeMessage('K8s', { node: e.node });
-      const extra = lengthDelimited(FIELD_JOURNEY, journey, k8s && lengthDelimited(FIELD_K8S, k8s));
-      added.push(extra);
-      const size = e.raw.length + extra.length;
-      total += varintSize(size) + size;
+      if (!e.keys.hasK8s) w.messageField(FIELD_K8S, 'K8s', { node: e.node });
+      writeJourney(w, e, id, j.nodes.length);
+      sizes.push(w.pos - start);
+      w.endLength(start);
+      ends.push(w.pos - first);
     }
-    let seg = t.segments[t.segments.length - 1];
-    if (seg === undefined || (seg.bytes > 0 && seg.bytes + total > this.segmentBytes)) seg = this.startSegment(t);
-    if (t.pending.length < t.pendingBytes + total) {
-      const next = Buffer.allocUnsafe(Math.max(PENDING_BYTES * 2, t.pendingBytes + total));
-      t.pending.copy(next, 0, 0, t.pendingBytes);
-      t.pending = next;
+    const total = w.pos - first;
+    if (seg.bytes > 0 && seg.bytes + total > this.segmentBytes) {
+      // A journey goes into one segment, whole: what was pending before it goes to this one.
+      const mine = Buffer.from(w.buf.subarray(first, w.pos));
+      w.pos = first;
+      seg = this.startSegment(t);
+      w.raw(mine);
     }
-    let pos = t.pendingBytes;
-    const base = seg.bytes - t.pendingBytes; // file offset of pending[0]
     for (let i = 0; i < j.events.length; i++) {
       const e = j.events[i] as SortedEvent;
-      const extra = added[i] as Uint8Array;
-      const size = e.raw.length + extra.length;
-      pos = writeVarint(t.pending, pos, size);
-      this.index(t, seg, base + pos, size, {
+      const size = sizes[i] as number;
+      this.index(t, seg, seg.bytes + (ends[i] as number) - size, size, {
         journey: j.id,
         node: e.keys.node || e.node,
         pod: podOf(e.keys),
         drop: e.keys.dropReason,
       });
-      t.pending.set(e.raw, pos);
-      t.pending.set(extra, pos + e.raw.length);
-      pos += size;
     }
-    t.pendingBytes = pos;
     seg.bytes += total;
     t.bytes += total;
-    if (t.pendingBytes >= PENDING_BYTES) this.write(t);
+    if (w.pos >= PENDING_BYTES) this.write(t);
     this.enforceCap(t);
   }
 
@@ -410,11 +447,12 @@ export class TraceStore {
   }
 
   private write(t: TraceState): void {
-    if (t.pendingBytes === 0) return;
+    const w = t.pending;
+    if (w === undefined || w.pos === 0) return;
     const seg = t.segments[t.segments.length - 1] as Segment;
     if (t.fd === undefined) t.fd = openSync(seg.path, 'a');
-    writeSync(t.fd, t.pending, 0, t.pendingBytes);
-    t.pendingBytes = 0;
+    writeSync(t.fd, w.buf, 0, w.pos);
+    w.pos = 0;
   }
 
   private startSegment(t: TraceState): Segment {
@@ -591,8 +629,7 @@ function newTraceState(name: string, dir: string): TraceState {
     evicted: 0,
     nextSeq: 1,
     fd: undefined,
-    pending: NO_BYTES,
-    pendingBytes: 0,
+    pending: undefined,
     summary: undefined,
     strings: [''],
     stringIds: new Map([['', 0]]),
@@ -642,19 +679,19 @@ function recordFields(b: Buffer, start: number, end: number): RecordFields | und
   const ok = walkFields(b, start, end, (field, s, e) => {
     if (field === FIELD_SKB_DROP)
       return walkFields(b, s, e, (f, a, z) => {
-        if (f === 1) out.drop = b.toString('utf8', a, z);
+        if (f === DROP_REASON) out.drop = b.toString('utf8', a, z);
         return true;
       });
     if (field === FIELD_K8S)
       return walkFields(b, s, e, (f, a, z) => {
-        if (f === 1) out.node = b.toString('utf8', a, z);
-        else if (f === 2) namespace = b.toString('utf8', a, z);
-        else if (f === 3) pod = b.toString('utf8', a, z);
+        if (f === K8S.node) out.node = b.toString('utf8', a, z);
+        else if (f === K8S.namespace) namespace = b.toString('utf8', a, z);
+        else if (f === K8S.pod) pod = b.toString('utf8', a, z);
         return true;
       });
     if (field === FIELD_JOURNEY)
       return walkFields(b, s, e, (f, a, z) => {
-        if (f === 1) out.journey = b.toString('utf8', a, z);
+        if (f === JOURNEY.id) out.journey = b.toString('utf8', a, z);
         return true;
       });
     return true;

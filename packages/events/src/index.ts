@@ -10,6 +10,7 @@ export {
   protoMessages,
   ProtoDecodeError,
   ProtoReader,
+  ProtoWriter,
   type DecodeOptions,
 } from './proto-codec.js';
 export { parseLine, parseEvent, eventFromJson, stringifyEvent, EventParseError } from './json.js';

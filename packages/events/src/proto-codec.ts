@@ -29,6 +29,10 @@ interface CompiledMessage {
   name: string;
   fields: CompiledField[];
   byId: Map<number, CompiledField>;
+  /** The same by field number, as an array (numbers are small): the hot lookup. */
+  byNumber: (CompiledField | undefined)[];
+  /** Per field number, the compiled sub-message of message fields. */
+  subs: (CompiledMessage | undefined)[];
 }
 
 const WIRE: Record<FieldSpec['kind'], number> = {
@@ -51,8 +55,12 @@ function messageOf(name: string): CompiledMessage {
   const specs = TABLES[name];
   if (!specs) throw new Error(`unknown protobuf message ${name}`);
   const fields = specs.map((spec) => ({ spec, tag: (spec.id << 3) | WIRE[spec.kind], path: `${name}.${spec.json}` }));
-  m = { name, fields, byId: new Map(fields.map((f) => [f.spec.id, f])) };
+  const byNumber: (CompiledField | undefined)[] = [];
+  for (const f of fields) if (f.spec.id < 1024) byNumber[f.spec.id] = f;
+  m = { name, fields, byId: new Map(fields.map((f) => [f.spec.id, f])), byNumber, subs: [] };
   compiled.set(name, m);
+  for (const f of fields)
+    if (f.spec.kind === 'message' && f.spec.id < 1024) m.subs[f.spec.id] = messageOf(f.spec.message ?? '');
   return m;
 }
 
@@ -61,7 +69,8 @@ export function protoMessages(): string[] {
   return Object.keys(TABLES);
 }
 
-class Writer {
+/** Writes protobuf wire data into a growing buffer: buf[0, pos) is what was written. */
+export class ProtoWriter {
   buf: Buffer;
   pos = 0;
   constructor(size = 256) {
@@ -120,6 +129,19 @@ class Writer {
     this.buf.writeDoubleLE(v, this.pos);
     this.pos += 8;
   }
+  /** Bytes as they are (already encoded fields, say), without a length. */
+  raw(b: Uint8Array): void {
+    this.ensure(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+  }
+  /** Field `id` holding the message `name` (tag, length, fields). */
+  messageField(id: number, name: string, value: object): void {
+    this.varint((id << 3) | 2);
+    const start = this.beginLength();
+    writeMessage(this, messageOf(name), value as Record<string, unknown>);
+    this.endLength(start);
+  }
   /** Reserves room for a length prefix of up to 5 bytes; returns where the body starts. */
   beginLength(): number {
     this.ensure(5);
@@ -144,7 +166,7 @@ class Writer {
   }
 }
 
-function writeValue(w: Writer, f: FieldSpec, v: unknown): void {
+function writeValue(w: ProtoWriter, f: FieldSpec, v: unknown): void {
   switch (f.kind) {
     case 'u64':
     case 'i64':
@@ -206,7 +228,7 @@ function isDefault(f: FieldSpec, v: unknown): boolean {
   }
 }
 
-function writeMessage(w: Writer, m: CompiledMessage, obj: Record<string, unknown>): void {
+function writeMessage(w: ProtoWriter, m: CompiledMessage, obj: Record<string, unknown>): void {
   for (const { spec, tag } of m.fields) {
     const v = obj[spec.json];
     if (v === undefined || v === null) continue;
@@ -225,7 +247,7 @@ function writeMessage(w: Writer, m: CompiledMessage, obj: Record<string, unknown
 
 /** Encodes `value` as the protobuf message `name`. */
 export function encodeMessage(name: string, value: object): Buffer {
-  const w = new Writer();
+  const w = new ProtoWriter();
   writeMessage(w, messageOf(name), value as Record<string, unknown>);
   return w.buf.subarray(0, w.pos);
 }
@@ -279,12 +301,15 @@ export class ProtoReader {
       if (b < 0x80) return BigInt(lo);
       mul *= 128;
     }
-    let v = BigInt(lo);
-    for (let shift = 49n; shift < 70n; shift += 7n) {
+    // Bits 49 and up (at most 3 more bytes) in a second number: two bigint conversions in all.
+    let hi = 0;
+    mul = 1;
+    for (let i = 0; i < 3; i++) {
       if (this.pos >= this.end) this.fail('truncated varint');
       const b = this.buf[this.pos++] as number;
-      v |= BigInt(b & 0x7f) << shift;
-      if (b < 0x80) return BigInt.asUintN(64, v);
+      hi += (b & 0x7f) * mul;
+      if (b < 0x80) return BigInt.asUintN(64, (BigInt(hi) << 49n) | BigInt(lo));
+      mul *= 128;
     }
     return this.fail('varint longer than 10 bytes');
   }
@@ -382,7 +407,7 @@ function readMessage(
     const id = Math.floor(tag / 8);
     const wire = tag & 7;
     if (id === 0) r.fail('field number 0');
-    const c = m.byId.get(id);
+    const c = id < 1024 ? m.byNumber[id] : m.byId.get(id);
     if (!c || (only && !only.has(c.spec.json))) {
       r.skip(wire); // unknown fields (a newer peer's) are skipped, as protobuf requires
       continue;
@@ -462,26 +487,30 @@ export function fieldNumber(message: string, json: string): number {
  * problem. For readers that decode only part of a message but must refuse malformed ones.
  */
 export function checkMessage(name: string, bytes: Uint8Array, start = 0, end = bytes.length): void {
-  checkFields(new ProtoReader(bytes, name, start, end), messageOf(name));
+  const r = new ProtoReader(bytes, name, start, end);
+  checkFields(r, messageOf(name), end);
 }
 
-function checkFields(r: ProtoReader, m: CompiledMessage): void {
-  while (r.pos < r.end) {
+// One reader for the whole walk (nested messages end at `end`, checked after each field).
+function checkFields(r: ProtoReader, m: CompiledMessage, end: number): void {
+  while (r.pos < end) {
     const tag = r.varint();
     const id = Math.floor(tag / 8);
     const wire = tag & 7;
     if (id === 0) r.fail('field number 0');
-    const f = m.byId.get(id)?.spec;
-    if (f === undefined || f.kind !== 'message') {
-      if (f !== undefined && wire !== WIRE[f.kind])
-        r.fail(`field ${f.json} has wire type ${wire}, expected ${WIRE[f.kind]}`);
-      r.skip(wire);
-      continue;
+    const c = id < 1024 ? m.byNumber[id] : m.byId.get(id);
+    const sub = id < 1024 ? m.subs[id] : undefined;
+    if (c === undefined)
+      r.skip(wire); // unknown (a newer peer's): skipped, as protobuf requires
+    else {
+      if (wire !== WIRE[c.spec.kind])
+        r.fail(`field ${c.spec.json} has wire type ${wire}, expected ${WIRE[c.spec.kind]}`);
+      if (sub === undefined) r.skip(wire);
+      else {
+        const inner = r.length() + r.pos;
+        checkFields(r, sub, inner);
+      }
     }
-    if (wire !== 2) r.fail(`field ${f.json} has wire type ${wire}, expected 2`);
-    const n = r.length();
-    const name = f.message ?? '';
-    checkFields(new ProtoReader(r.buf, name, r.pos, r.pos + n), messageOf(name));
-    r.pos += n;
+    if (r.pos > end) r.fail(`a field of ${m.name} runs past the end of the message`);
   }
 }
