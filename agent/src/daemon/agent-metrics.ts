@@ -20,6 +20,11 @@ export class AgentMetrics {
     help: 'Traces running on this node',
     registers: [this.registry],
   });
+  readonly sessions = new Gauge({
+    name: 'retrace_agent_sessions',
+    help: 'Tracing sessions in the kernel (traces asking for the same one share it)',
+    registers: [this.registry],
+  });
   readonly probes = new Gauge({
     name: 'retrace_agent_probes_attached',
     help: 'Probes attached, per trace',

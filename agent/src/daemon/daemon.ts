@@ -20,6 +20,7 @@ import {
 } from '@retrace/events';
 import { AgentLink, type LinkState } from '../link/agent-link.js';
 import { AgentMetrics } from './agent-metrics.js';
+import { SessionPool } from './session-pool.js';
 import { TraceRunner, type PodLookup } from './trace-runner.js';
 
 export const AGENT_VERSION = '0.1.0';
@@ -61,6 +62,8 @@ function netnsInode(name: string): number {
 export class AgentDaemon {
   private readonly link: AgentLink;
   private readonly runners = new Map<string, { runner: TraceRunner; key: string }>();
+  /** Tracing sessions, shared by traces that ask for the same one. */
+  private readonly sessions = new SessionPool();
   readonly metrics = new AgentMetrics();
   private readonly incarnation = randomBytes(8).toString('hex');
   private readonly nodeNetns: number[] | undefined;
@@ -176,6 +179,7 @@ export class AgentDaemon {
       this.startTrace(spec, key);
     }
     this.metrics.traces.set([...this.runners.values()].filter((r) => !r.runner.done).length);
+    this.metrics.sessions.set(this.sessions.size);
   }
 
   private startTrace(spec: TraceSpec, key: string): void {
@@ -191,6 +195,7 @@ export class AgentDaemon {
         this.log(`trace ${spec.name} complete: ${reason}`);
       },
       onNote: (m) => this.log(`note: ${m}`),
+      sessions: this.sessions,
     });
     this.runners.set(spec.name, { runner, key });
     const res = runner.start();
@@ -209,6 +214,7 @@ export class AgentDaemon {
     if (!r.runner.done) r.runner.finish(reason);
     this.runners.delete(name);
     this.draining.add(name);
+    this.metrics.sessions.set(this.sessions.size);
   }
 
   private tick(): void {

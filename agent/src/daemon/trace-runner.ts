@@ -9,7 +9,8 @@ import {
   type PodRef,
   type TraceSpec,
 } from '@retrace/events';
-import { TracingSession, type SessionCounts } from '../session/session.js';
+import type { TracingSession, SessionCounts } from '../session/session.js';
+import type { SessionPool, SessionUser } from './session-pool.js';
 import type { BatchQueue } from '../link/batch-queue.js';
 import { TraceLimits } from './trace-limits.js';
 
@@ -41,9 +42,13 @@ export interface RunnerDeps {
   /** Sends the trace's completion (limits reached, or the session failed). */
   onComplete: (reason: string) => void;
   onNote?: (msg: string) => void;
+  /** Where sessions come from: traces asking for the same one share it. */
+  sessions: SessionPool;
 }
 
-export class TraceRunner {
+let lastEncoded: { event: Event | undefined; bytes: Uint8Array } = { event: undefined, bytes: new Uint8Array(0) };
+
+export class TraceRunner implements SessionUser {
   private session: TracingSession | undefined;
   private readonly limits: TraceLimits;
   private emitted = 0n;
@@ -61,30 +66,37 @@ export class TraceRunner {
     this.limits = new TraceLimits(spec.limits);
   }
 
-  /** Starts the session; the result is what the aggregator is told. */
+  /** Starts the session, or joins one already running the same; the result is what the aggregator is told. */
   start(): AttachResults {
     const s = this.spec;
     const scope = this.netnsScope();
+    let notes: string[];
+    let shared: boolean;
     try {
-      this.session = TracingSession.start({
-        collectors: s.collectors?.length ? s.collectors : ['auto'],
-        probes: s.probes ?? [],
-        stack: s.stack,
-        ...(s.filter ? { filter: s.filter } : {}),
-        ...(s.meta_filter ? { metaFilter: s.meta_filter } : {}),
-        ...(scope ? { netns: scope } : {}),
-        allowSystemChanges: s.allow_system_changes,
-        ovsTrack: s.ovs_track,
-        onEvent: (ev) => this.onEvent(ev),
-        onNote: (m) => {
-          this.notes.push(m);
-          this.deps.onNote?.(`${s.name}: ${m}`);
+      ({
+        session: this.session,
+        notes,
+        shared,
+      } = this.deps.sessions.acquire(
+        {
+          collectors: s.collectors?.length ? s.collectors : ['auto'],
+          probes: s.probes ?? [],
+          stack: s.stack,
+          ...(s.filter ? { filter: s.filter } : {}),
+          ...(s.meta_filter ? { metaFilter: s.meta_filter } : {}),
+          ...(scope ? { netns: scope } : {}),
+          allowSystemChanges: s.allow_system_changes,
+          ovsTrack: s.ovs_track,
         },
-      });
+        this,
+      ));
     } catch (e) {
       this.done = true;
       return { trace: s.name, ok: false, error: (e as Error).message, probes: [], notes: this.notes };
     }
+    for (const m of notes) this.onNote(m);
+    if (shared)
+      this.onNote('sharing the kernel probes of a running trace with the same collectors, probes, filters and scope');
     this.scope = scope;
     if (this.limits.durationMs > 0)
       this.durationTimer = setTimeout(() => this.finish('duration'), this.limits.durationMs);
@@ -98,6 +110,12 @@ export class TraceRunner {
         .map((p) => ({ probe: p.spec, attached: true, mechanism: p.mechanism, error: '' })),
       notes: [...this.notes, ...session.skippedCollectors.map((c) => `collector ${c.name} not started: ${c.reason}`)],
     };
+  }
+
+  /** A note from the session (SessionUser). */
+  onNote(m: string): void {
+    this.notes.push(m);
+    this.deps.onNote?.(`${this.spec.name}: ${m}`);
   }
 
   /** The network namespaces events may come from, or undefined for the whole node. */
@@ -115,10 +133,13 @@ export class TraceRunner {
     const same = next.length === this.scope.length && next.every((n) => this.scope?.includes(n));
     if (same) return;
     this.scope = next;
-    this.session.setNetns(next);
+    const before = this.session;
+    this.session = this.deps.sessions.rescope(this, next);
+    if (this.session !== before) this.lastRingLost.clear(); // another session: its own counters
   }
 
-  private onEvent(ev: Event): void {
+  /** An event of the session (SessionUser); shared sessions hand each event to every trace on them. */
+  onEvent(ev: Event): void {
     if (this.done) return;
     const verdict = this.limits.admit();
     if (verdict === 'over-budget') {
@@ -129,10 +150,21 @@ export class TraceRunner {
       setImmediate(() => this.finish('max-events'));
       return;
     }
-    ev.k8s = this.k8sOf(ev);
     this.emitted++;
-    this.deps.queue.add(encodeMessage('Event', ev));
+    this.deps.queue.add(this.encoded(ev));
     if (this.limits.exhausted) setImmediate(() => this.finish('max-events'));
+  }
+
+  /**
+   * The event with its k8s section, encoded: once per event, however many traces share the
+   * session (they are handed the same event one after the other, and the section is the node's).
+   */
+  private encoded(ev: Event): Uint8Array {
+    if (lastEncoded.event === ev) return lastEncoded.bytes;
+    ev.k8s = this.k8sOf(ev);
+    const bytes = encodeMessage('Event', ev);
+    lastEncoded = { event: ev, bytes };
+    return bytes;
   }
 
   private k8sOf(ev: Event): NonNullable<Event['k8s']> {
@@ -184,7 +216,7 @@ export class TraceRunner {
     this.done = true;
     if (this.durationTimer) clearTimeout(this.durationTimer);
     this.collectLosses();
-    this.session?.stop();
+    this.deps.sessions.release(this);
     this.session = undefined;
     this.deps.queue.cut();
     this.deps.onComplete(reason);

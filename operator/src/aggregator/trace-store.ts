@@ -83,7 +83,11 @@ const FIELD_SKB_DROP = fieldNumber('Event', 'skb-drop');
 const FIELD_K8S = fieldNumber('Event', 'k8s');
 const FIELD_JOURNEY = fieldNumber('Event', 'journey');
 const DROP_REASON = fieldNumber('SkbDrop', 'drop_reason');
-const K8S = { node: fieldNumber('K8s', 'node'), namespace: fieldNumber('K8s', 'namespace'), pod: fieldNumber('K8s', 'pod') };
+const K8S = {
+  node: fieldNumber('K8s', 'node'),
+  namespace: fieldNumber('K8s', 'namespace'),
+  pod: fieldNumber('K8s', 'pod'),
+};
 const JOURNEY = {
   id: fieldNumber('Journey', 'id'),
   idx: fieldNumber('Journey', 'idx'),
@@ -121,31 +125,6 @@ function writeJourney(w: ProtoWriter, e: SortedEvent, id: Uint8Array, nodes: num
     w.varint(nodes);
   }
   w.endLength(start);
-}
-
-/** A length-delimited field (tag, length, payload), after `before` when given. */
-function lengthDelimited(field: number, payload: Uint8Array, before?: Uint8Array): Buffer {
-  const tag = (field << 3) | 2;
-  const at = before?.length ?? 0;
-  const out = Buffer.allocUnsafe(at + varintSize(tag) + varintSize(payload.length) + payload.length);
-  if (before) out.set(before, 0);
-  out.set(payload, writeVarint(out, writeVarint(out, at, tag), payload.length));
-  return out;
-}
-
-function varintSize(v: number): number {
-  let n = 1;
-  for (; v > 0x7f; v = Math.floor(v / 128)) n++;
-  return n;
-}
-
-function writeVarint(b: Uint8Array, pos: number, v: number): number {
-  while (v > 0x7f) {
-    b[pos++] = (v % 128) | 0x80;
-    v = Math.floor(v / 128);
-  }
-  b[pos++] = v;
-  return pos;
 }
 
 /** A varint at `pos`: [value, next position], or undefined when the bytes end inside it. */

@@ -3,9 +3,10 @@
 import { mkdtempSync, readdirSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Event, TraceSummary } from '@retrace/events';
+import { encodeMessage, type Event, type TraceSummary } from '@retrace/events';
 import {
   TraceStore,
+  journeySection,
   traceDirName,
   type Journey,
   type SortedEvent,
@@ -58,6 +59,11 @@ test('events come back in order with their journey section, and the bytes the ag
   expect(got[0]?.event.packet?.data).toBe(j.events[0]?.event.packet?.data);
   // The stored record is the original encoding with sections appended (protobuf merging).
   expect(Buffer.from(got[1]!.raw.subarray(0, j.events[1]!.raw.length))).toEqual(Buffer.from(j.events[1]!.raw));
+  // What follows is the Journey section, byte for byte what the generic encoder makes of it.
+  const section = encodeMessage('Journey', journeySection(j.events[1]!, j));
+  expect(Buffer.from(got[1]!.raw.subarray(j.events[1]!.raw.length))).toEqual(
+    Buffer.concat([Buffer.from([(17 << 3) | 2, 1, section.length]), section]),
+  );
   // An event without a k8s section gets one saying which node it came from.
   expect(got[3]?.event.k8s).toEqual({ node: 'node-c' });
   expect(store.listTraces()).toEqual(['default/ping']);

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import {
   isLegacySkb,
+  checkMessage,
   decodeMessage,
   encodeMessage,
   ProtoDecodeError,
@@ -89,4 +90,42 @@ test('unknown fields from a newer peer are skipped', () => {
   const known = encodeMessage('Heartbeat', { sent_ns: 5n });
   const extra = Buffer.concat([known, Buffer.from([0xf8, 0x01, 0x2a, 0x82, 0x02, 0x02, 0x68, 0x69])]); // field 31 varint, field 32 bytes
   expect(decodeMessage('Heartbeat', extra)).toEqual({ sent_ns: 5n });
+});
+
+test('decoding only some top fields skips the others unread, defaults only for those asked', () => {
+  const ev: Event = {
+    common: { timestamp: 5n, smp_id: 1 },
+    kernel: { symbol: 'skb:kfree_skb', probe_type: 'raw_tracepoint' },
+    'skb-tracking': { orig_head: 1n, timestamp: 2n, skb: 3n },
+    packet: { len: 3, capture_len: 3, data: 'AAEC' },
+  };
+  const bytes = encodeMessage('Event', ev);
+  const part = decodeMessage<Event>('Event', bytes, { only: new Set(['skb-tracking', 'packet']) });
+  expect(Object.keys(part).sort()).toEqual(['packet', 'skb-tracking']);
+  expect(part.packet).toEqual(decodeMessage<Event>('Event', bytes).packet);
+});
+
+test('64-bit varints either side of 2^49, 2^53 and 2^63 come back, and protobufjs agrees', () => {
+  for (const v of [2n ** 49n - 1n, 2n ** 49n, 2n ** 53n + 1n, 2n ** 56n + 12345n, 2n ** 63n, 2n ** 64n - 1n]) {
+    const ev: Event = { 'skb-tracking': { orig_head: v, timestamp: v - 1n, skb: 1n } };
+    const bytes = encodeMessage('Event', ev);
+    expect(decodeMessage<Event>('Event', bytes)['skb-tracking']).toEqual(ev['skb-tracking']);
+    const theirs = EventType.toObject(EventType.decode(bytes), { longs: String }) as {
+      skb_tracking: { orig_head: string };
+    };
+    expect(BigInt(theirs.skb_tracking.orig_head)).toBe(v);
+  }
+});
+
+test('checkMessage finds damage anywhere inside, and names it', () => {
+  const ev: Event = {
+    kernel: { symbol: 'skb:kfree_skb', probe_type: 'raw_tracepoint' },
+    packet: { len: 3, capture_len: 3, data: 'AAEC' },
+  };
+  const bytes = encodeMessage('Event', ev);
+  expect(() => checkMessage('Event', bytes)).not.toThrow();
+  expect(() => checkMessage('Event', bytes.subarray(0, bytes.length - 1))).toThrow(ProtoDecodeError);
+  // A string field of Kernel (symbol) whose length runs past the Kernel section.
+  const damaged = Buffer.concat([Buffer.from([0x12, 0x03, 0x0a, 0x05, 0x61]), bytes]);
+  expect(() => checkMessage('Event', damaged)).toThrow(/a field of Kernel runs past the end/);
 });
