@@ -2,7 +2,7 @@
 // retrace-agent: the node agent daemon (one per node, a DaemonSet in a cluster).
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
-import { CertificateError, channelCredentials } from '@retrace/events';
+import { CertificateError, channelCredentials, flagHelpers } from '@retrace/events';
 import { AgentDaemon, NetnsNotFoundError } from '../daemon/daemon.js';
 import { PodMapper } from '../k8s/pod-mapper.js';
 
@@ -10,16 +10,7 @@ const USAGE = `usage: retrace-agent --server HOST:PORT [--node-name NAME]
        [--ca FILE --cert FILE --key FILE | --insecure] [--metrics-port N]
        [--node-netns NS,...] [--max-buffer-bytes N] [--orphan-timeout-ms N]`;
 
-function fail(msg: string): never {
-  process.stderr.write(`retrace-agent: ${msg}\n${USAGE}\n`);
-  process.exit(2);
-}
-
-function num(name: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v)) fail(`--${name} must be a whole number, got '${v}'`);
-  return Number(v);
-}
+const { fail, num } = flagHelpers('retrace-agent', USAGE);
 
 async function main(): Promise<void> {
   let a;

@@ -30,7 +30,7 @@ export interface AgentDaemonOptions {
   tls: TlsFiles;
   node: string;
   /** The pod mapper: told every assigned pod, refreshed periodically and on assignments. */
-  pods: PodLookup & { setPods(pods: readonly PodRef[]): void; refresh(): Promise<unknown> };
+  pods: PodLookup & { setPods(pods: readonly PodRef[]): void; refresh(): Promise<unknown>; clear(): void };
   /** Names under /run/netns (or paths) of the namespaces that make up this node, when it is not the whole host. */
   nodeNetns?: string[];
   metricsPort?: number;
@@ -152,6 +152,7 @@ export class AgentDaemon {
     } else if (s === 'disconnected') {
       this.disconnectedSince ??= Date.now();
       this.log(`lost the aggregator (${detail ?? 'disconnected'}); reconnecting`);
+      if (![...this.runners.values()].some((r) => !r.runner.done)) this.releaseIdle();
     } else if (detail) this.log(detail);
   }
 
@@ -248,6 +249,20 @@ export class AgentDaemon {
         for (const name of [...this.runners.keys()]) this.stopTrace(name, 'aggregator unreachable');
       }
     }
+  }
+
+  /**
+   * The stream is lost with nothing assigned: nothing of this agent stays in the kernel (every
+   * session is stopped; none should be left) and the pod mapping is released (it is rebuilt from
+   * the next assignments). Events of finished traces stay queued for the aggregator's return.
+   */
+  private releaseIdle(): void {
+    for (const name of [...this.runners.keys()]) this.stopTrace(name, 'aggregator lost');
+    this.opts.pods.clear();
+    this.metrics.sessions.set(this.sessions.size);
+    this.log(
+      `nothing assigned: ${this.sessions.size === 0 ? 'no program of this agent in the kernel' : `${this.sessions.size} session(s) still running`}; pod mapping released`,
+    );
   }
 
   private queuesToDrop(): string[] {

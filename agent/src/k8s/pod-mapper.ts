@@ -268,6 +268,14 @@ export class PodMapper {
     this.pods = pods;
   }
 
+  /** Forgets the pods and everything mapped (nothing traced needs them); refresh() maps again. */
+  clear(): void {
+    this.pods = [];
+    this.byInum = new Map();
+    this.byHostIfindex = new Map();
+    this.peerCache = new Map();
+  }
+
   /** The pod of a network namespace (by inode number). */
   lookup(netnsInum: number): PodIdentity | undefined {
     const e = this.byInum.get(netnsInum);

@@ -9,6 +9,7 @@ import {
   serverCredentials,
   CertificateError,
   startHealthServer,
+  flagHelpers,
 } from '@retrace/events';
 import { Aggregator } from '../server/aggregator.js';
 import { aggregatorGrpcServer } from '../server/grpc-server.js';
@@ -19,16 +20,7 @@ const USAGE = `usage: retrace-aggregator --store DIR [--listen HOST:PORT] [--tra
        [--ca FILE --cert FILE --key FILE | --insecure] [--metrics-port N]
        [--store-cap BYTES] [--lateness-ms N] [--max-buffered N] [--deadline-ms N] [--heartbeat-ms N]`;
 
-function fail(msg: string): never {
-  process.stderr.write(`retrace-aggregator: ${msg}\n${USAGE}\n`);
-  process.exit(2);
-}
-
-function num(name: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v)) fail(`--${name} must be a whole number, got '${v}'`);
-  return Number(v);
-}
+const { fail, num } = flagHelpers('retrace-aggregator', USAGE);
 
 async function main(): Promise<void> {
   let args;

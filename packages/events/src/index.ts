@@ -70,3 +70,4 @@ export {
   raiseServerReceiveWindow,
   ReceiveWindowError,
 } from './grpc/index.js';
+export { flagHelpers, type FlagHelpers } from './daemon-flags.js';
