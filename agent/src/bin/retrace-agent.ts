@@ -2,7 +2,7 @@
 // retrace-agent: the node agent daemon (one per node, a DaemonSet in a cluster).
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
-import { CertificateError, channelCredentials, flagHelpers } from '@retrace/events';
+import { CertificateError, channelCredentials, flagHelpers, type FlagHelpers } from '@retrace/events';
 import { AgentDaemon, NetnsNotFoundError } from '../daemon/daemon.js';
 import { PodMapper } from '../k8s/pod-mapper.js';
 
@@ -10,7 +10,10 @@ const USAGE = `usage: retrace-agent --server HOST:PORT [--node-name NAME]
        [--ca FILE --cert FILE --key FILE | --insecure] [--metrics-port N]
        [--node-netns NS,...] [--max-buffer-bytes N] [--orphan-timeout-ms N]`;
 
-const { fail, num } = flagHelpers('retrace-agent', USAGE);
+const flags = flagHelpers('retrace-agent', USAGE);
+// Annotated, so that the compiler knows the code after fail() is unreachable.
+const fail: FlagHelpers['fail'] = flags.fail;
+const num: FlagHelpers['num'] = flags.num;
 
 async function main(): Promise<void> {
   let a;

@@ -10,6 +10,7 @@ import {
   CertificateError,
   startHealthServer,
   flagHelpers,
+  type FlagHelpers,
 } from '@retrace/events';
 import { Aggregator } from '../server/aggregator.js';
 import { aggregatorGrpcServer } from '../server/grpc-server.js';
@@ -20,7 +21,10 @@ const USAGE = `usage: retrace-aggregator --store DIR [--listen HOST:PORT] [--tra
        [--ca FILE --cert FILE --key FILE | --insecure] [--metrics-port N]
        [--store-cap BYTES] [--lateness-ms N] [--max-buffered N] [--deadline-ms N] [--heartbeat-ms N]`;
 
-const { fail, num } = flagHelpers('retrace-aggregator', USAGE);
+const flags = flagHelpers('retrace-aggregator', USAGE);
+// Annotated, so that the compiler knows the code after fail() is unreachable.
+const fail: FlagHelpers['fail'] = flags.fail;
+const num: FlagHelpers['num'] = flags.num;
 
 async function main(): Promise<void> {
   let args;
