@@ -2,8 +2,7 @@
 // each still gets every event and keeps its own limits; a different filter gets its own; a
 // trace whose scope changes moves off the shared session without taking the other with it; the
 // last one out unloads everything. Real kernel, real namespaces: client -- router -- server.
-import { spawnSync } from 'node:child_process';
-import { routedLab, waitFor, type RoutedLab } from '@retrace/e2e';
+import { ourProgramsLoaded, routedLab, waitFor, type RoutedLab } from '@retrace/e2e';
 import { decodeMessage, type Event, type PodRef, type TraceSpec } from '@retrace/events';
 import { BatchQueue } from '../src/link/batch-queue.js';
 import { SessionPool } from '../src/daemon/session-pool.js';
@@ -19,11 +18,7 @@ afterAll(() => {
   lab?.destroy();
 });
 
-function ourPrograms(): number {
-  const r = spawnSync('bpftool', ['prog', 'list', '-j'], { encoding: 'utf8' });
-  const progs = JSON.parse(r.stdout || '[]') as { name?: string }[];
-  return progs.filter((p) => /^probe_(raw_tp|kprobe|kretprobe|fentry|fexit|usdt)/.test(p.name ?? '')).length;
-}
+const ourPrograms = (): number => ourProgramsLoaded().length;
 
 /** Pods by name -> their namespace inode (what the pod mapper would say). */
 const podNetns = new Map<string, number>();

@@ -76,7 +76,7 @@ test('a pod-to-pod packet dropped on node B is one journey from node A to the dr
       node: n.name,
       server: agg.address,
       certs,
-      nodeNetns: [n.netns.name, ...n.pods.map((p) => p.netns.name)],
+      nodeNetns: lab.nodeNetns(n.name),
     });
     procs.push(a);
     await a.waitFor(/trace drops: \d+ probe\(s\) attached/);
@@ -164,7 +164,7 @@ test("a namespaced trace sees only its own pods' namespaces, enforced in the ker
       node: n.name,
       server: agg.address,
       certs,
-      nodeNetns: [n.netns.name, ...n.pods.map((p) => p.netns.name)],
+      nodeNetns: lab.nodeNetns(n.name),
     });
     procs.push(a);
     await a.waitFor(/trace team\/mine: \d+ probe\(s\) attached/);

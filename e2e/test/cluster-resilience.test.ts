@@ -127,8 +127,7 @@ test('an agent killed with SIGKILL and restarted: the trace resumes, the gap is 
   });
   procs.push(agg);
   const baseline = programsLoaded();
-  const nodeA = lab.node('node-a');
-  const nsA = [nodeA.netns.name, ...nodeA.pods.map((p) => p.netns.name)];
+  const nsA = lab.nodeNetns('node-a');
   const a1 = startAgent({ node: 'node-a', server: agg.address, certs, nodeNetns: nsA });
   procs.push(a1);
   await a1.waitFor(/trace kill: \d+ probe\(s\) attached/);
@@ -159,12 +158,11 @@ test('stored results survive an aggregator restart', async () => {
   const traces = traceFile('restart');
   const agg1 = await startAggregator({ store, traces, certs, extra: ['--lateness-ms', '200'] });
   procs.push(agg1);
-  const node = lab.node('node-b');
   const agent = startAgent({
     node: 'node-b',
     server: agg1.address,
     certs,
-    nodeNetns: [node.netns.name, ...node.pods.map((p) => p.netns.name)],
+    nodeNetns: lab.nodeNetns('node-b'),
   });
   procs.push(agent);
   await agent.waitFor(/trace restart: \d+ probe\(s\) attached/);
@@ -214,12 +212,11 @@ test('a slow aggregator: the agent holds a bounded buffer, then drops with exact
     extra: ['--ingest-delay-ms', '300', '--lateness-ms', '200'],
   });
   procs.push(agg);
-  const node = lab.node('node-b');
   const agent = startAgent({
     node: 'node-b',
     server: agg.address,
     certs,
-    nodeNetns: [node.netns.name, ...node.pods.map((p) => p.netns.name)],
+    nodeNetns: lab.nodeNetns('node-b'),
     extra: ['--max-buffer-bytes', String(256 * 1024), '--metrics-port', '0'],
   });
   procs.push(agent);
@@ -289,12 +286,11 @@ test('malformed messages mark their own stream only', async () => {
   bad.call.write({ batch: { trace: 'bad', seq: 1n, events: [Buffer.from([0x0a, 0x20, 0x08])] as never, lost: [] } });
   await until('a non-fatal error', () => bad.got.find((m) => m.error && !m.error.fatal));
   // Meanwhile a real agent's events arrive as usual.
-  const node = lab.node('node-a');
   const agent = startAgent({
     node: 'node-a',
     server: agg.address,
     certs,
-    nodeNetns: [node.netns.name, ...node.pods.map((p) => p.netns.name)],
+    nodeNetns: lab.nodeNetns('node-a'),
   });
   procs.push(agent);
   await agent.waitFor(/trace bad: \d+ probe\(s\) attached/);
@@ -327,12 +323,11 @@ test('a trace with an unknown probe fails on the node with the reason, and other
   );
   const agg = await startAggregator({ store: `${tmp.dir}/badprobe`, traces: f, certs });
   procs.push(agg);
-  const node = lab.node('node-a');
   const agent = startAgent({
     node: 'node-a',
     server: agg.address,
     certs,
-    nodeNetns: [node.netns.name, ...node.pods.map((p) => p.netns.name)],
+    nodeNetns: lab.nodeNetns('node-a'),
   });
   procs.push(agent);
   await agent.waitFor(/trace typo could not start: /);

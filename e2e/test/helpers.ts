@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseLine, parsePacket, readCapture, type CapturedPacket, type Event } from '@retrace/events';
-import { waitFor, type Netns } from '@retrace/e2e';
+import { ourProgramsLoaded, waitFor, type Netns } from '@retrace/e2e';
 
 export function tempDir(): { dir: string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'rt-e2e-'));
@@ -105,11 +105,7 @@ export async function expectNothingLoaded(): Promise<void> {
   );
 }
 
-export function ourProgramsLoaded(): string[] {
-  const r = spawnSync('bpftool', ['prog', 'list', '-j'], { encoding: 'utf8' });
-  const progs = JSON.parse(r.stdout || '[]') as { name?: string }[];
-  return progs.map((p) => p.name ?? '').filter((n) => /^probe_(raw_tp|kprobe|kretprobe|fentry|fexit|usdt)/.test(n));
-}
+export { ourProgramsLoaded };
 
 /**
  * Numbers (1-based positions in the file) of the packets tcpdump accepts, found with

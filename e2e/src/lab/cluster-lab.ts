@@ -30,6 +30,8 @@ export interface ClusterLab {
   pods: LabPod[];
   pod(name: string): LabPod;
   node(name: string): LabNode;
+  /** The namespaces that make up a node (its own, then its pods'), as `--node-netns` takes them. */
+  nodeNetns(name: string): string[];
   /** Pods as a trace file lists them. */
   podRefs(
     namespace?: string,
@@ -74,6 +76,11 @@ export function clusterLab(label: string, spec: ClusterLabSpec): ClusterLab {
     for (const n of nodes) n.netns.destroy();
     for (const s of switches) s.destroy();
   };
+  const node = (name: string): LabNode => {
+    const n = nodes.find((x) => x.name === name);
+    if (!n) throw new Error(`no node ${name} in the lab`);
+    return n;
+  };
   const lab: ClusterLab = {
     nodes,
     pods,
@@ -82,10 +89,10 @@ export function clusterLab(label: string, spec: ClusterLabSpec): ClusterLab {
       if (!p) throw new Error(`no pod ${name} in the lab`);
       return p;
     },
-    node: (name) => {
-      const n = nodes.find((x) => x.name === name);
-      if (!n) throw new Error(`no node ${name} in the lab`);
-      return n;
+    node,
+    nodeNetns: (name) => {
+      const n = node(name);
+      return [n.netns.name, ...n.pods.map((p) => p.netns.name)];
     },
     podRefs: (namespace) =>
       pods

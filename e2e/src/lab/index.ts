@@ -12,3 +12,4 @@ export {
   type AggregatorProcOptions,
   type AgentProcOptions,
 } from './cluster-procs.js';
+export { ourProgramsLoaded } from './programs.js';
