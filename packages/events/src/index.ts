@@ -7,7 +7,6 @@ export {
   decodeMessage,
   checkMessage,
   fieldNumber,
-  protoMessages,
   ProtoDecodeError,
   ProtoReader,
   ProtoWriter,

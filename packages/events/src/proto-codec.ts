@@ -24,15 +24,14 @@ interface CompiledField {
   tag: number;
   /** `Message.field`, as DecodeOptions.raw names it. */
   path: string;
+  /** A message field's message. */
+  sub: CompiledMessage | undefined;
 }
 interface CompiledMessage {
   name: string;
   fields: CompiledField[];
-  byId: Map<number, CompiledField>;
-  /** The same by field number, as an array (numbers are small): the hot lookup. */
+  /** Fields by number (an array: the hot lookup of every decode). */
   byNumber: (CompiledField | undefined)[];
-  /** Per field number, the compiled sub-message of message fields. */
-  subs: (CompiledMessage | undefined)[];
 }
 
 const WIRE: Record<FieldSpec['kind'], number> = {
@@ -54,19 +53,18 @@ function messageOf(name: string): CompiledMessage {
   if (m) return m;
   const specs = TABLES[name];
   if (!specs) throw new Error(`unknown protobuf message ${name}`);
-  const fields = specs.map((spec) => ({ spec, tag: (spec.id << 3) | WIRE[spec.kind], path: `${name}.${spec.json}` }));
+  const fields: CompiledField[] = specs.map((spec) => ({
+    spec,
+    tag: (spec.id << 3) | WIRE[spec.kind],
+    path: `${name}.${spec.json}`,
+    sub: undefined,
+  }));
   const byNumber: (CompiledField | undefined)[] = [];
-  for (const f of fields) if (f.spec.id < 1024) byNumber[f.spec.id] = f;
-  m = { name, fields, byId: new Map(fields.map((f) => [f.spec.id, f])), byNumber, subs: [] };
-  compiled.set(name, m);
-  for (const f of fields)
-    if (f.spec.kind === 'message' && f.spec.id < 1024) m.subs[f.spec.id] = messageOf(f.spec.message ?? '');
+  for (const f of fields) byNumber[f.spec.id] = f;
+  m = { name, fields, byNumber };
+  compiled.set(name, m); // before the sub-messages: a message may contain itself
+  for (const f of fields) if (f.spec.kind === 'message') f.sub = messageOf(f.spec.message ?? '');
   return m;
-}
-
-/** Names of every message the codec knows. */
-export function protoMessages(): string[] {
-  return Object.keys(TABLES);
 }
 
 /** Writes protobuf wire data into a growing buffer: buf[0, pos) is what was written. */
@@ -138,9 +136,7 @@ export class ProtoWriter {
   /** Field `id` holding the message `name` (tag, length, fields). */
   messageField(id: number, name: string, value: object): void {
     this.varint((id << 3) | 2);
-    const start = this.beginLength();
-    writeMessage(this, messageOf(name), value as Record<string, unknown>);
-    this.endLength(start);
+    writeNested(this, messageOf(name), value);
   }
   /** Reserves room for a length prefix of up to 5 bytes; returns where the body starts. */
   beginLength(): number {
@@ -166,7 +162,16 @@ export class ProtoWriter {
   }
 }
 
-function writeValue(w: ProtoWriter, f: FieldSpec, v: unknown): void {
+/** A message's length and fields (or its bytes as given, when already encoded). */
+function writeNested(w: ProtoWriter, m: CompiledMessage, v: object): void {
+  if (v instanceof Uint8Array) return w.bytes(v);
+  const start = w.beginLength();
+  writeMessage(w, m, v as Record<string, unknown>);
+  w.endLength(start);
+}
+
+function writeValue(w: ProtoWriter, c: CompiledField, v: unknown): void {
+  const f = c.spec;
   switch (f.kind) {
     case 'u64':
     case 'i64':
@@ -188,24 +193,15 @@ function writeValue(w: ProtoWriter, f: FieldSpec, v: unknown): void {
       w.string(String(v));
       return;
     case 'bytes':
-      w.bytes(typeof v === 'string' ? Buffer.from(v, 'base64') : (v as Uint8Array));
-      return;
     case 'raw':
       w.bytes(typeof v === 'string' ? Buffer.from(v, 'base64') : (v as Uint8Array));
       return;
     case 'double':
       w.double(Number(v));
       return;
-    case 'message': {
-      if (v instanceof Uint8Array) {
-        w.bytes(v);
-        return;
-      }
-      const start = w.beginLength();
-      writeMessage(w, messageOf(f.message ?? ''), v as Record<string, unknown>);
-      w.endLength(start);
+    case 'message':
+      writeNested(w, c.sub as CompiledMessage, v as object);
       return;
-    }
   }
 }
 
@@ -229,19 +225,20 @@ function isDefault(f: FieldSpec, v: unknown): boolean {
 }
 
 function writeMessage(w: ProtoWriter, m: CompiledMessage, obj: Record<string, unknown>): void {
-  for (const { spec, tag } of m.fields) {
+  for (const c of m.fields) {
+    const { spec, tag } = c;
     const v = obj[spec.json];
     if (v === undefined || v === null) continue;
     if (spec.repeated) {
       for (const item of v as unknown[]) {
         w.varint(tag);
-        writeValue(w, spec, item);
+        writeValue(w, c, item);
       }
       continue;
     }
     if (isDefault(spec, v)) continue;
     w.varint(tag);
-    writeValue(w, spec, v);
+    writeValue(w, c, v);
   }
 }
 
@@ -255,11 +252,6 @@ export function encodeMessage(name: string, value: object): Buffer {
 export interface DecodeOptions {
   /** Message fields ('EventBatch.events') left encoded: their values are Uint8Array slices. */
   raw?: ReadonlySet<string>;
-  /**
-   * Only these fields of the top message are decoded (json names); the others are skipped
-   * unread, and absent from the result. For readers that need a few sections of large messages.
-   */
-  only?: ReadonlySet<string>;
 }
 
 /** Reads protobuf wire data of one message (bounds-checked; errors are ProtoDecodeError). */
@@ -347,7 +339,8 @@ export class ProtoReader {
   }
 }
 
-function readValue(r: ProtoReader, f: FieldSpec, wire: number, opts: DecodeOptions, path: string): unknown {
+function readValue(r: ProtoReader, c: CompiledField, wire: number, opts: DecodeOptions): unknown {
+  const f = c.spec;
   if (wire !== WIRE[f.kind]) r.fail(`field ${f.json} has wire type ${wire}, expected ${WIRE[f.kind]}`);
   switch (f.kind) {
     case 'u64':
@@ -388,32 +381,27 @@ function readValue(r: ProtoReader, f: FieldSpec, wire: number, opts: DecodeOptio
       const n = r.length();
       const start = r.pos;
       r.pos += n;
-      if (opts.raw?.has(path)) return r.buf.subarray(start, start + n);
-      const name = f.message ?? '';
-      return readMessage(new ProtoReader(r.buf, name, start, start + n), messageOf(name), opts);
+      if (opts.raw?.has(c.path)) return r.buf.subarray(start, start + n);
+      const sub = c.sub as CompiledMessage;
+      return readMessage(new ProtoReader(r.buf, sub.name, start, start + n), sub, opts);
     }
   }
 }
 
-function readMessage(
-  r: ProtoReader,
-  m: CompiledMessage,
-  opts: DecodeOptions,
-  only?: ReadonlySet<string>,
-): Record<string, unknown> {
+function readMessage(r: ProtoReader, m: CompiledMessage, opts: DecodeOptions): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   while (r.pos < r.end) {
     const tag = r.varint();
     const id = Math.floor(tag / 8);
     const wire = tag & 7;
     if (id === 0) r.fail('field number 0');
-    const c = id < 1024 ? m.byNumber[id] : m.byId.get(id);
-    if (!c || (only && !only.has(c.spec.json))) {
+    const c = m.byNumber[id];
+    if (!c) {
       r.skip(wire); // unknown fields (a newer peer's) are skipped, as protobuf requires
       continue;
     }
     const f = c.spec;
-    const v = readValue(r, f, wire, opts, c.path);
+    const v = readValue(r, c, wire, opts);
     if (f.repeated) {
       const list = (out[f.json] as unknown[] | undefined) ?? (out[f.json] = []);
       (list as unknown[]).push(v);
@@ -430,18 +418,16 @@ function readMessage(
  */
 export function decodeMessage<T>(name: string, bytes: Uint8Array, opts: DecodeOptions = {}): T {
   const m = messageOf(name);
-  const out = readMessage(new ProtoReader(bytes, name), m, opts, opts.only);
-  fillDefaults(m, out, opts.only);
+  const out = readMessage(new ProtoReader(bytes, name), m, opts);
+  fillDefaults(m, out);
   return out as T;
 }
 
-function fillDefaults(m: CompiledMessage, out: Record<string, unknown>, only?: ReadonlySet<string>): void {
-  for (const { spec } of m.fields) {
-    if (only && !only.has(spec.json)) continue;
+function fillDefaults(m: CompiledMessage, out: Record<string, unknown>): void {
+  for (const { spec, sub } of m.fields) {
     const v = out[spec.json];
     if (v !== undefined) {
-      if (spec.kind === 'message' && !(v instanceof Uint8Array)) {
-        const sub = messageOf(spec.message ?? '');
+      if (sub !== undefined && !(v instanceof Uint8Array)) {
         if (!spec.repeated) fillDefaults(sub, v as Record<string, unknown>);
         else
           for (const x of v as unknown[])
@@ -498,17 +484,16 @@ function checkFields(r: ProtoReader, m: CompiledMessage, end: number): void {
     const id = Math.floor(tag / 8);
     const wire = tag & 7;
     if (id === 0) r.fail('field number 0');
-    const c = id < 1024 ? m.byNumber[id] : m.byId.get(id);
-    const sub = id < 1024 ? m.subs[id] : undefined;
+    const c = m.byNumber[id];
     if (c === undefined)
       r.skip(wire); // unknown (a newer peer's): skipped, as protobuf requires
     else {
       if (wire !== WIRE[c.spec.kind])
         r.fail(`field ${c.spec.json} has wire type ${wire}, expected ${WIRE[c.spec.kind]}`);
-      if (sub === undefined) r.skip(wire);
+      if (c.sub === undefined) r.skip(wire);
       else {
         const inner = r.length() + r.pos;
-        checkFields(r, sub, inner);
+        checkFields(r, c.sub, inner);
       }
     }
     if (r.pos > end) r.fail(`a field of ${m.name} runs past the end of the message`);
