@@ -20,6 +20,8 @@ export interface SortKeys {
   node: string;
   namespace: string;
   pod: string;
+  /** journey.id, which events have once stored ('' before). */
+  journeyId: string;
 }
 
 const tag = (message: string, field: string, wire: number): number => (fieldNumber(message, field) << 3) | wire;
@@ -29,6 +31,7 @@ const EV = {
   drop: tag('Event', 'skb-drop', 2),
   packet: tag('Event', 'packet', 2),
   k8s: tag('Event', 'k8s', 2),
+  journey: tag('Event', 'journey', 2),
 };
 const COMMON_TS = tag('Common', 'timestamp', 0);
 const TRACK = {
@@ -38,6 +41,7 @@ const TRACK = {
 };
 const PKT = { len: tag('Packet', 'len', 0), data: tag('Packet', 'data', 2) };
 const DROP_REASON = tag('SkbDrop', 'drop_reason', 2);
+const JOURNEY_ID = tag('Journey', 'id', 2);
 const K8S = { node: tag('K8s', 'node', 2), namespace: tag('K8s', 'namespace', 2), pod: tag('K8s', 'pod', 2) };
 
 /**
@@ -78,6 +82,7 @@ export function readSortKeys(raw: Uint8Array): SortKeys {
     node: '',
     namespace: '',
     pod: '',
+    journeyId: '',
   };
   // Well-formed (checked above): one reader, each section read up to its end.
   const r = new ProtoReader(raw, 'Event');
@@ -129,6 +134,15 @@ export function readSortKeys(raw: Uint8Array): SortKeys {
         else if (f === K8S.namespace) k.namespace = str(r, slots.namespace);
         else if (f === K8S.pod) k.pod = str(r, slots.pod);
         else r.skip(f & 7);
+      }
+    } else if (t === EV.journey) {
+      while (r.pos < end) {
+        const f = r.varint();
+        if (f === JOURNEY_ID) {
+          const n = r.length();
+          k.journeyId = Buffer.from(raw.buffer, raw.byteOffset + r.pos, n).toString('utf8');
+          r.pos += n;
+        } else r.skip(f & 7);
       }
     }
     r.pos = end;

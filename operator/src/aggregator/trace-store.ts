@@ -39,13 +39,15 @@ import { join } from 'node:path';
 import {
   QUERY_FIELDS,
   decodeMessage,
+  ProtoDecodeError,
   ProtoWriter,
   fieldNumber,
   type Event,
   type FieldSpec,
   type TraceSummary,
 } from '@retrace/events';
-import type { Journey, SortedEvent } from './journey-sorter.js';
+import { journeySection, type Journey, type SortedEvent } from './journey-sorter.js';
+import { readSortKeys, type SortKeys } from './sort-keys.js';
 
 export interface TraceStoreOptions {
   /** Bytes of segments per trace before the oldest segment is evicted (default 256 MiB). */
@@ -78,54 +80,9 @@ export class StoreError extends Error {
   }
 }
 
-/** Field numbers the store reads or writes (from the generated tables). */
-const FIELD_SKB_DROP = fieldNumber('Event', 'skb-drop');
+/** Field numbers the store writes (from the generated tables). */
 const FIELD_K8S = fieldNumber('Event', 'k8s');
 const FIELD_JOURNEY = fieldNumber('Event', 'journey');
-const DROP_REASON = fieldNumber('SkbDrop', 'drop_reason');
-const K8S = {
-  node: fieldNumber('K8s', 'node'),
-  namespace: fieldNumber('K8s', 'namespace'),
-  pod: fieldNumber('K8s', 'pod'),
-};
-const JOURNEY = {
-  id: fieldNumber('Journey', 'id'),
-  idx: fieldNumber('Journey', 'idx'),
-  clusterTs: fieldNumber('Journey', 'cluster_ts'),
-  late: fieldNumber('Journey', 'late'),
-  nodes: fieldNumber('Journey', 'nodes'),
-};
-
-/**
- * Writes an event's Journey section (field `journey`), the same bytes as encodeMessage('Journey',
- * journeySection(e, j)) would give inside it, without making the section object: the store
- * writes one per event. The journey id's bytes are encoded once per journey.
- */
-function writeJourney(w: ProtoWriter, e: SortedEvent, id: Uint8Array, nodes: number): void {
-  w.varint((FIELD_JOURNEY << 3) | 2);
-  const start = w.beginLength();
-  if (id.length) {
-    w.varint((JOURNEY.id << 3) | 2);
-    w.bytes(id);
-  }
-  if (e.idx) {
-    w.varint(JOURNEY.idx << 3);
-    w.varint(e.idx);
-  }
-  if (e.clusterTs) {
-    w.varint(JOURNEY.clusterTs << 3);
-    w.varint64(e.clusterTs);
-  }
-  if (e.late) {
-    w.varint(JOURNEY.late << 3);
-    w.varint(1);
-  }
-  if (nodes) {
-    w.varint(JOURNEY.nodes << 3);
-    w.varint(nodes);
-  }
-  w.endLength(start);
-}
 
 /** A varint at `pos`: [value, next position], or undefined when the bytes end inside it. */
 function readVarint(b: Uint8Array, pos: number, end: number): [number, number] | undefined {
@@ -268,18 +225,19 @@ export class TraceStore {
     // (protobuf merges them in), written straight into what is pending for the segment.
     const w = (t.pending ??= new ProtoWriter(PENDING_BYTES * 2));
     const first = w.pos;
-    const ends: number[] = [];
+    // Per record: where its bytes start (from `first`) and how many.
+    const starts: number[] = [];
     const sizes: number[] = [];
-    const id = Buffer.from(j.id);
     for (const e of j.events) {
       const start = w.beginLength();
       w.raw(e.raw);
       // Records say where they come from even when the agent left k8s out (read back on open).
       if (!e.keys.hasK8s) w.messageField(FIELD_K8S, 'K8s', { node: e.node });
-      writeJourney(w, e, id, j.nodes.length);
-      sizes.push(w.pos - start);
+      w.messageField(FIELD_JOURNEY, 'Journey', journeySection(e, j));
+      const size = w.pos - start;
       w.endLength(start);
-      ends.push(w.pos - first);
+      starts.push(w.pos - size - first);
+      sizes.push(size);
     }
     const total = w.pos - first;
     if (seg.bytes > 0 && seg.bytes + total > this.segmentBytes) {
@@ -291,8 +249,7 @@ export class TraceStore {
     }
     for (let i = 0; i < j.events.length; i++) {
       const e = j.events[i] as SortedEvent;
-      const size = sizes[i] as number;
-      this.index(t, seg, seg.bytes + (ends[i] as number) - size, size, {
+      this.index(t, seg, seg.bytes + (starts[i] as number), sizes[i] as number, {
         journey: j.id,
         node: e.keys.node || e.node,
         pod: podOf(e.keys),
@@ -647,78 +604,18 @@ function podOf(k8s: { namespace?: string; pod?: string } | undefined): string {
 }
 
 /**
- * The index fields of one stored event, read from its protobuf bytes without decoding the rest:
- * skb-drop.drop_reason, k8s.{node,namespace,pod}, journey.id. Later occurrences of a field win,
- * as protobuf merging has it. Undefined when the bytes are not a well-formed message.
+ * The index fields of one stored event, read with the aggregator's own reader (readSortKeys):
+ * journey id, node, pod and drop reason. Undefined when the bytes are not a well-formed event.
  */
 function recordFields(b: Buffer, start: number, end: number): RecordFields | undefined {
-  const out = { journey: '', node: '', pod: '', drop: '' };
-  let namespace = '';
-  let pod = '';
-  const ok = walkFields(b, start, end, (field, s, e) => {
-    if (field === FIELD_SKB_DROP)
-      return walkFields(b, s, e, (f, a, z) => {
-        if (f === DROP_REASON) out.drop = b.toString('utf8', a, z);
-        return true;
-      });
-    if (field === FIELD_K8S)
-      return walkFields(b, s, e, (f, a, z) => {
-        if (f === K8S.node) out.node = b.toString('utf8', a, z);
-        else if (f === K8S.namespace) namespace = b.toString('utf8', a, z);
-        else if (f === K8S.pod) pod = b.toString('utf8', a, z);
-        return true;
-      });
-    if (field === FIELD_JOURNEY)
-      return walkFields(b, s, e, (f, a, z) => {
-        if (f === JOURNEY.id) out.journey = b.toString('utf8', a, z);
-        return true;
-      });
-    return true;
-  });
-  if (!ok) return undefined;
-  out.pod = podOf({ namespace, pod });
-  return out;
-}
-
-/** Calls `fn` for each length-delimited field of a message; false when the bytes are malformed. */
-function walkFields(
-  b: Buffer,
-  pos: number,
-  end: number,
-  fn: (field: number, start: number, end: number) => boolean,
-): boolean {
-  while (pos < end) {
-    const tag = readVarint(b, pos, end);
-    if (tag === undefined) return false;
-    pos = tag[1];
-    const field = Math.floor(tag[0] / 8);
-    if (field === 0) return false;
-    switch (tag[0] & 7) {
-      case 0: {
-        let i = 0;
-        while (pos < end && (b[pos] as number) >= 0x80 && i++ < 10) pos++;
-        if (pos >= end) return false;
-        pos++;
-        break;
-      }
-      case 1:
-        pos += 8;
-        break;
-      case 5:
-        pos += 4;
-        break;
-      case 2: {
-        const len = readVarint(b, pos, end);
-        if (len === undefined || len[1] + len[0] > end) return false;
-        if (!fn(field, len[1], len[1] + len[0])) return false;
-        pos = len[1] + len[0];
-        break;
-      }
-      default:
-        return false;
-    }
+  let k: SortKeys;
+  try {
+    k = readSortKeys(b.subarray(start, end));
+  } catch (e) {
+    if (e instanceof ProtoDecodeError) return undefined;
+    throw e;
   }
-  return pos === end;
+  return { journey: k.journeyId, node: k.node, pod: podOf(k), drop: k.dropReason };
 }
 
 /** Writes a file so that readers see the old or the new content, never a part. */
