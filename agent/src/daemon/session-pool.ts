@@ -58,11 +58,6 @@ export class SessionPool {
     return this.entries.size;
   }
 
-  /** Users of the session `user` is on (1 when it has it alone). */
-  sharedBy(user: SessionUser): number {
-    return this.byUser.get(user)?.users.size ?? 0;
-  }
-
   /** Joins the running session for `config`, or starts one (throws what TracingSession.start throws). */
   acquire(config: SessionConfig, user: SessionUser): Acquired {
     if (this.byUser.has(user))
