@@ -3,7 +3,7 @@
 // events cost more than everything else the aggregator does per event; the whole event is
 // decoded only when someone looks at it (SortedEvent.event). Field numbers come from the
 // generated tables, so this reader follows proto/ like the codec does.
-import { ProtoReader, checkMessage, fieldNumber, type SkbTracking } from '@retrace/events';
+import { ProtoReader, fieldChecker, fieldNumber, type SkbTracking } from '@retrace/events';
 
 export interface SortKeys {
   /** common.timestamp, the node's monotonic ns; undefined when the event has no common section. */
@@ -43,6 +43,16 @@ const PKT = { len: tag('Packet', 'len', 0), data: tag('Packet', 'data', 2) };
 const DROP_REASON = tag('SkbDrop', 'drop_reason', 2);
 const JOURNEY_ID = tag('Journey', 'id', 2);
 const K8S = { node: tag('K8s', 'node', 2), namespace: tag('K8s', 'namespace', 2), pod: tag('K8s', 'pod', 2) };
+// What is not read is still checked, in the same walk: what is stored must read back.
+const check = {
+  event: fieldChecker('Event'),
+  common: fieldChecker('Common'),
+  tracking: fieldChecker('SkbTracking'),
+  packet: fieldChecker('Packet'),
+  drop: fieldChecker('SkbDrop'),
+  k8s: fieldChecker('K8s'),
+  journey: fieldChecker('Journey'),
+};
 
 /**
  * Strings that repeat (node, namespace, pod, drop reason names) are decoded once: each cache
@@ -68,10 +78,10 @@ const slots = { node: new StringSlot(), namespace: new StringSlot(), pod: new St
 
 /**
  * The sort keys of one encoded Event. Throws ProtoDecodeError when the bytes are not a
- * well-formed Event (checked all the way down, so that what is stored can be read back).
+ * well-formed Event: every field is checked all the way down as it is read or passed over, so
+ * that what is stored can be read back.
  */
 export function readSortKeys(raw: Uint8Array): SortKeys {
-  checkMessage('Event', raw);
   const k: SortKeys = {
     timestamp: undefined,
     tracking: undefined,
@@ -84,22 +94,30 @@ export function readSortKeys(raw: Uint8Array): SortKeys {
     pod: '',
     journeyId: '',
   };
-  // Well-formed (checked above): one reader, each section read up to its end.
   const r = new ProtoReader(raw, 'Event');
   while (r.pos < r.end) {
     const t = r.varint();
-    if ((t & 7) !== 2) {
-      r.skip(t & 7);
+    if (
+      t !== EV.common &&
+      t !== EV.tracking &&
+      t !== EV.packet &&
+      t !== EV.drop &&
+      t !== EV.k8s &&
+      t !== EV.journey
+    ) {
+      check.event(r, t);
       continue;
     }
     const end = r.length() + r.pos;
-    // Sections are merged when repeated, as protobuf has it: later fields overwrite.
+    // Sections are merged when repeated, as protobuf has it: later fields overwrite. A tag that
+    // matches carries its wire type; any other field goes to the section's checker.
     if (t === EV.common) {
       k.timestamp ??= 0n; // present: proto3's default applies
       while (r.pos < end) {
         const f = r.varint();
         if (f === COMMON_TS) k.timestamp = r.varint64();
-        else r.skip(f & 7);
+        else check.common(r, f);
+        within(r, end, 'Common');
       }
     } else if (t === EV.tracking) {
       const s = (k.tracking ??= { orig_head: 0n, timestamp: 0n, skb: 0n });
@@ -108,7 +126,8 @@ export function readSortKeys(raw: Uint8Array): SortKeys {
         if (f === TRACK.head) s.orig_head = r.varint64();
         else if (f === TRACK.ts) s.timestamp = r.varint64();
         else if (f === TRACK.skb) s.skb = r.varint64();
-        else r.skip(f & 7);
+        else check.tracking(r, f);
+        within(r, end, 'SkbTracking');
       }
     } else if (t === EV.packet) {
       while (r.pos < end) {
@@ -118,13 +137,15 @@ export function readSortKeys(raw: Uint8Array): SortKeys {
           const n = r.length();
           k.packet = raw.subarray(r.pos, r.pos + n);
           r.pos += n;
-        } else r.skip(f & 7);
+        } else check.packet(r, f);
+        within(r, end, 'Packet');
       }
     } else if (t === EV.drop) {
       while (r.pos < end) {
         const f = r.varint();
         if (f === DROP_REASON) k.dropReason = str(r, slots.drop);
-        else r.skip(f & 7);
+        else check.drop(r, f);
+        within(r, end, 'SkbDrop');
       }
     } else if (t === EV.k8s) {
       k.hasK8s = true;
@@ -133,22 +154,27 @@ export function readSortKeys(raw: Uint8Array): SortKeys {
         if (f === K8S.node) k.node = str(r, slots.node);
         else if (f === K8S.namespace) k.namespace = str(r, slots.namespace);
         else if (f === K8S.pod) k.pod = str(r, slots.pod);
-        else r.skip(f & 7);
+        else check.k8s(r, f);
+        within(r, end, 'K8s');
       }
-    } else if (t === EV.journey) {
+    } else {
       while (r.pos < end) {
         const f = r.varint();
         if (f === JOURNEY_ID) {
           const n = r.length();
           k.journeyId = Buffer.from(raw.buffer, raw.byteOffset + r.pos, n).toString('utf8');
           r.pos += n;
-        } else r.skip(f & 7);
+        } else check.journey(r, f);
+        within(r, end, 'Journey');
       }
     }
-    r.pos = end;
   }
   if (k.packet !== undefined && k.packetLen === 0) k.packetLen = k.packet.length;
   return k;
+}
+
+function within(r: ProtoReader, end: number, section: string): void {
+  if (r.pos > end) r.fail(`a field of ${section} runs past the end of the message`);
 }
 
 function str(r: ProtoReader, slot: StringSlot): string {

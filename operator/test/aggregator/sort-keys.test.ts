@@ -1,6 +1,6 @@
 // The few fields the aggregator reads of each event without decoding it: they must be what a
 // full decode says, and a malformed event must be refused, however deep the damage.
-import { decodeMessage, encodeMessage, ProtoDecodeError, type Event } from '@retrace/events';
+import { decodeMessage, encodeMessage, fieldNumber, ProtoDecodeError, ProtoWriter, type Event } from '@retrace/events';
 import { readSortKeys } from '../../src/aggregator/index.js';
 import { event, overVxlan, podPing, tracking } from './packets.js';
 
@@ -48,4 +48,15 @@ test('malformed events are refused with where the damage is, even inside a secti
   // common.timestamp (a varint) sent with the wire type of a string.
   const badWire = Buffer.from([0x0a, 0x03, 0x0a, 0x01, 0x00]);
   expect(() => readSortKeys(badWire)).toThrow(/field timestamp has wire type 2, expected 0/);
+  // A section it reads, one byte shorter than the node name inside it.
+  const w = new ProtoWriter();
+  w.varint((fieldNumber('Event', 'k8s') << 3) | 2);
+  const name = encodeMessage('K8s', { node: 'abc' });
+  w.varint(name.length - 1);
+  w.raw(name);
+  expect(() => readSortKeys(w.buf.subarray(0, w.pos))).toThrow(/a field of K8s runs past the end/);
+  // A field it passes over inside a section it reads: packet.len with a string's wire type.
+  const len = fieldNumber('Packet', 'len');
+  const packet = Buffer.from([(fieldNumber('Event', 'packet') << 3) | 2, 3, (len << 3) | 2, 1, 0]);
+  expect(() => readSortKeys(packet)).toThrow(/field len has wire type 2, expected 0/);
 });

@@ -6,6 +6,7 @@ export {
   encodeMessage,
   decodeMessage,
   checkMessage,
+  fieldChecker,
   fieldNumber,
   ProtoDecodeError,
   ProtoReader,

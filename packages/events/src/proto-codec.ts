@@ -477,25 +477,31 @@ export function checkMessage(name: string, bytes: Uint8Array, start = 0, end = b
   checkFields(r, messageOf(name), end);
 }
 
+/**
+ * Checks one field of message `name` whose tag was just read, and moves past it, as checkMessage
+ * does for each field: for readers that read some fields themselves and must check the rest.
+ */
+export function fieldChecker(name: string): (r: ProtoReader, tag: number) => void {
+  const m = messageOf(name);
+  return (r, tag) => checkField(r, m, tag);
+}
+
 // One reader for the whole walk (nested messages end at `end`, checked after each field).
 function checkFields(r: ProtoReader, m: CompiledMessage, end: number): void {
   while (r.pos < end) {
-    const tag = r.varint();
-    const id = Math.floor(tag / 8);
-    const wire = tag & 7;
-    if (id === 0) r.fail('field number 0');
-    const c = m.byNumber[id];
-    if (c === undefined)
-      r.skip(wire); // unknown (a newer peer's): skipped, as protobuf requires
-    else {
-      if (wire !== WIRE[c.spec.kind])
-        r.fail(`field ${c.spec.json} has wire type ${wire}, expected ${WIRE[c.spec.kind]}`);
-      if (c.sub === undefined) r.skip(wire);
-      else {
-        const inner = r.length() + r.pos;
-        checkFields(r, c.sub, inner);
-      }
-    }
+    checkField(r, m, r.varint());
     if (r.pos > end) r.fail(`a field of ${m.name} runs past the end of the message`);
   }
+}
+
+function checkField(r: ProtoReader, m: CompiledMessage, tag: number): void {
+  const id = Math.floor(tag / 8);
+  const wire = tag & 7;
+  if (id === 0) r.fail('field number 0');
+  const c = m.byNumber[id];
+  if (c === undefined) return r.skip(wire); // unknown (a newer peer's): skipped, as protobuf requires
+  if (wire !== WIRE[c.spec.kind]) r.fail(`field ${c.spec.json} has wire type ${wire}, expected ${WIRE[c.spec.kind]}`);
+  if (c.sub === undefined) return r.skip(wire);
+  const inner = r.length() + r.pos;
+  checkFields(r, c.sub, inner);
 }
