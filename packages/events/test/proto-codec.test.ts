@@ -116,3 +116,14 @@ test('checkMessage finds damage anywhere inside, and names it', () => {
   const damaged = Buffer.concat([Buffer.from([0x12, 0x03, 0x0a, 0x05, 0x61]), bytes]);
   expect(() => checkMessage('Event', damaged)).toThrow(/a field of Kernel runs past the end/);
 });
+
+test('base64 packet data is written as its bytes however it is spelled, and results do not share a buffer', () => {
+  const bytes = Buffer.from([0, 1, 2, 250, 251, 252, 253]);
+  const want = encodeMessage('Packet', { len: 7, data: bytes });
+  for (const data of [bytes.toString('base64'), bytes.toString('base64').replace(/=+$/, ''), 'AAEC +vv8/Q=='])
+    expect(encodeMessage('Packet', { len: 7, data })).toEqual(want);
+  const a = encodeMessage('Packet', { len: 1 });
+  const b = encodeMessage('Packet', { len: 2 });
+  expect(decodeMessage('Packet', a)).toMatchObject({ len: 1 });
+  expect(b).not.toBe(a);
+});
