@@ -97,14 +97,7 @@ export function readSortKeys(raw: Uint8Array): SortKeys {
   const r = new ProtoReader(raw, 'Event');
   while (r.pos < r.end) {
     const t = r.varint();
-    if (
-      t !== EV.common &&
-      t !== EV.tracking &&
-      t !== EV.packet &&
-      t !== EV.drop &&
-      t !== EV.k8s &&
-      t !== EV.journey
-    ) {
+    if (t !== EV.common && t !== EV.tracking && t !== EV.packet && t !== EV.drop && t !== EV.k8s && t !== EV.journey) {
       check.event(r, t);
       continue;
     }
