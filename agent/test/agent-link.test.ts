@@ -27,6 +27,7 @@ const spec: TraceSpec = {
   pods: [],
   ovs_track: false,
   allow_system_changes: false,
+  nft_verdicts: '',
 };
 
 class Recorder implements LinkHandler {

@@ -40,6 +40,7 @@ function spec(name: string, over: Partial<TraceSpec> = {}): TraceSpec {
     pods: [{ namespace: 'shop', name: 'client', uid: '', ips: [], node: '' }],
     ovs_track: false,
     allow_system_changes: false,
+    nft_verdicts: '',
     ...over,
   };
 }

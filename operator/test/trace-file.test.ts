@@ -1,5 +1,5 @@
 // Traces from a file (the aggregator without Kubernetes): what a user gets wrong is named.
-import { specForNode, traceSpecsFrom, TraceFileError } from '../src/server/trace-file.js';
+import { runsOn, specForNode, traceSpecsFrom, TraceFileError } from '../src/server/trace-file.js';
 
 const ok = {
   traces: [
@@ -26,6 +26,15 @@ test('a namespaced trace: name, limits, pods narrowed to each node', () => {
   expect(traceSpecsFrom({ traces: [{ ...ok.traces[0], allowSystemChanges: true }] })[0]?.allow_system_changes).toBe(
     false,
   );
+});
+
+test('a trace for some nodes only, with skb sections and nft verdicts', () => {
+  const [t] = traceSpecsFrom({
+    traces: [{ name: 'x', nodes: ['n2'], skbSections: ['meta', 'packet'], nftVerdicts: ['drop', 'jump'] }],
+  });
+  expect([runsOn(t!, 'n1'), runsOn(t!, 'n2')]).toEqual([false, true]);
+  expect(t).toMatchObject({ skb_sections: ['meta', 'packet'], nft_verdicts: 'drop,jump' });
+  expect(runsOn(traceSpecsFrom({ traces: [{ name: 'y' }] })[0]!, 'n1')).toBe(true);
 });
 
 test.each([

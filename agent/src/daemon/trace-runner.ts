@@ -87,6 +87,8 @@ export class TraceRunner implements SessionUser {
           ...(scope ? { netns: scope } : {}),
           allowSystemChanges: s.allow_system_changes,
           ovsTrack: s.ovs_track,
+          ...(s.skb_sections?.length ? { skbSections: new Set(s.skb_sections) } : {}),
+          ...(s.nft_verdicts ? { nftVerdicts: s.nft_verdicts } : {}),
         },
         this,
       ));

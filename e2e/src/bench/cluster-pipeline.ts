@@ -72,6 +72,7 @@ async function pipeline(agents: number): Promise<{ rate: number; stored: number;
       pods: [],
       ovs_track: false,
       allow_system_changes: false,
+      nft_verdicts: '',
     },
   ]);
   const procs = Array.from({ length: agents }, (_, i) =>

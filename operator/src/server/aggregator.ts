@@ -7,7 +7,7 @@ import { SummaryBuilder } from '../aggregator/summary.js';
 import { TraceStore } from '../aggregator/trace-store.js';
 import { AgentLinkServer, type AgentStream, type LinkHandler } from './agent-link-server.js';
 import { AggregatorMetrics } from './aggregator-metrics.js';
-import { specForNode } from './trace-file.js';
+import { runsOn, specForNode } from './trace-file.js';
 
 export interface AggregatorOptions {
   storeDir: string;
@@ -90,13 +90,13 @@ export class Aggregator implements LinkHandler {
   // --- LinkHandler -------------------------------------------------------------------------
 
   tracesFor(node: string): TraceSpec[] {
-    return this.specs.map((s) => specForNode(s, node));
+    return this.specs.filter((s) => runsOn(s, node)).map((s) => specForNode(s, node));
   }
 
   onRegister(s: AgentStream, previousIncarnation: string | undefined): void {
     const off = s.register.boot_offset;
     if (off) this.clock.setBootOffset(s.node, off.sec * 1_000_000_000n + off.nsec);
-    for (const name of this.specs.map((x) => x.name)) {
+    for (const name of this.specs.filter((x) => runsOn(x, s.node)).map((x) => x.name)) {
       const t = this.trace(name);
       t.summary.node(s.node, {
         state: previousIncarnation ? 'restarted' : 'attaching',

@@ -51,6 +51,9 @@ const KNOWN = new Set([
   'pods',
   'ovsTrack',
   'allowSystemChanges',
+  'nodes',
+  'skbSections',
+  'nftVerdicts',
 ]);
 
 export function traceSpecsFrom(doc: unknown, file = 'traces'): TraceSpec[] {
@@ -107,6 +110,9 @@ export function traceSpecsFrom(doc: unknown, file = 'traces'): TraceSpec[] {
       pods,
       ovs_track: t.ovsTrack === true,
       allow_system_changes: t.allowSystemChanges === true && !namespaced,
+      nodes: strings(`${at}.nodes`, t.nodes, fail),
+      skb_sections: strings(`${at}.skbSections`, t.skbSections, fail),
+      nft_verdicts: strings(`${at}.nftVerdicts`, t.nftVerdicts, fail).join(','),
     };
   });
 }
@@ -125,6 +131,11 @@ export function readTraceFile(file: string): TraceSpec[] {
     throw new TraceFileError(file, `not valid YAML/JSON: ${(e as Error).message}`);
   }
   return traceSpecsFrom(doc, file);
+}
+
+/** Whether `node` runs the trace (no node list: every node does). */
+export function runsOn(t: TraceSpec, node: string): boolean {
+  return !t.nodes?.length || t.nodes.includes(node);
 }
 
 /** A trace as one node runs it: only that node's pods. */

@@ -76,6 +76,9 @@ export interface TraceSpec {
   pods?: PodRef[];
   ovs_track: boolean;
   allow_system_changes: boolean;
+  nodes?: string[];
+  skb_sections?: string[];
+  nft_verdicts: string;
 }
 
 export interface Assignments {
@@ -526,6 +529,27 @@ export const AGENT_FIELDS: Record<string, FieldSpec[]> = {
       "id": 11,
       "json": "allow_system_changes",
       "kind": "bool",
+      "repeated": false,
+      "optional": false
+    },
+    {
+      "id": 12,
+      "json": "nodes",
+      "kind": "string",
+      "repeated": true,
+      "optional": true
+    },
+    {
+      "id": 13,
+      "json": "skb_sections",
+      "kind": "string",
+      "repeated": true,
+      "optional": true
+    },
+    {
+      "id": 14,
+      "json": "nft_verdicts",
+      "kind": "string",
       "repeated": false,
       "optional": false
     }
