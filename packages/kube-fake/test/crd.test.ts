@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import type { ApiextensionsV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import type { ApiextensionsV1Api, CustomObjectsApi, KubernetesObject } from '@kubernetes/client-node';
 import { FakeApiServer } from '@retrace/kube-fake';
 import { k8s, kubeConfig, refusal, widget, widgetCrdModel, WIDGETS } from './helpers.js';
 
@@ -20,7 +20,7 @@ describe('CRD registration and custom resource CRUD', () => {
     const crd = await ext.createCustomResourceDefinition({ body: widgetCrdModel() });
     const conditions = Object.fromEntries((crd.status?.conditions ?? []).map((c) => [c.type, c.status]));
     expect(conditions).toEqual({ NamesAccepted: 'True', Established: 'True' });
-    expect(crd.status?.acceptedNames.listKind).toBe('WidgetList');
+    expect(crd.status?.acceptedNames?.listKind).toBe('WidgetList');
     const res = await fetch(`${server.url}/apis/${WIDGETS.group}/v1`, {
       headers: { Authorization: `Bearer ${/token: (\w+)/.exec(server.kubeConfig())?.[1]}` },
     });
@@ -65,7 +65,7 @@ describe('CRD registration and custom resource CRUD', () => {
 
   test('KubernetesObjectApi finds the kind through discovery', async () => {
     const objects = kubeConfig(server).makeApiClient(k8s.KubernetesObjectApi);
-    const made = await objects.create(widget('two', { mode: 'slow' }) as never);
+    const made = await objects.create(widget('two', { mode: 'slow' }) as KubernetesObject);
     expect(made.metadata?.name).toBe('two');
     const read = await objects.read({
       apiVersion: `${WIDGETS.group}/v1`,

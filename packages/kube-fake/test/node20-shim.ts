@@ -5,12 +5,11 @@ import { addAbortListener } from 'node:events';
 import workerThreads from 'node:worker_threads';
 import zlib from 'node:zlib';
 
-type Mutable<T> = { -readonly [K in keyof T]?: T[K] };
-const z = zlib as Mutable<typeof zlib>;
+const z = zlib as { createZstdDecompress?: () => never };
 z.createZstdDecompress ??= () => {
   throw new Error('zstd decompression needs Node 22');
 };
-(workerThreads as Mutable<typeof workerThreads>).markAsUncloneable ??= () => {};
+(workerThreads as { markAsUncloneable?: (o: object) => void }).markAsUncloneable ??= () => {};
 
 const P = Promise as unknown as { withResolvers?: unknown };
 P.withResolvers ??= function withResolvers<T>() {
