@@ -248,12 +248,6 @@ function check(n: Node, scope: Record<string, Type>, used: Set<string>): Type {
       const target = sub(n.target);
       if (!fits(target, 'list', 'map'))
         throw new CelCompileError(`expression of type '${target.t}' cannot be range of a comprehension`);
-      const bound = target.t === 'list' ? target.s?.maxItems : target.s?.maxProperties;
-      if (target.s && bound === undefined && !target.s['x-kubernetes-preserve-unknown-fields']) {
-        throw new CelCompileError(
-          `estimated rule cost exceeds budget: .${n.k}() over a ${target.t} without ${target.t === 'list' ? 'maxItems' : 'maxProperties'}`,
-        );
-      }
       const item =
         target.t === 'list' ? fromSchema(target.s?.items) : target.t === 'map' ? { t: 'string' as const } : DYN;
       if (!fits(sub(n.body, { ...scope, [n.v]: item }), 'bool'))

@@ -4,13 +4,22 @@ import { badRequest, fieldError, type FieldError } from './errors.js';
 import { clone, isObj, type KubeObject, type Obj } from './json.js';
 import type { Admitted, AdmitContext, ResourceType } from './resource-type.js';
 import { compileRules, runRules, type CompiledRules } from './rules.js';
-import { applyDefaults, prune, validate, type Schema } from './schema.js';
+import { applyDefaults, prune, STRING_FORMATS, validate, type Schema } from './schema.js';
 
 export const CRD_FINALIZER = 'customresourcecleanup.apiextensions.k8s.io';
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const FORBIDDEN = ['$ref', 'additionalItems', 'patternProperties', 'dependencies', 'definitions', 'id'];
-// Valid in a real CRD but not implemented here: refused rather than silently not enforced.
-const NOT_IMPLEMENTED = ['allOf', 'anyOf', 'oneOf', 'not'];
+// Every keyword this fake enforces (or that has no effect). Anything else a real server might
+// enforce (allOf, anyOf, oneOf, not, embedded resources...) is refused rather than ignored.
+const KNOWN = new Set([
+  ...['type', 'properties', 'required', 'items', 'additionalProperties', 'enum', 'pattern', 'format', 'nullable'],
+  ...['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf', 'minLength', 'maxLength'],
+  ...['minItems', 'maxItems', 'uniqueItems', 'minProperties', 'maxProperties', 'default'],
+  ...['description', 'title', 'example', 'externalDocs', 'x-kubernetes-map-type', 'x-kubernetes-validations'],
+  ...['x-kubernetes-int-or-string', 'x-kubernetes-preserve-unknown-fields', 'x-kubernetes-list-type'],
+  'x-kubernetes-list-map-keys',
+]);
+const FORMATS = new Set(['int32', 'int64', 'float', 'double', 'byte', 'password', ...Object.keys(STRING_FORMATS)]);
 
 interface Version {
   name: string;
@@ -69,9 +78,14 @@ function structural(s: Schema, path: string, errs: FieldError[], where: 'root' |
     errs.push(fieldError.invalid(`${path}.type`, type, 'must be empty if x-kubernetes-int-or-string is true'));
   for (const key of FORBIDDEN)
     if (s[key] !== undefined) errs.push(fieldError.forbidden(`${path}.${key}`, `${key} is not supported`));
-  for (const key of NOT_IMPLEMENTED)
-    if (s[key] !== undefined)
+  for (const key of Object.keys(s)) {
+    if (!KNOWN.has(key) && !FORBIDDEN.includes(key)) {
       errs.push(fieldError.forbidden(`${path}.${key}`, `${key} is not implemented by kube-fake`));
+    }
+  }
+  if (s.format !== undefined && !FORMATS.has(s.format)) {
+    errs.push(fieldError.notSupported(`${path}.format`, s.format, [...FORMATS]));
+  }
   if (s.uniqueItems === true) {
     errs.push(
       fieldError.forbidden(

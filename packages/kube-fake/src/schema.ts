@@ -28,7 +28,9 @@ export interface Schema {
   maxLength?: number;
   minItems?: number;
   maxItems?: number;
+  minProperties?: number;
   maxProperties?: number;
+  multipleOf?: number;
   uniqueItems?: boolean;
   nullable?: boolean;
   default?: unknown;
@@ -106,6 +108,12 @@ const INT_RANGE: Record<string, [number, number]> = {
   int32: [-(2 ** 31), 2 ** 31 - 1],
   int64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
 };
+const DATE = '\\d{4}-\\d{2}-\\d{2}';
+/** String formats checked here; crd.ts refuses CRDs using others. */
+export const STRING_FORMATS: Record<string, RegExp> = {
+  date: new RegExp(`^${DATE}$`),
+  'date-time': new RegExp(`^${DATE}[Tt ]\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?([Zz]|[+-]\\d{2}:\\d{2})$`),
+};
 
 /** Checks `value` against `s`, appending to `errs`; FieldValueTypeInvalid errors stop CEL rules. */
 export function validate(value: unknown, s: Schema, path: string, errs: FieldError[]): void {
@@ -135,6 +143,10 @@ export function validate(value: unknown, s: Schema, path: string, errs: FieldErr
       errs.push(fieldError.invalid(path, value, `${inBody} should be at least ${s.minLength} chars long`));
     }
     if (s.maxLength !== undefined && length > s.maxLength) errs.push(fieldError.tooLong(path, s.maxLength));
+    const format = s.format ? STRING_FORMATS[s.format] : undefined;
+    if (format && !format.test(value)) {
+      errs.push(fieldError.invalid(path, value, `${inBody} must be of type ${s.format}: ${JSON.stringify(value)}`));
+    }
   }
   if (typeof value === 'number') {
     const { minimum: min, maximum: max } = s;
@@ -156,6 +168,9 @@ export function validate(value: unknown, s: Schema, path: string, errs: FieldErr
         ),
       );
     }
+    if (s.multipleOf && value % s.multipleOf !== 0) {
+      errs.push(fieldError.invalid(path, value, `${inBody} should be a multiple of ${s.multipleOf}`));
+    }
     const range = s.format ? INT_RANGE[s.format] : undefined;
     if (range && (value < range[0] || value > range[1])) {
       errs.push(fieldError.invalid(path, value, `${inBody} must be of type ${s.format}: "${value}"`));
@@ -164,6 +179,12 @@ export function validate(value: unknown, s: Schema, path: string, errs: FieldErr
   if (Array.isArray(value)) validateArray(value, s, path, errs);
   if (isObj(value)) {
     for (const key of s.required ?? []) if (value[key] === undefined) errs.push(fieldError.required(join(path, key)));
+    const count = Object.keys(value).length;
+    if (s.minProperties !== undefined && count < s.minProperties) {
+      errs.push(fieldError.invalid(path, count, `${inBody} should have at least ${s.minProperties} properties`));
+    }
+    if (s.maxProperties !== undefined && count > s.maxProperties)
+      errs.push(fieldError.tooMany(path, count, s.maxProperties));
     for (const [key, v] of Object.entries(value)) {
       const child = !path && MACHINERY.has(key) ? undefined : childSchema(s, key);
       if (child && v !== undefined) validate(v, child, join(path, key), errs);
