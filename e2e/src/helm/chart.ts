@@ -9,7 +9,7 @@ import { ChartValueError, ValuesSchemaError } from './errors.js';
 import { parseYaml } from './funcs/encoding.js';
 import { semverCompare } from './funcs/semver.js';
 import { baseFuncs } from './funcs/index.js';
-import { filesObject } from './files.js';
+import { filesObject, globToRegExp } from './files.js';
 import { helmFuncs } from './helm-funcs.js';
 import { validate, type Schema } from './json-schema.js';
 import { sortByKind, splitManifests, type Manifest } from './manifests.js';
@@ -33,6 +33,8 @@ export interface RenderResult {
   values: GoMap;
   /** Each printed template's text, by name. */
   rendered: Map<string, string>;
+  /** templates/NOTES.txt rendered, as Helm shows it after install. */
+  notes?: string;
 }
 
 export interface LoadedChart {
@@ -65,7 +67,24 @@ function walk(dir: string, base = dir): string[] {
     });
 }
 
+/** .helmignore's common forms: `dir/`, names and globs (matched on the path or its last element), `#` comments. */
+function ignoredBy(dir: string): (path: string) => boolean {
+  const file = join(dir, '.helmignore');
+  if (!existsSync(file)) return () => false;
+  const rules = readFileSync(file, 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
+  return (path) =>
+    rules.some((r) => {
+      if (r.endsWith('/')) return path.startsWith(r) || path.includes(`/${r}`);
+      const re = globToRegExp(r);
+      return re.test(path) || re.test(path.split('/').pop() as string);
+    });
+}
+
 export function loadChart(dir: string): LoadedChart {
+  const ignored = ignoredBy(dir);
   const metadata = parseYaml(readFileSync(join(dir, 'Chart.yaml'), 'utf8'));
   if (!isMap(metadata) || typeof metadata['name'] !== 'string') throw new Error(`${dir}/Chart.yaml: no chart name`);
   const valuesPath = join(dir, 'values.yaml');
@@ -74,6 +93,7 @@ export function loadChart(dir: string): LoadedChart {
   const templates = new Map<string, string>();
   const files = new Map<string, string>();
   for (const p of walk(dir)) {
+    if (ignored(p) || p === '.helmignore') continue;
     if (p.startsWith('templates/')) templates.set(p, readFileSync(join(dir, p), 'utf8'));
     else if (!['Chart.yaml', 'values.yaml', 'values.schema.json'].includes(p) && !p.startsWith('charts/'))
       files.set(p, readFileSync(join(dir, p), 'utf8'));
@@ -144,14 +164,19 @@ export function renderChart(chartOrDir: string | LoadedChart, opts: RenderOption
 
   const rendered = new Map<string, string>();
   const manifests: Manifest[] = [];
+  let notes: string | undefined;
   for (const t of templateNames) {
     const base = t.split('/').pop() as string;
-    if (base.startsWith('_') || base === 'NOTES.txt') continue;
+    if (base.startsWith('_')) continue;
     const full = `${name}/${t}`;
     const data = { ...top, Template: { Name: full, BasePath: `${name}/templates` } };
     const text = engine.execute(full, data).replaceAll('<no value>', '');
+    if (t === 'templates/NOTES.txt') {
+      notes = text;
+      continue;
+    }
     rendered.set(full, text);
     manifests.push(...splitManifests(full, text));
   }
-  return { manifests: sortByKind(manifests), values, rendered };
+  return { manifests: sortByKind(manifests), values, rendered, ...(notes !== undefined ? { notes } : {}) };
 }

@@ -1,6 +1,6 @@
 // Sprig's lists and dicts, and its default/empty/ternary/int.
 import { deepCopy, isMap, kindOf, toStr, truth, type GoFunc, type GoMap } from '../values.js';
-import { map, str } from './args.js';
+import { list, map, str } from './args.js';
 
 /** sprig's merge (mergo without overwrite): keys missing in dst are filled from each src, deeply. */
 function mergeInto(dst: GoMap, src: GoMap): void {
@@ -31,6 +31,10 @@ function toInt(v: unknown): bigint {
 
 export const sprigCollections: Record<string, GoFunc> = {
   list: (...items) => items,
+  append: (l, v) => [...list(l), v],
+  concat: (...ls) => ls.flatMap((l) => list(l)),
+  has: (needle, l) => list(l).some((e) => e === needle),
+  without: (l, ...vs) => list(l).filter((e) => !vs.includes(e)),
   dict: (...kv) => {
     const out: GoMap = {};
     for (let i = 0; i < kv.length; i += 2) out[toStr(kv[i])] = i + 1 < kv.length ? kv[i + 1] : '';

@@ -46,6 +46,7 @@ export const sprigStrings: Record<string, GoFunc> = {
   hasSuffix: (suffix, s) => str(s).endsWith(str(suffix)),
   indent: (n, s) => indent(int(n), str(s)),
   nindent: (n, s) => `\n${indent(int(n), str(s))}`,
+  splitList: (sep, s) => str(s).split(str(sep)),
   join: (sep, v) =>
     list(typeof v === 'string' ? [v] : v)
       .map(toStr)
