@@ -123,33 +123,18 @@ export function builtinTypes(): ResourceType[] {
       shortNames: ['po'],
       statusVersions: WITH_STATUS,
       returnsDeleted: true,
-      fieldSelectors: [
-        'spec.nodeName',
-        'spec.restartPolicy',
-        'spec.schedulerName',
-        'spec.serviceAccountName',
-        'spec.hostNetwork',
-        'status.phase',
-        'status.podIP',
-        'status.nominatedNodeName',
-      ],
+      fieldSelectors:
+        'spec.nodeName spec.restartPolicy spec.schedulerName spec.serviceAccountName spec.hostNetwork status.phase status.podIP status.nominatedNodeName'.split(
+          ' ',
+        ),
       admit: admitPod,
     }),
     builtin('', 'Event', 'events', true, {
       shortNames: ['ev'],
-      fieldSelectors: [
-        'involvedObject.kind',
-        'involvedObject.namespace',
-        'involvedObject.name',
-        'involvedObject.uid',
-        'involvedObject.apiVersion',
-        'involvedObject.resourceVersion',
-        'involvedObject.fieldPath',
-        'reason',
-        'reportingComponent',
-        'source',
-        'type',
-      ],
+      fieldSelectors:
+        'involvedObject.kind involvedObject.namespace involvedObject.name involvedObject.uid involvedObject.apiVersion involvedObject.resourceVersion involvedObject.fieldPath reason reportingComponent source type'.split(
+          ' ',
+        ),
       admit: admitEvent,
     }),
     builtin('coordination.k8s.io', 'Lease', 'leases', true, { admit: admitLease }),

@@ -9,48 +9,26 @@ export interface FieldError {
 }
 
 const show = (v: unknown): string => (v === undefined ? 'null' : JSON.stringify(v));
+const cause = (field: string, reason: string, message: string): FieldError => ({ field, reason, message });
 
+/** The causes the API server reports, worded as its field.Error types print them. */
 export const fieldError = {
-  invalid: (field: string, value: unknown, detail: string): FieldError => ({
-    field,
-    reason: 'FieldValueInvalid',
-    message: `Invalid value: ${show(value)}: ${detail}`,
-  }),
-  typeInvalid: (field: string, value: unknown, detail: string): FieldError => ({
-    field,
-    reason: 'FieldValueTypeInvalid',
-    message: `Invalid value: ${show(value)}: ${detail}`,
-  }),
-  required: (field: string, detail?: string): FieldError => ({
-    field,
-    reason: 'FieldValueRequired',
-    message: detail ? `Required value: ${detail}` : 'Required value',
-  }),
-  notSupported: (field: string, value: unknown, allowed: unknown[]): FieldError => ({
-    field,
-    reason: 'FieldValueNotSupported',
-    message: `Unsupported value: ${show(value)}: supported values: ${allowed.map(show).join(', ')}`,
-  }),
-  forbidden: (field: string, detail: string): FieldError => ({
-    field,
-    reason: 'FieldValueForbidden',
-    message: `Forbidden: ${detail}`,
-  }),
-  tooLong: (field: string, max: number): FieldError => ({
-    field,
-    reason: 'FieldValueTooLong',
-    message: `Too long: may not be more than ${max} bytes`,
-  }),
-  tooMany: (field: string, n: number, max: number): FieldError => ({
-    field,
-    reason: 'FieldValueTooMany',
-    message: `Too many: ${n}: must have at most ${max} items`,
-  }),
-  duplicate: (field: string, value: unknown): FieldError => ({
-    field,
-    reason: 'FieldValueDuplicate',
-    message: `Duplicate value: ${show(value)}`,
-  }),
+  invalid: (f: string, v: unknown, why: string) => cause(f, 'FieldValueInvalid', `Invalid value: ${show(v)}: ${why}`),
+  typeInvalid: (f: string, v: unknown, why: string) =>
+    cause(f, 'FieldValueTypeInvalid', `Invalid value: ${show(v)}: ${why}`),
+  required: (f: string, why?: string) =>
+    cause(f, 'FieldValueRequired', why ? `Required value: ${why}` : 'Required value'),
+  notSupported: (f: string, v: unknown, allowed: unknown[]) =>
+    cause(
+      f,
+      'FieldValueNotSupported',
+      `Unsupported value: ${show(v)}: supported values: ${allowed.map(show).join(', ')}`,
+    ),
+  forbidden: (f: string, why: string) => cause(f, 'FieldValueForbidden', `Forbidden: ${why}`),
+  tooLong: (f: string, max: number) => cause(f, 'FieldValueTooLong', `Too long: may not be more than ${max} bytes`),
+  tooMany: (f: string, n: number, max: number) =>
+    cause(f, 'FieldValueTooMany', `Too many: ${n}: must have at most ${max} items`),
+  duplicate: (f: string, v: unknown) => cause(f, 'FieldValueDuplicate', `Duplicate value: ${show(v)}`),
 };
 
 /** A request the API server would refuse; `toStatus()` is the body it would send. */

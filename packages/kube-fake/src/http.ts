@@ -4,9 +4,9 @@ import { parse as parseYaml } from 'yaml';
 import { discovery, VERSION_INFO } from './discovery.js';
 import { badRequest, pathNotFound, StatusError } from './errors.js';
 import { isObj } from './json.js';
-import type { Registry, ResourceType } from './resource-type.js';
+import type { Registry, Target } from './resource-type.js';
 import { objectFilter } from './selectors.js';
-import type { Store } from './store.js';
+import type { Store, WriteResult } from './store.js';
 import { serveWatch } from './watch.js';
 
 /** One API call, as an audit log would record it (`verb` is the RBAC verb). */
@@ -26,18 +26,10 @@ export interface HttpContext {
   address: string;
 }
 
-interface Target {
-  rt: ResourceType;
-  version: string;
-  ns?: string;
-  name?: string;
-  sub?: 'status';
-}
-
 const PUBLIC = ['/version', '/healthz', '/livez', '/readyz'];
 
 /** `/api/v1/namespaces/x/pods/y/status` and the like; undefined when nothing is served there. */
-function route(registry: Registry, path: string): Target | undefined {
+function route(registry: Registry, path: string): (Target & { sub?: 'status' }) | undefined {
   const segs = path.split('/').filter(Boolean);
   const [root, a, b] = segs;
   let group = '';
@@ -62,7 +54,7 @@ function route(registry: Registry, path: string): Target | undefined {
     return undefined;
   }
   if (sub !== undefined && (sub !== 'status' || !rt.statusVersions.has(version))) return undefined;
-  return { rt, version, ns, name, sub };
+  return { rt, version, ns, name, sub: sub as 'status' | undefined };
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {
@@ -131,62 +123,49 @@ export async function handle(ctx: HttpContext, req: IncomingMessage, res: Server
     if (!t) throw pathNotFound();
     if (q.has('dryRun')) throw badRequest('kube-fake does not implement dryRun');
     if (q.has('sendInitialEvents')) throw badRequest('kube-fake does not implement sendInitialEvents (watch-list)');
-    const { rt, version, ns, name, sub } = t;
     const { store } = ctx;
-    const opts = { strict: q.get('fieldValidation') === 'Strict', subresource: sub };
+    const opts = { strict: q.get('fieldValidation') === 'Strict', subresource: t.sub };
     const contentType = (req.headers['content-type'] ?? 'application/json').split(';')[0]?.trim() ?? '';
-    const selectors = {
-      labelSelector: q.get('labelSelector') ?? undefined,
-      fieldSelector: q.get('fieldSelector') ?? undefined,
-    };
-    if (name === undefined) {
+    const labelSelector = q.get('labelSelector') ?? undefined;
+    const fieldSelector = q.get('fieldSelector') ?? undefined;
+    const written = (status: number, r: WriteResult): void => reply(status, r.object, r.warnings);
+    if (t.name === undefined) {
       if (method === 'GET' && watch) {
         const rv = q.get('resourceVersion');
         record.status = 200;
         return serveWatch(store, res, {
-          rt,
-          version,
-          ns,
+          ...t,
           from: rv === null || rv === '' || rv === '0' ? undefined : integer(q, 'resourceVersion'),
-          filter: objectFilter(rt, selectors.labelSelector, selectors.fieldSelector),
+          filter: objectFilter(t.rt, labelSelector, fieldSelector),
           bookmarks: q.get('allowWatchBookmarks') === 'true',
           bookmarkIntervalMs: ctx.bookmarkIntervalMs,
           timeoutSeconds: integer(q, 'timeoutSeconds'),
         });
       }
-      if (method === 'GET')
-        return reply(
-          200,
-          store.list(rt, version, ns, {
-            ...selectors,
-            limit: integer(q, 'limit'),
-            continue: q.get('continue') ?? undefined,
-          }),
-        );
-      if (method === 'DELETE') return reply(200, store.deleteCollection(rt, version, ns, selectors));
-      if (method === 'POST' && (ns !== undefined || !rt.namespaced)) {
-        const r = store.create(rt, version, ns, parseBody(body, contentType), opts);
-        return reply(201, r.object, r.warnings);
+      const page = {
+        labelSelector,
+        fieldSelector,
+        limit: integer(q, 'limit'),
+        continue: q.get('continue') ?? undefined,
+      };
+      if (method === 'GET') return reply(200, store.list(t, page));
+      if (method === 'DELETE') return reply(200, store.deleteCollection(t, page));
+      // POST needs a namespace in the path for namespaced resources.
+      if (method === 'POST' && (t.ns !== undefined || !t.rt.namespaced)) {
+        return written(201, store.create(t, parseBody(body, contentType), opts));
       }
     } else {
-      if (method === 'GET') return reply(200, store.get(rt, version, ns, name));
-      if (method === 'PUT') {
-        const r = store.update(rt, version, ns, name, parseBody(body, contentType), opts);
-        return reply(200, r.object, r.warnings);
-      }
+      if (method === 'GET') return reply(200, store.get(t));
+      if (method === 'PUT') return written(200, store.update(t, parseBody(body, contentType), opts));
       if (method === 'PATCH') {
         const patch = contentType.endsWith('+json') ? parseBody(body, 'json') : undefined; // others get a 415
-        const r = store.patch(rt, version, ns, name, contentType, patch, opts);
-        return reply(200, r.object, r.warnings);
+        return written(200, store.patch(t, contentType, patch, opts));
       }
-      if (method === 'DELETE' && !sub) {
+      if (method === 'DELETE' && !t.sub) {
         const options = body.trim() ? parseBody(body, contentType) : {};
         const pre = isObj(options) && isObj(options.preconditions) ? options.preconditions : {};
         const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-        return reply(
-          200,
-          store.delete(rt, version, ns, name, { uid: str(pre.uid), resourceVersion: str(pre.resourceVersion) }),
-        );
+        return reply(200, store.delete(t, { uid: str(pre.uid), resourceVersion: str(pre.resourceVersion) }));
       }
     }
     throw new StatusError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');

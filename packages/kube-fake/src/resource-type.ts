@@ -37,6 +37,14 @@ export interface ResourceType {
   admit(obj: KubeObject, ctx: AdmitContext): Admitted;
 }
 
+/** Where a request points: a type in one served version, and maybe a namespace and a name. */
+export interface Target {
+  rt: ResourceType;
+  version: string;
+  ns?: string;
+  name?: string;
+}
+
 export const typeKey = (group: string, plural: string): string => `${plural}.${group}`;
 
 export class Registry {

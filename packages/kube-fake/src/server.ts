@@ -8,7 +8,8 @@ import { stringify } from 'yaml';
 import { builtinTypes } from './builtins.js';
 import { handle, type HttpContext, type RequestRecord } from './http.js';
 import type { KubeObject } from './json.js';
-import { Registry, splitApiVersion, type ResourceType } from './resource-type.js';
+import { StatusError } from './errors.js';
+import { Registry, splitApiVersion, type Target } from './resource-type.js';
 import { Store } from './store.js';
 
 export interface StartOptions {
@@ -95,11 +96,11 @@ export class FakeApiServer {
     await closed;
   }
 
-  private type(apiVersion: string, kind: string): [ResourceType, string] {
+  private target(apiVersion: string, kind: string, ns?: string, name?: string): Target {
     const [group, version] = splitApiVersion(apiVersion);
     const rt = this.store.registry.byKind(group, version, kind);
     if (!rt) throw new UnknownKindError(apiVersion, kind);
-    return [rt, version];
+    return { rt, version, ns: rt.namespaced ? ns : undefined, name };
   }
 
   /**
@@ -108,50 +109,36 @@ export class FakeApiServer {
    * Throws the StatusError the API server would answer with.
    */
   apply(obj: KubeObject): KubeObject {
-    const [rt, version] = this.type(obj.apiVersion ?? '', obj.kind ?? '');
-    const ns = rt.namespaced ? (obj.metadata.namespace ?? 'default') : undefined;
-    const name = obj.metadata.name ?? '';
-    const old = this.get(obj.apiVersion ?? '', obj.kind ?? '', ns, name);
-    const body = {
-      ...obj,
-      metadata: { ...obj.metadata, namespace: ns, resourceVersion: old?.metadata.resourceVersion },
-    };
-    let result = old
-      ? this.store.update(rt, version, ns, name, body).object
-      : this.store.create(rt, version, ns, body).object;
-    if (obj.status !== undefined && rt.statusVersions.has(version)) {
-      result = this.store.update(
-        rt,
-        version,
-        ns,
-        result.metadata.name ?? '',
-        { ...result, status: obj.status },
-        { subresource: 'status' },
-      ).object;
+    const { apiVersion = '', kind = '', metadata } = obj;
+    const t = this.target(apiVersion, kind, metadata.namespace ?? 'default', metadata.name);
+    const old = t.name ? this.get(apiVersion, kind, t.ns, t.name) : undefined;
+    const body = { ...obj, metadata: { ...metadata, namespace: t.ns, resourceVersion: old?.metadata.resourceVersion } };
+    let result = old ? this.store.update(t, body).object : this.store.create(t, body).object;
+    if (obj.status !== undefined && t.rt.statusVersions.has(t.version)) {
+      const named = { ...t, name: result.metadata.name };
+      result = this.store.update(named, { ...result, status: obj.status }, { subresource: 'status' }).object;
     }
     return result;
   }
 
   get(apiVersion: string, kind: string, namespace: string | undefined, name: string): KubeObject | undefined {
-    const [rt, version] = this.type(apiVersion, kind);
     try {
-      return this.store.get(rt, version, namespace, name);
-    } catch {
-      return undefined;
+      return this.store.get(this.target(apiVersion, kind, namespace, name));
+    } catch (e) {
+      if (e instanceof StatusError && e.code === 404) return undefined;
+      throw e;
     }
   }
 
   /** Objects of a kind, in one namespace or (undefined) all. */
   list(apiVersion: string, kind: string, namespace?: string): KubeObject[] {
-    const [rt, version] = this.type(apiVersion, kind);
-    const items = this.store.list(rt, version, namespace).items;
-    return (Array.isArray(items) ? (items as KubeObject[]) : []).map((o) => ({ apiVersion, kind, ...o }));
+    const items = this.store.list(this.target(apiVersion, kind, namespace)).items as KubeObject[];
+    return items.map((o) => ({ apiVersion, kind, ...o }));
   }
 
   /** DELETE as a client would send it: objects with finalizers are only marked. */
   delete(apiVersion: string, kind: string, namespace: string | undefined, name: string): void {
-    const [rt, version] = this.type(apiVersion, kind);
-    this.store.delete(rt, version, namespace, name);
+    this.store.delete(this.target(apiVersion, kind, namespace, name));
   }
 
   /** Forgets the event history, so watches from older resourceVersions get 410 Gone. */

@@ -3,13 +3,10 @@
 import type { ServerResponse } from 'node:http';
 import { StatusError } from './errors.js';
 import type { KubeObject } from './json.js';
-import { apiVersionOf, type ResourceType } from './resource-type.js';
+import { apiVersionOf, type Target } from './resource-type.js';
 import type { Store, StoreEvent } from './store.js';
 
-export interface WatchRequest {
-  rt: ResourceType;
-  version: string;
-  ns?: string;
+export interface WatchRequest extends Target {
   /** Start after this resourceVersion; undefined sends the current objects first. */
   from?: number;
   filter: (obj: KubeObject) => boolean;
@@ -53,7 +50,7 @@ export function serveWatch(store: Store, res: ServerResponse, w: WatchRequest): 
     unsubscribe = store.watch(w.rt, w.from, {
       event: (e) => {
         const type = eventType(e, inScope);
-        if (type) send(type, store.present(w.rt, w.version, e.object));
+        if (type) send(type, store.present(w, e.object));
       },
       close: end,
     });
