@@ -626,9 +626,17 @@ describe('Dockerfiles', () => {
           } else expect([s, existsSync(join(ROOT, s))]).toEqual([s, true]);
         }
       // The build stage runs the same script `docker/build-steps.sh` runs without Docker.
-      expect(text).toMatch(/RUN .*docker\/build-steps\.sh/);
-      for (const m of text.matchAll(/docker\/build-steps\.sh (\w+)/g))
-        expect(readFileSync(join(DOCKER, 'build-steps.sh'), 'utf8')).toMatch(new RegExp(`^\\s*${m[1]}\\)`, 'm'));
+      const steps = [...text.matchAll(/docker\/build-steps\.sh (\w+)/g)].filter((m) =>
+        /^RUN /m.test(text.slice(text.lastIndexOf('\n', m.index) + 1, m.index)),
+      );
+      expect(steps.map((m) => m[1])).toEqual(expect.arrayContaining(['deps', 'build', 'stage']));
+      const script = readFileSync(join(DOCKER, 'build-steps.sh'), 'utf8');
+      for (const m of steps) expect([m[1], new RegExp(`^\\s*${m[1]}\\)`, 'm').test(script)]).toEqual([m[1], true]);
+      // npm ci needs every workspace's package.json: each is copied before it.
+      const workspaces = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { workspaces: string[] })
+        .workspaces;
+      const beforeDeps = text.slice(0, text.indexOf('build-steps.sh deps'));
+      for (const ws of workspaces) expect([ws, beforeDeps.includes(`COPY ${ws}/package.json`)]).toEqual([ws, true]);
       // The runtime's entrypoint names a binary the build made.
       const bins = [...text.matchAll(/ENTRYPOINT \["([^"]+)"/g)].map((m) => m[1]);
       expect(bins.length).toBe(1);

@@ -1,0 +1,35 @@
+# retrace-operator and retrace-aggregator: the controller and the aggregator (one image, either
+# binary). Build from the repository root:
+#   docker build -f docker/operator.Dockerfile -t retrace/retrace-operator:0.1.0 .
+# The build stage runs docker/build-steps.sh, which also runs without Docker.
+
+FROM node:20-bookworm AS build
+WORKDIR /src
+# Dependencies first, so that source changes reuse this layer.
+COPY package.json package-lock.json ./
+COPY packages/ebpf-loader/package.json packages/ebpf-loader/
+COPY packages/events/package.json packages/events/
+COPY packages/kube-fake/package.json packages/kube-fake/
+COPY agent/package.json agent/
+COPY operator/package.json operator/
+COPY cli/package.json cli/
+COPY e2e/package.json e2e/
+COPY docker/build-steps.sh docker/
+RUN docker/build-steps.sh deps
+COPY . .
+RUN docker/build-steps.sh build operator && docker/build-steps.sh stage operator /out
+
+FROM node:20-bookworm-slim
+# The native addon (loaded by the operator to compile packet filters) links libbpf, libelf and
+# libpcap.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libbpf1 libelf1 libpcap0.8 \
+ && rm -rf /var/lib/apt/lists/*
+COPY --from=build /out /app
+RUN ln -s /app/operator/dist/bin/retrace-operator.js /usr/local/bin/retrace-operator \
+ && ln -s /app/operator/dist/bin/retrace-aggregator.js /usr/local/bin/retrace-aggregator
+ENV NODE_ENV=production
+WORKDIR /app
+# A plain process: no capability, not root (the chart runs it as 65532 too).
+USER 65532:65532
+ENTRYPOINT ["retrace-operator"]
