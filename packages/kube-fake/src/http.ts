@@ -128,7 +128,8 @@ export async function handle(ctx: HttpContext, req: IncomingMessage, res: Server
     const contentType = (req.headers['content-type'] ?? 'application/json').split(';')[0]?.trim() ?? '';
     const labelSelector = q.get('labelSelector') ?? undefined;
     const fieldSelector = q.get('fieldSelector') ?? undefined;
-    const written = (status: number, r: WriteResult): void => reply(status, r.object, r.warnings);
+    const ignore = q.get('fieldValidation') === 'Ignore';
+    const written = (status: number, r: WriteResult): void => reply(status, r.object, ignore ? [] : r.warnings);
     if (t.name === undefined) {
       if (method === 'GET' && watch) {
         const rv = q.get('resourceVersion');
