@@ -197,5 +197,24 @@ describe('list and watch', () => {
     for (let i = 0; i < 50 && events.length < 4; i++) await new Promise((r) => setTimeout(r, 20));
     await informer.stop();
     expect(events).toEqual(['add one', 'add two', 'update two', 'delete one']);
+
+    // Restarted after compact(), it resumes from a forgotten resourceVersion: the 410 ERROR
+    // makes client-node's ListWatch drop it, so it lists again and catches up.
+    await core.createNamespacedPod({ namespace: 'inf', body: pod('three', {}) });
+    server.compact();
+    const errors: unknown[] = [];
+    informer.on('error', (e) => errors.push(e));
+    await informer.start();
+    for (let i = 0; i < 50 && !events.includes('add three'); i++) await new Promise((r) => setTimeout(r, 20));
+    await informer.stop();
+    expect(events.slice(4)).toEqual(['add three']);
+    expect(
+      informer
+        .list()
+        .map((p) => p.metadata?.name)
+        .sort(),
+    ).toEqual(['three', 'two']);
+    const calls = server.requests.filter((r) => r.path === '/api/v1/namespaces/inf/pods').map((r) => r.verb);
+    expect(calls).toEqual(['create', 'list', 'watch', 'create', 'create', 'watch', 'list', 'watch']);
   });
 });
