@@ -8,7 +8,8 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, test } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { FakeApiServer, type KubeObject } from '@retrace/kube-fake';
 import {
   ChartValueError,
   ValuesSchemaError,
@@ -302,6 +303,20 @@ describe('chart specifics', () => {
     for (const sa of [`${NS}/retrace-agent`, `${NS}/retrace-aggregator`])
       for (const [verb, group, resource, ns] of OPERATOR_CALLS)
         expect(rbacAllows(manifests, sa, verb, group, resource, ns)).toBe(false);
+  });
+
+  test('the shape check catches a misspelt field, a wrong type and a missing required field', () => {
+    const m = render('default').manifests.find((x) => x.object.kind === 'DaemonSet') as Manifest;
+    const copy = JSON.parse(JSON.stringify(m.object)) as Manifest['object'];
+    const c = containers(copy)[0] as Obj;
+    obj(c['securityContext'])['readOnlyRootFileSystem'] = true;
+    obj(arr(c['ports'])[0])['containerPort'] = '9091';
+    delete c['name'];
+    expect(checkShape({ ...m, object: copy })).toEqual([
+      'DaemonSet/retrace-agent.spec.template.spec.containers[0].ports[0].containerPort: got "9091", want int32',
+      'DaemonSet/retrace-agent.spec.template.spec.containers[0].securityContext.readOnlyRootFileSystem: no such field in V1SecurityContext',
+      'DaemonSet/retrace-agent.spec.template.spec.containers[0]: V1Container requires name',
+    ]);
   });
 
   test('rbac.create=false leaves RBAC out', () => {
@@ -642,4 +657,108 @@ describe('Dockerfiles', () => {
       expect(bins.length).toBe(1);
     },
   );
+});
+
+describe('CRDs in an API server (kube-fake: structural schema, CEL rules, status subresource)', () => {
+  const load = (f: string): KubeObject => parseYaml(readFileSync(join(ROOT, f), 'utf8')) as KubeObject;
+  let server: FakeApiServer;
+  beforeAll(async () => {
+    server = await FakeApiServer.start();
+    server.apply(load('crds/trace.yaml'));
+    server.apply(load('crds/clustertrace.yaml'));
+    server.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } });
+  });
+  afterAll(() => server.stop());
+
+  const trace = (name: string, spec: Obj, kind = 'Trace'): KubeObject => ({
+    apiVersion: 'retrace.dev/v1alpha1',
+    kind,
+    metadata: { name, ...(kind === 'Trace' ? { namespace: 'shop' } : {}) },
+    spec,
+  });
+  const refused = (o: KubeObject): string => {
+    try {
+      server.apply(o);
+    } catch (e) {
+      return (e as Error).message;
+    }
+    return 'accepted';
+  };
+
+  test('the examples are accepted, and output.retention is defaulted', () => {
+    for (const f of readdirSync(join(ROOT, 'crds', 'examples')))
+      expect(server.apply(load(`crds/examples/${f}`)).metadata.name).toBeTruthy();
+    const t = server.apply(trace('plain', { output: { pcap: true } }));
+    expect(obj(obj(t.spec)['output'])['retention']).toBe('24h');
+  });
+
+  test('the CEL rules refuse what README.md says, naming the reason', () => {
+    expect(refused(trace('ovs', { collectors: ['skb'], ovsTrack: true }, 'ClusterTrace'))).toMatch(
+      /ovsTrack needs the ovs collector/,
+    );
+    expect(server.apply(trace('ovs-ok', { collectors: ['ovs'], ovsTrack: true }, 'ClusterTrace')).metadata.name).toBe(
+      'ovs-ok',
+    );
+    expect(server.apply(trace('ovs-auto', { ovsTrack: true }, 'ClusterTrace')).metadata.name).toBe('ovs-auto');
+    expect(refused(trace('nft', { collectors: ['skb'], nftVerdicts: ['drop'] }))).toMatch(
+      /nftVerdicts needs the nft collector/,
+    );
+    expect(refused(trace('sec', { collectors: ['ct'], skbSections: ['packet'] }))).toMatch(
+      /skbSections needs the skb collector/,
+    );
+    expect(refused(trace('sel', { podSelector: { matchExpressions: [{ key: 'app', operator: 'In' }] } }))).toMatch(
+      /In and NotIn need at least one value/,
+    );
+    expect(
+      refused(
+        trace('sel2', { podSelector: { matchExpressions: [{ key: 'app', operator: 'Exists', values: ['x'] }] } }),
+      ),
+    ).toMatch(/Exists and DoesNotExist take none/);
+  });
+
+  test('a stopped trace stays stopped', () => {
+    server.apply(trace('stopping', { collectors: ['skb'] }));
+    server.apply(trace('stopping', { collectors: ['skb'], stopped: true }));
+    expect(refused(trace('stopping', { collectors: ['skb'], stopped: false }))).toMatch(
+      /a stopped trace cannot be restarted/,
+    );
+    expect(refused(trace('stopping', { collectors: ['skb'] }))).toMatch(/a stopped trace cannot be restarted/);
+  });
+
+  test('the status subresource takes the operator status shape', () => {
+    const t = server.apply({
+      ...trace('with-status', {}),
+      status: {
+        phase: 'Running',
+        nodesReady: 2,
+        nodesTotal: 3,
+        events: 10,
+        lost: 0,
+        nodes: [
+          {
+            name: 'n1',
+            state: 'Running',
+            probesAttached: 3,
+            probesFailed: [{ probe: 'kprobe:x', reason: 'no kprobes' }],
+          },
+        ],
+        conditions: [
+          {
+            type: 'Ready',
+            status: 'True',
+            reason: 'Tracing',
+            message: 'ok',
+            lastTransitionTime: '2026-01-01T00:00:00Z',
+          },
+        ],
+        results: {
+          aggregator: 'retrace-aggregator.retrace-system.svc:7443',
+          trace: 'shop/with-status',
+          storedEvents: 10,
+        },
+      },
+    });
+    expect(obj(t.status)['phase']).toBe('Running');
+    expect(refused({ ...trace('bad-status', {}), status: { phase: 'Sleeping' } })).toMatch(/Sleeping/);
+  });
 });

@@ -11,7 +11,12 @@ const source = join(chart, '..', '..', 'crds');
 const target = join(chart, 'files', 'crds');
 const check = process.argv.includes('--check');
 
-const yamls = (dir) => (existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort() : []);
+const yamls = (dir) =>
+  existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith('.yaml'))
+        .sort()
+    : [];
 const wanted = yamls(source);
 if (wanted.length === 0) {
   process.stderr.write(`sync-crds: no CRDs in ${source}\n`);
@@ -37,4 +42,6 @@ if (check) {
 mkdirSync(target, { recursive: true });
 for (const f of stale) copyFileSync(join(source, f), join(target, f));
 for (const f of extra) rmSync(join(target, f));
-process.stdout.write(`sync-crds: ${stale.length} copied, ${extra.length} removed, ${wanted.length - stale.length} unchanged\n`);
+process.stdout.write(
+  `sync-crds: ${stale.length} copied, ${extra.length} removed, ${wanted.length - stale.length} unchanged\n`,
+);

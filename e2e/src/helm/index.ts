@@ -12,6 +12,7 @@ export { baseFuncs } from './funcs/index.js';
 export { helmFuncs } from './helm-funcs.js';
 export { printManifests, splitManifests, type Manifest } from './manifests.js';
 export { rbacAllows, type ServiceAccountRef } from './rbac.js';
+export { checkShape, modelFor } from './k8s-shapes.js';
 export { validate, SchemaKeywordError, type Schema } from './json-schema.js';
 export { parseYaml, toYaml, toJson } from './funcs/encoding.js';
 export { semverCompare } from './funcs/semver.js';
