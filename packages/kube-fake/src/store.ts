@@ -105,7 +105,8 @@ export class Store {
 
   /** A copy of a stored object as served in `version`. */
   present({ rt, version }: Target, o: KubeObject): KubeObject {
-    return { ...clone(o), apiVersion: apiVersionOf(rt.group, version), kind: rt.kind };
+    const { apiVersion: _a, kind: _k, ...rest } = clone(o);
+    return { apiVersion: apiVersionOf(rt.group, version), kind: rt.kind, ...rest };
   }
 
   get(t: Target): KubeObject {
