@@ -5,7 +5,8 @@
 // Dockerfiles' references.
 import { execFileSync } from 'node:child_process';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
@@ -355,8 +356,55 @@ describe('chart specifics', () => {
       expect(sans).toContain(`DNS:${n}`);
     expect(cert.subject).toBe('CN=retrace-aggregator');
     expect(agentCert.subject).toBe('CN=retrace-agent');
-    // openssl agrees that the chain verifies, for both uses.
-    execFileSync('openssl', ['version']);
+    // openssl agrees: the server certificate is good for TLS servers, the agent's for clients.
+    const dir = mkdtempSync(join(tmpdir(), 'rt-chart-certs-'));
+    try {
+      writeFileSync(join(dir, 'ca.crt'), server['ca.crt'] as string);
+      writeFileSync(join(dir, 'server.crt'), server['tls.crt'] as string);
+      writeFileSync(join(dir, 'agent.crt'), agent['tls.crt'] as string);
+      const verify = (purpose: string, file: string): string =>
+        execFileSync('openssl', ['verify', '-CAfile', join(dir, 'ca.crt'), '-purpose', purpose, join(dir, file)], {
+          encoding: 'utf8',
+        });
+      expect(verify('sslserver', 'server.crt')).toMatch(/: OK/);
+      expect(verify('sslclient', 'server.crt')).toMatch(/: OK/);
+      expect(verify('sslclient', 'agent.crt')).toMatch(/: OK/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('an upgrade keeps the certificates already in the cluster (lookup)', () => {
+    const first = render('default').manifests;
+    const secrets = kinds(first, 'Secret');
+    const again = renderChart(chart, { namespace: NS, upgrade: true, cluster: secrets }).manifests;
+    expect(kinds(again, 'Secret').map((s) => s['data'])).toEqual(secrets.map((s) => s['data']));
+    // Without them (helm template, a first install), new ones are made.
+    expect(obj(kinds(render('tls-existing').manifests, 'Secret')[0])['data']).toBeUndefined();
+    const fresh = renderChart(chart, { namespace: NS }).manifests;
+    expect(obj(kinds(fresh, 'Secret')[0])['data']).not.toEqual(secrets[0]?.['data']);
+  });
+
+  test('resource names follow the release name', () => {
+    const { manifests } = renderChart(chart, { namespace: 'tracing', releaseName: 'prod' });
+    expect(kinds(manifests, 'Deployment').map((d) => obj(d['metadata'])['name'])).toEqual(['prod-retrace-operator']);
+    const agent = containers(find(manifests, 'DaemonSet', 'prod-retrace-agent'))[0] as Obj;
+    expect(args(agent)).toContain('--server=prod-retrace-aggregator.tracing.svc:7443');
+    const sans = new X509Certificate(
+      Buffer.from(String(obj(find(manifests, 'Secret', 'prod-retrace-server-tls')['data'])['tls.crt']), 'base64'),
+    ).subjectAltName;
+    expect(sans).toContain('DNS:prod-retrace-aggregator.tracing.svc');
+    expect(
+      rbacAllows(
+        manifests,
+        'tracing/prod-retrace-operator',
+        'update',
+        'coordination.k8s.io',
+        'leases',
+        'tracing',
+        'prod-retrace-operator',
+      ),
+    ).toBe(true);
   });
 
   test('cert-manager: a self-signed CA and Issuer, or the given issuer; certificates name the Service', () => {

@@ -25,6 +25,10 @@ export interface RenderOptions {
   kubeVersion?: string;
   /** `--api-versions`: what .Capabilities.APIVersions.Has answers yes to, besides the core ones. */
   apiVersions?: string[];
+  /** Objects `lookup` finds (as on `helm upgrade` against a cluster); none by default. */
+  cluster?: GoMap[];
+  /** An upgrade rather than an install (.Release.IsUpgrade). */
+  upgrade?: boolean;
 }
 
 export interface RenderResult {
@@ -140,7 +144,7 @@ export function renderChart(chartOrDir: string | LoadedChart, opts: RenderOption
   const apiVersions: WithMethods = { [METHODS]: { Has: (v) => typeof v === 'string' && apis.has(v) } };
 
   const engine = new Engine(baseFuncs);
-  for (const [k, f] of Object.entries(helmFuncs(engine))) engine.funcs.set(k, f);
+  for (const [k, f] of Object.entries(helmFuncs(engine, opts.cluster))) engine.funcs.set(k, f);
   const templateNames = [...chart.templates.keys()].sort();
   for (const t of templateNames) engine.add(`${name}/${t}`, chart.templates.get(t) as string);
 
@@ -150,9 +154,9 @@ export function renderChart(chartOrDir: string | LoadedChart, opts: RenderOption
       Name: opts.releaseName ?? 'retrace',
       Namespace: opts.namespace ?? 'default',
       Service: 'Helm',
-      IsInstall: true,
-      IsUpgrade: false,
-      Revision: 1n,
+      IsInstall: !opts.upgrade,
+      IsUpgrade: !!opts.upgrade,
+      Revision: opts.upgrade ? 2n : 1n,
     },
     Chart: chartObject(chart.metadata),
     Capabilities: {
