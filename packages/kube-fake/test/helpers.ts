@@ -1,9 +1,7 @@
 // Shared by the tests: a tiny CRD of our own, and client-node clients for a running fake.
-import './node20-shim.js';
 import type { KubeConfig, V1CustomResourceDefinition } from '@kubernetes/client-node';
 import type { FakeApiServer } from '@retrace/kube-fake';
 
-// Loaded only once the shim has run: jest links static imports (and so loads undici) first.
 export const k8s = await import('@kubernetes/client-node');
 
 export const GROUP = 'test.kube-fake.dev';
