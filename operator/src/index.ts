@@ -1,4 +1,4 @@
-// @retrace/operator: the aggregator (and, with issue 8, the Trace controller).
+// @retrace/operator: the aggregator and the Trace/ClusterTrace controller.
 export * from './aggregator/index.js';
 export { AgentLinkServer, type AgentStream, type LinkHandler, type LinkTiming } from './server/agent-link-server.js';
 export { Aggregator, type AggregatorOptions } from './server/aggregator.js';
@@ -7,3 +7,7 @@ export { queryHandlers } from './server/query-server.js';
 export { aggregatorGrpcServer } from './server/grpc-server.js';
 export { readTraceFile, traceSpecsFrom, specForNode, TraceFileError } from './server/trace-file.js';
 export { syntheticTrace } from './aggregator/bench-sort.js';
+export { KubeApi } from './controller/kube-api.js';
+export { LeaderElector } from './controller/leader-election.js';
+export { TraceController, type AggregatorPort } from './controller/controller.js';
+export type { TraceResource } from './controller/trace-resource.js';
