@@ -101,9 +101,9 @@ export class TraceController {
   private async reconcile(key: string): Promise<void> {
     const colon = key.indexOf(':');
     const kind = key.slice(0, colon) as Kind;
-    const objKey = key.slice(colon + 1);
-    const t = (kind === 'traces' ? this.traces : this.clusterTraces).get(objKey);
-    const name = kind === 'traces' ? objKey : objKey; // aggregator names: ns/name or name
+    // The object key (ns/name, or name) is also the trace's name at the aggregator.
+    const name = key.slice(colon + 1);
+    const t = (kind === 'traces' ? this.traces : this.clusterTraces).get(name);
     if (!t) {
       this.lastWrite.delete(key);
       this.setRunning(name, undefined);
@@ -138,9 +138,6 @@ export class TraceController {
       now: now.toISOString(),
     };
     const status = t.status ?? {};
-    const finished =
-      status.phase === 'Completed' ||
-      (status.phase === 'Failed' && status.observedGeneration === t.metadata.generation);
     let durationMs = 0;
     try {
       validateTrace(t);
@@ -160,8 +157,12 @@ export class TraceController {
       const started = Date.parse(inputs.startTime);
       const events = Number(inputs.summary?.events ?? 0n);
       const max = t.spec?.maxEvents ?? 0;
-      if (status.phase === 'Completed' && status.endTime)
-        inputs.ended = { reason: reasonOf(status), message: status.message ?? 'ended', at: status.endTime };
+      if (status.phase === 'Completed')
+        inputs.ended = {
+          reason: reasonOf(status),
+          message: status.message ?? 'ended',
+          at: status.endTime ?? inputs.now,
+        };
       else if (t.spec?.stopped)
         inputs.ended = { reason: 'Stopped', message: 'stopped by request (spec.stopped)', at: inputs.now };
       else if (durationMs && now.getTime() - started >= durationMs)
@@ -176,7 +177,7 @@ export class TraceController {
           message: `collected ${events} events (maxEvents ${max})`,
           at: inputs.now,
         };
-      if (inputs.ended || (finished && status.phase === 'Completed')) this.setRunning(name, undefined);
+      if (inputs.ended) this.setRunning(name, undefined);
       else {
         this.setRunning(name, targets.nodes.length ? traceSpecOf(t, targets.nodes, targets.pods) : undefined);
         if (durationMs) this.queue.after(key, started + durationMs - now.getTime() + 5);

@@ -102,43 +102,19 @@ export class KubeApi {
   /** Replaces a trace (its metadata: finalizers); 409 when someone changed it meanwhile. */
   async replaceTrace(t: TraceResource): Promise<TraceResource> {
     const { name, namespace } = t.metadata;
-    if (namespace)
-      return (await this.custom.replaceNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        plural: 'traces',
-        namespace,
-        name,
-        body: t,
-      })) as TraceResource;
-    return (await this.custom.replaceClusterCustomObject({
-      group: GROUP,
-      version: VERSION,
-      plural: 'clustertraces',
-      name,
-      body: t,
-    })) as TraceResource;
+    const p = { group: GROUP, version: VERSION, name, body: t };
+    return (await (namespace
+      ? this.custom.replaceNamespacedCustomObject({ ...p, plural: 'traces', namespace })
+      : this.custom.replaceClusterCustomObject({ ...p, plural: 'clustertraces' }))) as TraceResource;
   }
 
   /** Replaces a trace's status (the status subresource). */
   async replaceTraceStatus(t: TraceResource): Promise<TraceResource> {
     const { name, namespace } = t.metadata;
-    if (namespace)
-      return (await this.custom.replaceNamespacedCustomObjectStatus({
-        group: GROUP,
-        version: VERSION,
-        plural: 'traces',
-        namespace,
-        name,
-        body: t,
-      })) as TraceResource;
-    return (await this.custom.replaceClusterCustomObjectStatus({
-      group: GROUP,
-      version: VERSION,
-      plural: 'clustertraces',
-      name,
-      body: t,
-    })) as TraceResource;
+    const p = { group: GROUP, version: VERSION, name, body: t };
+    return (await (namespace
+      ? this.custom.replaceNamespacedCustomObjectStatus({ ...p, plural: 'traces', namespace })
+      : this.custom.replaceClusterCustomObjectStatus({ ...p, plural: 'clustertraces' }))) as TraceResource;
   }
 
   async readLease(namespace: string, name: string): Promise<V1Lease | undefined> {

@@ -3,7 +3,7 @@
 // parse, a namespaced Trace asking for host-wide probes), and the TraceSpec agents run.
 import { COLLECTORS, compileFilter, parseMetaFilter, parseProbe, parseVerdicts } from '@retrace/agent';
 import type { PodRef, TraceSpec } from '@retrace/events';
-import type { KubeObject, LabelSelector } from './kube-types.js';
+import { objectKey, type KubeObject, type LabelSelector } from './kube-types.js';
 
 export const GROUP = 'retrace.dev';
 export const VERSION = 'v1alpha1';
@@ -78,8 +78,7 @@ export interface TraceResource extends KubeObject {
 export const isNamespaced = (t: TraceResource): boolean => t.metadata.namespace !== undefined;
 
 /** The name the aggregator stores a trace under: namespace/name, or name for a ClusterTrace. */
-export const aggregatorName = (t: TraceResource): string =>
-  t.metadata.namespace ? `${t.metadata.namespace}/${t.metadata.name}` : t.metadata.name;
+export const aggregatorName = (t: TraceResource): string => objectKey(t);
 
 /** A spec the operator refuses: the trace goes Failed with this message. */
 export class TraceSpecError extends Error {
@@ -112,6 +111,15 @@ export function parseDuration(field: string, text: string | undefined): number {
   return Math.round(ms);
 }
 
+/** `check()`'s result, or its error as a TraceSpecError naming `field`. */
+function checked<T>(field: string, check: () => T): T {
+  try {
+    return check();
+  } catch (e) {
+    throw new TraceSpecError(field, (e as Error).message);
+  }
+}
+
 /** Throws TraceSpecError naming the first field the agents could not run. */
 export function validateTrace(t: TraceResource): void {
   const s = t.spec ?? {};
@@ -126,39 +134,16 @@ export function validateTrace(t: TraceResource): void {
       );
   }
   for (const [i, p] of (s.probes ?? []).entries()) {
-    let kind: string;
-    try {
-      kind = parseProbe(p).kind;
-    } catch (e) {
-      throw new TraceSpecError(`probes[${i}]`, (e as Error).message);
-    }
-    if (namespaced && kind === 'usdt')
+    if (namespaced && checked(`probes[${i}]`, () => parseProbe(p).kind) === 'usdt')
       throw new TraceSpecError(
         `probes[${i}]`,
         `${p} probes a host process, not packets of this namespace; a namespaced Trace may not use it (use a ClusterTrace)`,
       );
   }
-  if (s.packetFilter) {
-    try {
-      compileFilter(s.packetFilter);
-    } catch (e) {
-      throw new TraceSpecError('packetFilter', (e as Error).message);
-    }
-  }
-  if (s.metaFilter) {
-    try {
-      parseMetaFilter(s.metaFilter);
-    } catch (e) {
-      throw new TraceSpecError('metaFilter', (e as Error).message);
-    }
-  }
-  if (s.nftVerdicts?.length) {
-    try {
-      parseVerdicts(s.nftVerdicts.join(','));
-    } catch (e) {
-      throw new TraceSpecError('nftVerdicts', (e as Error).message);
-    }
-  }
+  const { packetFilter, metaFilter, nftVerdicts } = s;
+  if (packetFilter) checked('packetFilter', () => compileFilter(packetFilter));
+  if (metaFilter) checked('metaFilter', () => parseMetaFilter(metaFilter));
+  if (nftVerdicts?.length) checked('nftVerdicts', () => parseVerdicts(nftVerdicts.join(',')));
   if (namespaced && s.allowSystemChanges)
     throw new TraceSpecError(
       'allowSystemChanges',

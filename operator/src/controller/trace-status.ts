@@ -157,8 +157,3 @@ function cond(
   const lastTransitionTime = prev && prev.status === status ? prev.lastTransitionTime : now;
   return { type, status, reason, message, lastTransitionTime, observedGeneration };
 }
-
-/** Whether two statuses say the same (what changes on every look does not count). */
-export function sameStatus(a: TraceResourceStatus | undefined, b: TraceResourceStatus): boolean {
-  return JSON.stringify(a ?? {}) === JSON.stringify(b);
-}
