@@ -1,7 +1,8 @@
 // The first event of every file: versions, command line, clock offset, machine.
 import { readFileSync } from 'node:fs';
 import { arch, release, version as osVersion } from 'node:os';
-import { monotonicClockOffset, type Event } from '@retrace/events';
+import { monotonicClockOffset } from '@retrace/ebpf-loader';
+import { clockOffsetFromNs, type Event } from '@retrace/events';
 
 export const RETRACE_VERSION = '0.1.0';
 /** The retis file format retrace writes (readers of retis 1.5+ files read ours). */
@@ -25,7 +26,7 @@ export function startupEvent(cmdline: string): Event {
       retis_version: RETIS_FORMAT,
       retrace_version: RETRACE_VERSION,
       cmdline,
-      clock_monotonic_offset: monotonicClockOffset(),
+      clock_monotonic_offset: clockOffsetFromNs(monotonicClockOffset().offsetNs),
       machine: {
         kernel_release: release(),
         kernel_version: kernelVersion,

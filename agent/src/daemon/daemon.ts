@@ -6,12 +6,12 @@ import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { release } from 'node:os';
 import type { Server } from 'node:http';
-import { probeFeatures } from '@retrace/ebpf-loader';
+import { monotonicClockOffset, probeFeatures } from '@retrace/ebpf-loader';
 import {
   startHealthServer,
   PROTOCOL_VERSION,
+  clockOffsetFromNs,
   encodeMessage,
-  monotonicClockOffset,
   type Assignments,
   type PodRef,
   type Register,
@@ -107,7 +107,7 @@ export class AgentDaemon {
       kernel_release: release(),
       features: Object.entries(f).map(([name, r]) => ({ name, available: r.available, detail: r.reason ?? '' })),
       version: AGENT_VERSION,
-      boot_offset: monotonicClockOffset(),
+      boot_offset: clockOffsetFromNs(monotonicClockOffset().offsetNs),
       incarnation: this.incarnation,
     };
   }

@@ -18,6 +18,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitPcap(env, exports);
   InitSplice(env, exports);
   InitNetlink(env, exports);
+  InitClock(env, exports);
   return exports;
 }
 

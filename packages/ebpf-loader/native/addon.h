@@ -18,5 +18,6 @@ void InitBtf(Napi::Env env, Napi::Object exports);
 void InitPcap(Napi::Env env, Napi::Object exports);
 void InitSplice(Napi::Env env, Napi::Object exports);
 void InitNetlink(Napi::Env env, Napi::Object exports);
+void InitClock(Napi::Env env, Napi::Object exports);
 
 }  // namespace rt

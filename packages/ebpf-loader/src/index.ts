@@ -34,5 +34,6 @@ export {
   PcapFilterError,
   NativeModuleMissingError,
 } from './errors.js';
+export { monotonicClockOffset, type MonotonicClockOffset } from './clock.js';
 export { native as rawNative, type NativeBtfType } from './native.js';
 export { readField, decodeRecord, RecordLayoutError } from './record.js';

@@ -177,6 +177,7 @@ export interface NativeModule {
   pcapDatalinkNameToVal(name: string): number;
   pcapLibVersion(): string;
   setSplice(magic: number, insns: Buffer | null): void;
+  monotonicClockOffset(): { offsetNs: bigint; uncertaintyNs: number };
 }
 
 function load(): NativeModule {

@@ -39,7 +39,7 @@ export {
   type TunnelLayer,
 } from './packet.js';
 export { formatPacket, tcpFlagsText, type PacketFormatOptions } from './packet-format.js';
-export { clockOffsetOf, toWallClockNs, formatUtc, monotonicClockOffset } from './time.js';
+export { clockOffsetOf, toWallClockNs, formatUtc, clockOffsetFromNs } from './time.js';
 export { formatEvent, formatHeader, formatSeries, probeKind, FormatError, type FormatOptions } from './format.js';
 export { sectionLines } from './format-sections.js';
 export { isLegacySkb, legacySkbView, type LegacySkbView } from './legacy-skb.js';

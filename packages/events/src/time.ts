@@ -26,29 +26,7 @@ export function formatUtc(monotonicNs: bigint, offset: ClockOffset): string {
   return `${iso.slice(0, 19)}.${ns.toString().padStart(9, '0')}Z`;
 }
 
-/**
- * Wall clock minus CLOCK_MONOTONIC (the clock of BPF timestamps), to about a microsecond.
- * Date.now() alone has whole milliseconds, enough to put two nodes' events in the wrong order; so
- * this watches for the wall clock's millisecond to turn and reads the monotonic clock on both sides
- * of that instant, keeping the narrowest of a few such brackets (a few ms of spinning, once).
- */
-export function monotonicClockOffset(ticks = 3): ClockOffset {
-  let best: { offset: bigint; width: bigint } | undefined;
-  for (let i = 0; i < ticks; i++) {
-    const start = Date.now();
-    let before = process.hrtime.bigint();
-    for (;;) {
-      const now = Date.now();
-      const after = process.hrtime.bigint();
-      if (now !== start) {
-        // The millisecond `now` began between `before` and `after`.
-        const width = after - before;
-        if (!best || width < best.width) best = { offset: BigInt(now) * 1_000_000n - (before + after) / 2n, width };
-        break;
-      }
-      before = after;
-    }
-  }
-  const offset = (best as { offset: bigint }).offset;
-  return { sec: offset / NS, nsec: offset % NS };
+/** An offset in ns (wall clock minus CLOCK_MONOTONIC) as the event format's seconds and nanoseconds. */
+export function clockOffsetFromNs(offsetNs: bigint): ClockOffset {
+  return { sec: offsetNs / NS, nsec: offsetNs % NS };
 }
