@@ -16,7 +16,7 @@ $(ADDON): packages/ebpf-loader/binding.gyp $(wildcard packages/ebpf-loader/nativ
 
 ts:
 	@npx tsc -b
-	@chmod +x cli/dist/bin/retrace.js
+	@chmod +x cli/dist/bin/retrace.js cli/dist/bin/kubectl-retrace.js
 
 build: deps bpf native ts
 

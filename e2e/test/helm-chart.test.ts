@@ -26,6 +26,7 @@ import {
 } from '../src/helm/index.js';
 import { checkShape } from '../src/helm/k8s-shapes.js';
 import { coalesceValues } from '../src/helm/values-merge.js';
+import { SEPARATE_REFUSED } from '../../operator/src/server/aggregator-flags.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CHART = join(ROOT, 'helm', 'retrace');
@@ -200,11 +201,16 @@ describe.each(Object.keys(VARIANTS))('chart rendered with %s values', (variant) 
         expect([a, aggFlags.has(a.replace(/^--/, '').split('=')[0] as string)]).toEqual([a, true]);
     const separate = variant === 'aggregator-separate';
     expect(aggregators.length).toBe(separate ? 1 : 0);
-    // retrace-operator shares the aggregator's flags; --aggregator (dial a separate one) is
-    // still to come in the binary (asked for in helm/retrace/README.md).
-    const operatorFlags = new Set([...binaryFlags('operator/src/bin/retrace-operator.ts'), ...aggFlags, 'aggregator']);
+    // retrace-operator shares the aggregator's flags; with --aggregator (dial a separate one) it
+    // refuses those of an aggregator's own (--store, --listen, ...), so the chart must not pass them.
+    const operatorFlags = new Set([...binaryFlags('operator/src/bin/retrace-operator.ts'), ...aggFlags]);
     for (const a of args(operator))
       expect([a, operatorFlags.has(a.replace(/^--/, '').split('=')[0] as string)]).toEqual([a, true]);
+    const aggregatorsOwn = new Set<string>(SEPARATE_REFUSED);
+    if (separate)
+      expect(args(operator).filter((a) => aggregatorsOwn.has(a.replace(/^--/, '').split('=')[0] as string))).toEqual(
+        [],
+      );
     expect(args(operator)).toEqual(
       expect.arrayContaining(
         separate

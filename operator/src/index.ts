@@ -7,7 +7,21 @@ export { queryHandlers } from './server/query-server.js';
 export { aggregatorGrpcServer } from './server/grpc-server.js';
 export { readTraceFile, traceSpecsFrom, specForNode, TraceFileError } from './server/trace-file.js';
 export { syntheticTrace } from './aggregator/bench-sort.js';
-export { KubeApi } from './controller/kube-api.js';
+export { KubeApi, apiStatus, apiMessage } from './controller/kube-api.js';
 export { LeaderElector } from './controller/leader-election.js';
 export { TraceController, type AggregatorPort } from './controller/controller.js';
-export type { TraceResource } from './controller/trace-resource.js';
+export { ControlClient, ControlError, RemoteAggregator } from './controller/aggregator-client.js';
+export {
+  GROUP,
+  VERSION,
+  TraceSpecError,
+  validateTrace,
+  isNamespaced,
+  type TraceResource,
+  type TraceResourceSpec,
+  type TraceResourceStatus,
+  type NodeStatus as TraceNodeStatus,
+  type Condition,
+  type Phase,
+} from './controller/trace-resource.js';
+export type { LabelSelector, LabelSelectorRequirement } from './controller/kube-types.js';

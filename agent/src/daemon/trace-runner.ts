@@ -107,9 +107,13 @@ export class TraceRunner implements SessionUser {
       trace: s.name,
       ok: true,
       error: '',
-      probes: session.probes
-        .filter((p) => !p.silent)
-        .map((p) => ({ probe: p.spec, attached: true, mechanism: p.mechanism, error: '' })),
+      probes: [
+        ...session.probes
+          .filter((p) => !p.silent)
+          .map((p) => ({ probe: p.spec, attached: true, mechanism: p.mechanism, error: '' })),
+        // Wildcard matches the kernel refused: the trace runs without them, the status names them.
+        ...session.refusedProbes.map((r) => ({ probe: r.probe, attached: false, mechanism: '', error: r.reason })),
+      ],
       notes: [...this.notes, ...session.skippedCollectors.map((c) => `collector ${c.name} not started: ${c.reason}`)],
     };
   }

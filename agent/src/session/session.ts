@@ -154,6 +154,8 @@ function checkNetns(inums: readonly number[]): number[] {
 export class TracingSession {
   /** The probes attached (wildcard matches the kernel refused are left out, with a note). */
   probes: PlannedProbe[];
+  /** Wildcard matches the kernel refused to probe, and its reason (reported per probe by agents). */
+  refusedProbes: { probe: string; reason: string }[] = [];
   readonly collectors: Set<Collector>;
   readonly skippedCollectors: { name: Collector; reason: string }[];
   private readonly objects: BpfObject[] = [];
@@ -331,6 +333,7 @@ export class TracingSession {
     }
     if (refused.length) {
       this.probes = this.probes.filter((p) => !refused.some((r) => r.probe === p));
+      this.refusedProbes = refused.map((r) => ({ probe: `${r.probe.kind}:${r.probe.symbol}`, reason: r.why }));
       const names = refused.map((r) => r.probe.symbol);
       opts.onNote?.(
         `${refused.length} wildcard match(es) could not be attached and were skipped: ${names.slice(0, 5).join(', ')}` +

@@ -1,5 +1,11 @@
 // A client of the aggregator's query API (retrace traces/summary/events, kubectl retrace).
-import { makeGenericClientConstructor, type Client, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import {
+  ChannelCredentials,
+  makeGenericClientConstructor,
+  type Client,
+  type ClientReadableStream,
+  type ServiceError,
+} from '@grpc/grpc-js';
 import {
   QueryService,
   channelCredentials,
@@ -28,12 +34,20 @@ export class QueryError extends Error {
 export class QueryClient {
   private readonly client: Client;
 
+  /**
+   * `tls`: certificate files, or credentials made from PEM already in memory (a Kubernetes
+   * Secret). `serverName`: the name the aggregator's certificate carries, when `server` is another
+   * address for it (a port-forward, a node port).
+   */
   constructor(
     private readonly server: string,
-    tls: TlsFiles,
+    tls: TlsFiles | ChannelCredentials,
+    serverName?: string,
   ) {
-    this.client = new QueryClientCtor(server, channelCredentials(tls), {
+    const creds = tls instanceof ChannelCredentials ? tls : channelCredentials(tls);
+    this.client = new QueryClientCtor(server, creds, {
       'grpc.max_receive_message_length': 64 << 20,
+      ...(serverName ? { 'grpc.ssl_target_name_override': serverName, 'grpc.default_authority': serverName } : {}),
     });
   }
 

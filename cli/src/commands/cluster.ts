@@ -11,6 +11,7 @@ import {
 } from '@retrace/events';
 import { QueryClient } from '../cluster/query-client.js';
 import { UsageError } from '../usage-error.js';
+import { followJourneys } from './kube.js';
 
 export interface ServerOptions {
   server?: string;
@@ -72,6 +73,7 @@ export function formatSummary(s: TraceSummary): string {
         `; emitted ${n.events_emitted}, ring ${(n.ring_fill * 100).toFixed(0)}% full`,
     );
     if (n.error) out.push(`    error: ${n.error}`);
+    for (const f of n.failed_probes ?? []) out.push(`    probe ${f.probe} failed: ${f.reason}`);
     for (const g of n.gaps ?? [])
       out.push(`    gap: batches ${g.first_seq}..${g.last_seq || 'end'} of run ${g.incarnation}: ${g.reason}`);
   }
@@ -98,8 +100,34 @@ export interface EventsOptions extends ServerOptions {
   dropReason?: string;
 }
 
-export async function events(trace: string, o: EventsOptions, fmt: FormatOptions): Promise<number> {
-  const c = client(o);
+/** `events TRACE --server`: straight from the aggregator, TRACE being its name for the trace. */
+export async function events(
+  trace: string,
+  o: EventsOptions & { follow?: boolean; intervalMs?: number },
+  fmt: FormatOptions,
+  via?: QueryClient,
+): Promise<number> {
+  const c = via ?? client(o);
+  try {
+    // Without Kubernetes nothing says when the trace ends: follow until Ctrl-C.
+    return await followJourneys(c, trace, o, fmt, () => Promise.resolve(false));
+  } finally {
+    c.close();
+  }
+}
+
+/**
+ * Streams a trace's journeys from the aggregator: to a file (JSON lines, or pcap-ng), or printed.
+ * `seen`: journeys already shown (their lines), skipped and then added to, for follow mode.
+ * Returns how many journeys were new.
+ */
+export async function writeJourneys(
+  c: QueryClient,
+  trace: string,
+  o: EventsOptions,
+  fmt: FormatOptions,
+  seen?: Set<string>,
+): Promise<number> {
   const req = {
     trace,
     format: o.pcap ? 'pcapng' : 'json',
@@ -108,38 +136,47 @@ export async function events(trace: string, o: EventsOptions, fmt: FormatOptions
     drop_reason: o.dropReason ?? '',
   };
   const target = o.pcap ?? o.out;
-  try {
-    if (target) {
-      const w: NodeJS.WritableStream = target === '-' ? process.stdout : createWriteStream(target);
-      for await (const chunk of c.events(req))
-        if (!w.write(chunk)) await new Promise<void>((r) => w.once('drain', () => r()));
-      if (w !== process.stdout) await new Promise<void>((r) => w.end(() => r()));
-      return 0;
-    }
-    // Printed: one journey per line of the stream (a JSON array of events).
-    let rest = '';
-    let n = 0;
-    const print = (line: string): void => {
-      if (!line.trim()) return;
-      const parsed = parseLine(line, ++n);
-      const journey: Event[] = Array.isArray(parsed) ? parsed : [parsed];
-      const first = journey[0];
-      const j = first?.journey;
-      const head = j
-        ? `journey ${j.id}${j.nodes > 1 ? ` across ${j.nodes} nodes` : ''}${journey.some((e) => e.journey?.late) ? ' (late events)' : ''}`
-        : '';
-      if (head) process.stdout.write(`${head}\n`);
-      process.stdout.write(`${journey.length === 1 && first ? formatEvent(first, fmt) : formatSeries(journey, fmt)}\n`);
-      if (fmt.format !== 'single-line') process.stdout.write('\n');
-    };
-    for await (const chunk of c.events(req)) {
-      const lines = (rest + Buffer.from(chunk).toString('utf8')).split('\n');
-      rest = lines.pop() ?? '';
-      for (const l of lines) print(l);
-    }
-    print(rest);
+  if (o.pcap || (target && !seen)) {
+    const w: NodeJS.WritableStream = target === '-' ? process.stdout : createWriteStream(target ?? '-');
+    for await (const chunk of c.events(req))
+      if (!w.write(chunk)) await new Promise<void>((r) => w.once('drain', () => r()));
+    if (w !== process.stdout) await new Promise<void>((r) => w.end(() => r()));
     return 0;
-  } finally {
-    c.close();
   }
+  // One journey per line of the stream (a JSON array of events): appended to the file as is, or printed.
+  const file = target && target !== '-' ? createWriteStream(target, { flags: 'a' }) : undefined;
+  let rest = '';
+  let n = 0;
+  let fresh = 0;
+  const take = (line: string): void => {
+    if (!line.trim()) return;
+    n++;
+    if (seen) {
+      if (seen.has(line)) return;
+      seen.add(line);
+    }
+    fresh++;
+    if (target) {
+      (file ?? process.stdout).write(`${line}\n`);
+      return;
+    }
+    const parsed = parseLine(line, n);
+    const journey: Event[] = Array.isArray(parsed) ? parsed : [parsed];
+    const first = journey[0];
+    const j = first?.journey;
+    const head = j
+      ? `journey ${j.id}${j.nodes > 1 ? ` across ${j.nodes} nodes` : ''}${journey.some((e) => e.journey?.late) ? ' (late events)' : ''}`
+      : '';
+    if (head) process.stdout.write(`${head}\n`);
+    process.stdout.write(`${journey.length === 1 && first ? formatEvent(first, fmt) : formatSeries(journey, fmt)}\n`);
+    if (fmt.format !== 'single-line') process.stdout.write('\n');
+  };
+  for await (const chunk of c.events(req)) {
+    const lines = (rest + Buffer.from(chunk).toString('utf8')).split('\n');
+    rest = lines.pop() ?? '';
+    for (const l of lines) take(l);
+  }
+  take(rest);
+  if (file) await new Promise<void>((r) => file.end(() => r()));
+  return fresh;
 }

@@ -1,56 +1,23 @@
 // `retrace collect`: trace on this host, write retis-compatible events and/or print them.
 import { spawn } from 'node:child_process';
-import { TracingSession, commaList, tracefsDir, type SessionCounts } from '@retrace/agent';
+import { TracingSession, tracefsDir, type SessionCounts } from '@retrace/agent';
 import { formatEvent, stringifyEvent, type Event, type FormatOptions } from '@retrace/events';
 import { LineWriter } from '../output/line-writer.js';
 import { StatusLine } from '../output/status.js';
 import { monotonicNow, startupEvent } from '../startup.js';
 import { UsageError } from '../usage-error.js';
+import { positiveInt, seconds, skbSections, type TracingFlags } from './collect-flags.js';
 import { mountTracefs } from '../system-changes.js';
 
-export interface CollectOptions {
-  collectors: string[];
-  probe: string[];
-  filterPacket?: string;
-  filterMeta?: string;
+/** `retrace collect`'s flags: the shared tracing flags and those of a local run. */
+export interface CollectOptions extends TracingFlags {
   out?: string | boolean;
   print?: boolean;
   format?: 'single-line' | 'multi-line';
   utc?: boolean;
   e?: boolean;
   cmd?: string;
-  stopAfter?: string;
-  duration?: string;
-  stack?: boolean;
-  allowSystemChanges?: boolean;
-  skbSections?: string;
   ringSize?: string;
-  nftVerdicts?: string;
-  ovsTrack?: boolean;
-}
-
-function positiveInt(name: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v) || Number(v) <= 0) throw new UsageError(`${name} must be a positive integer, got '${v}'`);
-  return Number(v);
-}
-
-function seconds(v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(v);
-  if (!m) throw new UsageError(`--duration must be a number of seconds (e.g. 10, 2.5s, 500ms, 1m), got '${v}'`);
-  const n = Number(m[1]);
-  return m[2] === 'ms' ? n / 1000 : m[2] === 'm' ? n * 60 : n;
-}
-
-const SKB_SECTIONS = ['meta', 'dataref', 'gso', 'packet'];
-
-function skbSections(sections: string | undefined): Set<string> {
-  const list = commaList(sections ?? 'all');
-  const bad = list.filter((s) => s !== 'all' && !SKB_SECTIONS.includes(s));
-  if (bad.length)
-    throw new UsageError(`unknown --skb-sections ${bad.join(', ')}; known: all, ${SKB_SECTIONS.join(', ')}`);
-  return new Set(list.includes('all') ? SKB_SECTIONS : list);
 }
 
 function ringBytes(v: string | undefined): number | undefined {

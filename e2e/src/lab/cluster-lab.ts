@@ -42,6 +42,8 @@ export interface ClusterLab {
 export interface ClusterLabSpec {
   /** node name -> pods on it, as namespace/name */
   nodes: Record<string, string[]>;
+  /** namespace/name -> pod uid, when an API server assigned them (as the kubelet gets them); else random. */
+  uids?: Record<string, string>;
 }
 
 const CGROUP_ROOT = '/sys/fs/cgroup/pids';
@@ -164,7 +166,7 @@ export function clusterLab(label: string, spec: ClusterLabSpec): ClusterLab {
         pns.ip('link', 'set', 'lo', 'up');
         n.netns.ip('link', 'set', hostIf, 'master', 'br0');
         n.netns.ip('link', 'set', hostIf, 'up');
-        const uid = randomUUID();
+        const uid = spec.uids?.[`${namespace}/${name}`] ?? randomUUID();
         const container = randomBytes(32).toString('hex');
         const proc = spawn('ip', ['netns', 'exec', pns.name, 'sleep', '3600'], { stdio: 'ignore' });
         const podDir = `${base}/kubepods/besteffort/pod${uid}`;

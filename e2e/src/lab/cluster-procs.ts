@@ -118,3 +118,36 @@ export function startAgent(o: AgentProcOptions): Proc {
     ...(o.extra ?? []),
   ]);
 }
+
+export interface OperatorProcOptions {
+  /** The Kubernetes API: a kubeconfig file. */
+  kubeconfig: string;
+  store: string;
+  certs: TestCerts;
+  extra?: string[];
+}
+
+/** retrace-operator with its in-process aggregator; `address` is where agents and queries go. */
+export async function startOperator(o: OperatorProcOptions): Promise<Proc & { address: string }> {
+  const c = o.certs;
+  const p = start(
+    [
+      repoFile('operator/dist/bin/retrace-operator.js'),
+      '--listen',
+      '127.0.0.1:0',
+      '--store',
+      o.store,
+      '--ca',
+      c.ca,
+      '--cert',
+      c.serverCert,
+      '--key',
+      c.serverKey,
+      ...(o.extra ?? []),
+    ],
+    { KUBECONFIG: o.kubeconfig },
+  );
+  const m = await p.waitFor(/listening on ([\d.]+:\d+)/);
+  await p.waitFor(/controller started/);
+  return Object.assign(p, { address: m[1] ?? '' });
+}

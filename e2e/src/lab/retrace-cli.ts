@@ -4,13 +4,13 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export function retraceBin(): string {
+export function retraceBin(name = 'retrace'): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
-    const bin = join(dir, 'cli', 'dist', 'bin', 'retrace.js');
+    const bin = join(dir, 'cli', 'dist', 'bin', `${name}.js`);
     if (existsSync(bin)) return bin;
     const parent = dirname(dir);
-    if (parent === dir) throw new Error('cli/dist/bin/retrace.js not found: run `make build`');
+    if (parent === dir) throw new Error(`cli/dist/bin/${name}.js not found: run \`make build\``);
     dir = parent;
   }
 }
@@ -25,6 +25,22 @@ export interface RunResult {
 export function runRetrace(args: string[], input?: string): RunResult {
   const r = spawnSync(process.execPath, [retraceBin(), ...args], { encoding: 'utf8', input, maxBuffer: 1 << 28 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * Runs `kubectl retrace ARGS` (the kubectl-retrace plugin) without blocking this process: the
+ * API server it talks to may be the in-process one of a test.
+ */
+export function runKubectlRetrace(args: string[], env: Record<string, string> = {}): Promise<RunResult> {
+  const child = spawn(process.execPath, [retraceBin('kubectl-retrace'), ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
 }
 
 export interface Collector {

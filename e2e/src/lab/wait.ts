@@ -1,13 +1,13 @@
 /** Polls until f() gives a value (not undefined or false); rejects with `what` after the deadline (a guard, not a timing assertion). */
 export async function waitForValue<T>(
-  f: () => T | undefined | false,
+  f: () => T | undefined | false | Promise<T | undefined | false>,
   what: string,
   deadlineMs = 10000,
   everyMs = 20,
 ): Promise<T> {
   const end = Date.now() + deadlineMs;
   for (;;) {
-    const v = f();
+    const v = await f();
     if (v !== undefined && v !== false) return v;
     if (Date.now() > end) throw new Error(`timed out after ${deadlineMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, everyMs));

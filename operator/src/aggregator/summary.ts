@@ -1,17 +1,21 @@
-// What `retrace traces` and the Trace status show about a trace: per node (state, probes, events,
-// losses by cause, batches that never arrived), the sorter's totals, what the store holds, and
-// the most frequent drop reasons with one example packet each, so that a user sees at a glance
-// where packets die and whether the picture is complete.
+// What `retrace traces` and the Trace status show about a trace: per node (state, probes and why
+// those that failed did, events, losses by cause, batches that never arrived), the sorter's
+// totals, what the store holds, the most frequent drop reasons with one example packet each, and
+// drops by reason, node and pod, so that a user sees at a glance where packets die and whether
+// the picture is complete.
 import {
   formatEvent,
   type CauseCount,
+  type DropPlace,
   type Event,
   type NodeStatus,
   type NodeSummary,
+  type ProbeResult,
   type SeqGap,
   type TraceSummary,
 } from '@retrace/events';
 import type { Journey, SortStats } from './journey-sorter.js';
+import type { SortKeys } from './sort-keys.js';
 
 export const NODE_STATES = ['attaching', 'running', 'complete', 'failed', 'lost', 'restarted'] as const;
 export type NodeState = (typeof NODE_STATES)[number];
@@ -28,6 +32,14 @@ export interface SummaryOptions {
   topDrops?: number;
   /** Sequence gaps kept per node (the first ones; default 100). */
   maxGaps?: number;
+  /** Failed probes listed per node with their reason (the first ones; default 20). */
+  maxFailedProbes?: number;
+  /**
+   * Drop places (reason, node, pod) listed, the most frequent first (default 200). Up to four
+   * times as many are counted; past that, all but the most frequent are folded into their
+   * reason's "elsewhere" count, which the summary lists after the places.
+   */
+  maxDropPlaces?: number;
 }
 
 /** Totals of an earlier run of the aggregator, continued from its saved summary. */
@@ -52,7 +64,21 @@ function emptyNode(node: string): NodeSummary {
     kernel_release: '',
     events_emitted: 0n,
     ring_fill: 0,
+    failed_probes: [],
   };
+}
+
+/** `namespace/name` of the pod the event was in, '' when none (as the store's pod index has it). */
+function podOf(k: Pick<SortKeys, 'namespace' | 'pod'>): string {
+  if (!k.pod) return '';
+  return k.namespace ? `${k.namespace}/${k.pod}` : k.pod;
+}
+
+/** Most frequent first; then by reason, node and pod, so that the order is stable. */
+function byCount(a: DropPlace, b: DropPlace): number {
+  if (a.count !== b.count) return a.count > b.count ? -1 : 1;
+  for (const k of ['reason', 'node', 'pod'] as const) if (a[k] !== b[k]) return a[k] < b[k] ? -1 : 1;
+  return 0;
 }
 
 /** `[node namespace/pod] ` before an example event, so that the reader knows where it was. */
@@ -65,9 +91,15 @@ export function whereLabel(node: string, ev: Event): string {
 export class SummaryBuilder {
   private readonly nodes = new Map<string, NodeEntry>();
   private readonly drops = new Map<string, { count: bigint; example: string }>();
+  /** Drops by place, keyed by reason, node and pod joined with NUL. */
+  private readonly places = new Map<string, DropPlace>();
+  /** Per reason, the drops at places no longer (or never) in `places`. */
+  private readonly elsewhere = new Map<string, bigint>();
   private readonly before: Totals;
   private readonly topDrops: number;
   private readonly maxGaps: number;
+  private readonly maxFailedProbes: number;
+  private readonly maxDropPlaces: number;
 
   /** `previous`: the trace's saved summary, when the aggregator restarts (counts go on). */
   constructor(
@@ -77,11 +109,17 @@ export class SummaryBuilder {
   ) {
     this.topDrops = opts.topDrops ?? 10;
     this.maxGaps = opts.maxGaps ?? 100;
+    this.maxFailedProbes = opts.maxFailedProbes ?? 20;
+    this.maxDropPlaces = Math.max(1, opts.maxDropPlaces ?? 200);
     for (const n of previous?.nodes ?? []) {
       const lost = new Map((n.lost_by_cause ?? []).map((c): [string, bigint] => [c.cause, c.count]));
       this.nodes.set(n.node, { summary: { ...emptyNode(n.node), ...n }, lost });
     }
     for (const d of previous?.drops ?? []) this.drops.set(d.reason, { count: d.count, example: d.example });
+    for (const p of previous?.drop_places ?? []) {
+      if (p.node) this.places.set(placeKey(p.reason, p.node, p.pod), { ...p });
+      else this.elsewhere.set(p.reason, (this.elsewhere.get(p.reason) ?? 0n) + p.count);
+    }
     this.before = {
       series: previous?.series ?? 0n,
       journeys: previous?.journeys ?? 0n,
@@ -103,9 +141,16 @@ export class SummaryBuilder {
     this.node(node, error === undefined ? { state } : { state, error });
   }
 
-  /** Probes of the node's attach results. */
-  probes(node: string, attached: number, failed: number): void {
-    this.node(node, { probes_attached: attached, probes_failed: failed });
+  /** The probes of the node's (latest) attach results: counts, and the first failures with why. */
+  probes(node: string, results: readonly Pick<ProbeResult, 'probe' | 'attached' | 'error'>[]): void {
+    const failed = results.filter((p) => !p.attached);
+    this.node(node, {
+      probes_attached: results.length - failed.length,
+      probes_failed: failed.length,
+      failed_probes: failed
+        .slice(0, this.maxFailedProbes)
+        .map((p) => ({ probe: p.probe, reason: p.error || 'not attached (the agent gave no reason)' })),
+    });
   }
 
   /** Events received (and handed to the sorter and the store). */
@@ -146,11 +191,15 @@ export class SummaryBuilder {
     this.entry(node).summary.error = message;
   }
 
-  /** A released journey: its drops are counted, the first of each reason kept as the example. */
+  /**
+   * A released journey: its drops are counted by reason (the first of each kept as the example)
+   * and by place.
+   */
   journey(j: Journey): void {
     for (const e of j.events) {
       const reason = e.keys.dropReason;
       if (!reason) continue;
+      this.dropAt(reason, e.keys.node || e.node, podOf(e.keys));
       const d = this.drops.get(reason);
       if (d) d.count++;
       else
@@ -159,6 +208,37 @@ export class SummaryBuilder {
           example: `${whereLabel(e.node, e.event)} ${formatEvent(e.event, { format: 'single-line' })}`,
         });
     }
+  }
+
+  private dropAt(reason: string, node: string, pod: string): void {
+    const key = placeKey(reason, node, pod);
+    const p = this.places.get(key);
+    if (p) {
+      p.count++;
+      return;
+    }
+    if (this.places.size >= 4 * this.maxDropPlaces) this.foldPlaces();
+    this.places.set(key, { reason, node, pod, count: 1n });
+  }
+
+  /** Keeps the places that would be listed; the others' drops go to their reason's elsewhere. */
+  private foldPlaces(): void {
+    const sorted = [...this.places.values()].sort(byCount);
+    for (const p of sorted.slice(this.maxDropPlaces)) {
+      this.places.delete(placeKey(p.reason, p.node, p.pod));
+      this.elsewhere.set(p.reason, (this.elsewhere.get(p.reason) ?? 0n) + p.count);
+    }
+  }
+
+  /** The places listed, then one "elsewhere" entry (node and pod empty) per reason with more. */
+  private dropPlaces(): DropPlace[] {
+    const sorted = [...this.places.values()].sort(byCount);
+    const listed = sorted.slice(0, this.maxDropPlaces).map((p) => ({ ...p }));
+    const elsewhere = new Map(this.elsewhere);
+    for (const p of sorted.slice(this.maxDropPlaces))
+      elsewhere.set(p.reason, (elsewhere.get(p.reason) ?? 0n) + p.count);
+    const rest = [...elsewhere].map(([reason, count]): DropPlace => ({ reason, node: '', pod: '', count }));
+    return [...listed, ...rest.sort(byCount)];
   }
 
   /** The summary, with the sorter's totals and the store's sizes when given. */
@@ -170,6 +250,7 @@ export class SummaryBuilder {
           .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
           .map(([cause, count]): CauseCount => ({ cause, count })),
         gaps: [...(summary.gaps ?? [])],
+        failed_probes: [...(summary.failed_probes ?? [])],
       }))
       .sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
     const add = (k: keyof Totals, v: number | undefined): bigint => this.before[k] + BigInt(v ?? 0);
@@ -187,6 +268,7 @@ export class SummaryBuilder {
         .sort(([ra, a], [rb, b]) => (a.count !== b.count ? (a.count > b.count ? -1 : 1) : ra < rb ? -1 : 1))
         .slice(0, this.topDrops)
         .map(([reason, d]) => ({ reason, count: d.count, example: d.example })),
+      drop_places: this.dropPlaces(),
       stored_bytes: store.stored_bytes ?? 0n,
       evicted: store.evicted ?? 0n,
     };
@@ -200,4 +282,8 @@ export class SummaryBuilder {
     }
     return e;
   }
+}
+
+function placeKey(reason: string, node: string, pod: string): string {
+  return `${reason}\0${node}\0${pod}`;
 }

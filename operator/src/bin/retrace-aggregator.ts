@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-// retrace-aggregator: the agents' gRPC endpoint and the query API on one port, with health and
-// Prometheus metrics on another. Without Kubernetes, traces come from --traces FILE (re-read on
-// SIGHUP).
+// retrace-aggregator: the agents' gRPC endpoint, the query API and the control API on one port,
+// with health and Prometheus metrics on another. Its traces come either from --traces FILE
+// (re-read on SIGHUP; the control API then refuses SetTraces) or, without it, from a separate
+// retrace-operator through the control API (the last set kept in the store across restarts).
 import { parseArgs } from 'node:util';
 import { flagHelpers, type FlagHelpers } from '@retrace/events';
 import { AGGREGATOR_FLAGS, AGGREGATOR_USAGE, aggregatorServiceOptions } from '../server/aggregator-flags.js';
 import { ListenError, startAggregatorService } from '../server/aggregator-service.js';
+import type { ControlServer } from '../server/control-server.js';
 import { readTraceFile, TraceFileError } from '../server/trace-file.js';
 
 const USAGE = `usage: retrace-aggregator ${AGGREGATOR_USAGE} [--traces FILE]`;
@@ -26,31 +28,44 @@ async function main(): Promise<void> {
     return;
   }
   const opts = aggregatorServiceOptions(args, fail, flags.num);
-  let svc;
-  try {
-    svc = await startAggregatorService(opts);
-  } catch (e) {
-    if (e instanceof ListenError) fail(e.message);
-    throw e;
-  }
-  const { agg } = svc;
-  const loadTraces = (): void => {
+  const loadTraces = (control: ControlServer): void => {
     if (!args.traces) return;
     try {
-      agg.setTraces(readTraceFile(args.traces));
-      process.stderr.write(`traces from ${args.traces}: ${agg.traceNames().join(', ') || 'none'}\n`);
+      const specs = readTraceFile(args.traces);
+      control.setFromFile(specs);
+      process.stderr.write(`traces from ${args.traces}: ${specs.map((t) => t.name).join(', ') || 'none'}\n`);
     } catch (e) {
       if (!(e instanceof TraceFileError)) throw e;
       process.stderr.write(`error: ${e.message} (traces unchanged)\n`);
     }
   };
-  loadTraces();
+  let svc;
+  try {
+    svc = await startAggregatorService({
+      ...opts,
+      control: args.traces ? { tracesFile: args.traces } : {},
+      beforeListen: (_agg, control) => {
+        if (!control) throw new Error('the control API is not served');
+        if (args.traces) return loadTraces(control);
+        const kept = control.restore();
+        process.stderr.write(
+          kept
+            ? `traces kept from the operator's last set: ${kept.join(', ') || 'none'} (until an operator sends its own)\n`
+            : 'no traces yet: waiting for retrace-operator --aggregator to send them (or give --traces FILE)\n',
+        );
+      },
+    });
+  } catch (e) {
+    if (e instanceof ListenError) fail(e.message);
+    throw e;
+  }
+  const control = svc.control;
   process.stderr.write(
     `listening on ${opts.listen.replace(/:\d+$/, '')}:${svc.port} (${args.insecure ? 'insecure' : 'mutual TLS'})\n`,
   );
   const ha = svc.health?.address();
   if (ha && typeof ha === 'object') process.stderr.write(`health and metrics on :${ha.port}\n`);
-  process.on('SIGHUP', loadTraces);
+  if (control) process.on('SIGHUP', () => loadTraces(control));
   let stopping = false;
   const stop = (sig: string): void => {
     if (stopping) return;

@@ -1,7 +1,7 @@
 // A trace's status from what the operator decided (valid, targets, ended) and what the
 // aggregator reports (per-node state, events, losses, drops): phase, conditions, per-node
 // entries and totals, in the shape the CRDs declare.
-import type { TraceSummary } from '@retrace/events';
+import type { NodeSummary, TraceSummary } from '@retrace/events';
 import type { Condition, NodeStatus, Phase, TraceResource, TraceResourceStatus } from './trace-resource.js';
 import { aggregatorName } from './trace-resource.js';
 
@@ -35,7 +35,7 @@ export function buildStatus(t: TraceResource, i: StatusInputs): TraceResourceSta
       state,
       ...(n?.kernel_release ? { kernel: n.kernel_release } : {}),
       probesAttached: n?.probes_attached ?? 0,
-      probesFailed: n?.probes_failed ? [{ probe: '', reason: `${n.probes_failed} probe(s) failed` }] : [],
+      probesFailed: probesFailed(n),
       events: Number(n?.events ?? 0n),
       lost: Number(n?.lost ?? 0n),
       ...(n?.error
@@ -137,6 +137,17 @@ export function buildStatus(t: TraceResource, i: StatusInputs): TraceResourceSta
   if (i.startTime) s.startTime = i.startTime;
   if (i.ended) s.endTime = old.endTime ?? i.ended.at;
   return s;
+}
+
+/**
+ * The probes that failed on a node, with why; the failures the summary does not name (past its
+ * bound, or a summary saved before it named them) as one entry with an empty probe and a count.
+ */
+function probesFailed(n: NodeSummary | undefined): NonNullable<NodeStatus['probesFailed']> {
+  const named = (n?.failed_probes ?? []).map((f) => ({ probe: f.probe, reason: f.reason }));
+  const unnamed = (n?.probes_failed ?? 0) - named.length;
+  if (unnamed > 0) named.push({ probe: '', reason: `${unnamed}${named.length ? ' more' : ''} probe(s) failed` });
+  return named;
 }
 
 function nodeTrouble(nodes: NodeStatus[]): string {

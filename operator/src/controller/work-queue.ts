@@ -7,7 +7,7 @@ export class WorkQueue {
   private readonly running = new Set<string>();
   private readonly again = new Set<string>();
   private readonly failures = new Map<string, number>();
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly timers = new Map<string, { timer: NodeJS.Timeout; due: number }>();
   private stopped = false;
   private active = 0;
 
@@ -31,24 +31,32 @@ export class WorkQueue {
     this.pump();
   }
 
-  /** Queues `key` in `ms` (an earlier request wins). */
+  /**
+   * Queues `key` in `ms`. The earliest request wins: a status refresh due in two seconds is not
+   * put off by a duration ending in ten minutes (the reconcile then asks for the later one again).
+   */
   after(key: string, ms: number): void {
     if (this.stopped) return;
-    if (this.timers.has(key)) return;
-    const t = setTimeout(
+    const due = Date.now() + Math.max(0, ms);
+    const pending = this.timers.get(key);
+    if (pending) {
+      if (pending.due <= due) return;
+      clearTimeout(pending.timer);
+    }
+    const timer = setTimeout(
       () => {
         this.timers.delete(key);
         this.add(key);
       },
       Math.max(0, ms),
     );
-    t.unref();
-    this.timers.set(key, t);
+    timer.unref();
+    this.timers.set(key, { timer, due });
   }
 
   stop(): void {
     this.stopped = true;
-    for (const t of this.timers.values()) clearTimeout(t);
+    for (const t of this.timers.values()) clearTimeout(t.timer);
     this.timers.clear();
     this.queued.clear();
   }
@@ -79,7 +87,7 @@ export class WorkQueue {
       this.failures.set(key, n);
       this.opts.onError?.(key, e);
       const wait = Math.min(this.opts.maxRetryMs ?? 60_000, (this.opts.baseRetryMs ?? 200) * 2 ** (n - 1));
-      clearTimeout(this.timers.get(key));
+      clearTimeout(this.timers.get(key)?.timer);
       this.timers.delete(key);
       this.after(key, wait);
     } finally {

@@ -1,5 +1,6 @@
 // The aggregator's command-line flags, shared by retrace-aggregator and retrace-operator (which
-// runs the aggregator in its own process unless told where a separate one is).
+// runs the aggregator in its own process unless told where a separate one is: then only the TLS
+// flags and --metrics-port apply to it, see SEPARATE_REFUSED).
 import { serverCredentials, CertificateError, type FlagHelpers } from '@retrace/events';
 import type { startAggregatorService } from './aggregator-service.js';
 
@@ -8,7 +9,7 @@ export const AGGREGATOR_USAGE = `--store DIR [--listen HOST:PORT]
        [--store-cap BYTES] [--lateness-ms N] [--max-buffered N] [--deadline-ms N] [--heartbeat-ms N]`;
 
 export const AGGREGATOR_FLAGS = {
-  listen: { type: 'string', default: '0.0.0.0:7443' },
+  listen: { type: 'string' }, // default 0.0.0.0:7443 (aggregatorServiceOptions)
   store: { type: 'string' },
   'store-cap': { type: 'string' },
   ca: { type: 'string' },
@@ -23,6 +24,18 @@ export const AGGREGATOR_FLAGS = {
   'ingest-delay-ms': { type: 'string' },
   help: { type: 'boolean' },
 } as const;
+
+/** Flags of an aggregator's own, refused by retrace-operator --aggregator (it runs none). */
+export const SEPARATE_REFUSED = [
+  'listen',
+  'store',
+  'store-cap',
+  'lateness-ms',
+  'max-buffered',
+  'deadline-ms',
+  'heartbeat-ms',
+  'ingest-delay-ms',
+] as const;
 
 type Values = {
   [K in keyof typeof AGGREGATOR_FLAGS]?: (typeof AGGREGATOR_FLAGS)[K]['type'] extends 'boolean' ? boolean : string;

@@ -1,10 +1,12 @@
-// The aggregator as a running service: the agents' gRPC endpoint and the query API on one port,
-// health and Prometheus metrics on another. Shared by retrace-aggregator (traces from a file)
-// and retrace-operator (traces from the Kubernetes API).
+// The aggregator as a running service: the agents' gRPC endpoint and the query API on one port
+// (and, for retrace-aggregator, the control API a separate operator drives it with), health and
+// Prometheus metrics on another. Shared by retrace-aggregator (traces from a file or a separate
+// operator) and retrace-operator (traces from the Kubernetes API, in the same process).
 import type { Server } from 'node:http';
 import type { ServerCredentials } from '@grpc/grpc-js';
-import { AgentLinkService, QueryService, startHealthServer } from '@retrace/events';
+import { AgentLinkService, ControlService, QueryService, startHealthServer } from '@retrace/events';
 import { Aggregator, type AggregatorOptions } from './aggregator.js';
+import { ControlServer } from './control-server.js';
 import { aggregatorGrpcServer } from './grpc-server.js';
 import { queryHandlers } from './query-server.js';
 
@@ -12,6 +14,8 @@ export interface AggregatorService {
   agg: Aggregator;
   port: number;
   health: Server | undefined;
+  /** The control API, when served. */
+  control: ControlServer | undefined;
   /** Flushes the store and stops both servers. */
   close(): void;
 }
@@ -29,11 +33,27 @@ export async function startAggregatorService(o: {
   aggregator: AggregatorOptions;
   metricsPort?: number;
   notReady?: () => string;
+  /** Serve retrace.v1.Control (a separate operator sets the traces unless a file does). */
+  control?: { tracesFile?: string };
+  /**
+   * Sets the first traces, before agents can connect: an agent reconnecting to a restarted
+   * aggregator must not be told to stop what it runs because the traces were not there yet.
+   */
+  beforeListen?: (agg: Aggregator, control: ControlServer | undefined) => void;
 }): Promise<AggregatorService> {
   const agg = new Aggregator(o.aggregator);
   const server = aggregatorGrpcServer();
   server.addService(AgentLinkService, { Connect: agg.link.connect });
   server.addService(QueryService, queryHandlers(agg) as never);
+  const control = o.control
+    ? new ControlServer(agg, {
+        storeDir: o.aggregator.storeDir,
+        ...(o.control.tracesFile ? { tracesFile: o.control.tracesFile } : {}),
+        ...(o.aggregator.log ? { log: o.aggregator.log } : {}),
+      })
+    : undefined;
+  if (control) server.addService(ControlService, control.handlers() as never);
+  o.beforeListen?.(agg, control);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(o.listen, o.creds, (err, p) => (err ? reject(err) : resolve(p))),
   ).catch((e: Error) => {
@@ -52,6 +72,7 @@ export async function startAggregatorService(o: {
     agg,
     port,
     health,
+    control,
     close: () => {
       server.tryShutdown(() => undefined);
       setTimeout(() => server.forceShutdown(), 2000).unref();

@@ -112,13 +112,13 @@ export class Aggregator implements LinkHandler {
 
   onAttach(s: AgentStream, r: Parameters<LinkHandler['onAttach']>[1]): void {
     const t = this.trace(r.trace);
-    const failed = (r.probes ?? []).filter((p) => !p.attached).length;
+    // The kernel again: a trace created after the agent registered has not seen it.
     t.summary.node(s.node, {
       state: r.ok ? 'running' : 'failed',
-      probes_attached: (r.probes ?? []).filter((p) => p.attached).length,
-      probes_failed: failed,
       error: r.ok ? '' : r.error,
+      kernel_release: s.register.kernel_release,
     });
+    t.summary.probes(s.node, r.probes ?? []);
     if (!r.ok) {
       t.sorter.setNodeActive(s.node, false);
       this.log(`trace ${r.trace} failed on ${s.node}: ${r.error}`);

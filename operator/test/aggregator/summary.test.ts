@@ -1,6 +1,16 @@
 // The summary a user reads first: which nodes ran, what was lost and why, where packets were
 // dropped (with an example each), and whether the picture is complete.
-import { SummaryBuilder, SummaryError, type Journey, type SortStats } from '../../src/aggregator/index.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  SummaryBuilder,
+  SummaryError,
+  TraceStore,
+  traceDirName,
+  type Journey,
+  type SortStats,
+} from '../../src/aggregator/index.js';
 import { event, podPing, sortedEvent, tracking } from './packets.js';
 
 function drop(node: string, reason: string, seq: number, pod?: { namespace: string; name: string }): Journey {
@@ -34,7 +44,16 @@ const stats: SortStats = {
 test('per node: state, probes, events, losses by cause, gaps; totals from the sorter and the store', () => {
   const s = new SummaryBuilder('default/ping');
   s.node('node-a', { state: 'attaching', kernel_release: '6.1.0-18-amd64' });
-  s.probes('node-a', 5, 1);
+  s.probes('node-a', [
+    ...[
+      'tp:skb:kfree_skb',
+      'tp:net:netif_receive_skb',
+      'tp:net:net_dev_queue',
+      'tp:net:net_dev_xmit',
+      'tp:skb:consume_skb',
+    ].map((probe) => ({ probe, attached: true, error: '' })),
+    { probe: 'kprobe:ip_rcv', attached: false, error: 'this kernel lacks kprobes' },
+  ]);
   s.setState('node-a', 'running');
   s.received('node-a', 7);
   s.received('node-b', 3);
@@ -99,4 +118,123 @@ test('a restarted aggregator goes on counting from the saved summary', () => {
   expect(p.nodes?.[0]?.lost_by_cause).toEqual([{ cause: 'ring', count: 3n }]);
   expect(p.journeys).toBe(5n);
   expect(p.drops?.[0]).toMatchObject({ reason: 'NO_SOCKET', count: 2n });
+});
+
+test('the probes that failed on a node are named with why: the first ones, and their count in full', () => {
+  const s = new SummaryBuilder('t', undefined, { maxFailedProbes: 2 });
+  s.probes('node-a', [
+    { probe: 'tp:skb:kfree_skb', attached: true, error: '' },
+    { probe: 'kprobe:ip_rcv', attached: false, error: 'this kernel lacks kprobes' },
+    { probe: 'fentry:tcp_v4_rcv', attached: false, error: 'no BTF for tcp_v4_rcv' },
+    { probe: 'kprobe:udp_rcv', attached: false, error: '' },
+  ]);
+  s.probes('node-b', [{ probe: 'tp:skb:kfree_skb', attached: true, error: '' }]);
+  const [a, b] = s.toProto().nodes ?? [];
+  expect(a).toMatchObject({ node: 'node-a', probes_attached: 1, probes_failed: 3 });
+  expect(a?.failed_probes).toEqual([
+    { probe: 'kprobe:ip_rcv', reason: 'this kernel lacks kprobes' },
+    { probe: 'fentry:tcp_v4_rcv', reason: 'no BTF for tcp_v4_rcv' },
+  ]);
+  expect(b).toMatchObject({ node: 'node-b', probes_attached: 1, probes_failed: 0, failed_probes: [] });
+
+  // The agent restarted and attached again: its new results replace the old ones.
+  s.probes('node-a', [{ probe: 'kprobe:udp_rcv', attached: false, error: '' }]);
+  expect(s.toProto().nodes?.[0]).toMatchObject({
+    probes_attached: 0,
+    probes_failed: 1,
+    failed_probes: [{ probe: 'kprobe:udp_rcv', reason: 'not attached (the agent gave no reason)' }],
+  });
+});
+
+test('drops are counted by reason, node and pod, the most frequent place first', () => {
+  const web = { namespace: 'shop', name: 'web-1' };
+  const db = { namespace: 'shop', name: 'db-0' };
+  const s = new SummaryBuilder('t');
+  s.journey(drop('node-a', 'NETFILTER_DROP', 1, web));
+  s.journey(drop('node-a', 'NETFILTER_DROP', 2, web));
+  s.journey(drop('node-a', 'NETFILTER_DROP', 3, db));
+  s.journey(drop('node-a', 'NETFILTER_DROP', 4)); // on the node, in no pod
+  s.journey(drop('node-b', 'NETFILTER_DROP', 5, web)); // same pod name, other node
+  s.journey(drop('node-a', 'NO_SOCKET', 6, web));
+  s.journey(drop('node-a', 'NO_SOCKET', 7, web));
+  s.journey(drop('node-a', 'NO_SOCKET', 8, web));
+  expect((s.toProto().drop_places ?? []).map((p) => [p.reason, p.node, p.pod, p.count])).toEqual([
+    ['NO_SOCKET', 'node-a', 'shop/web-1', 3n],
+    ['NETFILTER_DROP', 'node-a', 'shop/web-1', 2n],
+    ['NETFILTER_DROP', 'node-a', '', 1n],
+    ['NETFILTER_DROP', 'node-a', 'shop/db-0', 1n],
+    ['NETFILTER_DROP', 'node-b', 'shop/web-1', 1n],
+  ]);
+});
+
+test("drop places are bounded: past the bound a reason's other places are summed, and a new busy place still shows", () => {
+  const s = new SummaryBuilder('t', undefined, { maxDropPlaces: 2 });
+  let seq = 0;
+  const dropsAt = (reason: string, pod: string, n: number): void => {
+    for (let i = 0; i < n; i++) s.journey(drop('node-a', reason, ++seq, { namespace: 'ns', name: pod }));
+  };
+  dropsAt('NO_SOCKET', 'busy', 5);
+  dropsAt('NETFILTER_DROP', 'fw', 4);
+  for (let i = 0; i < 30; i++) dropsAt(i % 2 ? 'NO_SOCKET' : 'NETFILTER_DROP', `short-lived-${i}`, 1);
+  dropsAt('TCP_CSUM', 'late', 7); // arrives after the table was folded, and becomes the busiest
+  const places = s.toProto().drop_places ?? [];
+  expect(places.map((p) => [p.reason, p.node, p.pod, p.count])).toEqual([
+    ['TCP_CSUM', 'node-a', 'ns/late', 7n],
+    ['NO_SOCKET', 'node-a', 'ns/busy', 5n],
+    ['NETFILTER_DROP', '', '', 19n], // ns/fw's 4 and 15 short-lived pods
+    ['NO_SOCKET', '', '', 15n],
+  ]);
+  // Nothing is lost: each reason's entries add up to all its drops.
+  const total = (reason: string): bigint => places.filter((p) => p.reason === reason).reduce((n, p) => n + p.count, 0n);
+  expect([total('NO_SOCKET'), total('NETFILTER_DROP'), total('TCP_CSUM')]).toEqual([20n, 19n, 7n]);
+});
+
+test('failed probes and drop places come back from the saved summary of a restarted aggregator', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'retrace-summary-'));
+  try {
+    const first = new SummaryBuilder('t');
+    first.probes('node-a', [{ probe: 'kprobe:ip_rcv', attached: false, error: 'this kernel lacks kprobes' }]);
+    first.journey(drop('node-a', 'NO_SOCKET', 1, { namespace: 'shop', name: 'web-1' }));
+    let store = TraceStore.open(dir);
+    store.saveSummary('t', first.toProto(stats));
+    store.close();
+
+    store = TraceStore.open(dir); // meta.json read back
+    const next = new SummaryBuilder('t', store.summary('t'));
+    store.close();
+    next.journey(drop('node-a', 'NO_SOCKET', 2, { namespace: 'shop', name: 'web-1' }));
+    const p = next.toProto();
+    expect(p.nodes?.[0]?.failed_probes).toEqual([{ probe: 'kprobe:ip_rcv', reason: 'this kernel lacks kprobes' }]);
+    expect(p.drop_places).toEqual([{ reason: 'NO_SOCKET', node: 'node-a', pod: 'shop/web-1', count: 2n }]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a summary saved before failed probes and drop places existed still loads, and counting goes on', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'retrace-summary-'));
+  try {
+    const created = TraceStore.open(dir);
+    created.saveSummary('t', new SummaryBuilder('t').toProto());
+    created.close();
+    // meta.json replaced by one an older aggregator wrote: no failed_probes, no drop_places.
+    const old = {
+      trace: 't',
+      nodes: [{ node: 'node-a', state: 'running', probes_attached: 4, probes_failed: 2, events: '9', lost: '0' }],
+      events: '9',
+      lost: '0',
+      drops: [{ reason: 'NO_SOCKET', count: '3', example: '[node-a] ...' }],
+    };
+    writeFileSync(join(dir, traceDirName('t'), 'meta.json'), JSON.stringify(old));
+    const store = TraceStore.open(dir);
+    const next = new SummaryBuilder('t', store.summary('t'));
+    store.close();
+    next.journey(drop('node-a', 'NO_SOCKET', 1));
+    const p = next.toProto();
+    expect(p.nodes?.[0]).toMatchObject({ probes_attached: 4, probes_failed: 2, failed_probes: [], events: 9n });
+    expect(p.drops?.[0]).toMatchObject({ reason: 'NO_SOCKET', count: 4n });
+    expect(p.drop_places).toEqual([{ reason: 'NO_SOCKET', node: 'node-a', pod: '', count: 1n }]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

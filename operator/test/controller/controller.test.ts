@@ -136,6 +136,38 @@ test('a Trace gets a finalizer, runs on its pods node, and its status follows th
   expect(running.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
 });
 
+test("probes that failed on a node are in its status by name, with the agent's reason", async () => {
+  server.apply({
+    apiVersion: 'retrace.dev/v1alpha1',
+    kind: 'ClusterTrace',
+    metadata: { name: 'kp' },
+    spec: { nodeSelector: { zone: 'a' }, probes: ['kprobe:ip_rcv', 'fentry:tcp_v4_rcv'] },
+  });
+  await until('the assignment', () => agg.spec('kp'));
+  const s = summary('kp', 3, ['n1']);
+  Object.assign(s.nodes?.[0] ?? {}, {
+    probes_attached: 1,
+    probes_failed: 2,
+    failed_probes: [
+      { probe: 'kprobe:ip_rcv', reason: 'this kernel lacks kprobes' },
+      { probe: 'fentry:tcp_v4_rcv', reason: 'no BTF for tcp_v4_rcv' },
+    ],
+  });
+  agg.summaries.set('kp', s);
+  const t = await until('the failed probes in the status', () =>
+    getTrace(undefined, 'kp')?.status?.nodes?.[0]?.probesFailed?.length ? getTrace(undefined, 'kp') : undefined,
+  );
+  expect(t.status?.nodes?.[0]).toMatchObject({
+    name: 'n1',
+    probesAttached: 1,
+    probesFailed: [
+      { probe: 'kprobe:ip_rcv', reason: 'this kernel lacks kprobes' },
+      { probe: 'fentry:tcp_v4_rcv', reason: 'no BTF for tcp_v4_rcv' },
+    ],
+  });
+  expect(t.status?.phase).toBe('Degraded');
+});
+
 test('an invalid spec goes Failed with the field named, and runs nowhere', async () => {
   server.apply({
     apiVersion: 'retrace.dev/v1alpha1',

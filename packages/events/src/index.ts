@@ -2,6 +2,7 @@
 export * from './gen/event.js';
 export * from './gen/protocol-agent.js';
 export * from './gen/protocol-query.js';
+export * from './gen/protocol-control.js';
 export {
   encodeMessage,
   decodeMessage,
@@ -59,6 +60,7 @@ export { CT_STATUS_BITS, ctStatusNames } from './ct-status.js';
 export {
   AgentLinkService,
   QueryService,
+  ControlService,
   PROTOCOL_VERSION,
   serverCredentials,
   channelCredentials,

@@ -6,6 +6,7 @@
 import { FIELDS, type FieldSpec } from './gen/event.js';
 import { AGENT_FIELDS } from './gen/protocol-agent.js';
 import { QUERY_FIELDS } from './gen/protocol-query.js';
+import { CONTROL_FIELDS } from './gen/protocol-control.js';
 
 export class ProtoDecodeError extends Error {
   constructor(
@@ -17,7 +18,7 @@ export class ProtoDecodeError extends Error {
   }
 }
 
-const TABLES: Record<string, FieldSpec[]> = { ...FIELDS, ...AGENT_FIELDS, ...QUERY_FIELDS };
+const TABLES: Record<string, FieldSpec[]> = { ...FIELDS, ...AGENT_FIELDS, ...QUERY_FIELDS, ...CONTROL_FIELDS };
 
 interface CompiledField {
   spec: FieldSpec;

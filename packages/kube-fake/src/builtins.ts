@@ -137,6 +137,7 @@ export function builtinTypes(): ResourceType[] {
         ),
       admit: admitEvent,
     }),
+    builtin('', 'Secret', 'secrets', true, { fieldSelectors: ['type'] }),
     builtin('coordination.k8s.io', 'Lease', 'leases', true, { admit: admitLease }),
     builtin('apiextensions.k8s.io', 'CustomResourceDefinition', 'customresourcedefinitions', false, {
       shortNames: ['crd', 'crds'],

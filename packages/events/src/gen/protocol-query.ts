@@ -25,6 +25,12 @@ export interface NodeSummary {
   kernel_release: string;
   events_emitted: bigint;
   ring_fill: number;
+  failed_probes?: ProbeFailure[];
+}
+
+export interface ProbeFailure {
+  probe: string;
+  reason: string;
 }
 
 export interface CauseCount {
@@ -45,6 +51,13 @@ export interface DropReason {
   example: string;
 }
 
+export interface DropPlace {
+  reason: string;
+  node: string;
+  pod: string;
+  count: bigint;
+}
+
 export interface TraceSummary {
   trace: string;
   nodes?: NodeSummary[];
@@ -58,6 +71,7 @@ export interface TraceSummary {
   drops?: DropReason[];
   stored_bytes: bigint;
   evicted: bigint;
+  drop_places?: DropPlace[];
 }
 
 export interface EventsRequest {
@@ -181,6 +195,30 @@ export const QUERY_FIELDS: Record<string, FieldSpec[]> = {
       "kind": "double",
       "repeated": false,
       "optional": false
+    },
+    {
+      "id": 13,
+      "json": "failed_probes",
+      "kind": "message",
+      "message": "ProbeFailure",
+      "repeated": true,
+      "optional": true
+    }
+  ],
+  "ProbeFailure": [
+    {
+      "id": 1,
+      "json": "probe",
+      "kind": "string",
+      "repeated": false,
+      "optional": false
+    },
+    {
+      "id": 2,
+      "json": "reason",
+      "kind": "string",
+      "repeated": false,
+      "optional": false
     }
   ],
   "CauseCount": [
@@ -248,6 +286,36 @@ export const QUERY_FIELDS: Record<string, FieldSpec[]> = {
       "id": 3,
       "json": "example",
       "kind": "string",
+      "repeated": false,
+      "optional": false
+    }
+  ],
+  "DropPlace": [
+    {
+      "id": 1,
+      "json": "reason",
+      "kind": "string",
+      "repeated": false,
+      "optional": false
+    },
+    {
+      "id": 2,
+      "json": "node",
+      "kind": "string",
+      "repeated": false,
+      "optional": false
+    },
+    {
+      "id": 3,
+      "json": "pod",
+      "kind": "string",
+      "repeated": false,
+      "optional": false
+    },
+    {
+      "id": 4,
+      "json": "count",
+      "kind": "u64",
       "repeated": false,
       "optional": false
     }
@@ -338,6 +406,14 @@ export const QUERY_FIELDS: Record<string, FieldSpec[]> = {
       "kind": "u64",
       "repeated": false,
       "optional": false
+    },
+    {
+      "id": 13,
+      "json": "drop_places",
+      "kind": "message",
+      "message": "DropPlace",
+      "repeated": true,
+      "optional": true
     }
   ],
   "EventsRequest": [

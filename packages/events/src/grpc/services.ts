@@ -3,6 +3,7 @@
 import type { ServiceDefinition } from '@grpc/grpc-js';
 import { AGENTLINK_METHODS } from '../gen/protocol-agent.js';
 import { QUERY_METHODS } from '../gen/protocol-query.js';
+import { CONTROL_METHODS } from '../gen/protocol-control.js';
 import { decodeMessage, encodeMessage, type DecodeOptions } from '../proto-codec.js';
 
 interface MethodTable {
@@ -38,6 +39,8 @@ function service(methods: readonly MethodTable[], serverDecode: DecodeOptions = 
 export const AgentLinkService = service(AGENTLINK_METHODS, SERVER_RAW);
 /** retrace.v1.Query. */
 export const QueryService = service(QUERY_METHODS);
+/** retrace.v1.Control: retrace-operator driving a separate aggregator. */
+export const ControlService = service(CONTROL_METHODS);
 
 /** The protocol version this build speaks (Register.protocol / Welcome.protocol). */
 export const PROTOCOL_VERSION = 1;

@@ -1,0 +1,86 @@
+// `retrace create NAME [collect flags]`: the Trace (or ClusterTrace) those flags describe.
+import { commaList } from '@retrace/agent';
+import { GROUP, VERSION, type TraceResource, type TraceResourceSpec } from '@retrace/operator';
+import { positiveInt, seconds, skbSections, SKB_SECTIONS, type TracingFlags } from '../commands/collect-flags.js';
+import { UsageError } from '../usage-error.js';
+import { parseLabelSelectorText, parseNodeSelector } from './label-selector.js';
+
+/** The nft verdicts a Trace's schema accepts (the agent knows a few more, local runs only). */
+const CRD_NFT_VERDICTS = ['accept', 'drop', 'continue', 'jump', 'goto', 'return', 'break'];
+const DEFAULT_NFT_VERDICTS = 'drop,accept';
+
+export interface CreateFlags extends TracingFlags {
+  namespace: string;
+  /** A ClusterTrace instead of a namespaced Trace. */
+  cluster?: boolean;
+  nodeSelector: string[];
+  podSelector?: string;
+  namespaceSelector?: string;
+  eventsPerSecond?: string;
+  pcap?: boolean;
+  retention?: string;
+}
+
+/** "1.5" seconds -> "1500ms"; whole seconds stay seconds ("10s"), as a user would write them. */
+function durationText(s: number): string {
+  return Number.isInteger(s) ? `${s}s` : `${Math.round(s * 1000)}ms`;
+}
+
+function nftVerdicts(text: string | undefined): string[] | undefined {
+  if (text === undefined || text === DEFAULT_NFT_VERDICTS) return undefined;
+  const list = commaList(text);
+  if (list.includes('all')) return [...CRD_NFT_VERDICTS];
+  const bad = list.filter((v) => !CRD_NFT_VERDICTS.includes(v));
+  if (bad.length)
+    throw new UsageError(
+      `--nft-verdicts ${bad.join(', ')}: a cluster trace reports ${CRD_NFT_VERDICTS.join(', ')} (or all); ${bad.length > 1 ? 'these are' : 'this is'} for local runs only`,
+    );
+  return list;
+}
+
+export function traceFromFlags(name: string, f: CreateFlags): TraceResource {
+  if (f.namespaceSelector !== undefined && !f.cluster)
+    throw new UsageError('--namespace-selector needs --cluster: a namespaced Trace sees only its own namespace');
+  if (f.allowSystemChanges && !f.cluster)
+    throw new UsageError('--allow-system-changes needs --cluster: only a ClusterTrace may change the nodes');
+  const collectors = f.collectors.flatMap(commaList).filter((c) => c !== 'auto');
+  const sections = skbSections(f.skbSections);
+  const maxEvents = positiveInt('--stop-after', f.stopAfter);
+  const duration = seconds(f.duration);
+  const eventsPerSecond = positiveInt('--events-per-second', f.eventsPerSecond);
+  const nodeSelector = parseNodeSelector(f.nodeSelector);
+  const verdicts = nftVerdicts(f.nftVerdicts);
+  const spec: TraceResourceSpec = {
+    ...(collectors.length ? { collectors } : {}),
+    ...(f.probe.length ? { probes: [...f.probe] } : {}),
+    ...(f.filterPacket ? { packetFilter: f.filterPacket } : {}),
+    ...(f.filterMeta ? { metaFilter: f.filterMeta } : {}),
+    ...(nodeSelector ? { nodeSelector } : {}),
+    ...(f.podSelector !== undefined ? { podSelector: parseLabelSelectorText('--pod-selector', f.podSelector) } : {}),
+    ...(f.namespaceSelector !== undefined
+      ? { namespaceSelector: parseLabelSelectorText('--namespace-selector', f.namespaceSelector) }
+      : {}),
+    ...(duration !== undefined ? { duration: durationText(duration) } : {}),
+    ...(maxEvents !== undefined ? { maxEvents } : {}),
+    ...(eventsPerSecond !== undefined ? { eventsPerSecondPerNode: eventsPerSecond } : {}),
+    ...(sections.size < SKB_SECTIONS.length ? { skbSections: [...sections] } : {}),
+    ...(verdicts ? { nftVerdicts: verdicts } : {}),
+    ...(f.ovsTrack ? { ovsTrack: true } : {}),
+    ...(f.stack ? { stack: true } : {}),
+    ...(f.allowSystemChanges ? { allowSystemChanges: true } : {}),
+    ...(f.pcap || f.retention !== undefined
+      ? {
+          output: {
+            ...(f.pcap ? { pcap: true } : {}),
+            ...(f.retention !== undefined ? { retention: f.retention } : {}),
+          },
+        }
+      : {}),
+  };
+  return {
+    apiVersion: `${GROUP}/${VERSION}`,
+    kind: f.cluster ? 'ClusterTrace' : 'Trace',
+    metadata: f.cluster ? { name } : { name, namespace: f.namespace },
+    spec,
+  };
+}

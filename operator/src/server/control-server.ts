@@ -1,0 +1,158 @@
+// The aggregator's control API (retrace.v1.Control): a separate retrace-operator sets the traces
+// the agents run and reads what it writes into traces' status. Where an aggregator's traces come
+// from is decided once, at start: from --traces FILE (SetTraces is then refused, so that two
+// sources never fight over one set), or from an operator. The operator's last set is kept in
+// the store directory, so an aggregator that restarts goes on running it before any operator
+// speaks again; an operator that restarts changes nothing until it sends its own whole set.
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { status, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
+import {
+  ProtoDecodeError,
+  decodeMessage,
+  encodeMessage,
+  type ControlState,
+  type GetStateRequest,
+  type SetTracesRequest,
+  type SetTracesResponse,
+  type TraceSpec,
+} from '@retrace/events';
+import type { Aggregator } from './aggregator.js';
+
+/** The operator's last SetTraces, in the store directory (a dot name: never a trace's directory). */
+export const CONTROL_FILE = '.control-traces.pb';
+
+export type TraceSource =
+  { kind: 'file'; file: string } | { kind: 'operator'; revision: string; operator: string } | { kind: 'none' };
+
+export interface ControlOptions {
+  storeDir: string;
+  /** --traces FILE: the traces come from it, and SetTraces is refused. */
+  tracesFile?: string;
+  log?: (msg: string) => void;
+}
+
+/** What Control changes in the aggregator (the traces it assigns) and reads from it. */
+export type ControlTarget = Pick<Aggregator, 'setTraces' | 'traceNames' | 'summary'> & {
+  link: Pick<Aggregator['link'], 'connectedNodes'>;
+};
+
+type Handler<Req, Res> = (call: ServerUnaryCall<Req, Res>, cb: sendUnaryData<Res>) => void;
+
+export class ControlServer {
+  private source: TraceSource;
+  private names: string[] = [];
+  private readonly log: (m: string) => void;
+
+  constructor(
+    private readonly agg: ControlTarget,
+    private readonly opts: ControlOptions,
+  ) {
+    this.log = opts.log ?? ((m) => process.stderr.write(`${m}\n`));
+    this.source = opts.tracesFile ? { kind: 'file', file: opts.tracesFile } : { kind: 'none' };
+  }
+
+  /**
+   * Without --traces: assigns the set the last operator gave (kept in the store), so agents
+   * reconnecting to a restarted aggregator get their traces back at once. Returns its names, or
+   * undefined when there is none.
+   */
+  restore(): string[] | undefined {
+    if (this.source.kind === 'file') return undefined;
+    const file = join(this.opts.storeDir, CONTROL_FILE);
+    if (!existsSync(file)) return undefined;
+    let req: SetTracesRequest;
+    try {
+      req = decodeMessage('SetTracesRequest', readFileSync(file)) as SetTracesRequest;
+    } catch (e) {
+      if (!(e instanceof ProtoDecodeError)) throw e;
+      this.log(`warning: ${file} is unreadable (${e.message}): no traces until the operator sends them`);
+      return undefined;
+    }
+    this.apply(req);
+    return this.names;
+  }
+
+  /** A trace file (re-)read: its traces, whatever the source (only used with --traces). */
+  setFromFile(specs: TraceSpec[]): void {
+    this.agg.setTraces(specs);
+    this.names = specs.map((s) => s.name);
+  }
+
+  private apply(req: SetTracesRequest): void {
+    const specs = req.traces ?? [];
+    this.agg.setTraces(specs);
+    this.names = specs.map((s) => s.name);
+    this.source = { kind: 'operator', revision: req.revision, operator: req.operator };
+  }
+
+  private save(req: SetTracesRequest): void {
+    const file = join(this.opts.storeDir, CONTROL_FILE);
+    const tmp = `${file}.tmp`;
+    const fd = openSync(tmp, 'w');
+    try {
+      writeSync(fd, encodeMessage('SetTracesRequest', req));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+  }
+
+  /** Why a set cannot be taken, if it cannot. */
+  private refusal(req: SetTracesRequest): string | undefined {
+    if (this.source.kind === 'file')
+      return (
+        `this aggregator takes its traces from --traces ${this.source.file}; ` +
+        'start retrace-aggregator without --traces to let the operator set them'
+      );
+    const seen = new Set<string>();
+    for (const s of req.traces ?? []) {
+      if (!s.name) return 'a trace has no name';
+      if (seen.has(s.name)) return `trace ${s.name} is given twice`;
+      seen.add(s.name);
+    }
+    return undefined;
+  }
+
+  handlers(): Record<string, unknown> {
+    const setTraces: Handler<SetTracesRequest, SetTracesResponse> = (call, cb) => {
+      const req = call.request;
+      const refused = this.refusal(req);
+      if (refused) {
+        this.log(`refused traces from the operator${req.operator ? ` ${req.operator}` : ''}: ${refused}`);
+        return cb({ code: status.FAILED_PRECONDITION, details: refused }, null);
+      }
+      try {
+        this.save(req);
+      } catch (e) {
+        // Still taken (the agents must run it), only not kept: after a restart of this
+        // aggregator the operator sees another revision and sends its set again.
+        this.log(
+          `warning: cannot keep the operator's traces in ${this.opts.storeDir}: ${(e as Error).message} ` +
+            '(a restart forgets them until the operator sends them again)',
+        );
+      }
+      const before = this.source.kind === 'operator' ? this.source.revision : '';
+      this.apply(req);
+      if (req.revision !== before)
+        this.log(
+          `traces from the operator${req.operator ? ` ${req.operator}` : ''} (revision ${req.revision || '-'}): ` +
+            (this.names.join(', ') || 'none'),
+        );
+      cb(null, { revision: req.revision, traces: this.names });
+    };
+    const getState: Handler<GetStateRequest, ControlState> = (call, cb) => {
+      const held = new Set(this.agg.traceNames());
+      const wanted = call.request.all_traces ? [...held] : (call.request.traces ?? []).filter((t) => held.has(t));
+      cb(null, {
+        nodes: this.agg.link.connectedNodes(),
+        summaries: [...new Set(wanted)].map((t) => this.agg.summary(t)),
+        revision: this.source.kind === 'operator' ? this.source.revision : '',
+        source: this.source.kind,
+        traces: this.names,
+      });
+    };
+    return { SetTraces: setTraces, GetState: getState };
+  }
+}

@@ -1,0 +1,68 @@
+// The per-node entries of a Trace's status, from the aggregator's summary: which probes failed
+// and why, also when the summary names only some of them or none (saved by an older aggregator).
+import type { NodeSummary, TraceSummary } from '@retrace/events';
+import { buildStatus } from '../../src/controller/trace-status.js';
+import type { TraceResource } from '../../src/controller/trace-resource.js';
+
+const trace: TraceResource = {
+  apiVersion: 'retrace.dev/v1alpha1',
+  kind: 'ClusterTrace',
+  metadata: { name: 'kp', generation: 1 },
+  spec: {},
+};
+
+function statusOf(...nodes: Partial<NodeSummary>[]): ReturnType<typeof buildStatus> {
+  const summary: TraceSummary = {
+    trace: 'kp',
+    nodes: nodes.map((n, i) => ({
+      node: `n${i + 1}`,
+      state: 'running',
+      probes_attached: 1,
+      probes_failed: 0,
+      events: 0n,
+      lost: 0n,
+      error: '',
+      kernel_release: '6.1.0',
+      events_emitted: 0n,
+      ring_fill: 0,
+      ...n,
+    })),
+    events: 0n,
+    lost: 0n,
+    series: 0n,
+    journeys: 0n,
+    stitched: 0n,
+    unstitched: 0n,
+    late: 0n,
+    stored_bytes: 0n,
+    evicted: 0n,
+  };
+  return buildStatus(trace, {
+    nodes: nodes.map((_, i) => `n${i + 1}`),
+    connected: new Set(nodes.map((_, i) => `n${i + 1}`)),
+    summary,
+    startTime: undefined,
+    aggregator: 'aggregator.test:7443',
+    now: '2025-01-01T00:00:00Z',
+  });
+}
+
+test('each failed probe is listed with its reason; failures the summary does not name are counted', () => {
+  const s = statusOf(
+    { probes_failed: 1, failed_probes: [{ probe: 'kprobe:ip_rcv', reason: 'this kernel lacks kprobes' }] },
+    // more failures than the summary names (it keeps the first ones)
+    { probes_failed: 3, failed_probes: [{ probe: 'kprobe:udp_rcv', reason: 'this kernel lacks kprobes' }] },
+    // a summary saved before failures were named: only the count
+    { probes_failed: 2 },
+    { probes_failed: 0 },
+  );
+  expect(s.nodes?.map((n) => n.probesFailed)).toEqual([
+    [{ probe: 'kprobe:ip_rcv', reason: 'this kernel lacks kprobes' }],
+    [
+      { probe: 'kprobe:udp_rcv', reason: 'this kernel lacks kprobes' },
+      { probe: '', reason: '2 more probe(s) failed' },
+    ],
+    [{ probe: '', reason: '2 probe(s) failed' }],
+    [],
+  ]);
+});
