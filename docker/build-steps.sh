@@ -78,6 +78,8 @@ stage() {
   mkdir -p "$dir/packages/ebpf-loader/build/Release"
   cp packages/ebpf-loader/build/Release/ebpf_loader.node "$dir/packages/ebpf-loader/build/Release/"
   cp -r agent/dist "$dir/agent/"
+  # Built-in profiles: agents expand a trace's profile for their kernel, the operator checks it.
+  cp -r profiles "$dir/"
   if [ "$c" = operator ]; then
     cp -r operator/dist "$dir/operator/"
   else

@@ -68,3 +68,31 @@ export { AgentLink, type AgentLinkOptions, type LinkState } from './link/agent-l
 export { BatchQueue, type BatchQueueOptions } from './link/batch-queue.js';
 export { AgentDaemon, NetnsNotFoundError, type AgentDaemonOptions, AGENT_VERSION } from './daemon/daemon.js';
 export { TraceRunner, type PodLookup, type PodContext } from './daemon/trace-runner.js';
+export {
+  ProfileError,
+  ProfileFormatError,
+  ProfileNotFoundError,
+  DuplicateProfileError,
+  ProfileNoMatchError,
+  ProfileArgumentError,
+} from './profiles/errors.js';
+export { expandArgs, type OptionShape, type ExpandedArgs } from './profiles/expand-args.js';
+export { chooseEntry, conditionHolds, type KernelFacts } from './profiles/conditions.js';
+export { runningKernel } from './profiles/kernel-facts.js';
+export { applyProfile, NODE_PROFILE_OPTIONS, type ProfiledSpec } from './profiles/trace-profile.js';
+export { profileArguments, profileNames, type ProfileContext } from './profiles/profile-args.js';
+export {
+  loadProfileFile,
+  parseProfileFile,
+  type Profile,
+  type ProfileArg,
+  type Section,
+} from './profiles/profile-file.js';
+export {
+  BUILTIN_PROFILES_DIR,
+  profileDirs,
+  checkExtraDirs,
+  scanDirectory,
+  findProfile,
+  type DirectoryScan,
+} from './profiles/search-path.js';

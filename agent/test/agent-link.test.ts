@@ -23,6 +23,7 @@ const spec: TraceSpec = {
   probes: [],
   filter: '',
   meta_filter: '',
+  profile: '',
   stack: false,
   pods: [],
   ovs_track: false,

@@ -41,6 +41,7 @@ function spec(name: string, over: Partial<TraceSpec> = {}): TraceSpec {
     ovs_track: false,
     allow_system_changes: false,
     nft_verdicts: '',
+    profile: '',
     ...over,
   };
 }

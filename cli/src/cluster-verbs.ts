@@ -58,6 +58,7 @@ export function addClusterVerbs(p: Command): void {
         .argument('<name>', 'name of the trace'),
     ),
   )
+    .option('--node-profile <names>', 'profiles each node applies for its own kernel (spec.profile)')
     .option('--node-selector <key=value>', 'only nodes with these labels (repeatable)', repeat, [])
     .option('--pod-selector <selector>', "only these pods' packets (kubectl -l syntax: app=web,tier in (a,b))")
     .option('--namespace-selector <selector>', 'with --cluster: pods of the namespaces with these labels')

@@ -65,6 +65,7 @@ function pingSpec(name: string): TraceSpec {
     probes: ['tp:net:netif_receive_skb'],
     filter: 'icmp',
     meta_filter: '',
+    profile: '',
     stack: false,
     pods: lab.podRefs(),
     ovs_track: false,

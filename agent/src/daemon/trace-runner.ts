@@ -13,6 +13,10 @@ import type { TracingSession, SessionCounts } from '../session/session.js';
 import type { SessionPool, SessionUser } from './session-pool.js';
 import type { BatchQueue } from '../link/batch-queue.js';
 import { TraceLimits } from './trace-limits.js';
+import type { KernelFacts } from '../profiles/conditions.js';
+import { runningKernel } from '../profiles/kernel-facts.js';
+import { profileDirs } from '../profiles/search-path.js';
+import { applyProfile } from '../profiles/trace-profile.js';
 
 export interface PodContext {
   namespace: string;
@@ -44,6 +48,10 @@ export interface RunnerDeps {
   onNote?: (msg: string) => void;
   /** Where sessions come from: traces asking for the same one share it. */
   sessions: SessionPool;
+  /** This node's kernel, as profiles' conditions see it (default: the running one). */
+  kernel?: KernelFacts;
+  /** Where profiles are looked for (default: the standard search path). */
+  profileDirs?: readonly string[];
 }
 
 let lastEncoded: { event: Event | undefined; bytes: Uint8Array } = { event: undefined, bytes: new Uint8Array(0) };
@@ -68,11 +76,17 @@ export class TraceRunner implements SessionUser {
 
   /** Starts the session, or joins one already running the same; the result is what the aggregator is told. */
   start(): AttachResults {
-    const s = this.spec;
+    let s = this.spec;
     const scope = this.netnsScope();
     let notes: string[];
     let shared: boolean;
     try {
+      // A profile is expanded here, against this node's own kernel.
+      if (s.profile) {
+        const profiled = applyProfile(s, this.deps.kernel ?? runningKernel(), this.deps.profileDirs ?? profileDirs());
+        s = profiled.spec;
+        for (const n of profiled.notes) this.onNote(n);
+      }
       ({
         session: this.session,
         notes,

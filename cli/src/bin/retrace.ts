@@ -13,10 +13,8 @@ import { addClusterVerbs, fmtOf, formatOption } from '../cluster-verbs.js';
 import { profileList } from '../commands/profile.js';
 import { eventJsonSchema } from '@retrace/events';
 import { UsageError } from '../usage-error.js';
-import { runningKernel } from '../profiles/kernel-facts.js';
-import { optionShapes } from '../profiles/expand-args.js';
-import { profileArguments } from '../profiles/profile-args.js';
-import { checkExtraDirs, profileDirs } from '../profiles/search-path.js';
+import { ProfileError, checkExtraDirs, profileArguments, profileDirs, runningKernel } from '@retrace/agent';
+import { optionShapes } from '../profiles/option-shapes.js';
 
 const repeat = (v: string, prev: string[] = []): string[] => [...prev, v];
 interface GlobalOptions {
@@ -171,5 +169,5 @@ export async function run(argv: readonly string[]): Promise<void> {
 run(process.argv).catch((e: unknown) => {
   const err = e as Error;
   process.stderr.write(`retrace: ${err.message}\n`);
-  process.exitCode = err instanceof UsageError ? 2 : 1;
+  process.exitCode = err instanceof UsageError || err instanceof ProfileError ? 2 : 1;
 });

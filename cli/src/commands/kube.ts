@@ -35,6 +35,7 @@ const FLAG_OF: Record<string, string> = {
   nftVerdicts: '--nft-verdicts',
   duration: '--duration',
   'output.retention': '--retention',
+  profile: '--node-profile',
   allowSystemChanges: '--allow-system-changes',
   ovsTrack: '--ovs-track',
 };

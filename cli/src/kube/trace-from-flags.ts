@@ -14,6 +14,7 @@ export interface CreateFlags extends TracingFlags {
   /** A ClusterTrace instead of a namespaced Trace. */
   cluster?: boolean;
   nodeSelector: string[];
+  nodeProfile?: string;
   podSelector?: string;
   namespaceSelector?: string;
   eventsPerSecond?: string;
@@ -55,6 +56,7 @@ export function traceFromFlags(name: string, f: CreateFlags): TraceResource {
     ...(f.probe.length ? { probes: [...f.probe] } : {}),
     ...(f.filterPacket ? { packetFilter: f.filterPacket } : {}),
     ...(f.filterMeta ? { metaFilter: f.filterMeta } : {}),
+    ...(f.nodeProfile ? { profile: f.nodeProfile } : {}),
     ...(nodeSelector ? { nodeSelector } : {}),
     ...(f.podSelector !== undefined ? { podSelector: parseLabelSelectorText('--pod-selector', f.podSelector) } : {}),
     ...(f.namespaceSelector !== undefined

@@ -57,6 +57,7 @@ test('collect flags map onto the Trace spec, defaults left out', () => {
   expect(traceFromFlags('t', flags({ duration: '1.5' })).spec?.duration).toBe('1500ms');
   expect(traceFromFlags('t', flags({ duration: '2m' })).spec?.duration).toBe('120s');
   expect(traceFromFlags('t', flags({ nftVerdicts: 'all' })).spec?.nftVerdicts).toHaveLength(7);
+  expect(traceFromFlags('t', flags({ nodeProfile: 'drops,ifdump' })).spec?.profile).toBe('drops,ifdump');
 });
 
 test('a ClusterTrace is cluster-scoped and may select namespaces and change the nodes', () => {

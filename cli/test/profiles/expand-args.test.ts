@@ -1,8 +1,8 @@
 // Entry args as flags: dashes for underscores, lists repeat the flag, ~ is a bare flag, and
 // each key is checked against the subcommand's real options.
 import { Command } from 'commander';
-import { expandArgs, optionShapes } from '../../src/profiles/expand-args.js';
-import type { ProfileArg } from '../../src/profiles/profile-file.js';
+import { expandArgs, type ProfileArg } from '@retrace/agent';
+import { optionShapes } from '../../src/profiles/option-shapes.js';
 
 // The shapes of collect's options that matter here (the real command is built the same way).
 const collect = new Command('collect')

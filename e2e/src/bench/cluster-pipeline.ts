@@ -67,6 +67,7 @@ async function pipeline(agents: number): Promise<{ rate: number; stored: number;
       collectors: [],
       probes: [],
       filter: '',
+      profile: '',
       meta_filter: '',
       stack: false,
       pods: [],

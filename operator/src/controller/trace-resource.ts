@@ -1,7 +1,16 @@
 // Trace and ClusterTrace: their spec and status as the CRDs in crds/ define them, the checks
 // the API server's schema cannot make (a filter that does not compile, a probe that does not
 // parse, a namespaced Trace asking for host-wide probes), and the TraceSpec agents run.
-import { COLLECTORS, compileFilter, parseMetaFilter, parseProbe, parseVerdicts } from '@retrace/agent';
+import {
+  COLLECTORS,
+  commaList,
+  compileFilter,
+  findProfile,
+  parseMetaFilter,
+  parseProbe,
+  parseVerdicts,
+  profileDirs,
+} from '@retrace/agent';
 import type { PodRef, TraceSpec } from '@retrace/events';
 import { objectKey, type KubeObject, type LabelSelector } from './kube-types.js';
 
@@ -151,11 +160,9 @@ export function validateTrace(t: TraceResource): void {
     );
   if (namespaced && s.ovsTrack)
     throw new TraceSpecError('ovsTrack', 'following upcalls into ovs-vswitchd is host-wide; use a ClusterTrace');
-  if (s.profile)
-    throw new TraceSpecError(
-      'profile',
-      "profiles are not expanded by the operator yet; give the profile's collectors, probes and filter instead (`retrace profile` shows them)",
-    );
+  // Each node picks the entry for its kernel; here: every named profile exists and reads.
+  const profile = s.profile;
+  if (profile) checked('profile', () => commaList(profile).forEach((n) => findProfile(n, profileDirs(), () => undefined)));
   parseDuration('duration', s.duration);
   parseDuration('output.retention', s.output?.retention);
 }
@@ -172,6 +179,7 @@ export function traceSpecOf(t: TraceResource, nodes: string[], pods: PodRef[]): 
     collectors: s.collectors ?? [],
     probes: s.probes ?? [],
     filter: s.packetFilter ?? '',
+    profile: s.profile ?? '',
     meta_filter: s.metaFilter ?? '',
     stack: s.stack === true,
     limits: {

@@ -54,6 +54,7 @@ const KNOWN = new Set([
   'nodes',
   'skbSections',
   'nftVerdicts',
+  'profile',
 ]);
 
 export function traceSpecsFrom(doc: unknown, file = 'traces'): TraceSpec[] {
@@ -100,6 +101,7 @@ export function traceSpecsFrom(doc: unknown, file = 'traces'): TraceSpec[] {
       collectors: strings(`${at}.collectors`, t.collectors, fail),
       probes: strings(`${at}.probes`, t.probes, fail),
       filter: typeof t.filter === 'string' ? t.filter : '',
+      profile: typeof t.profile === 'string' ? t.profile : '',
       meta_filter: typeof t.metaFilter === 'string' ? t.metaFilter : '',
       stack: t.stack === true,
       limits: {

@@ -10,6 +10,7 @@ const spec = (name: string): TraceSpec => ({
   namespaced: false,
   filter: '',
   meta_filter: '',
+  profile: '',
   stack: false,
   ovs_track: false,
   allow_system_changes: false,

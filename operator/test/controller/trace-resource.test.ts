@@ -17,6 +17,7 @@ test.each([
   [{ probes: ['usdt:/usr/sbin/ovs-vswitchd:udpif:upcall'] }, /^spec\.probes\[0\]: .*host process/],
   [{ duration: '5 minutes' }, /^spec\.duration: "5 minutes" is not a duration/],
   [{ nftVerdicts: ['maybe'] }, /^spec\.nftVerdicts: unknown --nft-verdicts maybe/],
+  [{ profile: 'drops,nope' }, /^spec\.profile: no profile named 'nope'; available: .*drops/],
 ])('a namespaced Trace with %j is refused, naming the field', (spec, want) => {
   expect(() => validateTrace(trace(spec))).toThrow(want);
 });
@@ -30,6 +31,12 @@ test('a ClusterTrace may use host-wide collectors, USDT probes and system change
       ),
     ),
   ).not.toThrow();
+});
+
+test('a known profile is accepted, and goes to the agents to expand for their kernels', () => {
+  const t = trace({ profile: 'drops,ifdump', packetFilter: 'udp' });
+  expect(() => validateTrace(t)).not.toThrow();
+  expect(traceSpecOf(t, ['n1'], []).profile).toBe('drops,ifdump');
 });
 
 test('durations add up their parts', () => {

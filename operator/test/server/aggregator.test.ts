@@ -13,6 +13,7 @@ const spec: TraceSpec = {
   probes: ['tp:skb:kfree_skb', 'kprobe:ip_rcv'],
   filter: '',
   meta_filter: '',
+  profile: '',
   stack: false,
   ovs_track: false,
   allow_system_changes: false,

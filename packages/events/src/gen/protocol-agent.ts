@@ -79,6 +79,7 @@ export interface TraceSpec {
   nodes?: string[];
   skb_sections?: string[];
   nft_verdicts: string;
+  profile: string;
 }
 
 export interface Assignments {
@@ -549,6 +550,13 @@ export const AGENT_FIELDS: Record<string, FieldSpec[]> = {
     {
       "id": 14,
       "json": "nft_verdicts",
+      "kind": "string",
+      "repeated": false,
+      "optional": false
+    },
+    {
+      "id": 15,
+      "json": "profile",
       "kind": "string",
       "repeated": false,
       "optional": false

@@ -1,6 +1,6 @@
 // `-p NAME[,NAME...]` for one subcommand: each profile's first entry that fits this kernel,
 // expanded to flags, in the order the profiles were named (they go after the user's own).
-import { commaList } from '@retrace/agent';
+import { commaList } from '../comma-list.js';
 import { chooseEntry, type KernelFacts } from './conditions.js';
 import { ProfileArgumentError, ProfileNoMatchError } from './errors.js';
 import { expandArgs, type OptionShape } from './expand-args.js';

@@ -2,7 +2,8 @@
 // tracepoints exist (tracefs's event list, BTF's btf_trace_* types, BTF functions, kallsyms).
 import { readFileSync } from 'node:fs';
 import { release } from 'node:os';
-import { textSymbols, tracefsDir } from '@retrace/agent';
+import { textSymbols } from '../decode/kallsyms.js';
+import { tracefsDir } from '../probes/catalog.js';
 import { KernelBtf } from '@retrace/ebpf-loader';
 import type { KernelFacts } from './conditions.js';
 

@@ -1,8 +1,6 @@
 // Errors about profiles: each names the profile file (and line when known) and what to change.
-import { UsageError } from '../usage-error.js';
-
-/** Every profile problem; the command line named a profile that cannot be used as it is. */
-export class ProfileError extends UsageError {
+/** Every profile problem: a profile named (on a command line, in a trace) cannot be used as it is. */
+export class ProfileError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'ProfileError';

@@ -4,7 +4,6 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command } from 'commander';
 import {
   DuplicateProfileError,
   ProfileArgumentError,
@@ -12,20 +11,17 @@ import {
   ProfileNoMatchError,
   ProfileNotFoundError,
 } from '../../src/profiles/errors.js';
-import { optionShapes } from '../../src/profiles/expand-args.js';
+import type { OptionShape } from '../../src/profiles/expand-args.js';
 import { profileArguments, profileNames, type ProfileContext } from '../../src/profiles/profile-args.js';
 import { BUILTIN_PROFILES_DIR, profileDirs } from '../../src/profiles/search-path.js';
 import type { KernelFacts } from '../../src/profiles/conditions.js';
 import { fakeKernel } from './fake-kernel.js';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'e2e', 'fixtures', 'retis-profiles');
-const options = optionShapes(
-  new Command('collect')
-    .option('-c, --collectors <list>')
-    .option('-p, --probe <probe>')
-    .option('--skb-sections <list>')
-    .option('--nft-verdicts <list>'),
-);
+const options: OptionShape[] = ['--collectors', '--probe', '--skb-sections', '--nft-verdicts'].map((flag) => ({
+  flag,
+  value: 'required',
+}));
 let tmp: string;
 let notes: string[];
 
@@ -71,9 +67,10 @@ test("retis's dropmon gives its collect flags and says which entry applied", () 
   expect(notes).toContain(
     'profile dropmon: applying collect entry 1: --collectors skb-drop,skb,dev,ns --probe tp:skb:kfree_skb/stack',
   );
-  expect(
-    profileArguments(['dropmon'], 'pcap', optionShapes(new Command('pcap').option('-p, --probe <p>')), ctx([fixtures])),
-  ).toEqual(['--probe', 'tp:skb:kfree_skb']);
+  expect(profileArguments(['dropmon'], 'pcap', [{ flag: '--probe', value: 'required' }], ctx([fixtures]))).toEqual([
+    '--probe',
+    'tp:skb:kfree_skb',
+  ]);
 });
 
 test('a comma list (and repeated -p) applies profiles in the order given', () => {

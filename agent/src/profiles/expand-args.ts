@@ -1,21 +1,12 @@
 // An entry's args as command-line flags: `key: value` -> --key value (underscores become
 // dashes), a list repeats the flag, `~` is a bare flag. Each key must be an option of the
 // subcommand, with or without a value as that option expects.
-import type { Command } from 'commander';
 import type { ProfileArg } from './profile-file.js';
 
 export interface OptionShape {
   /** `--probe` */
   flag: string;
   value: 'required' | 'optional' | 'none';
-}
-
-export function optionShapes(command: Command): OptionShape[] {
-  return command.options.flatMap((o) => {
-    const flag = o.long ?? o.short;
-    if (!flag) return [];
-    return [{ flag, value: o.required ? 'required' : o.optional ? 'optional' : 'none' } satisfies OptionShape];
-  });
 }
 
 export interface ExpandedArgs {
