@@ -162,7 +162,8 @@ export function validateTrace(t: TraceResource): void {
     throw new TraceSpecError('ovsTrack', 'following upcalls into ovs-vswitchd is host-wide; use a ClusterTrace');
   // Each node picks the entry for its kernel; here: every named profile exists and reads.
   const profile = s.profile;
-  if (profile) checked('profile', () => commaList(profile).forEach((n) => findProfile(n, profileDirs(), () => undefined)));
+  if (profile)
+    checked('profile', () => commaList(profile).forEach((n) => findProfile(n, profileDirs(), () => undefined)));
   parseDuration('duration', s.duration);
   parseDuration('output.retention', s.output?.retention);
 }
