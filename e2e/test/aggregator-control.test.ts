@@ -51,7 +51,8 @@ async function until<T>(what: string, f: () => Promise<T | undefined> | T | unde
 
 const count = (text: string, re: RegExp): number => text.match(new RegExp(re.source, 'g'))?.length ?? 0;
 
-function control(address: string, cert = certs.clientCert, key = certs.clientKey): ControlClient {
+// The operator's certificate: the aggregator's own key pair, as the chart gives it.
+function control(address: string, cert = certs.serverCert, key = certs.serverKey): ControlClient {
   const c = new ControlClient(address, { ca: certs.ca, cert, key });
   clients.push(c);
   return c;
@@ -146,7 +147,7 @@ test('SetTraces assigns a trace to the connected agent; its summary comes back; 
   expect(after.summaries?.[0]?.events).toBeGreaterThan(0n);
 });
 
-test('clients without a certificate the CA signed are refused, and change nothing', async () => {
+test("clients without a certificate the CA signed, or with an agent's, are refused and change nothing", async () => {
   const agg = await startAggregator({ store: `${tmp.dir}/tls-store`, certs });
   procs.push(agg);
   const good = control(agg.address);
@@ -162,6 +163,17 @@ test('clients without a certificate the CA signed are refused, and change nothin
   expect((refused as ControlError).message).toMatch(
     /refused the TLS handshake: the certificate in --cert \S+rogue\.crt must be signed by the CA it trusts/,
   );
+
+  // An agent's certificate: signed by the same CA, but not the operator's.
+  const agent = control(agg.address, certs.clientCert, certs.clientKey);
+  const denied = await agent.setTraces({ traces: [pingSpec('intruder')], revision: 'agent', operator: 'agent' }).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect((denied as ControlError).message).toMatch(
+    /refused: the control API is for retrace-operator; this client's certificate \(agent, agent\) is not one of aggregator, localhost/,
+  );
+  expect(await agent.getState({ traces: [], all_traces: true }).catch((e: Error) => e.message)).toMatch(/not one of/);
 
   // No certificate at all (the CA checked on our side only).
   const Ctor = makeGenericClientConstructor(ControlService, 'Control');
@@ -180,7 +192,8 @@ test('clients without a certificate the CA signed are refused, and change nothin
   const st = await good.getState({ traces: [], all_traces: false });
   expect(st.revision).toBe('kept');
   expect(st.traces ?? []).toEqual([]);
-  expect(agg.log()).not.toMatch(/intruder|rogue|bare/);
+  expect(agg.log()).not.toMatch(/traces from the operator (intruder|rogue|bare|agent)/);
+  expect(agg.log()).toMatch(/refused a control call from agent, agent: not one of aggregator, localhost/);
 });
 
 test('an aggregator given --traces refuses SetTraces, naming the file', async () => {

@@ -3,14 +3,15 @@
 // with health and Prometheus metrics on another. Its traces come either from --traces FILE
 // (re-read on SIGHUP; the control API then refuses SetTraces) or, without it, from a separate
 // retrace-operator through the control API (the last set kept in the store across restarts).
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { flagHelpers, type FlagHelpers } from '@retrace/events';
 import { AGGREGATOR_FLAGS, AGGREGATOR_USAGE, aggregatorServiceOptions } from '../server/aggregator-flags.js';
 import { ListenError, startAggregatorService } from '../server/aggregator-service.js';
-import type { ControlServer } from '../server/control-server.js';
+import { certificateNames, type ControlServer } from '../server/control-server.js';
 import { readTraceFile, TraceFileError } from '../server/trace-file.js';
 
-const USAGE = `usage: retrace-aggregator ${AGGREGATOR_USAGE} [--traces FILE]`;
+const USAGE = `usage: retrace-aggregator ${AGGREGATOR_USAGE} [--traces FILE] [--control-client NAME ...]`;
 
 const flags = flagHelpers('retrace-aggregator', USAGE);
 // Annotated, so that the compiler knows the code after fail() is unreachable.
@@ -19,7 +20,14 @@ const fail: FlagHelpers['fail'] = flags.fail;
 async function main(): Promise<void> {
   let args;
   try {
-    args = parseArgs({ options: { ...AGGREGATOR_FLAGS, traces: { type: 'string' } }, strict: true }).values;
+    args = parseArgs({
+      options: {
+        ...AGGREGATOR_FLAGS,
+        traces: { type: 'string' },
+        'control-client': { type: 'string', multiple: true },
+      },
+      strict: true,
+    }).values;
   } catch (e) {
     fail((e as Error).message);
   }
@@ -28,6 +36,16 @@ async function main(): Promise<void> {
     return;
   }
   const opts = aggregatorServiceOptions(args, fail, flags.num);
+  // Who may drive this aggregator: --control-client names, or by default the names of its own
+  // certificate (the chart gives the operator the server's key pair). Agents' are refused.
+  let clients: string[] | undefined;
+  if (!args.insecure && args.cert) {
+    try {
+      clients = args['control-client']?.length ? args['control-client'] : certificateNames(readFileSync(args.cert));
+    } catch (e) {
+      fail(`cannot read the names of ${args.cert} (--cert): ${(e as Error).message}`);
+    }
+  }
   const loadTraces = (control: ControlServer): void => {
     if (!args.traces) return;
     try {
@@ -43,7 +61,7 @@ async function main(): Promise<void> {
   try {
     svc = await startAggregatorService({
       ...opts,
-      control: args.traces ? { tracesFile: args.traces } : {},
+      control: { ...(args.traces ? { tracesFile: args.traces } : {}), ...(clients ? { clients } : {}) },
       beforeListen: (_agg, control) => {
         if (!control) throw new Error('the control API is not served');
         if (args.traces) return loadTraces(control);

@@ -100,6 +100,7 @@ function explain(address: string, e: ServiceError, tls: TlsFiles, timeoutMs: num
         `retrace-aggregator of this version, not an operator's or an agent's port (${d})`
       );
     case status.FAILED_PRECONDITION:
+    case status.PERMISSION_DENIED:
       return `${at} refused: ${d}`;
     default:
       return `${at}: ${d}`;

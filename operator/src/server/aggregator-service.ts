@@ -34,7 +34,7 @@ export async function startAggregatorService(o: {
   metricsPort?: number;
   notReady?: () => string;
   /** Serve retrace.v1.Control (a separate operator sets the traces unless a file does). */
-  control?: { tracesFile?: string };
+  control?: { tracesFile?: string; clients?: readonly string[] };
   /**
    * Sets the first traces, before agents can connect: an agent reconnecting to a restarted
    * aggregator must not be told to stop what it runs because the traces were not there yet.
@@ -49,6 +49,7 @@ export async function startAggregatorService(o: {
     ? new ControlServer(agg, {
         storeDir: o.aggregator.storeDir,
         ...(o.control.tracesFile ? { tracesFile: o.control.tracesFile } : {}),
+        ...(o.control.clients ? { clients: o.control.clients } : {}),
         ...(o.aggregator.log ? { log: o.aggregator.log } : {}),
       })
     : undefined;

@@ -5,6 +5,7 @@
 // the store directory, so an aggregator that restarts goes on running it before any operator
 // speaks again; an operator that restarts changes nothing until it sends its own whole set.
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import { status, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import {
@@ -29,6 +30,12 @@ export interface ControlOptions {
   storeDir: string;
   /** --traces FILE: the traces come from it, and SetTraces is refused. */
   tracesFile?: string;
+  /**
+   * Names (certificate CN or DNS name) of the clients allowed to call Control; undefined: any
+   * (plain-text tests). Agents' certificates are signed by the same CA, so the CA alone is not
+   * enough: an agent must not be able to set every node's traces.
+   */
+  clients?: readonly string[];
   log?: (msg: string) => void;
 }
 
@@ -115,8 +122,24 @@ export class ControlServer {
     return undefined;
   }
 
+  /** Why this caller may not use Control, or undefined when it may. */
+  private denied(call: ServerUnaryCall<unknown, unknown>): string | undefined {
+    const allowed = this.opts.clients;
+    if (!allowed) return undefined;
+    const names = peerNames(call);
+    if (names.some((n) => allowed.includes(n))) return undefined;
+    const who = names.length ? names.join(', ') : 'no certificate';
+    this.log(`refused a control call from ${who}: not one of ${allowed.join(', ')}`);
+    return (
+      `the control API is for retrace-operator; this client's certificate (${who}) is not one of ` +
+      `${allowed.join(', ')} (give the operator that certificate, or start retrace-aggregator with --control-client NAME)`
+    );
+  }
+
   handlers(): Record<string, unknown> {
     const setTraces: Handler<SetTracesRequest, SetTracesResponse> = (call, cb) => {
+      const denied = this.denied(call);
+      if (denied) return cb({ code: status.PERMISSION_DENIED, details: denied }, null);
       const req = call.request;
       const refused = this.refusal(req);
       if (refused) {
@@ -143,6 +166,8 @@ export class ControlServer {
       cb(null, { revision: req.revision, traces: this.names });
     };
     const getState: Handler<GetStateRequest, ControlState> = (call, cb) => {
+      const denied = this.denied(call);
+      if (denied) return cb({ code: status.PERMISSION_DENIED, details: denied }, null);
       const held = new Set(this.agg.traceNames());
       const wanted = call.request.all_traces ? [...held] : (call.request.traces ?? []).filter((t) => held.has(t));
       cb(null, {
@@ -155,4 +180,29 @@ export class ControlServer {
     };
     return { SetTraces: setTraces, GetState: getState };
   }
+}
+
+/** The peer certificate's CN and DNS names (empty without TLS or a certificate). */
+function peerNames(call: ServerUnaryCall<unknown, unknown>): string[] {
+  const cert = call.getAuthContext?.()?.sslPeerCertificate;
+  if (!cert) return [];
+  const cn = cert.subject?.CN;
+  const dns = (cert.subjectaltname ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x.startsWith('DNS:'))
+    .map((x) => x.slice(4));
+  return [...(typeof cn === 'string' ? [cn] : (cn ?? [])), ...dns];
+}
+
+/** The names a certificate (PEM) carries: its CN and DNS names. */
+export function certificateNames(pem: string | Buffer): string[] {
+  const c = new X509Certificate(pem);
+  const cn = /(?:^|\n)CN=([^\n]*)/.exec(c.subject)?.[1];
+  const dns = (c.subjectAltName ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x.startsWith('DNS:'))
+    .map((x) => x.slice(4));
+  return [...(cn ? [cn] : []), ...dns];
 }
