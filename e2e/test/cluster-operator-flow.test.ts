@@ -158,10 +158,35 @@ async function scenario(c: ClusterUnderTest, name: string): Promise<void> {
   expect(drops.stdout).toMatch(new RegExp(`^${reason}\\s+\\d+$`, 'm'));
   expect(drops.stdout).toMatch(new RegExp(`^${reason}\\s+${c.serverNode}\\s+\\S+\\s+\\d+\\s+${name}$`, 'm'));
 
+  // Following (through the trace's status; a --server port-forward has no end to wait for):
+  // journeys print once each, and the command ends with the trace.
+  const following = c.aggregatorArgs.includes('--server')
+    ? undefined
+    : runKubectlRetrace([
+        'events',
+        name,
+        '--cluster',
+        '-F',
+        '--interval',
+        '200',
+        '--kubeconfig',
+        c.kubeconfig,
+        ...c.aggregatorArgs,
+      ]);
+
   // Stopped: Completed, results kept.
   expect((await kr(c, ['stop', name, '--cluster'])).stdout).toBe(`clustertrace.retrace.dev/${name} stopped\n`);
   const done = await untilStatus(c, name, 'the trace completed', (t) => t.status?.phase === 'Completed');
   expect(done.status?.conditions?.find((x) => x.type === 'Complete')?.status).toBe('True');
+  if (following) {
+    const f = await following;
+    expect(f.code).toBe(0);
+    expect(f.stderr).toMatch(new RegExp(`^clustertrace\\.retrace\\.dev/${name}: Completed$`, 'm'));
+    const heads = f.stdout.match(/^journey \S+/gm) ?? [];
+    expect(heads.length).toBeGreaterThan(0);
+    expect(new Set(heads).size).toBe(heads.length);
+    expect(f.stdout).toMatch(/^journey \S+ across 2 nodes$/m);
+  }
   const after = await kr(c, ['events', name, '--cluster', '-o', '-', ...c.aggregatorArgs]);
   expect(after.stdout.trim().length).toBeGreaterThan(0);
 }
