@@ -206,7 +206,7 @@ test('bad profiles are refused before tracing, naming the file, line, entry and 
   expect(typo.stderr).toContain(`-P ${dir}-typo: no such directory`);
   const print = runRetrace(['-P', fixtures, '-p', 'ifdump', 'print', dropsFile()]);
   expect(print.code).toBe(2);
-  expect(print.stderr).toMatch(/-p\/--profile applies to collect and pcap, not print/);
+  expect(print.stderr).toMatch(/-p\/--profile applies to collect, pcap and create, not print/);
 });
 
 test('format versions: 2.0 is skipped with a warning naming the file, 1.9 is read with a partial-support warning', () => {

@@ -152,7 +152,7 @@ export async function run(argv: readonly string[]): Promise<void> {
     const command = first.commands.find((c) => c.name() === sub);
     if (!section || !command)
       throw new UsageError(
-        `-p/--profile applies to ${Object.keys(SECTION_OF).join(', ')}${sub ? `, not ${sub}` : ': name one of them after the profile'}`,
+        `-p/--profile applies to collect, pcap and create${sub ? `, not ${sub}` : ': name one of them after the profile'}`,
       );
     const extra = profileArguments(globals.profile, section, optionShapes(command), {
       dirs: profileDirs(globals.extraProfilesDir),
