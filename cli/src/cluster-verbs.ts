@@ -3,14 +3,12 @@
 // --server (traces, summary, events).
 import { Option, type Command } from 'commander';
 import type { FormatOptions } from '@retrace/events';
-import { addTracingFlags } from './commands/collect-flags.js';
+import { addTracingFlags, repeat } from './commands/collect-flags.js';
 import { events, summary, traces, type EventsOptions, type ServerOptions } from './commands/cluster.js';
 import { create, directClient, drops, get, kubeEvents, stop, type AggregatorFlags } from './commands/kube.js';
 import type { KubeFlags } from './kube/trace-client.js';
 import type { CreateFlags } from './kube/trace-from-flags.js';
 import { UsageError } from './usage-error.js';
-
-const repeat = (v: string, prev: string[] = []): string[] => [...prev, v];
 
 export const formatOption = (): Option =>
   new Option('--format <format>', 'text format').choices(['single-line', 'multi-line']).default('multi-line');

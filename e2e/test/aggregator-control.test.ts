@@ -14,6 +14,7 @@ import {
   type ClusterLab,
   type Proc,
   type TestCerts,
+  waitForValue,
 } from '@retrace/e2e';
 import { ControlService, type TraceSpec, type TraceSummary } from '@retrace/events';
 import { ControlClient, ControlError } from '@retrace/operator';
@@ -39,15 +40,8 @@ afterAll(async () => {
 });
 
 /** Polls until f gives a value (a guard against hanging, not a timing assertion). */
-async function until<T>(what: string, f: () => Promise<T | undefined> | T | undefined, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const until = <T>(what: string, f: () => T | undefined | Promise<T | undefined>, ms = 30_000): Promise<T> =>
+  waitForValue(f, what, ms, 200);
 
 const count = (text: string, re: RegExp): number => text.match(new RegExp(re.source, 'g'))?.length ?? 0;
 

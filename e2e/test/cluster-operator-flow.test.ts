@@ -10,14 +10,14 @@
 // installed by its Helm chart; see e2e/README.md), and is skipped otherwise.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FakeApiServer } from '@retrace/kube-fake';
 import type { TraceResource } from '@retrace/operator';
 import {
   clientTlsArgs,
-  clusterLab,
+  clusterLabThroughApi,
+  freePort,
   makeTestCerts,
   runKubectlRetrace,
   runRetrace,
@@ -217,36 +217,7 @@ async function localCluster(): Promise<ClusterUnderTest> {
         metadata: { name: node, labels: { 'kubernetes.io/hostname': node } },
         status: { nodeInfo: { kernelVersion: execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim() } },
       });
-    // Pods first, as the kubelet sees them: the API server gives each its uid, then the node
-    // makes its cgroup (pod<uid>) and network namespace.
-    const uids: Record<string, string> = {};
-    for (const [node, pods] of Object.entries(layout))
-      for (const full of pods) {
-        const [namespace = '', name = ''] = full.split('/');
-        const made = api.apply({
-          apiVersion: 'v1',
-          kind: 'Pod',
-          metadata: { name, namespace, labels: { app: name } },
-          spec: { nodeName: node, containers: [{ name: 'main', image: 'busybox' }] },
-        });
-        uids[full] = made.metadata.uid ?? '';
-      }
-    lab = clusterLab('of', { nodes: layout, uids });
-    for (const p of lab.pods) {
-      const obj = api.get('v1', 'Pod', p.namespace, p.name);
-      if (!obj) throw new Error(`pod ${p.namespace}/${p.name} vanished`);
-      api.apply({
-        ...obj,
-        apiVersion: 'v1',
-        kind: 'Pod',
-        status: {
-          phase: 'Running',
-          podIP: p.ip,
-          podIPs: [{ ip: p.ip }],
-          containerStatuses: [{ name: 'main', ready: true, containerID: `containerd://${p.container}` }],
-        },
-      });
-    }
+    lab = clusterLabThroughApi(api, 'of', layout, (_ns, name) => ({ app: name }));
     // Node B's bridge refuses UDP to port 7777 (NETFILTER_DROP).
     lab
       .node('node-b')
@@ -296,15 +267,6 @@ const REAL = process.env.KUBECONFIG && process.env.RETRACE_E2E_LOCAL_ONLY !== '1
 
 function kubectl(args: string[], input?: string): string {
   return execFileSync('kubectl', args, { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'] });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 /**

@@ -8,19 +8,20 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { get } from 'node:http';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FakeApiServer } from '@retrace/kube-fake';
 import type { TraceResource } from '@retrace/operator';
 import {
-  clusterLab,
+  clusterLabThroughApi,
+  freePort,
   makeTestCerts,
   startAgent,
   startAggregator,
   type ClusterLab,
   type Proc,
   type TestCerts,
+  waitForValue,
 } from '@retrace/e2e';
 import { parse } from 'yaml';
 import { tempDir } from './helpers.js';
@@ -45,6 +46,25 @@ interface Operator {
 }
 
 /** retrace-operator as a process, with the fake API server's kubeconfig. */
+/**
+ * The operator driving the aggregator at `address`. It presents the aggregator's certificate as
+ * its client certificate, as the chart mounts it (one Secret, server and client use).
+ */
+const driving = (address: string): string[] => [
+  '--aggregator',
+  address,
+  '--ca',
+  certs.ca,
+  '--cert',
+  certs.serverCert,
+  '--key',
+  certs.serverKey,
+  '--status-interval-ms',
+  '300',
+  '--aggregator-refresh-ms',
+  '300',
+];
+
 function startOperator(args: string[]): Operator {
   const child = spawn(process.execPath, [OPERATOR, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -83,26 +103,10 @@ function startOperator(args: string[]): Operator {
   return op;
 }
 
-async function until<T>(what: string, f: () => T | undefined | Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const until = <T>(what: string, f: () => T | undefined | Promise<T | undefined>, ms = 30_000): Promise<T> =>
+  waitForValue(f, what, ms, 200);
 
 const count = (text: string, re: RegExp): number => text.match(new RegExp(re.source, 'g'))?.length ?? 0;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 function readyz(port: number): Promise<{ code: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -123,32 +127,7 @@ beforeAll(async () => {
     api.apply(parse(readFileSync(join(ROOT, 'crds', f), 'utf8')) as Parameters<typeof api.apply>[0]);
   api.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team' } });
   api.apply({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-a' } });
-  // Pods as the kubelet sees them: the API server gives the uid, the node makes the cgroup.
-  const uids: Record<string, string> = {};
-  for (const name of ['client', 'server'])
-    uids[`team/${name}`] =
-      api.apply({
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: { name, namespace: 'team', labels: { app: 'pings' } },
-        spec: { nodeName: 'node-a', containers: [{ name: 'main', image: 'busybox' }] },
-      }).metadata.uid ?? '';
-  lab = clusterLab('os', { nodes: { 'node-a': ['team/client', 'team/server'] }, uids });
-  for (const p of lab.pods) {
-    const obj = api.get('v1', 'Pod', p.namespace, p.name);
-    if (!obj) throw new Error(`pod ${p.name} vanished`);
-    api.apply({
-      ...obj,
-      apiVersion: 'v1',
-      kind: 'Pod',
-      status: {
-        phase: 'Running',
-        podIP: p.ip,
-        podIPs: [{ ip: p.ip }],
-        containerStatuses: [{ name: 'main', ready: true, containerID: `containerd://${p.container}` }],
-      },
-    });
-  }
+  lab = clusterLabThroughApi(api, 'os', { 'node-a': ['team/client', 'team/server'] }, () => ({ app: 'pings' }));
   certs = makeTestCerts();
   kubeconfig = api.writeKubeConfig(tmp.dir);
 });
@@ -173,22 +152,7 @@ test('a Trace is assigned through the separate aggregator, its status names it, 
   procs.push(agent);
   await agg.waitFor(/agent node-a registered/);
 
-  // The operator presents the aggregator's certificate as its client certificate, as the chart
-  // mounts it (one Secret, server and client use).
-  const operatorArgs = [
-    '--aggregator',
-    agg.address,
-    '--ca',
-    certs.ca,
-    '--cert',
-    certs.serverCert,
-    '--key',
-    certs.serverKey,
-    '--status-interval-ms',
-    '300',
-    '--aggregator-refresh-ms',
-    '300',
-  ];
+  const operatorArgs = driving(agg.address);
   const op = startOperator(operatorArgs);
   await op.waitFor(/controller started/);
   expect(op.log()).toContain(`driving the aggregator at ${agg.address} (mutual TLS)`);
@@ -255,20 +219,7 @@ test('while the aggregator is away the operator retries, and the latest set is w
   });
   procs.push(agent);
   await agg.waitFor(/agent node-a registered/);
-  const op = startOperator([
-    '--aggregator',
-    agg.address,
-    '--ca',
-    certs.ca,
-    '--cert',
-    certs.serverCert,
-    '--key',
-    certs.serverKey,
-    '--status-interval-ms',
-    '300',
-    '--aggregator-refresh-ms',
-    '300',
-  ]);
+  const op = startOperator(driving(agg.address));
   await op.waitFor(/controller started/);
   const trace = (name: string): Parameters<typeof api.apply>[0] => ({
     apiVersion: 'retrace.dev/v1alpha1',

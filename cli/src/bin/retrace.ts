@@ -2,7 +2,7 @@
 // The retrace command line (retis-compatible verbs and flags).
 import { Command } from 'commander';
 import { collect, type CollectOptions } from '../commands/collect.js';
-import { addTracingFlags } from '../commands/collect-flags.js';
+import { addTracingFlags, repeat } from '../commands/collect-flags.js';
 import { filter } from '../commands/filter.js';
 import { inspect } from '../commands/inspect.js';
 import { pcap } from '../commands/pcap.js';
@@ -16,7 +16,6 @@ import { UsageError } from '../usage-error.js';
 import { ProfileError, checkExtraDirs, profileArguments, profileDirs, runningKernel } from '@retrace/agent';
 import { optionShapes } from '../profiles/option-shapes.js';
 
-const repeat = (v: string, prev: string[] = []): string[] => [...prev, v];
 interface GlobalOptions {
   profile: string[];
   extraProfilesDir: string[];

@@ -10,6 +10,7 @@ import {
   type TraceSummary,
 } from '@retrace/events';
 import { QueryClient } from '../cluster/query-client.js';
+import { table } from '../output/table.js';
 import { UsageError } from '../usage-error.js';
 import { followJourneys } from './kube.js';
 
@@ -25,18 +26,6 @@ function client(o: ServerOptions): QueryClient {
   const server = o.server ?? process.env.RETRACE_SERVER;
   if (!server) throw new UsageError('no aggregator: pass --server HOST:PORT (or set RETRACE_SERVER)');
   return new QueryClient(server, { ca: o.ca, cert: o.cert, key: o.key, insecure: !!o.insecure });
-}
-
-function pad(rows: string[][]): string {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows
-    .map((r) =>
-      r
-        .map((c, i) => c.padEnd(widths[i] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
 }
 
 export async function traces(o: ServerOptions): Promise<number> {
@@ -55,7 +44,7 @@ export async function traces(o: ServerOptions): Promise<number> {
         String(t.late),
         t.drops?.[0] ? `${t.drops[0].reason} (${t.drops[0].count})` : '',
       ]);
-    process.stdout.write(`${pad(rows)}\n`);
+    process.stdout.write(`${table(rows)}\n`);
     return 0;
   } finally {
     c.close();

@@ -4,7 +4,8 @@ import { commaList } from '@retrace/agent';
 import type { Command } from 'commander';
 import { UsageError } from '../usage-error.js';
 
-const repeat = (v: string, prev: string[] = []): string[] => [...prev, v];
+/** commander's collector for a repeatable flag: every value, in order. */
+export const repeat = (v: string, prev: string[] = []): string[] => [...prev, v];
 
 /** What the shared flags parse into (commander's camelCase names). */
 export interface TracingFlags {

@@ -8,7 +8,8 @@ import { stringify as yamlStringify } from 'yaml';
 import { QueryClient } from '../cluster/query-client.js';
 import { TraceClient, kindName, refOf, type KubeFlags } from '../kube/trace-client.js';
 import { traceFromFlags, type CreateFlags } from '../kube/trace-from-flags.js';
-import { describeTrace, table, traceTable } from '../kube/trace-view.js';
+import { describeTrace, traceTable } from '../kube/trace-view.js';
+import { table } from '../output/table.js';
 import { UsageError } from '../usage-error.js';
 import { writeJourneys, type EventsOptions, type ServerOptions } from './cluster.js';
 

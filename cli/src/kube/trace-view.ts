@@ -1,19 +1,7 @@
 // How the cluster verbs show traces: the `get` table (the CRDs' printer columns) and the
 // one-trace description (conditions, nodes with their failed probes, drops, results).
 import type { TraceResource } from '@retrace/operator';
-
-/** Columns padded to their widest cell, two spaces apart. */
-export function table(rows: string[][]): string {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows
-    .map((r) =>
-      r
-        .map((c, i) => c.padEnd(widths[i] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
-}
+import { table } from '../output/table.js';
 
 /** kubectl's AGE: 45s, 12m, 5h, 3d. */
 export function age(since: string | undefined, now = Date.now()): string {

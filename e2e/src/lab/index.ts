@@ -22,3 +22,5 @@ export {
   type OperatorProcOptions,
 } from './cluster-procs.js';
 export { ourProgramsLoaded } from './programs.js';
+export { freePort } from './free-port.js';
+export { clusterLabThroughApi } from './api-pods.js';

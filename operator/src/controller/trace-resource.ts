@@ -129,6 +129,17 @@ function checked<T>(field: string, check: () => T): T {
   }
 }
 
+// Profiles already found are not looked up again: validateTrace runs at every status refresh,
+// and a lookup reads every profile file on the search path. One not found is looked up each time
+// (it may be added).
+const foundProfiles = new Set<string>();
+
+function checkProfile(name: string): void {
+  if (foundProfiles.has(name)) return;
+  findProfile(name, profileDirs(), () => undefined);
+  foundProfiles.add(name);
+}
+
 /** Throws TraceSpecError naming the first field the agents could not run. */
 export function validateTrace(t: TraceResource): void {
   const s = t.spec ?? {};
@@ -162,8 +173,7 @@ export function validateTrace(t: TraceResource): void {
     throw new TraceSpecError('ovsTrack', 'following upcalls into ovs-vswitchd is host-wide; use a ClusterTrace');
   // Each node picks the entry for its kernel; here: every named profile exists and reads.
   const profile = s.profile;
-  if (profile)
-    checked('profile', () => commaList(profile).forEach((n) => findProfile(n, profileDirs(), () => undefined)));
+  if (profile) checked('profile', () => commaList(profile).forEach(checkProfile));
   parseDuration('duration', s.duration);
   parseDuration('output.retention', s.output?.retention);
 }

@@ -182,27 +182,24 @@ export class ControlServer {
   }
 }
 
-/** The peer certificate's CN and DNS names (empty without TLS or a certificate). */
-function peerNames(call: ServerUnaryCall<unknown, unknown>): string[] {
-  const cert = call.getAuthContext?.()?.sslPeerCertificate;
-  if (!cert) return [];
-  const cn = cert.subject?.CN;
-  const dns = (cert.subjectaltname ?? '')
+/** A certificate's CN and the DNS names of its subjectAltName ("DNS:a, IP Address:...") */
+function names(cn: string | string[] | undefined, subjectAltName: string | undefined): string[] {
+  const dns = (subjectAltName ?? '')
     .split(',')
     .map((x) => x.trim())
     .filter((x) => x.startsWith('DNS:'))
     .map((x) => x.slice(4));
-  return [...(typeof cn === 'string' ? [cn] : (cn ?? [])), ...dns];
+  return [...(cn === undefined ? [] : typeof cn === 'string' ? [cn] : cn), ...dns];
+}
+
+/** The peer certificate's CN and DNS names (empty without TLS or a certificate). */
+function peerNames(call: ServerUnaryCall<unknown, unknown>): string[] {
+  const cert = call.getAuthContext?.()?.sslPeerCertificate;
+  return cert ? names(cert.subject?.CN, cert.subjectaltname) : [];
 }
 
 /** The names a certificate (PEM) carries: its CN and DNS names. */
 export function certificateNames(pem: string | Buffer): string[] {
   const c = new X509Certificate(pem);
-  const cn = /(?:^|\n)CN=([^\n]*)/.exec(c.subject)?.[1];
-  const dns = (c.subjectAltName ?? '')
-    .split(',')
-    .map((x) => x.trim())
-    .filter((x) => x.startsWith('DNS:'))
-    .map((x) => x.slice(4));
-  return [...(cn ? [cn] : []), ...dns];
+  return names(/(?:^|\n)CN=([^\n]*)/.exec(c.subject)?.[1], c.subjectAltName);
 }
