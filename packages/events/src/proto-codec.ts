@@ -33,7 +33,10 @@ interface CompiledMessage {
   fields: CompiledField[];
   /** Fields by number (an array: the hot lookup of every decode). */
   byNumber: (CompiledField | undefined)[];
+  /** Writes the message's fields (made on first use by compileWriter). */
+  write: MessageWriter | undefined;
 }
+type MessageWriter = (w: ProtoWriter, obj: Record<string, unknown>) => void;
 
 const WIRE: Record<FieldSpec['kind'], number> = {
   u64: 0,
@@ -65,7 +68,7 @@ function messageOf(name: string): CompiledMessage {
   }));
   const byNumber: (CompiledField | undefined)[] = [];
   for (const f of fields) byNumber[f.spec.id] = f;
-  m = { name, fields, byNumber };
+  m = { name, fields, byNumber, write: undefined };
   compiled.set(name, m); // before the sub-messages: a message may contain itself
   for (const f of fields) if (f.spec.kind === 'message') f.sub = messageOf(f.spec.message ?? '');
   return m;
@@ -190,77 +193,69 @@ function writeNested(w: ProtoWriter, m: CompiledMessage, v: object): void {
   w.endLength(start);
 }
 
-function writeValue(w: ProtoWriter, c: CompiledField, v: unknown): void {
-  const f = c.spec;
-  switch (f.kind) {
-    case 'u64':
-    case 'i64':
-      w.varint64(typeof v === 'bigint' ? v : BigInt(v as number));
-      return;
-    case 'u32':
-      w.varint(Number(v) >>> 0);
-      return;
-    case 'i32': {
-      const n = Number(v) | 0;
-      if (n >= 0) w.varint(n);
-      else w.varint64(BigInt(n));
-      return;
-    }
-    case 'bool':
-      w.varint(v ? 1 : 0);
-      return;
-    case 'string':
-      w.string(String(v));
-      return;
-    case 'bytes':
-    case 'raw':
-      if (typeof v === 'string') w.base64(v);
-      else w.bytes(v as Uint8Array);
-      return;
-    case 'double':
-      w.double(Number(v));
-      return;
-    case 'message':
-      writeNested(w, c.sub as CompiledMessage, v as object);
-      return;
-  }
-}
-
-function isDefault(f: FieldSpec, v: unknown): boolean {
-  if (f.optional) return false; // proto3 optional: presence is kept
-  switch (f.kind) {
-    case 'u64':
-    case 'i64':
-      return v === 0n || v === 0;
-    case 'u32':
-    case 'i32':
-    case 'double':
-      return v === 0;
-    case 'bool':
-      return v === false;
-    case 'string':
-      return v === '';
-    default:
-      return false;
-  }
-}
-
 function writeMessage(w: ProtoWriter, m: CompiledMessage, obj: Record<string, unknown>): void {
-  for (const c of m.fields) {
+  (m.write ??= compileWriter(m))(w, obj);
+}
+
+/**
+ * A message's writer, generated from its field table: one property read per field by its own
+ * name, the default check and the value's encoding inlined for its kind. A loop over the table
+ * reading `obj[spec.json]` cost most of an event's encoding (every read a lookup by a varying
+ * key); this writes the same bytes as that loop would, field by field in table order.
+ */
+function compileWriter(m: CompiledMessage): MessageWriter {
+  const lines: string[] = [];
+  m.fields.forEach((c, i) => {
     const { spec, tag } = c;
-    const v = obj[spec.json];
-    if (v === undefined || v === null) continue;
-    if (spec.repeated) {
-      for (const item of v as unknown[]) {
-        w.varint(tag);
-        writeValue(w, c, item);
+    const value = (x: string): string => {
+      switch (spec.kind) {
+        case 'u64':
+        case 'i64':
+          return `w.varint64(typeof ${x} === 'bigint' ? ${x} : BigInt(${x}));`;
+        case 'u32':
+          return `w.varint(Number(${x}) >>> 0);`;
+        case 'i32':
+          return `{ const n = Number(${x}) | 0; if (n >= 0) w.varint(n); else w.varint64(BigInt(n)); }`;
+        case 'bool':
+          return `w.varint(${x} ? 1 : 0);`;
+        case 'string':
+          return `w.string(String(${x}));`;
+        case 'bytes':
+        case 'raw':
+          return `if (typeof ${x} === 'string') w.base64(${x}); else w.bytes(${x});`;
+        case 'double':
+          return `w.double(Number(${x}));`;
+        case 'message':
+          return `writeNested(w, subs[${i}], ${x});`;
       }
-      continue;
-    }
-    if (isDefault(spec, v)) continue;
-    w.varint(tag);
-    writeValue(w, c, v);
-  }
+    };
+    const isDefault = spec.optional
+      ? 'false'
+      : {
+          u64: 'v === 0n || v === 0',
+          i64: 'v === 0n || v === 0',
+          u32: 'v === 0',
+          i32: 'v === 0',
+          double: 'v === 0',
+          bool: 'v === false',
+          string: "v === ''",
+          bytes: 'false',
+          raw: 'false',
+          message: 'false',
+        }[spec.kind];
+    lines.push(`v = o[${JSON.stringify(spec.json)}];`);
+    if (spec.repeated)
+      lines.push(`if (v !== undefined && v !== null) for (const x of v) { w.varint(${tag}); ${value('x')} }`);
+    else lines.push(`if (v !== undefined && v !== null && !(${isDefault})) { w.varint(${tag}); ${value('v')} }`);
+  });
+  const subs = m.fields.map((c) => c.sub);
+  // Source made from the generated field tables only.
+  const make = new Function(
+    'writeNested',
+    'subs',
+    `return function write${m.name}(w, o) {\n  let v;\n  ${lines.join('\n  ')}\n};`,
+  );
+  return make(writeNested, subs) as MessageWriter;
 }
 
 /** Encodes `value` as the protobuf message `name`. */
