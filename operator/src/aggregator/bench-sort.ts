@@ -8,8 +8,7 @@
 // each node's events reach the aggregator in batches, late by up to 50 ms.
 import { encodeMessage, type Event } from '@retrace/events';
 import { ClusterClock } from './clock.js';
-import { JourneySorter, type SortItem } from './journey-sorter.js';
-import { readSortKeys } from './sort-keys.js';
+import { JourneySorter, SortedEvent } from './journey-sorter.js';
 
 export interface SortBenchResult {
   events: number;
@@ -164,10 +163,7 @@ export function benchSort(n: number, rounds = 3): SortBenchResult {
     let ns = 0n;
     for (const chunk of syntheticTrace(n)) {
       // What the aggregator hands the sorter: the bytes and their sort keys (read at ingest).
-      const items = chunk.map(({ node, event }): SortItem => {
-        const raw = encodeMessage('Event', event);
-        return { node, raw, keys: readSortKeys(raw) };
-      });
+      const items = chunk.map(({ node, event }) => new SortedEvent(node, encodeMessage('Event', event)));
       const t = process.hrtime.bigint();
       for (const item of items) sorter.push(item);
       ns += process.hrtime.bigint() - t;

@@ -21,7 +21,7 @@ export {
   type SortStats,
   SortedEvent,
 } from './journey-sorter.js';
-export { readSortKeys, type SortKeys } from './sort-keys.js';
+export { readSortKeys, SortKeys } from './sort-keys.js';
 export {
   TraceStore,
   StoreError,

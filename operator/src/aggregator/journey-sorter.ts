@@ -17,43 +17,42 @@
 // a heap updated lazily. A series' packet is fingerprinted at its first event and again only when
 // the packet's length changes (encapsulation, decapsulation): what else rewrites a packet in
 // flight (NAT, TTL, checksums, MACs) leaves the fingerprint as it was anyway.
-import {
-  decodeMessage,
-  trackingId,
-  type Event,
-  type Journey as JourneySection,
-  type SkbTracking,
-} from '@retrace/events';
+import { decodeMessage, trackingId, type Event, type Journey as JourneySection } from '@retrace/events';
 import type { ClusterClock } from './clock.js';
 import { readPacketFieldsFromBytes } from './fingerprint.js';
 import { KeyedMinHeap } from './min-heap.js';
 import { PairTable } from './pair-table.js';
-import { readSortKeys, type SortKeys } from './sort-keys.js';
+import { SortKeys, readSortKeys } from './sort-keys.js';
 
 export interface SortItem {
   /** The node the event came from (its agent's registration name). */
   node: string;
   /** The event's protobuf encoding, carried through untouched. */
   raw: Uint8Array;
-  /** What the sorter reads of it (read from `raw` when not given). */
-  keys?: SortKeys;
 }
 
-export class SortedEvent {
+/**
+ * An event in the sorter and in released journeys: its bytes, its sort keys (it is its own
+ * SortKeys, read when it is made) and its place. Throws ProtoDecodeError for malformed bytes.
+ */
+export class SortedEvent extends SortKeys {
   private decoded: Event | undefined;
   constructor(
+    /** The node the event came from (its agent's registration name; k8sNode is what the event says). */
     readonly node: string,
-    readonly raw: Uint8Array,
-    readonly keys: SortKeys,
-    /** ns since the Unix epoch on the cluster clock. */
-    public clusterTs: bigint,
+    raw: Uint8Array,
+    /** ns since the Unix epoch on the cluster clock (set by the sorter). */
+    public clusterTs = 0n,
     /** Place in the journey: 0, 1, ... in order; late events continue the count. */
     public idx = 0,
     /** Arrived after its journey had been released. */
     public late = false,
-  ) {}
+  ) {
+    super();
+    readSortKeys(raw, this);
+  }
 
-  /** The whole event, decoded on first use (the sorter and the store read only `keys`). */
+  /** The whole event, decoded on first use (the sorter and the store read only the keys). */
   get event(): Event {
     return (this.decoded ??= decodeMessage<Event>('Event', this.raw));
   }
@@ -149,10 +148,13 @@ interface NodeState {
 
 interface Series {
   node: NodeState;
-  tracking: SkbTracking | undefined;
+  /** skb-tracking's orig_head and timestamp (tracked series); events share these bigints. */
+  tracked: boolean;
+  head: bigint;
+  trackTs: bigint;
   untracked: number;
   /** An untracked series' one event, until released (to tell which series an event is of). */
-  event: SortKeys | undefined;
+  event: SortedEvent | undefined;
   firstMono: bigint;
   /** The open journey the series is part of. */
   journey: JourneyState | undefined;
@@ -280,13 +282,15 @@ export class JourneySorter {
     this.releaseReady();
   }
 
-  push(item: SortItem): void {
-    const ev = item.keys ?? readSortKeys(item.raw);
+  /** Adds an event (read from its bytes when given as a SortItem: throws ProtoDecodeError if malformed). */
+  push(item: SortItem | SortedEvent): void {
+    const se = item instanceof SortedEvent ? item : new SortedEvent(item.node, item.raw);
     let n = this.lastNode;
-    if (n === undefined || n.name !== item.node) n = this.lastNode = this.nodeState(item.node, true);
+    if (n === undefined || n.name !== se.node) n = this.lastNode = this.nodeState(se.node, true);
     if (n.clockVersion !== this.clock.version) this.refreshOffset(n);
-    const mono = ev.timestamp ?? (n.hasHw ? n.hw - n.offset : 0n);
+    const mono = se.timestamp ?? (n.hasHw ? n.hw - n.offset : 0n);
     const ts = mono + n.offset;
+    se.clusterTs = ts;
     if (!this.hasBase) {
       this.base = ts;
       this.hasBase = true;
@@ -299,28 +303,29 @@ export class JourneySorter {
     }
     if (!n.hasHw || ts > n.hw) this.advance(n, ts);
 
-    const st = ev.tracking;
     let s: Series | undefined;
     let isNew = false;
-    if (st !== undefined) {
+    if (se.tracked) {
       s = n.lastSeries;
-      if (s === undefined || s.tracking?.orig_head !== st.orig_head || s.tracking.timestamp !== st.timestamp) {
-        s = st.timestamp > n.maxTracking ? undefined : this.findSeries(n, st);
+      if (s === undefined || s.head !== se.trackHead || s.trackTs !== se.trackTs) {
+        s = se.trackTs > n.maxTracking ? undefined : this.findSeries(n, se.trackHead, se.trackTs);
         if (s === undefined) {
-          s = this.newSeries(n, st, mono, ev);
+          s = this.newSeries(n, se, mono);
           isNew = true;
         }
         n.lastSeries = s;
       }
+      // The series' bigints instead of the event's own: those die young, and a waiting event
+      // keeps less alive.
+      se.trackHead = s.head;
+      se.trackTs = s.trackTs;
     } else {
-      s = this.newSeries(n, st, mono, ev);
+      s = this.newSeries(n, se, mono);
       isNew = true;
     }
-    const se = new SortedEvent(item.node, item.raw, ev, ts);
-    const pkt = ev.packet;
-    if (pkt !== undefined && pkt.length > 0 && ev.packetLen !== s.lastLen) {
-      s.lastLen = ev.packetLen;
-      this.identify(s, pkt, ts, isNew);
+    if (se.packetEnd > se.packetStart && se.packetLen !== s.lastLen) {
+      s.lastLen = se.packetLen;
+      this.identify(s, se.packet as Uint8Array, ts, isNew);
     }
     if (s.released !== undefined) {
       this.emitLate(s.released, se);
@@ -447,12 +452,14 @@ export class JourneySorter {
 
   // --- series, fingerprints, journeys ---
 
-  private newSeries(n: NodeState, st: SkbTracking | undefined, mono: bigint, ev: SortKeys): Series {
+  private newSeries(n: NodeState, e: SortedEvent, mono: bigint): Series {
     const s: Series = {
       node: n,
-      tracking: st,
-      untracked: st === undefined ? ++this.untracked : 0,
-      event: st === undefined ? ev : undefined,
+      tracked: e.tracked,
+      head: e.trackHead,
+      trackTs: e.trackTs,
+      untracked: e.tracked ? 0 : ++this.untracked,
+      event: e.tracked ? undefined : e,
       firstMono: mono,
       journey: undefined,
       released: undefined,
@@ -463,18 +470,18 @@ export class JourneySorter {
       maxTtl: -1,
     };
     this.nSeries++;
-    if (st === undefined) return s;
-    n.series.set(st.orig_head, s); // a newer packet in a reused buffer replaces the older one
-    if (st.timestamp > n.maxTracking) n.maxTracking = st.timestamp;
+    if (!e.tracked) return s;
+    n.series.set(s.head, s); // a newer packet in a reused buffer replaces the older one
+    if (s.trackTs > n.maxTracking) n.maxTracking = s.trackTs;
     if (++this.seriesInGeneration > this.rememberReleased / 2) this.nextGeneration();
     return s;
   }
 
-  private findSeries(n: NodeState, st: SkbTracking): Series | undefined {
-    const s = n.series.get(st.orig_head);
-    if (s !== undefined && s.tracking?.timestamp === st.timestamp) return s;
-    const o = n.older.get(st.orig_head);
-    return o !== undefined && o.tracking?.timestamp === st.timestamp ? o : undefined;
+  private findSeries(n: NodeState, head: bigint, trackTs: bigint): Series | undefined {
+    const s = n.series.get(head);
+    if (s !== undefined && s.trackTs === trackTs) return s;
+    const o = n.older.get(head);
+    return o !== undefined && o.trackTs === trackTs ? o : undefined;
   }
 
   /** Forgets the older generation of series, but not the open ones in it. */
@@ -630,7 +637,7 @@ export class JourneySorter {
     // latest offsets, so that each node's events keep their monotonic order.
     if (j.clockVersion !== this.clock.version) {
       for (const e of evs) {
-        const mono = e.keys.timestamp;
+        const mono = e.timestamp;
         const n = this.nodes.get(e.node);
         if (mono !== undefined && n !== undefined) e.clusterTs = mono + this.offsetOf(n);
       }
@@ -638,8 +645,8 @@ export class JourneySorter {
     }
     if (!j.sorted && !isSorted(evs)) evs.sort(byClusterTime);
     const first = seriesOf(evs[0] as SortedEvent, j.series);
-    const id = first.tracking
-      ? `${first.node.name}/${trackingId(first.tracking)}`
+    const id = first.tracked
+      ? `${first.node.name}/${trackingId({ orig_head: first.head, timestamp: first.trackTs, skb: 0n })}`
       : `${first.node.name}/u${first.untracked}`;
     const nodes: string[] = [];
     for (let i = 0; i < evs.length; i++) {
@@ -676,15 +683,9 @@ export class JourneySorter {
 
 /** The series an event is part of (the journey's id is its first event's series). */
 function seriesOf(e: SortedEvent, series: Series[]): Series {
-  const st = e.keys.tracking;
   for (const s of series) {
     if (s.node.name !== e.node) continue;
-    if (
-      st === undefined
-        ? s.event === e.keys
-        : s.tracking?.orig_head === st.orig_head && s.tracking.timestamp === st.timestamp
-    )
-      return s;
+    if (e.tracked ? s.head === e.trackHead && s.trackTs === e.trackTs : s.event === e) return s;
   }
   return series[0] as Series;
 }
@@ -692,8 +693,8 @@ function seriesOf(e: SortedEvent, series: Series[]): Series {
 function byClusterTime(a: SortedEvent, b: SortedEvent): number {
   if (a.clusterTs !== b.clusterTs) return a.clusterTs < b.clusterTs ? -1 : 1;
   if (a.node !== b.node) return 0; // stable: arrival order
-  const ma = a.keys.timestamp ?? 0n;
-  const mb = b.keys.timestamp ?? 0n;
+  const ma = a.timestamp ?? 0n;
+  const mb = b.timestamp ?? 0n;
   return ma < mb ? -1 : ma > mb ? 1 : 0;
 }
 

@@ -3,26 +3,43 @@
 // events cost more than everything else the aggregator does per event; the whole event is
 // decoded only when someone looks at it (SortedEvent.event). Field numbers come from the
 // generated tables, so this reader follows proto/ like the codec does.
-import { ProtoReader, fieldChecker, fieldNumber, type SkbTracking } from '@retrace/events';
+import { ProtoReader, fieldChecker, fieldNumber } from '@retrace/events';
 
-export interface SortKeys {
+/**
+ * What the aggregator reads of an event. A class, so that every instance has one shape, and so
+ * that SortedEvent can be its own keys: an event waiting in the sorter is one object (plus its
+ * bytes and two bigints), not an event, a keys object, a tracking object and views.
+ */
+export class SortKeys {
+  /** The event's bytes (the packet's offsets are into them). */
+  raw: Uint8Array = NO_BYTES;
   /** common.timestamp, the node's monotonic ns; undefined when the event has no common section. */
-  timestamp: bigint | undefined;
-  tracking: SkbTracking | undefined;
-  /** The captured packet (a view into the event's bytes, from the Ethernet header). */
-  packet: Uint8Array | undefined;
+  timestamp: bigint | undefined = undefined;
+  /** Whether there is an skb-tracking section; its orig_head and timestamp (skb is not needed). */
+  tracked = false;
+  trackHead = 0n;
+  trackTs = 0n;
+  /** The captured packet (from the Ethernet header): raw[packetStart, packetEnd). */
+  packetStart = 0;
+  packetEnd = 0;
   /** packet.len, or the captured length when len is 0. */
-  packetLen: number;
+  packetLen = 0;
   /** skb-drop.drop_reason ('' when not a drop). */
-  dropReason: string;
+  dropReason = '';
   /** Whether the event has a k8s section, and what it says. */
-  hasK8s: boolean;
-  node: string;
-  namespace: string;
-  pod: string;
+  hasK8s = false;
+  k8sNode = '';
+  namespace = '';
+  pod = '';
   /** journey.id, which events have once stored ('' before). */
-  journeyId: string;
+  journeyId = '';
+
+  /** The captured packet's bytes; undefined when none were captured. */
+  get packet(): Uint8Array | undefined {
+    return this.packetEnd > this.packetStart ? this.raw.subarray(this.packetStart, this.packetEnd) : undefined;
+  }
 }
+const NO_BYTES = new Uint8Array(0);
 
 const tag = (message: string, field: string, wire: number): number => (fieldNumber(message, field) << 3) | wire;
 const EV = {
@@ -37,7 +54,6 @@ const COMMON_TS = tag('Common', 'timestamp', 0);
 const TRACK = {
   head: tag('SkbTracking', 'orig_head', 0),
   ts: tag('SkbTracking', 'timestamp', 0),
-  skb: tag('SkbTracking', 'skb', 0),
 };
 const PKT = { len: tag('Packet', 'len', 0), data: tag('Packet', 'data', 2) };
 const DROP_REASON = tag('SkbDrop', 'drop_reason', 2);
@@ -77,23 +93,13 @@ class StringSlot {
 const slots = { node: new StringSlot(), namespace: new StringSlot(), pod: new StringSlot(), drop: new StringSlot() };
 
 /**
- * The sort keys of one encoded Event. Throws ProtoDecodeError when the bytes are not a
+ * The sort keys of one encoded Event, read into `k` (a new SortKeys when not given), which is
+ * returned. Throws ProtoDecodeError when the bytes are not a
  * well-formed Event: every field is checked all the way down as it is read or passed over, so
  * that what is stored can be read back.
  */
-export function readSortKeys(raw: Uint8Array): SortKeys {
-  const k: SortKeys = {
-    timestamp: undefined,
-    tracking: undefined,
-    packet: undefined,
-    packetLen: 0,
-    dropReason: '',
-    hasK8s: false,
-    node: '',
-    namespace: '',
-    pod: '',
-    journeyId: '',
-  };
+export function readSortKeys(raw: Uint8Array, k: SortKeys = new SortKeys()): SortKeys {
+  k.raw = raw;
   const r = new ProtoReader(raw, 'Event');
   while (r.pos < r.end) {
     const t = r.varint();
@@ -113,12 +119,11 @@ export function readSortKeys(raw: Uint8Array): SortKeys {
         within(r, end, 'Common');
       }
     } else if (t === EV.tracking) {
-      const s = (k.tracking ??= { orig_head: 0n, timestamp: 0n, skb: 0n });
+      k.tracked = true;
       while (r.pos < end) {
         const f = r.varint();
-        if (f === TRACK.head) s.orig_head = r.varint64();
-        else if (f === TRACK.ts) s.timestamp = r.varint64();
-        else if (f === TRACK.skb) s.skb = r.varint64();
+        if (f === TRACK.head) k.trackHead = r.varint64();
+        else if (f === TRACK.ts) k.trackTs = r.varint64();
         else check.tracking(r, f);
         within(r, end, 'SkbTracking');
       }
@@ -128,8 +133,8 @@ export function readSortKeys(raw: Uint8Array): SortKeys {
         if (f === PKT.len) k.packetLen = r.varint() >>> 0;
         else if (f === PKT.data) {
           const n = r.length();
-          k.packet = raw.subarray(r.pos, r.pos + n);
-          r.pos += n;
+          k.packetStart = r.pos;
+          k.packetEnd = r.pos += n;
         } else check.packet(r, f);
         within(r, end, 'Packet');
       }
@@ -144,7 +149,7 @@ export function readSortKeys(raw: Uint8Array): SortKeys {
       k.hasK8s = true;
       while (r.pos < end) {
         const f = r.varint();
-        if (f === K8S.node) k.node = str(r, slots.node);
+        if (f === K8S.node) k.k8sNode = str(r, slots.node);
         else if (f === K8S.namespace) k.namespace = str(r, slots.namespace);
         else if (f === K8S.pod) k.pod = str(r, slots.pod);
         else check.k8s(r, f);
@@ -162,7 +167,7 @@ export function readSortKeys(raw: Uint8Array): SortKeys {
       }
     }
   }
-  if (k.packet !== undefined && k.packetLen === 0) k.packetLen = k.packet.length;
+  if (k.packetLen === 0) k.packetLen = k.packetEnd - k.packetStart;
   return k;
 }
 

@@ -197,9 +197,9 @@ export class SummaryBuilder {
    */
   journey(j: Journey): void {
     for (const e of j.events) {
-      const reason = e.keys.dropReason;
+      const reason = e.dropReason;
       if (!reason) continue;
-      this.dropAt(reason, e.keys.node || e.node, podOf(e.keys));
+      this.dropAt(reason, e.k8sNode || e.node, podOf(e));
       const d = this.drops.get(reason);
       if (d) d.count++;
       else

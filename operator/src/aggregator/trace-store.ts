@@ -232,7 +232,7 @@ export class TraceStore {
       const start = w.beginLength();
       w.raw(e.raw);
       // Records say where they come from even when the agent left k8s out (read back on open).
-      if (!e.keys.hasK8s) w.messageField(FIELD_K8S, 'K8s', { node: e.node });
+      if (!e.hasK8s) w.messageField(FIELD_K8S, 'K8s', { node: e.node });
       w.messageField(FIELD_JOURNEY, 'Journey', journeySection(e, j));
       const size = w.pos - start;
       w.endLength(start);
@@ -251,9 +251,9 @@ export class TraceStore {
       const e = j.events[i] as SortedEvent;
       this.index(t, seg, seg.bytes + (starts[i] as number), sizes[i] as number, {
         journey: j.id,
-        node: e.keys.node || e.node,
-        pod: podOf(e.keys),
-        drop: e.keys.dropReason,
+        node: e.k8sNode || e.node,
+        pod: podOf(e),
+        drop: e.dropReason,
       });
     }
     seg.bytes += total;
@@ -615,7 +615,7 @@ function recordFields(b: Buffer, start: number, end: number): RecordFields | und
     if (e instanceof ProtoDecodeError) return undefined;
     throw e;
   }
-  return { journey: k.journeyId, node: k.node, pod: podOf(k), drop: k.dropReason };
+  return { journey: k.journeyId, node: k.k8sNode, pod: podOf(k), drop: k.dropReason };
 }
 
 /** Writes a file so that readers see the old or the new content, never a part. */

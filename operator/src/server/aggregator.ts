@@ -2,7 +2,7 @@
 // per-packet journeys across nodes behind a lateness watermark, stores them per trace, keeps
 // per-trace summaries and metrics, and answers queries.
 import { ProtoDecodeError, type Event, type TraceSpec, type TraceSummary } from '@retrace/events';
-import { ClusterClock, JourneySorter, readSortKeys, type Journey, type SortKeys } from '../aggregator/index.js';
+import { ClusterClock, JourneySorter, SortedEvent, type Journey } from '../aggregator/index.js';
 import { SummaryBuilder } from '../aggregator/summary.js';
 import { TraceStore } from '../aggregator/trace-store.js';
 import { AgentLinkServer, type AgentStream, type LinkHandler } from './agent-link-server.js';
@@ -82,7 +82,7 @@ export class Aggregator implements LinkHandler {
     this.metrics.journeys.inc({ stitched: j.nodes.length > 1 ? 'true' : 'false' });
     for (const e of j.events) {
       if (e.late) this.metrics.late.inc();
-      const reason = e.keys.dropReason;
+      const reason = e.dropReason;
       if (reason) this.metrics.drops.inc({ reason });
     }
   }
@@ -136,16 +136,16 @@ export class Aggregator implements LinkHandler {
     let bad = 0;
     let firstError = '';
     for (const raw of events) {
-      let keys: SortKeys;
+      let e: SortedEvent;
       try {
-        keys = readSortKeys(raw);
-      } catch (e) {
-        if (!(e instanceof ProtoDecodeError)) throw e;
+        e = new SortedEvent(s.node, raw);
+      } catch (err) {
+        if (!(err instanceof ProtoDecodeError)) throw err;
         bad++;
-        firstError ||= e.message;
+        firstError ||= err.message;
         continue;
       }
-      t.sorter.push({ node: s.node, raw, keys });
+      t.sorter.push(e);
     }
     const good = events.length - bad;
     t.summary.received(s.node, good);

@@ -23,19 +23,24 @@ test.each(cases.map((e, i) => [i, e] as const))('event %i: the keys are what a f
   const full = decodeMessage<Event>('Event', raw);
   const k = readSortKeys(raw);
   expect(k.timestamp).toBe(full.common?.timestamp);
-  expect(k.tracking).toEqual(full['skb-tracking']);
+  const st = full['skb-tracking'];
+  expect([k.tracked, k.trackHead, k.trackTs]).toEqual([st !== undefined, st?.orig_head ?? 0n, st?.timestamp ?? 0n]);
   expect(k.packet ? Buffer.from(k.packet).toString('base64') : undefined).toBe(full.packet?.data || undefined);
   expect(k.packetLen).toBe(full.packet ? full.packet.len || Buffer.from(full.packet.data, 'base64').length : 0);
   expect(k.dropReason).toBe(full['skb-drop']?.drop_reason ?? '');
   expect(k.hasK8s).toBe(full.k8s !== undefined);
-  expect([k.node, k.namespace, k.pod]).toEqual([full.k8s?.node ?? '', full.k8s?.namespace ?? '', full.k8s?.pod ?? '']);
+  expect([k.k8sNode, k.namespace, k.pod]).toEqual([
+    full.k8s?.node ?? '',
+    full.k8s?.namespace ?? '',
+    full.k8s?.pod ?? '',
+  ]);
 });
 
 test('a section sent twice is merged, the later fields winning, as protobuf has it', () => {
   const a = encodeMessage('Event', { k8s: { node: 'n1', pod: 'p1' } });
   const b = encodeMessage('Event', { k8s: { node: 'n2' } });
   const k = readSortKeys(Buffer.concat([a, b]));
-  expect([k.node, k.pod]).toEqual(['n2', 'p1']);
+  expect([k.k8sNode, k.pod]).toEqual(['n2', 'p1']);
   expect(decodeMessage<Event>('Event', Buffer.concat([a, b])).k8s).toMatchObject({ node: 'n2', pod: 'p1' });
 });
 
