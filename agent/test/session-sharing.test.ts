@@ -3,7 +3,7 @@
 // trace whose scope changes moves off the shared session without taking the other with it; the
 // last one out unloads everything. Real kernel, real namespaces: client -- router -- server.
 import { ourProgramsLoaded, routedLab, waitFor, type RoutedLab } from '@retrace/e2e';
-import { decodeMessage, type Event, type PodRef, type TraceSpec } from '@retrace/events';
+import { decodeMessage, type Event, type EventBatch, type PodRef, type TraceSpec } from '@retrace/events';
 import { BatchQueue } from '../src/link/batch-queue.js';
 import { SessionPool } from '../src/daemon/session-pool.js';
 import { TraceRunner, type PodLookup } from '../src/daemon/trace-runner.js';
@@ -78,7 +78,8 @@ function take(r: Running): Seen[] {
   const out: Seen[] = [];
   r.queue.cut();
   for (let b = r.queue.nextUnsent(); b; b = r.queue.nextUnsent())
-    for (const raw of b.events ?? []) {
+    for (const raw of decodeMessage<EventBatch>('EventBatch', b.encoded, { raw: new Set(['EventBatch.events']) })
+      .events ?? []) {
       const ev = decodeMessage<Event>('Event', raw as unknown as Uint8Array);
       const bytes = Buffer.from(ev.packet?.data ?? '', 'base64');
       // Ethernet + IPv4 (20 bytes, no options here) + UDP: the destination port.

@@ -1,14 +1,7 @@
 // One assigned trace on this node: runs a tracing session with the trace's collectors, probes and
 // filters, scopes it in the kernel to its pods' network namespaces when it is namespaced, adds
 // node/pod/container to events, enforces the node limits and hands encoded events to the link.
-import {
-  encodeMessage,
-  type AttachResults,
-  type Event,
-  type NodeStatus,
-  type PodRef,
-  type TraceSpec,
-} from '@retrace/events';
+import { type AttachResults, type Event, type NodeStatus, type PodRef, type TraceSpec } from '@retrace/events';
 import type { TracingSession, SessionCounts } from '../session/session.js';
 import type { SessionPool, SessionUser } from './session-pool.js';
 import type { BatchQueue } from '../link/batch-queue.js';
@@ -54,7 +47,8 @@ export interface RunnerDeps {
   profileDirs?: readonly string[];
 }
 
-let lastEncoded: { event: Event | undefined; bytes: Uint8Array } = { event: undefined, bytes: new Uint8Array(0) };
+/** The event whose k8s section was set last (traces sharing a session are handed the same one). */
+let lastWithK8s: Event | undefined;
 
 export class TraceRunner implements SessionUser {
   private session: TracingSession | undefined;
@@ -171,20 +165,12 @@ export class TraceRunner implements SessionUser {
       return;
     }
     this.emitted++;
-    this.deps.queue.add(this.encoded(ev));
+    if (lastWithK8s !== ev) {
+      ev.k8s = this.k8sOf(ev);
+      lastWithK8s = ev;
+    }
+    this.deps.queue.addEvent(ev); // encoded straight into the trace's next batch
     if (this.limits.exhausted) setImmediate(() => this.finish('max-events'));
-  }
-
-  /**
-   * The event with its k8s section, encoded: once per event, however many traces share the
-   * session (they are handed the same event one after the other, and the section is the node's).
-   */
-  private encoded(ev: Event): Uint8Array {
-    if (lastEncoded.event === ev) return lastEncoded.bytes;
-    ev.k8s = this.k8sOf(ev);
-    const bytes = encodeMessage('Event', ev);
-    lastEncoded = { event: ev, bytes };
-    return bytes;
   }
 
   private k8sOf(ev: Event): NonNullable<Event['k8s']> {

@@ -8,6 +8,7 @@ import {
   channelCredentials,
   type AgentMessage,
   type Assignments,
+  type EventBatch,
   type Register,
   type ServerMessage,
   type TlsFiles,
@@ -240,7 +241,7 @@ export class AgentLink {
         if (lost) this.write({ lost });
         const b = q.nextUnsent();
         if (b) {
-          this.write({ batch: b });
+          this.write({ batch: b.encoded as unknown as EventBatch }); // already encoded: written as is
           progress = true;
         }
       }

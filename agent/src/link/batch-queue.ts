@@ -2,7 +2,15 @@
 // batches, which stay buffered until the aggregator acknowledges them (a reconnect resends the
 // rest). The bytes held are bounded: past the bound, new events are dropped and counted, never
 // silently, and never with memory growing without limit.
-import type { EventBatch, LostEvents, ProbeLost } from '@retrace/events';
+import {
+  ProtoWriter,
+  encodeMessage,
+  fieldNumber,
+  type Event,
+  type EventBatch,
+  type LostEvents,
+  type ProbeLost,
+} from '@retrace/events';
 
 export interface BatchQueueOptions {
   /** Bytes of encoded events held (gathering, unsent and unacknowledged). */
@@ -12,14 +20,31 @@ export interface BatchQueueOptions {
 }
 
 interface Held {
-  batch: EventBatch;
+  seq: bigint;
+  /** The whole EventBatch message, encoded once (resends write the same bytes). */
+  encoded: Uint8Array;
+  events: number;
   bytes: number;
   sent: boolean;
 }
 
+/** A batch as the link writes it: the encoded EventBatch (an AgentMessage's `batch` field as is). */
+export interface PendingBatch {
+  seq: bigint;
+  events: number;
+  encoded: Uint8Array;
+}
+
+const EVENTS_FIELD = fieldNumber('EventBatch', 'events');
+const EVENTS_TAG = (EVENTS_FIELD << 3) | 2;
+
 export class BatchQueue {
-  private gathering: Uint8Array[] = [];
-  private gatheringBytes = 0;
+  /**
+   * Events gathered for the next batch, written as EventBatch `events` fields (tag, length,
+   * event): events are encoded straight into the batch, with no buffer of their own.
+   */
+  private readonly gathering = new ProtoWriter(64 * 1024);
+  private gatheringEvents = 0;
   private lostByProbe = new Map<string, bigint>();
   private readonly held: Held[] = [];
   private heldBytes = 0;
@@ -37,25 +62,42 @@ export class BatchQueue {
     this.batchEvents = opts.batchEvents ?? 1024;
   }
 
+  /** Bytes held: events gathered, unsent and unacknowledged (with their field tags and lengths). */
   get bytes(): number {
-    return this.gatheringBytes + this.heldBytes;
+    return this.gathering.pos + this.heldBytes;
   }
 
   get lastSeq(): bigint {
     return this.nextSeq - 1n;
   }
 
-  /** Adds one encoded event; false when it was dropped because the bound is reached. */
+  /** Adds one event, encoding it into the batch; false when it was dropped because the bound is reached. */
+  addEvent(ev: Event): boolean {
+    const w = this.gathering;
+    const start = w.pos;
+    w.messageField(EVENTS_FIELD, 'Event', ev);
+    return this.added(start);
+  }
+
+  /** Adds one event encoded beforehand (shared by several traces); false when dropped at the bound. */
   add(encoded: Uint8Array): boolean {
-    if (this.bytes + encoded.length > this.opts.maxBytes) {
+    const w = this.gathering;
+    const start = w.pos;
+    w.varint(EVENTS_TAG);
+    w.bytes(encoded);
+    return this.added(start);
+  }
+
+  private added(start: number): boolean {
+    if (this.gathering.pos + this.heldBytes > this.opts.maxBytes) {
+      this.gathering.pos = start; // taken back: over the bound
       this.unreportedDrops++;
       this.totals.dropped++;
       return false;
     }
-    this.gathering.push(encoded);
-    this.gatheringBytes += encoded.length;
+    this.gatheringEvents++;
     this.totals.queued++;
-    if (this.gathering.length >= this.batchEvents) this.cut();
+    if (this.gatheringEvents >= this.batchEvents) this.cut();
     return true;
   }
 
@@ -66,28 +108,27 @@ export class BatchQueue {
 
   /** Turns what was gathered into the next numbered batch (nothing when empty). */
   cut(): void {
-    if (!this.gathering.length && !this.lostByProbe.size) return;
+    if (!this.gatheringEvents && !this.lostByProbe.size) return;
     const lost: ProbeLost[] = [...this.lostByProbe].map(([probe, count]) => ({ probe, count }));
-    const batch: EventBatch = {
-      trace: this.trace,
-      seq: this.nextSeq++,
-      events: this.gathering as unknown as EventBatch['events'],
-      lost,
-    };
-    this.held.push({ batch, bytes: this.gatheringBytes, sent: false });
-    this.heldBytes += this.gatheringBytes;
-    this.gathering = [];
-    this.gatheringBytes = 0;
+    const seq = this.nextSeq++;
+    // Protobuf fields may come in any order: the header, then the events as gathered.
+    const head = encodeMessage('EventBatch', { trace: this.trace, seq, lost } satisfies EventBatch);
+    const w = this.gathering;
+    const encoded = Buffer.concat([head, w.buf.subarray(0, w.pos)]);
+    this.held.push({ seq, encoded, events: this.gatheringEvents, bytes: w.pos, sent: false });
+    this.heldBytes += w.pos;
+    w.pos = 0;
+    this.gatheringEvents = 0;
     this.lostByProbe = new Map();
   }
 
   /** The next batch to write, marked as sent. */
-  nextUnsent(): EventBatch | undefined {
+  nextUnsent(): PendingBatch | undefined {
     for (const h of this.held)
       if (!h.sent) {
         h.sent = true;
-        this.totals.sent += h.batch.events?.length ?? 0;
-        return h.batch;
+        this.totals.sent += h.events;
+        return { seq: h.seq, events: h.events, encoded: h.encoded };
       }
     return undefined;
   }
@@ -108,10 +149,10 @@ export class BatchQueue {
 
   /** The aggregator accepted every batch up to `seq`: they are released. */
   ack(seq: bigint): void {
-    while (this.held.length && (this.held[0]?.batch.seq ?? 0n) <= seq) {
+    while (this.held.length && (this.held[0]?.seq ?? 0n) <= seq) {
       const h = this.held.shift() as Held;
       this.heldBytes -= h.bytes;
-      this.totals.acked += h.batch.events?.length ?? 0;
+      this.totals.acked += h.events;
     }
   }
 
@@ -124,13 +165,13 @@ export class BatchQueue {
     for (const h of this.held)
       if (h.sent) {
         h.sent = false;
-        this.totals.resent += h.batch.events?.length ?? 0;
-        this.totals.sent -= h.batch.events?.length ?? 0;
+        this.totals.resent += h.events;
+        this.totals.sent -= h.events;
       }
   }
 
   /** Nothing gathered, unsent or unacknowledged. */
   get idle(): boolean {
-    return !this.gathering.length && !this.held.length && !this.unreportedDrops;
+    return !this.gatheringEvents && !this.held.length && !this.unreportedDrops;
   }
 }

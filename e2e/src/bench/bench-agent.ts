@@ -3,7 +3,7 @@
 // per-event work (the k8s section, the protobuf encoding, batching) and streams it over gRPC.
 // Talks to the benchmark over the IPC channel: ready -> go -> done (with its peak RSS).
 import { AgentLink } from '@retrace/agent';
-import { PROTOCOL_VERSION, encodeMessage, type Event } from '@retrace/events';
+import { PROTOCOL_VERSION, type Event } from '@retrace/events';
 import { syntheticTrace } from '@retrace/operator';
 
 const [address, indexArg, agentsArg, eventsArg] = process.argv.slice(2);
@@ -44,7 +44,7 @@ async function run(): Promise<void> {
   for (let k = 0; k < mine.length; k++) {
     const event = mine[k] as Event;
     event.k8s = { node };
-    q.add(encodeMessage('Event', event));
+    q.addEvent(event); // as the agent's trace runner does: encoded straight into the batch
     if (k % 2000 === 1999) await new Promise((r) => setImmediate(r)); // let the link write
   }
   while (!link.allIdle()) await new Promise((r) => setTimeout(r, 2));
