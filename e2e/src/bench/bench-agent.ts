@@ -39,7 +39,9 @@ const link = new AgentLink({
 });
 link.start();
 
+let cpuAtGo: NodeJS.CpuUsage | undefined;
 async function run(): Promise<void> {
+  cpuAtGo = process.cpuUsage();
   const q = link.queue('bench');
   for (let k = 0; k < mine.length; k++) {
     const event = mine[k] as Event;
@@ -48,7 +50,8 @@ async function run(): Promise<void> {
     if (k % 2000 === 1999) await new Promise((r) => setImmediate(r)); // let the link write
   }
   while (!link.allIdle()) await new Promise((r) => setTimeout(r, 2));
-  send({ done: mine.length, peakRss });
+  const cpu = process.cpuUsage(cpuAtGo);
+  send({ done: mine.length, peakRss, cpuUs: cpu.user + cpu.system });
 }
 
 process.on('message', (m: { go?: boolean; stop?: boolean }) => {

@@ -33,6 +33,8 @@ interface AgentReport {
   ready?: boolean;
   done?: number;
   peakRss?: number;
+  /** CPU time (user + system) from go to done, µs. */
+  cpuUs?: number;
 }
 
 function waitAll(procs: ChildProcess[], what: (m: AgentReport) => boolean): Promise<AgentReport[]> {
@@ -52,7 +54,16 @@ function waitAll(procs: ChildProcess[], what: (m: AgentReport) => boolean): Prom
   );
 }
 
-async function pipeline(agents: number): Promise<{ rate: number; stored: number; agentRss: number }> {
+interface PipelineResult {
+  rate: number;
+  stored: number;
+  agentRss: number;
+  /** CPU time per event, µs: all agents together, and the aggregator (this process). */
+  agentCpu: number;
+  aggregatorCpu: number;
+}
+
+async function pipeline(agents: number): Promise<PipelineResult> {
   const dir = mkdtempSync(join(tmpdir(), 'retrace-bench-'));
   const agg = new Aggregator({ storeDir: dir, latenessMs: 200, log: () => undefined, storeCapBytes: 2 * 1024 ** 3 });
   const server = aggregatorGrpcServer();
@@ -82,14 +93,22 @@ async function pipeline(agents: number): Promise<{ rate: number; stored: number;
   try {
     await waitAll(procs, (m) => m.ready === true);
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     for (const p of procs) p.send({ go: true });
     const reports = await waitAll(procs, (m) => m.done !== undefined);
     const total = reports.reduce((n, r) => n + (r.done ?? 0), 0);
     while (agg.summary('bench').events < BigInt(total)) await new Promise((r) => setTimeout(r, 2));
     agg.close(); // releases what the watermark still holds, and stores it
     const secs = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
     const stored = Number(agg.summary('bench').events);
-    return { rate: total / secs, stored, agentRss: Math.max(...reports.map((r) => r.peakRss ?? 0)) };
+    return {
+      rate: total / secs,
+      stored,
+      agentRss: Math.max(...reports.map((r) => r.peakRss ?? 0)),
+      agentCpu: reports.reduce((n, r) => n + (r.cpuUs ?? 0), 0) / total,
+      aggregatorCpu: (cpu.user + cpu.system) / total,
+    };
   } finally {
     for (const p of procs) if (p.connected) p.send({ stop: true });
     server.forceShutdown();
@@ -107,7 +126,7 @@ async function main(): Promise<void> {
     agentRss = Math.max(agentRss, r.agentRss);
     if (r.stored !== EVENTS) throw new Error(`${EVENTS} events sent, ${r.stored} stored`);
     console.log(
-      `  ${String(agents).padStart(2)} agent(s) -> gRPC -> aggregator sort -> store: ${Math.round(r.rate).toLocaleString()} events/s (${(r.rate / base).toFixed(2)}x baseline; goal 300k/s)`,
+      `  ${String(agents).padStart(2)} agent(s) -> gRPC -> aggregator sort -> store: ${Math.round(r.rate).toLocaleString()} events/s (${(r.rate / base).toFixed(2)}x baseline; goal 300k/s); CPU per event: agents ${r.agentCpu.toFixed(2)} µs, aggregator ${r.aggregatorCpu.toFixed(2)} µs`,
     );
   }
   const s = benchSort(Math.max(EVENTS, 500_000));

@@ -226,9 +226,13 @@ export class TraceStore {
     const w = (t.pending ??= new ProtoWriter(PENDING_BYTES * 2));
     const first = w.pos;
     // Per record: where its bytes start (from `first`) and how many.
-    const starts: number[] = [];
-    const sizes: number[] = [];
-    for (const e of j.events) {
+    const n = j.events.length;
+    if (recordStarts.length < n) {
+      recordStarts = new Uint32Array(n * 2);
+      recordSizes = new Uint32Array(n * 2);
+    }
+    for (let i = 0; i < n; i++) {
+      const e = j.events[i] as SortedEvent;
       const start = w.beginLength();
       w.raw(e.raw);
       // Records say where they come from even when the agent left k8s out (read back on open).
@@ -236,8 +240,8 @@ export class TraceStore {
       w.messageField(FIELD_JOURNEY, 'Journey', journeySection(e, j));
       const size = w.pos - start;
       w.endLength(start);
-      starts.push(w.pos - size - first);
-      sizes.push(size);
+      recordStarts[i] = w.pos - size - first;
+      recordSizes[i] = size;
     }
     const total = w.pos - first;
     if (seg.bytes > 0 && seg.bytes + total > this.segmentBytes) {
@@ -247,14 +251,30 @@ export class TraceStore {
       seg = this.startSegment(t);
       w.raw(mine);
     }
-    for (let i = 0; i < j.events.length; i++) {
+    // The index: the journey's id once; a journey's events mostly share node, pod and reason
+    // (the same string objects, from the sort keys' string cache), so each is looked up when
+    // it changes.
+    const journey = journeyIndex(seg, j.id);
+    let node = '';
+    let nodeId = -1;
+    let ns = '';
+    let pod = '';
+    let podId = -1;
+    let drop = '';
+    let dropId = -1;
+    for (let i = 0; i < n; i++) {
       const e = j.events[i] as SortedEvent;
-      this.index(t, seg, seg.bytes + (starts[i] as number), sizes[i] as number, {
-        journey: j.id,
-        node: e.k8sNode || e.node,
-        pod: podOf(e),
-        drop: e.dropReason,
-      });
+      const eNode = e.k8sNode || e.node;
+      if (eNode !== node || nodeId < 0) nodeId = stringId(t, (node = eNode));
+      if (e.namespace !== ns || e.pod !== pod || podId < 0)
+        podId = stringId(t, podOf((ns = e.namespace), (pod = e.pod)));
+      if (e.dropReason !== drop || dropId < 0) dropId = stringId(t, (drop = e.dropReason));
+      seg.offset.push(seg.bytes + (recordStarts[i] as number));
+      seg.size.push(recordSizes[i] as number);
+      seg.journey.push(journey);
+      seg.node.push(nodeId);
+      seg.pod.push(podId);
+      seg.drop.push(dropId);
     }
     seg.bytes += total;
     t.bytes += total;
@@ -403,15 +423,9 @@ export class TraceStore {
   }
 
   private index(t: TraceState, seg: Segment, offset: number, size: number, f: RecordFields): void {
-    let j = seg.journeyIds.get(f.journey);
-    if (j === undefined) {
-      j = seg.journeys.length;
-      seg.journeys.push(f.journey);
-      seg.journeyIds.set(f.journey, j);
-    }
     seg.offset.push(offset);
     seg.size.push(size);
-    seg.journey.push(j);
+    seg.journey.push(journeyIndex(seg, f.journey));
     seg.node.push(stringId(t, f.node));
     seg.pod.push(stringId(t, f.pod));
     seg.drop.push(stringId(t, f.drop));
@@ -598,9 +612,25 @@ function stringId(t: TraceState, s: string): number {
   return id;
 }
 
-function podOf(k8s: { namespace?: string; pod?: string } | undefined): string {
-  if (!k8s?.pod) return '';
-  return k8s.namespace ? `${k8s.namespace}/${k8s.pod}` : k8s.pod;
+/** A segment's number for a journey id. */
+function journeyIndex(seg: Segment, id: string): number {
+  let j = seg.journeyIds.get(id);
+  if (j === undefined) {
+    j = seg.journeys.length;
+    seg.journeys.push(id);
+    seg.journeyIds.set(id, j);
+  }
+  return j;
+}
+
+/** Where append puts each record's start and size (grown as journeys need). */
+let recordStarts = new Uint32Array(256);
+let recordSizes = new Uint32Array(256);
+
+/** `namespace/name`, as the pod index and filters have it ('' when no pod). */
+function podOf(namespace: string, pod: string): string {
+  if (!pod) return '';
+  return namespace ? `${namespace}/${pod}` : pod;
 }
 
 /**
@@ -615,7 +645,7 @@ function recordFields(b: Buffer, start: number, end: number): RecordFields | und
     if (e instanceof ProtoDecodeError) return undefined;
     throw e;
   }
-  return { journey: k.journeyId, node: k.k8sNode, pod: podOf(k), drop: k.dropReason };
+  return { journey: k.journeyId, node: k.k8sNode, pod: podOf(k.namespace, k.pod), drop: k.dropReason };
 }
 
 /** Writes a file so that readers see the old or the new content, never a part. */
