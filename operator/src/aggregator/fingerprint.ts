@@ -130,12 +130,12 @@ const fields: PacketFields = {
 export function readPacketFields(data: string | undefined): PacketFields | undefined {
   if (typeof data !== 'string' || data === '') return undefined;
   const n = scratch.write(data, 0, 'base64');
-  return walk(scratch, n) ? fields : undefined;
+  return walk(scratch, 0, n) ? fields : undefined;
 }
 
-/** The same from packet bytes (starting at the Ethernet header). */
-export function readPacketFieldsFromBytes(bytes: Uint8Array): PacketFields | undefined {
-  return walk(bytes, bytes.length) ? fields : undefined;
+/** The same from packet bytes: bytes[start, end) from the Ethernet header (no view needed). */
+export function readPacketFieldsFromBytes(bytes: Uint8Array, start = 0, end = bytes.length): PacketFields | undefined {
+  return walk(bytes, start, end) ? fields : undefined;
 }
 
 // Reads past the captured length `n` give 0 (callers check lengths before using what they read).
@@ -143,8 +143,9 @@ const u8 = (b: Uint8Array, n: number, o: number): number => (o < n ? (b[o] as nu
 const u16 = (b: Uint8Array, n: number, o: number): number => (u8(b, n, o) << 8) | u8(b, n, o + 1);
 const u32 = (b: Uint8Array, n: number, o: number): number => ((u16(b, n, o) << 16) >>> 0) + u16(b, n, o + 2);
 
-function walk(b: Uint8Array, n: number): boolean {
-  let off = 0;
+// Offsets are into `b`: the frame is b[start, n).
+function walk(b: Uint8Array, start: number, n: number): boolean {
+  let off = start;
   let ethertype = -1; // -1: the frame starts with an Ethernet header
   const f = fields;
   for (let depth = 0; ; depth++) {

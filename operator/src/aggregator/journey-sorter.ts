@@ -325,7 +325,7 @@ export class JourneySorter {
     }
     if (se.packetEnd > se.packetStart && se.packetLen !== s.lastLen) {
       s.lastLen = se.packetLen;
-      this.identify(s, se.packet as Uint8Array, ts, isNew);
+      this.identify(s, se, ts, isNew);
     }
     if (s.released !== undefined) {
       this.emitLate(s.released, se);
@@ -498,10 +498,10 @@ export class JourneySorter {
   }
 
   /** The series' packet changed (or is new): fingerprint it and stitch. */
-  private identify(s: Series, data: Uint8Array, ts: bigint, isNew: boolean): void {
+  private identify(s: Series, e: SortedEvent, ts: bigint, isNew: boolean): void {
     // The fingerprint's two 32-bit hashes stand for its text (fingerprintText): cheaper to make
     // and to look up, and a false match between two is as unlikely as 2^-64 per pair.
-    const f = readPacketFieldsFromBytes(data);
+    const f = readPacketFieldsFromBytes(e.raw, e.packetStart, e.packetEnd);
     if (f === undefined) return;
     if (f.ttl > s.maxTtl) s.maxTtl = f.ttl;
     if (s.lastFpSet && f.keyLo === s.lastFpLo && f.keyHi === s.lastFpHi) return;
@@ -643,7 +643,7 @@ export class JourneySorter {
       }
       j.sorted = false;
     }
-    if (!j.sorted && !isSorted(evs)) evs.sort(byClusterTime);
+    if (!j.sorted) sortEvents(evs);
     const first = seriesOf(evs[0] as SortedEvent, j.series);
     const id = first.tracked
       ? `${first.node.name}/${trackingId({ orig_head: first.head, timestamp: first.trackTs, skb: 0n })}`
@@ -698,8 +698,24 @@ function byClusterTime(a: SortedEvent, b: SortedEvent): number {
   return ma < mb ? -1 : ma > mb ? 1 : 0;
 }
 
-function isSorted(evs: SortedEvent[]): boolean {
-  for (let i = 1; i < evs.length; i++)
-    if (byClusterTime(evs[i - 1] as SortedEvent, evs[i] as SortedEvent) > 0) return false;
-  return true;
+/**
+ * Sorts a journey's events by cluster time, stably. Journeys are short (a packet's hops) and
+ * nearly in order: insertion sort, in place, with no allocation (Array.prototype.sort made a
+ * copy of each); long ones (a packet looping, a merge of many series) go to the builtin.
+ */
+function sortEvents(evs: SortedEvent[]): void {
+  const n = evs.length;
+  if (n > 48) {
+    evs.sort(byClusterTime);
+    return;
+  }
+  for (let i = 1; i < n; i++) {
+    const e = evs[i] as SortedEvent;
+    let k = i - 1;
+    while (k >= 0 && byClusterTime(evs[k] as SortedEvent, e) > 0) {
+      evs[k + 1] = evs[k] as SortedEvent;
+      k--;
+    }
+    evs[k + 1] = e;
+  }
 }
