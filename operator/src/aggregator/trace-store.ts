@@ -19,11 +19,14 @@
 // had not written, and a record cut in the middle is found on open, reported and cut off
 // (nothing before it is lost).
 import {
+  close,
   closeSync,
   existsSync,
+  fsync,
   fsyncSync,
   ftruncateSync,
   mkdirSync,
+  open,
   openSync,
   readFileSync,
   readdirSync,
@@ -31,6 +34,7 @@ import {
   rmSync,
   statSync,
   unlinkSync,
+  write,
   writeFileSync,
   writeSync,
 } from 'node:fs';
@@ -179,6 +183,10 @@ export class TraceStore {
   private readonly capBytes: number;
   private readonly segmentBytes: number;
   private closed = false;
+  /** A saveInBackground round is being written. */
+  private backgroundRound = false;
+  /** Per file, synchronous saves so far (a background save started before one is not renamed). */
+  private readonly generations = new Map<string, number>();
   /** What open() found and repaired. */
   readonly warnings: StoreWarning[] = [];
 
@@ -328,8 +336,49 @@ export class TraceStore {
   saveSummary(trace: string, s: TraceSummary): void {
     this.check();
     const t = this.trace(trace, true) as TraceState;
-    writeAtomically(join(t.dir, 'meta.json'), `${JSON.stringify(s, bigintAsString, 1)}\n`);
+    this.replace(join(t.dir, 'meta.json'), summaryText(s));
     t.summary = s;
+  }
+
+  /**
+   * Saves summaries and states as saveSummary and saveState do, but the files are written and
+   * fsynced by the thread pool: an fsync on ext4 waits for every dirty file of the journal,
+   * segments included (100 ms and more under load, on the thread that takes events in). Each
+   * file is then renamed into place here, on the caller's thread, unless a synchronous save of
+   * it came since or the store was closed: newer content is never replaced by older. Returns
+   * false, doing nothing, while the previous round is still being written.
+   */
+  saveInBackground(summaries: [string, TraceSummary][], states: [string, unknown][]): boolean {
+    this.check();
+    if (this.backgroundRound) return false;
+    const files: [string, string][] = [];
+    for (const [trace, summary] of summaries) {
+      const t = this.trace(trace, true) as TraceState;
+      t.summary = summary;
+      files.push([join(t.dir, 'meta.json'), summaryText(summary)]);
+    }
+    if (states.length) mkdirSync(join(this.dir, STATE_DIR), { recursive: true });
+    for (const [key, value] of states) files.push([this.stateFile(key), JSON.stringify(value, taggedBigint)]);
+    if (!files.length) return true;
+    this.backgroundRound = true;
+    let left = files.length;
+    for (const [file, text] of files) {
+      const generation = this.generations.get(file) ?? 0;
+      const tmp = `${file}.bg.tmp`;
+      writeSyncedInBackground(tmp, text, (err) => {
+        if (err)
+          this.opts.onWarning?.(`${tmp}: not saved: ${err.message}`, {
+            trace: '',
+            file: tmp,
+            offset: 0,
+            message: err.message,
+          });
+        else if (this.closed || (this.generations.get(file) ?? 0) !== generation) rmSync(tmp, { force: true });
+        else renameSync(tmp, file);
+        if (--left === 0) this.backgroundRound = false;
+      });
+    }
+    return true;
   }
 
   summary(trace: string): TraceSummary | undefined {
@@ -341,11 +390,21 @@ export class TraceStore {
     this.check();
     const dir = join(this.dir, STATE_DIR);
     mkdirSync(dir, { recursive: true });
-    writeAtomically(join(dir, `${traceDirName(key)}.json`), JSON.stringify(value, taggedBigint));
+    this.replace(this.stateFile(key), JSON.stringify(value, taggedBigint));
+  }
+
+  private stateFile(key: string): string {
+    return join(this.dir, STATE_DIR, `${traceDirName(key)}.json`);
+  }
+
+  /** Replaces a file at once (writeAtomically), newer than any background save of it in flight. */
+  private replace(file: string, text: string): void {
+    this.generations.set(file, (this.generations.get(file) ?? 0) + 1);
+    writeAtomically(file, text);
   }
 
   state(key: string): unknown {
-    const file = join(this.dir, STATE_DIR, `${traceDirName(key)}.json`);
+    const file = this.stateFile(key);
     if (!existsSync(file)) return undefined;
     try {
       return JSON.parse(readFileSync(file, 'utf8'), untagBigint) as unknown;
@@ -646,6 +705,21 @@ function recordFields(b: Buffer, start: number, end: number): RecordFields | und
     throw e;
   }
   return { journey: k.journeyId, node: k.k8sNode, pod: podOf(k.namespace, k.pod), drop: k.dropReason };
+}
+
+function summaryText(s: TraceSummary): string {
+  return `${JSON.stringify(s, bigintAsString, 1)}\n`;
+}
+
+/** Writes and fsyncs a file with the thread pool's help; `done` gets the first error. */
+function writeSyncedInBackground(file: string, text: string, done: (err: Error | null) => void): void {
+  open(file, 'w', (err, fd) => {
+    if (err) return done(err);
+    write(fd, text, (werr) => {
+      if (werr) return close(fd, () => done(werr));
+      fsync(fd, (serr) => close(fd, (cerr) => done(serr ?? cerr)));
+    });
+  });
 }
 
 /** Writes a file so that readers see the old or the new content, never a part. */

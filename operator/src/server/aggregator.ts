@@ -234,20 +234,27 @@ export class Aggregator implements LinkHandler {
     const now = BigInt(Date.now()) * 1_000_000n;
     for (const t of this.live.values()) t.sorter.tick(now);
     this.store.flush();
-    if (Date.now() - this.lastSave > 2000) this.save();
+    if (Date.now() - this.lastSave > 2000) this.save(false);
   }
 
-  private save(): void {
+  /** Saves summaries and cursors: in the background while running, at once on close. */
+  private save(now: boolean): void {
     this.lastSave = Date.now();
-    for (const name of this.live.keys()) this.store.saveSummary(name, this.summary(name));
-    this.store.saveState('cursors', this.link.saveCursors());
+    const summaries = [...this.live.keys()].map((name): [string, TraceSummary] => [name, this.summary(name)]);
+    const cursors = this.link.saveCursors();
+    if (!now) {
+      this.store.saveInBackground(summaries, [['cursors', cursors]]);
+      return;
+    }
+    for (const [name, s] of summaries) this.store.saveSummary(name, s);
+    this.store.saveState('cursors', cursors);
   }
 
   /** Releases everything buffered, saves, closes the store. */
   close(): void {
     clearInterval(this.timer);
     for (const t of this.live.values()) t.sorter.flush();
-    this.save();
+    this.save(true);
     this.store.close();
   }
 }

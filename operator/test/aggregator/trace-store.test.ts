@@ -200,3 +200,28 @@ test('trace names become safe directory names that cannot collide or escape', ()
   expect(store.listTraces()).toEqual(['../../etc']);
   store.close();
 });
+
+test('saves in the background are read back after a restart, and never replace a newer save', async () => {
+  const store = TraceStore.open(dir);
+  const summary = (events: bigint): TraceSummary =>
+    ({ trace: 't', nodes: [], events, lost: 0n, drops: [] }) as unknown as TraceSummary;
+  const waitRound = async (): Promise<void> => {
+    while (!store.saveInBackground([], [])) await new Promise((r) => setTimeout(r, 2));
+    // an empty round starts nothing: true means the previous one has been written
+  };
+  expect(store.saveInBackground([['t', summary(1n)]], [['cursors', { n: 7n }]])).toBe(true);
+  // One round at a time: the next waits for this one.
+  expect(store.saveInBackground([['t', summary(2n)]], [])).toBe(false);
+  expect(store.summary('t')?.events).toBe(1n); // in memory at once
+  await waitRound();
+  // A synchronous save made while a background one is written wins.
+  expect(store.saveInBackground([['t', summary(3n)]], [])).toBe(true);
+  store.saveSummary('t', summary(4n));
+  await waitRound();
+  store.close();
+  const again = TraceStore.open(dir);
+  expect(again.summary('t')?.events).toBe(4n);
+  expect(again.state('cursors')).toEqual({ n: 7n });
+  expect(readdirSync(join(dir, traceDirName('t'))).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  again.close();
+});
