@@ -21,7 +21,7 @@ import { Aggregator, aggregatorGrpcServer, benchSort, syntheticTrace } from '@re
 const EVENTS = Number(process.env['RETRACE_BENCH_EVENTS'] ?? 400_000);
 const AGENT = join(dirname(fileURLToPath(import.meta.url)), 'bench-agent.js');
 let peakRss = 0;
-const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 20);
+const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 20);
 
 function baseline(n: number): number {
   const events: Event[] = [];
