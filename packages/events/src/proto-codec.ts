@@ -139,6 +139,26 @@ export class ProtoWriter {
     this.pos += b.length;
   }
   string(s: string): void {
+    const len = s.length;
+    if (len < 128) {
+      // Short ASCII strings (symbols, names, ids) byte by byte: cheaper than measuring and
+      // writing through Buffer's UTF-8 calls. The length prefix is one byte below 128.
+      this.ensure(len + 1);
+      const buf = this.buf;
+      const at = this.pos;
+      let p = at + 1;
+      let i = 0;
+      for (; i < len; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[p++] = c;
+      }
+      if (i === len) {
+        buf[at] = len;
+        this.pos = p;
+        return;
+      }
+    }
     const n = Buffer.byteLength(s);
     this.varint(n);
     this.ensure(n);

@@ -127,3 +127,23 @@ test('base64 packet data is written as its bytes however it is spelled, and resu
   expect(decodeMessage('Packet', a)).toMatchObject({ len: 1 });
   expect(b).not.toBe(a);
 });
+
+test('strings are written as protobufjs writes them: ASCII, non-ASCII anywhere, either side of 128 bytes', () => {
+  const names = [
+    'eth0',
+    'a'.repeat(127),
+    'a'.repeat(128),
+    'é',
+    `${'a'.repeat(126)}é`,
+    `pod-${'x'.repeat(60)}-ü-${'y'.repeat(60)}`,
+    'ns/日本語',
+    'probe 🚀',
+  ];
+  for (const comm of names) {
+    const ev: Event = { common: { timestamp: 1n, task: { pid: 1, tgid: 1, comm } }, k8s: { node: comm, pod: comm } };
+    const ours = encodeMessage('Event', ev);
+    const theirs = EventType.encode(EventType.fromObject({ ...ev, common: { ...ev.common, timestamp: 1 } })).finish();
+    expect(Buffer.from(theirs).toString('hex')).toBe(ours.toString('hex'));
+    expect(decodeMessage<Event>('Event', ours).k8s?.pod).toBe(comm);
+  }
+});
