@@ -47,9 +47,7 @@ demo: build
 	@node e2e/dist/scenarios/journey-demo.js
 
 bench: build
-	@node e2e/dist/bench/ringbuf-delivery.js && node e2e/dist/bench/iperf-trace.js
-	@# The aggregator runs in the benchmark's process: with the V8 flag its binaries start with.
-	@node --max-semi-space-size=32 e2e/dist/bench/cluster-pipeline.js
+	@node e2e/dist/bench/ringbuf-delivery.js && node e2e/dist/bench/iperf-trace.js && node e2e/dist/bench/cluster-pipeline.js
 
 clean:
 	@$(MAKE) --no-print-directory -C bpf clean

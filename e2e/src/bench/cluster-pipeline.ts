@@ -9,7 +9,7 @@
 // Ratios are against baselines measured in the same run: for the pipeline, the same events
 // through JSON.stringify + JSON.parse in one process (the cheapest text pipeline, without a
 // network); for the sort, one Array.prototype.sort of every event.
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -19,6 +19,15 @@ import { AgentLinkService, stringifyEvent, parseEvent, type Event } from '@retra
 import { Aggregator, aggregatorGrpcServer, benchSort, syntheticTrace } from '@retrace/operator';
 
 const EVENTS = Number(process.env['RETRACE_BENCH_EVENTS'] ?? 400_000);
+// The aggregator runs in this process: with the V8 flag its binaries start with (see the first
+// line of retrace-aggregator). Without it, the benchmark starts itself again with it; the agents
+// run as retrace-agent does, without.
+const AGGREGATOR_V8_FLAG = '--max-semi-space-size=32';
+if (!process.execArgv.includes(AGGREGATOR_V8_FLAG)) {
+  const again = [AGGREGATOR_V8_FLAG, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)];
+  process.exit(spawnSync(process.execPath, again, { stdio: 'inherit' }).status ?? 1);
+}
+const AGENT_EXEC_ARGV = process.execArgv.filter((a) => a !== AGGREGATOR_V8_FLAG);
 const AGENT = join(dirname(fileURLToPath(import.meta.url)), 'bench-agent.js');
 let peakRss = 0;
 const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 20);
@@ -91,7 +100,10 @@ async function pipeline(agents: number, events = EVENTS): Promise<PipelineResult
     },
   ]);
   const procs = Array.from({ length: agents }, (_, i) =>
-    fork(AGENT, [`127.0.0.1:${port}`, String(i), String(agents), String(events)], { stdio: 'inherit' }),
+    fork(AGENT, [`127.0.0.1:${port}`, String(i), String(agents), String(events)], {
+      stdio: 'inherit',
+      execArgv: AGENT_EXEC_ARGV,
+    }),
   );
   try {
     await waitAll(procs, (m) => m.ready === true);
