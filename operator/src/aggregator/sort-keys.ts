@@ -90,6 +90,8 @@ class StringSlot {
     return this.text;
   }
 }
+/** One reader for every event (readSortKeys is not reentrant): no garbage per event. */
+const reader = new ProtoReader(new Uint8Array(0), 'Event');
 const slots = { node: new StringSlot(), namespace: new StringSlot(), pod: new StringSlot(), drop: new StringSlot() };
 
 /**
@@ -100,7 +102,7 @@ const slots = { node: new StringSlot(), namespace: new StringSlot(), pod: new St
  */
 export function readSortKeys(raw: Uint8Array, k: SortKeys = new SortKeys()): SortKeys {
   k.raw = raw;
-  const r = new ProtoReader(raw, 'Event');
+  const r = reader.reset(raw);
   while (r.pos < r.end) {
     const t = r.varint();
     if (t !== EV.common && t !== EV.tracking && t !== EV.packet && t !== EV.drop && t !== EV.k8s && t !== EV.journey) {

@@ -47,10 +47,11 @@ import {
   ProtoWriter,
   fieldNumber,
   type Event,
+  type Journey as JourneySection,
   type FieldSpec,
   type TraceSummary,
 } from '@retrace/events';
-import { journeySection, type Journey, type SortedEvent } from './journey-sorter.js';
+import type { Journey, SortedEvent } from './journey-sorter.js';
 import { readSortKeys, type SortKeys } from './sort-keys.js';
 
 export interface TraceStoreOptions {
@@ -239,13 +240,19 @@ export class TraceStore {
       recordStarts = new Uint32Array(n * 2);
       recordSizes = new Uint32Array(n * 2);
     }
+    // Each record's Journey section (as journeySection has it), in one object reused.
+    section.id = j.id;
+    section.nodes = j.nodes.length;
     for (let i = 0; i < n; i++) {
       const e = j.events[i] as SortedEvent;
       const start = w.beginLength();
       w.raw(e.raw);
       // Records say where they come from even when the agent left k8s out (read back on open).
       if (!e.hasK8s) w.messageField(FIELD_K8S, 'K8s', { node: e.node });
-      w.messageField(FIELD_JOURNEY, 'Journey', journeySection(e, j));
+      section.idx = e.idx;
+      section.cluster_ts = e.clusterTs;
+      section.late = e.late;
+      w.messageField(FIELD_JOURNEY, 'Journey', section);
       const size = w.pos - start;
       w.endLength(start);
       recordStarts[i] = w.pos - size - first;
@@ -681,6 +688,8 @@ function journeyIndex(seg: Segment, id: string): number {
   }
   return j;
 }
+
+const section: JourneySection = { id: '', idx: 0, cluster_ts: 0n, late: false, nodes: 0 };
 
 /** Where append puts each record's start and size (grown as journeys need). */
 let recordStarts = new Uint32Array(256);

@@ -303,12 +303,19 @@ export interface DecodeOptions {
 export class ProtoReader {
   pos: number;
   constructor(
-    readonly buf: Uint8Array,
+    public buf: Uint8Array,
     readonly msg: string,
     start = 0,
-    readonly end = buf.length,
+    public end = buf.length,
   ) {
     this.pos = start;
+  }
+  /** Points the reader at other bytes: a hot loop can reuse one reader instead of making one each time. */
+  reset(buf: Uint8Array, start = 0, end = buf.length): this {
+    this.buf = buf;
+    this.pos = start;
+    this.end = end;
+    return this;
   }
   fail(detail: string): never {
     throw new ProtoDecodeError(this.msg, `${detail} at byte ${this.pos}`);
