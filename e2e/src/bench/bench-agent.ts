@@ -19,7 +19,7 @@ for (const chunk of syntheticTrace(total, nodes))
   for (const e of chunk) if (Number(e.node.slice('node-'.length)) % agents === index) mine.push(e.event);
 
 let peakRss = 0;
-const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 20);
+const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 100);
 const send = (m: object): void => void process.send?.(m);
 
 const link = new AgentLink({

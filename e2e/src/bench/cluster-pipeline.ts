@@ -31,7 +31,7 @@ const AGENT_EXEC_ARGV = process.execArgv.filter((a) => a !== AGGREGATOR_V8_FLAG)
 const AGENT_NICE = 19;
 const AGENT = join(dirname(fileURLToPath(import.meta.url)), 'bench-agent.js');
 let peakRss = 0;
-const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 20);
+const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 100);
 
 function baseline(n: number): number {
   const events: Event[] = [];

@@ -22,7 +22,6 @@ import {
   close,
   closeSync,
   existsSync,
-  fsync,
   fsyncSync,
   ftruncateSync,
   mkdirSync,
@@ -348,11 +347,13 @@ export class TraceStore {
   }
 
   /**
-   * Saves summaries and states as saveSummary and saveState do, but the files are written and
-   * fsynced by the thread pool: an fsync on ext4 waits for every dirty file of the journal,
-   * segments included (100 ms and more under load, on the thread that takes events in). Each
-   * file is then renamed into place here, on the caller's thread, unless a synchronous save of
-   * it came since or the store was closed: newer content is never replaced by older. Returns
+   * Saves summaries and states for the periodic saves of a running aggregator. The files are
+   * written by the thread pool, without fsync: like the segments, they are then as safe as the
+   * OS's page cache (a crash of the aggregator loses nothing written; closing saves with fsync).
+   * An fsync here cost far more than the save: on ext4 it waits for every dirty file of the
+   * journal, segments included, and the segment writes on the thread taking events in stalled
+   * behind it. Each file is renamed into place on the caller's thread, unless a synchronous save
+   * of it came since or the store was closed: newer content is never replaced by older. Returns
    * false, doing nothing, while the previous round is still being written.
    */
   saveInBackground(summaries: [string, TraceSummary][], states: [string, unknown][]): boolean {
@@ -372,7 +373,7 @@ export class TraceStore {
     for (const [file, text] of files) {
       const generation = this.generations.get(file) ?? 0;
       const tmp = `${file}.bg.tmp`;
-      writeSyncedInBackground(tmp, text, (err) => {
+      writeInBackground(tmp, text, (err) => {
         if (err)
           this.opts.onWarning?.(`${tmp}: not saved: ${err.message}`, {
             trace: '',
@@ -720,14 +721,11 @@ function summaryText(s: TraceSummary): string {
   return `${JSON.stringify(s, bigintAsString, 1)}\n`;
 }
 
-/** Writes and fsyncs a file with the thread pool's help; `done` gets the first error. */
-function writeSyncedInBackground(file: string, text: string, done: (err: Error | null) => void): void {
+/** Writes a file with the thread pool's help (no fsync); `done` gets the first error. */
+function writeInBackground(file: string, text: string, done: (err: Error | null) => void): void {
   open(file, 'w', (err, fd) => {
     if (err) return done(err);
-    write(fd, text, (werr) => {
-      if (werr) return close(fd, () => done(werr));
-      fsync(fd, (serr) => close(fd, (cerr) => done(serr ?? cerr)));
-    });
+    write(fd, text, (werr) => close(fd, (cerr) => done(werr ?? cerr)));
   });
 }
 
