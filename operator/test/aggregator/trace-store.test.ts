@@ -1,5 +1,6 @@
 // The store behind `retrace events`: what goes in comes back (with its journey), filtered per
 // journey, within a size cap, across restarts and after a crash in the middle of a write.
+import { pbkdf2 } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -224,4 +225,34 @@ test('saves in the background are read back after a restart, and never replace a
   expect(again.state('cursors')).toEqual({ n: 7n });
   expect(readdirSync(join(dir, traceDirName('t'))).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   again.close();
+});
+
+test('writes in the thread pool: reads, a close and a restart right away see every event, intact', async () => {
+  // The pool's threads (4 unless UV_THREADPOOL_SIZE says otherwise) are kept busy meanwhile, so
+  // that the store's writes wait in its queue: what is read can only come from catching up.
+  const threads = Number(process.env['UV_THREADPOOL_SIZE'] ?? 4);
+  const busy = Array.from(
+    { length: threads },
+    () => new Promise((r) => pbkdf2('retrace', 'salt', 400_000, 32, 'sha256', r)),
+  );
+  const store = TraceStore.open(dir, { segmentBytes: 8192, capBytes: 1 << 30 });
+  const want: string[] = [];
+  for (let n = 0; n < 200; n++) {
+    store.append('t', dropped(n));
+    want.push(`node-a/${n}#0`, `node-a/${n}#1`, `node-a/${n}#2`);
+    if (n % 7 === 0) store.flush(); // handed to the pool, not waited for
+    if (n % 50 === 49) expect(ids(store, 't')).toEqual(want);
+  }
+  store.flush();
+  store.close(); // with writes still in the pool
+  const again = TraceStore.open(dir);
+  expect(again.warnings).toEqual([]);
+  expect(ids(again, 't')).toEqual(want);
+  again.close();
+  await Promise.all(busy);
+  await new Promise((r) => setTimeout(r, 100)); // the pool's writes land: the same bytes again
+  const third = TraceStore.open(dir);
+  expect(third.warnings).toEqual([]);
+  expect(ids(third, 't')).toEqual(want);
+  third.close();
 });
