@@ -58,7 +58,8 @@ export function startCollect(args: string[]): Collector {
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
-  const exited = new Promise<RunResult>((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
+  // 'close', not 'exit': the last lines the command wrote may still be in the pipes at exit.
+  const exited = new Promise<RunResult>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
   const ready = new Promise<void>((resolve, reject) => {
     child.stderr?.on('data', (d: Buffer) => {
       stderr += d.toString();
