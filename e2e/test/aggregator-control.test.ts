@@ -18,7 +18,7 @@ import {
 } from '@retrace/e2e';
 import { ControlService, type TraceSpec, type TraceSummary } from '@retrace/events';
 import { ControlClient, ControlError } from '@retrace/operator';
-import { tempDir } from './helpers.js';
+import { tearDownCluster, tempDir } from './helpers.js';
 
 const tmp = tempDir();
 let certs: TestCerts;
@@ -33,10 +33,7 @@ beforeAll(() => {
 
 afterAll(async () => {
   for (const c of clients) c.close();
-  for (const p of procs) await p.stop('SIGKILL');
-  lab?.destroy();
-  certs?.remove();
-  tmp.remove();
+  await tearDownCluster({ procs, lab, certs, tmp });
 });
 
 /** Polls until f gives a value (a guard against hanging, not a timing assertion). */

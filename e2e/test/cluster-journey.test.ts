@@ -16,7 +16,7 @@ import {
   waitForValue,
 } from '@retrace/e2e';
 import { parseLine, parsePacketBase64, type Event } from '@retrace/events';
-import { tempDir } from './helpers.js';
+import { tearDownCluster, tempDir } from './helpers.js';
 
 const tmp = tempDir();
 let certs: TestCerts;
@@ -34,12 +34,7 @@ beforeAll(() => {
     );
 });
 
-afterAll(async () => {
-  for (const p of procs) await p.stop('SIGKILL');
-  lab?.destroy();
-  certs?.remove();
-  tmp.remove();
-});
+afterAll(() => tearDownCluster({ procs, lab, certs, tmp }));
 
 function journeysOf(text: string): Event[][] {
   return text

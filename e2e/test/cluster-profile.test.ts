@@ -15,7 +15,7 @@ import {
   type TestCerts,
 } from '@retrace/e2e';
 import { parseLine, type Event } from '@retrace/events';
-import { tempDir } from './helpers.js';
+import { tearDownCluster, tempDir } from './helpers.js';
 
 const tmp = tempDir();
 let certs: TestCerts;
@@ -27,12 +27,7 @@ beforeAll(() => {
   lab = clusterLab('cp', { nodes: { 'node-a': ['team/client', 'team/server'] } });
 });
 
-afterAll(async () => {
-  for (const p of procs) await p.stop('SIGKILL');
-  lab?.destroy();
-  certs?.remove();
-  tmp.remove();
-});
+afterAll(() => tearDownCluster({ procs, lab, certs, tmp }));
 
 test("a trace's profile is applied by the agent: its probes attach and drops carry their stack", async () => {
   const traces = `${tmp.dir}/traces.yaml`;

@@ -23,7 +23,7 @@ import {
   type AgentMessage,
   type ServerMessage,
 } from '@retrace/events';
-import { tempDir } from './helpers.js';
+import { tearDownCluster, tempDir } from './helpers.js';
 
 const tmp = tempDir();
 let certs: TestCerts;
@@ -35,12 +35,7 @@ beforeAll(() => {
   lab = clusterLab('cr', { nodes: { 'node-a': ['team/a'], 'node-b': ['team/b'] } });
 });
 
-afterAll(async () => {
-  for (const p of procs) await p.stop('SIGKILL');
-  lab?.destroy();
-  certs?.remove();
-  tmp.remove();
-});
+afterAll(() => tearDownCluster({ procs, lab, certs, tmp }));
 
 const clientTls = (): string[] => clientTlsArgs(certs);
 

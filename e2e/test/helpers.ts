@@ -4,11 +4,28 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseLine, parsePacket, readCapture, type CapturedPacket, type Event } from '@retrace/events';
-import { ourProgramsLoaded, waitFor, type Netns } from '@retrace/e2e';
+import { ourProgramsLoaded, waitFor, type ClusterLab, type Netns, type Proc, type TestCerts } from '@retrace/e2e';
 
 export function tempDir(): { dir: string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'rt-e2e-'));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * What a multi-node test set up, removed in the order that leaves nothing behind: its processes
+ * killed (agents detach from the kernel), then the lab's namespaces and rules, the certificates
+ * and the temporary files. Parts never made (a set-up that failed) are skipped.
+ */
+export async function tearDownCluster(parts: {
+  procs?: Proc[];
+  lab?: ClusterLab | undefined;
+  certs?: TestCerts | undefined;
+  tmp?: { remove: () => void };
+}): Promise<void> {
+  for (const p of parts.procs ?? []) await p.stop('SIGKILL');
+  parts.lab?.destroy();
+  parts.certs?.remove();
+  parts.tmp?.remove();
 }
 
 /** Every line of an events file, parsed (throws on any invalid line). */
