@@ -500,7 +500,7 @@ export class TraceStore {
     const w = t.pending;
     if (w === undefined || w.pos === 0) return;
     const seg = t.segments[t.segments.length - 1] as Segment;
-    const file = (t.file ??= { fd: openSync(seg.path, 'r+'), path: seg.path, writes: 0, closeWhenDone: false });
+    const file = (t.file ??= openForWriting(seg));
     const chunk: Chunk = { file, buf: w.buf, len: w.pos, position: seg.written };
     seg.written += w.pos;
     t.pending = new ProtoWriter(PENDING_BYTES * 2); // the chunk keeps the old buffer until written
@@ -533,7 +533,7 @@ export class TraceStore {
     const w = t.pending;
     if (w === undefined || w.pos === 0) return;
     const seg = t.segments[t.segments.length - 1] as Segment;
-    const file = (t.file ??= { fd: openSync(seg.path, 'r+'), path: seg.path, writes: 0, closeWhenDone: false });
+    const file = (t.file ??= openForWriting(seg));
     writeSync(file.fd, w.buf, 0, w.pos, seg.written);
     seg.written += w.pos;
     w.pos = 0;
@@ -741,26 +741,27 @@ function newSegment(seq: number, path: string): Segment {
   };
 }
 
-function stringId(t: TraceState, s: string): number {
-  let id = t.stringIds.get(s);
+/** The number of `s` in a list of distinct strings (its index), added when new. */
+function intern(list: string[], ids: Map<string, number>, s: string): number {
+  let id = ids.get(s);
   if (id === undefined) {
-    id = t.strings.length;
-    t.strings.push(s);
-    t.stringIds.set(s, id);
+    id = list.length;
+    list.push(s);
+    ids.set(s, id);
   }
   return id;
 }
 
-/** A segment's number for a journey id. */
-function journeyIndex(seg: Segment, id: string): number {
-  let j = seg.journeyIds.get(id);
-  if (j === undefined) {
-    j = seg.journeys.length;
-    seg.journeys.push(id);
-    seg.journeyIds.set(id, j);
-  }
-  return j;
+/** A trace's number for a node, pod or drop reason. */
+const stringId = (t: TraceState, s: string): number => intern(t.strings, t.stringIds, s);
+
+/** The last segment's file, open for writes at any place in it. */
+function openForWriting(seg: Segment): SegmentFile {
+  return { fd: openSync(seg.path, 'r+'), path: seg.path, writes: 0, closeWhenDone: false };
 }
+
+/** A segment's number for a journey id. */
+const journeyIndex = (seg: Segment, id: string): number => intern(seg.journeys, seg.journeyIds, id);
 
 const section: JourneySection = { id: '', idx: 0, cluster_ts: 0n, late: false, nodes: 0 };
 
