@@ -6,6 +6,7 @@ import {
   AgentLinkService,
   PROTOCOL_VERSION,
   decodeMessage,
+  encodeMessage,
   type Assignments,
   type Event,
   type SeqGap,
@@ -14,7 +15,6 @@ import {
 import { AgentLinkServer, type AgentStream, type LinkHandler } from '@retrace/operator';
 import { AgentLink } from '../src/link/agent-link.js';
 import { BatchQueue } from '../src/link/batch-queue.js';
-import { encodeMessage } from '@retrace/events';
 
 const spec: TraceSpec = {
   name: 't1',
@@ -74,7 +74,7 @@ const until = async (what: string, f: () => boolean, ms = 10_000): Promise<void>
   }
 };
 
-const ev = (ts: number): Uint8Array => encodeMessage('Event', { common: { timestamp: BigInt(ts) } });
+const ev = (ts: number): Event => ({ common: { timestamp: BigInt(ts) } });
 
 function agent(port: number, onAssignments: (a: Assignments) => void, incarnation = 'run1'): AgentLink {
   return new AgentLink({
@@ -96,7 +96,7 @@ test('registers, receives its assignments, and its batches arrive in order and a
   await until('assignments', () => got.length > 0);
   expect(got[0]).toMatchObject({ full: true, traces: [{ name: 't1' }] });
   const q = a.queue('t1');
-  for (let i = 1; i <= 3000; i++) q.add(ev(i));
+  for (let i = 1; i <= 3000; i++) q.addEvent(ev(i));
   await until('all events', () => rec.batches.flatMap((b) => b.ts).length === 3000);
   expect(rec.batches.map((b) => b.seq)).toEqual(rec.batches.map((_, i) => BigInt(i + 1)));
   expect(rec.batches.flatMap((b) => b.ts)).toEqual(Array.from({ length: 3000 }, (_, i) => BigInt(i + 1)));
@@ -112,12 +112,12 @@ test('after the server restarts, unacknowledged batches are resent and duplicate
   a.start();
   await until('connected', () => a.connected);
   const q = a.queue('t1');
-  for (let i = 1; i <= 100; i++) q.add(ev(i));
+  for (let i = 1; i <= 100; i++) q.addEvent(ev(i));
   await until('first events', () => rec.batches.length > 0 && q.idle);
   const cursors = link.saveCursors();
   server.forceShutdown();
   await until('disconnected', () => !a.connected);
-  for (let i = 101; i <= 200; i++) q.add(ev(i)); // gathered while away
+  for (let i = 101; i <= 200; i++) q.addEvent(ev(i)); // gathered while away
   ({ server, link, port } = await (async () => {
     const s = new Server();
     const l = new AgentLinkServer(rec, { heartbeatMs: 100, deadlineMs: 600 });
@@ -142,7 +142,7 @@ test('a new incarnation of a node reports what its previous run may have lost', 
   const a = agent(port, () => undefined, 'first');
   a.start();
   const q = a.queue('t1');
-  for (let i = 1; i <= 10; i++) q.add(ev(i));
+  for (let i = 1; i <= 10; i++) q.addEvent(ev(i));
   await until('events', () => q.idle && rec.batches.length > 0);
   a.stop();
   const b = agent(port, () => undefined, 'second');
@@ -173,13 +173,15 @@ test('a stream that goes silent is ended by the deadline on the server', async (
 });
 
 test('the batch queue drops past its bound and says how many', () => {
-  // Each event held costs its 100 bytes, plus its field's tag and length (2 bytes).
-  const q = new BatchQueue('t', { maxBytes: 1020, batchEvents: 10 });
-  const e = new Uint8Array(100);
+  // Each event held costs its encoding, plus its field's tag and length (2 bytes below 128).
+  const e: Event = { kernel: { symbol: 'x'.repeat(90), probe_type: 'kprobe' } };
+  const held = encodeMessage('Event', e).length + 2;
+  expect(held).toBeLessThan(128);
+  const q = new BatchQueue('t', { maxBytes: 10 * held, batchEvents: 10 });
   let kept = 0;
-  for (let i = 0; i < 25; i++) if (q.add(e)) kept++;
+  for (let i = 0; i < 25; i++) if (q.addEvent(e)) kept++;
   expect(kept).toBe(10);
-  expect(q.bytes).toBe(1020);
+  expect(q.bytes).toBe(10 * held);
   expect(q.takeDropReport()).toMatchObject({ cause: 'backpressure', count: 15n });
   expect(q.takeDropReport()).toBeUndefined();
   q.cut();
@@ -187,5 +189,5 @@ test('the batch queue drops past its bound and says how many', () => {
   expect(b?.seq).toBe(1n);
   q.ack(1n);
   expect(q.bytes).toBe(0);
-  expect(q.add(e)).toBe(true);
+  expect(q.addEvent(e)).toBe(true);
 });

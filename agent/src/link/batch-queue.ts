@@ -36,7 +36,6 @@ export interface PendingBatch {
 }
 
 const EVENTS_FIELD = fieldNumber('EventBatch', 'events');
-const EVENTS_TAG = (EVENTS_FIELD << 3) | 2;
 
 export class BatchQueue {
   /**
@@ -76,21 +75,8 @@ export class BatchQueue {
     const w = this.gathering;
     const start = w.pos;
     w.messageField(EVENTS_FIELD, 'Event', ev);
-    return this.added(start);
-  }
-
-  /** Adds one event encoded beforehand (shared by several traces); false when dropped at the bound. */
-  add(encoded: Uint8Array): boolean {
-    const w = this.gathering;
-    const start = w.pos;
-    w.varint(EVENTS_TAG);
-    w.bytes(encoded);
-    return this.added(start);
-  }
-
-  private added(start: number): boolean {
-    if (this.gathering.pos + this.heldBytes > this.opts.maxBytes) {
-      this.gathering.pos = start; // taken back: over the bound
+    if (w.pos + this.heldBytes > this.opts.maxBytes) {
+      w.pos = start; // taken back: over the bound
       this.unreportedDrops++;
       this.totals.dropped++;
       return false;

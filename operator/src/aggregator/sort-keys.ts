@@ -33,11 +33,6 @@ export class SortKeys {
   pod = '';
   /** journey.id, which events have once stored ('' before). */
   journeyId = '';
-
-  /** The captured packet's bytes; undefined when none were captured. */
-  get packet(): Uint8Array | undefined {
-    return this.packetEnd > this.packetStart ? this.raw.subarray(this.packetStart, this.packetEnd) : undefined;
-  }
 }
 const NO_BYTES = new Uint8Array(0);
 

@@ -25,7 +25,8 @@ test.each(cases.map((e, i) => [i, e] as const))('event %i: the keys are what a f
   expect(k.timestamp).toBe(full.common?.timestamp);
   const st = full['skb-tracking'];
   expect([k.tracked, k.trackHead, k.trackTs]).toEqual([st !== undefined, st?.orig_head ?? 0n, st?.timestamp ?? 0n]);
-  expect(k.packet ? Buffer.from(k.packet).toString('base64') : undefined).toBe(full.packet?.data || undefined);
+  const packet = Buffer.from(k.raw.subarray(k.packetStart, k.packetEnd)).toString('base64');
+  expect(packet || undefined).toBe(full.packet?.data || undefined);
   expect(k.packetLen).toBe(full.packet ? full.packet.len || Buffer.from(full.packet.data, 'base64').length : 0);
   expect(k.dropReason).toBe(full['skb-drop']?.drop_reason ?? '');
   expect(k.hasK8s).toBe(full.k8s !== undefined);
