@@ -1,7 +1,7 @@
 # One entry for everything: make deps | build | test | demo | bench | lint | typecheck | clean
 SHELL := /bin/bash
 .DEFAULT_GOAL := build
-.PHONY: deps build bpf native ts test test-only test-kernel e2e lint typecheck demo bench clean
+.PHONY: deps build bpf native ts test test-only test-kernel e2e lint typecheck demo bench clean install-plugin cluster-up cluster-down
 
 deps:
 	@scripts/deps.sh
@@ -48,6 +48,24 @@ demo: build
 
 bench: build
 	@node e2e/dist/bench/ringbuf-delivery.js && node e2e/dist/bench/iperf-trace.js && node e2e/dist/bench/cluster-pipeline.js
+
+# kubectl finds plugins as executables named kubectl-NAME on the PATH: link ours there
+# (PREFIX=/usr/local by default; `make install-plugin PREFIX=$HOME/.local` for one user).
+PREFIX ?= /usr/local
+install-plugin:
+	@test -x cli/dist/bin/kubectl-retrace.js || { echo "install-plugin: build first (make build)" >&2; exit 1; }
+	@mkdir -p "$(PREFIX)/bin"
+	@ln -sfn "$(CURDIR)/cli/dist/bin/kubectl-retrace.js" "$(PREFIX)/bin/kubectl-retrace"
+	@ln -sfn "$(CURDIR)/cli/dist/bin/retrace.js" "$(PREFIX)/bin/retrace"
+	@echo "installed $(PREFIX)/bin/kubectl-retrace and $(PREFIX)/bin/retrace (kubectl plugin list shows it)"
+
+# A real single-node Kubernetes on this machine (e2e/k8s/README.md); `eval "$$(e2e/k8s/cluster.sh env)"`
+# points kubectl and helm at it.
+cluster-up: build
+	@e2e/k8s/cluster.sh up
+
+cluster-down:
+	@e2e/k8s/cluster.sh down
 
 clean:
 	@$(MAKE) --no-print-directory -C bpf clean

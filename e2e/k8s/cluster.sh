@@ -68,7 +68,9 @@ up() {
     --requestheader-extra-headers-prefix X-Remote-Extra- \
     --service-account-issuer "https://kubernetes.default.svc.$CLUSTER_DOMAIN" \
     --service-account-key-file "$PKI/sa.pub" --service-account-signing-key-file "$PKI/sa.key" \
-    --service-cluster-ip-range "$SERVICE_CIDR" --enable-bootstrap-token-auth=true
+    --service-cluster-ip-range "$SERVICE_CIDR" --enable-bootstrap-token-auth=true \
+    --audit-policy-file "$K8S_DIR/manifests/audit-policy.yaml" --audit-log-path "$LOGS/audit.log" \
+    --audit-log-format json
   wait_for apiserver 90 curl -sf --cacert "$PKI/ca.crt" --cert "$PKI/admin.crt" --key "$PKI/admin.key" \
     "https://$ip:6443/readyz"
 
@@ -102,7 +104,7 @@ up() {
   sed -e "s/CLUSTER_DOMAIN/$CLUSTER_DOMAIN/; s#COREDNS_IMAGE#$COREDNS_IMAGE#; s/DNS_SERVICE_IP/$DNS_SERVICE_IP/" \
     "$K8S_DIR/manifests/coredns.yaml" | kubectl_admin apply -f - >/dev/null
   wait_for kubelet 120 kubectl_admin wait --for=condition=Ready "node/$NODE_NAME" --timeout 2s
-  wait_for kubelet 120 kubectl_admin -n kube-system wait --for=condition=Available deployment/coredns --timeout 2s
+  wait_for coredns 120 kubectl_admin -n kube-system wait --for=condition=Available deployment/coredns --timeout 2s
   log "up in $((SECONDS - started))s: node $NODE_NAME ($ip), Kubernetes $K8S_VERSION"
   env_lines
 }

@@ -1,6 +1,7 @@
 // The chart's RBAC against the calls the real operator makes: the controller and its leader
 // election run against the in-process API server through client-node, every request it sends
-// is recorded, and each must be allowed to the operator's ServiceAccount in the rendered chart.
+// is recorded, and each must be allowed to the operator's ServiceAccount in the chart as
+// `helm template` renders it.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,7 +9,8 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { FakeApiServer } from '@retrace/kube-fake';
 import { KubeApi, LeaderElector, TraceController } from '@retrace/operator';
 import { parse } from 'yaml';
-import { loadChart, rbacAllows, renderChart } from '../src/helm/index.js';
+import { helmTemplate } from '../src/chart/helm.js';
+import { rbacAllows } from '../src/chart/rbac.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const NS = 'retrace-system';
@@ -76,9 +78,9 @@ test('every API call the operator makes is allowed by the chart, and the agent m
     await elector.stop();
 
     const calls = server.requests.slice(before);
-    const { manifests } = renderChart(loadChart(join(ROOT, 'helm', 'retrace')), {
+    const manifests = await helmTemplate(join(ROOT, 'helm', 'retrace'), {
+      release: 'retrace',
       namespace: NS,
-      values: [],
       kubeVersion: 'v1.30.0',
     });
     const seen = new Set<string>();

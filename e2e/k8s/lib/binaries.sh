@@ -65,5 +65,14 @@ build_binaries() {
   build_module coredns "-s -w" coredns=.
   local hv
   hv=$(sed -n 's/^require helm.sh\/helm\/v4 \(v[0-9.]*\)$/\1/p;s/^\thelm.sh\/helm\/v4 \(v[0-9.]*\)$/\1/p' "$K8S_DIR/go/helm/go.mod" | head -1)
-  build_module helm "-s -w -X helm.sh/helm/v4/internal/version.version=$hv" helm=helm.sh/helm/v4/cmd/helm
+  # As helm's own Makefile: the Kubernetes version it assumes without a cluster (helm template,
+  # lint) is that of the client-go it links.
+  local cm hl="-s -w -X helm.sh/helm/v4/internal/version.version=$hv"
+  cm=$(sed -n 's/^\tk8s.io\/client-go v0\.\([0-9]*\)\..*/\1/p' "$K8S_DIR/go/helm/go.mod")
+  for p in pkg/chart/common pkg/chart/v2/lint/rules internal/chart/v3/lint/rules; do
+    hl="$hl -X helm.sh/helm/v4/$p.k8sVersionMajor=1 -X helm.sh/helm/v4/$p.k8sVersionMinor=$cm"
+  done
+  hl="$hl -X helm.sh/helm/v4/internal/version.kubeClientVersionMajor=1"
+  hl="$hl -X helm.sh/helm/v4/internal/version.kubeClientVersionMinor=$cm"
+  build_module helm "$hl" helm=helm.sh/helm/v4/cmd/helm
 }

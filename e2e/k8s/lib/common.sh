@@ -61,20 +61,26 @@ start() {
 }
 
 # wait_for NAME SECONDS COMMAND...: waits until COMMAND succeeds; on time-out (or if NAME's
-# process ended) says which component failed, with its log file and last lines.
+# process ended) says which component failed, with its log file and last lines. A component that
+# runs as a pod (no log of its own here) points at kubelet's log and the pod's state.
 wait_for() {
-  local name=$1 seconds=$2 pid
+  local name=$1 seconds=$2 pid logf
   shift 2
   pid=$(cat "$RUN_DIR/$name.pid" 2>/dev/null || true)
-  local deadline=$((SECONDS + seconds))
+  logf=$LOGS/$name.log
+  [ -f "$logf" ] || logf=$LOGS/kubelet.log
+  local deadline=$((SECONDS + seconds)) why
   until "$@" >/dev/null 2>&1; do
+    why=""
     if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
-      tail -n 20 "$LOGS/$name.log" >&2 || true
-      die "$name exited while starting; its log: $LOGS/$name.log (last lines above)"
+      why="exited while starting"
+    elif ((SECONDS >= deadline)); then
+      why="was not ready after ${seconds}s"
     fi
-    if ((SECONDS >= deadline)); then
-      tail -n 20 "$LOGS/$name.log" >&2 || true
-      die "$name was not ready after ${seconds}s; its log: $LOGS/$name.log (last lines above)"
+    if [ -n "$why" ]; then
+      tail -n 15 "$logf" 2>/dev/null | cut -c1-400 >&2 || true
+      [ -n "$pid" ] || kubectl_admin get pods -A -o wide >&2 2>&1 || true
+      die "$name $why; see $logf (last lines above)"
     fi
     sleep 0.5
   done

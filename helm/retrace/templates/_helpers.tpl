@@ -86,6 +86,12 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 {{- end -}}
 
+{{/* The server certificate's names in one line: kept on its Secret, so that an upgrade that
+changes them reissues it, and hashed on the server's Pods, so that they load it. */}}
+{{- define "retrace.serverNamesKey" -}}
+{{- include "retrace.serverNames" . | trim | splitList "\n" | join "," -}}
+{{- end -}}
+
 {{- define "retrace.serverSecret" -}}
 {{- if eq .Values.tls.source "existing" -}}
 {{- required "tls.existing.serverSecret is required with tls.source=existing (a Secret with ca.crt, tls.crt, tls.key)" .Values.tls.existing.serverSecret -}}

@@ -3,7 +3,8 @@
 // group, resource (with subresource, `traces/status`) and name. A ClusterRoleBinding grants its
 // ClusterRole everywhere; a RoleBinding grants its Role or ClusterRole in its own namespace only.
 import type { Manifest } from './manifests.js';
-import { isMap } from './values.js';
+
+const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export interface ServiceAccountRef {
   namespace: string;

@@ -1,6 +1,7 @@
-// A JSON Schema (draft 7) validator for the keywords values.schema.json and our manifest shapes
-// use. A keyword it does not know is refused rather than ignored, so a schema never silently
-// checks less than it says.
+// A JSON Schema (draft 7) validator for the keywords our manifest shapes (k8s-shapes.ts) and the
+// CRDs' structural schemas use. A keyword it does not know is refused rather than ignored, so a
+// schema never silently checks less than it says. (The chart's values.schema.json is checked by
+// helm itself.)
 
 export type Schema = boolean | { [keyword: string]: unknown };
 
