@@ -2,7 +2,7 @@
 #   docker build -f docker/agent.Dockerfile -t retrace/retrace-agent:0.1.0 .
 # The build stage runs docker/build-steps.sh, which also runs without Docker.
 
-FROM node:20-bookworm AS build
+FROM node:24-bookworm AS build
 WORKDIR /src
 # Dependencies first, so that source changes reuse this layer.
 COPY package.json package-lock.json ./
@@ -22,7 +22,7 @@ ARG VMLINUX_BTF=/sys/kernel/btf/vmlinux
 ENV VMLINUX_BTF=${VMLINUX_BTF}
 RUN docker/build-steps.sh build agent && docker/build-steps.sh stage agent /out
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 # libbpf, libelf and libpcap for the native addon; ip (iproute2) and nsenter (util-linux) for
 # the pod mapper; nft for the nft collector's nftrace table.
 RUN apt-get update \

@@ -3,7 +3,7 @@
 #   docker build -f docker/operator.Dockerfile -t retrace/retrace-operator:0.1.0 .
 # The build stage runs docker/build-steps.sh, which also runs without Docker.
 
-FROM node:20-bookworm AS build
+FROM node:24-bookworm AS build
 WORKDIR /src
 # Dependencies first, so that source changes reuse this layer.
 COPY package.json package-lock.json ./
@@ -19,7 +19,7 @@ RUN docker/build-steps.sh deps
 COPY . .
 RUN docker/build-steps.sh build operator && docker/build-steps.sh stage operator /out
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 # The native addon (loaded by the operator to compile packet filters) links libbpf, libelf and
 # libpcap.
 RUN apt-get update \

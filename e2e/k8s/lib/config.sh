@@ -1,8 +1,20 @@
 # Configuration files of containerd, CNI, kubelet and kube-proxy (sourced).
 # shellcheck shell=bash
 
+# Whether this process may lower oom_score_adj (CAP_SYS_RESOURCE, bit 24 of CapEff).
+can_lower_oom_score() {
+  local eff
+  eff=$(awk '/^CapEff:/{print $2}' /proc/self/status)
+  (((0x$eff >> 24) & 1))
+}
+
 write_containerd_config() {
   mkdir -p "$STATE/containerd" "$RUN_DIR/containerd" "$STATE/cni/net.d"
+  local runc_binary=""
+  if ! can_lower_oom_score; then
+    log "root lacks CAP_SYS_RESOURCE here: pods run with oom_score_adj >= 0 (lib/runc-without-oom-protection.sh)"
+    runc_binary="BinaryName = \"$K8S_DIR/lib/runc-without-oom-protection.sh\""
+  fi
   cat >"$STATE/containerd.toml" <<EOF
 version = 2
 root = "$STATE/containerd"
@@ -26,6 +38,7 @@ state = "$RUN_DIR/containerd"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
         # cgroupfs, as kubelet's cgroupDriver: PID 1 is not systemd.
         SystemdCgroup = false
+        $runc_binary
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
     conf_dir = "$STATE/cni/net.d"

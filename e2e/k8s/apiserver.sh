@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# A bare control plane for tests, as controller-runtime's envtest runs one: etcd and kube-apiserver
+# (TLS, RBAC and Node authorization, ServiceAccount tokens), no kubelet; state and logs in DIR.
+#   e2e/k8s/apiserver.sh start DIR   prints DIR/kubeconfig (admin) once /readyz answers | stop DIR
+set -euo pipefail
+. "$(dirname "$0")/lib/common.sh"
+. "$K8S_DIR/lib/binaries.sh"
+. "$K8S_DIR/lib/pki.sh"
+
+log() { printf 'apiserver.sh: %s\n' "$*" >&2; }
+die() {
+  printf 'apiserver.sh: %s\n' "$*" >&2
+  exit 1
+}
+
+# A marker that says DIR is ours, so that `stop` never removes a directory it did not make.
+MARKER=.retrace-apiserver
+
+use_dir() {
+  [ -n "${1:-}" ] || die "give the directory: $0 start|stop DIR"
+  DIR=$(realpath -m "$1")
+  # common.sh's start/wait_for and pki.sh's cert/ca work under these; never the full cluster's.
+  # shellcheck disable=SC2034 # read by the sourced helpers (kubectl_admin)
+  STATE=$DIR
+  RUN_DIR=$DIR/run
+  LOGS=$DIR/logs
+  PKI=$DIR/pki
+}
+
+# N loopback ports nobody listens on now, all different (the kernel's choice for port-0
+# listeners, held open together).
+free_ports() {
+  node -e 'const net = require("net");
+    const ss = Array.from({ length: Number(process.argv[1]) }, () => net.createServer().listen(0, "127.0.0.1"));
+    Promise.all(ss.map((s) => new Promise((r) => s.on("listening", r)))).then(() => {
+      console.log(ss.map((s) => s.address().port).join(" "));
+      ss.forEach((s) => s.close());
+    });' "$1"
+}
+
+make_small_pki() {
+  mkdir -p "$PKI"
+  chmod 700 "$PKI"
+  ca ca envtest-ca
+  cert apiserver ca /CN=kube-apiserver \
+    "DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,IP:127.0.0.1" serverAuth
+  cert admin ca "/O=system:masters/CN=envtest-admin"
+  openssl genrsa -out "$PKI/sa.key" 2048 2>/dev/null
+  openssl rsa -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub" 2>/dev/null
+  rm -f "$PKI"/*.srl
+}
+
+# Every request of a ServiceAccount (who, verb, resource, answer): tests check RBAC with it.
+write_audit_policy() {
+  cat >"$DIR/audit-policy.yaml" <<EOF
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+  - level: Metadata
+    userGroups: ["system:serviceaccounts"]
+  - level: None
+EOF
+}
+
+start_all() {
+  use_dir "$1"
+  if [ -f "$DIR/$MARKER" ]; then
+    if alive "$(cat "$RUN_DIR/apiserver.pid" 2>/dev/null || echo 0)"; then
+      die "an API server already runs from $DIR ($0 stop $DIR first)"
+    fi
+    stop_all "$DIR"
+  elif [ -d "$DIR" ] && [ -n "$(ls -A "$DIR")" ]; then
+    die "$DIR is not empty and not one of ours: give a new or empty directory"
+  fi
+  mkdir -p "$DIR" "$LOGS" "$RUN_DIR"
+  touch "$DIR/$MARKER"
+  # A failed start leaves nothing running, and keeps DIR for its logs.
+  trap 'kill_components' EXIT
+  local started=$SECONDS
+  build_binaries
+  make_small_pki
+  write_audit_policy
+  local etcd_port peer_port api_port
+  read -r etcd_port peer_port api_port < <(free_ports 3)
+  echo "$api_port" >"$DIR/apiserver.port"
+
+  # Run through links of DIR's own: cluster.sh down kills every process whose command starts with
+  # $BIN/ (lib/teardown.sh), and this server is not the full cluster's to stop.
+  mkdir -p "$DIR/bin"
+  ln -sf "$BIN/etcd" "$BIN/kube-apiserver" "$DIR/bin/"
+
+  # Plain HTTP on loopback: only this machine reaches it, and the API server is what tests use.
+  # No fsync: the data lives as long as one test run.
+  start etcd "$DIR/bin/etcd" --name envtest --data-dir "$DIR/etcd" \
+    --listen-client-urls "http://127.0.0.1:$etcd_port" --advertise-client-urls "http://127.0.0.1:$etcd_port" \
+    --listen-peer-urls "http://127.0.0.1:$peer_port" --initial-advertise-peer-urls "http://127.0.0.1:$peer_port" \
+    --initial-cluster "envtest=http://127.0.0.1:$peer_port" --unsafe-no-fsync --snapshot-count 10000
+  wait_for etcd 30 curl -sf "http://127.0.0.1:$etcd_port/health"
+
+  start apiserver "$DIR/bin/kube-apiserver" --advertise-address 127.0.0.1 --bind-address 127.0.0.1 \
+    --secure-port "$api_port" --etcd-servers "http://127.0.0.1:$etcd_port" \
+    --allow-privileged=true --authorization-mode Node,RBAC --enable-admission-plugins NodeRestriction \
+    --client-ca-file "$PKI/ca.crt" --tls-cert-file "$PKI/apiserver.crt" --tls-private-key-file "$PKI/apiserver.key" \
+    --service-account-issuer "https://kubernetes.default.svc.$CLUSTER_DOMAIN" \
+    --service-account-key-file "$PKI/sa.pub" --service-account-signing-key-file "$PKI/sa.key" \
+    --service-cluster-ip-range "$SERVICE_CIDR" \
+    --audit-policy-file "$DIR/audit-policy.yaml" --audit-log-path "$LOGS/audit.log" --audit-log-format json
+  wait_for apiserver 90 curl -sf --cacert "$PKI/ca.crt" --cert "$PKI/admin.crt" --key "$PKI/admin.key" \
+    "https://127.0.0.1:$api_port/readyz"
+
+  # Written last: a kubeconfig in DIR means the server is ready.
+  cat >"$DIR/kubeconfig.tmp" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: envtest
+  cluster:
+    certificate-authority: $PKI/ca.crt
+    server: https://127.0.0.1:$api_port
+users:
+- name: admin
+  user:
+    client-certificate: $PKI/admin.crt
+    client-key: $PKI/admin.key
+contexts:
+- name: admin@envtest
+  context: {cluster: envtest, user: admin}
+current-context: admin@envtest
+EOF
+  chmod 600 "$DIR/kubeconfig.tmp"
+  mv "$DIR/kubeconfig.tmp" "$DIR/kubeconfig"
+  trap - EXIT
+  log "ready in $((SECONDS - started))s at https://127.0.0.1:$api_port (logs in $LOGS)"
+  echo "$DIR/kubeconfig"
+}
+
+# Alive and not a zombie (killed, waiting for whoever adopted it to reap it).
+alive() {
+  kill -0 "$1" 2>/dev/null && [ "$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$1/status" 2>/dev/null)" != Z ]
+}
+
+kill_components() {
+  local name pid
+  # SIGKILL: everything they hold is removed with DIR, so a graceful shutdown (seconds) buys nothing.
+  for name in apiserver etcd; do
+    pid=$(cat "$RUN_DIR/$name.pid" 2>/dev/null || true)
+    if [ -z "$pid" ] || ! alive "$pid"; then continue; fi
+    kill -9 "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do
+      alive "$pid" || continue 2
+      sleep 0.1
+    done
+    log "$name (pid $pid) is still there 5s after SIGKILL (log: $LOGS/$name.log)"
+  done
+}
+
+stop_all() {
+  use_dir "$1"
+  [ -d "$DIR" ] || return 0
+  [ -f "$DIR/$MARKER" ] || die "$DIR was not made by $0 start: not removing it"
+  kill_components
+  rm -rf "$DIR"
+}
+
+case "${1:-}" in
+  start) start_all "${2:-}" ;;
+  stop) stop_all "${2:-}" ;;
+  *)
+    sed -n '2,4p' "$0" >&2
+    exit 2
+    ;;
+esac
