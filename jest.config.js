@@ -11,7 +11,6 @@ export default {
   moduleNameMapper: {
     '^@retrace/ebpf-loader$': '<rootDir>/packages/ebpf-loader/src/index.ts',
     '^@retrace/events$': '<rootDir>/packages/events/src/index.ts',
-    '^@retrace/kube-fake$': '<rootDir>/packages/kube-fake/src/index.ts',
     '^@retrace/agent$': '<rootDir>/agent/src/index.ts',
     '^@retrace/operator$': '<rootDir>/operator/src/index.ts',
     '^@retrace/e2e$': '<rootDir>/e2e/src/index.ts',
@@ -20,6 +19,7 @@ export default {
   testMatch: ['<rootDir>/**/test/**/*.test.ts', '<rootDir>/**/src/**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   globalSetup: '<rootDir>/e2e/jest/global-setup.js',
+  globalTeardown: '<rootDir>/e2e/jest/global-teardown.js',
   reporters: ['default', '<rootDir>/e2e/jest/summary-reporter.js'],
   testTimeout: 60000,
 };

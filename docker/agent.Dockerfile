@@ -8,7 +8,6 @@ WORKDIR /src
 COPY package.json package-lock.json ./
 COPY packages/ebpf-loader/package.json packages/ebpf-loader/
 COPY packages/events/package.json packages/events/
-COPY packages/kube-fake/package.json packages/kube-fake/
 COPY agent/package.json agent/
 COPY operator/package.json operator/
 COPY cli/package.json cli/

@@ -1,9 +1,17 @@
-// Privileged suites need root, tracefs and no lab namespaces left by an earlier crashed run.
+// Privileged suites need root, tracefs and no lab namespaces left by an earlier crashed run. It
+// also names where this run's test API server goes (started on first use, see
+// e2e/src/k8s/envtest.ts) and stops the ones earlier crashed runs left.
 // Plain JS: jest loads global setup outside its module mapping.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const LAB_NETNS = /^rtlab-.*-(\d+)-\d+$/;
+const ENVTEST_DIR = /^retrace-envtest-(\d+)(-\d+)?$/;
+export const APISERVER_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), '..', 'k8s', 'apiserver.sh');
+export const SHARED_DIR_ENV = 'RETRACE_ENVTEST_DIR';
 
 function pidAlive(pid) {
   try {
@@ -33,4 +41,12 @@ export default function globalSetup() {
       console.warn(`removed namespace ${name} left by an earlier crashed run`);
     }
   }
+  for (const name of readdirSync(tmpdir())) {
+    const m = ENVTEST_DIR.exec(name);
+    if (m && !pidAlive(Number(m[1]))) {
+      execFileSync(APISERVER_SCRIPT, ['stop', join(tmpdir(), name)], { stdio: 'inherit' });
+      console.warn(`stopped the test API server ${name} left by an earlier crashed run`);
+    }
+  }
+  process.env[SHARED_DIR_ENV] = join(tmpdir(), `retrace-envtest-${process.pid}`);
 }

@@ -2,7 +2,7 @@
 # A bare control plane for tests, as controller-runtime's envtest runs one: etcd and kube-apiserver
 # (TLS, RBAC and Node authorization, ServiceAccount tokens), no kubelet; state and logs in DIR.
 #   e2e/k8s/apiserver.sh start DIR   prints DIR/kubeconfig (admin) once /readyz answers | stop DIR
-set -euo pipefail
+set -Eeuo pipefail
 . "$(dirname "$0")/lib/common.sh"
 . "$K8S_DIR/lib/binaries.sh"
 . "$K8S_DIR/lib/pki.sh"
@@ -12,6 +12,8 @@ die() {
   printf 'apiserver.sh: %s\n' "$*" >&2
   exit 1
 }
+# Any other failure (openssl, node, ln, ...) names the command that failed.
+trap 'die "\`$BASH_COMMAND\` failed (line $LINENO)"' ERR
 
 # A marker that says DIR is ours, so that `stop` never removes a directory it did not make.
 MARKER=.retrace-apiserver
@@ -78,11 +80,14 @@ start_all() {
   # A failed start leaves nothing running, and keeps DIR for its logs.
   trap 'kill_components' EXIT
   local started=$SECONDS
-  build_binaries
+  # Only when missing: build_binaries rebuilds whatever changed (CoreDNS, kubelet, ...), which is
+  # cluster.sh build's business, and may be running there at the same time.
+  if [ ! -x "$BIN/etcd" ] || [ ! -x "$BIN/kube-apiserver" ]; then build_binaries; fi
   make_small_pki
   write_audit_policy
   local etcd_port peer_port api_port
-  read -r etcd_port peer_port api_port < <(free_ports 3)
+  read -r etcd_port peer_port api_port < <(free_ports 3) || true
+  [ -n "${api_port:-}" ] || die "found no free loopback ports (node -e ..., port 0 listeners)"
   echo "$api_port" >"$DIR/apiserver.port"
 
   # Run through links of DIR's own: cluster.sh down kills every process whose command starts with

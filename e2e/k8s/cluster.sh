@@ -27,6 +27,7 @@ images() { "$K8S_DIR/images/images.sh" "$@"; }
 up() {
   if [ -f "$RUN_DIR/apiserver.pid" ] && kill -0 "$(cat "$RUN_DIR/apiserver.pid")" 2>/dev/null; then
     log "already up (cluster.sh down first to start afresh)"
+    env_lines
     return 0
   fi
   down_quiet

@@ -1,1 +1,2 @@
 export * from './lab/index.js';
+export * from './k8s/real-cluster.js';

@@ -5,19 +5,15 @@
 // `kubectl retrace events` prints the journey across both nodes, `drops` says where it died,
 // `stop` ends the trace.
 //
-// Here the API server is the in-process one of @retrace/kube-fake (no Kubernetes runs on this
-// machine). With KUBECONFIG set, the same scenario runs against that cluster instead (retrace
-// installed by its Helm chart; see e2e/README.md), and is skipped otherwise.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { FakeApiServer } from '@retrace/kube-fake';
+// The API server is the run's real one (etcd + kube-apiserver, e2e/src/k8s/envtest.ts), with no
+// kubelet: the nodes and pods are made through the API and their status reported as a kubelet
+// would. The same flow on a whole cluster, retrace installed by its chart, is
+// e2e/test/k8s-real-cluster.test.ts.
+import { execFileSync } from 'node:child_process';
 import type { TraceResource } from '@retrace/operator';
 import {
   clientTlsArgs,
   clusterLabThroughApi,
-  freePort,
   makeTestCerts,
   runKubectlRetrace,
   runRetrace,
@@ -30,10 +26,9 @@ import {
   type TestCerts,
 } from '@retrace/e2e';
 import { parseLine, type Event } from '@retrace/events';
-import { parse } from 'yaml';
+import { sharedApiServer } from '../src/k8s/envtest.js';
+import { TestObjects, installCrds, uniqueName } from '../src/k8s/test-objects.js';
 import { tempDir } from './helpers.js';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** What the scenario needs of a cluster: where its API is, and how to make the drop happen. */
 interface ClusterUnderTest {
@@ -43,8 +38,8 @@ interface ClusterUnderTest {
   /** Nodes of the client and server pods. */
   clientNode: string;
   serverNode: string;
-  /** The drop reason the server's node reports (undefined: any). */
-  dropReason?: string;
+  /** The drop reason the server's node reports. */
+  dropReason: string;
   /** Sends one UDP packet from the client pod to the server pod's port 7777. */
   send(): void;
   /** What the cluster's processes said (for failures). */
@@ -126,7 +121,7 @@ async function scenario(c: ClusterUnderTest, name: string): Promise<void> {
   const dropped = await untilStatus(c, name, 'the drop in the status', (t) => {
     if (++polls % 6 === 0) c.send(); // again now and then: a packet may race the agents' pod mapping
     const top = t.status?.topDropReasons?.[0]?.reason;
-    return !!top && (c.dropReason === undefined || top === c.dropReason);
+    return top === c.dropReason;
   });
   const reason = dropped.status?.topDropReasons?.[0]?.reason ?? '';
   expect(dropped.status?.topDropReason).toMatch(new RegExp(`^${reason} \\(\\d+\\)$`));
@@ -158,43 +153,43 @@ async function scenario(c: ClusterUnderTest, name: string): Promise<void> {
   expect(drops.stdout).toMatch(new RegExp(`^${reason}\\s+\\d+$`, 'm'));
   expect(drops.stdout).toMatch(new RegExp(`^${reason}\\s+${c.serverNode}\\s+\\S+\\s+\\d+\\s+${name}$`, 'm'));
 
-  // Following (through the trace's status; a --server port-forward has no end to wait for):
-  // journeys print once each, and the command ends with the trace.
-  const following = c.aggregatorArgs.includes('--server')
-    ? undefined
-    : runKubectlRetrace([
-        'events',
-        name,
-        '--cluster',
-        '-F',
-        '--interval',
-        '200',
-        '--kubeconfig',
-        c.kubeconfig,
-        ...c.aggregatorArgs,
-      ]);
+  // Following (through the trace's status): journeys print once each, and the command ends with
+  // the trace.
+  const following = runKubectlRetrace([
+    'events',
+    name,
+    '--cluster',
+    '-F',
+    '--interval',
+    '200',
+    '--kubeconfig',
+    c.kubeconfig,
+    ...c.aggregatorArgs,
+  ]);
 
   // Stopped: Completed, results kept.
   expect((await kr(c, ['stop', name, '--cluster'])).stdout).toBe(`clustertrace.retrace.dev/${name} stopped\n`);
   const done = await untilStatus(c, name, 'the trace completed', (t) => t.status?.phase === 'Completed');
   expect(done.status?.conditions?.find((x) => x.type === 'Complete')?.status).toBe('True');
-  if (following) {
-    const f = await following;
-    expect(f.code).toBe(0);
-    expect(f.stderr).toMatch(new RegExp(`^clustertrace\\.retrace\\.dev/${name}: Completed$`, 'm'));
-    const heads = f.stdout.match(/^journey \S+/gm) ?? [];
-    expect(heads.length).toBeGreaterThan(0);
-    expect(new Set(heads).size).toBe(heads.length);
-    expect(f.stdout).toMatch(/^journey \S+ across 2 nodes$/m);
-  }
+  const f = await following;
+  expect(f.code).toBe(0);
+  expect(f.stderr).toMatch(new RegExp(`^clustertrace\\.retrace\\.dev/${name}: Completed$`, 'm'));
+  const heads = f.stdout.match(/^journey \S+/gm) ?? [];
+  expect(heads.length).toBeGreaterThan(0);
+  expect(new Set(heads).size).toBe(heads.length);
+  expect(f.stdout).toMatch(/^journey \S+ across 2 nodes$/m);
   const after = await kr(c, ['events', name, '--cluster', '-o', '-', ...c.aggregatorArgs]);
   expect(after.stdout.trim().length).toBeGreaterThan(0);
 }
 
-// --- this machine: the in-process API server, network-namespace nodes, real processes ---
+// --- this machine: the test API server, network-namespace nodes, real processes ---
 
-async function localCluster(): Promise<ClusterUnderTest> {
-  const api = await FakeApiServer.start({ bookmarkIntervalMs: 500 });
+/** The ClusterTrace `name` (which `kubectl retrace create` makes) is removed with the rest. */
+async function localCluster(name: string): Promise<ClusterUnderTest> {
+  const server = await sharedApiServer();
+  await installCrds(server.rest());
+  const api = new TestObjects(server.kubeConfig());
+  api.track({ apiVersion: 'retrace.dev/v1alpha1', kind: 'ClusterTrace', metadata: { name } });
   const procs: Proc[] = [];
   let lab: ClusterLab | undefined;
   let certs: TestCerts | undefined;
@@ -202,32 +197,24 @@ async function localCluster(): Promise<ClusterUnderTest> {
     for (const p of procs) await p.stop('SIGKILL');
     lab?.destroy();
     certs?.remove();
-    await api.stop();
+    await api.cleanup();
   };
   try {
-    for (const f of ['trace.yaml', 'clustertrace.yaml'])
-      api.apply(parse(readFileSync(join(ROOT, 'crds', f), 'utf8')) as Parameters<typeof api.apply>[0]);
-    const layout: Record<string, string[]> = { 'node-a': ['team/client'], 'node-b': ['team/server'] };
-    for (const ns of ['team', 'retrace'])
-      api.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { team: ns } } });
-    for (const node of Object.keys(layout))
-      api.apply({
-        apiVersion: 'v1',
-        kind: 'Node',
-        metadata: { name: node, labels: { 'kubernetes.io/hostname': node } },
-        status: { nodeInfo: { kernelVersion: execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim() } },
-      });
-    lab = clusterLabThroughApi(api, 'of', layout, (_ns, name) => ({ app: name }));
+    const ns = await api.namespace('team');
+    const [clientNode, serverNode] = [uniqueName('node-a'), uniqueName('node-b')];
+    const kernel = execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim();
+    for (const node of [clientNode, serverNode]) await api.node(node, {}, kernel);
+    const layout: Record<string, string[]> = { [clientNode]: [`${ns}/client`], [serverNode]: [`${ns}/server`] };
+    lab = await clusterLabThroughApi(api, 'of', layout, (_ns, pod) => ({ app: pod }));
     // Node B's bridge refuses UDP to port 7777 (NETFILTER_DROP).
     lab
-      .node('node-b')
+      .node(serverNode)
       .netns.nft(
         'table bridge rtlab_drop { chain drop_udp { type filter hook forward priority 0; udp dport 7777 drop; }; }',
       );
     certs = makeTestCerts();
-    const kubeconfig = api.writeKubeConfig(tmp.dir);
     const operator = await startOperator({
-      kubeconfig,
+      kubeconfig: server.kubeconfig,
       store: `${tmp.dir}/store`,
       certs,
       extra: ['--status-interval-ms', '300', '--lateness-ms', '500'],
@@ -237,17 +224,16 @@ async function localCluster(): Promise<ClusterUnderTest> {
       const agent = startAgent({ node: n.name, server: operator.address, certs, nodeNetns: lab.nodeNetns(n.name) });
       procs.push(agent);
     }
-    const theLab = lab;
     const theCerts = certs;
-    const client = theLab.pod('client');
-    const server = theLab.pod('server');
+    const client = lab.pod('client');
+    const target = lab.pod('server');
     return {
-      kubeconfig,
+      kubeconfig: server.kubeconfig,
       aggregatorArgs: clientTlsArgs(certs),
-      clientNode: 'node-a',
-      serverNode: 'node-b',
+      clientNode,
+      serverNode,
       dropReason: 'NETFILTER_DROP',
-      send: () => client.netns.sendUdp(server.ip, 7777, 'journey-through-kubernetes'),
+      send: () => client.netns.sendUdp(target.ip, 7777, 'journey-through-kubernetes'),
       logs: () =>
         [
           ...procs.map((p, i) => `--- process ${i}:\n${p.log().slice(-3000)}`),
@@ -261,109 +247,15 @@ async function localCluster(): Promise<ClusterUnderTest> {
   }
 }
 
-// --- a real cluster (KUBECONFIG), with retrace installed by its chart ---
-
-const REAL = process.env.KUBECONFIG && process.env.RETRACE_E2E_LOCAL_ONLY !== '1' ? process.env.KUBECONFIG : undefined;
-
-function kubectl(args: string[], input?: string): string {
-  return execFileSync('kubectl', args, { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'] });
-}
-
-/**
- * Two busybox pods on two different nodes in namespace retrace-e2e, a NetworkPolicy refusing
- * the server's ingress (the drop; its reason depends on the CNI), and a port-forward to the
- * aggregator. RETRACE_NAMESPACE and RETRACE_RELEASE say where the chart is (retrace, retrace).
- */
-async function realCluster(kubeconfig: string): Promise<ClusterUnderTest> {
-  const ns = 'retrace-e2e';
-  const chartNs = process.env.RETRACE_NAMESPACE ?? 'retrace';
-  const release = process.env.RETRACE_RELEASE ?? 'retrace';
-  const nodes = kubectl(['get', 'nodes', '-o', 'jsonpath={.items[*].metadata.name}']).split(/\s+/).filter(Boolean);
-  const [clientNode, serverNode] = nodes;
-  if (!clientNode || !serverNode) throw new Error(`the scenario needs two nodes; the cluster has ${nodes.length}`);
-  const pod = (name: string, node: string): object => ({
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name, namespace: ns, labels: { app: name } },
-    spec: {
-      nodeName: node,
-      containers: [{ name: 'main', image: 'busybox:1.36', command: ['sleep', '3600'] }],
-    },
-  });
-  kubectl(['create', 'namespace', ns]);
-  let forward: ChildProcess | undefined;
-  const teardown = async (): Promise<void> => {
-    forward?.kill();
-    kubectl(['delete', 'namespace', ns, '--wait=false']);
-    await Promise.resolve();
-  };
-  try {
-    kubectl(
-      ['apply', '-f', '-'],
-      JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [pod('client', clientNode), pod('server', serverNode)] }),
-    );
-    kubectl(
-      ['apply', '-f', '-'],
-      JSON.stringify({
-        apiVersion: 'networking.k8s.io/v1',
-        kind: 'NetworkPolicy',
-        metadata: { name: 'refuse-server', namespace: ns },
-        spec: { podSelector: { matchLabels: { app: 'server' } }, policyTypes: ['Ingress'] },
-      }),
-    );
-    kubectl(['wait', '-n', ns, '--for=condition=Ready', 'pod/client', 'pod/server', '--timeout=120s']);
-    const serverIp = kubectl(['get', 'pod', '-n', ns, 'server', '-o', 'jsonpath={.status.podIP}']).trim();
-    const port = await freePort();
-    forward = spawn('kubectl', ['port-forward', '-n', chartNs, `svc/${release}-aggregator`, `${port}:7443`], {
-      stdio: 'ignore',
-    });
-    await new Promise((r) => setTimeout(r, 3000));
-    return {
-      kubeconfig,
-      aggregatorArgs: [
-        '--server',
-        `127.0.0.1:${port}`,
-        '--tls-server-name',
-        `${release}-aggregator.${chartNs}.svc`,
-        '--tls-secret',
-        `${chartNs}/${release}-server-tls`,
-      ],
-      clientNode,
-      serverNode,
-      send: () => {
-        kubectl(['exec', '-n', ns, 'client', '--', 'sh', '-c', `echo x | nc -u -w1 ${serverIp} 7777 || true`]);
-      },
-      logs: () => kubectl(['logs', '-n', chartNs, '-l', 'app.kubernetes.io/component=operator', '--tail', '50']),
-      teardown,
-    };
-  } catch (e) {
-    await teardown();
-    throw e;
-  }
-}
-
 afterAll(() => tmp.remove());
 
-describe('on this machine (in-process API server, network-namespace nodes)', () => {
+describe('on this machine (the test API server, network-namespace nodes)', () => {
   let c: ClusterUnderTest | undefined;
   afterAll(async () => c?.teardown());
 
   test('create, status, journey, drops and stop through Kubernetes', async () => {
-    c = await localCluster();
-    await scenario(c, 'drops');
+    const name = uniqueName('drops');
+    c = await localCluster(name);
+    await scenario(c, name);
   }, 180_000);
-});
-
-describe('on the cluster KUBECONFIG names', () => {
-  if (!REAL) {
-    test.skip('skipped: KUBECONFIG is not set (set it to a cluster with retrace installed to run this scenario there)', () =>
-      undefined);
-    return;
-  }
-  let c: ClusterUnderTest | undefined;
-  afterAll(async () => c?.teardown());
-  test('create, status, journey, drops and stop through Kubernetes', async () => {
-    c = await realCluster(REAL);
-    await scenario(c, `e2e-${Date.now().toString(36)}`);
-  }, 600_000);
 });

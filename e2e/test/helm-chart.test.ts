@@ -9,8 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { FakeApiServer, type KubeObject } from '@retrace/kube-fake';
+import { describe, expect, test } from '@jest/globals';
 import { helmLint, helmNotes, helmTemplate, type TemplateOptions } from '../src/chart/helm.js';
 import { checkShape } from '../src/chart/k8s-shapes.js';
 import { validate, type Schema } from '../src/chart/json-schema.js';
@@ -782,108 +781,4 @@ describe('Dockerfiles', () => {
       expect(bins.length).toBe(1);
     },
   );
-});
-
-describe('CRDs in an API server (kube-fake: structural schema, CEL rules, status subresource)', () => {
-  const load = (f: string): KubeObject => parseYaml(readFileSync(join(ROOT, f), 'utf8')) as KubeObject;
-  let server: FakeApiServer;
-  beforeAll(async () => {
-    server = await FakeApiServer.start();
-    server.apply(load('crds/trace.yaml'));
-    server.apply(load('crds/clustertrace.yaml'));
-    server.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } });
-  });
-  afterAll(() => server.stop());
-
-  const trace = (name: string, spec: Obj, kind = 'Trace'): KubeObject => ({
-    apiVersion: 'retrace.dev/v1alpha1',
-    kind,
-    metadata: { name, ...(kind === 'Trace' ? { namespace: 'shop' } : {}) },
-    spec,
-  });
-  const refused = (o: KubeObject): string => {
-    try {
-      server.apply(o);
-    } catch (e) {
-      return (e as Error).message;
-    }
-    return 'accepted';
-  };
-
-  test('the examples are accepted, and output.retention is defaulted', () => {
-    for (const f of readdirSync(join(ROOT, 'crds', 'examples')))
-      expect(server.apply(load(`crds/examples/${f}`)).metadata.name).toBeTruthy();
-    const t = server.apply(trace('plain', { output: { pcap: true } }));
-    expect(obj(obj(t.spec)['output'])['retention']).toBe('24h');
-  });
-
-  test('the CEL rules refuse what README.md says, naming the reason', () => {
-    expect(refused(trace('ovs', { collectors: ['skb'], ovsTrack: true }, 'ClusterTrace'))).toMatch(
-      /ovsTrack needs the ovs collector/,
-    );
-    expect(server.apply(trace('ovs-ok', { collectors: ['ovs'], ovsTrack: true }, 'ClusterTrace')).metadata.name).toBe(
-      'ovs-ok',
-    );
-    expect(server.apply(trace('ovs-auto', { ovsTrack: true }, 'ClusterTrace')).metadata.name).toBe('ovs-auto');
-    expect(refused(trace('nft', { collectors: ['skb'], nftVerdicts: ['drop'] }))).toMatch(
-      /nftVerdicts needs the nft collector/,
-    );
-    expect(refused(trace('sec', { collectors: ['ct'], skbSections: ['packet'] }))).toMatch(
-      /skbSections needs the skb collector/,
-    );
-    expect(refused(trace('sel', { podSelector: { matchExpressions: [{ key: 'app', operator: 'In' }] } }))).toMatch(
-      /In and NotIn need at least one value/,
-    );
-    expect(
-      refused(
-        trace('sel2', { podSelector: { matchExpressions: [{ key: 'app', operator: 'Exists', values: ['x'] }] } }),
-      ),
-    ).toMatch(/Exists and DoesNotExist take none/);
-  });
-
-  test('a stopped trace stays stopped', () => {
-    server.apply(trace('stopping', { collectors: ['skb'] }));
-    server.apply(trace('stopping', { collectors: ['skb'], stopped: true }));
-    expect(refused(trace('stopping', { collectors: ['skb'], stopped: false }))).toMatch(
-      /a stopped trace cannot be restarted/,
-    );
-    expect(refused(trace('stopping', { collectors: ['skb'] }))).toMatch(/a stopped trace cannot be restarted/);
-  });
-
-  test('the status subresource takes the operator status shape', () => {
-    const t = server.apply({
-      ...trace('with-status', {}),
-      status: {
-        phase: 'Running',
-        nodesReady: 2,
-        nodesTotal: 3,
-        events: 10,
-        lost: 0,
-        nodes: [
-          {
-            name: 'n1',
-            state: 'Running',
-            probesAttached: 3,
-            probesFailed: [{ probe: 'kprobe:x', reason: 'no kprobes' }],
-          },
-        ],
-        conditions: [
-          {
-            type: 'Ready',
-            status: 'True',
-            reason: 'Tracing',
-            message: 'ok',
-            lastTransitionTime: '2026-01-01T00:00:00Z',
-          },
-        ],
-        results: {
-          aggregator: 'retrace-aggregator.retrace-system.svc:7443',
-          trace: 'shop/with-status',
-          storedEvents: 10,
-        },
-      },
-    });
-    expect(obj(t.status)['phase']).toBe('Running');
-    expect(refused({ ...trace('bad-status', {}), status: { phase: 'Sleeping' } })).toMatch(/Sleeping/);
-  });
 });

@@ -1,114 +1,149 @@
-// The chart's RBAC against the calls the real operator makes: the controller and its leader
-// election run against the in-process API server through client-node, every request it sends
-// is recorded, and each must be allowed to the operator's ServiceAccount in the chart as
-// `helm template` renders it.
-import { readFileSync } from 'node:fs';
+// The chart's RBAC against the calls the real operator makes, decided by a real API server's RBAC
+// authorizer: the chart is rendered by the real helm binary and its ServiceAccounts, roles and
+// bindings applied to the run's test API server; the controller and its leader election run as
+// the operator's ServiceAccount (with a token as its Pod gets one), and the server's audit log
+// records every request of it with the answer: none may be refused, and the calls that matter
+// must be among them. The agent's ServiceAccount may do nothing more than any authenticated user.
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { KubeConfig } from '@kubernetes/client-node';
-import { FakeApiServer } from '@retrace/kube-fake';
 import { KubeApi, LeaderElector, TraceController } from '@retrace/operator';
-import { parse } from 'yaml';
-import { helmTemplate } from '../src/chart/helm.js';
-import { rbacAllows } from '../src/chart/rbac.js';
+import { parseAllDocuments } from 'yaml';
+import { K8S_BINARIES, sharedApiServer, type AuditRecord, type TestApiServer } from '../src/k8s/envtest.js';
+import { RestClient, type KubeObject } from '../src/k8s/rest.js';
+import { TestObjects, installCrds, uniqueName } from '../src/k8s/test-objects.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const NS = 'retrace-system';
+const RBAC_KINDS = ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'];
 
-/** RBAC's view of a request path: API group, resource (with subresource), namespace, name. */
-function rbacTarget(path: string): { group: string; resource: string; namespace?: string; name?: string } {
-  const p = path.split('/').filter(Boolean);
-  const rest = p[0] === 'api' ? p.slice(2) : p.slice(3);
-  const group = p[0] === 'api' ? '' : (p[1] ?? '');
-  let namespace: string | undefined;
-  if (rest[0] === 'namespaces' && rest.length > 2) {
-    namespace = rest[1];
-    rest.splice(0, 2);
-  }
-  const [res = '', name, sub] = rest;
-  return {
-    group,
-    resource: sub ? `${res}/${sub}` : res,
-    ...(namespace ? { namespace } : {}),
-    ...(name ? { name } : {}),
-  };
+interface Rule {
+  apiGroups?: string[];
+  resources?: string[];
+  resourceNames?: string[];
+  verbs: string[];
 }
 
-test('every API call the operator makes is allowed by the chart, and the agent makes none', async () => {
-  const server = await FakeApiServer.start({ bookmarkIntervalMs: 200 });
+/** The chart as `helm template` renders it with its default values, for this server's version. */
+function renderChart(server: TestApiServer, release: string, namespace: string, version: string): KubeObject[] {
+  const out = execFileSync(
+    join(K8S_BINARIES, 'helm'),
+    ['template', release, join(ROOT, 'helm', 'retrace'), '-n', namespace, '--kube-version', version],
+    { encoding: 'utf8', env: { ...process.env, KUBECONFIG: server.kubeconfig } },
+  );
+  return parseAllDocuments(out)
+    .map((d) => d.toJS() as KubeObject | null)
+    .filter((o): o is KubeObject => !!o);
+}
+
+const component = (o: KubeObject): string | undefined => o.metadata.labels?.['app.kubernetes.io/component'];
+
+let server: TestApiServer;
+let objects: TestObjects;
+
+beforeAll(async () => {
+  server = await sharedApiServer();
+  await installCrds(server.rest());
+  objects = new TestObjects(server.kubeConfig());
+});
+
+afterAll(async () => objects?.cleanup());
+
+test('every API call the operator makes is allowed by the chart, and the agent may make none', async () => {
+  const chartNs = await objects.namespace('retrace');
+  const shop = await objects.namespace('shop');
+  const node = uniqueName('n1');
+  await objects.node(node);
+  const { gitVersion } = await server.rest().request<{ gitVersion: string }>('GET', '/version');
+  const rendered = renderChart(server, uniqueName('rb'), chartNs, gitVersion);
+  for (const o of rendered.filter((x) => RBAC_KINDS.includes(x.kind))) await objects.create(o);
+  const account = (who: string): string => {
+    const sa = rendered.find((o) => o.kind === 'ServiceAccount' && component(o) === who);
+    if (!sa) throw new Error(`the chart renders no ServiceAccount of the ${who}`);
+    return sa.metadata.name;
+  };
+  const leaseRule = rendered
+    .filter((o) => o.kind === 'Role')
+    .flatMap((o) => (o as KubeObject & { rules: Rule[] }).rules)
+    .find((r) => r.resources?.includes('leases') && r.resourceNames?.length);
+  const leaseName = leaseRule?.resourceNames?.[0];
+  if (!leaseName) throw new Error('the chart grants no named Lease to the operator');
+
+  const operatorUser = `system:serviceaccount:${chartNs}:${account('operator')}`;
+  const api = new KubeApi((await server.serviceAccountConfig(chartNs, account('operator'))).kubeConfig());
+  const log: string[] = [];
+  const controller = new TraceController(
+    api,
+    { setTraces: () => undefined, summary: () => undefined, connectedNodes: () => [node], address: 'x:7443' },
+    { statusIntervalMs: 50, log: (m) => log.push(m) },
+  );
+  const elector = new LeaderElector(api, {
+    namespace: chartNs,
+    name: leaseName,
+    identity: 'me',
+    renewMs: 50,
+    onStarted: () => void controller.start(),
+    onStopped: () => undefined,
+    log: (m) => log.push(m),
+  });
+  const until = async (what: string, f: () => boolean | Promise<boolean>): Promise<void> => {
+    for (let i = 0; i < 500 && !(await f()); i++) await new Promise((r) => setTimeout(r, 20));
+    if (!(await f())) throw new Error(`timed out waiting for ${what}; the operator said:\n${log.join('\n')}`);
+  };
+  const admin = objects.rest;
+  const trace: KubeObject = {
+    apiVersion: 'retrace.dev/v1alpha1',
+    kind: 'Trace',
+    metadata: { name: 't', namespace: shop },
+  };
   try {
-    for (const f of ['trace.yaml', 'clustertrace.yaml'])
-      server.apply(parse(readFileSync(join(ROOT, 'crds', f), 'utf8')));
-    server.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
-    server.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shop' } });
-    server.apply({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1' } });
-    const kc = new KubeConfig();
-    kc.loadFromString(server.kubeConfig());
-    const api = new KubeApi(kc);
-    const before = server.requests.length;
-    const controller = new TraceController(
-      api,
-      { setTraces: () => undefined, summary: () => undefined, connectedNodes: () => ['n1'], address: 'x:7443' },
-      { statusIntervalMs: 50, log: () => undefined },
-    );
-    const elector = new LeaderElector(api, {
-      namespace: NS,
-      name: 'retrace-operator',
-      identity: 'me',
-      renewMs: 50,
-      onStarted: () => void controller.start(),
-      onStopped: () => undefined,
-    });
     elector.start();
-    const until = async (f: () => boolean): Promise<void> => {
-      for (let i = 0; i < 500 && !f(); i++) await new Promise((r) => setTimeout(r, 20));
-      expect(f()).toBe(true);
-    };
-    await until(() => elector.isLeader);
-    const trace = { apiVersion: 'retrace.dev/v1alpha1', kind: 'Trace', metadata: { name: 't', namespace: 'shop' } };
+    await until('the lease', () => elector.isLeader);
     await new Promise((r) => setTimeout(r, 300));
-    server.apply({ ...trace, spec: { packetFilter: 'udp' } });
-    server.apply({ apiVersion: 'retrace.dev/v1alpha1', kind: 'ClusterTrace', metadata: { name: 'c' }, spec: {} });
-    const status = (): unknown =>
-      (server.get('retrace.dev/v1alpha1', 'Trace', 'shop', 't') as { status?: unknown })?.status;
-    await until(() => status() !== undefined);
-    server.delete('retrace.dev/v1alpha1', 'Trace', 'shop', 't');
-    await until(() => server.get('retrace.dev/v1alpha1', 'Trace', 'shop', 't') === undefined);
+    await objects.create({ ...trace, spec: { packetFilter: 'udp' } });
+    await objects.create({
+      apiVersion: 'retrace.dev/v1alpha1',
+      kind: 'ClusterTrace',
+      metadata: { name: uniqueName('c') },
+      spec: {},
+    });
+    await until('a status', async () => (await admin.get<KubeObject>(trace))?.['status'] !== undefined);
+    await admin.delete(trace);
+    await until('the Trace gone', async () => (await admin.get(trace)) === undefined);
+  } finally {
     controller.stop();
     await elector.stop();
-
-    const calls = server.requests.slice(before);
-    const manifests = await helmTemplate(join(ROOT, 'helm', 'retrace'), {
-      release: 'retrace',
-      namespace: NS,
-      kubeVersion: 'v1.30.0',
-    });
-    const seen = new Set<string>();
-    for (const c of calls) {
-      const t = rbacTarget(c.path);
-      const key = `${c.verb} ${t.group}/${t.resource} ns=${t.namespace ?? '-'} name=${c.verb === 'create' || c.verb === 'list' || c.verb === 'watch' ? '-' : (t.name ?? '-')}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      const allowed = rbacAllows(
-        manifests,
-        `${NS}/retrace-operator`,
-        c.verb,
-        t.group,
-        t.resource,
-        t.namespace,
-        c.verb === 'create' ? undefined : t.name,
-      );
-      expect([key, allowed]).toEqual([key, true]);
-    }
-    // The calls that matter were made (so the check above checked them).
-    for (const want of [
-      'watch retrace.dev/traces',
-      'update retrace.dev/traces/status',
-      'update retrace.dev/traces ',
-      'get coordination.k8s.io/leases',
-    ])
-      expect([...seen].some((k) => k.startsWith(want))).toBe(true);
-  } finally {
-    await server.stop();
   }
+
+  // The audit log has a request once it is answered: wait for the ones that matter.
+  const key = (r: AuditRecord): string => {
+    const o = r.objectRef ?? {};
+    return `${r.verb} ${o.apiGroup ?? ''}/${o.resource ?? ''}${o.subresource ? `/${o.subresource}` : ''}`;
+  };
+  const wanted = [
+    'watch retrace.dev/traces',
+    'update retrace.dev/traces',
+    'update retrace.dev/traces/status',
+    'get coordination.k8s.io/leases',
+  ];
+  let calls: AuditRecord[] = [];
+  await until('the audit records', () => {
+    calls = server.auditRecords().filter((r) => r.user.username === operatorUser);
+    return wanted.every((w) => calls.some((r) => key(r) === w));
+  });
+  const refused = calls
+    .filter((r) => r.responseStatus?.code === 403)
+    .map((r) => `${key(r)} ${r.requestURI}: ${r.responseStatus?.message ?? ''}`);
+  expect(refused).toEqual([]);
+
+  // The agent: exactly what every authenticated user may (asking what it may).
+  const agent = new RestClient((await server.serviceAccountConfig(chartNs, account('agent'))).kubeConfig());
+  const review = await agent.request<{ status: { resourceRules: Rule[] } }>(
+    'POST',
+    '/apis/authorization.k8s.io/v1/selfsubjectrulesreviews',
+    { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectRulesReview', spec: { namespace: shop } },
+  );
+  const resources = review.status.resourceRules.flatMap((r) => r.resources ?? []);
+  expect(new Set(resources)).toEqual(
+    new Set(['selfsubjectaccessreviews', 'selfsubjectrulesreviews', 'selfsubjectreviews']),
+  );
 });

@@ -1,16 +1,14 @@
 // retrace-operator --aggregator HOST:PORT, as the chart runs it with aggregator.separate: the
-// operator (a real process, against the in-process Kubernetes API server with the real CRDs)
+// operator (a real process, against the run's real test API server with the real CRDs)
 // runs no aggregator of its own and drives a separate retrace-aggregator process through its
 // control API with mutual TLS; a real agent owns a node's network namespaces. A Trace is assigned
 // through the separate aggregator, its status follows that aggregator's summary and names it as
 // where the results are; restarting the operator leaves the running trace alone; deleting the
 // Trace stops it on the node. Misconfigurations are said plainly.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FakeApiServer } from '@retrace/kube-fake';
 import type { TraceResource } from '@retrace/operator';
 import {
   clusterLabThroughApi,
@@ -23,14 +21,19 @@ import {
   type TestCerts,
   waitForValue,
 } from '@retrace/e2e';
-import { parse } from 'yaml';
+import { sharedApiServer } from '../src/k8s/envtest.js';
+import type { KubeObject } from '../src/k8s/rest.js';
+import { TestObjects, installCrds, uniqueName } from '../src/k8s/test-objects.js';
 import { tempDir } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const OPERATOR = join(ROOT, 'operator/dist/bin/retrace-operator.js');
 
 const tmp = tempDir();
-let api: FakeApiServer;
+let api: TestObjects;
+/** This file's namespace (its pods and Traces) and node. */
+let ns: string;
+let node: string;
 let certs: TestCerts;
 let lab: ClusterLab;
 let kubeconfig: string;
@@ -45,7 +48,6 @@ interface Operator {
   kill(signal: NodeJS.Signals): Promise<number | null>;
 }
 
-/** retrace-operator as a process, with the fake API server's kubeconfig. */
 /**
  * The operator driving the aggregator at `address`. It presents the aggregator's certificate as
  * its client certificate, as the chart mounts it (one Secret, server and client use).
@@ -65,6 +67,7 @@ const driving = (address: string): string[] => [
   '300',
 ];
 
+/** retrace-operator as a process, with the test API server's kubeconfig. */
 function startOperator(args: string[]): Operator {
   const child = spawn(process.execPath, [OPERATOR, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -118,18 +121,25 @@ function readyz(port: number): Promise<{ code: number; body: string }> {
   });
 }
 
-const getTrace = (): TraceResource | undefined =>
-  api.get('retrace.dev/v1alpha1', 'Trace', 'team', 'pings') as TraceResource | undefined;
+const traceRef = (name: string): KubeObject => ({
+  apiVersion: 'retrace.dev/v1alpha1',
+  kind: 'Trace',
+  metadata: { name, namespace: ns },
+});
+
+const getTrace = async (name = 'pings'): Promise<TraceResource | undefined> =>
+  (await api.rest.get(traceRef(name))) as TraceResource | undefined;
 
 beforeAll(async () => {
-  api = await FakeApiServer.start({ bookmarkIntervalMs: 500 });
-  for (const f of ['trace.yaml', 'clustertrace.yaml'])
-    api.apply(parse(readFileSync(join(ROOT, 'crds', f), 'utf8')) as Parameters<typeof api.apply>[0]);
-  api.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team' } });
-  api.apply({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-a' } });
-  lab = clusterLabThroughApi(api, 'os', { 'node-a': ['team/client', 'team/server'] }, () => ({ app: 'pings' }));
+  const server = await sharedApiServer();
+  await installCrds(server.rest());
+  api = new TestObjects(server.kubeConfig());
+  ns = await api.namespace('team');
+  node = uniqueName('node-a');
+  await api.node(node);
+  lab = await clusterLabThroughApi(api, 'os', { [node]: [`${ns}/client`, `${ns}/server`] }, () => ({ app: 'pings' }));
   certs = makeTestCerts();
-  kubeconfig = api.writeKubeConfig(tmp.dir);
+  kubeconfig = server.kubeconfig;
 });
 
 // Each test its own processes: an operator left running would drive the next test's traces too.
@@ -141,16 +151,16 @@ afterEach(async () => {
 afterAll(async () => {
   lab?.destroy();
   certs?.remove();
-  await api?.stop();
+  await api?.cleanup();
   tmp.remove();
 });
 
 test('a Trace is assigned through the separate aggregator, its status names it, an operator restart leaves it running, deletion stops it', async () => {
   const agg = await startAggregator({ store: `${tmp.dir}/store`, certs, extra: ['--lateness-ms', '300'] });
   procs.push(agg);
-  const agent = startAgent({ node: 'node-a', server: agg.address, certs, nodeNetns: lab.nodeNetns('node-a') });
+  const agent = startAgent({ node, server: agg.address, certs, nodeNetns: lab.nodeNetns(node) });
   procs.push(agent);
-  await agg.waitFor(/agent node-a registered/);
+  await agg.waitFor(new RegExp(`agent ${node} registered`));
 
   const operatorArgs = driving(agg.address);
   const op = startOperator(operatorArgs);
@@ -158,10 +168,8 @@ test('a Trace is assigned through the separate aggregator, its status names it, 
   expect(op.log()).toContain(`driving the aggregator at ${agg.address} (mutual TLS)`);
   expect(op.log()).not.toMatch(/listening on/); // no aggregator of its own
 
-  api.apply({
-    apiVersion: 'retrace.dev/v1alpha1',
-    kind: 'Trace',
-    metadata: { name: 'pings', namespace: 'team' },
+  await api.create({
+    ...traceRef('pings'),
     spec: {
       collectors: ['skb', 'skb-tracking', 'dev', 'ns'],
       probes: ['tp:net:netif_receive_skb'],
@@ -169,17 +177,17 @@ test('a Trace is assigned through the separate aggregator, its status names it, 
       podSelector: { matchLabels: { app: 'pings' } },
     },
   });
-  await agent.waitFor(/trace team\/pings: \d+ probe\(s\) attached/);
-  expect(agg.log()).toMatch(/traces from the operator \S+ \(revision \w+\): team\/pings/);
+  await agent.waitFor(new RegExp(`trace ${ns}/pings: \\d+ probe\\(s\\) attached`));
+  expect(agg.log()).toMatch(new RegExp(`traces from the operator \\S+ \\(revision \\w+\\): ${ns}/pings`));
 
   // The status follows the separate aggregator's summary: the node running, the pings counted.
-  const running = await until('Running with events', () => {
+  const running = await until('Running with events', async () => {
     lab.pod('client').netns.exec(['ping', '-c', '2', '-i', '0.2', '-W', '1', lab.pod('server').ip]);
-    const t = getTrace();
+    const t = await getTrace();
     return t?.status?.phase === 'Running' && (t.status.events ?? 0) > 0 ? t : undefined;
   });
-  expect(running.status?.results).toMatchObject({ aggregator: agg.address, trace: 'team/pings' });
-  expect(running.status?.nodes?.find((n) => n.name === 'node-a')).toMatchObject({ state: 'running' });
+  expect(running.status?.results).toMatchObject({ aggregator: agg.address, trace: `${ns}/pings` });
+  expect(running.status?.nodes?.find((n) => n.name === node)).toMatchObject({ state: 'running' });
   expect(running.status?.nodes?.[0]?.probesAttached).toBeGreaterThan(0);
 
   // The operator goes away and comes back: the aggregator kept running the trace meanwhile, and
@@ -188,21 +196,21 @@ test('a Trace is assigned through the separate aggregator, its status names it, 
   const setsBefore = count(agg.log(), /traces from the operator/);
   const eventsBefore = running.status?.events ?? 0;
   const op2 = startOperator(operatorArgs);
-  await op2.waitFor(/already runs these traces \(revision \w+\): team\/pings/);
-  const later = await until('more events counted by the new operator', () => {
+  await op2.waitFor(new RegExp(`already runs these traces \\(revision \\w+\\): ${ns}/pings`));
+  const later = await until('more events counted by the new operator', async () => {
     lab.pod('client').netns.exec(['ping', '-c', '2', '-i', '0.2', '-W', '1', lab.pod('server').ip]);
-    const t = getTrace();
+    const t = await getTrace();
     return t?.status?.phase === 'Running' && (t.status.events ?? 0) > eventsBefore ? t : undefined;
   });
   expect(later.status?.results?.aggregator).toBe(agg.address);
-  expect(count(agent.log(), /trace team\/pings: \d+ probe\(s\) attached/)).toBe(1);
-  expect(agent.log()).not.toMatch(/trace team\/pings complete/);
+  expect(count(agent.log(), new RegExp(`trace ${ns}/pings: \\d+ probe\\(s\\) attached`))).toBe(1);
+  expect(agent.log()).not.toContain(`trace ${ns}/pings complete`);
   expect(count(agg.log(), /traces from the operator/)).toBe(setsBefore);
 
   // Deleted: stopped on the node, then the finalizer lets it go.
-  api.delete('retrace.dev/v1alpha1', 'Trace', 'team', 'pings');
-  await agent.waitFor(/trace team\/pings complete: removed/);
-  await until('the Trace gone', () => (getTrace() === undefined ? true : undefined));
+  await api.rest.delete(traceRef('pings'));
+  await agent.waitFor(new RegExp(`trace ${ns}/pings complete: removed`));
+  await until('the Trace gone', async () => ((await getTrace()) === undefined ? true : undefined));
   expect(agg.log()).toMatch(/traces from the operator \S+ \(revision \w+\): none/);
 });
 
@@ -211,54 +219,51 @@ test('while the aggregator is away the operator retries, and the latest set is w
   let agg = await startAggregator({ store, certs });
   procs.push(agg);
   const agent = startAgent({
-    node: 'node-a',
+    node,
     server: agg.address,
     certs,
-    nodeNetns: lab.nodeNetns('node-a'),
+    nodeNetns: lab.nodeNetns(node),
     extra: ['--orphan-timeout-ms', '120000'],
   });
   procs.push(agent);
-  await agg.waitFor(/agent node-a registered/);
+  await agg.waitFor(new RegExp(`agent ${node} registered`));
   const op = startOperator(driving(agg.address));
   await op.waitFor(/controller started/);
-  const trace = (name: string): Parameters<typeof api.apply>[0] => ({
-    apiVersion: 'retrace.dev/v1alpha1',
-    kind: 'Trace',
-    metadata: { name, namespace: 'team' },
+  const trace = (name: string): KubeObject => ({
+    ...traceRef(name),
     spec: {
       probes: ['tp:net:netif_receive_skb'],
       packetFilter: 'icmp',
       podSelector: { matchLabels: { app: 'pings' } },
     },
   });
-  api.apply(trace('first'));
-  await agent.waitFor(/trace team\/first: \d+ probe\(s\) attached/);
+  await api.create(trace('first'));
+  await agent.waitFor(new RegExp(`trace ${ns}/first: \\d+ probe\\(s\\) attached`));
 
   // The aggregator goes away; two more traces are made meanwhile.
   const port = Number(agg.address.split(':')[1]);
   await agg.stop('SIGTERM');
-  api.apply(trace('second'));
+  await api.create(trace('second'));
   await op.waitFor(
     /cannot set the traces: cannot reach the aggregator at \S+: connection refused .* \(retrying with backoff/,
   );
-  api.apply(trace('third'));
+  await api.create(trace('third'));
   // Its status written: the operator has added it to the set it wants the aggregator to run.
-  await until(
-    'the third trace reconciled',
-    () => (api.get('retrace.dev/v1alpha1', 'Trace', 'team', 'third') as TraceResource | undefined)?.status?.phase,
-  );
+  await until('the third trace reconciled', async () => (await getTrace('third'))?.status?.phase);
 
   // Back (same address and store): it first runs the set it kept, then takes the operator's
   // latest, whole, in one go: the intermediate set (first, second) never reaches it.
   agg = await startAggregator({ store, certs, port });
   procs.push(agg);
-  expect(agg.log()).toContain("traces kept from the operator's last set: team/first");
-  await agg.waitFor(/traces from the operator \S+ \(revision \w+\): team\/first, team\/second, team\/third/);
-  expect(agg.log()).not.toMatch(/: team\/first, team\/second\n/);
-  await agent.waitFor(/trace team\/third: \d+ probe\(s\) attached/);
-  await agent.waitFor(/trace team\/second: \d+ probe\(s\) attached/);
+  expect(agg.log()).toContain(`traces kept from the operator's last set: ${ns}/first`);
+  await agg.waitFor(
+    new RegExp(`traces from the operator \\S+ \\(revision \\w+\\): ${ns}/first, ${ns}/second, ${ns}/third`),
+  );
+  expect(agg.log()).not.toContain(`: ${ns}/first, ${ns}/second\n`);
+  await agent.waitFor(new RegExp(`trace ${ns}/third: \\d+ probe\\(s\\) attached`));
+  await agent.waitFor(new RegExp(`trace ${ns}/second: \\d+ probe\\(s\\) attached`));
   await op.waitFor(/took the traces again/);
-  for (const name of ['first', 'second', 'third']) api.delete('retrace.dev/v1alpha1', 'Trace', 'team', name);
+  for (const name of ['first', 'second', 'third']) await api.rest.delete(traceRef(name));
   await agg.waitFor(/traces from the operator \S+ \(revision \w+\): none/);
 });
 

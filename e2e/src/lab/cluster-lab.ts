@@ -1,6 +1,6 @@
 // A small "cluster" on one machine: each node is a network namespace, nodes are joined by an
 // underlay veth and a VXLAN overlay (VNI 1, port 4789) bridged with their pods' veths, as flannel
-// does; each pod is a namespace with a process in a pod cgroup (kubepods/besteffort/pod<uid>/<id>),
+// does; each pod is a namespace with a process in a pod cgroup (rtlab/kubepods/besteffort/pod<uid>/<id>),
 // so the agent finds pods the way it does on a real node. destroy() removes everything.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID, randomBytes } from 'node:crypto';
@@ -169,8 +169,11 @@ export function clusterLab(label: string, spec: ClusterLabSpec): ClusterLab {
         const uid = spec.uids?.[`${namespace}/${name}`] ?? randomUUID();
         const container = randomBytes(32).toString('hex');
         const proc = spawn('ip', ['netns', 'exec', pns.name, 'sleep', '3600'], { stdio: 'ignore' });
-        const podDir = `${base}/kubepods/besteffort/pod${uid}`;
-        for (const d of [`${base}/kubepods`, `${base}/kubepods/besteffort`, podDir, `${podDir}/${container}`])
+        // Under rtlab/, not the hierarchy's root: a real kubelet on this machine (e2e/k8s) owns
+        // /kubepods and removes pod cgroups it does not know.
+        const root = `${base}/rtlab/kubepods`;
+        const podDir = `${root}/besteffort/pod${uid}`;
+        for (const d of [`${base}/rtlab`, root, `${root}/besteffort`, podDir, `${podDir}/${container}`])
           if (!existsSync(d)) {
             mkdirSync(d);
             cgroups.push(d);

@@ -23,6 +23,7 @@ export class Informer<T extends KubeObject> {
   private relistTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private failures = 0;
+  private firstList: () => void = () => undefined;
   /** Lists made (the first, then after 410s, failures and periodic relists). */
   lists = 0;
   synced = false;
@@ -34,14 +35,21 @@ export class Informer<T extends KubeObject> {
     private readonly opts: InformerOptions = {},
   ) {}
 
-  /** Resolves once the first list is in the cache. */
+  /**
+   * Resolves once the first list is in the cache (or on stop()). A failed list is retried with
+   * backoff, not thrown: right after its CRD is created the API server answers 429 ("storage is
+   * (re)initializing") until its watch cache is ready, and RBAC may not be in place yet.
+   */
   async start(): Promise<void> {
-    await this.relist();
+    const listed = new Promise<void>((resolve) => (this.firstList = resolve));
     this.relistTimer = setInterval(() => void this.restart('periodic relist'), this.opts.relistMs ?? 300_000);
     this.relistTimer.unref();
+    void this.relist().catch(() => undefined); // relist() has scheduled the retry
+    await listed;
   }
 
   stop(): void {
+    this.firstList();
     this.stopped = true;
     clearInterval(this.relistTimer);
     clearTimeout(this.retryTimer);
@@ -97,6 +105,7 @@ export class Informer<T extends KubeObject> {
     this.resourceVersion = list.resourceVersion;
     this.synced = true;
     await this.watch();
+    this.firstList();
   }
 
   private async watch(): Promise<void> {

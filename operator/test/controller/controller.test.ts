@@ -1,25 +1,21 @@
-// The controller driven through @kubernetes/client-node against the in-process API server
-// (with the real CRDs from crds/): finalizer, targets, assignments, status, stop conditions,
-// deletion, nodes joining, leader election. The aggregator side is a recorder the test scripts:
-// the agents' part is covered end to end in e2e/.
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { KubeConfig } from '@kubernetes/client-node';
-import { FakeApiServer } from '@retrace/kube-fake';
-import { parse } from 'yaml';
+// The controller driven through @kubernetes/client-node against a real API server (the run's
+// shared etcd + kube-apiserver, with the real CRDs from crds/): finalizer, targets, assignments,
+// status, stop conditions, deletion, nodes joining, leader election. Each test has its own
+// namespace, nodes and ClusterTrace names, and removes them. The aggregator side is a recorder
+// the test scripts: the agents' part is covered end to end in e2e/.
 import type { TraceSpec, TraceSummary } from '@retrace/events';
+import { sharedApiServer, startApiServer } from '../../../e2e/src/k8s/envtest.js';
+import type { KubeObject } from '../../../e2e/src/k8s/rest.js';
+import { TestObjects, installCrds, uniqueName } from '../../../e2e/src/k8s/test-objects.js';
 import { KubeApi } from '../../src/controller/kube-api.js';
 import { TraceController, type AggregatorPort } from '../../src/controller/controller.js';
 import { LeaderElector } from '../../src/controller/leader-election.js';
 import type { TraceResource } from '../../src/controller/trace-resource.js';
 
-const CRDS = join(dirname(fileURLToPath(import.meta.url)), '../../../crds');
-
 class RecordingAggregator implements AggregatorPort {
   specs: TraceSpec[] = [];
   summaries = new Map<string, TraceSummary>();
-  connected = ['n1', 'n2'];
+  connected: string[] = [];
   readonly address = 'aggregator.test:7443';
   setTraces(specs: TraceSpec[]): void {
     this.specs = specs;
@@ -63,10 +59,14 @@ const summary = (trace: string, events: number, nodes: string[], drop?: string):
   evicted: 0n,
 });
 
-let server: FakeApiServer;
+let objects: TestObjects;
 let api: KubeApi;
 let agg: RecordingAggregator;
 let controller: TraceController;
+/** This test's namespace and nodes (n1 in zone a, n2 in zone b). */
+let ns: string;
+let n1: string;
+let n2: string;
 
 async function until<T>(what: string, f: () => T | undefined | Promise<T | undefined>, ms = 10_000): Promise<T> {
   const end = Date.now() + ms;
@@ -78,73 +78,84 @@ async function until<T>(what: string, f: () => T | undefined | Promise<T | undef
   }
 }
 
-const getTrace = (ns: string | undefined, name: string): TraceResource | undefined =>
-  server.get('retrace.dev/v1alpha1', ns ? 'Trace' : 'ClusterTrace', ns, name) as TraceResource | undefined;
+const traceRef = (namespace: string | undefined, name: string): KubeObject => ({
+  apiVersion: 'retrace.dev/v1alpha1',
+  kind: namespace ? 'Trace' : 'ClusterTrace',
+  metadata: { name, ...(namespace ? { namespace } : {}) },
+});
+
+const getTrace = async (namespace: string | undefined, name: string): Promise<TraceResource | undefined> =>
+  (await objects.rest.get(traceRef(namespace, name))) as TraceResource | undefined;
+
+/** The trace once `ok` holds for it. */
+const untilTrace = (
+  what: string,
+  namespace: string | undefined,
+  name: string,
+  ok: (t: TraceResource) => unknown,
+): Promise<TraceResource> =>
+  until(what, async () => {
+    const t = await getTrace(namespace, name);
+    return t && ok(t) ? t : undefined;
+  });
+
+const makeTrace = (namespace: string | undefined, name: string, spec: object): Promise<KubeObject> =>
+  objects.create({ ...traceRef(namespace, name), spec });
+
+beforeAll(async () => {
+  const server = await sharedApiServer();
+  await installCrds(server.rest());
+  api = new KubeApi(server.kubeConfig());
+});
 
 beforeEach(async () => {
-  server = await FakeApiServer.start({ bookmarkIntervalMs: 200 });
-  for (const f of ['trace.yaml', 'clustertrace.yaml']) server.apply(parse(readFileSync(join(CRDS, f), 'utf8')));
-  server.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team' } });
-  for (const [name, zone] of [
-    ['n1', 'a'],
-    ['n2', 'b'],
-  ])
-    server.apply({ apiVersion: 'v1', kind: 'Node', metadata: { name, labels: { zone: zone as string } } });
-  server.apply({
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name: 'web', namespace: 'team', labels: { app: 'web' } },
-    spec: { nodeName: 'n1', containers: [{ name: 'c', image: 'x' }] },
-    status: { phase: 'Running', podIP: '10.1.0.5', podIPs: [{ ip: '10.1.0.5' }] },
-  });
-  const kc = new KubeConfig();
-  kc.loadFromString(server.kubeConfig());
-  api = new KubeApi(kc);
+  objects = new TestObjects(api.config);
+  ns = await objects.namespace('team');
+  const id = uniqueName('ctl');
+  [n1, n2] = [`${id}-n1`, `${id}-n2`];
+  await objects.node(n1, { zone: 'a' });
+  await objects.node(n2, { zone: 'b' });
+  await objects.pod(ns, 'web', n1, { app: 'web' }, { ip: '10.1.0.5', containerId: 'c0ffee' });
   agg = new RecordingAggregator();
+  agg.connected = [n1, n2];
   controller = new TraceController(api, agg, { statusIntervalMs: 100, log: () => undefined });
   await controller.start();
 });
 
 afterEach(async () => {
   controller.stop();
-  await server.stop();
+  await objects.cleanup();
 });
 
 test('a Trace gets a finalizer, runs on its pods node, and its status follows the aggregator', async () => {
-  server.apply({
-    apiVersion: 'retrace.dev/v1alpha1',
-    kind: 'Trace',
-    metadata: { name: 'drops', namespace: 'team' },
-    spec: { collectors: ['skb-drop'], packetFilter: 'udp', podSelector: { matchLabels: { app: 'web' } } },
+  await makeTrace(ns, 'drops', {
+    collectors: ['skb-drop'],
+    packetFilter: 'udp',
+    podSelector: { matchLabels: { app: 'web' } },
   });
-  const spec = await until('the assignment', () => agg.spec('team/drops'));
-  expect(spec).toMatchObject({ namespaced: true, nodes: ['n1'], filter: 'udp', collectors: ['skb-drop'] });
-  expect(spec.pods?.map((p) => [p.name, p.ips])).toEqual([['web', ['10.1.0.5']]]);
-  const pending = await until('a status', () => getTrace('team', 'drops')?.status?.phase && getTrace('team', 'drops'));
+  const key = `${ns}/drops`;
+  const spec = await until('the assignment', () => agg.spec(key));
+  expect(spec).toMatchObject({ namespaced: true, nodes: [n1], filter: 'udp', collectors: ['skb-drop'] });
+  expect(spec.pods?.map((p) => [p.name, p.ips, p.containers])).toEqual([['web', ['10.1.0.5'], ['c0ffee']]]);
+  const pending = await untilTrace('a status', ns, 'drops', (t) => t.status?.phase);
   expect(pending.metadata.finalizers).toContain('retrace.dev/results');
   expect(pending.status).toMatchObject({
     phase: 'Pending',
     nodesTotal: 1,
-    results: { trace: 'team/drops', aggregator: 'aggregator.test:7443' },
+    results: { trace: key, aggregator: 'aggregator.test:7443' },
   });
 
-  agg.summaries.set('team/drops', summary('team/drops', 7, ['n1'], 'NETFILTER_DROP'));
-  const running = await until('Running', () =>
-    getTrace('team', 'drops')?.status?.phase === 'Running' ? getTrace('team', 'drops') : undefined,
-  );
+  agg.summaries.set(key, summary(key, 7, [n1], 'NETFILTER_DROP'));
+  const running = await untilTrace('Running', ns, 'drops', (t) => t.status?.phase === 'Running');
   expect(running.status).toMatchObject({ nodesReady: 1, events: 7, topDropReason: 'NETFILTER_DROP (2)' });
   expect(running.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
 });
 
 test("probes that failed on a node are in its status by name, with the agent's reason", async () => {
-  server.apply({
-    apiVersion: 'retrace.dev/v1alpha1',
-    kind: 'ClusterTrace',
-    metadata: { name: 'kp' },
-    spec: { nodeSelector: { zone: 'a' }, probes: ['kprobe:ip_rcv', 'fentry:tcp_v4_rcv'] },
-  });
-  await until('the assignment', () => agg.spec('kp'));
-  const s = summary('kp', 3, ['n1']);
+  const kp = uniqueName('kp');
+  await makeTrace(undefined, kp, { nodeSelector: { zone: 'a' }, probes: ['kprobe:ip_rcv', 'fentry:tcp_v4_rcv'] });
+  await until('the assignment', () => agg.spec(kp));
+  const s = summary(kp, 3, [n1]);
   Object.assign(s.nodes?.[0] ?? {}, {
     probes_attached: 1,
     probes_failed: 2,
@@ -153,12 +164,12 @@ test("probes that failed on a node are in its status by name, with the agent's r
       { probe: 'fentry:tcp_v4_rcv', reason: 'no BTF for tcp_v4_rcv' },
     ],
   });
-  agg.summaries.set('kp', s);
-  const t = await until('the failed probes in the status', () =>
-    getTrace(undefined, 'kp')?.status?.nodes?.[0]?.probesFailed?.length ? getTrace(undefined, 'kp') : undefined,
+  agg.summaries.set(kp, s);
+  const t = await untilTrace('the failed probes in the status', undefined, kp, (x) =>
+    x.status?.nodes?.[0]?.probesFailed?.length ? x : undefined,
   );
   expect(t.status?.nodes?.[0]).toMatchObject({
-    name: 'n1',
+    name: n1,
     probesAttached: 1,
     probesFailed: [
       { probe: 'kprobe:ip_rcv', reason: 'this kernel lacks kprobes' },
@@ -169,60 +180,39 @@ test("probes that failed on a node are in its status by name, with the agent's r
 });
 
 test('an invalid spec goes Failed with the field named, and runs nowhere', async () => {
-  server.apply({
-    apiVersion: 'retrace.dev/v1alpha1',
-    kind: 'Trace',
-    metadata: { name: 'bad', namespace: 'team' },
-    spec: { packetFilter: 'tcp port', allowSystemChanges: false },
-  });
-  const t = await until('Failed', () =>
-    getTrace('team', 'bad')?.status?.phase === 'Failed' ? getTrace('team', 'bad') : undefined,
-  );
+  await makeTrace(ns, 'bad', { packetFilter: 'tcp port', allowSystemChanges: false });
+  const t = await untilTrace('Failed', ns, 'bad', (x) => x.status?.phase === 'Failed');
   expect(t.status?.message).toMatch(/^spec\.packetFilter: /);
   expect(t.status?.conditions?.find((c) => c.type === 'Valid')).toMatchObject({
     status: 'False',
     reason: 'InvalidSpec',
   });
-  expect(agg.spec('team/bad')).toBeUndefined();
+  expect(agg.spec(`${ns}/bad`)).toBeUndefined();
 });
 
 test('maxEvents ends a trace: Completed, removed from the agents; deletion waits for the finalizer', async () => {
-  server.apply({
-    apiVersion: 'retrace.dev/v1alpha1',
-    kind: 'ClusterTrace',
-    metadata: { name: 'wide' },
-    spec: { nodeSelector: { zone: 'a' }, maxEvents: 10 },
-  });
-  expect(await until('the assignment', () => agg.spec('wide'))).toMatchObject({ nodes: ['n1'], namespaced: false });
-  agg.summaries.set('wide', summary('wide', 12, ['n1']));
-  const done = await until('Completed', () =>
-    getTrace(undefined, 'wide')?.status?.phase === 'Completed' ? getTrace(undefined, 'wide') : undefined,
-  );
+  const wide = uniqueName('wide');
+  await makeTrace(undefined, wide, { nodeSelector: { zone: 'a' }, maxEvents: 10 });
+  expect(await until('the assignment', () => agg.spec(wide))).toMatchObject({ nodes: [n1], namespaced: false });
+  agg.summaries.set(wide, summary(wide, 12, [n1]));
+  const done = await untilTrace('Completed', undefined, wide, (t) => t.status?.phase === 'Completed');
   expect(done.status?.message).toMatch(/maxEvents 10/);
   expect(done.status?.endTime).toBeDefined();
-  expect(agg.spec('wide')).toBeUndefined();
+  expect(agg.spec(wide)).toBeUndefined();
 
-  server.delete('retrace.dev/v1alpha1', 'ClusterTrace', undefined, 'wide');
-  await until(
-    'the finalizer removed and the object gone',
-    () => getTrace(undefined, 'wide') === undefined || undefined,
-  );
+  await objects.rest.delete(traceRef(undefined, wide));
+  await until('the finalizer removed and the object gone', async () => (await getTrace(undefined, wide)) === undefined);
 });
 
 test('a node joining that matches the selector is added to a running ClusterTrace', async () => {
-  server.apply({
-    apiVersion: 'retrace.dev/v1alpha1',
-    kind: 'ClusterTrace',
-    metadata: { name: 'za' },
-    spec: { nodeSelector: { zone: 'a' } },
-  });
-  await until('n1', () => agg.spec('za'));
-  server.apply({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'n3', labels: { zone: 'a' } } });
-  await until('n3 added', () => (agg.spec('za')?.nodes?.includes('n3') ? true : undefined));
-  const t = await until('n3 in status', () =>
-    getTrace(undefined, 'za')?.status?.nodes?.some((n) => n.name === 'n3') ? getTrace(undefined, 'za') : undefined,
-  );
-  expect(t.status?.nodes?.find((n) => n.name === 'n3')?.state).toBe('no agent');
+  const za = uniqueName('za');
+  await makeTrace(undefined, za, { nodeSelector: { zone: 'a' } });
+  await until('n1', () => agg.spec(za));
+  const n3 = n1.replace(/n1$/, 'n3');
+  await objects.node(n3, { zone: 'a' });
+  await until('n3 added', () => (agg.spec(za)?.nodes?.includes(n3) ? true : undefined));
+  const t = await untilTrace('n3 in status', undefined, za, (x) => x.status?.nodes?.some((n) => n.name === n3));
+  expect(t.status?.nodes?.find((n) => n.name === n3)?.state).toBe('no agent');
   expect(t.status?.phase).toBe('Pending');
 });
 
@@ -230,7 +220,7 @@ test('leader election: one replica leads; when it steps down the other takes ove
   const events: string[] = [];
   const make = (id: string): LeaderElector =>
     new LeaderElector(api, {
-      namespace: 'team',
+      namespace: ns,
       name: 'retrace-operator',
       identity: id,
       leaseDurationMs: 1000,
@@ -251,3 +241,29 @@ test('leader election: one replica leads; when it steps down the other takes ove
   await b.stop();
   expect(events).toEqual(['a leads', 'b leads']);
 });
+
+test('started before its CRDs exist (helm installs both at once), the controller waits for them', async () => {
+  const own = await startApiServer(); // a server without the CRDs
+  const late = new TraceController(new KubeApi(own.kubeConfig()), new RecordingAggregator(), {
+    statusIntervalMs: 100,
+    log: () => undefined,
+  });
+  try {
+    let started = false;
+    const starting = late.start().then(() => (started = true));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(started).toBe(false); // listing traces: 404, then 429 while the new CRD's storage starts
+    await installCrds(own.rest());
+    await starting;
+    const mine = new TestObjects(own.kubeConfig());
+    await mine.create({ ...traceRef(undefined, 'late'), spec: {} });
+    const t = await until('a status', async () => {
+      const got = (await mine.rest.get(traceRef(undefined, 'late'))) as TraceResource | undefined;
+      return got?.status?.phase ? got : undefined;
+    });
+    expect(t.metadata.finalizers).toContain('retrace.dev/results');
+  } finally {
+    late.stop();
+    await own.stop();
+  }
+}, 60_000);
