@@ -1,7 +1,7 @@
 # One entry for everything: make deps | build | test | demo | bench | lint | typecheck | clean
 SHELL := /bin/bash
 .DEFAULT_GOAL := build
-.PHONY: deps build bpf native ts test test-only test-kernel e2e lint typecheck demo bench clean install-plugin cluster-up cluster-down
+.PHONY: deps build bpf native ts test test-only test-kernel e2e lint typecheck demo bench clean install-plugin k8s cluster-up cluster-down
 
 deps:
 	@scripts/deps.sh
@@ -27,9 +27,9 @@ lint: deps
 	@node proto/gen-ts.mjs --check
 	@npx eslint . && npx prettier --check . --log-level warn
 
-# Everything CI needs: build, static checks, the kernel lab (Debian 6.1 under qemu), then every
-# test on this machine's kernel (root).
-test: build typecheck lint test-kernel test-only
+# Everything CI needs: build, static checks, the kernel lab (Debian 6.1 under qemu), the real
+# Kubernetes binaries and images, then every test on this machine's kernel (root).
+test: build typecheck lint test-kernel k8s test-only
 
 test-kernel: build
 	@e2e/kernel-lab/lab.sh
@@ -58,6 +58,11 @@ install-plugin:
 	@ln -sfn "$(CURDIR)/cli/dist/bin/kubectl-retrace.js" "$(PREFIX)/bin/kubectl-retrace"
 	@ln -sfn "$(CURDIR)/cli/dist/bin/retrace.js" "$(PREFIX)/bin/retrace"
 	@echo "installed $(PREFIX)/bin/kubectl-retrace and $(PREFIX)/bin/retrace (kubectl plugin list shows it)"
+
+# The real Kubernetes, etcd, CoreDNS and helm binaries (Go, from pinned modules) and the OCI images
+# the tests run: built once into /var/cache/retrace-k8s, seconds when nothing changed.
+k8s: build
+	@e2e/k8s/cluster.sh build
 
 # A real single-node Kubernetes on this machine (e2e/k8s/README.md); `eval "$$(e2e/k8s/cluster.sh env)"`
 # points kubectl and helm at it.

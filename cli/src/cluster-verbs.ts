@@ -128,9 +128,12 @@ export function addClusterVerbs(p: Command): void {
     if (!Number.isInteger(interval) || interval < 100)
       throw new UsageError(`--interval must be a number of milliseconds >= 100, got '${o.interval ?? ''}'`);
     const opts = { ...o, intervalMs: interval };
-    // --server: the aggregator is named, so is the trace (its name there); no Kubernetes.
-    if (o.server ?? process.env.RETRACE_SERVER)
-      process.exitCode = await events(name, opts, fmtOf(o), o.tlsSecret ? await directClient(o) : undefined);
+    // --server: the aggregator is named, so is the trace (its name there, namespace/name for a
+    // Trace: -n NS and a bare name make it); no Kubernetes.
+    if (o.server ?? process.env.RETRACE_SERVER) {
+      const there = o.namespace && !o.cluster && !name.includes('/') ? `${o.namespace}/${name}` : name;
+      process.exitCode = await events(there, opts, fmtOf(o), o.tlsSecret ? await directClient(o) : undefined);
+    }
     else process.exitCode = await kubeEvents(name, opts, fmtOf(o));
   });
 

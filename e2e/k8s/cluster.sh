@@ -26,7 +26,9 @@ images() { "$K8S_DIR/images/images.sh" "$@"; }
 
 up() {
   if [ -f "$RUN_DIR/apiserver.pid" ] && kill -0 "$(cat "$RUN_DIR/apiserver.pid")" 2>/dev/null; then
-    log "already up (cluster.sh down first to start afresh)"
+    log "already up (cluster.sh down first to start afresh); refreshing the images"
+    images build
+    images import "$CONTAINERD_SOCK"
     env_lines
     return 0
   fi

@@ -174,6 +174,10 @@ test("a namespaced trace sees only its own pods' namespaces, enforced in the ker
     const pods = new Set(evs.map((e) => e.k8s?.pod));
     return pods.has('client') && pods.has('server') ? evs : undefined;
   });
+  // A name the aggregator does not hold: an error that says so (it used to hang, no status sent).
+  const unknown = runRetrace(['events', 'mine', '-o', '-', ...server_]);
+  expect(unknown.code).not.toBe(0);
+  expect(unknown.stderr).toContain('no trace mine');
   const netns = new Set(lab.pods.filter((p) => p.namespace === 'team').map((p) => p.netns.inode));
   // Every event is from a team pod's namespace: none from nodes' own namespaces or the intruder's.
   expect(events.every((e) => e.k8s?.namespace === 'team' && netns.has(e.netns?.inum ?? 0))).toBe(true);

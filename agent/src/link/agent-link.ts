@@ -69,6 +69,11 @@ export class AgentLink {
       'grpc.keepalive_timeout_ms': 5_000,
       'grpc.max_receive_message_length': 64 << 20,
       'grpc.max_send_message_length': 64 << 20,
+      // The channel's own reconnect backoff (grpc-js: up to 120 s) would outlast ours: an
+      // aggregator that restarts (a new Pod, a new address behind its Service) is found again
+      // within our bound, not minutes later.
+      'grpc.initial_reconnect_backoff_ms': this.opts.reconnectMinMs ?? 200,
+      'grpc.max_reconnect_backoff_ms': this.opts.reconnectMaxMs ?? 5000,
     });
     this.timers.push(setInterval(() => this.tick(), this.opts.flushMs ?? 50));
     this.connect();

@@ -20,12 +20,14 @@ export interface ServerOptions {
   cert?: string;
   key?: string;
   insecure?: boolean;
+  /** The name in the aggregator's certificate, when --server is another (a port-forward). */
+  tlsServerName?: string;
 }
 
 function client(o: ServerOptions): QueryClient {
   const server = o.server ?? process.env.RETRACE_SERVER;
   if (!server) throw new UsageError('no aggregator: pass --server HOST:PORT (or set RETRACE_SERVER)');
-  return new QueryClient(server, { ca: o.ca, cert: o.cert, key: o.key, insecure: !!o.insecure });
+  return new QueryClient(server, { ca: o.ca, cert: o.cert, key: o.key, insecure: !!o.insecure }, o.tlsServerName);
 }
 
 export async function traces(o: ServerOptions): Promise<number> {

@@ -105,6 +105,8 @@ export interface AuditRecord {
   objectRef?: { resource?: string; subresource?: string; apiGroup?: string; namespace?: string; name?: string };
   responseStatus?: { code?: number };
   stage: string;
+  /** RFC 3339 with microseconds: compares as a string. */
+  requestReceivedTimestamp: string;
 }
 
 export function auditRecords(): AuditRecord[] {

@@ -29,7 +29,7 @@ export function runRetrace(args: string[], input?: string): RunResult {
 
 /**
  * Runs `kubectl retrace ARGS` (the kubectl-retrace plugin) without blocking this process: the
- * API server it talks to may be the in-process one of a test.
+ * caller may itself serve what the plugin talks to.
  */
 export function runKubectlRetrace(args: string[], env: Record<string, string> = {}): Promise<RunResult> {
   const child = spawn(process.execPath, [retraceBin('kubectl-retrace'), ...args], {

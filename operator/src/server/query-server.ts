@@ -34,10 +34,13 @@ export function queryHandlers(agg: Aggregator): Record<string, unknown> {
   };
 }
 
+// Errors are emitted, not passed to destroy(): grpc-js sends the status on 'error', while a
+// destroyed stream ends without one and the client waits forever.
 async function streamEvents(agg: Aggregator, call: ServerWritableStream<EventsRequest, EventChunk>): Promise<void> {
   const req = call.request;
   if (!agg.traceNames().includes(req.trace)) {
-    call.destroy(
+    call.emit(
+      'error',
       Object.assign(new Error(`no trace ${req.trace}`), {
         code: status.NOT_FOUND,
         details: `no trace ${req.trace}: see \`retrace traces\``,
@@ -47,7 +50,8 @@ async function streamEvents(agg: Aggregator, call: ServerWritableStream<EventsRe
   }
   const format = req.format || 'json';
   if (format !== 'json' && format !== 'pcapng') {
-    call.destroy(
+    call.emit(
+      'error',
       Object.assign(new Error('bad format'), {
         code: status.INVALID_ARGUMENT,
         details: `unknown format ${format}: json or pcapng`,
@@ -97,6 +101,6 @@ async function streamEvents(agg: Aggregator, call: ServerWritableStream<EventsRe
     await flush();
     call.end();
   } catch (e) {
-    call.destroy(Object.assign(e as Error, { code: status.INTERNAL, details: (e as Error).message }));
+    call.emit('error', Object.assign(e as Error, { code: status.INTERNAL, details: (e as Error).message }));
   }
 }
