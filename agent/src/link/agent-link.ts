@@ -16,6 +16,8 @@ import {
 } from '@retrace/events';
 import { BatchQueue } from './batch-queue.js';
 
+/** How long a connection may take to be welcomed before it is dropped and tried again. */
+const CONNECT_TIMEOUT_MS = 15_000;
 export interface AgentLinkOptions {
   /** host:port of the aggregator's agent service. */
   address: string;
@@ -208,17 +210,26 @@ export class AgentLink {
   private tick(): void {
     const now = Date.now();
     for (const q of this.queues.values()) q.cut();
+    // Connecting (TLS, registration) gets more time than a running stream's heartbeat deadline.
+    const limit = this.welcomed ? this.deadlineMs : Math.max(this.deadlineMs, CONNECT_TIMEOUT_MS);
+    if (this.call && now - this.lastHeard > limit) {
+      // A stalled stream (nothing, not even a heartbeat, within the deadline), or a connection
+      // that never completes (an address behind a Service that is gone: SYNs unanswered).
+      const call = this.call;
+      const welcomed = this.welcomed;
+      this.call = undefined;
+      this.welcomed = false;
+      call.cancel();
+      this.setState(
+        'disconnected',
+        welcomed
+          ? `no message from the aggregator for ${now - this.lastHeard} ms`
+          : `no answer from the aggregator ${now - this.lastHeard} ms after connecting`,
+      );
+      this.scheduleReconnect();
+      return;
+    }
     if (this.call && this.welcomed) {
-      if (now - this.lastHeard > this.deadlineMs) {
-        // A stalled stream: nothing (not even a heartbeat) within the deadline.
-        const call = this.call;
-        this.call = undefined;
-        this.welcomed = false;
-        call.cancel();
-        this.setState('disconnected', `no message from the aggregator for ${now - this.lastHeard} ms`);
-        this.scheduleReconnect();
-        return;
-      }
       if (now - this.lastBeat >= this.heartbeatMs) {
         this.lastBeat = now;
         this.write({ heartbeat: { sent_ns: BigInt(now) * 1_000_000n } });
