@@ -6,6 +6,7 @@ import type {
   CtTuple,
   Dev,
   Event,
+  K8s,
   Lost,
   Netns,
   Nft,
@@ -27,7 +28,7 @@ export function sectionLines(ev: Event, link: boolean): string[] {
   const legacy = legacySkbView(ev.skb, link);
   const lines: (string | undefined)[] = [
     packetLine(ev, link) ?? legacy?.packetLine,
-    nsDevLine(ev.netns ?? legacy?.netns, ev.dev ?? legacy?.dev),
+    nsDevLine(ev.netns ?? legacy?.netns, ev.dev ?? legacy?.dev, ev.k8s),
     skbLine(ev.skb?.meta ?? legacy?.meta, ev.skb?.data_ref ?? legacy?.dataRef),
     ev.skb?.gso ? gsoLine(ev.skb.gso) : undefined,
     ev.skb?.vlan_accel ? vlanAccelLine(ev.skb.vlan_accel) : undefined,
@@ -45,7 +46,11 @@ function packetLine(ev: Event, link: boolean): string | undefined {
   return p ? formatPacket(p, { link }) : undefined;
 }
 
-function nsDevLine(ns: Partial<Netns> | undefined, dev: Partial<Dev> | undefined): string | undefined {
+function nsDevLine(
+  ns: Partial<Netns> | undefined,
+  dev: Partial<Dev> | undefined,
+  k8s: Partial<K8s> | undefined,
+): string | undefined {
   const parts: string[] = [];
   if (ns && def(ns.inum)) parts.push(def(ns.cookie) ? `ns ${hex(ns.cookie)}/${ns.inum}` : `ns ${ns.inum}`);
   if (dev) {
@@ -53,6 +58,8 @@ function nsDevLine(ns: Partial<Netns> | undefined, dev: Partial<Dev> | undefined
     else if (def(dev.name)) parts.push(`if (${dev.name})`);
     if (def(dev.rx_ifindex)) parts.push(`rxif ${dev.rx_ifindex}`);
   }
+  // The pod the agent mapped the namespace to (cluster traces).
+  if (k8s?.pod) parts.push(`pod ${k8s.namespace ? `${k8s.namespace}/` : ''}${k8s.pod}`);
   return parts.length > 0 ? parts.join(' ') : undefined;
 }
 
