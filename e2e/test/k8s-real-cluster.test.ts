@@ -125,6 +125,25 @@ d('retrace on a real Kubernetes (e2e/k8s/cluster.sh)', () => {
         return Array.isArray(v) ? v : [v];
       });
   };
+  /** Drops and the packets before them, of the test's closed port, for 20 minutes. */
+  const applyTrace = (
+    kind: 'Trace' | 'ClusterTrace',
+    metadata: { name: string; namespace?: string },
+  ): Promise<string> =>
+    k(
+      ['apply', '-f', '-'],
+      JSON.stringify({
+        apiVersion: 'retrace.dev/v1alpha1',
+        kind,
+        metadata,
+        spec: {
+          collectors: ['skb-tracking', 'skb', 'skb-drop', 'dev', 'ns'],
+          probes: ['tp:net:netif_receive_skb', 'tp:net:net_dev_start_xmit'],
+          packetFilter: `tcp port ${PORT}`,
+          duration: '20m',
+        },
+      }),
+    );
   /** Source and destination addresses of every packet in the journeys. */
   const addressesIn = (js: Event[][]): Set<string> =>
     new Set(
@@ -230,20 +249,7 @@ d('retrace on a real Kubernetes (e2e/k8s/cluster.sh)', () => {
   }, 300_000);
 
   test('a namespaced Trace: printer columns, the drop with its reason and pod, journeys with real pod names', async () => {
-    await k(
-      ['apply', '-f', '-'],
-      JSON.stringify({
-        apiVersion: 'retrace.dev/v1alpha1',
-        kind: 'Trace',
-        metadata: { name: 'drops-a', namespace: 'team-a' },
-        spec: {
-          collectors: ['skb-tracking', 'skb', 'skb-drop', 'dev', 'ns'],
-          probes: ['tp:net:netif_receive_skb', 'tp:net:net_dev_start_xmit'],
-          packetFilter: `tcp port ${PORT}`,
-          duration: '20m',
-        },
-      }),
-    );
+    await applyTrace('Trace', { name: 'drops-a', namespace: 'team-a' });
     await untilStatus(
       'trace',
       'drops-a',
@@ -295,20 +301,7 @@ d('retrace on a real Kubernetes (e2e/k8s/cluster.sh)', () => {
   }, 300_000);
 
   test('a ClusterTrace sees both namespaces; kubectl retrace drops -A lists the drop', async () => {
-    await k(
-      ['apply', '-f', '-'],
-      JSON.stringify({
-        apiVersion: 'retrace.dev/v1alpha1',
-        kind: 'ClusterTrace',
-        metadata: { name: 'drops-all' },
-        spec: {
-          collectors: ['skb-tracking', 'skb', 'skb-drop', 'dev', 'ns'],
-          probes: ['tp:net:netif_receive_skb', 'tp:net:net_dev_start_xmit'],
-          packetFilter: `tcp port ${PORT}`,
-          duration: '20m',
-        },
-      }),
-    );
+    await applyTrace('ClusterTrace', { name: 'drops-all' });
     await untilStatus('clustertrace', 'drops-all', undefined, 'drops-all running', (s) => s.phase === 'Running');
     const js = await waitForValue(
       async () => {
