@@ -3,7 +3,7 @@
 // builds (build_binaries in e2e/k8s/lib/binaries.sh) into $RETRACE_K8S_CACHE/bin, by default
 // /var/cache/retrace-k8s/bin.
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -100,28 +100,17 @@ export function helmLint(chart: string, o: ValuesOptions & { kubeVersion?: strin
 }
 
 /**
- * The chart's NOTES.txt as an install prints it. `helm template` does not render NOTES, so this is
- * `helm install --dry-run=client` (no cluster contacted); install takes no `--kube-version` and
- * assumes helm's built-in default (v1.20 unless helm was built with its k8sVersion ldflags), so
- * it runs on a copy of the chart without Chart.yaml's kubeVersion constraint.
+ * NOTES.txt as `helm install` prints it: `helm template` does not render notes, and a client-side
+ * dry run contacts no cluster (helm assumes the Kubernetes of the client-go it was built with).
  */
 export async function helmNotes(
   chart: string,
   o: Omit<TemplateOptions, 'kubeVersion' | 'apiVersions'>,
 ): Promise<string> {
-  const dir = mkdtempSync(join(tmpdir(), 'rt-helm-notes-'));
-  try {
-    const copy = join(dir, 'chart');
-    cpSync(chart, copy, { recursive: true });
-    const meta = join(copy, 'Chart.yaml');
-    writeFileSync(meta, readFileSync(meta, 'utf8').replace(/^kubeVersion:.*$/m, ''));
-    const out = await withValues(o, (values) =>
-      helm(['install', o.release, copy, '-n', o.namespace, '--dry-run=client', '-o', 'json', ...values]),
-    );
-    const notes = (JSON.parse(out) as { info?: { notes?: unknown } }).info?.notes;
-    if (typeof notes !== 'string') throw new Error(`helm install --dry-run printed no notes:\n${out.slice(0, 2000)}`);
-    return notes;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const out = await withValues(o, (values) =>
+    helm(['install', o.release, chart, '-n', o.namespace, '--dry-run=client', '-o', 'json', ...values]),
+  );
+  const notes = (JSON.parse(out) as { info?: { notes?: unknown } }).info?.notes;
+  if (typeof notes !== 'string') throw new Error(`helm install --dry-run printed no notes:\n${out.slice(0, 2000)}`);
+  return notes;
 }
