@@ -46,8 +46,9 @@ e2e: build
 demo: build
 	@node e2e/dist/scenarios/journey-demo.js
 
-bench: build
-	@node e2e/dist/bench/ringbuf-delivery.js && node e2e/dist/bench/iperf-trace.js && node e2e/dist/bench/cluster-pipeline.js
+bench: build k8s
+	@node e2e/dist/bench/ringbuf-delivery.js && node e2e/dist/bench/iperf-trace.js && node e2e/dist/bench/cluster-pipeline.js \
+	  && node e2e/dist/bench/k8s-install.js
 
 # kubectl finds plugins as executables named kubectl-NAME on the PATH: link ours there
 # (PREFIX=/usr/local by default; `make install-plugin PREFIX=$HOME/.local` for one user).

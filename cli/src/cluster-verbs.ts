@@ -133,8 +133,7 @@ export function addClusterVerbs(p: Command): void {
     if (o.server ?? process.env.RETRACE_SERVER) {
       const there = o.namespace && !o.cluster && !name.includes('/') ? `${o.namespace}/${name}` : name;
       process.exitCode = await events(there, opts, fmtOf(o), o.tlsSecret ? await directClient(o) : undefined);
-    }
-    else process.exitCode = await kubeEvents(name, opts, fmtOf(o));
+    } else process.exitCode = await kubeEvents(name, opts, fmtOf(o));
   });
 
   serverFlags(p.command('traces').description('list the traces an aggregator holds (--server)'), true).action(
