@@ -42,9 +42,11 @@ up() {
   mkdir -p "$STATE" "$LOGS" "$RUN_DIR"
   save_host_settings
   # tracefs where the agents' hostPath mount looks for it, as a node has it.
+  # Its mount id is kept, so that `down` unmounts only that mount, never one made by someone else
+  # since (the test runner's, after a reboot or a stale state directory).
   if ! mountpoint -q /sys/kernel/tracing; then
     mount -t tracefs tracefs /sys/kernel/tracing
-    touch "$STATE/mounted-tracefs"
+    findmnt -n -o ID /sys/kernel/tracing >"$STATE/mounted-tracefs"
   fi
   make_pki "$ip"
 

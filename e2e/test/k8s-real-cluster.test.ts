@@ -108,7 +108,12 @@ d('retrace on a real Kubernetes (e2e/k8s/cluster.sh)', () => {
       const logs = await k(['logs', '-n', NS, '-l', 'app.kubernetes.io/component=operator', '--tail', '40']).catch(
         (x: Error) => x.message,
       );
-      throw new Error(`${e.message}\nlast status: ${JSON.stringify(last, null, 1)}\noperator:\n${logs}`);
+      const agent = await k(['logs', '-n', NS, '-l', 'app.kubernetes.io/component=agent', '--tail', '20']).catch(
+        (x: Error) => x.message,
+      );
+      throw new Error(
+        `${e.message}\nlast status: ${JSON.stringify(last, null, 1)}\noperator:\n${logs}\nagent:\n${agent}`,
+      );
     });
   };
   /** Opens TCP from a pod to another pod's closed port: the kernel drops the SYN (no socket) and resets. */
@@ -463,6 +468,7 @@ d('retrace on a real Kubernetes (e2e/k8s/cluster.sh)', () => {
       'team-a',
       'drops-a running after the upgrade',
       (s) => s.nodes?.[0]?.state === 'running',
+      300_000,
     );
   }, 600_000);
 

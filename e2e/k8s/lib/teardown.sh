@@ -139,7 +139,10 @@ down() {
   remove_netfilter
   remove_cgroups
   restore_host_settings
-  if [ -f "$STATE/mounted-tracefs" ]; then umount /sys/kernel/tracing 2>/dev/null || true; fi
+  if [ -f "$STATE/mounted-tracefs" ] &&
+    [ "$(findmnt -n -o ID /sys/kernel/tracing 2>/dev/null)" = "$(cat "$STATE/mounted-tracefs")" ]; then
+    umount /sys/kernel/tracing 2>/dev/null || true
+  fi
   rm -rf "$RUN_DIR"
   # Everything but the logs, so that a failed run can still be read.
   if [ -d "$STATE" ]; then find "$STATE" -mindepth 1 -maxdepth 1 ! -name logs -exec rm -rf {} + 2>/dev/null || true; fi
