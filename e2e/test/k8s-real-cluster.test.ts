@@ -166,7 +166,9 @@ d('retrace on a real Kubernetes (e2e/k8s/cluster.sh)', () => {
    */
   const removeLeftovers = async (): Promise<void> => {
     await k(['delete', 'clustertraces,traces', '-A', '--all', '--wait=false']).catch(() => '');
-    const left = JSON.parse(await k(['get', 'clustertraces,traces', '-A', '-o', 'json'])) as {
+    // On a fresh cluster the CRDs do not exist yet: nothing to remove.
+    const listed = await k(['get', 'clustertraces,traces', '-A', '-o', 'json']).catch(() => '{"items":[]}');
+    const left = JSON.parse(listed) as {
       items: { kind: string; metadata: { name: string; namespace?: string } }[];
     };
     for (const { kind, metadata: m } of left.items) {
