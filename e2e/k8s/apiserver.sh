@@ -47,22 +47,8 @@ make_small_pki() {
   cert apiserver ca /CN=kube-apiserver \
     "DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,IP:127.0.0.1" serverAuth
   cert admin ca "/O=system:masters/CN=envtest-admin"
-  openssl genrsa -out "$PKI/sa.key" 2048 2>/dev/null
-  openssl rsa -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub" 2>/dev/null
+  sa_keys
   rm -f "$PKI"/*.srl
-}
-
-# Every request of a ServiceAccount (who, verb, resource, answer): tests check RBAC with it.
-write_audit_policy() {
-  cat >"$DIR/audit-policy.yaml" <<EOF
-apiVersion: audit.k8s.io/v1
-kind: Policy
-omitStages: [RequestReceived]
-rules:
-  - level: Metadata
-    userGroups: ["system:serviceaccounts"]
-  - level: None
-EOF
 }
 
 start_all() {
@@ -84,7 +70,6 @@ start_all() {
   # cluster.sh build's business, and may be running there at the same time.
   if [ ! -x "$BIN/etcd" ] || [ ! -x "$BIN/kube-apiserver" ]; then build_binaries; fi
   make_small_pki
-  write_audit_policy
   local etcd_port peer_port api_port
   read -r etcd_port peer_port api_port < <(free_ports 3) || true
   [ -n "${api_port:-}" ] || die "found no free loopback ports (node -e ..., port 0 listeners)"
@@ -110,31 +95,13 @@ start_all() {
     --service-account-issuer "https://kubernetes.default.svc.$CLUSTER_DOMAIN" \
     --service-account-key-file "$PKI/sa.pub" --service-account-signing-key-file "$PKI/sa.key" \
     --service-cluster-ip-range "$SERVICE_CIDR" \
-    --audit-policy-file "$DIR/audit-policy.yaml" --audit-log-path "$LOGS/audit.log" --audit-log-format json
+    --audit-policy-file "$K8S_DIR/manifests/audit-policy.yaml" --audit-log-path "$LOGS/audit.log" --audit-log-format json
   wait_for apiserver 90 curl -sf --cacert "$PKI/ca.crt" --cert "$PKI/admin.crt" --key "$PKI/admin.key" \
     "https://127.0.0.1:$api_port/readyz"
 
   # Written last: a kubeconfig in DIR means the server is ready.
-  cat >"$DIR/kubeconfig.tmp" <<EOF
-apiVersion: v1
-kind: Config
-clusters:
-- name: envtest
-  cluster:
-    certificate-authority: $PKI/ca.crt
-    server: https://127.0.0.1:$api_port
-users:
-- name: admin
-  user:
-    client-certificate: $PKI/admin.crt
-    client-key: $PKI/admin.key
-contexts:
-- name: admin@envtest
-  context: {cluster: envtest, user: admin}
-current-context: admin@envtest
-EOF
-  chmod 600 "$DIR/kubeconfig.tmp"
-  mv "$DIR/kubeconfig.tmp" "$DIR/kubeconfig"
+  kubeconfig admin admin "https://127.0.0.1:$api_port"
+  mv "$DIR/admin.kubeconfig" "$DIR/kubeconfig"
   trap - EXIT
   log "ready in $((SECONDS - started))s at https://127.0.0.1:$api_port (logs in $LOGS)"
   echo "$DIR/kubeconfig"

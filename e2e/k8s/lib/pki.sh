@@ -47,6 +47,12 @@ EOF
   chmod 600 "$STATE/$name.kubeconfig"
 }
 
+# The key pair ServiceAccount tokens are signed and checked with.
+sa_keys() {
+  openssl genrsa -out "$PKI/sa.key" 2048 2>/dev/null
+  openssl rsa -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub" 2>/dev/null
+}
+
 make_pki() {
   local ip=$1 server="https://$1:6443"
   mkdir -p "$PKI"
@@ -64,8 +70,7 @@ make_pki() {
   cert etcd-server etcd-ca /CN=etcd "DNS:localhost,IP:127.0.0.1" serverAuth,clientAuth
   cert etcd-peer etcd-ca /CN=etcd-peer "DNS:localhost,IP:127.0.0.1" serverAuth,clientAuth
   cert front-proxy-client front-proxy-ca /CN=front-proxy-client
-  openssl genrsa -out "$PKI/sa.key" 2048 2>/dev/null
-  openssl rsa -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub" 2>/dev/null
+  sa_keys
   # Clients. The admin is in system:masters, like kubeadm's super-admin.conf.
   cert admin ca "/O=system:masters/CN=kubernetes-admin"
   cert controller-manager ca /CN=system:kube-controller-manager
