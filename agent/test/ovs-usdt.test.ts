@@ -80,7 +80,23 @@ async function trace(
     }).start();
     const { frames } = await runMimic(mimicArgs);
     const reader = rb;
-    await waitFor(() => reader.consume() >= 0 && events.length >= expected, `${expected} USDT events`);
+    // On a time-out, say whether the probes ran (hits), the ring had no room (lost) or records
+    // arrived that did not decode, so that a failure points at the kernel, the ring or the decoder.
+    const why = (): string => {
+      const counters = obj.map('counters');
+      const perProbe = USDT.map(([, name], id) => {
+        let hits = 0n;
+        let lost = 0n;
+        for (const v of counters.lookupPerCpu(id) ?? []) {
+          hits += v.readBigUInt64LE(0);
+          lost += v.readBigUInt64LE(8);
+        }
+        return `${name} hits ${hits} lost ${lost}`;
+      });
+      const got = events.map((e) => `${e.ovs?.event_type}/${e.ovs?.op_type ?? '-'}@${e.userspace?.tid}`).join(' ');
+      return `${expected} USDT events (${perProbe.join(', ')}; ring delivered ${reader.stats().records}; decoded ${events.length}: ${got})`;
+    };
+    await waitFor(() => reader.consume() >= 0 && events.length >= expected, why);
     const pending = obj.map('ovs_exec_pending').lookup(0)?.readBigInt64LE(0) ?? -1n;
     return { events, frames, pending };
   } finally {
