@@ -75,20 +75,15 @@ start_all() {
   [ -n "${api_port:-}" ] || die "found no free loopback ports (node -e ..., port 0 listeners)"
   echo "$api_port" >"$DIR/apiserver.port"
 
-  # Run through links of DIR's own: cluster.sh down kills every process whose command starts with
-  # $BIN/ (lib/teardown.sh), and this server is not the full cluster's to stop.
-  mkdir -p "$DIR/bin"
-  ln -sf "$BIN/etcd" "$BIN/kube-apiserver" "$DIR/bin/"
-
   # Plain HTTP on loopback: only this machine reaches it, and the API server is what tests use.
   # No fsync: the data lives as long as one test run.
-  start etcd "$DIR/bin/etcd" --name envtest --data-dir "$DIR/etcd" \
+  start etcd "$BIN/etcd" --name envtest --data-dir "$DIR/etcd" \
     --listen-client-urls "http://127.0.0.1:$etcd_port" --advertise-client-urls "http://127.0.0.1:$etcd_port" \
     --listen-peer-urls "http://127.0.0.1:$peer_port" --initial-advertise-peer-urls "http://127.0.0.1:$peer_port" \
     --initial-cluster "envtest=http://127.0.0.1:$peer_port" --unsafe-no-fsync --snapshot-count 10000
   wait_for etcd 30 curl -sf "http://127.0.0.1:$etcd_port/health"
 
-  start apiserver "$DIR/bin/kube-apiserver" --advertise-address 127.0.0.1 --bind-address 127.0.0.1 \
+  start apiserver "$BIN/kube-apiserver" --advertise-address 127.0.0.1 --bind-address 127.0.0.1 \
     --secure-port "$api_port" --etcd-servers "http://127.0.0.1:$etcd_port" \
     --allow-privileged=true --authorization-mode Node,RBAC --enable-admission-plugins NodeRestriction \
     --client-ca-file "$PKI/ca.crt" --tls-cert-file "$PKI/apiserver.crt" --tls-private-key-file "$PKI/apiserver.key" \

@@ -51,13 +51,26 @@ node_ip() {
 }
 
 # start NAME BINARY ARGS...: runs a component in the background, in its own session, with its
-# output in $LOGS/NAME.log and its pid in $RUN_DIR/NAME.pid.
+# output in $LOGS/NAME.log and its pid in $RUN_DIR/NAME.pid. Its environment carries
+# RETRACE_K8S_OWNER=$RUN_DIR (inherited by what it starts: containerd's shims): `down` finds the
+# cluster's processes by that mark even when pid files are gone, and touches no other process.
 start() {
   local name=$1
   shift
   mkdir -p "$LOGS" "$RUN_DIR"
-  setsid "$@" >"$LOGS/$name.log" 2>&1 </dev/null &
+  RETRACE_K8S_OWNER=$RUN_DIR setsid "$@" >"$LOGS/$name.log" 2>&1 </dev/null &
   echo $! >"$RUN_DIR/$name.pid"
+}
+
+# Pids of the processes `start` made for this RUN_DIR (and their children), by their mark.
+owned_pids() {
+  local f pid
+  for f in /proc/[0-9]*/environ; do
+    pid=${f#/proc/}
+    pid=${pid%/environ}
+    grep -qxzF "RETRACE_K8S_OWNER=$RUN_DIR" "$f" 2>/dev/null && echo "$pid"
+  done
+  return 0
 }
 
 # wait_for NAME SECONDS COMMAND...: waits until COMMAND succeeds; on time-out (or if NAME's

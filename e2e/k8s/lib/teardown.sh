@@ -1,6 +1,7 @@
 # Stopping the cluster and removing everything it made, including after a failed or killed `up`
-# (sourced). Only what is provably the cluster's is touched: its processes (pid files, binaries
-# in $BIN, processes in its kubepods cgroups, shims of its containerd), mounts under its own
+# (sourced). Only what is provably the cluster's is touched: its processes (pid files, the
+# RETRACE_K8S_OWNER mark `start` gives them, processes in its kubepods cgroups, shims of its
+# containerd), mounts under its own
 # directories, pod network namespaces with addresses in its pod range, its bridge, kube-proxy's
 # and kubelet's nft tables and chains, and the sysctls kubelet changes (restored).
 # shellcheck shell=bash
@@ -46,8 +47,7 @@ component_pids() {
   for f in "$RUN_DIR"/*.pid; do
     if [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null; then cat "$f"; fi
   done
-  pgrep -f "^$BIN/" || true
-  pgrep -f "^containerd --config $STATE/containerd.toml" || true
+  owned_pids
 }
 
 shim_pids() { pgrep -f "containerd-shim-runc-v2 .*-address $CONTAINERD_SOCK" || true; }
@@ -128,7 +128,9 @@ down() {
   for f in kubelet kube-proxy; do
     if [ -f "$RUN_DIR/$f.pid" ]; then kill -9 "$(cat "$RUN_DIR/$f.pid")" 2>/dev/null || true; fi
   done
-  pkill -9 -f "^$BIN/kubelet " 2>/dev/null || true
+  for f in $(owned_pids); do
+    if [ "$(cat "/proc/$f/comm" 2>/dev/null)" = kubelet ]; then kill -9 "$f" 2>/dev/null || true; fi
+  done
   kill_all pod_pids
   kill_all shim_pids
   kill_all component_pids

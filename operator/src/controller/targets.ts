@@ -1,7 +1,7 @@
 // Which nodes and pods a trace targets, from the caches of Nodes, Pods and Namespaces: the node
 // selector picks nodes; pods are matched by the pod selector (in the Trace's own namespace, or in
 // the namespaces a ClusterTrace's namespace selector picks), and carry their IPs and container
-// ids so agents can find their network namespaces.
+// ids so agents can find their network namespaces (and name the pods events come from).
 import type { PodRef } from '@retrace/events';
 import { matchesSelector, type Namespace, type Node, type Pod } from './kube-types.js';
 import { isNamespaced, type TraceResource } from './trace-resource.js';
@@ -9,7 +9,7 @@ import { isNamespaced, type TraceResource } from './trace-resource.js';
 export interface Targets {
   /** Nodes that run the trace, sorted. */
   nodes: string[];
-  /** Pods the trace is scoped to (empty for a node-wide ClusterTrace). */
+  /** Pods the trace is scoped to; for a node-wide ClusterTrace, the pods of its nodes (to name them). */
   pods: PodRef[];
   /** Whether the trace is scoped to pods (then nodes without a matching pod run nothing). */
   podScoped: boolean;
@@ -31,7 +31,6 @@ export function resolveTargets(t: TraceResource, inv: Inventory): Targets {
     if (!n.metadata.deletionTimestamp && matchesSelector(n.metadata.labels, { matchLabels: s.nodeSelector ?? {} }))
       nodes.add(n.metadata.name);
   const podScoped = isNamespaced(t) || s.podSelector !== undefined || s.namespaceSelector !== undefined;
-  if (!podScoped) return { nodes: [...nodes].sort(), pods: [], podScoped };
 
   let namespaces: Set<string> | undefined; // undefined: every namespace
   if (isNamespaced(t)) namespaces = new Set([t.metadata.namespace as string]);
@@ -40,6 +39,8 @@ export function resolveTargets(t: TraceResource, inv: Inventory): Targets {
     for (const ns of inv.namespaces)
       if (matchesSelector(ns.metadata.labels, s.namespaceSelector)) namespaces.add(ns.metadata.name);
   }
+  // A node-wide trace gets every pod of its nodes too: not to scope it (its spec is not
+  // namespaced) but so that agents name the pods its events come from.
   const pods: PodRef[] = [];
   const podNodes = new Set<string>();
   for (const p of inv.pods) {
@@ -49,7 +50,7 @@ export function resolveTargets(t: TraceResource, inv: Inventory): Targets {
     if (!node || !nodes.has(node) || p.spec?.hostNetwork) continue;
     if (p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed') continue;
     if (namespaces && !namespaces.has(p.metadata.namespace ?? '')) continue;
-    if (!matchesSelector(p.metadata.labels, s.podSelector)) continue;
+    if (podScoped && !matchesSelector(p.metadata.labels, s.podSelector)) continue;
     const ips = p.status?.podIPs?.map((x) => x.ip) ?? (p.status?.podIP ? [p.status.podIP] : []);
     pods.push({
       namespace: p.metadata.namespace ?? '',
@@ -64,6 +65,6 @@ export function resolveTargets(t: TraceResource, inv: Inventory): Targets {
     podNodes.add(node);
   }
   pods.sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
-  // A pod-scoped trace runs only where its pods are.
-  return { nodes: [...podNodes].sort(), pods, podScoped };
+  // A pod-scoped trace runs only where its pods are; a node-wide one on every node selected.
+  return { nodes: [...(podScoped ? podNodes : nodes)].sort(), pods, podScoped };
 }

@@ -56,11 +56,19 @@ test("a namespaced Trace reaches only its namespace's pods, and only their nodes
 });
 
 test('a ClusterTrace: whole nodes by node selector, or pods across selected namespaces', () => {
-  expect(resolveTargets({ metadata: { name: 'c' }, spec: { nodeSelector: { zone: 'a' } } }, inventory)).toEqual({
-    nodes: ['n1', 'n3'],
-    pods: [],
-    podScoped: false,
-  });
+  // Node-wide: every node selected, even one without pods; the pods of those nodes (with a
+  // network namespace of their own) come along so that agents can name them in events.
+  const wide = resolveTargets({ metadata: { name: 'c' }, spec: { nodeSelector: { zone: 'a' } } }, inventory);
+  expect(wide).toMatchObject({ nodes: ['n1', 'n3'], podScoped: false });
+  expect(wide.pods.map((p) => `${p.namespace}/${p.name}@${p.node}`)).toEqual(['other/web2@n3', 'team/web@n1']);
+  const empty = resolveTargets(
+    { metadata: { name: 'c' }, spec: { nodeSelector: { zone: 'b' } } },
+    {
+      ...inventory,
+      pods: [],
+    },
+  );
+  expect(empty).toEqual({ nodes: ['n2'], pods: [], podScoped: false });
   const byNs = resolveTargets(
     {
       metadata: { name: 'c' },
