@@ -41,25 +41,29 @@ d('cluster.sh up failing', () => {
     spawnSync(CLUSTER_SCRIPT, ['down'], { stdio: 'inherit' });
   });
 
-  test('etcd cannot listen: up names etcd and its log file, and down removes everything', async () => {
-    squatter = createServer();
-    await new Promise<void>((resolve, reject) => {
-      squatter?.once('error', reject);
-      squatter?.listen(2379, '127.0.0.1', () => resolve());
-    });
-    const up = spawnSync(CLUSTER_SCRIPT, ['up'], { encoding: 'utf8', timeout: 30 * 60_000 });
-    expect(up.status).not.toBe(0);
-    const log = join(K8S_STATE, 'logs', 'etcd.log');
-    expect(up.stderr).toContain(`cluster: etcd exited while starting; see ${log}`);
-    // The log it points at says why.
-    expect(readFileSync(log, 'utf8')).toMatch(/address already in use/);
+  test(
+    'etcd cannot listen: up names etcd and its log file, and down removes everything',
+    async () => {
+      squatter = createServer();
+      await new Promise<void>((resolve, reject) => {
+        squatter?.once('error', reject);
+        squatter?.listen(2379, '127.0.0.1', () => resolve());
+      });
+      const up = spawnSync(CLUSTER_SCRIPT, ['up'], { encoding: 'utf8', timeout: 30 * 60_000 });
+      expect(up.status).not.toBe(0);
+      const log = join(K8S_STATE, 'logs', 'etcd.log');
+      expect(up.stderr).toContain(`cluster: etcd exited while starting; see ${log}`);
+      // The log it points at says why.
+      expect(readFileSync(log, 'utf8')).toMatch(/address already in use/);
 
-    const down = spawnSync(CLUSTER_SCRIPT, ['down'], { encoding: 'utf8' });
-    expect(down.status).toBe(0);
-    expect(markedProcesses()).toEqual([]);
-    expect(mountsOfCluster()).toEqual([]);
-    expect(existsSync(RUN_DIR)).toBe(false);
-    // The logs stay for reading after a failed run.
-    expect(existsSync(log)).toBe(true);
-  }, 35 * 60_000);
+      const down = spawnSync(CLUSTER_SCRIPT, ['down'], { encoding: 'utf8' });
+      expect(down.status).toBe(0);
+      expect(markedProcesses()).toEqual([]);
+      expect(mountsOfCluster()).toEqual([]);
+      expect(existsSync(RUN_DIR)).toBe(false);
+      // The logs stay for reading after a failed run.
+      expect(existsSync(log)).toBe(true);
+    },
+    35 * 60_000,
+  );
 });
