@@ -25,6 +25,7 @@ export { readSortKeys, SortKeys } from './sort-keys.js';
 export {
   TraceStore,
   StoreError,
+  StoreWriteError,
   traceDirName,
   type StoreFilter,
   type StoreWarning,

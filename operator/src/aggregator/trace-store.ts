@@ -39,7 +39,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import {
   QUERY_FIELDS,
   decodeMessage,
@@ -76,6 +76,20 @@ export interface StoreWarning {
   /** Byte offset in the file where the problem starts. */
   offset: number;
   message: string;
+}
+
+/** The disk refused a write or an fsync of the store (full, read-only, failing). */
+export class StoreWriteError extends Error {
+  constructor(
+    readonly file: string,
+    override readonly cause: NodeJS.ErrnoException,
+  ) {
+    super(
+      `${file}: ${cause.code === 'ENOSPC' ? 'the disk is full' : cause.message}; ` +
+        'events are kept unacknowledged (agents buffer, then count what they drop) until the store can write again',
+    );
+    this.name = 'StoreWriteError';
+  }
 }
 
 export class StoreError extends Error {
@@ -323,6 +337,77 @@ export class TraceStore {
   flush(): void {
     this.check();
     for (const t of this.traces.values()) this.write(t);
+  }
+
+  /**
+   * Everything appended is on disk when this returns: pending appends written, then each trace's
+   * open segment and directory fsynced (what the aggregator acknowledges after). Throws
+   * StoreWriteError naming the file when the disk refuses (full, read-only, failing).
+   */
+  sync(): void {
+    this.check();
+    for (const t of this.traces.values()) {
+      const seg = t.segments[t.segments.length - 1];
+      try {
+        this.writeNow(t);
+        if (seg && t.file) fsyncSync(t.file.fd);
+        fsyncDir(t.dir);
+      } catch (e) {
+        throw new StoreWriteError(seg?.path ?? t.dir, e as NodeJS.ErrnoException);
+      }
+    }
+  }
+
+  /**
+   * Per trace, its segment files and their sizes now (after sync(), what is on disk): a
+   * checkpoint that rollBack() can return a store directory to.
+   */
+  extents(): Record<string, { file: string; bytes: number }[]> {
+    const out: Record<string, { file: string; bytes: number }[]> = {};
+    for (const t of this.traces.values())
+      out[t.name] = t.segments.map((s) => ({ file: basename(s.path), bytes: s.written }));
+    return out;
+  }
+
+  /**
+   * Returns a closed store directory to `extents` (from extents(), saved by the caller): what
+   * was appended since is removed (segments cut back to their size then, newer segments
+   * deleted), so that events acknowledged after the checkpoint and resent are not stored twice.
+   * Traces not in `extents` are left as they are; segments evicted since stay gone.
+   */
+  static rollBack(dir: string, extents: Record<string, { file: string; bytes: number }[]>): string[] {
+    const done: string[] = [];
+    for (const [trace, segs] of Object.entries(extents)) {
+      const tdir = join(dir, traceDirName(trace));
+      if (!existsSync(tdir)) continue;
+      const keep = new Map(segs.map((s) => [s.file, s.bytes]));
+      const newest = Math.max(0, ...segs.map((s) => Number(SEGMENT_RE.exec(s.file)?.[1] ?? 0)));
+      for (const f of readdirSync(tdir)) {
+        const m = SEGMENT_RE.exec(f);
+        if (!m) continue;
+        const path = join(tdir, f);
+        const bytes = keep.get(f);
+        if (bytes === undefined) {
+          if (Number(m[1]) > newest) {
+            unlinkSync(path);
+            done.push(`${path}: removed (started after the checkpoint)`);
+          }
+          continue;
+        }
+        const size = statSync(path).size;
+        if (size > bytes) {
+          const fd = openSync(path, 'r+');
+          try {
+            ftruncateSync(fd, bytes);
+            fsyncSync(fd);
+          } finally {
+            closeSync(fd);
+          }
+          done.push(`${path}: ${size - bytes} bytes appended after the checkpoint removed`);
+        }
+      }
+    }
+    return done;
   }
 
   /** The trace's stored events in the order they were stored; none for an unknown trace. */
@@ -704,6 +789,16 @@ export class TraceStore {
     seg.bytes = pos;
     seg.written = pos;
     if (statSync(seg.path).size !== pos) throw new StoreError(`${seg.path}: could not be truncated to ${pos} bytes`);
+  }
+}
+
+/** fsync of a directory: its entries (a new segment file) survive a crash. */
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
 
