@@ -14,13 +14,66 @@ export class EventParseError extends Error {
   }
 }
 
-// An integer literal of 16+ digits in value position (after ':' '[' or ','), not inside a string.
-const BIG_INT = /("(?:[^"\\]|\\.)*")|([:[,]\s*)(-?\d{16,})(?=\s*[,\]}])/g;
+const QUOTE = 34; // "
+const BACKSLASH = 92;
 
+/** Index just past the string literal that opens at `start` (the text's end when unterminated). */
+function endOfString(text: string, start: number): number {
+  let at = start + 1;
+  for (;;) {
+    const q = text.indexOf('"', at);
+    if (q < 0) return text.length;
+    let slashes = 0;
+    while (text.charCodeAt(q - 1 - slashes) === BACKSLASH) slashes++;
+    if (slashes % 2 === 0) return q + 1;
+    at = q + 1;
+  }
+}
+
+const isJsonSpace = (c: number): boolean => c === 32 || c === 9 || c === 10 || c === 13;
+const isDigit = (c: number): boolean => c >= 48 && c <= 57;
+
+/**
+ * Quotes every integer literal of 16+ digits in value position (after ':' '[' or ',' and
+ * followed by ',' ']' or '}'), outside strings. A single forward scan: a regular expression
+ * with an alternation inside a repetition backtracks on its own stack and overflows it on a
+ * long line (a 50 MB event), and JSON.parse itself does not recurse.
+ */
 function quoteBigInts(text: string): string {
-  return text.replace(BIG_INT, (m, str: string | undefined, pre: string, digits: string) =>
-    str !== undefined ? m : `${pre}"${digits}"`,
-  );
+  if (!/\d{16}/.test(text)) return text;
+  const parts: string[] = [];
+  let copied = 0;
+  let i = 0;
+  const n = text.length;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      i = endOfString(text, i);
+      continue;
+    }
+    if (c !== 58 && c !== 91 && c !== 44) {
+      i++;
+      continue;
+    }
+    let start = i + 1;
+    while (start < n && isJsonSpace(text.charCodeAt(start))) start++;
+    let end = text.charCodeAt(start) === 45 ? start + 1 : start; // '-'
+    const firstDigit = end;
+    while (end < n && isDigit(text.charCodeAt(end))) end++;
+    if (end - firstDigit >= 16) {
+      let after = end;
+      while (after < n && isJsonSpace(text.charCodeAt(after))) after++;
+      const next = text.charCodeAt(after);
+      if (next === 44 || next === 93 || next === 125) {
+        parts.push(text.slice(copied, start), '"', text.slice(start, end), '"');
+        copied = end;
+      }
+    }
+    i = Math.max(end, i + 1);
+  }
+  if (!parts.length) return text;
+  parts.push(text.slice(copied));
+  return parts.join('');
 }
 
 function toBigInt(v: unknown, path: string): bigint {
