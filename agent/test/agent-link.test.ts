@@ -9,6 +9,7 @@ import {
   encodeMessage,
   type Assignments,
   type Event,
+  type EventBatch,
   type SeqGap,
   type TraceSpec,
 } from '@retrace/events';
@@ -39,12 +40,18 @@ class Recorder implements LinkHandler {
   tracesFor = (): TraceSpec[] => [spec];
   onRegister = (s: AgentStream): void => void this.registered.push(s.incarnation);
   onAttach = (): void => undefined;
-  onBatch = (s: AgentStream, _t: string, seq: bigint, events: Uint8Array[]): void =>
-    void this.batches.push({
+  /** The link to acknowledge through: this handler stands for a store that is durable at once. */
+  link: AgentLinkServer | undefined;
+  acked = 0n;
+  onBatch = (s: AgentStream, t: string, seq: bigint, events: Uint8Array[]): void => {
+    this.batches.push({
       node: s.node,
       seq,
       ts: events.map((e) => decodeMessage<Event>('Event', e).common?.timestamp ?? 0n),
     });
+    this.link?.ack(s.node, s.incarnation, t, seq);
+    this.acked = seq;
+  };
   onGap = (_n: string, _t: string, g: SeqGap): void => void this.gaps.push(g);
   onLost = (): void => undefined;
   onStatus = (): void => undefined;
@@ -59,6 +66,7 @@ async function serve(
 ): Promise<{ server: Server; link: AgentLinkServer; port: number }> {
   const server = new Server();
   const link = new AgentLinkServer(handler, timing);
+  if (handler instanceof Recorder) handler.link = link;
   server.addService(AgentLinkService, { Connect: link.connect });
   const port = await new Promise<number>((res, rej) =>
     server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))),
@@ -107,26 +115,28 @@ test('registers, receives its assignments, and its batches arrive in order and a
 
 test('after the server restarts, unacknowledged batches are resent and duplicates dropped', async () => {
   const rec = new Recorder();
-  let { server, link, port } = await serve(rec);
+  let { server, port } = await serve(rec);
   const a = agent(port, () => undefined);
   a.start();
   await until('connected', () => a.connected);
   const q = a.queue('t1');
   for (let i = 1; i <= 100; i++) q.addEvent(ev(i));
   await until('first events', () => rec.batches.length > 0 && q.idle);
-  const cursors = link.saveCursors();
+  // What a restarted aggregator's checkpoint gives back: the batches it acknowledged.
+  const cursors = { n1: { incarnation: 'run1', lastSeq: { t1: String(rec.acked) } } };
   server.forceShutdown();
   await until('disconnected', () => !a.connected);
   for (let i = 101; i <= 200; i++) q.addEvent(ev(i)); // gathered while away
-  ({ server, link, port } = await (async () => {
+  ({ server, port } = await (async () => {
     const s = new Server();
     const l = new AgentLinkServer(rec, { heartbeatMs: 100, deadlineMs: 600 });
     l.loadCursors(cursors);
+    rec.link = l;
     s.addService(AgentLinkService, { Connect: l.connect });
     await new Promise<number>((res, rej) =>
       s.bindAsync(`127.0.0.1:${port}`, ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))),
     );
-    return { server: s, link: l, port };
+    return { server: s, port };
   })());
   await until('all 200', () => rec.batches.flatMap((b) => b.ts).length >= 200, 15_000);
   const ts = rec.batches.flatMap((b) => b.ts);
@@ -182,12 +192,16 @@ test('the batch queue drops past its bound and says how many', () => {
   for (let i = 0; i < 25; i++) if (q.addEvent(e)) kept++;
   expect(kept).toBe(10);
   expect(q.bytes).toBe(10 * held);
-  expect(q.takeDropReport()).toMatchObject({ cause: 'backpressure', count: 15n });
-  expect(q.takeDropReport()).toBeUndefined();
+  // The count of what was dropped travels in the next batch (acknowledged and resent like events).
   q.cut();
   const b = q.nextUnsent();
   expect(b?.seq).toBe(1n);
-  q.ack(1n);
+  const report = q.nextUnsent();
+  expect(report?.events).toBe(0);
+  const decoded = decodeMessage<EventBatch>('EventBatch', report?.encoded ?? new Uint8Array());
+  expect(decoded.losses).toEqual([{ cause: 'backpressure', count: 15n }]);
+  q.ack(2n);
   expect(q.bytes).toBe(0);
+  expect(q.idle).toBe(true);
   expect(q.addEvent(e)).toBe(true);
 });

@@ -232,7 +232,7 @@ export class AgentDaemon {
       runner.refreshScope();
       const { budget } = runner.collectLosses();
       if (budget) {
-        this.link.send({ lost: { trace: name, cause: 'budget', count: BigInt(budget), first_seq: 0n, last_seq: 0n } });
+        this.link.queue(name).addLoss('budget', budget);
         this.metrics.lost.inc({ trace: name, cause: 'budget' }, budget);
       }
       const st = runner.status();

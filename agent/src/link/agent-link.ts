@@ -244,7 +244,7 @@ export class AgentLink {
     return true;
   }
 
-  /** Writes control messages, loss reports and batches until HTTP/2 says stop. */
+  /** Writes control messages and batches until HTTP/2 says stop. */
   private pump(): void {
     if (!this.call || !this.welcomed) return;
     while (!this.blocked && this.control.length) this.write(this.control.shift() as AgentMessage);
@@ -253,8 +253,6 @@ export class AgentLink {
       progress = false;
       for (const q of this.queues.values()) {
         if (this.blocked) break;
-        const lost = q.takeDropReport();
-        if (lost) this.write({ lost });
         const b = q.nextUnsent();
         if (b) {
           this.write({ batch: b.encoded as unknown as EventBatch }); // already encoded: written as is

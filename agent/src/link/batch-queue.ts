@@ -1,14 +1,15 @@
 // One trace's events on their way to the aggregator: encoded events are gathered into numbered
 // batches, which stay buffered until the aggregator acknowledges them (a reconnect resends the
 // rest). The bytes held are bounded: past the bound, new events are dropped and counted, never
-// silently, and never with memory growing without limit.
+// silently, and never with memory growing without limit. Counts of what was lost here (the bound,
+// the events/s budget) travel in the next batch: acknowledged with it, resent with it.
 import {
   ProtoWriter,
   encodeMessage,
   fieldNumber,
   type Event,
+  type CauseLost,
   type EventBatch,
-  type LostEvents,
   type ProbeLost,
 } from '@retrace/events';
 
@@ -45,11 +46,11 @@ export class BatchQueue {
   private readonly gathering = new ProtoWriter(64 * 1024);
   private gatheringEvents = 0;
   private lostByProbe = new Map<string, bigint>();
+  /** Events lost on the agent (cause: backpressure, budget) since the last batch. */
+  private lostByCause = new Map<string, bigint>();
   private readonly held: Held[] = [];
   private heldBytes = 0;
   private nextSeq = 1n;
-  /** Events dropped because the bound was reached, not yet reported to the aggregator. */
-  private unreportedDrops = 0;
   /** Totals, for status and metrics. */
   readonly totals = { queued: 0, sent: 0, acked: 0, dropped: 0, resent: 0 };
   private readonly batchEvents: number;
@@ -77,7 +78,7 @@ export class BatchQueue {
     w.messageField(EVENTS_FIELD, 'Event', ev);
     if (w.pos + this.heldBytes > this.opts.maxBytes) {
       w.pos = start; // taken back: over the bound
-      this.unreportedDrops++;
+      this.addLoss('backpressure', 1);
       this.totals.dropped++;
       return false;
     }
@@ -92,13 +93,19 @@ export class BatchQueue {
     if (count > 0) this.lostByProbe.set(probe, (this.lostByProbe.get(probe) ?? 0n) + BigInt(count));
   }
 
+  /** Events the agent lost for `cause` (backpressure, budget), reported in the next batch. */
+  addLoss(cause: string, count: number): void {
+    if (count > 0) this.lostByCause.set(cause, (this.lostByCause.get(cause) ?? 0n) + BigInt(count));
+  }
+
   /** Turns what was gathered into the next numbered batch (nothing when empty). */
   cut(): void {
-    if (!this.gatheringEvents && !this.lostByProbe.size) return;
+    if (!this.gatheringEvents && !this.lostByProbe.size && !this.lostByCause.size) return;
     const lost: ProbeLost[] = [...this.lostByProbe].map(([probe, count]) => ({ probe, count }));
+    const losses: CauseLost[] = [...this.lostByCause].map(([cause, count]) => ({ cause, count }));
     const seq = this.nextSeq++;
     // Protobuf fields may come in any order: the header, then the events as gathered.
-    const head = encodeMessage('EventBatch', { trace: this.trace, seq, lost } satisfies EventBatch);
+    const head = encodeMessage('EventBatch', { trace: this.trace, seq, lost, losses } satisfies EventBatch);
     const w = this.gathering;
     const encoded = Buffer.concat([head, w.buf.subarray(0, w.pos)]);
     this.held.push({ seq, encoded, events: this.gatheringEvents, bytes: w.pos, sent: false });
@@ -106,6 +113,7 @@ export class BatchQueue {
     w.pos = 0;
     this.gatheringEvents = 0;
     this.lostByProbe = new Map();
+    this.lostByCause = new Map();
   }
 
   /** The next batch to write, marked as sent. */
@@ -117,20 +125,6 @@ export class BatchQueue {
         return { seq: h.seq, events: h.events, encoded: h.encoded };
       }
     return undefined;
-  }
-
-  /** A loss report for events dropped since the last one (backpressure), if any. */
-  takeDropReport(): LostEvents | undefined {
-    if (!this.unreportedDrops) return undefined;
-    const r: LostEvents = {
-      trace: this.trace,
-      cause: 'backpressure',
-      count: BigInt(this.unreportedDrops),
-      first_seq: 0n,
-      last_seq: 0n,
-    };
-    this.unreportedDrops = 0;
-    return r;
   }
 
   /** The aggregator accepted every batch up to `seq`: they are released. */
@@ -158,6 +152,6 @@ export class BatchQueue {
 
   /** Nothing gathered, unsent or unacknowledged. */
   get idle(): boolean {
-    return !this.gatheringEvents && !this.held.length && !this.unreportedDrops;
+    return !this.gatheringEvents && !this.held.length && !this.lostByCause.size && !this.lostByProbe.size;
   }
 }

@@ -20,6 +20,7 @@ export {
   type SortItem,
   type SortStats,
   SortedEvent,
+  type EventOrigin,
 } from './journey-sorter.js';
 export { readSortKeys, SortKeys } from './sort-keys.js';
 export {

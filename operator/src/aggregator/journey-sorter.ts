@@ -35,8 +35,16 @@ export interface SortItem {
  * An event in the sorter and in released journeys: its bytes, its sort keys (it is its own
  * SortKeys, read when it is made) and its place. Throws ProtoDecodeError for malformed bytes.
  */
+/** Where an event came from, told when the event is stored (the aggregator's acknowledgements). */
+export interface EventOrigin {
+  markStored(slot: number): void;
+}
+
 export class SortedEvent extends SortKeys {
   private decoded: Event | undefined;
+  /** Its batch, and its place among the batch's events fed (set by the aggregator). */
+  origin: EventOrigin | undefined;
+  slot = 0;
   constructor(
     /** The node the event came from (its agent's registration name; k8sNode is what the event says). */
     readonly node: string,

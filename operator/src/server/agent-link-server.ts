@@ -1,13 +1,16 @@
 // The aggregator's side of the agent link: one stream per agent. Checks the registration and
 // protocol version, sends the trace assignments (the full set, then changes), numbers what it
-// receives (duplicates from resends are dropped, missing ranges become gaps), acknowledges
-// batches, heartbeats, and ends a stream that stays silent past the deadline. A malformed
-// message marks that stream only; the other agents are not affected.
+// receives (duplicates from resends are dropped, missing ranges become gaps), heartbeats, and
+// ends a stream that stays silent past the deadline. Batches are acknowledged only when the
+// aggregator says they are durable (ack()), never on receipt: the Welcome's cursors are what was
+// acknowledged, so a reconnecting agent resends everything else. A malformed message marks that
+// stream only; the other agents are not affected.
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import {
   PROTOCOL_VERSION,
   type AgentMessage,
   type AttachResults,
+  type CauseLost,
   type LostEvents,
   type NodeStatus,
   type ProbeLost,
@@ -36,7 +39,14 @@ export interface LinkHandler {
    * A batch in sequence (resent duplicates never get here). Events are still encoded. Returns a
    * problem to tell the agent about (e.g. events that did not decode), if any.
    */
-  onBatch(s: AgentStream, trace: string, seq: bigint, events: Uint8Array[], lost: ProbeLost[]): string | void;
+  onBatch(
+    s: AgentStream,
+    trace: string,
+    seq: bigint,
+    events: Uint8Array[],
+    lost: ProbeLost[],
+    losses: CauseLost[],
+  ): string | void;
   onGap(node: string, trace: string, gap: SeqGap): void;
   onLost(s: AgentStream, l: LostEvents): void;
   onStatus(s: AgentStream, st: NodeStatus): void;
@@ -58,7 +68,10 @@ type Call = ServerDuplexStream<AgentMessage, ServerMessage>;
 
 interface NodeCursor {
   incarnation: string;
+  /** Last batch received per trace (resends up to it are duplicates). */
   lastSeq: Map<string, bigint>;
+  /** Last batch acknowledged per trace (durable): what a reconnecting agent keeps. */
+  acked: Map<string, bigint>;
 }
 
 export class AgentLinkServer {
@@ -72,23 +85,25 @@ export class AgentLinkServer {
     private readonly timing: LinkTiming = { heartbeatMs: 1000, deadlineMs: 5000 },
   ) {}
 
-  /** Cursors as saved state (for a restarted aggregator). */
-  saveCursors(): Record<string, { incarnation: string; lastSeq: Record<string, string> }> {
-    const out: Record<string, { incarnation: string; lastSeq: Record<string, string> }> = {};
-    for (const [node, c] of this.cursors)
-      out[node] = {
-        incarnation: c.incarnation,
-        lastSeq: Object.fromEntries([...c.lastSeq].map(([t, s]) => [t, String(s)])),
-      };
-    return out;
+  /**
+   * After a restart: per node, its incarnation and the batches acknowledged per trace (the
+   * checkpoint's). Batches after them are taken again when the agents resend them.
+   */
+  loadCursors(saved: Record<string, { incarnation: string; lastSeq: Record<string, string> }>): void {
+    for (const [node, c] of Object.entries(saved)) {
+      const acked = new Map(Object.entries(c.lastSeq).map(([t, s]) => [t, BigInt(s)]));
+      this.cursors.set(node, { incarnation: c.incarnation, lastSeq: new Map(acked), acked });
+    }
   }
 
-  loadCursors(saved: Record<string, { incarnation: string; lastSeq: Record<string, string> }>): void {
-    for (const [node, c] of Object.entries(saved))
-      this.cursors.set(node, {
-        incarnation: c.incarnation,
-        lastSeq: new Map(Object.entries(c.lastSeq).map(([t, s]) => [t, BigInt(s)])),
-      });
+  /** Batches up to `seq` of a node's run are durable: the agent may let them go. */
+  ack(node: string, incarnation: string, trace: string, seq: bigint): void {
+    const c = this.cursors.get(node);
+    if (!c || c.incarnation !== incarnation) return; // that run is gone: nobody to tell
+    if ((c.acked.get(trace) ?? 0n) >= seq) return;
+    c.acked.set(trace, seq);
+    const st = this.streams.get(node);
+    if (st && st.stream.incarnation === incarnation) st.call.write({ ack: { trace, seq } });
   }
 
   connectedNodes(): string[] {
@@ -197,15 +212,17 @@ export class AgentLinkServer {
           last_seq: 0n,
           reason: 'the agent restarted; events of its previous run after this batch were not received',
         });
-      this.cursors.set(s.node, { incarnation: s.incarnation, lastSeq: new Map() });
-    } else if (!prev) this.cursors.set(s.node, { incarnation: s.incarnation, lastSeq: new Map() });
+      this.cursors.set(s.node, { incarnation: s.incarnation, lastSeq: new Map(), acked: new Map() });
+    } else if (!prev) this.cursors.set(s.node, { incarnation: s.incarnation, lastSeq: new Map(), acked: new Map() });
+    // The same run reconnecting: what it sends again after the last acknowledged batch and up
+    // to the last received one is dropped as duplicates (it is already here, in memory).
     this.handler.onRegister(s, prev?.incarnation !== s.incarnation ? prev?.incarnation : undefined);
   }
 
   private cursorsOf(node: string): TraceCursor[] {
     const c = this.cursors.get(node);
     if (!c) return [];
-    return [...c.lastSeq].map(([trace, last_seq]) => ({ trace, incarnation: c.incarnation, last_seq }));
+    return [...c.acked].map(([trace, last_seq]) => ({ trace, incarnation: c.incarnation, last_seq }));
   }
 
   /** Sends a node its assignments: all of them (full) or what changed since the last send. */
@@ -231,8 +248,7 @@ export class AgentLinkServer {
       const cursor = this.cursors.get(s.node) as NodeCursor;
       const last = cursor.lastSeq.get(b.trace) ?? 0n;
       if (b.seq <= last) {
-        this.duplicates++;
-        send({ ack: { trace: b.trace, seq: last } });
+        this.duplicates++; // acknowledged when it is durable, like the first copy
         return;
       }
       if (b.seq > last + 1n)
@@ -249,9 +265,9 @@ export class AgentLinkServer {
         b.seq,
         (b.events ?? []) as unknown as Uint8Array[],
         b.lost ?? [],
+        b.losses ?? [],
       );
       if (problem) send({ error: { message: problem, fatal: false } });
-      send({ ack: { trace: b.trace, seq: b.seq } });
     } else if (m.attach) this.handler.onAttach(s, m.attach);
     else if (m.lost) this.handler.onLost(s, m.lost);
     else if (m.status) this.handler.onStatus(s, m.status);

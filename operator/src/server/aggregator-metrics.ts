@@ -11,7 +11,7 @@ export class AggregatorMetrics {
   });
   readonly lost = new Counter({
     name: 'retrace_aggregator_events_lost_total',
-    help: 'Events lost before reaching the aggregator, per node and cause (ring, backpressure, budget, malformed, gap)',
+    help: 'Events lost, per node and cause (ring, backpressure, budget, malformed, aggregator-restart, agent-restart)',
     labelNames: ['node', 'cause'],
     registers: [this.registry],
   });
@@ -46,6 +46,16 @@ export class AggregatorMetrics {
     name: 'retrace_aggregator_stream_errors_total',
     help: 'Malformed or refused messages, per node',
     labelNames: ['node'],
+    registers: [this.registry],
+  });
+  readonly storeErrors = new Counter({
+    name: 'retrace_aggregator_store_write_errors_total',
+    help: 'Checkpoints that failed because the store could not write (disk full, read-only): batches stay unacknowledged',
+    registers: [this.registry],
+  });
+  readonly storeBlocked = new Gauge({
+    name: 'retrace_aggregator_store_blocked',
+    help: '1 while the store cannot write and batches are not acknowledged',
     registers: [this.registry],
   });
 }

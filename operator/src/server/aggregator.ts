@@ -1,11 +1,17 @@
 // The aggregator: receives every agent's stream, puts node times on one clock, sorts events into
 // per-packet journeys across nodes behind a lateness watermark, stores them per trace, keeps
-// per-trace summaries and metrics, and answers queries.
+// per-trace summaries and metrics, and answers queries. A batch is acknowledged to its agent only
+// once all its events are stored and synced and a checkpoint says so (ack-ledger.ts,
+// checkpoint.ts): killed at any moment, it restarts from the checkpoint and the agents resend
+// the rest, with nothing stored or counted twice.
+import { renameSync } from 'node:fs';
 import { ProtoDecodeError, type Event, type TraceSpec, type TraceSummary } from '@retrace/events';
 import { ClusterClock, JourneySorter, SortedEvent, type Journey } from '../aggregator/index.js';
 import { SummaryBuilder } from '../aggregator/summary.js';
-import { TraceStore } from '../aggregator/trace-store.js';
+import { StoreWriteError, TraceStore } from '../aggregator/trace-store.js';
+import { AckLedger } from './ack-ledger.js';
 import { AgentLinkServer, type AgentStream, type LinkHandler } from './agent-link-server.js';
+import { CheckpointError, checkpointPath, readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { AggregatorMetrics } from './aggregator-metrics.js';
 import { runsOn, specForNode } from './trace-file.js';
 
@@ -18,6 +24,11 @@ export interface AggregatorOptions {
   deadlineMs?: number;
   /** Delay before each batch is taken in (tests of a slow aggregator). */
   ingestDelayMs?: number;
+  /**
+   * How often the store is synced and a checkpoint written, after which batches are
+   * acknowledged (default 500 ms). Agents hold what is not acknowledged: lateness plus this.
+   */
+  checkpointMs?: number;
   log?: (msg: string) => void;
 }
 
@@ -35,10 +46,18 @@ export class Aggregator implements LinkHandler {
   private specs: TraceSpec[] = [];
   private readonly timer: NodeJS.Timeout;
   private lastSave = 0;
+  private lastCheckpoint = 0;
   private readonly log: (m: string) => void;
+  private readonly ledger = new AckLedger();
+  /** Summaries as of the checkpoint a restart began from. */
+  private readonly restored: Record<string, TraceSummary> = {};
+  /** Why the store cannot write (acknowledgements stopped), while it cannot. */
+  storeBlocked: string | undefined;
 
   constructor(private readonly opts: AggregatorOptions) {
     this.log = opts.log ?? ((m) => process.stderr.write(`${m}\n`));
+    const cp = this.readCheckpoint(opts.storeDir);
+    if (cp) for (const m of TraceStore.rollBack(opts.storeDir, cp.extents)) this.log(`restart: ${m}`);
     this.store = TraceStore.open(opts.storeDir, {
       ...(opts.storeCapBytes ? { capBytes: opts.storeCapBytes } : {}),
       onWarning: (m: string) => this.log(`warning: ${m}`),
@@ -48,9 +67,28 @@ export class Aggregator implements LinkHandler {
       deadlineMs: opts.deadlineMs ?? 5000,
       ...(opts.ingestDelayMs ? { ingestDelayMs: opts.ingestDelayMs } : {}),
     });
-    const saved = this.store.state('cursors');
-    if (saved) this.link.loadCursors(saved as Parameters<AgentLinkServer['loadCursors']>[0]);
-    this.timer = setInterval(() => this.tick(), 250);
+    if (cp) {
+      this.ledger.load(cp.ledger);
+      this.link.loadCursors(this.ledger.cursors());
+      Object.assign(this.restored, cp.summaries);
+    }
+    this.timer = setInterval(() => this.tick(), 100);
+  }
+
+  /** The checkpoint to restart from; a damaged one is set aside (kept for reading) and said. */
+  private readCheckpoint(dir: string): ReturnType<typeof readCheckpoint> {
+    try {
+      return readCheckpoint(dir);
+    } catch (e) {
+      if (!(e instanceof CheckpointError)) throw e;
+      const aside = `${checkpointPath(dir)}.damaged-${Date.now()}`;
+      renameSync(checkpointPath(dir), aside);
+      this.log(
+        `warning: ${e.message}; set aside as ${aside}. Starting without it: batches agents resend ` +
+          'may be stored twice, and summaries start from the store',
+      );
+      return undefined;
+    }
   }
 
   /** The traces agents should run (from a file, or the operator). */
@@ -63,7 +101,7 @@ export class Aggregator implements LinkHandler {
   private trace(name: string): TraceState {
     let t = this.live.get(name);
     if (!t) {
-      const summary = new SummaryBuilder(name, this.store.summary(name));
+      const summary = new SummaryBuilder(name, this.restored[name] ?? this.store.summary(name));
       const sorter = new JourneySorter({
         clock: this.clock,
         onJourney: (j: Journey) => this.onJourney(name, t as TraceState, j),
@@ -78,6 +116,7 @@ export class Aggregator implements LinkHandler {
 
   private onJourney(name: string, t: TraceState, j: Journey): void {
     this.store.append(name, j);
+    for (const e of j.events) e.origin?.markStored(e.slot);
     t.summary.journey(j);
     this.metrics.journeys.inc({ stitched: j.nodes.length > 1 ? 'true' : 'false' });
     for (const e of j.events) {
@@ -94,6 +133,9 @@ export class Aggregator implements LinkHandler {
   }
 
   onRegister(s: AgentStream, previousIncarnation: string | undefined): void {
+    // Batches of its previous run that a restart of ours left unstored will not come again.
+    for (const l of this.ledger.newIncarnation(s.node, s.incarnation))
+      this.countLost(this.trace(l.trace), s.node, 'agent-restart', l.events);
     const off = s.register.boot_offset;
     if (off) this.clock.setBootOffset(s.node, off.sec * 1_000_000_000n + off.nsec);
     for (const name of this.specs.filter((x) => runsOn(x, s.node)).map((x) => x.name)) {
@@ -131,37 +173,50 @@ export class Aggregator implements LinkHandler {
     seq: bigint,
     events: Uint8Array[],
     lost: { probe: string; count: bigint }[],
+    losses: { cause: string; count: bigint }[],
   ): string | undefined {
     const t = this.trace(trace);
+    const adm = this.ledger.admit(s.node, trace, s.incarnation, seq, events.length);
+    if (adm.lostBefore) this.countLost(t, s.node, 'aggregator-restart', adm.lostBefore);
+    const ref = adm.ref;
     let bad = 0;
     let firstError = '';
-    for (const raw of events) {
+    for (let slot = 0; slot < ref.fed.length; slot++) {
+      const raw = events[ref.fed[slot] as number];
       let e: SortedEvent;
       try {
+        if (!raw) throw new ProtoDecodeError('EventBatch', `event ${ref.fed[slot]} is missing from the resent batch`);
         e = new SortedEvent(s.node, raw);
       } catch (err) {
         if (!(err instanceof ProtoDecodeError)) throw err;
+        ref.markStored(slot); // never will be: not waited for
         bad++;
         firstError ||= err.message;
         continue;
       }
+      e.origin = ref;
+      e.slot = slot;
       t.sorter.push(e);
     }
+    // A batch resent after a restart is in the saved summary already.
+    if (!adm.count) return undefined;
     const good = events.length - bad;
     t.summary.received(s.node, good);
     this.metrics.received.inc({ node: s.node }, good);
-    for (const l of lost) {
-      t.summary.lost(s.node, 'ring', l.count);
-      this.metrics.lost.inc({ node: s.node, cause: 'ring' }, Number(l.count));
-    }
+    for (const l of lost) this.countLost(t, s.node, 'ring', Number(l.count));
+    for (const l of losses) this.countLost(t, s.node, l.cause, Number(l.count));
     if (bad) {
-      t.summary.lost(s.node, 'malformed', BigInt(bad));
-      this.metrics.lost.inc({ node: s.node, cause: 'malformed' }, bad);
+      this.countLost(t, s.node, 'malformed', bad);
       const problem = `batch ${seq} of ${trace}: ${bad} event(s) could not be decoded (${firstError})`;
       this.onStreamError(s.node, problem);
       return problem;
     }
     return undefined;
+  }
+
+  private countLost(t: TraceState, node: string, cause: string, count: number): void {
+    t.summary.lost(node, cause, BigInt(count));
+    this.metrics.lost.inc({ node, cause }, count);
   }
 
   onGap(node: string, trace: string, gap: Parameters<LinkHandler['onGap']>[2]): void {
@@ -234,27 +289,52 @@ export class Aggregator implements LinkHandler {
     const now = BigInt(Date.now()) * 1_000_000n;
     for (const t of this.live.values()) t.sorter.tick(now);
     this.store.flush();
-    if (Date.now() - this.lastSave > 2000) this.save(false);
+    if (Date.now() - this.lastCheckpoint >= (this.opts.checkpointMs ?? 500)) this.checkpoint();
+    if (Date.now() - this.lastSave > 2000) this.saveSummaries();
   }
 
-  /** Saves summaries and cursors: in the background while running, at once on close. */
-  private save(now: boolean): void {
+  /**
+   * Syncs the store, writes the checkpoint, then acknowledges every batch now wholly stored.
+   * While the disk refuses, nothing more is acknowledged: agents hold their events, then count
+   * what their bound makes them drop, and the summary says why.
+   */
+  private checkpoint(): void {
+    this.lastCheckpoint = Date.now();
+    try {
+      this.store.sync();
+      const { acks, state } = this.ledger.advance();
+      const summaries: Record<string, TraceSummary> = {};
+      for (const name of this.live.keys()) summaries[name] = this.summary(name);
+      writeCheckpoint(this.opts.storeDir, { extents: this.store.extents(), summaries, ledger: state });
+      for (const a of acks) this.link.ack(a.node, a.incarnation, a.trace, a.seq);
+      if (this.storeBlocked) this.log(`the store writes again: acknowledging batches again`);
+      this.storeBlocked = undefined;
+      this.metrics.storeBlocked.set(0);
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      if (!(e instanceof StoreWriteError) && !err.code) throw e;
+      const why = e instanceof StoreWriteError ? e.message : `checkpoint not written: ${err.message}`;
+      if (why !== this.storeBlocked)
+        this.log(`error: ${why}; batches are not acknowledged until it can (agents hold them)`);
+      this.storeBlocked = why;
+      this.metrics.storeErrors.inc();
+      this.metrics.storeBlocked.set(1);
+    }
+  }
+
+  /** Saves each live trace's summary to its meta.json, in the background (readers of the store). */
+  private saveSummaries(): void {
     this.lastSave = Date.now();
     const summaries = [...this.live.keys()].map((name): [string, TraceSummary] => [name, this.summary(name)]);
-    const cursors = this.link.saveCursors();
-    if (!now) {
-      this.store.saveInBackground(summaries, [['cursors', cursors]]);
-      return;
-    }
-    for (const [name, s] of summaries) this.store.saveSummary(name, s);
-    this.store.saveState('cursors', cursors);
+    this.store.saveInBackground(summaries, []);
   }
 
   /** Releases everything buffered, saves, closes the store. */
   close(): void {
     clearInterval(this.timer);
     for (const t of this.live.values()) t.sorter.flush();
-    this.save(true);
+    this.checkpoint();
+    for (const name of this.live.keys()) this.store.saveSummary(name, this.summary(name));
     this.store.close();
   }
 }

@@ -113,6 +113,12 @@ export interface EventBatch {
   seq: bigint;
   events?: Event[];
   lost?: ProbeLost[];
+  losses?: CauseLost[];
+}
+
+export interface CauseLost {
+  cause: string;
+  count: bigint;
 }
 
 export interface LostEvents {
@@ -700,6 +706,30 @@ export const AGENT_FIELDS: Record<string, FieldSpec[]> = {
       "message": "ProbeLost",
       "repeated": true,
       "optional": true
+    },
+    {
+      "id": 5,
+      "json": "losses",
+      "kind": "message",
+      "message": "CauseLost",
+      "repeated": true,
+      "optional": true
+    }
+  ],
+  "CauseLost": [
+    {
+      "id": 1,
+      "json": "cause",
+      "kind": "string",
+      "repeated": false,
+      "optional": false
+    },
+    {
+      "id": 2,
+      "json": "count",
+      "kind": "u64",
+      "repeated": false,
+      "optional": false
     }
   ],
   "LostEvents": [
