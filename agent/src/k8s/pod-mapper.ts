@@ -1,15 +1,19 @@
 // Which Kubernetes pod a network namespace (and the host end of its veth) belongs to, found from
-// /proc on the node: each process's network namespace, its cgroup (pod uid, container id) and
-// the addresses of that namespace. See README.md next to this file.
+// /proc on the node: each process's network namespace and its cgroup (pod uid, container id);
+// netns-owner.ts decides. See README.md next to this file.
 import type { PodRef as ProtoPodRef } from '@retrace/events';
 import { execFile } from 'node:child_process';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { ownersOf, PodNetnsConflictError, type NetnsConflict, type NsScan } from './netns-owner.js';
+import { normalizeContainerId, normalizeIp, normalizeUid } from './pod-keys.js';
+
+export { normalizeIp };
+export { PodNetnsConflictError, type NetnsConflict };
 
 const execFileAsync = promisify(execFile);
 
-/** A pod this node runs, as the agent is told about it (mirrors the PodRef protobuf message). */
 /**
  * A pod as the aggregator assigns it (proto PodRef): namespace, name, uid, ips, and container
  * ids (a `containerd://` style runtime prefix is stripped if present).
@@ -28,7 +32,10 @@ export interface PodNetns extends PodIdentity {
   /** Inode number of the network namespace (what BPF reads as net->ns.inum). */
   inum: number;
   uid: string;
-  /** How the pod was found: a process's cgroup (pod uid or container id), or an address. */
+  /**
+   * How the pod was found: its processes' cgroups (pod uid or container id), or an address of
+   * a namespace where no process has a pod or container identity.
+   */
   match: 'cgroup' | 'ip';
   /** Processes seen in the namespace at the last refresh. */
   pids: number[];
@@ -59,7 +66,11 @@ export interface PodMapperOptions {
   commandTimeoutMs?: number;
   /** Files read at once while scanning /proc. */
   concurrency?: number;
-  /** Problems other than processes ending mid-scan (e.g. nsenter missing); the refresh goes on. */
+  /**
+   * Problems other than processes ending mid-scan (e.g. nsenter missing), and namespaces refused
+   * because processes of several pods are in them (PodNetnsConflictError, once per namespace);
+   * the refresh goes on. Default: a line on stderr, the agent's log.
+   */
   onError?: (err: Error) => void;
 }
 
@@ -124,27 +135,6 @@ function containerIdOf(element: string): string | undefined {
   return id ? normalizeContainerId(id) : undefined;
 }
 
-/** Uids compare without separators (systemd writes `_`, and static pods' config hashes have none). */
-function normalizeUid(uid: string): string {
-  return uid.toLowerCase().replace(/[-_]/g, '');
-}
-
-function normalizeContainerId(id: string): string {
-  return id.replace(/^[a-z0-9-]+:\/\//, '').toLowerCase();
-}
-
-/** Canonical text of an address (IPv6 compressed, lower case), or undefined when it is none. */
-export function normalizeIp(ip: string): string | undefined {
-  const s = ip.trim();
-  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(s)) return s.split('.').every((o) => Number(o) <= 255) ? s : undefined;
-  if (!s.includes(':')) return undefined;
-  try {
-    return new URL(`http://[${s}]/`).hostname.slice(1, -1);
-  } catch {
-    return undefined;
-  }
-}
-
 /** The local IPv4 addresses of a namespace (`/32 host LOCAL` entries of /proc/PID/net/fib_trie), 127/8 left out. */
 export function parseFibTrieLocal(text: string): string[] {
   const out = new Set<string>();
@@ -191,15 +181,6 @@ export function parseIpLinkPeers(json: string): PeerLink[] {
       out.push({ ifindex, linkIndex });
   }
   return out;
-}
-
-/** What the scan found in one namespace. */
-interface NsScan {
-  pids: number[];
-  /** pod uid -> processes in its cgroup */
-  uids: Map<string, number>;
-  /** container id -> pod uid of its cgroup path ('' when the path names no pod) */
-  containers: Map<string, string>;
 }
 
 /** Errors that mean the process ended while we looked (or never was ours to read). */
@@ -255,6 +236,10 @@ export class PodMapper {
    * nsenter runs once per namespace rather than on every refresh. Pruned to the namespaces seen.
    */
   private peerCache = new Map<number, PeerLink[]>();
+  /** Namespaces refused at the last refresh (processes of several pods in them). */
+  private conflicts: NetnsConflict[] = [];
+  /** Conflicts already reported (inum and claims), so that each is said once while it lasts. */
+  private reported = new Set<string>();
 
   constructor(opts: PodMapperOptions = {}) {
     this.opts = opts;
@@ -274,6 +259,13 @@ export class PodMapper {
     this.byInum = new Map();
     this.byHostIfindex = new Map();
     this.peerCache = new Map();
+    this.conflicts = [];
+    this.reported = new Set();
+  }
+
+  /** Namespaces left unmapped at the last refresh because processes of several pods are in them. */
+  refused(): NetnsConflict[] {
+    return this.conflicts.map((c) => ({ ...c, pids: [...c.pids], claims: [...c.claims] }));
   }
 
   /** The pod of a network namespace (by inode number). */
@@ -309,6 +301,10 @@ export class PodMapper {
     const started = performance.now();
     const limit = this.opts.concurrency ?? 32;
     const host = new Set(this.opts.hostNetns ?? (await this.defaultHostNetns()));
+    // The agent's own helpers (nsenter ... ip) sit in its cgroup, in a pod's namespace for a
+    // moment: they are not that namespace's processes. Undefined when ours names no pod.
+    const ownCgroup = await readText(join(this.proc, 'self', 'cgroup')).catch(() => undefined);
+    const own = ownCgroup !== undefined && Object.keys(parseCgroup(ownCgroup)).length ? ownCgroup : undefined;
     let names: string[];
     try {
       names = await readdir(this.proc);
@@ -318,15 +314,23 @@ export class PodMapper {
     }
     const pids = names.filter((n) => /^\d+$/.test(n)).map(Number);
     const scans = new Map<number, NsScan>();
+    const hostPids = new Map<number, number[]>();
     await eachLimit(pids, limit, async (pid) => {
       try {
         const inum = await inodeOf(join(this.proc, String(pid), 'ns', 'net'));
-        if (inum === undefined || host.has(inum)) return;
+        if (inum === undefined) return;
+        if (host.has(inum)) {
+          const list = hostPids.get(inum);
+          if (list) list.push(pid);
+          else hostPids.set(inum, [pid]);
+          return;
+        }
         const cgroup = await readText(join(this.proc, String(pid), 'cgroup'));
         if (cgroup === undefined) return;
         let s = scans.get(inum);
-        if (!s) scans.set(inum, (s = { pids: [], uids: new Map(), containers: new Map() }));
+        if (!s) scans.set(inum, (s = { pids: [], uids: new Map(), containers: new Map(), addresses: [] }));
         s.pids.push(pid);
+        if (cgroup === own) return;
         const { podUid, containerId } = parseCgroup(cgroup);
         if (podUid) s.uids.set(podUid, (s.uids.get(podUid) ?? 0) + 1);
         if (containerId) s.containers.set(containerId, podUid ?? '');
@@ -335,25 +339,20 @@ export class PodMapper {
       }
     });
 
-    const podByUid = new Map<string, PodRef>();
-    const podByContainer = new Map<string, PodRef>();
-    const podByIp = new Map<string, PodRef>();
-    for (const p of this.pods) {
-      if (p.uid) podByUid.set(normalizeUid(p.uid), p);
-      for (const c of p.containers ?? []) podByContainer.set(normalizeContainerId(c), p);
-      for (const ip of p.ips ?? []) {
-        const n = normalizeIp(ip);
-        if (n) podByIp.set(n, p);
-      }
-    }
+    await eachLimit([...scans.values()], limit, async (s) => {
+      s.pids.sort((a, b) => a - b);
+      s.addresses = await this.addressesOf(s.pids);
+    });
+    // The node's own addresses are hostNetwork pods' too: never a reason to map a namespace.
+    const hostAddresses = new Set<string>();
+    for (const inPids of hostPids.values())
+      for (const a of await this.addressesOf(inPids.sort((a, b) => a - b))) hostAddresses.add(a);
+    const { owners, conflicts } = ownersOf(scans, this.pods, hostAddresses);
 
     const byInum = new Map<number, PodNetns>();
-    await eachLimit([...scans], limit, async ([inum, s]) => {
-      s.pids.sort((a, b) => a - b);
-      const addresses = await this.addressesOf(s.pids);
-      const found = matchPod(s, addresses, podByUid, podByContainer, podByIp);
-      if (!found) return;
-      const { pod, match } = found;
+    for (const [inum, { pod, match }] of owners) {
+      const s = scans.get(inum);
+      if (!s) continue;
       const container = match === 'cgroup' ? containerOf(s, pod) : undefined;
       byInum.set(inum, {
         namespace: pod.namespace,
@@ -363,10 +362,11 @@ export class PodMapper {
         uid: pod.uid,
         match,
         pids: s.pids,
-        addresses,
+        addresses: s.addresses,
         hostIfindexes: [],
       });
-    });
+    }
+    this.reportConflicts(conflicts);
 
     const byHostIfindex = new Map<number, PodNetns>();
     const peers = new Map<number, PeerLink[]>();
@@ -467,8 +467,22 @@ export class PodMapper {
     return [];
   }
 
+  /** Each refused namespace is reported once while its conflict lasts. */
+  private reportConflicts(conflicts: NetnsConflict[]): void {
+    const now = new Set<string>();
+    for (const c of conflicts) {
+      const key = `${c.inum} ${c.claims.join(' ')}`;
+      now.add(key);
+      if (!this.reported.has(key)) this.report(new PodNetnsConflictError(c.inum, c.pids, c.claims));
+    }
+    this.reported = now;
+    this.conflicts = conflicts.sort((a, b) => a.inum - b.inum);
+  }
+
   private report(e: unknown): void {
-    this.opts.onError?.(e instanceof Error ? e : new Error(String(e)));
+    const err = e instanceof Error ? e : new Error(String(e));
+    if (this.opts.onError) this.opts.onError(err);
+    else process.stderr.write(`${err.message}\n`);
   }
 }
 
@@ -481,32 +495,6 @@ function selects(filter: PodFilter, p: PodRef): boolean {
   return filter.some((f) =>
     f.uid ? normalizeUid(f.uid) === normalizeUid(p.uid) : f.namespace === p.namespace && f.name === p.name,
   );
-}
-
-/** The pod of a namespace: by cgroup (the pod uid most of its processes have, else a container id), else by address. */
-function matchPod(
-  s: NsScan,
-  addresses: readonly string[],
-  byUid: ReadonlyMap<string, PodRef>,
-  byContainer: ReadonlyMap<string, PodRef>,
-  byIp: ReadonlyMap<string, PodRef>,
-): { pod: PodRef; match: 'cgroup' | 'ip' } | undefined {
-  let best: PodRef | undefined;
-  let votes = 0;
-  for (const [uid, n] of s.uids) {
-    const p = byUid.get(uid);
-    if (p && n > votes) [best, votes] = [p, n];
-  }
-  if (best) return { pod: best, match: 'cgroup' };
-  for (const id of s.containers.keys()) {
-    const p = byContainer.get(id);
-    if (p) return { pod: p, match: 'cgroup' };
-  }
-  for (const a of addresses) {
-    const p = byIp.get(a);
-    if (p) return { pod: p, match: 'ip' };
-  }
-  return undefined;
 }
 
 /**
