@@ -241,9 +241,10 @@ describe('on this kernel', () => {
       db: await sleeper(db, procs),
       other: await sleeper(other, procs),
     };
-    // The kubelet's layout (cgroupfs driver): kubepods/besteffort/pod<uid>/<container id>.
+    // The kubelet's layout (cgroupfs driver): kubepods/besteffort/pod<uid>/<container id>, under
+    // a directory of this test's own: a real kubelet on this machine (e2e/k8s) owns /kubepods.
     let dir = cgroupRoot();
-    for (const part of ['kubepods', 'besteffort', `pod${uid}`, cid]) {
+    for (const part of [`rtpodmapper-${process.pid}`, 'kubepods', 'besteffort', `pod${uid}`, cid]) {
       dir = join(dir, part);
       if (!existsSync(dir)) {
         mkdirSync(dir);
