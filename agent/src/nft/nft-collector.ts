@@ -20,6 +20,8 @@ import {
   hasNftraceRule,
   removeNftraceTable,
   removeStaleTables,
+  NftraceTableError,
+  type TableOwner,
 } from './nftrace-table.js';
 import { parseTraceDatagram } from './trace-message.js';
 
@@ -73,16 +75,29 @@ export class NftCollector {
   /** Tables must not outlive a crash of this process (a SIGKILL leaves them: the next start removes them). */
   private readonly onExit = (): void => this.stop();
 
+  /**
+   * Removes, in every network namespace, the nftrace tables of retrace processes that no longer
+   * run (killed before they could remove them). Nothing when nft is not installed.
+   */
+  static removeStaleTables(): { netns: number; table: string; pid: number; owner: TableOwner }[] {
+    const removed: { netns: number; table: string; pid: number; owner: TableOwner }[] = [];
+    try {
+      for (const ns of listNamespaces())
+        for (const t of removeStaleTables(ns.path))
+          removed.push({ netns: ns.inode, table: t.table, pid: t.owner.pid, owner: t.owner });
+    } catch (e) {
+      if (!(e instanceof NftraceTableError)) throw e; // no nft: no table of ours either
+    }
+    return removed;
+  }
+
   start(): void {
     process.once('exit', this.onExit);
+    for (const t of NftCollector.removeStaleTables())
+      this.opts.note(`removed ${t.table} left by retrace pid ${t.pid}, which no longer runs (netns ${t.netns})`);
     const namespaces = listNamespaces();
-    if (this.opts.allowSystemChanges) {
-      for (const ns of namespaces)
-        for (const t of removeStaleTables(ns.path))
-          this.opts.note(`removed ${t} left by a retrace that did not exit cleanly (netns ${ns.inode})`);
-    } else if (!namespaces.some((ns) => hasNftraceRule(ns.path))) {
+    if (!this.opts.allowSystemChanges && !namespaces.some((ns) => hasNftraceRule(ns.path)))
       this.opts.note(NFTRACE_HINT);
-    }
     for (const ns of namespaces) this.watch(ns);
     this.scanTimer = setInterval(() => this.scan(), this.opts.scanMs ?? 1000);
     this.scanTimer.unref();
