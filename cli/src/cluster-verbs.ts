@@ -3,12 +3,15 @@
 // --server (traces, summary, events).
 import { Option, type Command } from 'commander';
 import type { FormatOptions } from '@retrace/events';
-import { addTracingFlags, repeat } from './commands/collect-flags.js';
+import { addTracingFlags, commaValue, repeat } from './commands/collect-flags.js';
 import { events, summary, traces, type EventsOptions, type ServerOptions } from './commands/cluster.js';
 import { create, directClient, drops, get, kubeEvents, stop, type AggregatorFlags } from './commands/kube.js';
 import type { KubeFlags } from './kube/trace-client.js';
 import type { CreateFlags } from './kube/trace-from-flags.js';
 import { UsageError } from './usage-error.js';
+import { refuseOverwrite, type InputFile } from './output/same-file.js';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 
 export const formatOption = (): Option =>
   new Option('--format <format>', 'text format').choices(['single-line', 'multi-line']).default('multi-line');
@@ -47,6 +50,19 @@ type KubeEventsFlags = EventsOptions &
   AggregatorFlags &
   KubeFlags & { follow?: boolean; interval?: string; format?: string; utc?: boolean; e?: boolean };
 
+/** The files `events` reads (kubeconfig, certificates, key): its outputs must not replace them. */
+function credentialFiles(o: KubeEventsFlags): InputFile[] {
+  const kubeconfigs = o.kubeconfig
+    ? [o.kubeconfig]
+    : (process.env.KUBECONFIG?.split(':').filter(Boolean) ?? [join(homedir(), '.kube', 'config')]);
+  return [
+    ...kubeconfigs.map((path) => ({ what: 'the kubeconfig', path })),
+    ...(o.ca ? [{ what: 'the --ca certificate', path: o.ca }] : []),
+    ...(o.cert ? [{ what: 'the --cert certificate', path: o.cert }] : []),
+    ...(o.key ? [{ what: 'the --key private key', path: o.key }] : []),
+  ];
+}
+
 export function addClusterVerbs(p: Command): void {
   const createCmd = kubeFlags(
     addTracingFlags(
@@ -56,7 +72,11 @@ export function addClusterVerbs(p: Command): void {
         .argument('<name>', 'name of the trace'),
     ),
   )
-    .option('--node-profile <names>', 'profiles each node applies for its own kernel (spec.profile)')
+    .option(
+      '--node-profile <names>',
+      'profiles each node applies for its own kernel (spec.profile, comma list)',
+      commaValue('--node-profile'),
+    )
     .option('--node-selector <key=value>', 'only nodes with these labels (repeatable)', repeat, [])
     .option('--pod-selector <selector>', "only these pods' packets (kubectl -l syntax: app=web,tier in (a,b))")
     .option('--namespace-selector <selector>', 'with --cluster: pods of the namespaces with these labels')
@@ -127,6 +147,9 @@ export function addClusterVerbs(p: Command): void {
     const interval = Number(o.interval ?? '1000');
     if (!Number.isInteger(interval) || interval < 100)
       throw new UsageError(`--interval must be a number of milliseconds >= 100, got '${o.interval ?? ''}'`);
+    const inputs = credentialFiles(o);
+    refuseOverwrite('-o', o.out, inputs);
+    refuseOverwrite('--pcap', o.pcap, inputs);
     const opts = { ...o, intervalMs: interval };
     // --server: the aggregator is named, so is the trace (its name there, namespace/name for a
     // Trace: -n NS and a bare name make it); no Kubernetes.

@@ -2,7 +2,7 @@
 // The retrace command line (retis-compatible verbs and flags).
 import { Command } from 'commander';
 import { collect, type CollectOptions } from '../commands/collect.js';
-import { addTracingFlags, repeat } from '../commands/collect-flags.js';
+import { addTracingFlags, commaRepeat, repeat } from '../commands/collect-flags.js';
 import { filter } from '../commands/filter.js';
 import { inspect } from '../commands/inspect.js';
 import { pcap } from '../commands/pcap.js';
@@ -11,9 +11,19 @@ import { sort } from '../commands/sort.js';
 import { stats } from '../commands/stats.js';
 import { addClusterVerbs, fmtOf, formatOption } from '../cluster-verbs.js';
 import { profileList } from '../commands/profile.js';
+import { cleanup } from '../commands/cleanup.js';
+import type { InputFile } from '../output/same-file.js';
 import { eventJsonSchema } from '@retrace/events';
 import { UsageError } from '../usage-error.js';
-import { ProfileError, checkExtraDirs, profileArguments, profileDirs, runningKernel } from '@retrace/agent';
+import {
+  ProfileError,
+  checkExtraDirs,
+  findProfile,
+  profileArguments,
+  profileDirs,
+  profileNames,
+  runningKernel,
+} from '@retrace/agent';
 import { optionShapes } from '../profiles/option-shapes.js';
 
 interface GlobalOptions {
@@ -28,8 +38,11 @@ const SECTION_OF: Record<string, 'collect' | 'pcap'> = {
   create: 'collect',
 };
 
-/** `argv` is the whole command line as run (with profile flags), for the startup event. */
-export function program(argv: readonly string[] = process.argv): Command {
+/**
+ * `argv` is the whole command line as run (with profile flags), for the startup event;
+ * `profiles` the profile files it used (inputs that no output may replace).
+ */
+export function program(argv: readonly string[] = process.argv, profiles: readonly InputFile[] = []): Command {
   const p = new Command('retrace')
     .description('packet tracing in the Linux kernel (retis-compatible)')
     .version('0.1.0')
@@ -38,12 +51,15 @@ export function program(argv: readonly string[] = process.argv): Command {
     .option(
       '-p, --profile <names>',
       'profile NAME or FILE (comma list, repeatable): adds its collect/pcap arguments after yours',
-      repeat,
+      commaRepeat('-p/--profile'),
       [],
     )
     .option('-P, --extra-profiles-dir <dir>', 'look for profiles in DIR before the default directories', repeat, []);
   addTracingFlags(p.command('collect').description('trace packets on this host'))
-    .option('-o, --out [file]', 'write events to FILE (default retrace.data)')
+    .option(
+      '-o, --out [file]',
+      'write events to FILE (default retrace.data; never one of its inputs; on a write error, a full disk, the run stops and says what was written and lost)',
+    )
     .option('--print', 'also print events when writing a file')
     .addOption(formatOption())
     .option('--utc', 'print UTC times instead of monotonic timestamps')
@@ -51,10 +67,10 @@ export function program(argv: readonly string[] = process.argv): Command {
     .option('--cmd <command>', 'run COMMAND (sh -c) and stop when it exits')
     .option('--ring-size <bytes>', 'ring buffer size (power of two, default 8388608)')
     .action(async (o: CollectOptions) => {
-      process.exitCode = await collect(o, argv.slice(1));
+      process.exitCode = await collect(o, argv.slice(1), profiles);
     });
   p.command('print')
-    .description('print events from a file (- for stdin)')
+    .description('print events from a file (- for stdin); a file without events is an error (exit 1)')
     .argument('[file]', 'events file', 'retrace.data')
     .addOption(formatOption())
     .option('--utc', 'UTC times')
@@ -65,7 +81,7 @@ export function program(argv: readonly string[] = process.argv): Command {
   p.command('sort')
     .description('group events into per-packet series')
     .argument('[file]', 'events file (- for stdin)', 'retrace.data')
-    .option('-o, --out <file>', 'write the series as JSON lines (- for stdout)')
+    .option('-o, --out <file>', 'write the series as JSON lines (- for stdout); not the input file')
     .option('--max-buffer <n>', 'events buffered before the oldest series is written (0: all)', '1000')
     .option('--print', 'also print when writing a file')
     .addOption(formatOption())
@@ -88,7 +104,7 @@ export function program(argv: readonly string[] = process.argv): Command {
   p.command('inspect')
     .description('list usable probes and how they attach on this kernel')
     .option('-p, --probe <pattern>', 'probe pattern, repeatable (default tp:*)', repeat, [])
-    .option('-c, --collectors <list>', 'collectors', repeat, [])
+    .option('-c, --collectors <list>', 'collectors (comma list)', commaRepeat('-c/--collectors'), [])
     .action((o: { probe: string[]; collectors: string[] }) => {
       process.exitCode = inspect(o.probe, o.collectors);
     });
@@ -104,9 +120,9 @@ export function program(argv: readonly string[] = process.argv): Command {
     .description('write the packets of an events file as pcap-ng (one interface per probe)')
     .argument('[file]', 'events file (- for stdin)', 'retrace.data')
     .option('-p, --probe <probe>', 'only events of this probe, e.g. tp:net:netif_receive_skb')
-    .option('-o, --out <file>', 'pcap-ng output (- for stdout)')
+    .option('-o, --out <file>', 'pcap-ng output (- for stdout); not the input file')
     .action(async (file: string, o: { probe?: string; out?: string }) => {
-      process.exitCode = await pcap(file, o.probe, o.out);
+      process.exitCode = await pcap(file, o.probe, o.out, profiles);
     });
   p.command('schema')
     .description('print the JSON Schema of events')
@@ -118,6 +134,13 @@ export function program(argv: readonly string[] = process.argv): Command {
     .argument('[file]', 'events file', 'retrace.data')
     .action(async (file: string) => {
       process.exitCode = await stats(file);
+    });
+  p.command('cleanup')
+    .description(
+      'remove the nftrace tables of retrace processes that were killed (collect does this too when it starts); needs root',
+    )
+    .action(() => {
+      process.exitCode = cleanup();
     });
   p.command('profile')
     .description('profiles: named sets of collect and pcap arguments (retis format 1.0)')
@@ -144,6 +167,7 @@ export async function run(argv: readonly string[]): Promise<void> {
   const globals = first.opts<GlobalOptions>();
   checkExtraDirs(globals.extraProfilesDir);
   let line = [...argv];
+  let profiles: InputFile[] = [];
   const sub = operands[0];
   // Without a subcommand but with unknown options, commander's own parse says what is wrong.
   if (globals.profile.length && (sub || !unknown.length)) {
@@ -161,8 +185,13 @@ export async function run(argv: readonly string[]): Promise<void> {
     // After everything the user typed, but before a `--` that ends the options.
     const end = line.indexOf('--', argv.length - unknown.length);
     line = end < 0 ? [...line, ...extra] : [...line.slice(0, end), ...extra, ...line.slice(end)];
+    const dirs = profileDirs(globals.extraProfilesDir);
+    profiles = profileNames(globals.profile).map((name) => ({
+      what: `the profile ${name}`,
+      path: findProfile(name, dirs, () => {}).file,
+    }));
   }
-  await program(line).parseAsync(line);
+  await program(line, profiles).parseAsync(line);
 }
 
 run(process.argv).catch((e: unknown) => {

@@ -1,6 +1,5 @@
 // Cluster verbs: read what the aggregator collected. `retrace traces`, `retrace summary TRACE`,
 // `retrace events TRACE` (journeys printed, or written as JSON lines or pcap-ng).
-import { createWriteStream } from 'node:fs';
 import {
   formatEvent,
   formatSeries,
@@ -11,6 +10,8 @@ import {
 } from '@retrace/events';
 import { QueryClient } from '../cluster/query-client.js';
 import { table } from '../output/table.js';
+import { LineWriter } from '../output/line-writer.js';
+import { PcapngFile } from '../output/pcapng-file.js';
 import { UsageError } from '../usage-error.js';
 import { followJourneys } from './kube.js';
 
@@ -126,16 +127,19 @@ export async function writeJourneys(
     pod: o.pod ?? '',
     drop_reason: o.dropReason ?? '',
   };
-  const target = o.pcap ?? o.out;
-  if (o.pcap || (target && !seen)) {
-    const w: NodeJS.WritableStream = target === '-' ? process.stdout : createWriteStream(target ?? '-');
-    for await (const chunk of c.events(req))
-      if (!w.write(chunk)) await new Promise<void>((r) => w.once('drain', () => r()));
-    if (w !== process.stdout) await new Promise<void>((r) => w.end(() => r()));
+  if (o.pcap) {
+    const pcapng = new PcapngFile(o.pcap, '--pcap');
+    try {
+      for await (const chunk of c.events(req)) pcapng.write(chunk);
+    } finally {
+      pcapng.close();
+    }
     return 0;
   }
-  // One journey per line of the stream (a JSON array of events): appended to the file as is, or printed.
-  const file = target && target !== '-' ? createWriteStream(target, { flags: 'a' }) : undefined;
+  // One journey per line of the stream (a JSON array of events): written to the file (appended
+  // when following) as is, or printed. A failed write is counted through to the end, then thrown.
+  const target = o.out;
+  const file = target ? new LineWriter(target, { unit: 'journey', append: !!seen, onError: () => {} }) : undefined;
   let rest = '';
   let n = 0;
   let fresh = 0;
@@ -147,8 +151,8 @@ export async function writeJourneys(
       seen.add(line);
     }
     fresh++;
-    if (target) {
-      (file ?? process.stdout).write(`${line}\n`);
+    if (file) {
+      file.line(line);
       return;
     }
     const parsed = parseLine(line, n);
@@ -162,12 +166,15 @@ export async function writeJourneys(
     process.stdout.write(`${journey.length === 1 && first ? formatEvent(first, fmt) : formatSeries(journey, fmt)}\n`);
     if (fmt.format !== 'single-line') process.stdout.write('\n');
   };
-  for await (const chunk of c.events(req)) {
-    const lines = (rest + Buffer.from(chunk).toString('utf8')).split('\n');
-    rest = lines.pop() ?? '';
-    for (const l of lines) take(l);
+  try {
+    for await (const chunk of c.events(req)) {
+      const lines = (rest + Buffer.from(chunk).toString('utf8')).split('\n');
+      rest = lines.pop() ?? '';
+      for (const l of lines) take(l);
+    }
+    take(rest);
+  } finally {
+    file?.close();
   }
-  take(rest);
-  if (file) await new Promise<void>((r) => file.end(() => r()));
   return fresh;
 }

@@ -7,6 +7,27 @@ import { UsageError } from '../usage-error.js';
 /** commander's collector for a repeatable flag: every value, in order. */
 export const repeat = (v: string, prev: string[] = []): string[] => [...prev, v];
 
+/** Checks a comma list value as it is parsed: an empty item names the flag and its position. */
+export function checkCommaList(option: string, v: string): string {
+  try {
+    commaList(v, option);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  return v;
+}
+
+/** A repeatable comma list flag (`-c a,b -c c`), each value checked. */
+export const commaRepeat =
+  (option: string) =>
+  (v: string, prev: string[] = []): string[] => [...prev, checkCommaList(option, v)];
+
+/** A comma list flag given once. */
+export const commaValue =
+  (option: string) =>
+  (v: string): string =>
+    checkCommaList(option, v);
+
 /** What the shared flags parse into (commander's camelCase names). */
 export interface TracingFlags {
   collectors: string[];
@@ -28,7 +49,7 @@ export function addTracingFlags(c: Command): Command {
     .option(
       '-c, --collectors <list>',
       'collectors: auto, skb-tracking, skb, skb-drop, dev, ns, ct, nft, ovs (comma list)',
-      repeat,
+      commaRepeat('-c/--collectors'),
       [],
     )
     .option(
@@ -39,17 +60,23 @@ export function addTracingFlags(c: Command): Command {
     )
     .option('-f, --filter-packet <expression>', 'tcpdump filter: only matching packets start being followed')
     .option('-m, --filter-meta <expression>', 'meta filter on sk_buff fields, e.g. "sk_buff.dev.name == \'eth0\'"')
-    .option('--stop-after <count>', 'stop after COUNT events')
-    .option('--duration <seconds>', 'stop after this long (e.g. 10, 500ms, 1m)')
+    .option('--stop-after <count>', 'stop after COUNT events (a positive integer)')
+    .option('--duration <seconds>', 'stop after this long, more than 0 (e.g. 10, 2.5s, 500ms, 1m)')
     .option('--stack', 'kernel stack trace on every event')
     .option(
       '--allow-system-changes',
       'mount tracefs if needed; for nft, add a table setting nftrace in every namespace (all undone on exit)',
     )
-    .option('--skb-sections <list>', 'skb sections: all, meta, dataref, gso, packet', 'all')
+    .option(
+      '--skb-sections <list>',
+      'skb sections: all, meta, dataref, gso, packet (comma list)',
+      commaValue('--skb-sections'),
+      'all',
+    )
     .option(
       '--nft-verdicts <list>',
-      'nft verdicts that produce events: all, continue, break, jump, goto, return, drop, accept, stolen, queue, repeat',
+      'nft verdicts that produce events: all, continue, break, jump, goto, return, drop, accept, stolen, queue, repeat (comma list)',
+      commaValue('--nft-verdicts'),
       'drop,accept',
     )
     .option(
@@ -61,22 +88,40 @@ export function addTracingFlags(c: Command): Command {
 export function positiveInt(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   if (!/^\d+$/.test(v) || Number(v) <= 0) throw new UsageError(`${name} must be a positive integer, got '${v}'`);
+  if (!Number.isSafeInteger(Number(v)))
+    throw new UsageError(`${name} ${v} is too large: at most ${Number.MAX_SAFE_INTEGER}`);
   return Number(v);
 }
 
-/** --duration in seconds: a bare number is seconds; ms, s and m suffixes. */
-export function seconds(v: string | undefined): number | undefined {
+/** The longest a timer can run (setTimeout's limit, about 24.8 days), in seconds. */
+export const MAX_DURATION_S = 2147483.647;
+
+/** --duration in seconds: a bare number is seconds; ms, s and m suffixes; from 1 ms to ~24.8 days. */
+export function seconds(v: string | undefined, name = '--duration'): number | undefined {
   if (v === undefined) return undefined;
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(v);
-  if (!m) throw new UsageError(`--duration must be a number of seconds (e.g. 10, 2.5s, 500ms, 1m), got '${v}'`);
+  if (!m) {
+    const why = /^\s*-/.test(v) ? 'a negative duration makes no sense' : 'not a duration';
+    throw new UsageError(`${name} '${v}': ${why}; give a number of seconds (e.g. 10, 2.5s, 500ms, 1m)`);
+  }
   const n = Number(m[1]);
-  return m[2] === 'ms' ? n / 1000 : m[2] === 'm' ? n * 60 : n;
+  const s = m[2] === 'ms' ? n / 1000 : m[2] === 'm' ? n * 60 : n;
+  if (s === 0)
+    throw new UsageError(
+      `${name} ${v} would stop before anything is traced: give a positive duration (e.g. 10, 500ms), or leave ${name} out to run until Ctrl-C`,
+    );
+  if (s < 0.001) throw new UsageError(`${name} ${v} is shorter than 1 ms, the shortest retrace can time`);
+  if (s > MAX_DURATION_S)
+    throw new UsageError(
+      `${name} ${v} is longer than retrace can time (at most ${MAX_DURATION_S}s, about 24.8 days); leave ${name} out and stop with Ctrl-C or SIGTERM`,
+    );
+  return s;
 }
 
 export const SKB_SECTIONS = ['meta', 'dataref', 'gso', 'packet'];
 
 export function skbSections(sections: string | undefined): Set<string> {
-  const list = commaList(sections ?? 'all');
+  const list = commaList(sections ?? 'all', '--skb-sections');
   const bad = list.filter((s) => s !== 'all' && !SKB_SECTIONS.includes(s));
   if (bad.length)
     throw new UsageError(`unknown --skb-sections ${bad.join(', ')}; known: all, ${SKB_SECTIONS.join(', ')}`);

@@ -1,6 +1,6 @@
 // `retrace collect`: trace on this host, write retis-compatible events and/or print them.
 import { spawn } from 'node:child_process';
-import { TracingSession, tracefsDir, type SessionCounts } from '@retrace/agent';
+import { NftCollector, TracingSession, tracefsDir, type SessionCounts } from '@retrace/agent';
 import { formatEvent, stringifyEvent, type Event, type FormatOptions } from '@retrace/events';
 import { LineWriter } from '../output/line-writer.js';
 import { StatusLine } from '../output/status.js';
@@ -8,6 +8,8 @@ import { monotonicNow, startupEvent } from '../startup.js';
 import { UsageError } from '../usage-error.js';
 import { positiveInt, seconds, skbSections, type TracingFlags } from './collect-flags.js';
 import { mountTracefs } from '../system-changes.js';
+import { refuseOverwrite, type InputFile } from '../output/same-file.js';
+import type { OutputWriteError } from '../output/write-error.js';
 
 /** `retrace collect`'s flags: the shared tracing flags and those of a local run. */
 export interface CollectOptions extends TracingFlags {
@@ -28,7 +30,18 @@ function ringBytes(v: string | undefined): number | undefined {
   return n;
 }
 
-export async function collect(opts: CollectOptions, argv: string[]): Promise<number> {
+/** Removes nftrace tables that retrace processes killed before their cleanup left behind. */
+export function removeStaleNftTables(note: (line: string) => void): void {
+  for (const t of NftCollector.removeStaleTables())
+    note(`removed table inet ${t.table} in netns ${t.netns}, left by retrace pid ${t.pid} which no longer runs`);
+}
+
+/** `profiles`: the profile files the command line used (inputs the output must not replace). */
+export async function collect(
+  opts: CollectOptions,
+  argv: string[],
+  profiles: readonly InputFile[] = [],
+): Promise<number> {
   const stopAfter = positiveInt('--stop-after', opts.stopAfter);
   const duration = seconds(opts.duration);
   const sections = skbSections(opts.skbSections);
@@ -36,6 +49,8 @@ export async function collect(opts: CollectOptions, argv: string[]): Promise<num
   const outPath = opts.out === true ? 'retrace.data' : typeof opts.out === 'string' ? opts.out : undefined;
   const printing = !outPath || !!opts.print;
   const fmt: FormatOptions = { format: opts.format ?? 'multi-line', utc: !!opts.utc, link: !!opts.e };
+  refuseOverwrite('-o', outPath, profiles);
+  removeStaleNftTables((m) => process.stderr.write(`note: ${m}\n`));
 
   let unmount: (() => void) | undefined;
   if (!tracefsDir()) {
@@ -46,16 +61,24 @@ export async function collect(opts: CollectOptions, argv: string[]): Promise<num
       );
   }
 
-  const file = outPath ? new LineWriter(outPath) : undefined;
-  const printer = printing ? new LineWriter('-') : undefined;
+  let done: (why: string) => void = () => {};
+  const finished = new Promise<string>((r) => (done = r));
+  // A failed write (a full disk) stops the run: what follows would be lost too.
+  const stopOn = (e: OutputWriteError): void => done(`cannot write ${e.path === '-' ? 'standard output' : e.path}`);
+  let file: LineWriter | undefined;
+  try {
+    file = outPath ? new LineWriter(outPath, { onError: stopOn }) : undefined;
+  } catch (e) {
+    unmount?.();
+    throw e;
+  }
+  const printer = printing ? new LineWriter('-', { onError: stopOn }) : undefined;
   const startup = startupEvent(argv.join(' '));
   const offset = startup.startup?.clock_monotonic_offset;
   if (offset) fmt.clockOffset = offset;
   file?.line(stringifyEvent(startup));
 
   let emitted = 0;
-  let done: (why: string) => void = () => {};
-  const finished = new Promise<string>((r) => (done = r));
   // One event out: the file gets its JSON line, the terminal its text.
   const take = (): boolean => {
     if (stopAfter !== undefined && emitted >= stopAfter) return false;
@@ -94,7 +117,7 @@ export async function collect(opts: CollectOptions, argv: string[]): Promise<num
       },
     });
   } catch (e) {
-    file?.close();
+    closeQuietly(file);
     unmount?.();
     throw e;
   }
@@ -148,12 +171,13 @@ export async function collect(opts: CollectOptions, argv: string[]): Promise<num
       };
       file?.line(stringifyEvent(lostEvent));
     }
-  file?.close();
-  printer?.close();
+  const writeError = closeAll([file, printer]);
   unmount?.();
 
   process.stderr.write(`stopped: ${why}\n`);
-  process.stderr.write(`${emitted} event(s) ${outPath ? `written to ${outPath}` : 'printed'}, ${counts.lost} lost\n`);
+  if (!writeError)
+    process.stderr.write(`${emitted} event(s) ${outPath ? `written to ${outPath}` : 'printed'}, ${counts.lost} lost\n`);
+  else if (counts.lost) process.stderr.write(`${counts.lost} event(s) lost in the kernel (ring buffer full)\n`);
   for (const p of counts.perProbe) if (p.lost > 0) process.stderr.write(`  lost ${p.lost} event(s) from ${p.symbol}\n`);
   if (counts.badRecords) process.stderr.write(`  ${counts.badRecords} record(s) could not be decoded\n`);
   if (counts.followed)
@@ -168,7 +192,28 @@ export async function collect(opts: CollectOptions, argv: string[]): Promise<num
     );
   if (cmdStatus !== null && cmdStatus !== 0)
     process.stderr.write(`note: the command exited with status ${cmdStatus}\n`);
+  if (writeError) throw writeError;
   return 0;
+}
+
+function closeQuietly(w: LineWriter | undefined): void {
+  try {
+    w?.close();
+  } catch {
+    // the error that brought us here is the one to report
+  }
+}
+
+/** Closes every writer; the first write error, if any, is returned for the report. */
+function closeAll(writers: (LineWriter | undefined)[]): Error | undefined {
+  let first: Error | undefined;
+  for (const w of writers)
+    try {
+      w?.close();
+    } catch (e) {
+      first ??= e as Error;
+    }
+  return first;
 }
 
 /** The probes by name, or by mechanism when there are too many to list. */

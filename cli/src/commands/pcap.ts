@@ -1,6 +1,5 @@
 // `retrace pcap FILE [-p PROBE] -o OUT.pcapng`: events carrying packet bytes as a pcap-ng
 // capture for Wireshark/tshark, one interface per probe, each packet with its event.
-import { writeFileSync } from 'node:fs';
 import { parseProbe } from '@retrace/agent';
 import {
   PcapngWriter,
@@ -13,6 +12,9 @@ import {
   type Event,
 } from '@retrace/events';
 import { UsageError } from '../usage-error.js';
+import { PcapngFile } from '../output/pcapng-file.js';
+import { refuseOverwrite, type InputFile } from '../output/same-file.js';
+import { EmptyInputError } from './empty-input.js';
 
 const KIND_TYPES: Record<string, string[]> = {
   tracepoint: ['raw_tracepoint'],
@@ -23,14 +25,24 @@ const KIND_TYPES: Record<string, string[]> = {
   usdt: [],
 };
 
-export async function pcap(file: string, probe: string | undefined, out: string | undefined): Promise<number> {
+/** `profiles`: the profile files the command line used (inputs too). */
+export async function pcap(
+  file: string,
+  probe: string | undefined,
+  out: string | undefined,
+  profiles: readonly InputFile[] = [],
+): Promise<number> {
   if (!out) throw new UsageError('retrace pcap needs -o OUT.pcapng (- for stdout)');
+  refuseOverwrite('-o', out, [{ what: 'the events file', path: file }, ...profiles]);
+  const input = openInput(file);
   const spec = probe ? parseProbe(probe) : undefined;
   const writer = new PcapngWriter({ application: 'retrace', schema: JSON.stringify(eventJsonSchema()) });
   let offset: ClockOffset | undefined;
   let written = 0;
   let skipped = 0;
+  let events = 0;
   const take = (ev: Event): void => {
+    events++;
     if (ev.startup?.clock_monotonic_offset) offset = ev.startup.clock_monotonic_offset;
     const iface = probeInterfaceName(ev);
     if (!iface || !ev.packet || !ev.kernel) {
@@ -49,10 +61,12 @@ export async function pcap(file: string, probe: string | undefined, out: string 
     );
     written++;
   };
-  for await (const { value } of readEventLines(openInput(file)))
+  for await (const { value } of readEventLines(input))
     for (const ev of Array.isArray(value) ? value : [value]) take(ev);
-  if (out === '-') process.stdout.write(writer.toBuffer());
-  else writeFileSync(out, writer.toBuffer());
+  if (!events) throw new EmptyInputError(file);
+  const target = new PcapngFile(out);
+  target.write(writer.toBuffer());
+  target.close();
   process.stderr.write(
     `${written} packet(s) from ${writer.interfaces} probe(s) written to ${out}; ${skipped} event(s) without packet bytes skipped\n`,
   );

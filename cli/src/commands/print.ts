@@ -1,13 +1,21 @@
 // `retrace print FILE`: events (or sorted series) as text, like collect prints them.
 import { formatEvent, formatSeries, openInput, readEventLines, type FormatOptions } from '@retrace/events';
 import { LineWriter } from '../output/line-writer.js';
+import { refuseOverwrite } from '../output/same-file.js';
+import { EmptyInputError } from './empty-input.js';
 
 export async function print(file: string, fmt: FormatOptions): Promise<number> {
+  refuseOverwrite('-o', '-', [{ what: 'the events file', path: file }]);
+  const input = openInput(file);
   const out = new LineWriter('-');
+  let events = 0;
   try {
-    for await (const { value } of readEventLines(openInput(file))) {
-      if (Array.isArray(value)) out.line(formatSeries(value, fmt));
-      else {
+    for await (const { value } of readEventLines(input)) {
+      if (Array.isArray(value)) {
+        events += value.length;
+        out.line(formatSeries(value, fmt));
+      } else {
+        events++;
         const offset = value.startup?.clock_monotonic_offset;
         if (offset && !fmt.clockOffset) fmt.clockOffset = offset;
         out.line(formatEvent(value, fmt));
@@ -17,5 +25,6 @@ export async function print(file: string, fmt: FormatOptions): Promise<number> {
   } finally {
     out.close();
   }
+  if (!events) throw new EmptyInputError(file);
   return 0;
 }

@@ -11,6 +11,8 @@ import {
   type FormatOptions,
 } from '@retrace/events';
 import { LineWriter } from '../output/line-writer.js';
+import { refuseOverwrite } from '../output/same-file.js';
+import { EmptyInputError } from './empty-input.js';
 
 export interface SortOptions {
   out?: string;
@@ -19,12 +21,18 @@ export interface SortOptions {
 }
 
 export async function sort(file: string, opts: SortOptions, fmt: FormatOptions): Promise<number> {
+  const printing = !opts.out || !!opts.print;
+  refuseOverwrite('-o', opts.out, [{ what: 'the events file', path: file }]);
+  if (printing && opts.out !== '-') refuseOverwrite('-o', '-', [{ what: 'the events file', path: file }]);
+  const input = openInput(file);
   const sorter = new EventSorter({ maxBuffer: opts.maxBuffer });
-  const file_ = opts.out ? new LineWriter(opts.out) : undefined;
-  const printer = !opts.out || opts.print ? new LineWriter(opts.out === '-' ? '/dev/stderr' : '-') : undefined;
+  // A failed write does not stop the sort: the rest is counted, so the error says what was lost.
+  const file_ = opts.out ? new LineWriter(opts.out, { unit: 'series', onError: () => {} }) : undefined;
+  const printer = printing ? new LineWriter(opts.out === '-' ? '/dev/stderr' : '-') : undefined;
+  let events = 0;
   const emit = (series: Event[][]): void => {
     for (const s of series) {
-      file_?.line(stringifyEvent(s));
+      file_?.line(stringifyEvent(s), s.length);
       if (printer) {
         const first = s[0];
         printer.line(s.length === 1 && first ? formatEvent(first, fmt) : formatSeries(s, fmt));
@@ -33,8 +41,9 @@ export async function sort(file: string, opts: SortOptions, fmt: FormatOptions):
     }
   };
   try {
-    for await (const { value } of readEventLines(openInput(file))) {
+    for await (const { value } of readEventLines(input)) {
       for (const ev of Array.isArray(value) ? value : [value]) {
+        events++;
         const offset = ev.startup?.clock_monotonic_offset;
         if (offset && !fmt.clockOffset) fmt.clockOffset = offset;
         emit(sorter.push(ev));
@@ -42,8 +51,12 @@ export async function sort(file: string, opts: SortOptions, fmt: FormatOptions):
     }
     emit(sorter.flush());
   } finally {
-    file_?.close();
-    printer?.close();
+    try {
+      file_?.close();
+    } finally {
+      printer?.close();
+    }
   }
+  if (!events) throw new EmptyInputError(file);
   return 0;
 }

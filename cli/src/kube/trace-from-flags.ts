@@ -29,7 +29,7 @@ function durationText(s: number): string {
 
 function nftVerdicts(text: string | undefined): string[] | undefined {
   if (text === undefined || text === DEFAULT_NFT_VERDICTS) return undefined;
-  const list = commaList(text);
+  const list = commaList(text, '--nft-verdicts');
   if (list.includes('all')) return [...CRD_NFT_VERDICTS];
   const bad = list.filter((v) => !CRD_NFT_VERDICTS.includes(v));
   if (bad.length)
@@ -44,7 +44,7 @@ export function traceFromFlags(name: string, f: CreateFlags): TraceResource {
     throw new UsageError('--namespace-selector needs --cluster: a namespaced Trace sees only its own namespace');
   if (f.allowSystemChanges && !f.cluster)
     throw new UsageError('--allow-system-changes needs --cluster: only a ClusterTrace may change the nodes');
-  const collectors = f.collectors.flatMap(commaList).filter((c) => c !== 'auto');
+  const collectors = commaList(f.collectors, '-c/--collectors').filter((c) => c !== 'auto');
   const sections = skbSections(f.skbSections);
   const maxEvents = positiveInt('--stop-after', f.stopAfter);
   const duration = seconds(f.duration);

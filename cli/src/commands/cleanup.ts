@@ -1,0 +1,21 @@
+// `retrace cleanup`: removes what a retrace killed before its own cleanup left in the kernel:
+// the nftrace tables of `collect --allow-system-changes` (every collect also does this first).
+import { NftCollector } from '@retrace/agent';
+import { UsageError } from '../usage-error.js';
+
+export function cleanup(): number {
+  if (process.getuid?.() !== 0)
+    throw new UsageError('retrace cleanup needs root: it lists and removes nftables tables in every network namespace');
+  const byTable = new Map<string, { pid: number; netns: number[] }>();
+  for (const t of NftCollector.removeStaleTables()) {
+    const entry = byTable.get(t.table) ?? { pid: t.pid, netns: [] };
+    entry.netns.push(t.netns);
+    byTable.set(t.table, entry);
+  }
+  for (const [table, { pid, netns }] of byTable)
+    process.stdout.write(
+      `removed table inet ${table} (left by retrace pid ${pid}, which no longer runs) from ${netns.length} network namespace(s): ${netns.join(', ')}\n`,
+    );
+  if (!byTable.size) process.stdout.write('nothing to clean up: no nftrace table of a retrace that no longer runs\n');
+  return 0;
+}
