@@ -4,21 +4,38 @@
 // <dir>/<trace, sanitised>/
 //   trace.json          the trace's name (directory names are sanitised) and evicted count
 //   meta.json           the last saved TraceSummary (written to a temporary file, then renamed)
-//   seg-00000001.rec    records: varint length + the event's protobuf bytes as the agent sent
-//   seg-00000002.rec    them, with its Journey section (field 17) appended; protobuf merges a
-//   ...                 repeated message field, so the bytes decode as the event plus `journey`
+//   seg-00000001.rec    records (segment-format.ts): each with a checksum, its sender and a
+//   seg-00000002.rec    sequence number, holding the event's protobuf bytes as the agent sent
+//   ...                 them with its Journey section (field 17) appended; protobuf merges a
+//                       repeated message field, so the bytes decode as the event plus `journey`
 // <dir>/.state/<key>.json   small JSON documents for the aggregator (saveState / state)
 //
-// Each segment's index (record offsets, journey id, node, pod, drop reason) is kept in memory in
-// typed arrays, and rebuilt on open by reading those few fields of each record without decoding
-// the rest. Filters apply per journey: a journey is returned whole when any of its events
-// matches each filter given. When a trace's segments pass the cap, the oldest segment goes.
+// Each segment's index (record offsets, journey id, sender, node, pod, drop reason) is kept in
+// memory in typed arrays, and rebuilt on open by reading those few fields of each record without
+// decoding the rest. Filters apply per journey: a journey is returned whole when any of its
+// events matches each filter given.
+//
+// Space (node-quota.ts): capBytes is per trace, totalCapBytes across traces. Each record is
+// charged to the node that sent it; a node past its share of capBytes has its newest events
+// refused (onRefused) rather than anyone else's evicted, and the oldest segment goes only when
+// every node with events in it is past its share (a node's own rolling window).
+//
+// Damage is never repaired by losing what is valid: on open a record that fails its checksum, a
+// zeroed block or stray bytes are skipped and reported (file, offset, bytes, records), and every
+// record after them kept; only the end of the last segment, when no record follows, is cut off (a
+// crash while writing). Reads check each record's checksum again and skip one that changed.
+// Unreadable trace.json, meta.json or state files are set aside as <file>.damaged-<time>, never
+// overwritten; a trace whose trace.json is lost is found again by its directory name, and new
+// segments are only ever created, never written over.
+//
 // Appends are gathered in memory and written a chunk at a time (PENDING_BYTES, or flush(), which
 // the aggregator calls a few times a second): one write per journey cost more than sorting it.
 // The thread pool writes each chunk at its place in the segment file; reads and close first
-// write synchronously whatever is not known to be written. Nothing is fsynced: a crash loses what was pending or what the OS
-// had not written, and a record cut in the middle is found on open, reported and cut off
-// (nothing before it is lost).
+// write synchronously whatever is not known to be written. A chunk the disk refuses (ENOSPC) is
+// kept and written again at its place by the next flush() or sync() (sync() throws
+// StoreWriteError while the disk refuses; lastWriteError says so meanwhile); reads see it from
+// memory. Nothing is fsynced but by sync(): a crash loses what was pending or what the OS had not
+// written.
 import {
   close,
   closeSync,
@@ -35,7 +52,6 @@ import {
   statSync,
   unlinkSync,
   write,
-  writeFileSync,
   writeSync,
 } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -52,15 +68,42 @@ import {
   type TraceSummary,
 } from '@retrace/events';
 import type { Journey, SortedEvent } from './journey-sorter.js';
+import { NodeQuota } from './node-quota.js';
+import {
+  MAX_RECORD_BYTES,
+  MAX_SENDERS,
+  RECORD_EVENT,
+  RECORD_HEADER_BYTES,
+  RECORD_SENDER,
+  SEGMENT_HEADER_BYTES,
+  SEGMENT_MAGIC,
+  describeDamage,
+  nextRecord,
+  readRecord,
+  readVarint,
+  recordIntact,
+  sealRecord,
+  segmentVersion,
+  type SegmentVersion,
+} from './segment-format.js';
 import { readSortKeys, type SortKeys } from './sort-keys.js';
 
 export interface TraceStoreOptions {
-  /** Bytes of segments per trace before the oldest segment is evicted (default 256 MiB). */
+  /**
+   * Bytes of segments per trace (default 256 MiB), shared by its nodes: each node gets
+   * capBytes / nodes seen (at least nodeFloorBytes) and its events past that are refused.
+   */
   capBytes?: number;
+  /** The least share of a trace a node gets however many nodes send (default capBytes / 8, at most 1 MiB). */
+  nodeFloorBytes?: number;
+  /** Bytes of segments of all traces together (default 4 x capBytes); past it, appends are refused. */
+  totalCapBytes?: number;
   /** A segment is closed and a new one started past this size (default 8 MiB). */
   segmentBytes?: number;
-  /** Problems found on open (cut records, unreadable files), as they are repaired. */
+  /** Problems found (damaged records or files, refused writes), with what was done about them. */
   onWarning?: (message: string, warning: StoreWarning) => void;
+  /** Events of a node refused by its quota (or the store's cap), per append: lost, cause 'quota'. */
+  onRefused?: (trace: string, node: string, events: number) => void;
 }
 
 export interface StoreFilter {
@@ -76,6 +119,19 @@ export interface StoreWarning {
   /** Byte offset in the file where the problem starts. */
   offset: number;
   message: string;
+  /** Bytes skipped or cut off, when the warning is about damaged records. */
+  bytes?: number;
+  /** Records lost in them, when their sequence numbers say. */
+  records?: number;
+}
+
+/** A node's use of a trace's space. */
+export interface NodeUsage {
+  node: string;
+  bytes: number;
+  share: number;
+  /** Events refused since the store was opened. */
+  refused: number;
 }
 
 /** The disk refused a write or an fsync of the store (full, read-only, failing). */
@@ -103,19 +159,6 @@ export class StoreError extends Error {
 const FIELD_K8S = fieldNumber('Event', 'k8s');
 const FIELD_JOURNEY = fieldNumber('Event', 'journey');
 
-/** A varint at `pos`: [value, next position], or undefined when the bytes end inside it. */
-function readVarint(b: Uint8Array, pos: number, end: number): [number, number] | undefined {
-  let v = 0;
-  let mul = 1;
-  for (let i = 0; i < 8 && pos < end; i++) {
-    const x = b[pos++] as number;
-    v += (x & 0x7f) * mul;
-    if (x < 0x80) return [v, pos];
-    mul *= 128;
-  }
-  return undefined;
-}
-
 /** A growable column of uint32. */
 class U32 {
   data = new Uint32Array(1024);
@@ -136,10 +179,20 @@ class U32 {
 interface Segment {
   seq: number;
   path: string;
+  version: SegmentVersion;
+  /** New records may go at its end (the last segment, version 2, header intact). */
+  appendable: boolean;
   bytes: number;
   /** Bytes handed to writes so far: where the next write goes. */
   written: number;
-  /** Per record: where its bytes start (after the length), how many, and its index fields. */
+  /** The next record's sequence number. */
+  nextRecord: number;
+  /** Senders declared in it: their number in the segment, and back. */
+  senders: string[];
+  senderIds: Map<string, number>;
+  /** Bytes of records per sender (by the trace's string id): what evicting it frees for whom. */
+  nodeBytes: Map<number, number>;
+  /** Per record: where its body starts, how many bytes, and its index fields. */
   offset: U32;
   size: U32;
   journey: U32;
@@ -161,11 +214,14 @@ interface TraceState {
   bytes: number;
   evicted: number;
   nextSeq: number;
+  quota: NodeQuota;
+  /** Events refused per node (string id), since the store was opened. */
+  refused: Map<number, number>;
   /** The last segment's file, open for writing (opened on the first write). */
   file: SegmentFile | undefined;
   /** Records appended to the last segment, not handed to a write yet (made on the first append). */
   pending: ProtoWriter | undefined;
-  /** Writes handed to the thread pool and not finished, oldest first. */
+  /** Writes not known to be on disk, oldest first: with the thread pool, or refused by the disk. */
   writing: Chunk[];
   summary: TraceSummary | undefined;
   /** Node, pod and drop-reason strings by id (0: none). */
@@ -181,12 +237,18 @@ interface SegmentFile {
   closeWhenDone: boolean;
 }
 
-/** Bytes written at a place in a segment file, by the thread pool. */
+/** Bytes written at a place in a segment file, by the thread pool or synchronously. */
 interface Chunk {
   file: SegmentFile;
   buf: Buffer;
   len: number;
   position: number;
+  /** With the thread pool now. */
+  inFlight: boolean;
+  /** Known to be in the file (or no longer wanted: its segment was evicted). */
+  done: boolean;
+  /** Off the trace's list and uncounted from its file's writes. */
+  settled: boolean;
 }
 
 interface RecordFields {
@@ -214,17 +276,48 @@ export function traceDirName(trace: string): string {
   return out;
 }
 
+/** The trace name a directory name was made from, when it can be told (not hashed). */
+export function traceNameOfDir(dirName: string): string | undefined {
+  if (!/^(?:[A-Za-z0-9_.-]|%[0-9A-F]{2})+$/.test(dirName)) return undefined;
+  const bytes: number[] = [];
+  for (let i = 0; i < dirName.length; i++) {
+    if (dirName[i] === '%') {
+      bytes.push(parseInt(dirName.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else bytes.push(dirName.charCodeAt(i));
+  }
+  const name = Buffer.from(bytes).toString('utf8');
+  return name !== '' && traceDirName(name) === dirName ? name : undefined;
+}
+
+/** `<file>.damaged-<time>`: where an unreadable file is set aside. */
+function setAside(file: string): string {
+  const to = `${file}.damaged-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+  renameSync(file, to);
+  return to;
+}
+
 export class TraceStore {
   private readonly traces = new Map<string, TraceState>();
   private readonly capBytes: number;
+  private readonly totalCapBytes: number;
+  private readonly floorBytes: number;
   private readonly segmentBytes: number;
+  /** Bytes of every trace's segments. */
+  private totalBytes = 0;
   private closed = false;
   /** A saveInBackground round is being written. */
   private backgroundRound = false;
   /** Per file, synchronous saves so far (a background save started before one is not renamed). */
   private readonly generations = new Map<string, number>();
-  /** What open() found and repaired. */
+  /** Trace directories whose name could not be told (trace.json lost, name hashed), by directory. */
+  private readonly orphans = new Set<string>();
+  /** Records found changed on a read, reported once each. */
+  private readonly badReads = new Set<string>();
+  /** What open() found and repaired, and problems since. */
   readonly warnings: StoreWarning[] = [];
+  /** The last write the disk refused, until a sync() or a write gets everything to disk again. */
+  lastWriteError: StoreWriteError | undefined;
 
   private constructor(
     readonly dir: string,
@@ -232,15 +325,27 @@ export class TraceStore {
   ) {
     this.capBytes = opts.capBytes ?? 256 * 1024 * 1024;
     this.segmentBytes = opts.segmentBytes ?? 8 * 1024 * 1024;
+    this.totalCapBytes = opts.totalCapBytes ?? 4 * this.capBytes;
+    this.floorBytes = opts.nodeFloorBytes ?? Math.min(1 << 20, Math.floor(this.capBytes / 8));
     for (const [name, v] of [
       ['capBytes', this.capBytes],
       ['segmentBytes', this.segmentBytes],
+      ['totalCapBytes', this.totalCapBytes],
     ] as const)
       if (!Number.isInteger(v) || v < 1) throw new StoreError(`${name} must be a whole number of bytes >= 1, got ${v}`);
+    if (!Number.isInteger(this.floorBytes) || this.floorBytes < 0 || this.floorBytes > this.capBytes)
+      throw new StoreError(
+        `nodeFloorBytes must be a whole number of bytes from 0 to capBytes (${this.capBytes}), got ${this.floorBytes}`,
+      );
     if (this.capBytes < this.segmentBytes)
       throw new StoreError(
         `capBytes (${this.capBytes}) must be at least segmentBytes (${this.segmentBytes}): ` +
           'eviction works a segment at a time',
+      );
+    if (this.totalCapBytes < this.capBytes)
+      throw new StoreError(
+        `totalCapBytes (${this.totalCapBytes}) must be at least capBytes (${this.capBytes}): ` +
+          'it is the cap of all traces together',
       );
   }
 
@@ -259,53 +364,35 @@ export class TraceStore {
     return [...this.traces.keys()].sort();
   }
 
-  /** Appends a released journey (every event with its Journey section). */
+  /**
+   * Appends a released journey (every event with its Journey section). Events of a node past
+   * its quota are left out and reported (onRefused); the rest of the journey is stored.
+   */
   append(trace: string, j: Journey): void {
     this.check();
     if (j.events.length === 0) return;
     const t = this.trace(trace, true) as TraceState;
-    let seg = t.segments[t.segments.length - 1] ?? this.startSegment(t);
-    // Each record: its length, the agent's bytes as they are, then the sections the store adds
-    // (protobuf merges them in), written straight into what is pending for the segment.
+    let seg = t.segments[t.segments.length - 1];
+    if (!seg?.appendable) seg = this.startSegment(t);
     let w = (t.pending ??= new ProtoWriter(PENDING_BYTES * 2));
-    const first = w.pos;
-    // Per record: where its bytes start (from `first`) and how many.
-    const n = j.events.length;
-    if (recordStarts.length < n) {
-      recordStarts = new Uint32Array(n * 2);
-      recordSizes = new Uint32Array(n * 2);
-    }
-    // Each record's Journey section (as journeySection has it), in one object reused.
-    section.id = j.id;
-    section.nodes = j.nodes.length;
-    for (let i = 0; i < n; i++) {
-      const e = j.events[i] as SortedEvent;
-      const start = w.beginLength();
-      w.raw(e.raw);
-      // Records say where they come from even when the agent left k8s out (read back on open).
-      if (!e.hasK8s) w.messageField(FIELD_K8S, 'K8s', { node: e.node });
-      section.idx = e.idx;
-      section.cluster_ts = e.clusterTs;
-      section.late = e.late;
-      w.messageField(FIELD_JOURNEY, 'Journey', section);
-      const size = w.pos - start;
-      w.endLength(start);
-      recordStarts[i] = w.pos - size - first;
-      recordSizes[i] = size;
+    let first = w.pos;
+    let kept = this.encode(t, seg, j, w);
+    if (seg.bytes > SEGMENT_HEADER_BYTES && seg.bytes + (w.pos - first) > this.segmentBytes) {
+      // A journey goes into one segment, whole: encoded again for the next (its senders and
+      // sequence numbers are the segment's). What was pending before it goes to this one.
+      w.pos = first;
+      seg.nextRecord = encoded.seqBefore;
+      for (const s of encoded.declared) seg.senderIds.delete(seg.senders.pop() ?? s);
+      seg = this.startSegment(t);
+      w = t.pending as ProtoWriter;
+      first = w.pos;
+      kept = this.encode(t, seg, j, w);
     }
     const total = w.pos - first;
-    if (seg.bytes > 0 && seg.bytes + total > this.segmentBytes) {
-      // A journey goes into one segment, whole: what was pending before it goes to this one.
-      const mine = Buffer.from(w.buf.subarray(first, w.pos));
-      w.pos = first;
-      seg = this.startSegment(t);
-      w = t.pending ??= new ProtoWriter(PENDING_BYTES * 2); // the old one went with its write
-      w.raw(mine);
-    }
     // The index: the journey's id once; a journey's events mostly share node, pod and reason
     // (the same string objects, from the sort keys' string cache), so each is looked up when
     // it changes.
-    const journey = journeyIndex(seg, j.id);
+    const journey = kept > 0 ? journeyIndex(seg, j.id) : 0;
     let node = '';
     let nodeId = -1;
     let ns = '';
@@ -313,49 +400,182 @@ export class TraceStore {
     let podId = -1;
     let drop = '';
     let dropId = -1;
-    for (let i = 0; i < n; i++) {
-      const e = j.events[i] as SortedEvent;
+    for (let k = 0; k < kept; k++) {
+      const e = j.events[recordEvent[k] as number] as SortedEvent;
       const eNode = e.k8sNode || e.node;
       if (eNode !== node || nodeId < 0) nodeId = stringId(t, (node = eNode));
       if (e.namespace !== ns || e.pod !== pod || podId < 0)
         podId = stringId(t, podOf((ns = e.namespace), (pod = e.pod)));
       if (e.dropReason !== drop || dropId < 0) dropId = stringId(t, (drop = e.dropReason));
-      seg.offset.push(seg.bytes + (recordStarts[i] as number));
-      seg.size.push(recordSizes[i] as number);
+      seg.offset.push(seg.bytes + (recordStarts[k] as number) - first);
+      seg.size.push(recordSizes[k] as number);
       seg.journey.push(journey);
       seg.node.push(nodeId);
       seg.pod.push(podId);
       seg.drop.push(dropId);
     }
+    for (const [sender, b] of encoded.charged) {
+      t.quota.add(sender, b);
+      seg.nodeBytes.set(sender, (seg.nodeBytes.get(sender) ?? 0) + b);
+    }
     seg.bytes += total;
     t.bytes += total;
+    this.totalBytes += total;
+    for (const [sender, n] of encoded.refused) {
+      t.refused.set(sender, (t.refused.get(sender) ?? 0) + n);
+      this.opts.onRefused?.(t.name, t.strings[sender] as string, n);
+    }
     if (w.pos >= PENDING_BYTES) this.write(t);
-    this.enforceCap(t);
-  }
-
-  /** Writes every trace's pending appends to its segment file. */
-  flush(): void {
-    this.check();
-    for (const t of this.traces.values()) this.write(t);
   }
 
   /**
-   * Everything appended is on disk when this returns: pending appends written, then each trace's
-   * open segment and directory fsynced (what the aggregator acknowledges after). Throws
-   * StoreWriteError naming the file when the disk refuses (full, read-only, failing).
+   * Encodes a journey's records into `w` for `seg`, each event checked against its sender's
+   * quota and the caps (which may evict its own oldest segments); `encoded` and the record
+   * arrays say what went in. Returns how many events did.
+   */
+  private encode(t: TraceState, seg: Segment, j: Journey, w: ProtoWriter): number {
+    const n = j.events.length;
+    if (recordStarts.length < n) {
+      recordStarts = new Uint32Array(n * 2);
+      recordSizes = new Uint32Array(n * 2);
+      recordEvent = new Uint32Array(n * 2);
+    }
+    encoded.charged.clear();
+    encoded.refused.clear();
+    encoded.declared.length = 0;
+    encoded.seqBefore = seg.nextRecord;
+    let added = 0;
+    let kept = 0;
+    // Each record's Journey section (as journeySection has it), in one object reused.
+    section.id = j.id;
+    section.nodes = j.nodes.length;
+    let senderName = '';
+    let sender = -1;
+    for (let i = 0; i < n; i++) {
+      const e = j.events[i] as SortedEvent;
+      if (e.node !== senderName || sender < 0) {
+        sender = stringId(t, (senderName = e.node));
+        t.quota.see(sender);
+      }
+      const at = w.pos;
+      // A sender new to the segment is named first, in a record of its own.
+      let sid = seg.senderIds.get(senderName);
+      if (sid === undefined) {
+        if (seg.senders.length >= MAX_SENDERS)
+          throw new StoreError(`${seg.path}: more than ${MAX_SENDERS} nodes in one segment; lower segmentBytes`);
+        sid = seg.senders.length;
+        const name = Buffer.from(senderName, 'utf8');
+        w.ensure(RECORD_HEADER_BYTES + name.length);
+        w.pos += RECORD_HEADER_BYTES;
+        w.raw(name);
+        sealRecord(w.buf, at, RECORD_SENDER, w.pos, sid, seg.nextRecord);
+      }
+      // The record: its header, the agent's bytes as they are, then the sections the store
+      // adds (protobuf merges them in), written straight into what is pending for the segment.
+      const start = w.pos;
+      w.ensure(RECORD_HEADER_BYTES);
+      w.pos += RECORD_HEADER_BYTES;
+      w.raw(e.raw);
+      // Records say where they come from even when the agent left k8s out (read back on open).
+      if (!e.hasK8s) w.messageField(FIELD_K8S, 'K8s', { node: e.node });
+      section.idx = e.idx;
+      section.cluster_ts = e.clusterTs;
+      section.late = e.late;
+      w.messageField(FIELD_JOURNEY, 'Journey', section);
+      const body = w.pos - start - RECORD_HEADER_BYTES;
+      if (body > MAX_RECORD_BYTES)
+        throw new StoreError(`an event of ${body} bytes from ${senderName}: the store takes events up to 16 MiB`);
+      const size = w.pos - at;
+      if (!this.admit(t, sender, size, added)) {
+        w.pos = at;
+        encoded.refused.set(sender, (encoded.refused.get(sender) ?? 0) + 1);
+        continue;
+      }
+      if (at !== start) {
+        // the sender's record stays with the event: the segment knows it now
+        seg.senders.push(senderName);
+        seg.senderIds.set(senderName, sid);
+        encoded.declared.push(senderName);
+        seg.nextRecord++;
+      }
+      sealRecord(w.buf, start, RECORD_EVENT, w.pos, sid, seg.nextRecord++);
+      added += size;
+      encoded.charged.set(sender, (encoded.charged.get(sender) ?? 0) + size);
+      recordStarts[kept] = start + RECORD_HEADER_BYTES;
+      recordSizes[kept] = body;
+      recordEvent[kept++] = i;
+    }
+    return kept;
+  }
+
+  /**
+   * Whether `size` more bytes of `sender` may be stored (`added` already are, in this journey):
+   * within its share, the trace's cap and the store's. Past them, the trace's oldest segment is
+   * evicted if every node with events in it is past its share; otherwise the event is refused.
+   */
+  private admit(t: TraceState, sender: number, size: number, added: number): boolean {
+    const q = t.quota;
+    const mine = encoded.charged.get(sender) ?? 0;
+    if (!q.fits(sender, size, mine)) {
+      q.refused(sender);
+      while (!q.fits(sender, size, mine)) if (!this.evictOldest(t)) return false;
+    }
+    while (t.bytes + added + size > this.capBytes || this.totalBytes + added + size > this.totalCapBytes)
+      if (!this.evictOldest(t)) return false;
+    return true;
+  }
+
+  /** Evicts the trace's oldest segment if it is not the last and its nodes are all past their share. */
+  private evictOldest(t: TraceState): boolean {
+    const old = t.segments[0];
+    if (!old || t.segments.length < 2 || !t.quota.evictable(old.nodeBytes)) return false;
+    this.evict(t);
+    return true;
+  }
+
+  private evict(t: TraceState): void {
+    const old = t.segments.shift() as Segment;
+    for (const c of t.writing) if (c.file.path === old.path) c.done = true;
+    for (const c of [...t.writing]) this.settle(t, c);
+    rmSync(old.path, { force: true });
+    t.bytes -= old.bytes;
+    this.totalBytes -= old.bytes;
+    t.evicted += old.offset.length;
+    for (const [node, b] of old.nodeBytes) t.quota.remove(node, b);
+    this.saveTraceFile(t);
+  }
+
+  /** Writes every trace's pending appends to its segment file, and again what the disk refused. */
+  flush(): void {
+    this.check();
+    for (const t of this.traces.values()) {
+      for (const c of t.writing) if (!c.done && !c.inFlight) this.submit(t, c);
+      this.write(t);
+    }
+  }
+
+  /**
+   * Everything appended is on disk when this returns: pending appends (and writes the disk
+   * refused before) written, then each trace's open segment and directory fsynced (what the
+   * aggregator acknowledges after). Throws StoreWriteError naming the file when the disk refuses
+   * (full, read-only, failing); what was not written is kept and tried again by the next call.
    */
   sync(): void {
     this.check();
     for (const t of this.traces.values()) {
       const seg = t.segments[t.segments.length - 1];
+      let file = seg?.path ?? t.dir;
       try {
         this.writeNow(t);
         if (seg && t.file) fsyncSync(t.file.fd);
+        file = t.dir;
         fsyncDir(t.dir);
       } catch (e) {
-        throw new StoreWriteError(seg?.path ?? t.dir, e as NodeJS.ErrnoException);
+        throw (this.lastWriteError =
+          e instanceof StoreWriteError ? e : new StoreWriteError(file, e as NodeJS.ErrnoException));
       }
     }
+    this.lastWriteError = undefined;
   }
 
   /**
@@ -410,12 +630,21 @@ export class TraceStore {
     return done;
   }
 
-  /** The trace's stored events in the order they were stored; none for an unknown trace. */
+  /**
+   * The trace's stored events in the order they were stored; none for an unknown trace. Each
+   * record's checksum is checked: one that changed since it was written is skipped and reported.
+   */
   *events(trace: string, filter: StoreFilter = {}): Generator<{ raw: Uint8Array; event: Event }> {
     this.check();
     const t = this.traces.get(trace);
     if (!t) return;
-    this.writeNow(t);
+    try {
+      this.writeNow(t);
+    } catch (e) {
+      // the disk refuses: what it has not taken is read from memory below
+      if (!(e instanceof StoreWriteError)) throw e;
+      this.lastWriteError = e;
+    }
     // A snapshot: appends and evictions while the caller reads do not move what it reads.
     const segments = t.segments.map((s) => ({ seg: s, count: s.offset.length }));
     const match = this.matching(t, segments, filter);
@@ -423,7 +652,7 @@ export class TraceStore {
     for (const { seg, count } of segments) {
       let buf: Buffer;
       try {
-        buf = readFileSync(seg.path);
+        buf = this.segmentContent(t, seg);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue; // evicted meanwhile
         throw e;
@@ -431,19 +660,90 @@ export class TraceStore {
       for (let i = 0; i < count; i++) {
         if (match !== undefined && !match.has(seg.journeys[seg.journey.at(i)] as string)) continue;
         const off = seg.offset.at(i);
-        const raw = buf.subarray(off, off + seg.size.at(i));
-        yield { raw, event: decodeMessage<Event>('Event', raw) };
+        const end = off + seg.size.at(i);
+        const raw = buf.subarray(off, end);
+        let event: Event | undefined;
+        if (seg.version === 1 || recordIntact(buf, off, end)) {
+          try {
+            event = decodeMessage<Event>('Event', raw);
+          } catch (e) {
+            if (!(e instanceof ProtoDecodeError)) throw e;
+          }
+        }
+        if (event) yield { raw, event };
+        else this.badRead(t, seg, off, end);
       }
     }
+  }
+
+  /** A segment's bytes: its file, with the writes it has not taken yet laid over it. */
+  private segmentContent(t: TraceState, seg: Segment): Buffer {
+    let buf = readFileSync(seg.path);
+    for (const c of t.writing) {
+      if (c.done || c.file.path !== seg.path) continue;
+      if (buf.length < c.position + c.len) {
+        const grown = Buffer.alloc(c.position + c.len);
+        buf.copy(grown);
+        buf = grown;
+      }
+      c.buf.copy(buf, c.position, 0, c.len);
+    }
+    return buf;
+  }
+
+  private badRead(t: TraceState, seg: Segment, off: number, end: number): void {
+    const key = `${seg.path}:${off}`;
+    if (this.badReads.has(key)) return;
+    this.badReads.add(key);
+    const at = seg.version === 2 ? off - RECORD_HEADER_BYTES : off;
+    this.warn({
+      trace: t.name,
+      file: seg.path,
+      offset: at,
+      bytes: end - at,
+      records: 1,
+      message:
+        seg.version === 2
+          ? 'checksum mismatch on read (the file changed since it was written): record skipped, not served'
+          : 'record is no longer a valid event (version 1 segment, no checksum): skipped',
+    });
   }
 
   storedBytes(trace: string): number {
     return this.traces.get(trace)?.bytes ?? 0;
   }
 
+  /** Bytes of every trace's segments (what totalCapBytes bounds). */
+  totalStoredBytes(): number {
+    return this.totalBytes;
+  }
+
   /** Events dropped by the size cap so far. */
   evicted(trace: string): number {
     return this.traces.get(trace)?.evicted ?? 0;
+  }
+
+  /** Events refused by quotas since the store was opened (each also reported to onRefused). */
+  refused(trace: string): number {
+    let n = 0;
+    for (const v of this.traces.get(trace)?.refused.values() ?? []) n += v;
+    return n;
+  }
+
+  /** Each node's bytes in the trace, its share and what it had refused, by node name. */
+  nodeUsage(trace: string): NodeUsage[] {
+    const t = this.traces.get(trace);
+    if (!t) return [];
+    const share = t.quota.share();
+    return t.quota
+      .nodes()
+      .map((id) => ({
+        node: t.strings[id] as string,
+        bytes: t.quota.stored(id),
+        share,
+        refused: t.refused.get(id) ?? 0,
+      }))
+      .sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
   }
 
   /** Saves the trace's summary (meta.json, replaced atomically). */
@@ -525,7 +825,8 @@ export class TraceStore {
     try {
       return JSON.parse(readFileSync(file, 'utf8'), untagBigint) as unknown;
     } catch (e) {
-      this.warn({ trace: '', file, offset: 0, message: `unreadable, ignored: ${(e as Error).message}` });
+      const to = setAside(file);
+      this.warn({ trace: '', file, offset: 0, message: `unreadable, set aside as ${to}: ${(e as Error).message}` });
       return undefined;
     }
   }
@@ -535,18 +836,34 @@ export class TraceStore {
     this.check();
     const t = this.traces.get(trace);
     if (!t) return;
+    for (const c of t.writing) c.done = true;
+    for (const c of [...t.writing]) this.settle(t, c);
     this.release(t);
     rmSync(t.dir, { recursive: true, force: true });
+    this.totalBytes -= t.bytes;
     this.traces.delete(trace);
   }
 
+  /**
+   * Writes what is left and closes the files. Throws StoreWriteError when the disk refuses it:
+   * those events are then lost, and the error says which file.
+   */
   close(): void {
     if (this.closed) return;
+    let failed: StoreWriteError | undefined;
     for (const t of this.traces.values()) {
-      this.writeNow(t);
+      try {
+        this.writeNow(t);
+      } catch (e) {
+        if (!(e instanceof StoreWriteError)) throw e;
+        failed ??= e;
+        for (const c of t.writing) c.done = true;
+        for (const c of [...t.writing]) this.settle(t, c);
+      }
       this.release(t);
     }
     this.closed = true;
+    if (failed) throw failed;
   }
 
   // --- internals ---
@@ -565,11 +882,33 @@ export class TraceStore {
     let t = this.traces.get(name);
     if (t || !create) return t;
     const dir = join(this.dir, traceDirName(name));
+    // A directory of this name not loaded (its trace.json was lost and its name could not be
+    // told from the directory's): it is this trace's, and its segments are kept.
+    if (existsSync(dir) && this.load(dir, name)) return this.traces.get(name) as TraceState;
     mkdirSync(dir, { recursive: true });
-    t = newTraceState(name, dir);
+    t = this.newTraceState(name, dir);
     this.traces.set(name, t);
     this.saveTraceFile(t);
     return t;
+  }
+
+  private newTraceState(name: string, dir: string): TraceState {
+    return {
+      name,
+      dir,
+      segments: [],
+      bytes: 0,
+      evicted: 0,
+      nextSeq: 1,
+      quota: new NodeQuota(this.capBytes, this.floorBytes),
+      refused: new Map(),
+      file: undefined,
+      pending: undefined,
+      writing: [],
+      summary: undefined,
+      strings: [''],
+      stringIds: new Map([['', 0]]),
+    };
   }
 
   private saveTraceFile(t: TraceState): void {
@@ -582,46 +921,83 @@ export class TraceStore {
    * of its time in profiles). Reads and close catch up first (writeNow).
    */
   private write(t: TraceState): void {
+    const chunk = this.takePending(t);
+    if (chunk) this.submit(t, chunk);
+  }
+
+  /** What is pending, as a chunk of the last segment's file (not written yet). */
+  private takePending(t: TraceState): Chunk | undefined {
     const w = t.pending;
-    if (w === undefined || w.pos === 0) return;
+    if (w === undefined || w.pos === 0) return undefined;
     const seg = t.segments[t.segments.length - 1] as Segment;
     const file = (t.file ??= openForWriting(seg));
-    const chunk: Chunk = { file, buf: w.buf, len: w.pos, position: seg.written };
+    const chunk: Chunk = {
+      file,
+      buf: w.buf,
+      len: w.pos,
+      position: seg.written,
+      inFlight: false,
+      done: false,
+      settled: false,
+    };
     seg.written += w.pos;
     t.pending = new ProtoWriter(PENDING_BYTES * 2); // the chunk keeps the old buffer until written
     file.writes++;
     t.writing.push(chunk);
-    write(file.fd, chunk.buf, 0, chunk.len, chunk.position, (err) => this.written(t, chunk, err));
+    return chunk;
   }
 
-  private written(t: TraceState, chunk: Chunk, err: NodeJS.ErrnoException | null): void {
-    const i = t.writing.indexOf(chunk);
-    if (i >= 0) t.writing.splice(i, 1);
-    const file = chunk.file;
-    if (err)
+  private submit(t: TraceState, c: Chunk): void {
+    c.inFlight = true;
+    write(c.file.fd, c.buf, 0, c.len, c.position, (err, n) => {
+      c.inFlight = false;
+      if (!err && n === c.len) c.done = true;
+      else if (!c.done) this.refusedWrite(t, c, err ?? shortWrite(n, c.len));
+      this.settle(t, c);
+    });
+  }
+
+  /** A write the disk refused: kept, to be made again at its place (flush, sync, close). */
+  private refusedWrite(t: TraceState, c: Chunk, err: NodeJS.ErrnoException): void {
+    const first = this.lastWriteError === undefined;
+    this.lastWriteError = new StoreWriteError(c.file.path, err);
+    if (first)
       this.warn({
         trace: t.name,
-        file: file.path,
-        offset: chunk.position,
-        message: `${chunk.len} bytes not written: ${err.message}`,
+        file: c.file.path,
+        offset: c.position,
+        bytes: c.len,
+        message: `${c.len} bytes not written (${err.message}): kept, and written again by the next flush or sync`,
       });
-    if (--file.writes === 0 && file.closeWhenDone) closeSync(file.fd);
+  }
+
+  /** A chunk done and back from the pool leaves the list; its file closes after its last. */
+  private settle(t: TraceState, c: Chunk): void {
+    if (!c.done || c.inFlight || c.settled) return;
+    c.settled = true;
+    const i = t.writing.indexOf(c);
+    if (i >= 0) t.writing.splice(i, 1);
+    if (--c.file.writes === 0 && c.file.closeWhenDone) closeSync(c.file.fd);
   }
 
   /**
-   * Everything appended is in the files when this returns: writes still with the thread pool are
-   * made again here, the same bytes at the same place (when the pool's lands, nothing changes),
-   * then what is pending.
+   * Everything appended is in the files when this returns: writes still with the thread pool or
+   * refused by the disk are made again here, the same bytes at the same place (when the pool's
+   * lands, nothing changes), then what is pending. Throws StoreWriteError, keeping what the disk
+   * did not take.
    */
   private writeNow(t: TraceState): void {
-    for (const c of t.writing) writeSync(c.file.fd, c.buf, 0, c.len, c.position);
-    const w = t.pending;
-    if (w === undefined || w.pos === 0) return;
-    const seg = t.segments[t.segments.length - 1] as Segment;
-    const file = (t.file ??= openForWriting(seg));
-    writeSync(file.fd, w.buf, 0, w.pos, seg.written);
-    seg.written += w.pos;
-    w.pos = 0;
+    this.takePending(t);
+    for (const c of [...t.writing]) {
+      if (c.done) continue;
+      try {
+        writeFully(c.file.fd, c.buf, c.len, c.position);
+      } catch (e) {
+        throw new StoreWriteError(c.file.path, e as NodeJS.ErrnoException);
+      }
+      c.done = true;
+      this.settle(t, c);
+    }
   }
 
   /** The last segment's file is closed as soon as its writes are done. */
@@ -633,14 +1009,33 @@ export class TraceStore {
     if (file.writes === 0) closeSync(file.fd);
   }
 
+  /**
+   * A new segment, after the last: its file is created, never opened over an existing one (a
+   * number taken is passed over); its header is the first of what is pending for it.
+   */
   private startSegment(t: TraceState): Segment {
     this.write(t); // what is pending belongs to the segment being closed
     this.release(t);
-    const seq = t.nextSeq++;
-    const seg = newSegment(seq, join(t.dir, `seg-${String(seq).padStart(8, '0')}.rec`));
-    writeFileSync(seg.path, new Uint8Array(0));
-    t.segments.push(seg);
-    return seg;
+    for (;;) {
+      const seq = t.nextSeq++;
+      const path = join(t.dir, segmentName(seq));
+      let fd: number;
+      try {
+        fd = openSync(path, 'wx');
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EEXIST') continue;
+        throw new StoreWriteError(path, e as NodeJS.ErrnoException);
+      }
+      const seg = newSegment(seq, path, 2);
+      seg.appendable = true;
+      t.file = { fd, path, writes: 0, closeWhenDone: false };
+      (t.pending ??= new ProtoWriter(PENDING_BYTES * 2)).raw(SEGMENT_MAGIC);
+      seg.bytes = SEGMENT_HEADER_BYTES;
+      t.bytes += SEGMENT_HEADER_BYTES;
+      this.totalBytes += SEGMENT_HEADER_BYTES;
+      t.segments.push(seg);
+      return seg;
+    }
   }
 
   private index(t: TraceState, seg: Segment, offset: number, size: number, f: RecordFields): void {
@@ -650,18 +1045,6 @@ export class TraceStore {
     seg.node.push(stringId(t, f.node));
     seg.pod.push(stringId(t, f.pod));
     seg.drop.push(stringId(t, f.drop));
-  }
-
-  private enforceCap(t: TraceState): void {
-    let changed = false;
-    while (t.bytes > this.capBytes && t.segments.length > 1) {
-      const old = t.segments.shift() as Segment;
-      unlinkSync(old.path);
-      t.bytes -= old.bytes;
-      t.evicted += old.offset.length;
-      changed = true;
-    }
-    if (changed) this.saveTraceFile(t);
   }
 
   /**
@@ -704,91 +1087,313 @@ export class TraceStore {
     return out;
   }
 
-  /** Reads a trace directory back: its name, summary, and each segment's records. */
-  private load(dir: string): void {
+  /**
+   * Reads a trace directory back: its name, summary, and each segment's records. `name` is
+   * the trace's when a live trace claims the directory. Returns whether the trace was loaded.
+   */
+  private load(dir: string, name?: string): boolean {
     const traceFile = join(dir, 'trace.json');
-    let info: { name?: unknown; evicted?: unknown };
-    try {
-      info = JSON.parse(readFileSync(traceFile, 'utf8')) as { name?: unknown; evicted?: unknown };
-    } catch (e) {
-      this.warn({
-        trace: '',
-        file: traceFile,
-        offset: 0,
-        message: `not a trace directory, skipped: ${(e as Error).message}`,
-      });
-      return;
-    }
-    if (typeof info.name !== 'string' || info.name === '') {
-      this.warn({ trace: '', file: traceFile, offset: 0, message: 'no trace name in it, directory skipped' });
-      return;
-    }
-    const t = newTraceState(info.name, dir);
-    t.evicted = typeof info.evicted === 'number' ? info.evicted : 0;
-    const metaFile = join(dir, 'meta.json');
-    if (existsSync(metaFile)) {
-      try {
-        t.summary = reviveSummary(JSON.parse(readFileSync(metaFile, 'utf8')) as unknown);
-      } catch (e) {
-        this.warn({
-          trace: t.name,
-          file: metaFile,
-          offset: 0,
-          message: `summary unreadable, ignored: ${(e as Error).message}`,
-        });
-      }
-    }
     const segs = readdirSync(dir)
       .map((f) => SEGMENT_RE.exec(f))
       .filter((m): m is RegExpExecArray => m !== null)
       .map((m) => Number(m[1]))
       .sort((a, b) => a - b);
-    for (const seq of segs) {
-      const seg = newSegment(seq, join(dir, `seg-${String(seq).padStart(8, '0')}.rec`));
-      this.scanSegment(t, seg);
+    let info: { name?: unknown; evicted?: unknown } = {};
+    let problem = '';
+    try {
+      info = JSON.parse(readFileSync(traceFile, 'utf8')) as { name?: unknown; evicted?: unknown };
+      if (typeof info.name !== 'string' || info.name === '') problem = 'no trace name in it';
+    } catch (e) {
+      problem = (e as Error).message;
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT' && segs.length === 0 && !existsSync(join(dir, 'meta.json'))) {
+        if (name === undefined)
+          this.warn({ trace: '', file: traceFile, offset: 0, message: 'not a trace directory, skipped' });
+        return false;
+      }
+    }
+    const found = typeof info.name === 'string' && info.name !== '' ? info.name : undefined;
+    const fromDir = traceNameOfDir(basename(dir));
+    const traceName = name ?? found ?? fromDir;
+    if (problem) {
+      let aside = '';
+      if (existsSync(traceFile) && !this.orphans.has(dir)) aside = `, set aside as ${basename(setAside(traceFile))}`;
+      if (traceName === undefined) {
+        this.orphans.add(dir);
+        this.warn({
+          trace: '',
+          file: traceFile,
+          offset: 0,
+          message:
+            `unreadable (${problem})${aside}; the trace's name cannot be told from the directory's (hashed), ` +
+            'so its segments are kept untouched until the trace they belong to appends again',
+        });
+        return false;
+      }
+      this.warn({
+        trace: traceName,
+        file: traceFile,
+        offset: 0,
+        message:
+          `unreadable (${problem})${aside}; the trace is ${JSON.stringify(traceName)} ` +
+          `(${name !== undefined ? 'appended to' : "from the directory's name"}), its evicted count starts again from 0`,
+      });
+    }
+    if (this.traces.has(traceName as string)) {
+      this.warn({
+        trace: traceName as string,
+        file: dir,
+        offset: 0,
+        message: `a second directory for this trace (${this.traces.get(traceName as string)?.dir} is loaded): kept untouched, not read`,
+      });
+      return false;
+    }
+    this.orphans.delete(dir);
+    const t = this.newTraceState(traceName as string, dir);
+    t.evicted = typeof info.evicted === 'number' && !problem ? info.evicted : 0;
+    const metaFile = join(dir, 'meta.json');
+    if (existsSync(metaFile)) {
+      try {
+        t.summary = reviveSummary(JSON.parse(readFileSync(metaFile, 'utf8')) as unknown);
+      } catch (e) {
+        const to = setAside(metaFile);
+        this.warn({
+          trace: t.name,
+          file: metaFile,
+          offset: 0,
+          message: `summary unreadable (${(e as Error).message}), set aside as ${basename(to)}; counts start again from 0`,
+        });
+      }
+    }
+    for (let k = 0; k < segs.length; k++) {
+      const seq = segs[k] as number;
+      const seg = newSegment(seq, join(dir, segmentName(seq)), 2);
+      this.scanSegment(t, seg, k === segs.length - 1);
       t.segments.push(seg);
       t.bytes += seg.bytes;
       t.nextSeq = seq + 1;
     }
+    this.totalBytes += t.bytes;
     this.traces.set(t.name, t);
-    this.enforceCap(t); // the cap may be smaller than when these were written
+    if (problem) this.saveTraceFile(t);
+    // The cap may be smaller than when these were written: the oldest go, whoever's they hold.
+    let changed = false;
+    while (t.bytes > this.capBytes && t.segments.length > 1) {
+      const old = t.segments[0] as Segment;
+      this.evict(t);
+      changed = true;
+      this.warn({
+        trace: t.name,
+        file: old.path,
+        offset: 0,
+        bytes: old.bytes,
+        records: old.offset.length,
+        message: `evicted on open: the trace holds more than capBytes (${this.capBytes})`,
+      });
+    }
+    if (changed) this.saveTraceFile(t);
+    return true;
   }
 
-  /** Indexes a segment file's records; a record cut short (a crash mid-write) is cut off. */
-  private scanSegment(t: TraceState, seg: Segment): void {
-    const buf = readFileSync(seg.path);
+  /**
+   * Indexes a segment file's records. Damage is skipped and reported, every record after it
+   * kept; only at the end of the last segment, where no record follows, is it cut off.
+   */
+  private scanSegment(t: TraceState, seg: Segment, last: boolean): void {
+    let buf = readFileSync(seg.path);
+    const { version, headerIntact } = segmentVersion(buf);
+    seg.version = version;
+    if (version === 1) {
+      this.scanVersion1(t, seg, buf);
+      return;
+    }
+    let pos = SEGMENT_HEADER_BYTES;
+    seg.appendable = last && headerIntact;
+    if (!headerIntact) {
+      if (buf.length < SEGMENT_HEADER_BYTES) {
+        // cut while it was created: nothing in it yet
+        if (last) {
+          if (buf.length > 0)
+            this.warn({
+              trace: t.name,
+              file: seg.path,
+              offset: 0,
+              bytes: buf.length,
+              message: 'segment header cut short (a crash as the segment was made): written again',
+            });
+          const fd = openSync(seg.path, 'r+');
+          try {
+            writeFully(fd, SEGMENT_MAGIC, SEGMENT_MAGIC.length, 0);
+            fsyncSync(fd);
+          } finally {
+            closeSync(fd);
+          }
+          buf = SEGMENT_MAGIC;
+          seg.appendable = true;
+        }
+        seg.bytes = seg.written = buf.length;
+        return;
+      }
+      const firstRecord = nextRecord(buf, 0, buf.length);
+      pos = firstRecord < 0 ? buf.length : firstRecord;
+      this.warn({
+        trace: t.name,
+        file: seg.path,
+        offset: 0,
+        bytes: pos,
+        message: `segment header damaged (${describeDamage(buf, 0, pos, 'no record starts here')}): its records are read, and new ones go to a new segment`,
+      });
+    }
+    let expect = 0;
+    let end = buf.length;
+    const senderOf = (sid: number): string | undefined => seg.senders[sid];
+    let unknownSender = false;
+    while (pos < end) {
+      const r = readRecord(buf, pos, end);
+      if (typeof r === 'string') {
+        const next = nextRecord(buf, pos + 1, end);
+        const to = next < 0 ? end : next;
+        const what = describeDamage(buf, pos, to, r);
+        const nextSeq = next < 0 ? -1 : (readRecord(buf, next, end) as { seq: number }).seq;
+        const records = nextSeq >= expect ? nextSeq - expect : undefined;
+        const lost = records !== undefined ? `, ${records} record${records === 1 ? '' : 's'} lost` : '';
+        if (next >= 0) {
+          this.warn({
+            trace: t.name,
+            file: seg.path,
+            offset: pos,
+            bytes: to - pos,
+            ...(records !== undefined ? { records } : {}),
+            message: `${what}: ${to - pos} bytes skipped${lost}; the records after them are kept`,
+          });
+          pos = next;
+          continue;
+        }
+        if (last) {
+          this.warn({
+            trace: t.name,
+            file: seg.path,
+            offset: pos,
+            bytes: end - pos,
+            message:
+              `${what} at the end of the last segment (a crash while writing?): the last ${end - pos} bytes, ` +
+              `with no record after them, cut off (the file now ends at ${pos}); the records before are kept`,
+          });
+          const fd = openSync(seg.path, 'r+');
+          try {
+            ftruncateSync(fd, pos);
+            fsyncSync(fd);
+          } finally {
+            closeSync(fd);
+          }
+          end = pos;
+        } else {
+          this.warn({
+            trace: t.name,
+            file: seg.path,
+            offset: pos,
+            bytes: end - pos,
+            message: `${what}: the last ${end - pos} bytes of the segment skipped, left in the file`,
+          });
+          pos = end;
+        }
+        break;
+      }
+      expect = r.seq + 1;
+      seg.nextRecord = Math.max(seg.nextRecord, expect);
+      pos = r.end;
+      const charged = r.end - r.at;
+      if (r.type === RECORD_SENDER) {
+        const name = buf.toString('utf8', r.start, r.end);
+        seg.senders[r.sender] = name;
+        seg.senderIds.set(name, r.sender);
+        this.charge(t, seg, name, charged);
+        continue;
+      }
+      if (r.type !== RECORD_EVENT) {
+        this.warn({
+          trace: t.name,
+          file: seg.path,
+          offset: r.at,
+          bytes: charged,
+          records: 1,
+          message: `record of unknown type ${r.type} (a newer retrace?): skipped`,
+        });
+        continue;
+      }
+      const f = recordFields(buf, r.start, r.end);
+      if (f === undefined) {
+        this.warn({
+          trace: t.name,
+          file: seg.path,
+          offset: r.at,
+          bytes: charged,
+          records: 1,
+          message: 'record is not a valid event (its checksum holds: written so), skipped',
+        });
+        continue;
+      }
+      this.index(t, seg, r.start, r.end - r.start, f);
+      let sender = senderOf(r.sender);
+      if (sender === undefined) {
+        // the record naming it was damaged: charged to the node the event names
+        unknownSender = true;
+        sender = f.node;
+      }
+      this.charge(t, seg, sender, charged);
+    }
+    if (unknownSender)
+      this.warn({
+        trace: t.name,
+        file: seg.path,
+        offset: 0,
+        message: "some events' sender is not named (its record was damaged): charged to the node each event names",
+      });
+    seg.bytes = seg.written = end;
+  }
+
+  /** A version 1 segment (no checksums): read up to the first damage, never changed. */
+  private scanVersion1(t: TraceState, seg: Segment, buf: Buffer): void {
     let pos = 0;
     while (pos < buf.length) {
       const len = readVarint(buf, pos, buf.length);
-      // Records are never empty: a zero length is a zeroed tail (some file systems after a crash).
+      // Records are never empty: a zero length is zeroed bytes.
       if (len === undefined || len[0] === 0 || len[1] + len[0] > buf.length) {
         this.warn({
           trace: t.name,
           file: seg.path,
           offset: pos,
+          bytes: buf.length - pos,
           message:
-            `record cut short (${buf.length - pos} bytes left; a crash while writing?): ` +
-            `truncated to ${pos} bytes, the records before it are kept`,
+            `record cut short or damaged in a version 1 segment (no checksums, so nothing after it can be ` +
+            `found): the last ${buf.length - pos} bytes are left in the file, unread`,
         });
-        const fd = openSync(seg.path, 'r+');
-        try {
-          ftruncateSync(fd, pos);
-          fsyncSync(fd);
-        } finally {
-          closeSync(fd);
-        }
         break;
       }
       const [size, start] = len;
       const f = recordFields(buf, start, start + size);
       if (f === undefined)
-        this.warn({ trace: t.name, file: seg.path, offset: pos, message: 'record is not a valid event, skipped' });
-      else this.index(t, seg, start, size, f);
+        this.warn({
+          trace: t.name,
+          file: seg.path,
+          offset: pos,
+          bytes: start + size - pos,
+          records: 1,
+          message: 'record is not a valid event, skipped',
+        });
+      else {
+        this.index(t, seg, start, size, f);
+        this.charge(t, seg, f.node, start + size - pos);
+      }
       pos = start + size;
     }
-    seg.bytes = pos;
-    seg.written = pos;
-    if (statSync(seg.path).size !== pos) throw new StoreError(`${seg.path}: could not be truncated to ${pos} bytes`);
+    seg.bytes = seg.written = buf.length;
+  }
+
+  /** Bytes of a stored record, on its sender's account. */
+  private charge(t: TraceState, seg: Segment, node: string, bytes: number): void {
+    const id = stringId(t, node);
+    t.quota.add(id, bytes);
+    seg.nodeBytes.set(id, (seg.nodeBytes.get(id) ?? 0) + bytes);
   }
 }
 
@@ -802,29 +1407,18 @@ function fsyncDir(dir: string): void {
   }
 }
 
-function newTraceState(name: string, dir: string): TraceState {
-  return {
-    name,
-    dir,
-    segments: [],
-    bytes: 0,
-    evicted: 0,
-    nextSeq: 1,
-    file: undefined,
-    pending: undefined,
-    writing: [],
-    summary: undefined,
-    strings: [''],
-    stringIds: new Map([['', 0]]),
-  };
-}
-
-function newSegment(seq: number, path: string): Segment {
+function newSegment(seq: number, path: string, version: SegmentVersion): Segment {
   return {
     seq,
     path,
+    version,
+    appendable: false,
     bytes: 0,
     written: 0,
+    nextRecord: 0,
+    senders: [],
+    senderIds: new Map(),
+    nodeBytes: new Map(),
     offset: new U32(),
     size: new U32(),
     journey: new U32(),
@@ -834,6 +1428,23 @@ function newSegment(seq: number, path: string): Segment {
     journeys: [],
     journeyIds: new Map(),
   };
+}
+
+const segmentName = (seq: number): string => `seg-${String(seq).padStart(8, '0')}.rec`;
+
+/** Writes all of `buf[0, len)` at `position` (a full disk can take part of it, then refuse). */
+function writeFully(fd: number, buf: Uint8Array, len: number, position: number): void {
+  for (let done = 0; done < len;) {
+    const n = writeSync(fd, buf, done, len - done, position + done);
+    if (n <= 0) throw shortWrite(done, len);
+    done += n;
+  }
+}
+
+function shortWrite(n: number, len: number): NodeJS.ErrnoException {
+  const e: NodeJS.ErrnoException = new Error(`only ${n} of ${len} bytes written (the disk is full?)`);
+  e.code = 'ENOSPC';
+  return e;
 }
 
 /** The number of `s` in a list of distinct strings (its index), added when new. */
@@ -860,9 +1471,18 @@ const journeyIndex = (seg: Segment, id: string): number => intern(seg.journeys, 
 
 const section: JourneySection = { id: '', idx: 0, cluster_ts: 0n, late: false, nodes: 0 };
 
-/** Where append puts each record's start and size (grown as journeys need). */
+/** Where encode puts each kept record's body start (in the pending buffer), size and event. */
 let recordStarts = new Uint32Array(256);
 let recordSizes = new Uint32Array(256);
+let recordEvent = new Uint32Array(256);
+
+/** What encode did for one journey: bytes per sender, events refused per sender, senders named. */
+const encoded = {
+  charged: new Map<number, number>(),
+  refused: new Map<number, number>(),
+  declared: [] as string[],
+  seqBefore: 0,
+};
 
 /** `namespace/name`, as the pod index and filters have it ('' when no pod). */
 function podOf(namespace: string, pod: string): string {
