@@ -271,15 +271,22 @@ export class AgentDaemon {
     return done;
   }
 
-  /** Stops every trace (kernel programs and links go with their sessions), flushes, closes. */
-  async stop(flushMs = 2000): Promise<void> {
+  /**
+   * Stops every trace (kernel programs and links go with their sessions), then waits up to
+   * flushMs for the aggregator to acknowledge what is held (reconnecting meanwhile if it is
+   * away: it may be restarting), closes, and says what was left unacknowledged, if anything.
+   */
+  async stop(flushMs = 10_000): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
     if (this.ticker) clearInterval(this.ticker);
     for (const name of [...this.runners.keys()]) this.stopTrace(name, 'agent stopping');
     const until = Date.now() + flushMs;
-    while (Date.now() < until && this.link.connected && !this.link.allIdle())
-      await new Promise((r) => setTimeout(r, 50));
+    while (Date.now() < until && !this.link.allIdle()) await new Promise((r) => setTimeout(r, 50));
+    for (const u of this.link.unacknowledged())
+      this.log(
+        `trace ${u.trace}: ${u.events} event(s) not acknowledged by the aggregator within ${flushMs} ms of stopping: lost`,
+      );
     this.link.stop();
     await new Promise<void>((r) => (this.health ? this.health.close(() => r()) : r()));
   }

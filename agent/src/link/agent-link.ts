@@ -120,6 +120,13 @@ export class AgentLink {
     return !this.control.length && [...this.queues.values()].every((q) => q.idle);
   }
 
+  /** Per trace, events not acknowledged yet (what stopping now would lose). */
+  unacknowledged(): { trace: string; events: number }[] {
+    return [...this.queues.values()]
+      .filter((q) => q.unacknowledged)
+      .map((q) => ({ trace: q.trace, events: q.unacknowledged }));
+  }
+
   get connected(): boolean {
     return this.welcomed;
   }

@@ -150,6 +150,11 @@ export class BatchQueue {
       }
   }
 
+  /** Events held that the aggregator has not acknowledged (gathered, unsent or unacknowledged). */
+  get unacknowledged(): number {
+    return this.gatheringEvents + this.held.reduce((n, h) => n + h.events, 0);
+  }
+
   /** Nothing gathered, unsent or unacknowledged. */
   get idle(): boolean {
     return !this.gatheringEvents && !this.held.length && !this.lostByCause.size && !this.lostByProbe.size;
