@@ -1,6 +1,6 @@
 // `retrace collect`: trace on this host, write retis-compatible events and/or print them.
 import { spawn } from 'node:child_process';
-import { NftCollector, TracingSession, tracefsDir, type SessionCounts } from '@retrace/agent';
+import { TracingSession, tracefsDir, type SessionCounts } from '@retrace/agent';
 import { formatEvent, stringifyEvent, type Event, type FormatOptions } from '@retrace/events';
 import { LineWriter } from '../output/line-writer.js';
 import { StatusLine } from '../output/status.js';
@@ -8,6 +8,7 @@ import { monotonicNow, startupEvent } from '../startup.js';
 import { UsageError } from '../usage-error.js';
 import { positiveInt, seconds, skbSections, type TracingFlags } from './collect-flags.js';
 import { mountTracefs } from '../system-changes.js';
+import { removeStaleNftTables } from './cleanup.js';
 import { refuseOverwrite, type InputFile } from '../output/same-file.js';
 import type { OutputWriteError } from '../output/write-error.js';
 
@@ -22,18 +23,17 @@ export interface CollectOptions extends TracingFlags {
   ringSize?: string;
 }
 
+/** The largest ring buffer asked for: 1 GiB (the kernel's limit is near 2 GiB, memory is the real one). */
+const MAX_RING = 2 ** 30;
+
 function ringBytes(v: string | undefined): number | undefined {
   const n = positiveInt('--ring-size', v);
   if (n === undefined) return undefined;
-  if (n < 4096 || (n & (n - 1)) !== 0)
+  // Math.log2, not n & (n - 1): bitwise operators wrap above 2^31 and let 2^32 pass.
+  if (n < 4096 || !Number.isInteger(Math.log2(n)))
     throw new UsageError(`--ring-size must be a power of two of at least 4096 bytes, got ${n}`);
+  if (n > MAX_RING) throw new UsageError(`--ring-size ${n} is too large: at most ${MAX_RING} (1 GiB)`);
   return n;
-}
-
-/** Removes nftrace tables that retrace processes killed before their cleanup left behind. */
-export function removeStaleNftTables(note: (line: string) => void): void {
-  for (const t of NftCollector.removeStaleTables())
-    note(`removed table inet ${t.table} in netns ${t.netns}, left by retrace pid ${t.pid} which no longer runs`);
 }
 
 /** `profiles`: the profile files the command line used (inputs the output must not replace). */
@@ -50,7 +50,8 @@ export async function collect(
   const printing = !outPath || !!opts.print;
   const fmt: FormatOptions = { format: opts.format ?? 'multi-line', utc: !!opts.utc, link: !!opts.e };
   refuseOverwrite('-o', outPath, profiles);
-  removeStaleNftTables((m) => process.stderr.write(`note: ${m}\n`));
+  // Tables of a killed retrace would keep every packet traced by nftables: gone before we start.
+  for (const line of removeStaleNftTables()) process.stderr.write(`note: ${line}\n`);
 
   let unmount: (() => void) | undefined;
   if (!tracefsDir()) {
