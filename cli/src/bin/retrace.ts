@@ -54,7 +54,13 @@ export function program(argv: readonly string[] = process.argv, profiles: readon
       commaRepeat('-p/--profile'),
       [],
     )
-    .option('-P, --extra-profiles-dir <dir>', 'look for profiles in DIR before the default directories', repeat, []);
+    .option('-P, --extra-profiles-dir <dir>', 'look for profiles in DIR before the default directories', repeat, [])
+    .addHelpText(
+      'after',
+      "\nFiles: no -o/--pcap may name one of the command's inputs (same file, links too: exit 2). A failed write\n" +
+        '(a full disk) names the file, keeps it readable up to the last whole event and says what was written\n' +
+        'and lost (exit 1). A file without events is an error (exit 1). See docs/cli-files.md.',
+    );
   addTracingFlags(p.command('collect').description('trace packets on this host'))
     .option(
       '-o, --out [file]',

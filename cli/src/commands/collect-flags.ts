@@ -65,7 +65,7 @@ export function addTracingFlags(c: Command): Command {
     .option('--stack', 'kernel stack trace on every event')
     .option(
       '--allow-system-changes',
-      'mount tracefs if needed; for nft, add a table setting nftrace in every namespace (all undone on exit)',
+      'mount tracefs if needed; for nft, add a table setting nftrace in every namespace (all undone on exit; the tables of a killed run go at the next collect or with retrace cleanup)',
     )
     .option(
       '--skb-sections <list>',
