@@ -53,7 +53,7 @@ test('retrace cleanup removes the tables of a killed collect and says which', as
   expect(tablesOf(pid)).toEqual(tables); // SIGKILL: no cleanup of its own
   const r = runRetrace(['cleanup']);
   expect(r.code).toBe(0);
-  expect(r.stdout).toContain(`removed table inet ${tables[0]} (left by retrace pid ${pid}, which no longer runs)`);
+  expect(r.stdout).toContain(`removed ${tables[0]} (table inet left by retrace pid ${pid}, which no longer runs)`);
   expect(tablesOf(pid)).toEqual([]);
   expect(runRetrace(['cleanup']).stdout).not.toContain(`pid ${pid}`);
 });
@@ -64,7 +64,7 @@ test('the next collect, without --allow-system-changes, removes them first', asy
   const r = runRetrace(['collect', '-c', 'skb', '--duration', '100ms', '-o', join(tmp.dir, 'next.data')]);
   expect(r.code).toBe(0);
   expect(r.stderr).toContain(
-    `note: removed table inet ${tables[0]} (left by retrace pid ${pid}, which no longer runs)`,
+    `note: removed ${tables[0]} (table inet left by retrace pid ${pid}, which no longer runs)`,
   );
   expect(tablesOf(pid)).toEqual([]);
 });

@@ -13,7 +13,7 @@ export function removeStaleNftTables(): string[] {
   }
   return [...byTable].map(
     ([table, { pid, netns }]) =>
-      `removed table inet ${table} (left by retrace pid ${pid}, which no longer runs) from ${netns.length} network namespace(s): ${netns.join(', ')}`,
+      `removed ${table} (table inet left by retrace pid ${pid}, which no longer runs) from ${netns.length} network namespace(s): ${netns.join(', ')}`,
   );
 }
 
