@@ -109,7 +109,7 @@ test('registers, receives its assignments, and its batches arrive in order and a
   expect(rec.batches.map((b) => b.seq)).toEqual(rec.batches.map((_, i) => BigInt(i + 1)));
   expect(rec.batches.flatMap((b) => b.ts)).toEqual(Array.from({ length: 3000 }, (_, i) => BigInt(i + 1)));
   await until('acknowledged', () => q.idle);
-  a.stop();
+  await a.stop();
   server.forceShutdown();
 });
 
@@ -142,7 +142,7 @@ test('after the server restarts, unacknowledged batches are resent and duplicate
   const ts = rec.batches.flatMap((b) => b.ts);
   expect(ts).toEqual(Array.from({ length: 200 }, (_, i) => BigInt(i + 1)));
   expect(rec.gaps).toEqual([]);
-  a.stop();
+  await a.stop();
   server.forceShutdown();
 });
 
@@ -154,14 +154,14 @@ test('a new incarnation of a node reports what its previous run may have lost', 
   const q = a.queue('t1');
   for (let i = 1; i <= 10; i++) q.addEvent(ev(i));
   await until('events', () => q.idle && rec.batches.length > 0);
-  a.stop();
+  await a.stop();
   const b = agent(port, () => undefined, 'second');
   b.start();
   await until('second registration', () => rec.registered.includes('second'));
   expect(rec.gaps).toEqual([
     expect.objectContaining({ incarnation: 'first', first_seq: rec.batches.at(-1)!.seq + 1n, last_seq: 0n }),
   ]);
-  b.stop();
+  await b.stop();
   server.forceShutdown();
 });
 
@@ -178,7 +178,7 @@ test('a stream that goes silent is ended by the deadline on the server', async (
     () => rec.ended.some((r) => /no message from the agent for \d+ ms \(deadline 400 ms\)/.test(r)),
     5000,
   );
-  a.stop();
+  await a.stop();
   server.forceShutdown();
 });
 

@@ -132,6 +132,11 @@ test('an agent killed with SIGKILL and restarted: the trace resumes, the gap is 
   );
   expect(programsLoaded()).toBeGreaterThan(baseline);
   await a1.stop('SIGKILL');
+  // A killed agent's stream ends without a goodbye: the node is lost, not cleanly done.
+  const lostNode = await until('node-a lost', () =>
+    summary(agg.address, 'kill').nodes.find((n) => n.node === 'node-a' && n.state === 'lost'),
+  );
+  expect(lostNode.error).toMatch(/without a goodbye/);
   // Nothing is pinned: the kernel unloads the dead agent's programs with its file descriptors.
   await until('the programs gone', () => programsLoaded() === baseline, 10_000);
 

@@ -149,6 +149,8 @@ test('the aggregator killed with SIGKILL four times under load: emitted = stored
 
   const s = nodeSummary(agg.address, 'kill9', 'node-b');
   if (!s) throw new Error('no summary of node-b');
+  // It said goodbye: stopped, not lost.
+  expect(s.text).not.toMatch(/node node-b \[lost\]/);
   // The summary counts exactly what is stored (a restart neither forgets nor recounts).
   expect([s.events, s.text]).toEqual([stored.length, s.text]);
   // Every event the agent emitted is stored, or lost with a cause after the agent emitted it.

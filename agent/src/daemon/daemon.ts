@@ -287,7 +287,7 @@ export class AgentDaemon {
       this.log(
         `trace ${u.trace}: ${u.events} event(s) not acknowledged by the aggregator within ${flushMs} ms of stopping: lost`,
       );
-    this.link.stop();
+    await this.link.stop();
     await new Promise<void>((r) => (this.health ? this.health.close(() => r()) : r()));
   }
 }

@@ -131,15 +131,33 @@ export class AgentLink {
     return this.welcomed;
   }
 
-  stop(): void {
+  /**
+   * Closes the stream on purpose: a Goodbye first, so that the aggregator tells this from an
+   * agent that died (a stream ending without one is a lost agent). Resolves once the stream is
+   * closed, or after a second at most.
+   */
+  async stop(reason = 'the agent is stopping'): Promise<void> {
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
-    if (this.call) {
-      this.call.end();
-      this.call.cancel();
+    const call = this.call;
+    if (call && this.welcomed) {
+      call.write({ goodbye: { reason } });
+      call.end();
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 1000);
+        const done = (): void => {
+          clearTimeout(timer);
+          resolve();
+        };
+        call.once('end', done);
+        call.once('error', done);
+        call.once('close', done);
+        call.resume(); // the server's end arrives as the stream is read to its end
+      });
     }
+    call?.cancel();
     this.client?.close();
   }
 

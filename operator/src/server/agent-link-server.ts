@@ -115,6 +115,8 @@ export class AgentLinkServer {
     let stream: AgentStream | undefined;
     let lastHeard = Date.now();
     let ended = false;
+    /** The agent said it is closing on purpose (Goodbye): the end that follows is clean. */
+    let goodbye = '';
     const send = (m: ServerMessage): void => {
       if (!ended) call.write(m);
     };
@@ -172,6 +174,10 @@ export class AgentLinkServer {
           this.assign(r.node, true);
           return;
         }
+        if (m.goodbye) {
+          goodbye = m.goodbye.reason || 'the agent said goodbye';
+          return;
+        }
         this.onMessage(stream, m, send);
       } catch (e) {
         const msg = `${stream?.node ?? 'unregistered agent'}: ${(e as Error).message}`;
@@ -195,11 +201,15 @@ export class AgentLinkServer {
       this.handler.onStreamError(stream?.node, `${stream?.node ?? 'unregistered agent'}: ${e.message}`);
       end(e.message, true);
     });
+    // Only a Goodbye makes an end clean: a killed agent's connection also just closes.
     call.on('end', () => {
-      end('the agent closed the stream', false);
+      if (goodbye) end(`the agent closed the stream: ${goodbye}`, false);
+      else end('the stream ended without a goodbye (the agent was killed, or its node or the network failed)', true);
       call.end();
     });
-    call.on('close', () => end('stream closed', true));
+    call.on('close', () =>
+      end(goodbye ? `the agent closed the stream: ${goodbye}` : 'stream closed without a goodbye', !goodbye),
+    );
   };
 
   private onRegistered(s: AgentStream, prev: NodeCursor | undefined): void {

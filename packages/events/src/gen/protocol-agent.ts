@@ -10,6 +10,11 @@ export interface AgentMessage {
   status?: NodeStatus;
   complete?: TraceComplete;
   heartbeat?: Heartbeat;
+  goodbye?: Goodbye;
+}
+
+export interface Goodbye {
+  reason: string;
 }
 
 export interface ServerMessage {
@@ -218,6 +223,23 @@ export const AGENT_FIELDS: Record<string, FieldSpec[]> = {
       "message": "Heartbeat",
       "repeated": false,
       "optional": true
+    },
+    {
+      "id": 8,
+      "json": "goodbye",
+      "kind": "message",
+      "message": "Goodbye",
+      "repeated": false,
+      "optional": true
+    }
+  ],
+  "Goodbye": [
+    {
+      "id": 1,
+      "json": "reason",
+      "kind": "string",
+      "repeated": false,
+      "optional": false
     }
   ],
   "ServerMessage": [
