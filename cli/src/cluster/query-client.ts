@@ -1,6 +1,10 @@
 // A client of the aggregator's query API (retrace traces/summary/events, kubectl retrace).
+// Events are handed on as they arrive, one message at a time: the caller's loop pulls the next
+// only when it is done with the last, and grpc-js stops reading (HTTP/2 flow control then holds
+// the aggregator back) while a few messages wait, so neither side gathers a whole trace.
 import {
   ChannelCredentials,
+  Metadata,
   makeGenericClientConstructor,
   type Client,
   type ClientReadableStream,
@@ -18,9 +22,20 @@ import {
 
 const QueryClientCtor = makeGenericClientConstructor(QueryService, 'Query');
 
-type Unary<Req, Res> = (req: Req, cb: (err: ServiceError | null, res?: Res) => void) => void;
+type Unary<Req, Res> = (req: Req, md: Metadata, cb: (err: ServiceError | null, res?: Res) => void) => void;
+
+export interface QueryAuth {
+  /**
+   * A bearer token (a Kubernetes ServiceAccount's, or any the API server accepts): an aggregator
+   * run with --query-authz kubernetes checks the reader's RBAC on each trace as this user.
+   */
+  token?: string;
+}
 
 export class QueryError extends Error {
+  /** The gRPC status code (PERMISSION_DENIED, RESOURCE_EXHAUSTED, ...). */
+  readonly code: number;
+
   constructor(server: string, e: ServiceError) {
     super(
       e.code === 14
@@ -28,6 +43,7 @@ export class QueryError extends Error {
         : `aggregator at ${server}: ${e.details || e.message}`,
     );
     this.name = 'QueryError';
+    this.code = e.code;
   }
 }
 
@@ -43,6 +59,7 @@ export class QueryClient {
     private readonly server: string,
     tls: TlsFiles | ChannelCredentials,
     serverName?: string,
+    private readonly auth: QueryAuth = {},
   ) {
     const creds = tls instanceof ChannelCredentials ? tls : channelCredentials(tls);
     this.client = new QueryClientCtor(server, creds, {
@@ -51,10 +68,18 @@ export class QueryClient {
     });
   }
 
+  private metadata(): Metadata {
+    const md = new Metadata();
+    if (this.auth.token) md.set('authorization', `Bearer ${this.auth.token}`);
+    return md;
+  }
+
   private unary<Req, Res>(name: string, req: Req): Promise<Res> {
     const fn = (this.client as unknown as Record<string, Unary<Req, Res>>)[name] as Unary<Req, Res>;
     return new Promise((resolve, reject) => {
-      fn.call(this.client, req, (err, res) => (err ? reject(new QueryError(this.server, err)) : resolve(res as Res)));
+      fn.call(this.client, req, this.metadata(), (err, res) =>
+        err ? reject(new QueryError(this.server, err)) : resolve(res as Res),
+      );
     });
   }
 
@@ -66,15 +91,26 @@ export class QueryClient {
     return this.unary('GetSummary', { trace });
   }
 
-  /** The trace's events as chunks of the requested format, in order. */
+  /**
+   * The trace's events as chunks of the requested format, in order, each read when the caller
+   * asks for it. A caller that stops early (break, an error) cancels the query: the aggregator
+   * stops reading the trace.
+   */
   async *events(req: EventsRequest): AsyncGenerator<Uint8Array> {
     const stream = (
-      this.client as unknown as { StreamEvents: (r: EventsRequest) => ClientReadableStream<EventChunk> }
-    ).StreamEvents(req);
+      this.client as unknown as {
+        StreamEvents: (r: EventsRequest, md: Metadata) => ClientReadableStream<EventChunk>;
+      }
+    ).StreamEvents(req, this.metadata());
+    let ended = false;
     try {
       for await (const chunk of stream as AsyncIterable<EventChunk>) yield chunk.data;
+      ended = true;
     } catch (e) {
+      ended = true;
       throw new QueryError(this.server, e as ServiceError);
+    } finally {
+      if (!ended) stream.cancel();
     }
   }
 

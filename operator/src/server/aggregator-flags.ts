@@ -3,10 +3,13 @@
 // flags and --metrics-port apply to it, see SEPARATE_REFUSED).
 import { serverCredentials, CertificateError, type FlagHelpers } from '@retrace/events';
 import type { startAggregatorService } from './aggregator-service.js';
+import { KubernetesAuthorizer, KubernetesAuthorizerError } from './kubernetes-authorizer.js';
+import { CertificateRoleAuthorizer, DEFAULT_AGENT_IDENTITIES, type QueryAuthorizer } from './query-authorizer.js';
 
 export const AGGREGATOR_USAGE = `--store DIR [--listen HOST:PORT]
        [--ca FILE --cert FILE --key FILE | --insecure] [--metrics-port N]
-       [--store-cap BYTES] [--lateness-ms N] [--max-buffered N] [--deadline-ms N] [--heartbeat-ms N]`;
+       [--store-cap BYTES] [--lateness-ms N] [--max-buffered N] [--deadline-ms N] [--heartbeat-ms N]
+       [--max-queries N] [--query-inflight-bytes BYTES] [--agent-identities NAME,...] [--query-authz kubernetes]`;
 
 export const AGGREGATOR_FLAGS = {
   listen: { type: 'string' }, // default 0.0.0.0:7443 (aggregatorServiceOptions)
@@ -22,6 +25,12 @@ export const AGGREGATOR_FLAGS = {
   'deadline-ms': { type: 'string' },
   'heartbeat-ms': { type: 'string' },
   'ingest-delay-ms': { type: 'string' },
+  // The query API (query-server.ts): streams at once, bytes in flight per stream, who is an agent
+  // (refused), and reading a trace checked against Kubernetes RBAC.
+  'max-queries': { type: 'string' },
+  'query-inflight-bytes': { type: 'string' },
+  'agent-identities': { type: 'string' },
+  'query-authz': { type: 'string' },
   help: { type: 'boolean' },
 } as const;
 
@@ -35,6 +44,10 @@ export const SEPARATE_REFUSED = [
   'deadline-ms',
   'heartbeat-ms',
   'ingest-delay-ms',
+  'max-queries',
+  'query-inflight-bytes',
+  'agent-identities',
+  'query-authz',
 ] as const;
 
 type Values = {
@@ -62,6 +75,30 @@ export function aggregatorServiceOptions(
   const heartbeat = num('heartbeat-ms', args['heartbeat-ms']);
   const delay = num('ingest-delay-ms', args['ingest-delay-ms']);
   const metricsPort = num('metrics-port', args['metrics-port']);
+  const maxQueries = num('max-queries', args['max-queries']);
+  const inFlight = num('query-inflight-bytes', args['query-inflight-bytes']);
+  if (maxQueries !== undefined && maxQueries < 1) fail(`--max-queries must be at least 1, got ${maxQueries}`);
+  if (inFlight !== undefined && inFlight < 4096)
+    fail(`--query-inflight-bytes must be at least 4096 (one message of events), got ${inFlight}`);
+  const agents =
+    args['agent-identities'] !== undefined
+      ? args['agent-identities']
+          .split(',')
+          .map((x) => x.trim())
+          .filter((x) => x)
+      : DEFAULT_AGENT_IDENTITIES;
+  const authorizers: QueryAuthorizer[] = [new CertificateRoleAuthorizer(agents)];
+  const authz = args['query-authz'];
+  if (authz !== undefined && authz !== 'kubernetes')
+    fail(`--query-authz takes kubernetes (reading a trace needs get on it in Kubernetes RBAC), got '${authz}'`);
+  if (authz === 'kubernetes') {
+    try {
+      authorizers.push(KubernetesAuthorizer.fromDefault());
+    } catch (e) {
+      if (e instanceof KubernetesAuthorizerError) fail(`--query-authz kubernetes: ${e.message}`);
+      throw e;
+    }
+  }
   return {
     listen: args.listen ?? '0.0.0.0:7443',
     creds,
@@ -74,6 +111,11 @@ export function aggregatorServiceOptions(
       ...(deadline ? { deadlineMs: deadline } : {}),
       ...(heartbeat ? { heartbeatMs: heartbeat } : {}),
       ...(delay ? { ingestDelayMs: delay } : {}),
+    },
+    query: {
+      ...(maxQueries !== undefined ? { maxQueries } : {}),
+      ...(inFlight !== undefined ? { maxInFlightBytes: inFlight } : {}),
+      authorizers,
     },
   };
 }

@@ -8,7 +8,7 @@ import { AgentLinkService, ControlService, QueryService, startHealthServer } fro
 import { Aggregator, type AggregatorOptions } from './aggregator.js';
 import { ControlServer } from './control-server.js';
 import { aggregatorGrpcServer } from './grpc-server.js';
-import { queryHandlers } from './query-server.js';
+import { QueryServer, type QueryServerOptions } from './query-server.js';
 
 export interface AggregatorService {
   agg: Aggregator;
@@ -16,6 +16,8 @@ export interface AggregatorService {
   health: Server | undefined;
   /** The control API, when served. */
   control: ControlServer | undefined;
+  /** The query API (its limits and counters). */
+  query: QueryServer;
   /** Flushes the store and stops both servers. */
   close(): void;
 }
@@ -32,6 +34,8 @@ export async function startAggregatorService(o: {
   creds: ServerCredentials;
   aggregator: AggregatorOptions;
   metricsPort?: number;
+  /** The query API's limits and authorizers. */
+  query?: QueryServerOptions;
   notReady?: () => string;
   /** Serve retrace.v1.Control (a separate operator sets the traces unless a file does). */
   control?: { tracesFile?: string; clients?: readonly string[] };
@@ -44,7 +48,8 @@ export async function startAggregatorService(o: {
   const agg = new Aggregator(o.aggregator);
   const server = aggregatorGrpcServer();
   server.addService(AgentLinkService, { Connect: agg.link.connect });
-  server.addService(QueryService, queryHandlers(agg) as never);
+  const query = new QueryServer(agg, { ...(o.aggregator.log ? { log: o.aggregator.log } : {}), ...o.query });
+  server.addService(QueryService, query.handlers() as never);
   const control = o.control
     ? new ControlServer(agg, {
         storeDir: o.aggregator.storeDir,
@@ -74,6 +79,7 @@ export async function startAggregatorService(o: {
     port,
     health,
     control,
+    query,
     close: () => {
       server.tryShutdown(() => undefined);
       setTimeout(() => server.forceShutdown(), 2000).unref();
