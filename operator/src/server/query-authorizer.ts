@@ -82,9 +82,8 @@ export class CertificateRoleAuthorizer implements QueryAuthorizer {
     return {
       kind: 'denied',
       reason:
-        `${describeCaller(caller)} is an agent's (${agent} is one of the agent identities: ` +
-        `${this.agents.join(', ')}, set by --agent-identities); agents send events and may not read them: ` +
-        'query with a user certificate',
+        `it is an agent's certificate (${agent} is one of the agent identities ${this.agents.join(', ')}, ` +
+        'set by --agent-identities); agents send events and may not read them: query with a user certificate',
     };
   }
 }
