@@ -26,9 +26,14 @@ export class OutputFile {
       }
       this.ownsFd = true;
     }
-    const st = fstatSync(this.fd);
-    this.regular = st.isFile();
-    this.base = this.ownsFd && opts.append ? st.size : 0;
+    let st: { isFile: () => boolean; size: number } | undefined;
+    try {
+      st = fstatSync(this.fd);
+    } catch {
+      st = undefined; // a closed stdout: the first write says so
+    }
+    this.regular = !!st?.isFile();
+    this.base = st && this.ownsFd && opts.append ? st.size : 0;
   }
 
   /**
