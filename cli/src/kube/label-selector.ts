@@ -38,8 +38,8 @@ export function parseLabelSelectorText(flag: string, text: string): LabelSelecto
   const key = (part: string, k: string): string => (KEY.test(k) ? k : bad(part, `has an invalid label key ${k}`));
   const value = (part: string, v: string): string =>
     VALUE.test(v) ? v : bad(part, `has an invalid label value ${JSON.stringify(v)}`);
-  for (const part of splitTopLevel(text)) {
-    if (!part) bad(part, 'is empty');
+  for (const [i, part] of splitTopLevel(text).entries()) {
+    if (!part) bad(part, `(requirement ${i + 1}) is empty: remove the extra comma`);
     let m = /^(\S+)\s+(in|notin)\s*\(([^()]*)\)$/.exec(part);
     if (m) {
       const values = (m[3] ?? '').split(',').map((v) => value(part, v.trim()));

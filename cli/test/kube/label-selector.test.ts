@@ -30,7 +30,9 @@ test('a malformed selector names the flag, the part and the syntax', () => {
     }
     throw new Error(`accepted ${text}`);
   };
-  expect(bad('app=web,,x')).toMatch(/--pod-selector "app=web,,x": "" is empty/);
+  expect(bad('app=web,,x')).toMatch(
+    /--pod-selector "app=web,,x": "" \(requirement 2\) is empty: remove the extra comma/,
+  );
   expect(bad('app=we b')).toMatch(/"app=we b" is not a label requirement/);
   expect(bad('-app=x')).toMatch(/invalid label key -app/);
   expect(bad('app=web,app=db')).toMatch(/contradicts app=web/);
