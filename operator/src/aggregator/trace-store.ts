@@ -70,19 +70,19 @@ import {
 import type { Journey, SortedEvent } from './journey-sorter.js';
 import { NodeQuota } from './node-quota.js';
 import {
-  MAX_RECORD_BYTES,
+  BLOCK_HEADER_BYTES,
+  BLOCK_RECORDS,
+  BLOCK_SENDER,
+  MAX_BLOCK_BYTES,
   MAX_SENDERS,
-  RECORD_EVENT,
-  RECORD_HEADER_BYTES,
-  RECORD_SENDER,
   SEGMENT_HEADER_BYTES,
   SEGMENT_MAGIC,
   describeDamage,
-  nextRecord,
-  readRecord,
+  blockIntact,
+  nextBlock,
+  readBlock,
   readVarint,
-  recordIntact,
-  sealRecord,
+  sealBlock,
   segmentVersion,
   type SegmentVersion,
 } from './segment-format.js';
@@ -185,15 +185,16 @@ interface Segment {
   bytes: number;
   /** Bytes handed to writes so far: where the next write goes. */
   written: number;
-  /** The next record's sequence number. */
+  /** Records in it so far (the next block's first record). */
   nextRecord: number;
   /** Senders declared in it: their number in the segment, and back. */
   senders: string[];
   senderIds: Map<string, number>;
   /** Bytes of records per sender (by the trace's string id): what evicting it frees for whom. */
   nodeBytes: Map<number, number>;
-  /** Per record: where its body starts, how many bytes, and its index fields. */
+  /** Per record: where its body starts, how many bytes, its block, and its index fields. */
   offset: U32;
+  block: U32;
   size: U32;
   journey: U32;
   node: U32;
@@ -409,6 +410,7 @@ export class TraceStore {
       if (e.dropReason !== drop || dropId < 0) dropId = stringId(t, (drop = e.dropReason));
       seg.offset.push(seg.bytes + (recordStarts[k] as number) - first);
       seg.size.push(recordSizes[k] as number);
+      seg.block.push(seg.bytes + (recordBlock[k] as number) - first);
       seg.journey.push(journey);
       seg.node.push(nodeId);
       seg.pod.push(podId);
@@ -429,9 +431,10 @@ export class TraceStore {
   }
 
   /**
-   * Encodes a journey's records into `w` for `seg`, each event checked against its sender's
-   * quota and the caps (which may evict its own oldest segments); `encoded` and the record
-   * arrays say what went in. Returns how many events did.
+   * Encodes a journey into `w` for `seg`: a block naming each sender new to the segment, then
+   * one block of its events, each checked against its sender's quota and the caps (which may
+   * evict the trace's oldest segments). `encoded` and the record arrays say what went in.
+   * Returns how many events did.
    */
   private encode(t: TraceState, seg: Segment, j: Journey, w: ProtoWriter): number {
     const n = j.events.length;
@@ -439,42 +442,67 @@ export class TraceStore {
       recordStarts = new Uint32Array(n * 2);
       recordSizes = new Uint32Array(n * 2);
       recordEvent = new Uint32Array(n * 2);
+      recordBlock = new Uint32Array(n * 2);
     }
     encoded.charged.clear();
     encoded.refused.clear();
     encoded.declared.length = 0;
     encoded.seqBefore = seg.nextRecord;
     let added = 0;
-    let kept = 0;
+    // Senders new to the segment are named first (charged to them: a few bytes a segment).
+    let senderName = '';
+    for (let i = 0; i < n; i++) {
+      const node = (j.events[i] as SortedEvent).node;
+      if (node === senderName) continue;
+      senderName = node;
+      if (seg.senderIds.has(node)) continue;
+      if (seg.senders.length >= MAX_SENDERS)
+        throw new StoreError(`${seg.path}: more than ${MAX_SENDERS} nodes in one segment; lower segmentBytes`);
+      const sid = seg.senders.length;
+      const at = w.pos;
+      const name = Buffer.from(node, 'utf8');
+      w.ensure(BLOCK_HEADER_BYTES + name.length);
+      w.pos += BLOCK_HEADER_BYTES;
+      w.raw(name);
+      sealBlock(w.buf, at, BLOCK_SENDER, w.pos, sid, seg.nextRecord);
+      seg.senders.push(node);
+      seg.senderIds.set(node, sid);
+      encoded.declared.push(node);
+      const id = stringId(t, node);
+      t.quota.see(id);
+      encoded.charged.set(id, (encoded.charged.get(id) ?? 0) + w.pos - at);
+      added += w.pos - at;
+    }
     // Each record's Journey section (as journeySection has it), in one object reused.
     section.id = j.id;
     section.nodes = j.nodes.length;
-    let senderName = '';
+    let block = this.openBlock(w);
+    added += BLOCK_HEADER_BYTES;
+    let inBlock = 0;
+    let kept = 0;
+    senderName = '';
     let sender = -1;
+    let sid = 0;
+    /** Bytes of the sender in this journey, and what it may still add without a closer look. */
+    let mine = 0;
+    let room = 0;
     for (let i = 0; i < n; i++) {
       const e = j.events[i] as SortedEvent;
       if (e.node !== senderName || sender < 0) {
+        if (sender >= 0) encoded.charged.set(sender, mine);
         sender = stringId(t, (senderName = e.node));
         t.quota.see(sender);
+        sid = seg.senderIds.get(senderName) as number;
+        mine = encoded.charged.get(sender) ?? 0;
+        room = this.room(t, sender, mine, added);
       }
+      // The record: its sender, its length, the agent's bytes as they are, then the sections the
+      // store adds (protobuf merges them in), written straight into what is pending.
       const at = w.pos;
-      // A sender new to the segment is named first, in a record of its own.
-      let sid = seg.senderIds.get(senderName);
-      if (sid === undefined) {
-        if (seg.senders.length >= MAX_SENDERS)
-          throw new StoreError(`${seg.path}: more than ${MAX_SENDERS} nodes in one segment; lower segmentBytes`);
-        sid = seg.senders.length;
-        const name = Buffer.from(senderName, 'utf8');
-        w.ensure(RECORD_HEADER_BYTES + name.length);
-        w.pos += RECORD_HEADER_BYTES;
-        w.raw(name);
-        sealRecord(w.buf, at, RECORD_SENDER, w.pos, sid, seg.nextRecord);
-      }
-      // The record: its header, the agent's bytes as they are, then the sections the store
-      // adds (protobuf merges them in), written straight into what is pending for the segment.
-      const start = w.pos;
-      w.ensure(RECORD_HEADER_BYTES);
-      w.pos += RECORD_HEADER_BYTES;
+      w.ensure(2);
+      w.buf[w.pos++] = sid & 0xff;
+      w.buf[w.pos++] = sid >>> 8;
+      const start = w.beginLength();
       w.raw(e.raw);
       // Records say where they come from even when the agent left k8s out (read back on open).
       if (!e.hasK8s) w.messageField(FIELD_K8S, 'K8s', { node: e.node });
@@ -482,46 +510,80 @@ export class TraceStore {
       section.cluster_ts = e.clusterTs;
       section.late = e.late;
       w.messageField(FIELD_JOURNEY, 'Journey', section);
-      const body = w.pos - start - RECORD_HEADER_BYTES;
-      if (body > MAX_RECORD_BYTES)
-        throw new StoreError(`an event of ${body} bytes from ${senderName}: the store takes events up to 16 MiB`);
+      const body = w.pos - start;
+      w.endLength(start);
       const size = w.pos - at;
-      if (!this.admit(t, sender, size, added)) {
-        w.pos = at;
-        encoded.refused.set(sender, (encoded.refused.get(sender) ?? 0) + 1);
-        continue;
+      if (size > room) {
+        if (!this.admit(t, sender, size, mine, added)) {
+          w.pos = at;
+          encoded.refused.set(sender, (encoded.refused.get(sender) ?? 0) + 1);
+          continue;
+        }
+        room = this.room(t, sender, mine, added) + size;
       }
-      if (at !== start) {
-        // the sender's record stays with the event: the segment knows it now
-        seg.senders.push(senderName);
-        seg.senderIds.set(senderName, sid);
-        encoded.declared.push(senderName);
-        seg.nextRecord++;
-      }
-      sealRecord(w.buf, start, RECORD_EVENT, w.pos, sid, seg.nextRecord++);
+      room -= size;
+      mine += size;
       added += size;
-      encoded.charged.set(sender, (encoded.charged.get(sender) ?? 0) + size);
-      recordStarts[kept] = start + RECORD_HEADER_BYTES;
+      recordStarts[kept] = w.pos - body;
       recordSizes[kept] = body;
+      recordBlock[kept] = block;
       recordEvent[kept++] = i;
+      inBlock++;
+      if (w.pos - block > MAX_BLOCK_BYTES / 2 && i < n - 1) {
+        // a journey this big takes several blocks
+        sealBlock(w.buf, block, BLOCK_RECORDS, w.pos, 0, seg.nextRecord);
+        seg.nextRecord += inBlock;
+        inBlock = 0;
+        block = this.openBlock(w);
+        added += BLOCK_HEADER_BYTES;
+      }
+    }
+    if (sender >= 0) encoded.charged.set(sender, mine);
+    if (inBlock === 0) w.pos = block;
+    else {
+      if (w.pos - block - BLOCK_HEADER_BYTES > MAX_BLOCK_BYTES)
+        throw new StoreError(`an event of more than ${MAX_BLOCK_BYTES / 2} bytes: the store takes events up to 8 MiB`);
+      sealBlock(w.buf, block, BLOCK_RECORDS, w.pos, 0, seg.nextRecord);
+      seg.nextRecord += inBlock;
     }
     return kept;
   }
 
+  /** A block's header reserved at the end of `w`; returns where it is. */
+  private openBlock(w: ProtoWriter): number {
+    const at = w.pos;
+    w.ensure(BLOCK_HEADER_BYTES);
+    w.pos += BLOCK_HEADER_BYTES;
+    return at;
+  }
+
+  /** Bytes `sender` may add without a closer look: within its share and both caps. */
+  private room(t: TraceState, sender: number, mine: number, added: number): number {
+    return Math.min(
+      t.quota.share() - t.quota.stored(sender) - mine,
+      this.capBytes - t.bytes - added,
+      this.totalCapBytes - this.totalBytes - added,
+    );
+  }
+
   /**
-   * Whether `size` more bytes of `sender` may be stored (`added` already are, in this journey):
-   * within its share, the trace's cap and the store's. Past them, the trace's oldest segment is
-   * evicted if every node with events in it is past its share; otherwise the event is refused.
+   * Whether `size` more bytes of `sender` may be stored (`mine` of it and `added` in all already
+   * are, in this journey): within its share, the trace's cap and the store's. Past them, the
+   * trace's oldest segment is evicted if every node with events in it is past its share;
+   * otherwise the event is refused.
    */
-  private admit(t: TraceState, sender: number, size: number, added: number): boolean {
+  private admit(t: TraceState, sender: number, size: number, mine: number, added: number): boolean {
     const q = t.quota;
-    const mine = encoded.charged.get(sender) ?? 0;
     if (!q.fits(sender, size, mine)) {
       q.refused(sender);
       while (!q.fits(sender, size, mine)) if (!this.evictOldest(t)) return false;
     }
-    while (t.bytes + added + size > this.capBytes || this.totalBytes + added + size > this.totalCapBytes)
+    while (t.bytes + added + size > this.capBytes || this.totalBytes + added + size > this.totalCapBytes) {
+      // A node the cap stops is at its limit too (its share less what no node is charged for:
+      // segment and block headers): its oldest may go for it, as when past its share.
+      q.refused(sender);
       if (!this.evictOldest(t)) return false;
+    }
     return true;
   }
 
@@ -657,21 +719,28 @@ export class TraceStore {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue; // evicted meanwhile
         throw e;
       }
+      // each block is checked once, when its first record is read
+      let block = -1;
+      let intact = true;
       for (let i = 0; i < count; i++) {
         if (match !== undefined && !match.has(seg.journeys[seg.journey.at(i)] as string)) continue;
         const off = seg.offset.at(i);
         const end = off + seg.size.at(i);
+        if (seg.version === 2 && seg.block.at(i) !== block) {
+          block = seg.block.at(i);
+          intact = blockIntact(buf, block);
+          if (!intact) this.badRead(t, seg, block, buf);
+        }
+        if (!intact) continue;
         const raw = buf.subarray(off, end);
         let event: Event | undefined;
-        if (seg.version === 1 || recordIntact(buf, off, end)) {
-          try {
-            event = decodeMessage<Event>('Event', raw);
-          } catch (e) {
-            if (!(e instanceof ProtoDecodeError)) throw e;
-          }
+        try {
+          event = decodeMessage<Event>('Event', raw);
+        } catch (e) {
+          if (!(e instanceof ProtoDecodeError)) throw e;
+          this.badRead(t, seg, off, buf, end);
         }
         if (event) yield { raw, event };
-        else this.badRead(t, seg, off, end);
       }
     }
   }
@@ -691,20 +760,23 @@ export class TraceStore {
     return buf;
   }
 
-  private badRead(t: TraceState, seg: Segment, off: number, end: number): void {
-    const key = `${seg.path}:${off}`;
+  /** A block (or a version 1 record, from `at` to `end`) that changed since it was written. */
+  private badRead(t: TraceState, seg: Segment, at: number, buf: Buffer, end?: number): void {
+    const key = `${seg.path}:${at}`;
     if (this.badReads.has(key)) return;
     this.badReads.add(key);
-    const at = seg.version === 2 ? off - RECORD_HEADER_BYTES : off;
+    let records = 0;
+    for (let i = 0; i < seg.offset.length; i++) if (seg.block.at(i) === at) records++;
+    const len = end !== undefined ? end - at : readBlockLength(buf, at);
     this.warn({
       trace: t.name,
       file: seg.path,
       offset: at,
-      bytes: end - at,
-      records: 1,
+      ...(len !== undefined ? { bytes: len } : {}),
+      records: end !== undefined ? 1 : records,
       message:
-        seg.version === 2
-          ? 'checksum mismatch on read (the file changed since it was written): record skipped, not served'
+        end === undefined
+          ? `checksum mismatch on read (the file changed since it was written): its ${records} records skipped, not served`
           : 'record is no longer a valid event (version 1 segment, no checksum): skipped',
     });
   }
@@ -1038,8 +1110,9 @@ export class TraceStore {
     }
   }
 
-  private index(t: TraceState, seg: Segment, offset: number, size: number, f: RecordFields): void {
+  private index(t: TraceState, seg: Segment, block: number, offset: number, size: number, f: RecordFields): void {
     seg.offset.push(offset);
+    seg.block.push(block);
     seg.size.push(size);
     seg.journey.push(journeyIndex(seg, f.journey));
     seg.node.push(stringId(t, f.node));
@@ -1233,30 +1306,29 @@ export class TraceStore {
         seg.bytes = seg.written = buf.length;
         return;
       }
-      const firstRecord = nextRecord(buf, 0, buf.length);
-      pos = firstRecord < 0 ? buf.length : firstRecord;
+      const firstBlock = nextBlock(buf, 0, buf.length);
+      pos = firstBlock < 0 ? buf.length : firstBlock;
       this.warn({
         trace: t.name,
         file: seg.path,
         offset: 0,
         bytes: pos,
-        message: `segment header damaged (${describeDamage(buf, 0, pos, 'no record starts here')}): its records are read, and new ones go to a new segment`,
+        message: `segment header damaged (${describeDamage(buf, 0, pos, 'no block starts here')}): its records are read, and new ones go to a new segment`,
       });
     }
     let expect = 0;
     let end = buf.length;
-    const senderOf = (sid: number): string | undefined => seg.senders[sid];
     let unknownSender = false;
     while (pos < end) {
-      const r = readRecord(buf, pos, end);
+      const r = readBlock(buf, pos, end);
       if (typeof r === 'string') {
-        const next = nextRecord(buf, pos + 1, end);
+        const next = nextBlock(buf, pos + 1, end);
         const to = next < 0 ? end : next;
         const what = describeDamage(buf, pos, to, r);
-        const nextSeq = next < 0 ? -1 : (readRecord(buf, next, end) as { seq: number }).seq;
-        const records = nextSeq >= expect ? nextSeq - expect : undefined;
-        const lost = records !== undefined ? `, ${records} record${records === 1 ? '' : 's'} lost` : '';
         if (next >= 0) {
+          const first = (readBlock(buf, next, end) as { first: number }).first;
+          const records = first >= expect ? first - expect : undefined;
+          const lost = records !== undefined ? `, ${records} record${records === 1 ? '' : 's'} lost` : '';
           this.warn({
             trace: t.name,
             file: seg.path,
@@ -1298,55 +1370,72 @@ export class TraceStore {
         }
         break;
       }
-      expect = r.seq + 1;
-      seg.nextRecord = Math.max(seg.nextRecord, expect);
       pos = r.end;
-      const charged = r.end - r.at;
-      if (r.type === RECORD_SENDER) {
+      if (r.type === BLOCK_SENDER) {
         const name = buf.toString('utf8', r.start, r.end);
         seg.senders[r.sender] = name;
         seg.senderIds.set(name, r.sender);
-        this.charge(t, seg, name, charged);
+        this.charge(t, seg, name, r.end - r.at);
         continue;
       }
-      if (r.type !== RECORD_EVENT) {
+      expect = r.first;
+      if (r.type !== BLOCK_RECORDS) {
         this.warn({
           trace: t.name,
           file: seg.path,
           offset: r.at,
-          bytes: charged,
-          records: 1,
-          message: `record of unknown type ${r.type} (a newer retrace?): skipped`,
+          bytes: r.end - r.at,
+          message: `block of unknown type ${r.type} (a newer retrace?): skipped`,
         });
         continue;
       }
-      const f = recordFields(buf, r.start, r.end);
-      if (f === undefined) {
-        this.warn({
-          trace: t.name,
-          file: seg.path,
-          offset: r.at,
-          bytes: charged,
-          records: 1,
-          message: 'record is not a valid event (its checksum holds: written so), skipped',
-        });
-        continue;
+      // Its records: sender, length, event.
+      for (let p = r.start; p < r.end;) {
+        const len = p + 2 < r.end ? readVarint(buf, p + 2, r.end) : undefined;
+        if (len === undefined || len[1] + len[0] > r.end) {
+          this.warn({
+            trace: t.name,
+            file: seg.path,
+            offset: p,
+            bytes: r.end - p,
+            message: 'the rest of a block is not records (its checksum holds: written so), skipped',
+          });
+          break;
+        }
+        const [size, start] = len;
+        const sid = (buf[p] as number) | ((buf[p + 1] as number) << 8);
+        const charged = start + size - p;
+        p = start + size;
+        expect++;
+        const f = recordFields(buf, start, start + size);
+        if (f === undefined) {
+          this.warn({
+            trace: t.name,
+            file: seg.path,
+            offset: start,
+            bytes: size,
+            records: 1,
+            message: 'record is not a valid event (its checksum holds: written so), skipped',
+          });
+          continue;
+        }
+        this.index(t, seg, r.at, start, size, f);
+        let sender = seg.senders[sid];
+        if (sender === undefined) {
+          // the block naming it was damaged: charged to the node the event names
+          unknownSender = true;
+          sender = f.node;
+        }
+        this.charge(t, seg, sender, charged);
       }
-      this.index(t, seg, r.start, r.end - r.start, f);
-      let sender = senderOf(r.sender);
-      if (sender === undefined) {
-        // the record naming it was damaged: charged to the node the event names
-        unknownSender = true;
-        sender = f.node;
-      }
-      this.charge(t, seg, sender, charged);
+      seg.nextRecord = Math.max(seg.nextRecord, expect);
     }
     if (unknownSender)
       this.warn({
         trace: t.name,
         file: seg.path,
         offset: 0,
-        message: "some events' sender is not named (its record was damaged): charged to the node each event names",
+        message: "some events' sender is not named (its block was damaged): charged to the node each event names",
       });
     seg.bytes = seg.written = end;
   }
@@ -1381,7 +1470,7 @@ export class TraceStore {
           message: 'record is not a valid event, skipped',
         });
       else {
-        this.index(t, seg, start, size, f);
+        this.index(t, seg, 0, start, size, f);
         this.charge(t, seg, f.node, start + size - pos);
       }
       pos = start + size;
@@ -1420,6 +1509,7 @@ function newSegment(seq: number, path: string, version: SegmentVersion): Segment
     senderIds: new Map(),
     nodeBytes: new Map(),
     offset: new U32(),
+    block: new U32(),
     size: new U32(),
     journey: new U32(),
     node: new U32(),
@@ -1475,6 +1565,7 @@ const section: JourneySection = { id: '', idx: 0, cluster_ts: 0n, late: false, n
 let recordStarts = new Uint32Array(256);
 let recordSizes = new Uint32Array(256);
 let recordEvent = new Uint32Array(256);
+let recordBlock = new Uint32Array(256);
 
 /** What encode did for one journey: bytes per sender, events refused per sender, senders named. */
 const encoded = {
@@ -1483,6 +1574,12 @@ const encoded = {
   declared: [] as string[],
   seqBefore: 0,
 };
+
+/** The body length a block header at `at` gives, with the header (undefined when cut). */
+function readBlockLength(b: Uint8Array, at: number): number | undefined {
+  if (at + BLOCK_HEADER_BYTES > b.length) return undefined;
+  return BLOCK_HEADER_BYTES + ((b[at + 7] as number) | ((b[at + 8] as number) << 8) | ((b[at + 9] as number) << 16));
+}
 
 /** `namespace/name`, as the pod index and filters have it ('' when no pod). */
 function podOf(namespace: string, pod: string): string {

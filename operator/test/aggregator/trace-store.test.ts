@@ -4,49 +4,15 @@ import { pbkdf2 } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodeMessage, type Event, type TraceSummary } from '@retrace/events';
-import {
-  TraceStore,
-  journeySection,
-  traceDirName,
-  type Journey,
-  type SortedEvent,
-  type StoreWarning,
-} from '../../src/aggregator/index.js';
-import { event, overVxlan, podPing, sortedEvent, tracking } from './packets.js';
+import { encodeMessage, type TraceSummary } from '@retrace/events';
+import { TraceStore, journeySection, traceDirName, type StoreWarning } from '../../src/aggregator/index.js';
+import { T, dropped, ids, local } from './store-journeys.js';
 
 let dir: string;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'retrace-store-'));
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
-
-const T = 1_732_000_000_000_000_000n;
-
-function sorted(node: string, ev: Event, idx: number, late = false): SortedEvent {
-  return sortedEvent(node, ev, T + BigInt(idx), idx, late);
-}
-
-/** A ping from a pod on node-a that node-b drops; `n` makes each journey distinct. */
-function dropped(n: number, reason = 'NETFILTER_DROP'): Journey {
-  const st = tracking(BigInt(n) * 1000n, 0xffff888000000000n + BigInt(n) * 0x1000n);
-  const pod = { namespace: 'default', name: `client-${n % 3}` };
-  const events = [
-    sorted('node-a', event({ ts: 10n, tracking: st, packet: podPing(n), node: 'node-a', pod }), 0),
-    sorted('node-a', event({ ts: 20n, tracking: st, packet: overVxlan(podPing(n)), node: 'node-a', pod }), 1),
-    sorted('node-b', event({ ts: 30n, tracking: st, packet: podPing(n), node: 'node-b', drop: reason }), 2),
-  ];
-  return { id: `node-a/${n}`, nodes: ['node-a', 'node-b'], events };
-}
-
-/** A ping that stays on node-c, from an agent that sets no k8s section. */
-function local(n: number): Journey {
-  const ev = event({ ts: 5n, tracking: tracking(BigInt(n), BigInt(n)), packet: podPing(n) });
-  return { id: `node-c/${n}`, nodes: ['node-c'], events: [sorted('node-c', ev, 0)] };
-}
-
-const ids = (store: TraceStore, trace: string, filter = {}): string[] =>
-  [...store.events(trace, filter)].map(({ event: e }) => `${e.journey?.id}#${e.journey?.idx}`);
 
 test('events come back in order with their journey section, and the bytes the agent sent', () => {
   const store = TraceStore.open(dir);
@@ -89,20 +55,28 @@ test('filters select whole journeys: by node, by pod, by drop reason, together',
   store.close();
 });
 
-test('past the size cap the oldest segment goes, and the events it held are counted', () => {
+test('past the size cap a node loses its own oldest segment; every event is kept, evicted or refused', () => {
   const store = TraceStore.open(dir, { segmentBytes: 4096, capBytes: 12_288 });
   for (let n = 0; n < 100; n++) store.append('t', dropped(n));
   const kept = [...store.events('t')];
   expect(store.storedBytes('t')).toBeLessThanOrEqual(12_288);
   expect(store.evicted('t')).toBeGreaterThan(0);
-  expect(kept.length + store.evicted('t')).toBe(300);
+  expect(kept.length + store.evicted('t') + store.refused('t')).toBe(300);
   // What is left is the newest, still in order.
-  expect(kept[kept.length - 1]?.event.journey?.id).toBe('node-a/99');
+  const journeys = kept.map(({ event: e }) => Number(e.journey?.id.split('/')[1]));
+  expect(journeys).toEqual([...journeys].sort((a, b) => a - b));
+  expect(journeys.at(-1)).toBeGreaterThan(90);
   const files = readdirSync(join(dir, traceDirName('t'))).filter((f) => f.endsWith('.rec'));
   expect(files.length).toBeLessThanOrEqual(4);
   store.close();
   expect(() => TraceStore.open(dir, { segmentBytes: 8192, capBytes: 4096 })).toThrow(
     /capBytes \(4096\) must be at least segmentBytes/,
+  );
+  expect(() => TraceStore.open(dir, { segmentBytes: 4096, capBytes: 8192, totalCapBytes: 4096 })).toThrow(
+    /totalCapBytes \(4096\) must be at least capBytes/,
+  );
+  expect(() => TraceStore.open(dir, { segmentBytes: 4096, capBytes: 8192, nodeFloorBytes: 9000 })).toThrow(
+    /nodeFloorBytes must be a whole number of bytes from 0 to capBytes \(8192\), got 9000/,
   );
 });
 
@@ -160,13 +134,13 @@ test('a restarted store has every trace, its events, summary and eviction count'
   store.close();
 });
 
-test('a record cut by a crash is reported with its file and offset, cut off, and nothing before it is lost', () => {
+test('a journey cut by a crash at the end of the last segment is reported with its file and offset, cut off, and nothing before it is lost', () => {
   let store = TraceStore.open(dir);
   for (let n = 0; n < 5; n++) store.append('t', dropped(n));
   store.close();
   const seg = join(dir, traceDirName('t'), 'seg-00000001.rec');
   const size = statSync(seg).size;
-  truncateSync(seg, size - 7); // the last record loses its end
+  truncateSync(seg, size - 7); // the last journey's block loses its end
 
   const warnings: StoreWarning[] = [];
   const messages: string[] = [];
@@ -178,13 +152,15 @@ test('a record cut by a crash is reported with its file and offset, cut off, and
   });
   expect(warnings).toHaveLength(1);
   expect(warnings[0]?.file).toBe(seg);
-  expect(messages[0]).toMatch(/seg-00000001\.rec at byte \d+: record cut short/);
+  expect(messages[0]).toMatch(
+    /seg-00000001\.rec at byte \d+: block cut short at the end of the last segment .* cut off \(the file now ends at \d+\)/,
+  );
   const offset = warnings[0]?.offset ?? 0;
   expect(statSync(seg).size).toBe(offset);
-  expect(ids(store, 't')).toHaveLength(14); // 15 stored, the last one cut
-  expect(ids(store, 't').at(-1)).toBe('node-a/4#1');
+  expect(ids(store, 't')).toHaveLength(12); // 5 journeys stored, the last one cut (one block, one checksum)
+  expect(ids(store, 't').at(-1)).toBe('node-a/3#2');
   store.append('t', dropped(9));
-  expect(ids(store, 't')).toHaveLength(17);
+  expect(ids(store, 't')).toHaveLength(15);
   store.close();
   expect(TraceStore.open(dir).warnings).toEqual([]); // repaired for good
 });
