@@ -28,7 +28,8 @@ export function causeInWords(e: NodeJS.ErrnoException): string {
   }
 }
 
-function fixFor(e: NodeJS.ErrnoException, flag: string): string {
+function fixFor(e: NodeJS.ErrnoException, flag: string, path = ''): string {
+  if (path === '-') return `write to a file with ${flag}`;
   if (e.code === 'ENOSPC' || e.code === 'EDQUOT')
     return `free some space, or choose another ${flag} on a disk with room`;
   return `choose another ${flag}`;
@@ -79,7 +80,7 @@ export class OutputWriteError extends Error {
         : `${name(path)} holds the ${describe(written, unit)} written before (${written.bytes} bytes), complete and readable`;
     super(
       `cannot write ${name(path)}: ${causeInWords(errno)}. ${kept}; ${describe(lost, unit)} could not be written and are lost. ` +
-        `To keep everything, ${fixFor(errno, flag)}`,
+        `To keep everything, ${fixFor(errno, flag, path)}`,
     );
     this.name = 'OutputWriteError';
   }
