@@ -15,6 +15,7 @@ import { cleanup } from '../commands/cleanup.js';
 import type { InputFile } from '../output/same-file.js';
 import { eventJsonSchema } from '@retrace/events';
 import { UsageError } from '../usage-error.js';
+import { OutputWriteError } from '../output/write-error.js';
 import {
   ProfileError,
   checkExtraDirs,
@@ -202,6 +203,11 @@ export async function run(argv: readonly string[]): Promise<void> {
 
 run(process.argv).catch((e: unknown) => {
   const err = e as Error;
+  // `retrace print F | head`: the reader has what it wanted; quiet, as a process killed by SIGPIPE.
+  if (err instanceof OutputWriteError && err.path === '-' && err.errno.code === 'EPIPE') {
+    process.exitCode = 141;
+    return;
+  }
   process.stderr.write(`retrace: ${err.message}\n`);
   process.exitCode = err instanceof UsageError || err instanceof ProfileError ? 2 : 1;
 });

@@ -74,12 +74,13 @@ export class OutputWriteError extends Error {
     readonly unit: Unit,
     flag = '-o',
   ) {
+    const were = (t: Tally): string => (t.items === 1 && unit !== 'series' ? 'was' : 'were');
     const kept =
       path === '-'
-        ? `${describe(written, unit)} (${written.bytes} bytes) were written`
+        ? `${describe(written, unit)} (${written.bytes} bytes) ${were(written)} written`
         : `${name(path)} holds the ${describe(written, unit)} written before (${written.bytes} bytes), complete and readable`;
     super(
-      `cannot write ${name(path)}: ${causeInWords(errno)}. ${kept}; ${describe(lost, unit)} could not be written and are lost. ` +
+      `cannot write ${name(path)}: ${causeInWords(errno)}. ${kept}; ${describe(lost, unit)} could not be written and ${lost.items === 1 && unit !== 'series' ? 'is' : 'are'} lost. ` +
         `To keep everything, ${fixFor(errno, flag, path)}`,
     );
     this.name = 'OutputWriteError';
