@@ -176,7 +176,9 @@ export class KubernetesAuthorizer implements QueryAuthorizer {
       kind: 'denied',
       reason:
         `Kubernetes user ${who.user} (${describeCaller(caller)}) may not ${what}${why ? ` (${why})` : ''}: ` +
-        `a Role granting get on ${r.resource} in ${r.namespace ?? 'the cluster'} is needed to read its journeys`,
+        (r.namespace
+          ? `a Role granting get on ${r.resource} in ${r.namespace} is needed to read its journeys`
+          : `a ClusterRole granting get on ${r.resource} is needed to read its journeys`),
     };
   }
 }
