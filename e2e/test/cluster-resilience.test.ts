@@ -262,8 +262,11 @@ test('malformed messages mark their own stream only', async () => {
     agg.address,
     channelCredentials({ ca: certs.ca, cert: certs.clientCert, key: certs.clientKey }),
   );
-  const open = (): { call: ClientDuplexStream<AgentMessage, ServerMessage>; got: ServerMessage[] } => {
-    const call = (client as unknown as { Connect: () => ClientDuplexStream<AgentMessage, ServerMessage> }).Connect();
+  // The agent of node-bad, with its own certificate (bound to that node).
+  const own = certs.nodeCert('node-bad');
+  const badClient = new Client(agg.address, channelCredentials({ ca: certs.ca, cert: own.cert, key: own.key }));
+  const open = (via = client): { call: ClientDuplexStream<AgentMessage, ServerMessage>; got: ServerMessage[] } => {
+    const call = (via as unknown as { Connect: () => ClientDuplexStream<AgentMessage, ServerMessage> }).Connect();
     const got: ServerMessage[] = [];
     call.on('data', (m: ServerMessage) => got.push(m));
     call.on('error', () => undefined);
@@ -278,7 +281,7 @@ test('malformed messages mark their own stream only', async () => {
     message: expect.stringMatching(/speaks protocol 99.*speaks 1/),
   });
   // A batch with a truncated event: counted as malformed on that node, the stream stays up.
-  const bad = open();
+  const bad = open(badClient);
   bad.call.write({
     register: { protocol: PROTOCOL_VERSION, node: 'node-bad', kernel_release: 'x', version: 't', incarnation: 'b1' },
   });
@@ -306,6 +309,7 @@ test('malformed messages mark their own stream only', async () => {
   old.call.cancel();
   bad.call.cancel();
   client.close();
+  badClient.close();
   void credentials;
   await agent.stop('SIGTERM');
 });

@@ -1,5 +1,7 @@
 // Test certificates made with openssl: a CA, a server certificate for localhost/127.0.0.1, a
-// client certificate the CA signed, and one from another CA (which the server must refuse).
+// client certificate the CA signed (bound to no node: what CLI users and operators present), one
+// certificate per agent bound to its node (URI SAN retrace:node:NAME, made on first use), and one
+// from another CA (which the server must refuse).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +17,8 @@ export interface TestCerts {
   /** Signed by a CA the server does not trust. */
   rogueCert: string;
   rogueKey: string;
+  /** An agent certificate bound to `node` (made on first use). */
+  nodeCert(node: string): { cert: string; key: string };
   remove(): void;
 }
 
@@ -96,7 +100,13 @@ export function makeTestCerts(): TestCerts {
   const client = leaf(dir, 'agent', root, 'DNS:agent');
   const rogueCa = ca(dir, 'rogue-ca');
   const rogue = leaf(dir, 'rogue', rogueCa, 'DNS:agent');
+  const nodeCerts = new Map<string, { cert: string; key: string }>();
   return {
+    nodeCert: (node: string) => {
+      let c = nodeCerts.get(node);
+      if (!c) nodeCerts.set(node, (c = leaf(dir, `agent-${node}`, root, `DNS:agent,URI:retrace:node:${node}`)));
+      return c;
+    },
     dir,
     ca: root.cert,
     serverCert: server.cert,

@@ -104,9 +104,9 @@ export interface AgentProcOptions {
 
 export function startAgent(o: AgentProcOptions): Proc {
   const c = o.certs;
-  const tls = c
-    ? ['--ca', c.ca, '--cert', o.rogue ? c.rogueCert : c.clientCert, '--key', o.rogue ? c.rogueKey : c.clientKey]
-    : ['--insecure'];
+  // Each agent presents a certificate bound to its node, as the aggregator requires by default.
+  const own = c && !o.rogue ? c.nodeCert(o.node) : undefined;
+  const tls = c ? ['--ca', c.ca, '--cert', own?.cert ?? c.rogueCert, '--key', own?.key ?? c.rogueKey] : ['--insecure'];
   return start([
     repoFile('agent/dist/bin/retrace-agent.js'),
     '--server',

@@ -21,6 +21,8 @@ import {
   type TraceCursor,
   type TraceSpec,
 } from '@retrace/events';
+import { NODE_URI_PREFIX, peerIdentity } from './peer-identity.js';
+import { nameProblem, printable } from './wire-names.js';
 
 export interface AgentStream {
   node: string;
@@ -60,6 +62,13 @@ export interface LinkHandler {
 export interface LinkTiming {
   heartbeatMs: number;
   deadlineMs: number;
+  /**
+   * bound (what retrace-aggregator and retrace-operator default to): an agent registers only as
+   * a node its certificate names (URI SAN retrace:node:NAME). shared (the default here, for
+   * embedding without TLS): any certificate the CA signed may register as any node (one
+   * certificate for every agent; a stolen one can pose as any node).
+   */
+  agentCerts?: 'bound' | 'shared';
   /** Each batch is taken in this much later (reading pauses meanwhile): a slow aggregator, for tests. */
   ingestDelayMs?: number;
 }
@@ -72,6 +81,8 @@ interface NodeCursor {
   lastSeq: Map<string, bigint>;
   /** Last batch acknowledged per trace (durable): what a reconnecting agent keeps. */
   acked: Map<string, bigint>;
+  /** Traces ever assigned to the node (its batches may still come after a trace ended). */
+  assigned: Set<string>;
 }
 
 export class AgentLinkServer {
@@ -92,7 +103,12 @@ export class AgentLinkServer {
   loadCursors(saved: Record<string, { incarnation: string; lastSeq: Record<string, string> }>): void {
     for (const [node, c] of Object.entries(saved)) {
       const acked = new Map(Object.entries(c.lastSeq).map(([t, s]) => [t, BigInt(s)]));
-      this.cursors.set(node, { incarnation: c.incarnation, lastSeq: new Map(acked), acked });
+      this.cursors.set(node, {
+        incarnation: c.incarnation,
+        lastSeq: new Map(acked),
+        acked,
+        assigned: new Set(acked.keys()),
+      });
     }
   }
 
@@ -156,7 +172,21 @@ export class AgentLinkServer {
               `the agent speaks protocol ${r.protocol}, this aggregator speaks ${PROTOCOL_VERSION}: run agent and aggregator of the same retrace release`,
             );
           if (!r.node) return refuse('the registration names no node: start the agent with --node-name');
-          if (!r.incarnation) return refuse('the registration has no incarnation id');
+          const bad = nameProblem(r.node, 'node name');
+          if (bad) return refuse(`${bad}: start the agent with the node's Kubernetes name (--node-name)`);
+          if (!r.incarnation || nameProblem(r.incarnation, 'incarnation'))
+            return refuse('the registration has no valid incarnation id (letters, digits, - and . only)');
+          if (this.timing.agentCerts === 'bound') {
+            const id = peerIdentity(call);
+            if (!id.nodes.includes(r.node))
+              return refuse(
+                `this agent's certificate (${id.names.join(', ') || 'no name'}) is not bound to node ${r.node}: ` +
+                  (id.nodes.length
+                    ? `it may register only as ${id.nodes.join(', ')}`
+                    : `give each agent a certificate naming its node (URI SAN ${NODE_URI_PREFIX}${r.node}), ` +
+                      'or start the aggregator with --agent-certs shared to accept one certificate for all agents'),
+              );
+          }
           stream = { node: r.node, incarnation: r.incarnation, register: r, connectedAt: Date.now() };
           const old = this.streams.get(r.node);
           if (old) old.call.end(); // a newer stream of the same node replaces the old one
@@ -222,8 +252,19 @@ export class AgentLinkServer {
           last_seq: 0n,
           reason: 'the agent restarted; events of its previous run after this batch were not received',
         });
-      this.cursors.set(s.node, { incarnation: s.incarnation, lastSeq: new Map(), acked: new Map() });
-    } else if (!prev) this.cursors.set(s.node, { incarnation: s.incarnation, lastSeq: new Map(), acked: new Map() });
+      this.cursors.set(s.node, {
+        incarnation: s.incarnation,
+        lastSeq: new Map(),
+        acked: new Map(),
+        assigned: new Set(prev.assigned),
+      });
+    } else if (!prev)
+      this.cursors.set(s.node, {
+        incarnation: s.incarnation,
+        lastSeq: new Map(),
+        acked: new Map(),
+        assigned: new Set(),
+      });
     // The same run reconnecting: what it sends again after the last acknowledged batch and up
     // to the last received one is dropped as duplicates (it is already here, in memory).
     this.handler.onRegister(s, prev?.incarnation !== s.incarnation ? prev?.incarnation : undefined);
@@ -243,6 +284,8 @@ export class AgentLinkServer {
     const names = new Set(traces.map((t) => t.name));
     const removed = full ? [] : [...st.sent].filter((n) => !names.has(n));
     st.sent = names;
+    const assigned = this.cursors.get(node)?.assigned;
+    for (const n of names) assigned?.add(n);
     st.call.write({ assignments: { full, traces, removed } });
   }
 
@@ -251,7 +294,18 @@ export class AgentLinkServer {
     for (const node of this.streams.keys()) this.assign(node);
   }
 
+  /** An agent speaks only of traces assigned to its node: it cannot make one up. */
+  private checkAssigned(s: AgentStream, trace: string, what: string): void {
+    if (this.cursors.get(s.node)?.assigned.has(trace)) return;
+    throw new Error(
+      `${what} for trace ${printable(trace)}, which is not assigned to node ${s.node}: refused (agents send only ` +
+        'what the aggregator assigned them)',
+    );
+  }
+
   private onMessage(s: AgentStream, m: AgentMessage, send: (m: ServerMessage) => void): void {
+    const trace = m.batch?.trace ?? m.attach?.trace ?? m.lost?.trace ?? m.status?.trace ?? m.complete?.trace;
+    if (trace !== undefined) this.checkAssigned(s, trace, m.batch ? `batch ${m.batch.seq}` : 'a message');
     if (m.batch) {
       const b = m.batch;
       if (!b.trace) throw new Error(`batch ${b.seq} names no trace`);

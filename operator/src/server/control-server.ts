@@ -5,7 +5,6 @@
 // the store directory, so an aggregator that restarts goes on running it before any operator
 // speaks again; an operator that restarts changes nothing until it sends its own whole set.
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import { status, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import {
@@ -19,6 +18,7 @@ import {
   type TraceSpec,
 } from '@retrace/events';
 import type { Aggregator } from './aggregator.js';
+import { certificateIdentity, peerIdentity } from './peer-identity.js';
 
 /** The operator's last SetTraces, in the store directory (a dot name: never a trace's directory). */
 export const CONTROL_FILE = '.control-traces.pb';
@@ -126,7 +126,7 @@ export class ControlServer {
   private denied(call: ServerUnaryCall<unknown, unknown>): string | undefined {
     const allowed = this.opts.clients;
     if (!allowed) return undefined;
-    const names = peerNames(call);
+    const names = peerIdentity(call).names;
     if (names.some((n) => allowed.includes(n))) return undefined;
     const who = names.length ? names.join(', ') : 'no certificate';
     this.log(`refused a control call from ${who}: not one of ${allowed.join(', ')}`);
@@ -182,24 +182,7 @@ export class ControlServer {
   }
 }
 
-/** A certificate's CN and the DNS names of its subjectAltName ("DNS:a, IP Address:...") */
-function names(cn: string | string[] | undefined, subjectAltName: string | undefined): string[] {
-  const dns = (subjectAltName ?? '')
-    .split(',')
-    .map((x) => x.trim())
-    .filter((x) => x.startsWith('DNS:'))
-    .map((x) => x.slice(4));
-  return [...(cn === undefined ? [] : typeof cn === 'string' ? [cn] : cn), ...dns];
-}
-
-/** The peer certificate's CN and DNS names (empty without TLS or a certificate). */
-function peerNames(call: ServerUnaryCall<unknown, unknown>): string[] {
-  const cert = call.getAuthContext?.()?.sslPeerCertificate;
-  return cert ? names(cert.subject?.CN, cert.subjectaltname) : [];
-}
-
 /** The names a certificate (PEM) carries: its CN and DNS names. */
 export function certificateNames(pem: string | Buffer): string[] {
-  const c = new X509Certificate(pem);
-  return names(/(?:^|\n)CN=([^\n]*)/.exec(c.subject)?.[1], c.subjectAltName);
+  return certificateIdentity(pem).names;
 }
