@@ -44,6 +44,7 @@ export function benchStore(n: number, rounds = 3): StoreBenchResult {
       const store = TraceStore.open(dir, { capBytes: 1 << 30 });
       for (const j of journeys) store.append('bench', j);
       bytes = store.storedBytes('bench');
+      if (store.refused('bench') > 0) throw new Error(`bench: ${store.refused('bench')} events refused by the store`);
       store.close();
       const ns = process.hrtime.bigint() - t0;
       if (storeNs < 0n || ns < storeNs) storeNs = ns;

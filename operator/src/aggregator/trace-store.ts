@@ -4,10 +4,10 @@
 // <dir>/<trace, sanitised>/
 //   trace.json          the trace's name (directory names are sanitised) and evicted count
 //   meta.json           the last saved TraceSummary (written to a temporary file, then renamed)
-//   seg-00000001.rec    records (segment-format.ts): each with a checksum, its sender and a
-//   seg-00000002.rec    sequence number, holding the event's protobuf bytes as the agent sent
-//   ...                 them with its Journey section (field 17) appended; protobuf merges a
-//                       repeated message field, so the bytes decode as the event plus `journey`
+//   seg-00000001.rec    blocks (segment-format.ts), one per journey, each with a checksum; a
+//   seg-00000002.rec    record per event: its sender, and the event's protobuf bytes as the
+//   ...                 agent sent them with its Journey section (field 17) appended; protobuf
+//                       merges a repeated message field, so they decode as the event + `journey`
 // <dir>/.state/<key>.json   small JSON documents for the aggregator (saveState / state)
 //
 // Each segment's index (record offsets, journey id, sender, node, pod, drop reason) is kept in
@@ -20,10 +20,10 @@
 // refused (onRefused) rather than anyone else's evicted, and the oldest segment goes only when
 // every node with events in it is past its share (a node's own rolling window).
 //
-// Damage is never repaired by losing what is valid: on open a record that fails its checksum, a
+// Damage is never repaired by losing what is valid: on open a block that fails its checksum, a
 // zeroed block or stray bytes are skipped and reported (file, offset, bytes, records), and every
-// record after them kept; only the end of the last segment, when no record follows, is cut off (a
-// crash while writing). Reads check each record's checksum again and skip one that changed.
+// block after them kept; only the end of the last segment, when no block follows, is cut off (a
+// crash while writing). Reads check each block's checksum again and skip one that changed.
 // Unreadable trace.json, meta.json or state files are set aside as <file>.damaged-<time>, never
 // overwritten; a trace whose trace.json is lost is found again by its directory name, and new
 // segments are only ever created, never written over.
@@ -957,7 +957,11 @@ export class TraceStore {
     // A directory of this name not loaded (its trace.json was lost and its name could not be
     // told from the directory's): it is this trace's, and its segments are kept.
     if (existsSync(dir) && this.load(dir, name)) return this.traces.get(name) as TraceState;
-    mkdirSync(dir, { recursive: true });
+    try {
+      mkdirSync(dir, { recursive: true });
+    } catch (e) {
+      throw new StoreWriteError(dir, e as NodeJS.ErrnoException);
+    }
     t = this.newTraceState(name, dir);
     this.traces.set(name, t);
     this.saveTraceFile(t);
@@ -983,8 +987,23 @@ export class TraceStore {
     };
   }
 
+  /**
+   * trace.json, replaced atomically. When the disk refuses, the old one stays (its evicted count
+   * behind): reported, not thrown, so that an eviction on a full disk does not stop the append.
+   */
   private saveTraceFile(t: TraceState): void {
-    writeAtomically(join(t.dir, 'trace.json'), `${JSON.stringify({ name: t.name, evicted: t.evicted })}\n`);
+    const file = join(t.dir, 'trace.json');
+    try {
+      writeAtomically(file, `${JSON.stringify({ name: t.name, evicted: t.evicted })}\n`);
+    } catch (e) {
+      rmSync(`${file}.tmp`, { force: true });
+      this.warn({
+        trace: t.name,
+        file,
+        offset: 0,
+        message: `not saved (${(e as Error).message}): the evicted count in it is behind`,
+      });
+    }
   }
 
   /**

@@ -232,3 +232,31 @@ test('writes in the thread pool: reads, a close and a restart right away see eve
   expect(ids(third, 't')).toEqual(want);
   third.close();
 });
+
+test('rollBack returns a store to a checkpoint: segments cut back to their synced size, newer ones removed, all readable', () => {
+  let store = TraceStore.open(dir, { segmentBytes: 4096, capBytes: 1 << 20 });
+  for (let n = 0; n < 21; n++) store.append('t', dropped(n)); // the last segment has room left
+  store.sync();
+  const checkpoint = store.extents();
+  const before = ids(store, 't');
+  for (let n = 20; n < 50; n++) store.append('t', dropped(n));
+  store.append('other', dropped(99)); // not in the checkpoint: left alone
+  store.close();
+  const done = TraceStore.rollBack(dir, checkpoint);
+  expect(done.some((d) => /bytes appended after the checkpoint removed/.test(d))).toBe(true);
+  expect(done.some((d) => /removed \(started after the checkpoint\)/.test(d))).toBe(true);
+  const tdir = join(dir, traceDirName('t'));
+  expect(readdirSync(tdir).filter((f) => f.endsWith('.rec'))).toEqual(checkpoint['t']?.map((e) => e.file));
+  for (const e of checkpoint['t'] ?? []) expect(statSync(join(tdir, e.file)).size).toBe(e.bytes);
+  store = TraceStore.open(dir, { segmentBytes: 4096, capBytes: 1 << 20 });
+  expect(store.warnings).toEqual([]);
+  expect(ids(store, 't')).toEqual(before);
+  expect(ids(store, 'other')).toHaveLength(3);
+  // Appends go on after the checkpoint's end, and read back after a restart.
+  store.append('t', dropped(70));
+  store.close();
+  store = TraceStore.open(dir, { segmentBytes: 4096, capBytes: 1 << 20 });
+  expect(store.warnings).toEqual([]);
+  expect(ids(store, 't')).toEqual([...before, 'node-a/70#0', 'node-a/70#1', 'node-a/70#2']);
+  store.close();
+});
