@@ -4,6 +4,7 @@
 // runs the kubectl-retrace plugin. Steps follow one another (one cluster, one release).
 //
 // RETRACE_K8S=0 skips it (e.g. a machine without Go); RETRACE_K8S_KEEP=1 leaves the cluster up.
+import { X509Certificate } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -214,6 +215,13 @@ d('retrace on a real Kubernetes (e2e/k8s/cluster.sh)', () => {
     };
     expect(ds.status.numberReady).toBe(ds.status.desiredNumberScheduled);
     expect(ds.status.numberReady).toBe(1);
+    // The node's agent has a certificate of its own node, which the aggregator requires
+    // (--agent-certs=bound): it could not be Ready (connected) without it.
+    const nodes = JSON.parse(await k(['get', 'secret', '-n', NS, `${RELEASE}-agent-nodes`, '-o', 'json'])) as {
+      data: Record<string, string>;
+    };
+    const own = new X509Certificate(Buffer.from(nodes.data[`${c.node}.crt`] ?? '', 'base64'));
+    expect(own.subjectAltName).toBe(`DNS:${c.node}.nodes.retrace`);
     // The images run the Node.js LTS they ship, not the machine's.
     const version = await k(['exec', '-n', NS, `ds/${RELEASE}-agent`, '--', 'node', '--version']);
     expect(version.trim()).toMatch(/^v24\./);

@@ -1,6 +1,6 @@
 // Test certificates made with openssl: a CA, a server certificate for localhost/127.0.0.1, a
 // client certificate the CA signed (bound to no node: what CLI users and operators present), one
-// certificate per agent bound to its node (URI SAN retrace:node:NAME, made on first use), and one
+// certificate per agent bound to its node (DNS SAN NAME.nodes.retrace, made on first use), and one
 // from another CA (which the server must refuse).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -104,7 +104,7 @@ export function makeTestCerts(): TestCerts {
   return {
     nodeCert: (node: string) => {
       let c = nodeCerts.get(node);
-      if (!c) nodeCerts.set(node, (c = leaf(dir, `agent-${node}`, root, `DNS:agent,URI:retrace:node:${node}`)));
+      if (!c) nodeCerts.set(node, (c = leaf(dir, `agent-${node}`, root, `DNS:agent,DNS:${node}.nodes.retrace`)));
       return c;
     },
     dir,

@@ -108,6 +108,15 @@ changes them reissues it, and hashed on the server's Pods, so that they load it.
 {{- end -}}
 {{- end -}}
 
+{{/* Whether agents have certificates of their own node (the aggregator's --agent-certs). */}}
+{{- define "retrace.agentCerts" -}}
+{{- if and (eq .Values.tls.source "helm") (eq .Values.agent.certificates "perNode") -}}
+bound
+{{- else -}}
+shared
+{{- end -}}
+{{- end -}}
+
 {{/* ServiceAccount names: (dict "ctx" $ "who" "agent"). */}}
 {{- define "retrace.serviceAccount" -}}
 {{- $sa := index .ctx.Values.serviceAccount .who -}}

@@ -21,7 +21,7 @@ import {
   type TraceCursor,
   type TraceSpec,
 } from '@retrace/events';
-import { NODE_URI_PREFIX, peerIdentity } from './peer-identity.js';
+import { nodeSan, peerIdentity } from './peer-identity.js';
 import { nameProblem, printable } from './wire-names.js';
 
 export interface AgentStream {
@@ -64,7 +64,7 @@ export interface LinkTiming {
   deadlineMs: number;
   /**
    * bound (what retrace-aggregator and retrace-operator default to): an agent registers only as
-   * a node its certificate names (URI SAN retrace:node:NAME). shared (the default here, for
+   * a node its certificate names (DNS SAN NAME.nodes.retrace). shared (the default here, for
    * embedding without TLS): any certificate the CA signed may register as any node (one
    * certificate for every agent; a stolen one can pose as any node).
    */
@@ -183,7 +183,7 @@ export class AgentLinkServer {
                 `this agent's certificate (${id.names.join(', ') || 'no name'}) is not bound to node ${r.node}: ` +
                   (id.nodes.length
                     ? `it may register only as ${id.nodes.join(', ')}`
-                    : `give each agent a certificate naming its node (URI SAN ${NODE_URI_PREFIX}${r.node}), ` +
+                    : `give each agent a certificate naming its node (DNS name ${nodeSan(r.node)} in its subjectAltName), ` +
                       'or start the aggregator with --agent-certs shared to accept one certificate for all agents'),
               );
           }

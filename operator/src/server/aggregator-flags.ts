@@ -25,6 +25,8 @@ export const AGGREGATOR_FLAGS = {
   'deadline-ms': { type: 'string' },
   'heartbeat-ms': { type: 'string' },
   'ingest-delay-ms': { type: 'string' },
+  'agent-certs': { type: 'string' },
+  'metrics-listen': { type: 'string' },
   // The query API (query-server.ts): streams at once, bytes in flight per stream, who is an agent
   // (refused), and reading a trace checked against Kubernetes RBAC.
   'max-queries': { type: 'string' },
@@ -75,6 +77,16 @@ export function aggregatorServiceOptions(
   const heartbeat = num('heartbeat-ms', args['heartbeat-ms']);
   const delay = num('ingest-delay-ms', args['ingest-delay-ms']);
   const metricsPort = num('metrics-port', args['metrics-port']);
+  const agentCerts = args['agent-certs'] ?? (args.insecure ? 'shared' : 'bound');
+  if (agentCerts !== 'bound' && agentCerts !== 'shared')
+    return fail(`--agent-certs must be bound or shared, got ${JSON.stringify(agentCerts)}`);
+  if (agentCerts === 'bound' && args.insecure)
+    return fail('--agent-certs bound needs client certificates: it cannot go with --insecure');
+  const listen = args.listen ?? '0.0.0.0:7443';
+  // Metrics and health answer where gRPC does unless told otherwise: an aggregator kept on
+  // loopback does not show its node and trace names to the network.
+  const metricsHost = args['metrics-listen'] ? hostOf(args['metrics-listen'], fail) : hostOf(listen, fail);
+  const metricsListenPort = args['metrics-listen'] ? portOf(args['metrics-listen'], fail) : metricsPort;
   const maxQueries = num('max-queries', args['max-queries']);
   const inFlight = num('query-inflight-bytes', args['query-inflight-bytes']);
   if (maxQueries !== undefined && maxQueries < 1) fail(`--max-queries must be at least 1, got ${maxQueries}`);
@@ -100,9 +112,9 @@ export function aggregatorServiceOptions(
     }
   }
   return {
-    listen: args.listen ?? '0.0.0.0:7443',
+    listen,
     creds,
-    ...(metricsPort !== undefined ? { metricsPort } : {}),
+    ...(metricsListenPort !== undefined ? { metricsPort: metricsListenPort, metricsHost } : {}),
     aggregator: {
       storeDir: args.store,
       ...(storeCap ? { storeCapBytes: storeCap } : {}),
@@ -111,6 +123,7 @@ export function aggregatorServiceOptions(
       ...(deadline ? { deadlineMs: deadline } : {}),
       ...(heartbeat ? { heartbeatMs: heartbeat } : {}),
       ...(delay ? { ingestDelayMs: delay } : {}),
+      agentCerts,
     },
     query: {
       ...(maxQueries !== undefined ? { maxQueries } : {}),
@@ -118,4 +131,16 @@ export function aggregatorServiceOptions(
       authorizers,
     },
   };
+}
+
+function hostOf(hostPort: string, fail: FlagHelpers['fail']): string {
+  const i = hostPort.lastIndexOf(':');
+  if (i < 0) return fail(`${hostPort}: give HOST:PORT`);
+  return hostPort.slice(0, i).replace(/^\[(.*)\]$/, '$1');
+}
+
+function portOf(hostPort: string, fail: FlagHelpers['fail']): number {
+  const p = Number(hostPort.slice(hostPort.lastIndexOf(':') + 1));
+  if (!Number.isInteger(p) || p < 0 || p > 65535) return fail(`${hostPort}: the port must be 0-65535`);
+  return p;
 }

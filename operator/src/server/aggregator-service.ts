@@ -34,6 +34,8 @@ export async function startAggregatorService(o: {
   creds: ServerCredentials;
   aggregator: AggregatorOptions;
   metricsPort?: number;
+  /** Where metrics and health listen (default 0.0.0.0; the flags default it to --listen's host). */
+  metricsHost?: string;
   /** The query API's limits and authorizers. */
   query?: QueryServerOptions;
   notReady?: () => string;
@@ -70,6 +72,7 @@ export async function startAggregatorService(o: {
     o.metricsPort !== undefined
       ? await startHealthServer({
           port: o.metricsPort,
+          ...(o.metricsHost ? { host: o.metricsHost } : {}),
           registry: agg.metrics.registry,
           notReady: o.notReady ?? (() => ''),
         })

@@ -29,6 +29,8 @@ export interface AggregatorOptions {
    * acknowledged (default 500 ms). Agents hold what is not acknowledged: lateness plus this.
    */
   checkpointMs?: number;
+  /** How agents' certificates bind them to nodes (agent-link-server.ts LinkTiming). */
+  agentCerts?: 'bound' | 'shared';
   log?: (msg: string) => void;
 }
 
@@ -66,6 +68,7 @@ export class Aggregator implements LinkHandler {
       heartbeatMs: opts.heartbeatMs ?? 1000,
       deadlineMs: opts.deadlineMs ?? 5000,
       ...(opts.ingestDelayMs ? { ingestDelayMs: opts.ingestDelayMs } : {}),
+      ...(opts.agentCerts ? { agentCerts: opts.agentCerts } : {}),
     });
     if (cp) {
       this.ledger.load(cp.ledger);

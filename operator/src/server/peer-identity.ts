@@ -1,28 +1,30 @@
 // Who is calling, from the client certificate of a gRPC call: its names (CN, DNS names) and the
-// node names it is bound to (URI SANs `retrace:node:NAME`). An agent certificate bound to a node
-// may register as that node only; see docs/cluster.md for how to issue one per node.
+// node names it is bound to (DNS SANs `NAME.nodes.retrace`: a DNS name, because every issuer
+// can put one in, helm's genSignedCert included). An agent certificate bound to a node may
+// register as that node only; see docs/cluster.md for how to issue one per node.
 import { X509Certificate } from 'node:crypto';
 
-/** The URI SAN prefix naming the node an agent certificate belongs to. */
-export const NODE_URI_PREFIX = 'retrace:node:';
+/** The DNS SAN suffix naming the node an agent certificate belongs to: `NODE.nodes.retrace`. */
+export const NODE_NAME_SUFFIX = '.nodes.retrace';
+
+/** The DNS SAN that binds an agent certificate to `node`. */
+export const nodeSan = (node: string): string => `${node}${NODE_NAME_SUFFIX}`;
 
 export interface PeerIdentity {
   /** CN and DNS names (empty without TLS or a certificate). */
   names: string[];
-  /** Nodes the certificate is bound to (its `URI:retrace:node:NAME` names). */
+  /** Nodes the certificate is bound to (its `NAME.nodes.retrace` DNS names). */
   nodes: string[];
 }
 
-/** A certificate's identity from its CN and subjectAltName ("DNS:a, URI:retrace:node:n1, ..."). */
+/** A certificate's identity from its CN and subjectAltName ("DNS:a, DNS:n1.nodes.retrace, ..."). */
 export function identityOf(cn: string | string[] | undefined, subjectAltName: string | undefined): PeerIdentity {
   const sans = (subjectAltName ?? '')
     .split(',')
     .map((x) => x.trim())
     .filter(Boolean);
   const dns = sans.filter((x) => x.startsWith('DNS:')).map((x) => x.slice(4));
-  const nodes = sans
-    .filter((x) => x.startsWith(`URI:${NODE_URI_PREFIX}`))
-    .map((x) => x.slice(4 + NODE_URI_PREFIX.length));
+  const nodes = dns.filter((x) => x.endsWith(NODE_NAME_SUFFIX)).map((x) => x.slice(0, -NODE_NAME_SUFFIX.length));
   return { names: [...(cn === undefined ? [] : typeof cn === 'string' ? [cn] : cn), ...dns], nodes };
 }
 
