@@ -117,6 +117,19 @@ test("an agent's certificate gets nothing from the query API: listing, summaries
   expect(agg.log()).toMatch(/listing traces refused for certificate agent/);
 });
 
+test("an agent's certificate bound to its node is refused whatever its names, saying which node", async () => {
+  const node = certs.nodeCert('node-a');
+  const c = new Ctor(
+    agg.address,
+    credentials.createSsl(readFileSync(certs.ca), readFileSync(node.key), readFileSync(node.cert)),
+    { 'grpc.ssl_target_name_override': 'localhost' },
+  );
+  clients.push(c);
+  const e = await refusal(unary(c, 'ListTraces', {}));
+  expect(e.code).toBe(7);
+  expect(e.details).toMatch(/listing traces refused for certificate agent-node-a, .*bound to node node-a/);
+});
+
 test("a user's certificate reads as before: every trace listed, a trace's journeys written to a file", async () => {
   const c = client('user');
   const list = await unary<ListTracesResponse>(c, 'ListTraces', {});

@@ -5,11 +5,14 @@
 // refused outright) and KubernetesAuthorizer (kubernetes-authorizer.ts: the user's RBAC on the
 // Trace, through SubjectAccessReview).
 import type { Metadata } from '@grpc/grpc-js';
+import { identityOf } from './peer-identity.js';
 
 /** What the query server knows of a caller: its client certificate and any bearer token. */
 export interface QueryCaller {
   /** The certificate's CN and DNS names (empty without TLS or a certificate). */
   names: string[];
+  /** The nodes the certificate is bound to: an agent's (peer-identity.ts). */
+  nodes: string[];
   /** The certificate's CN, and its O entries: a user and groups, as Kubernetes reads them. */
   commonName?: string;
   organizations: string[];
@@ -50,15 +53,12 @@ export function callerOf(call: {
 }): QueryCaller {
   const cert = call.getAuthContext?.()?.sslPeerCertificate;
   const cn = list(cert?.subject?.CN);
-  const dns = (cert?.subjectaltname ?? '')
-    .split(',')
-    .map((x) => x.trim())
-    .filter((x) => x.startsWith('DNS:'))
-    .map((x) => x.slice(4));
+  const id = cert ? identityOf(cert.subject?.CN, cert.subjectaltname) : { names: [], nodes: [] };
   const auth = call.metadata.get('authorization')[0];
   const token = typeof auth === 'string' ? /^Bearer\s+(\S+)\s*$/i.exec(auth)?.[1] : undefined;
   return {
-    names: [...cn, ...dns],
+    names: id.names,
+    nodes: id.nodes,
     ...(cn[0] !== undefined ? { commonName: cn[0] } : {}),
     organizations: list(cert?.subject?.O),
     ...(token ? { token } : {}),
@@ -69,14 +69,21 @@ export function callerOf(call: {
 export const DEFAULT_AGENT_IDENTITIES: readonly string[] = ['retrace-agent'];
 
 /**
- * Agents send events; they never read them. A certificate naming one of `agents` (CN or DNS name)
- * is refused everything, so that a node's agent certificate, taken from a compromised node,
- * cannot read every namespace's traces.
+ * Agents send events; they never read them. A certificate bound to a node, or naming one of
+ * `agents` (CN or DNS name; a certificate all agents share), is refused everything, so that an
+ * agent's certificate, taken from a compromised node, cannot read every namespace's traces.
  */
 export class CertificateRoleAuthorizer implements QueryAuthorizer {
   constructor(readonly agents: readonly string[] = DEFAULT_AGENT_IDENTITIES) {}
 
   admit(caller: QueryCaller): Decision {
+    if (caller.nodes.length)
+      return {
+        kind: 'denied',
+        reason:
+          `it is an agent's certificate (bound to node ${caller.nodes.join(', ')}); agents send events and ` +
+          'may not read them: query with a user certificate',
+      };
     const agent = caller.names.find((n) => this.agents.includes(n));
     if (agent === undefined) return undefined;
     return {
