@@ -15,7 +15,7 @@ import {
   type ClientReadableStream,
   type ServiceError,
 } from '@grpc/grpc-js';
-import { makeTestCerts, retraceBin, startAggregator, type Proc, type TestCerts } from '@retrace/e2e';
+import { clientTlsArgs, makeTestCerts, retraceBin, startAggregator, type Proc, type TestCerts } from '@retrace/e2e';
 import { QueryService, type EventChunk, type EventsRequest, type ListTracesResponse } from '@retrace/events';
 import { sharedApiServer, type TestApiServer } from '../src/k8s/envtest.js';
 import { TestObjects } from '../src/k8s/test-objects.js';
@@ -90,6 +90,12 @@ afterAll(async () => {
 
 const Ctor = makeGenericClientConstructor(QueryService, 'Query');
 
+/** The CLI's TLS flags with the server's certificate (what users hold, as the chart has it). */
+const userTls = (): string[] =>
+  clientTlsArgs(certs).map((a) =>
+    a === certs.clientCert ? certs.serverCert : a === certs.clientKey ? certs.serverKey : a,
+  );
+
 function client(who: 'agent' | 'user' = 'user'): Client {
   const [cert, key] = who === 'agent' ? [certs.clientCert, certs.clientKey] : [certs.serverCert, certs.serverKey];
   const c = new Ctor(
@@ -146,12 +152,29 @@ test("a ServiceAccount allowed to get traces in team-a reads team-a's trace, and
   const other = await refusal(journeys(`${teamB}/db`, tokens.reader));
   expect(other.code).toBe(7); // PERMISSION_DENIED
   expect(other.details).toContain(
-    `Kubernetes user system:serviceaccount:${teamA}:reader (certificate aggregator, localhost, with a bearer token) ` +
+    `Kubernetes user system:serviceaccount:${teamA}:reader (from the bearer token) ` +
       `may not get traces.retrace.dev db in namespace ${teamB}`,
   );
   // A ClusterTrace needs get on clustertraces, which the Role does not give.
   const cluster = await refusal(journeys('everything', tokens.reader));
   expect(cluster.details).toMatch(/may not get clustertraces\.retrace\.dev everything.*a ClusterRole granting get/);
+});
+
+test("retrace events with $RETRACE_TOKEN reads as that ServiceAccount: team-a's trace to a file, team-b's refused", () => {
+  const events = (trace: string, token: string) =>
+    spawnSync(
+      process.execPath,
+      [retraceBin(), 'events', trace, '--server', agg.address, ...userTls(), '-o', `${tmp.dir}/out.json`],
+      { env: { ...process.env, RETRACE_TOKEN: token }, encoding: 'utf8', timeout: 60_000 },
+    );
+  const ok = events(`${teamA}/web`, tokens.reader);
+  expect(ok.stderr).not.toMatch(/refused/);
+  expect(ok.status).toBe(0);
+  expect(readFileSync(`${tmp.dir}/out.json`, 'utf8').split('\n').filter(Boolean)).toHaveLength(WEB);
+  const no = events(`${teamB}/db`, tokens.reader);
+  expect(no.status).not.toBe(0);
+  expect(no.stderr).toContain(`system:serviceaccount:${teamA}:reader`);
+  expect(no.stderr).toMatch(/may not get traces\.retrace\.dev db in namespace/);
 });
 
 test('a ServiceAccount without the Role lists nothing and is refused the trace, named in the message', async () => {
@@ -161,7 +184,8 @@ test('a ServiceAccount without the Role lists nothing and is refused the trace, 
   expect(e.details).toMatch(
     new RegExp(`the events of ${teamA}/web refused .*system:serviceaccount:${teamA}:outsider .*may not get traces`),
   );
-  expect(agg.log()).toContain(`system:serviceaccount:${teamA}:outsider`);
+  // The aggregator's log says who was refused (written as the refusal is sent: waited for).
+  await agg.waitFor(new RegExp(`refused .*system:serviceaccount:${teamA}:outsider`));
 });
 
 test('a token the API server does not accept is UNAUTHENTICATED; without a token the certificate names the user', async () => {
@@ -171,7 +195,9 @@ test('a token the API server does not accept is UNAUTHENTICATED; without a token
   // CN=aggregator is bound to the Role in team-a, as a User.
   expect(await list()).toEqual([`${teamA}/web`]);
   expect(await journeys(`${teamA}/web`)).toHaveLength(WEB);
-  expect((await refusal(journeys(`${teamB}/db`))).details).toMatch(/Kubernetes user aggregator .*may not get traces/);
+  expect((await refusal(journeys(`${teamB}/db`))).details).toMatch(
+    /Kubernetes user aggregator \(the certificate's CN\) may not get traces/,
+  );
 });
 
 test("an agent's certificate is refused even with an allowed user's token", async () => {

@@ -28,6 +28,7 @@ export interface QueryAuth {
   /**
    * A bearer token (a Kubernetes ServiceAccount's, or any the API server accepts): an aggregator
    * run with --query-authz kubernetes checks the reader's RBAC on each trace as this user.
+   * Default: $RETRACE_TOKEN (a token is a secret: an environment variable keeps it out of `ps`).
    */
   token?: string;
 }
@@ -59,7 +60,7 @@ export class QueryClient {
     private readonly server: string,
     tls: TlsFiles | ChannelCredentials,
     serverName?: string,
-    private readonly auth: QueryAuth = {},
+    private readonly auth: QueryAuth = process.env.RETRACE_TOKEN ? { token: process.env.RETRACE_TOKEN } : {},
   ) {
     const creds = tls instanceof ChannelCredentials ? tls : channelCredentials(tls);
     this.client = new QueryClientCtor(server, creds, {

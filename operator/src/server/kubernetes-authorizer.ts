@@ -12,7 +12,7 @@ import {
   type V1SubjectAccessReview,
   type V1TokenReview,
 } from '@kubernetes/client-node';
-import { describeCaller, type Decision, type QueryAuthorizer, type QueryCaller } from './query-authorizer.js';
+import { type Decision, type QueryAuthorizer, type QueryCaller } from './query-authorizer.js';
 
 export const TRACE_GROUP = 'retrace.dev';
 
@@ -175,7 +175,8 @@ export class KubernetesAuthorizer implements QueryAuthorizer {
     return {
       kind: 'denied',
       reason:
-        `Kubernetes user ${who.user} (${describeCaller(caller)}) may not ${what}${why ? ` (${why})` : ''}: ` +
+        `Kubernetes user ${who.user} (${caller.token ? 'from the bearer token' : "the certificate's CN"}) ` +
+        `may not ${what}${why ? ` (${why})` : ''}: ` +
         (r.namespace
           ? `a Role granting get on ${r.resource} in ${r.namespace} is needed to read its journeys`
           : `a ClusterRole granting get on ${r.resource} is needed to read its journeys`),
