@@ -195,6 +195,9 @@ test('an agent whose certificate another CA signed is refused, and says so', asy
   procs.push(rogue);
   await rogue.waitFor(/lost the aggregator|reconnecting/);
   expect(rogue.log()).not.toMatch(/connected to/);
+  // The aggregator says whom it refused and why (grpc-js alone drops the connection silently).
+  expect(rogue.log()).toMatch(/most often it does not accept its certificate/);
+  await agg.waitFor(/refused a TLS connection during the handshake .*client certificate this server's CA did not sign/);
   await rogue.stop('SIGTERM');
   // No certificate at all: a clear error before anything starts.
   const none = startAgent({ node: 'node-x', server: agg.address, extra: [] });

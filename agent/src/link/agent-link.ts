@@ -181,6 +181,16 @@ export class AgentLink {
     });
     const lost = (why: string): void => {
       if (this.call !== call) return;
+      // A connection reset before any welcome is most often a TLS refusal: the server cannot say
+      // why in the handshake, so the agent says what to check.
+      if (
+        !this.welcomed &&
+        /ECONNRESET|socket hang up|handshake|certificate|Failed to connect/i.test(why) &&
+        !/ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT|EAI_AGAIN/.test(why)
+      )
+        why +=
+          ' (the aggregator closed the connection before welcoming this agent: most often it does not ' +
+          'accept its certificate: signed by another CA than its --ca, expired, or not bound to this node)';
       this.call = undefined;
       this.welcomed = false;
       if (this.state !== 'refused') this.setState('disconnected', why);

@@ -7,7 +7,7 @@ import type { ServerCredentials } from '@grpc/grpc-js';
 import { AgentLinkService, ControlService, QueryService, startHealthServer } from '@retrace/events';
 import { Aggregator, type AggregatorOptions } from './aggregator.js';
 import { ControlServer } from './control-server.js';
-import { aggregatorGrpcServer } from './grpc-server.js';
+import { aggregatorGrpcServer, logTlsRefusals } from './grpc-server.js';
 import { QueryServer, type QueryServerOptions } from './query-server.js';
 
 export interface AggregatorService {
@@ -68,6 +68,7 @@ export async function startAggregatorService(o: {
     agg.close();
     throw new ListenError(o.listen, e.message);
   });
+  logTlsRefusals(server, o.aggregator.log ?? ((m) => process.stderr.write(`${m}\n`)));
   const health =
     o.metricsPort !== undefined
       ? await startHealthServer({
