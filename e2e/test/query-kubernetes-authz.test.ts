@@ -191,7 +191,10 @@ test('a ServiceAccount without the Role lists nothing and is refused the trace, 
 test('a token the API server does not accept is UNAUTHENTICATED; without a token the certificate names the user', async () => {
   const bad = await refusal(list('not-a-token'));
   expect(bad.code).toBe(16); // UNAUTHENTICATED
-  expect(bad.details).toMatch(/the Kubernetes API did not accept the bearer token/);
+  expect(bad.details).toMatch(
+    /^listing traces refused for certificate aggregator, localhost, with a bearer token: the Kubernetes API did not accept the bearer token/,
+  );
+  expect((await refusal(journeys(`${teamA}/web`, 'not-a-token'))).code).toBe(16);
   // CN=aggregator is bound to the Role in team-a, as a User.
   expect(await list()).toEqual([`${teamA}/web`]);
   expect(await journeys(`${teamA}/web`)).toHaveLength(WEB);

@@ -134,6 +134,12 @@ export class KubernetesAuthorizer implements QueryAuthorizer {
     };
   }
 
+  /** Only callers the API server knows: a listing with a bad token is refused, not empty. */
+  async admit(caller: QueryCaller): Promise<Decision> {
+    const who = await this.user(caller);
+    return 'kind' in who ? who : undefined;
+  }
+
   async trace(caller: QueryCaller, trace: string): Promise<Decision> {
     const who = await this.user(caller);
     if ('kind' in who) return who;
