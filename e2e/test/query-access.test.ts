@@ -13,6 +13,7 @@ import {
 } from '@grpc/grpc-js';
 import { makeTestCerts, runRetrace, startAggregator, type Proc, type TestCerts } from '@retrace/e2e';
 import { QueryService, type EventChunk, type EventsRequest, type ListTracesResponse } from '@retrace/events';
+import { QueryClient, QueryError } from '../../cli/src/cluster/query-client.js';
 import { tempDir } from './helpers.js';
 import { fillStore } from './query-fixtures.js';
 
@@ -162,3 +163,36 @@ test('with --max-queries 1, a second stream while one is held open is refused wi
   expect(again.code).toBe(0);
   expect(readFileSync(`${tmp.dir}/db.json`, 'utf8').split('\n').filter(Boolean)).toHaveLength(TRACES['team-b/db']);
 }, 60_000);
+
+test("the CLI's query client, left after its first message, cancels the query: the one slot is free for the next", async () => {
+  const tls = { ca: certs.ca, cert: certs.serverCert, key: certs.serverKey };
+  const first = new QueryClient(agg.address, tls, 'localhost');
+  const req = (trace: string): EventsRequest => ({ trace, format: 'json', node: '', pod: '', drop_reason: '' });
+  try {
+    for await (const chunk of first.events(req('team-a/web'))) {
+      expect(chunk.length).toBeGreaterThan(0);
+      break; // the trace is far from read: the aggregator would wait on this reader for ever
+    }
+    // The next query is served once the aggregator has seen the cancel (polled: it arrives
+    // asynchronously); RESOURCE_EXHAUSTED until then.
+    let lines = -1;
+    let last = '';
+    for (let i = 0; i < 50 && lines < 0; i++) {
+      const next = new QueryClient(agg.address, tls, 'localhost');
+      try {
+        let text = '';
+        for await (const chunk of next.events(req('team-b/db'))) text += Buffer.from(chunk).toString('utf8');
+        lines = text.split('\n').filter(Boolean).length;
+      } catch (e) {
+        if (!(e instanceof QueryError) || e.code !== 8) throw e;
+        last = e.message;
+        await new Promise((r) => setTimeout(r, 100));
+      } finally {
+        next.close();
+      }
+    }
+    expect({ lines, refused: lines < 0 ? last : '' }).toEqual({ lines: TRACES['team-b/db'], refused: '' });
+  } finally {
+    first.close();
+  }
+});
