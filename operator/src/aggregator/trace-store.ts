@@ -25,8 +25,9 @@
 // block after them kept; only the end of the last segment, when no block follows, is cut off (a
 // crash while writing). Reads check each block's checksum again and skip one that changed.
 // Unreadable trace.json, meta.json or state files are set aside as <file>.damaged-<time>, never
-// overwritten; a trace whose trace.json is lost is found again by its directory name, and new
-// segments are only ever created, never written over.
+// overwritten; a trace whose trace.json is lost is found again by its directory name (or, when
+// that is hashed, kept untouched until its trace appends), its events going on in a new segment:
+// segment files are only ever created, never written over.
 //
 // Appends are gathered in memory and written a chunk at a time (PENDING_BYTES, or flush(), which
 // the aggregator calls a few times a second): one write per journey cost more than sorting it.
@@ -224,6 +225,8 @@ interface TraceState {
   pending: ProtoWriter | undefined;
   /** Writes not known to be on disk, oldest first: with the thread pool, or refused by the disk. */
   writing: Chunk[];
+  /** Segment files written to since the last sync() (a segment closed since still needs its fsync). */
+  unsynced: Set<string>;
   summary: TraceSummary | undefined;
   /** Node, pod and drop-reason strings by id (0: none). */
   strings: string[];
@@ -618,18 +621,21 @@ export class TraceStore {
 
   /**
    * Everything appended is on disk when this returns: pending appends (and writes the disk
-   * refused before) written, then each trace's open segment and directory fsynced (what the
-   * aggregator acknowledges after). Throws StoreWriteError naming the file when the disk refuses
+   * refused before) written, then every segment written since the last sync (the one open, and
+   * any closed since) and each trace's directory fsynced (what the aggregator acknowledges after). Throws StoreWriteError naming the file when the disk refuses
    * (full, read-only, failing); what was not written is kept and tried again by the next call.
    */
   sync(): void {
     this.check();
     for (const t of this.traces.values()) {
-      const seg = t.segments[t.segments.length - 1];
-      let file = seg?.path ?? t.dir;
+      let file = t.dir;
       try {
         this.writeNow(t);
-        if (seg && t.file) fsyncSync(t.file.fd);
+        for (const path of t.unsynced) {
+          file = path;
+          fsyncFile(path, t.file);
+        }
+        t.unsynced.clear();
         file = t.dir;
         fsyncDir(t.dir);
       } catch (e) {
@@ -981,6 +987,7 @@ export class TraceStore {
       file: undefined,
       pending: undefined,
       writing: [],
+      unsynced: new Set(),
       summary: undefined,
       strings: [''],
       stringIds: new Map([['', 0]]),
@@ -1035,6 +1042,7 @@ export class TraceStore {
     t.pending = new ProtoWriter(PENDING_BYTES * 2); // the chunk keeps the old buffer until written
     file.writes++;
     t.writing.push(chunk);
+    t.unsynced.add(file.path);
     return chunk;
   }
 
@@ -1266,7 +1274,12 @@ export class TraceStore {
     }
     this.totalBytes += t.bytes;
     this.traces.set(t.name, t);
-    if (problem) this.saveTraceFile(t);
+    if (problem) {
+      this.saveTraceFile(t);
+      // what was there is only read: new events go to a new segment
+      const lastSeg = t.segments[t.segments.length - 1];
+      if (lastSeg) lastSeg.appendable = false;
+    }
     // The cap may be smaller than when these were written: the oldest go, whoever's they hold.
     let changed = false;
     while (t.bytes > this.capBytes && t.segments.length > 1) {
@@ -1502,6 +1515,23 @@ export class TraceStore {
     const id = stringId(t, node);
     t.quota.add(id, bytes);
     seg.nodeBytes.set(id, (seg.nodeBytes.get(id) ?? 0) + bytes);
+  }
+}
+
+/** fsync of a segment file: through its open descriptor, or opened for it (gone: evicted). */
+function fsyncFile(path: string, open: SegmentFile | undefined): void {
+  if (open?.path === path) return fsyncSync(open.fd);
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw e;
+  }
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
 
