@@ -150,7 +150,7 @@ test('with --max-queries 1, a second stream while one is held open is refused wi
   held.pause(); // and reads no further, so it keeps it
   const r = runRetrace(['events', 'team-b/db', ...serverArgs('user'), '-o', `${tmp.dir}/db.json`]);
   expect(r.code).not.toBe(0);
-  expect(r.stderr).toMatch(/already streaming 1 queries.*--max-queries 1.*larger --max-queries/);
+  expect(r.stderr).toMatch(/already streaming 1 query,.*--max-queries 1.*larger --max-queries/);
   held.cancel();
   // Once the held stream is cancelled, the slot is free again (polled: the aggregator learns of
   // the cancel asynchronously).

@@ -258,7 +258,8 @@ export class QueryServer {
       return fail(
         grpcError(
           status.RESOURCE_EXHAUSTED,
-          `the aggregator is already streaming ${this.active} queries, the most it serves at once ` +
+          `the aggregator is already streaming ${this.active} ${this.active === 1 ? 'query' : 'queries'}, ` +
+            'the most it serves at once ' +
             `(--max-queries ${this.maxQueries}): try again when one ends, or start it with a larger --max-queries`,
         ),
       );
