@@ -66,10 +66,10 @@ afterAll(() => {
 
 const Ctor = makeGenericClientConstructor(QueryService, 'Query');
 
-function stream(): ClientReadableStream<EventChunk> {
+function stream(format = 'json'): ClientReadableStream<EventChunk> {
   const c = new Ctor(address, credentials.createInsecure(), { 'grpc.max_receive_message_length': 64 << 20 });
   clients.push(c);
-  const req: EventsRequest = { trace: TRACE, format: 'json', node: '', pod: '', drop_reason: '' };
+  const req: EventsRequest = { trace: TRACE, format, node: '', pod: '', drop_reason: '' };
   return (c as unknown as { StreamEvents: (r: EventsRequest) => ClientReadableStream<EventChunk> }).StreamEvents(req);
 }
 
@@ -132,6 +132,34 @@ test('a paused client holds the aggregator back; read slowly, every journey arri
   expect(st.ended.at(-1)).toMatchObject({ trace: TRACE, journeys: JOURNEYS, reason: 'done' });
   expect(st.ended.at(-1)?.peakInFlightBytes).toBeGreaterThan(0);
   expect(st.peakInFlightBytes).toBeLessThanOrEqual(INFLIGHT);
+}, 120_000);
+
+test('pcap-ng is held back the same way: a paused reader stops the aggregator under the bound, and the capture arrives whole', async () => {
+  await until('no stream running', idle);
+  const s = stream('pcapng');
+  const parts: Buffer[] = [];
+  s.on('data', (c: EventChunk) => parts.push(Buffer.from(c.data)));
+  const done = new Promise<void>((resolve, reject) => {
+    s.on('end', resolve);
+    s.on('error', reject);
+  });
+  done.catch(() => undefined);
+  s.pause();
+  const paused = await until('the aggregator waiting for the paused reader', (st) => st.streams[0]?.waiting === true);
+  expect(paused.streams[0]?.journeys).toBeLessThan(JOURNEYS / 4);
+  expect(paused.inFlightBytes).toBeLessThanOrEqual(INFLIGHT);
+  s.resume();
+  await done;
+  const pcap = Buffer.concat(parts);
+  // Section header block first; one enhanced packet block (type 6) per stored event.
+  expect(pcap.readUInt32LE(0)).toBe(0x0a0d0d0a);
+  let packets = 0;
+  for (let off = 0; off + 8 <= pcap.length; off += pcap.readUInt32LE(off + 4))
+    if (pcap.readUInt32LE(off) === 6) packets++;
+  expect(packets).toBe(JOURNEYS);
+  const st = await until('the stream to end', idle);
+  expect(st.ended.at(-1)).toMatchObject({ journeys: JOURNEYS, reason: 'done' });
+  expect(st.ended.at(-1)?.peakInFlightBytes).toBeLessThanOrEqual(INFLIGHT);
 }, 120_000);
 
 test("a client that cancels stops the aggregator's reading of the trace", async () => {
