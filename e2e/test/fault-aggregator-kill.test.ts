@@ -154,7 +154,7 @@ test('the aggregator killed with SIGKILL four times under load: emitted = stored
   // The summary counts exactly what is stored (a restart neither forgets nor recounts).
   expect([s.events, s.text]).toEqual([stored.length, s.text]);
   // Every event the agent emitted is stored, or lost with a cause after the agent emitted it.
-  const afterEmit = ['backpressure', 'malformed', 'aggregator-restart', 'agent-restart'];
+  const afterEmit = ['backpressure', 'malformed', 'quota', 'aggregator-restart', 'agent-restart'];
   const lostAfterEmit = afterEmit.reduce((n, c) => n + (s.causes[c] ?? 0), 0);
   expect([s.emitted, s.text]).toEqual([stored.length + lostAfterEmit, s.text]);
   // A steady flow while the aggregator came and went: the agent's buffer held it all.

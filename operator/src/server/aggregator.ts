@@ -63,6 +63,9 @@ export class Aggregator implements LinkHandler {
     this.store = TraceStore.open(opts.storeDir, {
       ...(opts.storeCapBytes ? { capBytes: opts.storeCapBytes } : {}),
       onWarning: (m: string) => this.log(`warning: ${m}`),
+      // A node past its share of the trace loses its own newest events, counted as such.
+      onRefused: (trace: string, node: string, events: number) =>
+        this.countLost(this.trace(trace), node, 'quota', events),
     });
     this.link = new AgentLinkServer(this, {
       heartbeatMs: opts.heartbeatMs ?? 1000,
