@@ -7,7 +7,7 @@ import { AgentDaemon, NetnsNotFoundError } from '../daemon/daemon.js';
 import { PodMapper } from '../k8s/pod-mapper.js';
 
 const USAGE = `usage: retrace-agent --server HOST:PORT [--node-name NAME]
-       [--ca FILE --cert FILE --key FILE | --insecure] [--metrics-port N]
+       [--ca FILE --cert FILE --key FILE | --insecure] [--metrics-port N] [--metrics-address HOST]
        [--node-netns NS,...] [--max-buffer-bytes N] [--orphan-timeout-ms N]`;
 
 const flags = flagHelpers('retrace-agent', USAGE);
@@ -27,6 +27,7 @@ async function main(): Promise<void> {
         key: { type: 'string' },
         insecure: { type: 'boolean' },
         'metrics-port': { type: 'string' },
+        'metrics-address': { type: 'string' },
         'node-netns': { type: 'string' },
         'max-buffer-bytes': { type: 'string' },
         'orphan-timeout-ms': { type: 'string' },
@@ -63,6 +64,8 @@ async function main(): Promise<void> {
       pods: new PodMapper(),
       ...(a['node-netns'] ? { nodeNetns: a['node-netns'].split(',').filter(Boolean) } : {}),
       ...(metricsPort !== undefined ? { metricsPort } : {}),
+      // Default 0.0.0.0: the kubelet's probes and Prometheus reach a Pod at its IP.
+      ...(a['metrics-address'] ? { metricsHost: a['metrics-address'] } : {}),
       ...(maxBuffer ? { maxBytesPerTrace: maxBuffer } : {}),
       ...(orphan ? { orphanMs: orphan } : {}),
     });

@@ -34,6 +34,8 @@ export interface AgentDaemonOptions {
   /** Names under /run/netns (or paths) of the namespaces that make up this node, when it is not the whole host. */
   nodeNetns?: string[];
   metricsPort?: number;
+  /** Where health and metrics listen (default 0.0.0.0). */
+  metricsHost?: string;
   /** Bytes of events each trace may hold while the aggregator is behind or away. */
   maxBytesPerTrace?: number;
   /** Stop every trace when the aggregator has been unreachable this long (ms). */
@@ -116,6 +118,7 @@ export class AgentDaemon {
     if (this.opts.metricsPort !== undefined)
       this.health = await startHealthServer({
         port: this.opts.metricsPort,
+        ...(this.opts.metricsHost ? { host: this.opts.metricsHost } : {}),
         registry: this.metrics.registry,
         notReady: () =>
           this.refusal
