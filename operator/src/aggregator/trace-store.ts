@@ -1340,12 +1340,18 @@ export class TraceStore {
       }
       const firstBlock = nextBlock(buf, 0, buf.length);
       pos = firstBlock < 0 ? buf.length : firstBlock;
+      const head = firstBlock < 0 ? undefined : readBlock(buf, firstBlock, buf.length);
+      const records = typeof head === 'object' ? head.first : undefined;
       this.warn({
         trace: t.name,
         file: seg.path,
         offset: 0,
         bytes: pos,
-        message: `segment header damaged (${describeDamage(buf, 0, pos, 'no block starts here')}): its records are read, and new ones go to a new segment`,
+        ...(records !== undefined ? { records } : {}),
+        message:
+          `segment header damaged (${describeDamage(buf, 0, pos, 'no block starts here')}): ${pos} bytes skipped` +
+          `${records !== undefined ? `, ${records} record${records === 1 ? '' : 's'} lost` : ''}; ` +
+          'the records after them are read, and new ones go to a new segment',
       });
     }
     let expect = 0;

@@ -302,3 +302,31 @@ test('a version 1 segment (no checksums) is still read, and new events go to a n
   expect(ids(again.store, 'old')).toEqual(['node-c/0#0', 'node-c/1#0', 'node-c/2#0', 'node-c/3#0']);
   again.store.close();
 });
+
+test('the first 4 KiB of the last segment zeroed: the rest is read, senders charged by what events say, new events in a new segment', () => {
+  let store = TraceStore.open(dir);
+  for (let n = 0; n < 100; n++) store.append('t', dropped(n));
+  const before = ids(store, 't');
+  store.close();
+  const size = statSync(seg1()).size;
+  overwrite(seg1(), 0, new Uint8Array(4096));
+  const { store: again, warnings, messages } = reopen();
+  store = again;
+  expect(messages).toHaveLength(2);
+  expect(messages[0]).toMatch(
+    /seg-00000001\.rec at byte 0: segment header damaged \(zeroed block \(4096 zero bytes from byte 0\)\): \d+ bytes skipped, \d+ records lost; the records after them are read, and new ones go to a new segment/,
+  );
+  // the blocks naming the senders were at the start: node-a's and node-b's events are charged
+  // to the node each says it comes from
+  expect(messages[1]).toMatch(/some events' sender is not named .*: charged to the node each event names/);
+  const after = ids(store, 't');
+  expect(removedRun(before, after)).toBe(warnings[0]?.records);
+  expect(after.at(-1)).toBe('node-a/99#2');
+  expect(store.nodeUsage('t').map((u) => u.node)).toEqual(['node-a', 'node-b']);
+  store.append('t', dropped(100));
+  store.close();
+  expect(statSync(seg1()).size).toBe(size);
+  const third = reopen();
+  expect(ids(third.store, 't')).toEqual([...after, 'node-a/100#0', 'node-a/100#1', 'node-a/100#2']);
+  third.store.close();
+});
