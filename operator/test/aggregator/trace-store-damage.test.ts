@@ -330,3 +330,22 @@ test('the first 4 KiB of the last segment zeroed: the rest is read, senders char
   expect(ids(third.store, 't')).toEqual([...after, 'node-a/100#0', 'node-a/100#1', 'node-a/100#2']);
   third.store.close();
 });
+
+test("an unreadable state file is set aside and reported, and the next save doesn't destroy it", () => {
+  let store = TraceStore.open(dir);
+  store.saveState('cursors', { n: 1n });
+  store.close();
+  const file = join(dir, '.state', 'cursors.json');
+  writeFileSync(file, '{"n": {"$bigi');
+  const { store: again, messages } = reopen();
+  store = again;
+  expect(store.state('cursors')).toBeUndefined();
+  expect(messages).toHaveLength(1);
+  expect(messages[0]).toMatch(/cursors\.json at byte 0: unreadable, set aside as .*cursors\.json\.damaged-\S+: /);
+  store.saveState('cursors', { n: 2n });
+  expect(store.state('cursors')).toEqual({ n: 2n });
+  store.close();
+  const aside = readdirSync(join(dir, '.state')).filter((f) => f.startsWith('cursors.json.damaged-'));
+  expect(aside).toHaveLength(1);
+  expect(readFileSync(join(dir, '.state', aside[0] as string), 'utf8')).toBe('{"n": {"$bigi');
+});
