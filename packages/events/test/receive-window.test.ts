@@ -1,10 +1,17 @@
 // The aggregator's gRPC server lets agents send more than HTTP/2's default 64 KiB before it must
 // answer with a WINDOW_UPDATE: a plain HTTP/2 client sees the larger windows advertised.
+import { jest } from '@jest/globals';
 import { connect, type ClientHttp2Session } from 'node:http2';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { raiseServerReceiveWindow, ReceiveWindowError } from '../src/index.js';
 
 test('servers made after raising advertise the stream window and open the connection window', async () => {
+  // Another copy of the module (as another test file in the same jest worker has) raised first,
+  // to the defaults: the last setting made in the process is the one servers get.
+  await jest.isolateModulesAsync(async () => {
+    const other = await import('../src/grpc/receive-window.js');
+    other.raiseServerReceiveWindow();
+  });
   raiseServerReceiveWindow(1 << 20, 3 << 20);
   const server = new Server();
   const port = await new Promise<number>((res, rej) =>

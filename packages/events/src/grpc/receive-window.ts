@@ -12,7 +12,12 @@ import type * as Http2 from 'node:http2';
 
 // The module object grpc-js gets from require('http2') (an ESM namespace import is read-only).
 const http2 = createRequire(import.meta.url)('node:http2') as typeof Http2;
-let raised: { streamBytes: number; connectionBytes: number } | undefined;
+// The setting lives on that module object, not in this module: node:http2 is one per process,
+// while this module may be loaded more than once (jest gives each test file its own copy), and
+// a second pair of wrappers would let the first one's window win.
+const STATE = Symbol.for('retrace.receiveWindow');
+type Raised = { streamBytes: number; connectionBytes: number };
+const holder = http2 as unknown as { [STATE]?: Raised };
 
 export class ReceiveWindowError extends Error {
   constructor(message: string) {
@@ -28,12 +33,12 @@ export function raiseServerReceiveWindow(streamBytes = 4 << 20, connectionBytes 
   ] as const)
     if (!Number.isInteger(v) || v < 65_535 || v > 2 ** 31 - 1)
       throw new ReceiveWindowError(`${name} must be a whole number of bytes from 65535 to 2^31-1, got ${v}`);
-  const first = raised === undefined;
-  raised = { streamBytes, connectionBytes };
-  if (!first) return; // the wrappers read `raised` when a server is made
+  const first = holder[STATE] === undefined;
+  holder[STATE] = { streamBytes, connectionBytes };
+  if (!first) return; // the wrappers read the setting when a server is made
   const wrap = <F extends typeof http2.createServer | typeof http2.createSecureServer>(make: F): F =>
     ((options: Http2.ServerOptions, ...rest: unknown[]) => {
-      const w = raised as NonNullable<typeof raised>;
+      const w = holder[STATE] as Raised;
       const server = (make as (...a: unknown[]) => Http2.Http2Server)(
         { ...options, settings: { initialWindowSize: w.streamBytes, ...options?.settings } },
         ...rest,
