@@ -38,11 +38,18 @@ function serverFlags(c: Command, direct: boolean): Command {
     direct ? 'the aggregator (default $RETRACE_SERVER)' : "the aggregator, instead of the one the trace's status names",
   )
     .option('--ca <file>', "CA certificate that signed the aggregator's certificate")
-    .option('--cert <file>', 'client certificate')
+    .option(
+      '--cert <file>',
+      'client certificate (none with --ca: known by a bearer token, $RETRACE_TOKEN or the kubeconfig user)',
+    )
     .option('--key <file>', 'client private key')
     .option('--insecure', 'plain text, no TLS (local tests only)')
     .option('--tls-server-name <name>', "the name in the aggregator's certificate (when --server is a port-forward)");
-  if (!direct) c.option('--tls-secret <namespace/name>', 'read ca.crt, tls.crt and tls.key from this Secret');
+  if (!direct)
+    c.option('--tls-secret <namespace/name>', 'read ca.crt, tls.crt and tls.key from this Secret').option(
+      '--ca-configmap <namespace/name>',
+      "trust the CA in this ConfigMap's ca.crt and read as your kubeconfig user (the chart's <release>-ca)",
+    );
   return c;
 }
 
@@ -155,7 +162,12 @@ export function addClusterVerbs(p: Command): void {
     // Trace: -n NS and a bare name make it); no Kubernetes.
     if (o.server ?? process.env.RETRACE_SERVER) {
       const there = o.namespace && !o.cluster && !name.includes('/') ? `${o.namespace}/${name}` : name;
-      process.exitCode = await events(there, opts, fmtOf(o), o.tlsSecret ? await directClient(o) : undefined);
+      process.exitCode = await events(
+        there,
+        opts,
+        fmtOf(o),
+        o.tlsSecret || o.caConfigmap ? await directClient(o) : undefined,
+      );
     } else process.exitCode = await kubeEvents(name, opts, fmtOf(o));
   });
 

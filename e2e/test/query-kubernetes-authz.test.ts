@@ -12,11 +12,29 @@ import {
   makeGenericClientConstructor,
   Metadata,
   type Client,
+  type ClientDuplexStream,
   type ClientReadableStream,
   type ServiceError,
 } from '@grpc/grpc-js';
-import { clientTlsArgs, makeTestCerts, retraceBin, startAggregator, type Proc, type TestCerts } from '@retrace/e2e';
-import { QueryService, type EventChunk, type EventsRequest, type ListTracesResponse } from '@retrace/events';
+import {
+  clientTlsArgs,
+  makeTestCerts,
+  retraceBin,
+  startAggregator,
+  waitForValue,
+  type Proc,
+  type TestCerts,
+} from '@retrace/e2e';
+import {
+  AgentLinkService,
+  PROTOCOL_VERSION,
+  QueryService,
+  type AgentMessage,
+  type EventChunk,
+  type EventsRequest,
+  type ListTracesResponse,
+  type ServerMessage,
+} from '@retrace/events';
 import { sharedApiServer, type TestApiServer } from '../src/k8s/envtest.js';
 import { TestObjects } from '../src/k8s/test-objects.js';
 import { tempDir } from './helpers.js';
@@ -228,4 +246,90 @@ test('--query-authz kubernetes with no Kubernetes configuration, or another valu
   expect(other.stderr).toContain(
     "--query-authz takes kubernetes (reading a trace needs get on it in Kubernetes RBAC), got 'rbac'",
   );
+});
+
+// With --query-authz kubernetes the TLS asks for a client certificate without requiring one: a
+// reader is known by its token, and what needs a certificate (an agent) is refused in words.
+describe('readers without a certificate', () => {
+  let foreign: TestCerts;
+  beforeAll(() => {
+    foreign = makeTestCerts(); // another CA: its certificates verify nowhere here
+  });
+  afterAll(() => foreign?.remove());
+
+  /** A client trusting our CA that presents no certificate, or `own`'s. */
+  const bare = (own?: { cert: string; key: string }): Client => {
+    const ca = readFileSync(certs.ca);
+    const c = new Ctor(
+      agg.address,
+      own ? credentials.createSsl(ca, readFileSync(own.key), readFileSync(own.cert)) : credentials.createSsl(ca),
+      { 'grpc.ssl_target_name_override': 'localhost' },
+    );
+    clients.push(c);
+    return c;
+  };
+
+  test('a token alone reads what its user may; nothing at all is UNAUTHENTICATED, saying what to send', async () => {
+    expect(await list(tokens.reader, bare())).toEqual([`${teamA}/web`]);
+    expect(await journeys(`${teamA}/web`, tokens.reader, bare())).toHaveLength(WEB);
+    expect((await refusal(journeys(`${teamB}/db`, tokens.reader, bare()))).code).toBe(7);
+    const none = await refusal(list(undefined, bare()));
+    expect(none.code).toBe(16);
+    expect(none.details).toMatch(/no client certificate.*no bearer token and no client certificate/);
+  });
+
+  test("another CA's certificate counts for nothing: its CN names no user, and the aggregator says why", async () => {
+    const own = foreign.nodeCert('aggregator'); // CN of the test CA's user bound in team-a: not trusted here
+    expect((await refusal(list(undefined, bare(own)))).code).toBe(16);
+    expect(await list(tokens.reader, bare(own))).toEqual([`${teamA}/web`]);
+    await agg.waitFor(/presented a certificate \(CN .*\) this server's CA did not verify/);
+  });
+
+  test("an agent without a certificate our CA signed is refused registration, also as a node another CA's certificate names", async () => {
+    const AgentClient = makeGenericClientConstructor(AgentLinkService, 'AgentLink');
+    for (const own of [undefined, foreign.nodeCert('node-a')]) {
+      const ca = readFileSync(certs.ca);
+      const c = new AgentClient(
+        agg.address,
+        own ? credentials.createSsl(ca, readFileSync(own.key), readFileSync(own.cert)) : credentials.createSsl(ca),
+        { 'grpc.ssl_target_name_override': 'localhost' },
+      );
+      clients.push(c);
+      const call = (c as unknown as { Connect: () => ClientDuplexStream<AgentMessage, ServerMessage> }).Connect();
+      const got: ServerMessage[] = [];
+      call.on('data', (m: ServerMessage) => got.push(m));
+      call.on('error', () => undefined);
+      call.write({
+        register: { protocol: PROTOCOL_VERSION, node: 'node-a', kernel_release: 'k', version: 't', incarnation: 'i1' },
+      });
+      const refused = await waitForValue(() => got.find((m) => m.error)?.error, 'the refusal', 10_000, 50);
+      expect(refused.fatal).toBe(true);
+      expect(refused.message).toMatch(/presented no client certificate the aggregator's CA signed/);
+      expect(got.some((m) => m.welcome)).toBe(false);
+    }
+  });
+
+  test('retrace events with --ca only and $RETRACE_TOKEN reads as the token user', () => {
+    const out = `${tmp.dir}/bare.json`;
+    const r = spawnSync(
+      process.execPath,
+      [
+        retraceBin(),
+        'events',
+        `${teamA}/web`,
+        '--server',
+        agg.address,
+        '--ca',
+        certs.ca,
+        '--tls-server-name',
+        'localhost',
+        '-o',
+        out,
+      ],
+      { env: { ...process.env, RETRACE_TOKEN: tokens.reader }, encoding: 'utf8', timeout: 60_000 },
+    );
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(readFileSync(out, 'utf8').split('\n').filter(Boolean)).toHaveLength(WEB);
+  });
 });

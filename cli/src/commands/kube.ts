@@ -1,6 +1,7 @@
 // The cluster verbs that go through Kubernetes (`retrace create|get|stop|drops|events`, and the
 // same under `kubectl retrace`): Traces and ClusterTraces are objects in the API; their results
 // are on the aggregator the status names.
+import { readFileSync } from 'node:fs';
 import { credentials } from '@grpc/grpc-js';
 import type { FormatOptions, TraceSummary } from '@retrace/events';
 import { TraceSpecError, validateTrace, type TraceResource } from '@retrace/operator';
@@ -17,6 +18,8 @@ import { writeJourneys, type EventsOptions, type ServerOptions } from './cluster
 export interface AggregatorFlags extends ServerOptions {
   /** A Secret (namespace/name) with ca.crt, tls.crt and tls.key for the query API. */
   tlsSecret?: string;
+  /** A ConfigMap (namespace/name) with the CA's ca.crt: no client certificate, a bearer token. */
+  caConfigmap?: string;
   /** The name in the aggregator's certificate, when --server is another address for it. */
   tlsServerName?: string;
 }
@@ -99,12 +102,28 @@ export async function stop(name: string, f: KubeFlags): Promise<number> {
   return 0;
 }
 
-/** A query client for `server`, trusting what the flags say (files, or a Secret). */
+/** A query client for `server`, trusting what the flags say (files, a Secret or a ConfigMap). */
 async function queryClient(server: string, f: AggregatorFlags & KubeFlags, kube?: TraceClient): Promise<QueryClient> {
-  if (!f.tlsSecret)
-    return new QueryClient(server, { ca: f.ca, cert: f.cert, key: f.key, insecure: !!f.insecure }, f.tlsServerName);
-  const pem = await (kube ?? new TraceClient(f)).tlsSecret(f.tlsSecret);
-  return new QueryClient(server, credentials.createSsl(pem.ca, pem.key, pem.cert), f.tlsServerName);
+  const k = kube ?? (f.tlsSecret || f.caConfigmap ? new TraceClient(f) : undefined);
+  // Who reads: $RETRACE_TOKEN, or else the kubeconfig user's own token (an aggregator run with
+  // --query-authz kubernetes checks that user's RBAC on the trace).
+  const token = process.env.RETRACE_TOKEN || (k ? await k.bearerToken() : undefined);
+  const auth = token ? { token } : {};
+  if (f.tlsSecret && k) {
+    const pem = await k.tlsSecret(f.tlsSecret);
+    return new QueryClient(server, credentials.createSsl(pem.ca, pem.key, pem.cert), f.tlsServerName, auth);
+  }
+  if (f.caConfigmap && k) {
+    const ca = await k.caConfigMap(f.caConfigmap);
+    const own = f.cert && f.key ? { cert: readFileSync(f.cert), key: readFileSync(f.key) } : undefined;
+    return new QueryClient(
+      server,
+      own ? credentials.createSsl(ca, own.key, own.cert) : credentials.createSsl(ca),
+      f.tlsServerName,
+      auth,
+    );
+  }
+  return new QueryClient(server, { ca: f.ca, cert: f.cert, key: f.key, insecure: !!f.insecure }, f.tlsServerName, auth);
 }
 
 /** `events TRACE --server ...`: the aggregator named directly (TLS files, or a Secret's). */

@@ -47,6 +47,7 @@ export class TraceClient {
   private readonly custom: CustomObjectsApi;
   private readonly core: CoreV1Api;
   private readonly server: string;
+  private readonly kc: KubeConfig;
 
   constructor(private readonly flags: KubeFlags = {}) {
     const kc = new KubeConfig();
@@ -66,6 +67,7 @@ export class TraceClient {
       throw new KubeError('the kubeconfig names no cluster: set KUBECONFIG or pass --kubeconfig FILE (and --context)');
     this.server = cluster.server;
     this.namespace = flags.namespace ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default';
+    this.kc = kc;
     this.custom = kc.makeApiClient(CustomObjectsApi);
     this.core = kc.makeApiClient(CoreV1Api);
   }
@@ -183,5 +185,38 @@ export class TraceClient {
       return Buffer.from(v, 'base64');
     };
     return { ca: get('ca.crt'), cert: get('tls.crt'), key: get('tls.key') };
+  }
+
+  /** The `ca.crt` of a ConfigMap (`namespace/name`, or name in the namespace): a CA is public. */
+  async caConfigMap(ref: string): Promise<Buffer> {
+    const [namespace, name] = ref.includes('/') ? ref.split('/', 2) : [this.namespace, ref];
+    const m = await this.call<{ data?: Record<string, string> }>(`reading ConfigMap ${namespace}/${name}`, () =>
+      this.core.readNamespacedConfigMap({ name: name ?? '', namespace: namespace ?? '' }),
+    );
+    const ca = m.data?.['ca.crt'];
+    if (!ca) throw new KubeError(`ConfigMap ${namespace}/${name} has no ca.crt (the chart's <release>-ca holds one)`);
+    return Buffer.from(ca, 'utf8');
+  }
+
+  /**
+   * The bearer token the kubeconfig's user sends to the API server (a token, a token file, an
+   * exec or auth-provider plugin), or undefined when the user is known by a client certificate.
+   */
+  async bearerToken(): Promise<string | undefined> {
+    const opts: { headers?: Record<string, string> } = {};
+    try {
+      const init = await this.kc.applyToFetchOptions(opts);
+      const headers = init.headers as Record<string, string> | Headers | undefined;
+      const auth =
+        headers instanceof Headers ? headers.get('authorization') : (headers?.Authorization ?? headers?.authorization);
+      return auth ? /^Bearer\s+(\S+)/i.exec(auth)?.[1] : undefined;
+    } catch (e) {
+      throw new KubeError(`cannot get the kubeconfig user's credentials: ${(e as Error).message}`);
+    }
+  }
+
+  /** The kubeconfig's user name, for messages. */
+  get userName(): string {
+    return this.kc.getCurrentUser()?.name ?? '?';
   }
 }

@@ -69,6 +69,11 @@ export interface LinkTiming {
    * certificate for every agent; a stolen one can pose as any node).
    */
   agentCerts?: 'bound' | 'shared';
+  /**
+   * The server's TLS lets clients in without a certificate (query callers known by a token):
+   * an agent that has none the CA signed is then refused here instead of in the handshake.
+   */
+  clientCertificatesOptional?: boolean;
   /** Each batch is taken in this much later (reading pauses meanwhile): a slow aggregator, for tests. */
   ingestDelayMs?: number;
 }
@@ -176,6 +181,11 @@ export class AgentLinkServer {
           if (bad) return refuse(`${bad}: start the agent with the node's Kubernetes name (--node-name)`);
           if (!r.incarnation || nameProblem(r.incarnation, 'incarnation'))
             return refuse('the registration has no valid incarnation id (letters, digits, - and . only)');
+          if (this.timing.clientCertificatesOptional && !peerIdentity(call).names.length)
+            return refuse(
+              "this agent presented no client certificate the aggregator's CA signed (none, or another CA's): " +
+                'start it with --ca, --cert and --key from the CA the aggregator trusts',
+            );
           if (this.timing.agentCerts === 'bound') {
             const id = peerIdentity(call);
             if (!id.nodes.includes(r.node))

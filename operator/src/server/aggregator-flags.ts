@@ -63,9 +63,15 @@ export function aggregatorServiceOptions(
   num: FlagHelpers['num'],
 ): Parameters<typeof startAggregatorService>[0] {
   if (!args.store) return fail('--store DIR is required (where results are kept)');
+  // Readers known by a Kubernetes token need no certificate: the TLS asks for one without
+  // requiring it, and the agent link and control API refuse calls that bring none.
+  const tokenReaders = args['query-authz'] === 'kubernetes' && !args.insecure;
   let creds;
   try {
-    creds = serverCredentials({ ca: args.ca, cert: args.cert, key: args.key, insecure: !!args.insecure });
+    creds = serverCredentials(
+      { ca: args.ca, cert: args.cert, key: args.key, insecure: !!args.insecure },
+      { clientCertificates: tokenReaders ? 'optional' : 'required' },
+    );
   } catch (e) {
     if (e instanceof CertificateError) fail(e.message);
     throw e;
@@ -124,6 +130,7 @@ export function aggregatorServiceOptions(
       ...(heartbeat ? { heartbeatMs: heartbeat } : {}),
       ...(delay ? { ingestDelayMs: delay } : {}),
       agentCerts,
+      ...(tokenReaders ? { clientCertificatesOptional: true } : {}),
     },
     query: {
       ...(maxQueries !== undefined ? { maxQueries } : {}),

@@ -31,6 +31,8 @@ export interface AggregatorOptions {
   checkpointMs?: number;
   /** How agents' certificates bind them to nodes (agent-link-server.ts LinkTiming). */
   agentCerts?: 'bound' | 'shared';
+  /** Clients may connect without a certificate (LinkTiming.clientCertificatesOptional). */
+  clientCertificatesOptional?: boolean;
   log?: (msg: string) => void;
 }
 
@@ -72,6 +74,7 @@ export class Aggregator implements LinkHandler {
       deadlineMs: opts.deadlineMs ?? 5000,
       ...(opts.ingestDelayMs ? { ingestDelayMs: opts.ingestDelayMs } : {}),
       ...(opts.agentCerts ? { agentCerts: opts.agentCerts } : {}),
+      ...(opts.clientCertificatesOptional ? { clientCertificatesOptional: true } : {}),
     });
     if (cp) {
       this.ledger.load(cp.ledger);

@@ -30,7 +30,33 @@ export function logTlsRefusals(server: Server, log: (m: string) => void): void {
   }
   let last = 0;
   let unlogged = 0;
-  for (const s of servers.keys())
+  let lastUnverified = 0;
+  for (const s of servers.keys()) {
+    // With optional client certificates (--query-authz kubernetes) a certificate the CA did not
+    // sign no longer fails the handshake: the connection goes on with no certificate identity.
+    s.on(
+      'secureConnection',
+      (socket: {
+        authorized?: boolean;
+        authorizationError?: Error | string;
+        remoteAddress?: string;
+        getPeerCertificate?: () => { subject?: { CN?: unknown } };
+      }) => {
+        const err = socket.authorizationError;
+        const code = typeof err === 'string' ? err : (err as { code?: string } | undefined)?.code;
+        if (socket.authorized || !err || !socket.getPeerCertificate) return;
+        const cn = socket.getPeerCertificate()?.subject?.CN;
+        if (cn === undefined) return; // no certificate at all: a reader with a token
+        const now = Date.now();
+        if (now - lastUnverified < 60_000) return;
+        lastUnverified = now;
+        log(
+          `a client${socket.remoteAddress ? ` at ${socket.remoteAddress}` : ''} presented a certificate ` +
+            `(CN ${String(cn)}) this server's CA did not verify (${String(code ?? err)}): its calls carry no ` +
+            'certificate identity (an agent is refused; a reader needs a bearer token)',
+        );
+      },
+    );
     s.on(
       'tlsClientError',
       (err: Error & { code?: string }, socket: { remoteAddress?: string; remotePort?: number }) => {
@@ -47,4 +73,5 @@ export function logTlsRefusals(server: Server, log: (m: string) => void): void {
         unlogged = 0;
       },
     );
+  }
 }

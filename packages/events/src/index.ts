@@ -66,6 +66,7 @@ export {
   channelCredentials,
   CertificateError,
   type TlsFiles,
+  type ServerTlsOptions,
   startHealthServer,
   type HealthServerOptions,
   type MetricsSource,
