@@ -535,10 +535,23 @@ describe('chart specifics', () => {
     expect(kinds(await renderVariant('default'), 'ServiceMonitor')).toEqual([]);
   });
 
-  test('the separate aggregator: its own Deployment, Service target and account without a token', async () => {
+  test('the separate aggregator: its own Deployment, Service target, and a token only to check readers', async () => {
     const manifests = await renderVariant('aggregator-separate');
     const agg = find(manifests, 'Deployment', 'retrace-aggregator');
-    expect(podSpec(agg)['automountServiceAccountToken']).toBe(false);
+    // query.authz=kubernetes (the default): it asks the API server, as itself, who may read.
+    expect(podSpec(agg)['automountServiceAccountToken']).toBe(true);
+    expect(containers(agg)[0]?.['args']).toContain('--query-authz=kubernetes');
+    const delegated = find(manifests, 'ClusterRoleBinding', 'retrace-query-authz');
+    expect(obj(delegated['roleRef'])['name']).toBe('system:auth-delegator');
+    expect(arr(delegated['subjects']).map((x) => obj(x)['name'])).toEqual(['retrace-aggregator']);
+    const certOnly = await render({ variant: 'aggregator-separate', values: [{ query: { authz: 'certificate' } }] });
+    expect(podSpec(find(certOnly, 'Deployment', 'retrace-aggregator'))['automountServiceAccountToken']).toBe(false);
+    expect(containers(find(certOnly, 'Deployment', 'retrace-aggregator'))[0]?.['args']).not.toContain(
+      '--query-authz=kubernetes',
+    );
+    expect(kinds(certOnly, 'ClusterRoleBinding').map((b) => obj(b['metadata'])['name'])).not.toContain(
+      'retrace-query-authz',
+    );
     expect(
       obj(obj(find(manifests, 'Service', 'retrace-aggregator')['spec'])['selector'])['app.kubernetes.io/component'],
     ).toBe('aggregator');
@@ -551,6 +564,37 @@ describe('chart specifics', () => {
     expect(podAnnotations(agg)['retrace.dev/server-names']).toBe(
       podAnnotations(find(manifests, 'Deployment', 'retrace-operator'))['retrace.dev/server-names'],
     );
+  });
+
+  test("readers: the CA in a ConfigMap every authenticated user may get, Kubernetes' view role reads traces, edit makes them", async () => {
+    const manifests = await renderVariant('default');
+    const ca = find(manifests, 'ConfigMap', 'retrace-ca');
+    const server = find(manifests, 'Secret', 'retrace-server-tls');
+    expect(String(obj(ca['data'])['ca.crt']).trim()).toBe(
+      Buffer.from(String(obj(server['data'])['ca.crt']), 'base64')
+        .toString('utf8')
+        .trim(),
+    );
+    const role = find(manifests, 'Role', 'retrace-ca-reader');
+    expect(arr(role['rules']).map((r) => obj(r))).toEqual([
+      { apiGroups: [''], resources: ['configmaps'], resourceNames: ['retrace-ca'], verbs: ['get'] },
+    ]);
+    const binding = find(manifests, 'RoleBinding', 'retrace-ca-reader');
+    expect(arr(binding['subjects']).map((x) => obj(x)['name'])).toEqual(['system:authenticated']);
+    const view = find(manifests, 'ClusterRole', 'retrace-view');
+    expect(obj(obj(view['metadata'])['labels'])['rbac.authorization.k8s.io/aggregate-to-view']).toBe('true');
+    expect(arr(view['rules']).map((r) => obj(r)['verbs'])).toEqual([['get', 'list', 'watch']]);
+    const edit = find(manifests, 'ClusterRole', 'retrace-edit');
+    expect(obj(obj(edit['metadata'])['labels'])['rbac.authorization.k8s.io/aggregate-to-view']).toBeUndefined();
+    // The embedded aggregator runs in the operator: that account is the one delegated.
+    const delegated = find(manifests, 'ClusterRoleBinding', 'retrace-query-authz');
+    expect(arr(delegated['subjects']).map((x) => obj(x)['name'])).toEqual(['retrace-operator']);
+    expect(containers(find(manifests, 'Deployment', 'retrace-operator'))[0]?.['args']).toContain(
+      '--query-authz=kubernetes',
+    );
+    const off = await render({ values: [{ query: { publishCa: false }, rbac: { aggregateToDefaultRoles: false } }] });
+    expect(kinds(off, 'ConfigMap')).toEqual([]);
+    expect(kinds(off, 'ClusterRole').map((r) => obj(r['metadata'])['name'])).toEqual(['retrace-operator']);
   });
 
   test('values the templates refuse: two embedded aggregators, replicas without leader election', async () => {

@@ -513,7 +513,15 @@ d('retrace on a real Kubernetes (e2e/k8s/cluster.sh)', () => {
       ),
     );
     const roles = JSON.parse(
-      await k(['get', 'clusterroles,roles', '-A', '-l', `app.kubernetes.io/instance=${RELEASE}`, '-o', 'json']),
+      await k([
+        'get',
+        'clusterroles,roles',
+        '-A',
+        '-l',
+        `app.kubernetes.io/instance=${RELEASE},app.kubernetes.io/component=operator`,
+        '-o',
+        'json',
+      ]),
     ) as { items: { rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[] }[] };
     const granted = roles.items.flatMap((role) =>
       role.rules.flatMap((rule) =>

@@ -75,8 +75,8 @@ beforeAll(async () => {
     roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'trace-reader' },
     subjects: [
       { kind: 'ServiceAccount', name: 'reader', namespace: teamA },
-      // The user the test CA's server certificate names (CN=aggregator), for a caller with no token.
-      { apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'aggregator' },
+      // The user a reader's certificate names (CN=alice), for a caller with no token.
+      { apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'alice' },
     ],
   });
 
@@ -111,11 +111,16 @@ const Ctor = makeGenericClientConstructor(QueryService, 'Query');
 /** The CLI's TLS flags with the server's certificate (what users hold, as the chart has it). */
 const userTls = (): string[] =>
   clientTlsArgs(certs).map((a) =>
-    a === certs.clientCert ? certs.serverCert : a === certs.clientKey ? certs.serverKey : a,
+    a === certs.clientCert ? certs.userCert('alice').cert : a === certs.clientKey ? certs.userCert('alice').key : a,
   );
 
-function client(who: 'agent' | 'user' = 'user'): Client {
-  const [cert, key] = who === 'agent' ? [certs.clientCert, certs.clientKey] : [certs.serverCert, certs.serverKey];
+function client(who: 'agent' | 'user' | 'aggregator' = 'user'): Client {
+  const [cert, key] =
+    who === 'agent'
+      ? [certs.clientCert, certs.clientKey]
+      : who === 'aggregator'
+        ? [certs.serverCert, certs.serverKey]
+        : [certs.userCert('alice').cert, certs.userCert('alice').key];
   const c = new Ctor(
     agg.address,
     credentials.createSsl(readFileSync(certs.ca), readFileSync(key), readFileSync(cert)),
@@ -210,15 +215,21 @@ test('a token the API server does not accept is UNAUTHENTICATED; without a token
   const bad = await refusal(list('not-a-token'));
   expect(bad.code).toBe(16); // UNAUTHENTICATED
   expect(bad.details).toMatch(
-    /^listing traces refused for certificate aggregator, localhost, with a bearer token: the Kubernetes API did not accept the bearer token/,
+    /^listing traces refused for certificate alice, alice\.users\.retrace, with a bearer token: the Kubernetes API did not accept the bearer token/,
   );
   expect((await refusal(journeys(`${teamA}/web`, 'not-a-token'))).code).toBe(16);
-  // CN=aggregator is bound to the Role in team-a, as a User.
+  // CN=alice is bound to the Role in team-a, as a User.
   expect(await list()).toEqual([`${teamA}/web`]);
   expect(await journeys(`${teamA}/web`)).toHaveLength(WEB);
   expect((await refusal(journeys(`${teamB}/db`))).details).toMatch(
-    /Kubernetes user aggregator \(the certificate's CN\) may not get traces/,
+    /Kubernetes user alice \(the certificate's CN\) may not get traces/,
   );
+});
+
+test("the aggregator's own certificate reads every trace (its holder has the aggregator's key); with a token, the token's user reads", async () => {
+  expect(await list(undefined, client('aggregator'))).toEqual([`${teamA}/web`, `${teamB}/db`, 'everything'].sort());
+  expect(await journeys(`${teamB}/db`, undefined, client('aggregator'))).toHaveLength(5);
+  expect((await refusal(journeys(`${teamB}/db`, tokens.reader, client('aggregator')))).code).toBe(7);
 });
 
 test("an agent's certificate is refused even with an allowed user's token", async () => {
@@ -279,7 +290,7 @@ describe('readers without a certificate', () => {
   });
 
   test("another CA's certificate counts for nothing: its CN names no user, and the aggregator says why", async () => {
-    const own = foreign.nodeCert('aggregator'); // CN of the test CA's user bound in team-a: not trusted here
+    const own = foreign.userCert('alice'); // CN of the user bound in team-a, from a CA not trusted here
     expect((await refusal(list(undefined, bare(own)))).code).toBe(16);
     expect(await list(tokens.reader, bare(own))).toEqual([`${teamA}/web`]);
     await agg.waitFor(/presented a certificate \(CN .*\) this server's CA did not verify/);

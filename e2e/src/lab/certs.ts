@@ -19,6 +19,8 @@ export interface TestCerts {
   rogueKey: string;
   /** An agent certificate bound to `node` (made on first use). */
   nodeCert(node: string): { cert: string; key: string };
+  /** A reader's certificate, CN `name` (a Kubernetes user name), bound to no node (made on first use). */
+  userCert(name: string): { cert: string; key: string };
   remove(): void;
 }
 
@@ -51,6 +53,7 @@ function leaf(
   name: string,
   signer: { cert: string; key: string },
   san: string,
+  cn = name,
 ): { cert: string; key: string } {
   const key = join(dir, `${name}.key`);
   const csr = join(dir, `${name}.csr`);
@@ -65,7 +68,7 @@ function leaf(
     'ec_paramgen_curve:prime256v1',
     '-nodes',
     '-subj',
-    `/CN=${name}`,
+    `/CN=${cn}`,
     '-keyout',
     key,
     '-out',
@@ -101,7 +104,13 @@ export function makeTestCerts(): TestCerts {
   const rogueCa = ca(dir, 'rogue-ca');
   const rogue = leaf(dir, 'rogue', rogueCa, 'DNS:agent');
   const nodeCerts = new Map<string, { cert: string; key: string }>();
+  const userCerts = new Map<string, { cert: string; key: string }>();
   return {
+    userCert: (name: string) => {
+      let c = userCerts.get(name);
+      if (!c) userCerts.set(name, (c = leaf(dir, `user-${name}`, root, `DNS:${name}.users.retrace`, name)));
+      return c;
+    },
     nodeCert: (node: string) => {
       let c = nodeCerts.get(node);
       if (!c) nodeCerts.set(node, (c = leaf(dir, `agent-${node}`, root, `DNS:agent,DNS:${node}.nodes.retrace`)));

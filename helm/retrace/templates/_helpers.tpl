@@ -169,3 +169,29 @@ seccompProfile:
 {{- fail "operator.replicas > 1 needs operator.leaderElection=true, or the replicas would all reconcile" -}}
 {{- end -}}
 {{- end -}}
+
+{{/*
+The CA certificate (PEM) of a server Secret the chart does not make (cert-manager, existing
+Secrets), once it exists: published from the next install or upgrade after it was issued. Empty
+when not known yet. (tls.source=helm publishes the CA it makes in tls-helm.yaml.)
+*/}}
+{{- define "retrace.externalCaCert" -}}
+{{- $server := lookup "v1" "Secret" .Release.Namespace (include "retrace.serverSecret" .) -}}
+{{- if hasKey (($server | default dict).data | default dict) "ca.crt" -}}
+{{- index $server.data "ca.crt" | b64dec | trim -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The ConfigMap that publishes the CA certificate: (dict "ctx" $ "ca" PEM). */}}
+{{- define "retrace.caConfigMap" -}}
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ include "retrace.fullname" .ctx }}-ca
+  namespace: {{ .ctx.Release.Namespace }}
+  labels:
+    {{- include "retrace.componentLabels" (dict "ctx" .ctx "component" "readers") | nindent 4 }}
+data:
+  ca.crt: |
+    {{- .ca | trim | nindent 4 }}
+{{- end -}}

@@ -1,6 +1,8 @@
 // The aggregator's command-line flags, shared by retrace-aggregator and retrace-operator (which
 // runs the aggregator in its own process unless told where a separate one is: then only the TLS
 // flags and --metrics-port apply to it, see SEPARATE_REFUSED).
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { serverCredentials, CertificateError, type FlagHelpers } from '@retrace/events';
 import type { startAggregatorService } from './aggregator-service.js';
 import { KubernetesAuthorizer, KubernetesAuthorizerError } from './kubernetes-authorizer.js';
@@ -111,7 +113,9 @@ export function aggregatorServiceOptions(
     fail(`--query-authz takes kubernetes (reading a trace needs get on it in Kubernetes RBAC), got '${authz}'`);
   if (authz === 'kubernetes') {
     try {
-      authorizers.push(KubernetesAuthorizer.fromDefault());
+      // The aggregator's own certificate reads everything (kubernetes-authorizer.ts ownCertificates).
+      const own = args.cert ? [new X509Certificate(readFileSync(args.cert)).fingerprint256] : [];
+      authorizers.push(KubernetesAuthorizer.fromDefault({ ownCertificates: own }));
     } catch (e) {
       if (e instanceof KubernetesAuthorizerError) fail(`--query-authz kubernetes: ${e.message}`);
       throw e;

@@ -18,6 +18,8 @@ export interface QueryCaller {
   organizations: string[];
   /** `authorization: Bearer TOKEN` from the call's metadata. */
   token?: string;
+  /** The certificate's SHA-256 fingerprint (AA:BB:...). */
+  fingerprint?: string;
 }
 
 /** Why a caller was refused: `unauthenticated` (who it is is unknown), `denied`, or `unavailable`. */
@@ -42,6 +44,7 @@ export function describeCaller(c: QueryCaller): string {
 interface PeerCertificate {
   subject?: { CN?: string | string[]; O?: string | string[] };
   subjectaltname?: string;
+  fingerprint256?: string;
 }
 
 const list = (v: string | string[] | undefined): string[] => (v === undefined ? [] : typeof v === 'string' ? [v] : v);
@@ -62,6 +65,7 @@ export function callerOf(call: {
     ...(cn[0] !== undefined ? { commonName: cn[0] } : {}),
     organizations: list(cert?.subject?.O),
     ...(token ? { token } : {}),
+    ...(cert?.fingerprint256 ? { fingerprint: cert.fingerprint256 } : {}),
   };
 }
 
