@@ -6,7 +6,7 @@
 // RETRACE_K8S=0 skips it (e.g. a machine without Go); RETRACE_K8S_KEEP=1 leaves the cluster up.
 import { X509Certificate } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseLine, parsePacketBase64, type Event } from '@retrace/events';
@@ -347,6 +347,99 @@ d('retrace on a real Kubernetes (e2e/k8s/cluster.sh)', () => {
     expect(text).toContain('pod team-b/server-b');
     const drops = await plugin(['drops', '-A', ...aggregatorArgs()]);
     expect(drops).toMatch(/^NO_SOCKET\s+\d+$/m);
+  }, 300_000);
+
+  test("two users: each reads the journeys of the Traces Kubernetes' view role gives them, with nothing but a token in their kubeconfig", async () => {
+    // alice views team-a, bob views team-b (the chart aggregates traces into view); each has a
+    // kubeconfig with only a ServiceAccount token, as an OIDC or cloud user would.
+    const kubeconfigFor = async (user: string, ns: string): Promise<string> => {
+      await k(['create', 'serviceaccount', user, '-n', ns]);
+      await k([
+        'create',
+        'rolebinding',
+        `${user}-view`,
+        '--clusterrole=view',
+        `--serviceaccount=${ns}:${user}`,
+        '-n',
+        ns,
+      ]);
+      const token = (await k(['create', 'token', user, '-n', ns, '--duration=1h'])).trim();
+      const file = join(tmp, `${user}.kubeconfig`);
+      const admin = parse(readFileSync(c.kubeconfig, 'utf8')) as { clusters: unknown[] };
+      writeFileSync(
+        file,
+        JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'Config',
+          clusters: admin.clusters,
+          users: [{ name: user, user: { token } }],
+          contexts: [{ name: user, context: { cluster: (admin.clusters[0] as { name: string }).name, user } }],
+          'current-context': user,
+        }),
+        { mode: 0o600 },
+      );
+      return file;
+    };
+    const alice = await kubeconfigFor('alice', 'team-a');
+    const bob = await kubeconfigFor('bob', 'team-b');
+    // The CA from the ConfigMap every authenticated user may read; no certificate, no Secret.
+    const as = (kubeconfig: string, args: string[]): Promise<string> =>
+      plugin([
+        ...args,
+        '--kubeconfig',
+        kubeconfig,
+        '--server',
+        `127.0.0.1:${forward?.port ?? 0}`,
+        '--tls-server-name',
+        `${RELEASE}-aggregator.${NS}.svc`,
+        '--ca-configmap',
+        `${NS}/${RELEASE}-ca`,
+      ]);
+    const refusal = (p: Promise<string>): Promise<string> =>
+      p.then(
+        (out) => `answered: ${out.slice(0, 200)}`,
+        (e: Error) => e.message,
+      );
+
+    // alice: her namespace's Trace, journeys and all.
+    const mine = await as(alice, ['events', 'drops-a', '-n', 'team-a', '-o', '-']);
+    const js = mine
+      .split('\n')
+      .filter((l) => l.trim())
+      .map((l) => {
+        const v = parseLine(l, 1);
+        return Array.isArray(v) ? v : [v];
+      });
+    expect(podsIn(js)).toContain('team-a/server-a');
+    // Not the ClusterTrace: view gives no clustertraces.
+    expect(await refusal(as(alice, ['events', 'drops-all', '--cluster']))).toMatch(
+      /system:serviceaccount:team-a:alice .*may not get clustertraces\.retrace\.dev drops-all/,
+    );
+    // bob: the aggregator refuses him team-a's Trace, as the Kubernetes API does.
+    expect(await refusal(as(bob, ['events', 'drops-a', '-n', 'team-a', '-o', '-']))).toMatch(
+      /system:serviceaccount:team-b:bob \(from the bearer token\) may not get traces\.retrace\.dev drops-a in namespace team-a/,
+    );
+    expect(
+      await refusal(clusterRun(c, 'kubectl', ['retrace', 'get', 'drops-a', '-n', 'team-a', '--kubeconfig', bob])),
+    ).toMatch(/forbidden/i);
+    // And alice may read what she may get: the same answer from the API server.
+    expect(
+      await clusterRun(c, 'kubectl', [
+        '--kubeconfig',
+        alice,
+        'auth',
+        'can-i',
+        'get',
+        'traces.retrace.dev',
+        '-n',
+        'team-a',
+      ]),
+    ).toMatch(/^yes/);
+    // The cluster admin's kubeconfig holds a client certificate, which the aggregator cannot
+    // check: refused, saying how to be known.
+    expect(await refusal(as(c.kubeconfig, ['events', 'team-a/drops-a']))).toMatch(
+      /no bearer token and no client certificate.*sends no bearer token .*RETRACE_TOKEN=\$\(kubectl create token/,
+    );
   }, 300_000);
 
   test('the agent pod deleted: the DaemonSet restarts it, the trace resumes with the gap reported, the old programs are gone', async () => {

@@ -31,17 +31,19 @@ export interface QueryAuth {
    * Default: $RETRACE_TOKEN (a token is a secret: an environment variable keeps it out of `ps`).
    */
   token?: string;
+  /** Appended to an UNAUTHENTICATED refusal: how this caller could be known. */
+  hint?: string;
 }
 
 export class QueryError extends Error {
   /** The gRPC status code (PERMISSION_DENIED, RESOURCE_EXHAUSTED, ...). */
   readonly code: number;
 
-  constructor(server: string, e: ServiceError) {
+  constructor(server: string, e: ServiceError, hint?: string) {
     super(
       e.code === 14
         ? `cannot reach the aggregator at ${server}: ${e.details || e.message} (check --server and the TLS flags)`
-        : `aggregator at ${server}: ${e.details || e.message}`,
+        : `aggregator at ${server}: ${e.details || e.message}${e.code === 16 && hint ? ` (${hint})` : ''}`,
     );
     this.name = 'QueryError';
     this.code = e.code;
@@ -79,7 +81,7 @@ export class QueryClient {
     const fn = (this.client as unknown as Record<string, Unary<Req, Res>>)[name] as Unary<Req, Res>;
     return new Promise((resolve, reject) => {
       fn.call(this.client, req, this.metadata(), (err, res) =>
-        err ? reject(new QueryError(this.server, err)) : resolve(res as Res),
+        err ? reject(new QueryError(this.server, err, this.auth.hint)) : resolve(res as Res),
       );
     });
   }
@@ -109,7 +111,7 @@ export class QueryClient {
       ended = true;
     } catch (e) {
       ended = true;
-      throw new QueryError(this.server, e as ServiceError);
+      throw new QueryError(this.server, e as ServiceError, this.auth.hint);
     } finally {
       if (!ended) stream.cancel();
     }

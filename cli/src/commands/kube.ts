@@ -108,7 +108,15 @@ async function queryClient(server: string, f: AggregatorFlags & KubeFlags, kube?
   // Who reads: $RETRACE_TOKEN, or else the kubeconfig user's own token (an aggregator run with
   // --query-authz kubernetes checks that user's RBAC on the trace).
   const token = process.env.RETRACE_TOKEN || (k ? await k.bearerToken() : undefined);
-  const auth = token ? { token } : {};
+  const auth = token
+    ? { token }
+    : k
+      ? {
+          hint:
+            `your kubeconfig user ${k.userName} sends no bearer token (the aggregator cannot check a Kubernetes ` +
+            'client certificate): set RETRACE_TOKEN=$(kubectl create token SERVICEACCOUNT -n NAMESPACE), or use --tls-secret',
+        }
+      : {};
   if (f.tlsSecret && k) {
     const pem = await k.tlsSecret(f.tlsSecret);
     return new QueryClient(server, credentials.createSsl(pem.ca, pem.key, pem.cert), f.tlsServerName, auth);

@@ -8,7 +8,8 @@
 // for days). CPU per event is printed too: with 16 agents on 2 cores the processes compete.
 // Ratios are against baselines measured in the same run: for the pipeline, the same events
 // through JSON.stringify + JSON.parse in one process (the cheapest text pipeline, without a
-// network); for the sort, one Array.prototype.sort of every event.
+// network); for the sort, one Array.prototype.sort of every event; for durable acknowledgement,
+// the same pipeline that does not sync the store until it ends.
 import { fork, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { setPriority, tmpdir } from 'node:os';
@@ -76,9 +77,19 @@ interface PipelineResult {
   aggregatorCpu: number;
 }
 
-async function pipeline(agents: number, events = EVENTS): Promise<PipelineResult> {
+/**
+ * `checkpointMs`: how often the store is synced and acknowledgements go out (the aggregator's
+ * default, 500 ms, unless given); `Infinity`: never before the end, the cost of durability left out.
+ */
+async function pipeline(agents: number, events = EVENTS, checkpointMs?: number): Promise<PipelineResult> {
   const dir = mkdtempSync(join(tmpdir(), 'retrace-bench-'));
-  const agg = new Aggregator({ storeDir: dir, latenessMs: 200, log: () => undefined, storeCapBytes: 2 * 1024 ** 3 });
+  const agg = new Aggregator({
+    storeDir: dir,
+    latenessMs: 200,
+    log: () => undefined,
+    storeCapBytes: 2 * 1024 ** 3,
+    ...(checkpointMs !== undefined ? { checkpointMs } : {}),
+  });
   const server = aggregatorGrpcServer();
   server.addService(AgentLinkService, { Connect: agg.link.connect });
   const port = await new Promise<number>((res, rej) =>
@@ -151,6 +162,15 @@ async function main(): Promise<void> {
       `  ${String(agents).padStart(2)} agent(s) -> gRPC -> aggregator sort -> store: ${Math.round(r.rate).toLocaleString()} events/s (${(r.rate / base).toFixed(2)}x baseline; goal 300k/s); CPU per event: agents ${r.agentCpu.toFixed(2)} µs, aggregator ${r.aggregatorCpu.toFixed(2)} µs`,
     );
   }
+  // Durable acknowledgement: events are acknowledged only once the store is fsynced and a
+  // checkpoint written (group commit every 500 ms). Against the same pipeline never syncing
+  // until the end (what acknowledging on receipt cost), and against a commit every 50 ms.
+  const best = async (ms?: number): Promise<number> =>
+    Math.max((await pipeline(4, EVENTS, ms)).rate, (await pipeline(4, EVENTS, ms)).rate);
+  const [durable, often, never] = [await best(), await best(50), await best(Infinity)];
+  console.log(
+    `  durable acks, 4 agents: group commit every 500 ms ${Math.round(durable).toLocaleString()} events/s (${(durable / never).toFixed(2)}x the same without syncing), every 50 ms ${Math.round(often).toLocaleString()} events/s (${(often / never).toFixed(2)}x)`,
+  );
   const s = benchSort(Math.max(EVENTS, 500_000));
   console.log(
     `  aggregator sort alone: ${Math.round(s.eventsPerSec).toLocaleString()} events/s (${(s.eventsPerSec / s.baselineEventsPerSec).toFixed(2)}x Array.prototype.sort at ${Math.round(s.baselineEventsPerSec).toLocaleString()}/s; goal 1M/s)`,

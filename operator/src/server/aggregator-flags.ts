@@ -10,13 +10,16 @@ import { CertificateRoleAuthorizer, DEFAULT_AGENT_IDENTITIES, type QueryAuthoriz
 
 export const AGGREGATOR_USAGE = `--store DIR [--listen HOST:PORT]
        [--ca FILE --cert FILE --key FILE | --insecure] [--metrics-port N]
-       [--store-cap BYTES] [--lateness-ms N] [--max-buffered N] [--deadline-ms N] [--heartbeat-ms N]
+       [--store-cap BYTES] [--store-total-cap BYTES] [--node-floor BYTES]
+       [--lateness-ms N] [--max-buffered N] [--deadline-ms N] [--heartbeat-ms N]
        [--max-queries N] [--query-inflight-bytes BYTES] [--agent-identities NAME,...] [--query-authz kubernetes]`;
 
 export const AGGREGATOR_FLAGS = {
   listen: { type: 'string' }, // default 0.0.0.0:7443 (aggregatorServiceOptions)
   store: { type: 'string' },
   'store-cap': { type: 'string' },
+  'store-total-cap': { type: 'string' },
+  'node-floor': { type: 'string' },
   ca: { type: 'string' },
   cert: { type: 'string' },
   key: { type: 'string' },
@@ -43,6 +46,8 @@ export const SEPARATE_REFUSED = [
   'listen',
   'store',
   'store-cap',
+  'store-total-cap',
+  'node-floor',
   'lateness-ms',
   'max-buffered',
   'deadline-ms',
@@ -79,6 +84,14 @@ export function aggregatorServiceOptions(
     throw e;
   }
   const storeCap = num('store-cap', args['store-cap']);
+  const totalCap = num('store-total-cap', args['store-total-cap']);
+  const nodeFloor = num('node-floor', args['node-floor']);
+  // The store's own checks, said with the flags' names (its default cap is 256 MiB per trace).
+  const perTrace = storeCap || 256 * 1024 * 1024;
+  if (totalCap && totalCap < perTrace)
+    fail(`--store-total-cap (${totalCap}) must be at least --store-cap (${perTrace}): it caps all traces together`);
+  if (nodeFloor !== undefined && nodeFloor > perTrace)
+    fail(`--node-floor (${nodeFloor}) must be at most --store-cap (${perTrace}): it is a node's least share of a trace`);
   const lateness = num('lateness-ms', args['lateness-ms']);
   const maxBuffered = num('max-buffered', args['max-buffered']);
   const deadline = num('deadline-ms', args['deadline-ms']);
@@ -128,6 +141,8 @@ export function aggregatorServiceOptions(
     aggregator: {
       storeDir: args.store,
       ...(storeCap ? { storeCapBytes: storeCap } : {}),
+      ...(totalCap ? { storeTotalCapBytes: totalCap } : {}),
+      ...(nodeFloor !== undefined ? { nodeFloorBytes: nodeFloor } : {}),
       ...(lateness !== undefined ? { latenessMs: lateness } : {}),
       ...(maxBuffered ? { maxBufferedEvents: maxBuffered } : {}),
       ...(deadline ? { deadlineMs: deadline } : {}),

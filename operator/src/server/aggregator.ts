@@ -18,6 +18,10 @@ import { runsOn, specForNode } from './trace-file.js';
 export interface AggregatorOptions {
   storeDir: string;
   storeCapBytes?: number;
+  /** Bytes of all traces together (TraceStore totalCapBytes; default 4 x storeCapBytes). */
+  storeTotalCapBytes?: number;
+  /** The least share of a trace each node keeps however many send (TraceStore nodeFloorBytes). */
+  nodeFloorBytes?: number;
   latenessMs?: number;
   maxBufferedEvents?: number;
   heartbeatMs?: number;
@@ -64,6 +68,8 @@ export class Aggregator implements LinkHandler {
     if (cp) for (const m of TraceStore.rollBack(opts.storeDir, cp.extents)) this.log(`restart: ${m}`);
     this.store = TraceStore.open(opts.storeDir, {
       ...(opts.storeCapBytes ? { capBytes: opts.storeCapBytes } : {}),
+      ...(opts.storeTotalCapBytes ? { totalCapBytes: opts.storeTotalCapBytes } : {}),
+      ...(opts.nodeFloorBytes !== undefined ? { nodeFloorBytes: opts.nodeFloorBytes } : {}),
       onWarning: (m: string) => this.log(`warning: ${m}`),
       // A node past its share of the trace loses its own newest events, counted as such.
       onRefused: (trace: string, node: string, events: number) =>
