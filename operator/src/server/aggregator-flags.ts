@@ -91,7 +91,9 @@ export function aggregatorServiceOptions(
   if (totalCap && totalCap < perTrace)
     fail(`--store-total-cap (${totalCap}) must be at least --store-cap (${perTrace}): it caps all traces together`);
   if (nodeFloor !== undefined && nodeFloor > perTrace)
-    fail(`--node-floor (${nodeFloor}) must be at most --store-cap (${perTrace}): it is a node's least share of a trace`);
+    fail(
+      `--node-floor (${nodeFloor}) must be at most --store-cap (${perTrace}): it is a node's least share of a trace`,
+    );
   const lateness = num('lateness-ms', args['lateness-ms']);
   const maxBuffered = num('max-buffered', args['max-buffered']);
   const deadline = num('deadline-ms', args['deadline-ms']);
