@@ -203,13 +203,13 @@ export class TraceClient {
    * exec or auth-provider plugin), or undefined when the user is known by a client certificate.
    */
   async bearerToken(): Promise<string | undefined> {
-    const opts: { headers?: Record<string, string> } = {};
+    // What client-node adds to a request's options (a token, a token file, a plugin's answer).
+    const opts: { headers?: Record<string, string | string[] | undefined> } = {};
     try {
-      const init = await this.kc.applyToFetchOptions(opts);
-      const headers = init.headers as Record<string, string> | Headers | undefined;
-      const auth =
-        headers instanceof Headers ? headers.get('authorization') : (headers?.Authorization ?? headers?.authorization);
-      return auth ? /^Bearer\s+(\S+)/i.exec(auth)?.[1] : undefined;
+      await this.kc.applyToHTTPSOptions(opts);
+      const auth = opts.headers?.Authorization ?? opts.headers?.authorization;
+      const value = Array.isArray(auth) ? auth[0] : auth;
+      return value ? /^Bearer\s+(\S+)/i.exec(value)?.[1] : undefined;
     } catch (e) {
       throw new KubeError(`cannot get the kubeconfig user's credentials: ${(e as Error).message}`);
     }

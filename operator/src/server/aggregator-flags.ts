@@ -12,7 +12,8 @@ export const AGGREGATOR_USAGE = `--store DIR [--listen HOST:PORT]
        [--ca FILE --cert FILE --key FILE | --insecure] [--metrics-port N]
        [--store-cap BYTES] [--store-total-cap BYTES] [--node-floor BYTES]
        [--lateness-ms N] [--max-buffered N] [--deadline-ms N] [--heartbeat-ms N]
-       [--max-queries N] [--query-inflight-bytes BYTES] [--agent-identities NAME,...] [--query-authz kubernetes]`;
+       [--max-queries N] [--query-inflight-bytes BYTES] [--query-stall-ms N]
+       [--agent-identities NAME,...] [--query-authz kubernetes]`;
 
 export const AGGREGATOR_FLAGS = {
   listen: { type: 'string' }, // default 0.0.0.0:7443 (aggregatorServiceOptions)
@@ -36,6 +37,7 @@ export const AGGREGATOR_FLAGS = {
   // (refused), and reading a trace checked against Kubernetes RBAC.
   'max-queries': { type: 'string' },
   'query-inflight-bytes': { type: 'string' },
+  'query-stall-ms': { type: 'string' },
   'agent-identities': { type: 'string' },
   'query-authz': { type: 'string' },
   help: { type: 'boolean' },
@@ -55,6 +57,7 @@ export const SEPARATE_REFUSED = [
   'ingest-delay-ms',
   'max-queries',
   'query-inflight-bytes',
+  'query-stall-ms',
   'agent-identities',
   'query-authz',
 ] as const;
@@ -112,6 +115,7 @@ export function aggregatorServiceOptions(
   const metricsListenPort = args['metrics-listen'] ? portOf(args['metrics-listen'], fail) : metricsPort;
   const maxQueries = num('max-queries', args['max-queries']);
   const inFlight = num('query-inflight-bytes', args['query-inflight-bytes']);
+  const stall = num('query-stall-ms', args['query-stall-ms']);
   if (maxQueries !== undefined && maxQueries < 1) fail(`--max-queries must be at least 1, got ${maxQueries}`);
   if (inFlight !== undefined && inFlight < 4096)
     fail(`--query-inflight-bytes must be at least 4096 (one message of events), got ${inFlight}`);
@@ -156,6 +160,7 @@ export function aggregatorServiceOptions(
     query: {
       ...(maxQueries !== undefined ? { maxQueries } : {}),
       ...(inFlight !== undefined ? { maxInFlightBytes: inFlight } : {}),
+      ...(stall !== undefined ? { stallMs: stall } : {}),
       authorizers,
     },
   };

@@ -5,7 +5,12 @@
 // piling messages up in the aggregator. Also waits for 'drain' when write() says so, and stops
 // (write() gives false) once the client cancels or the call ends: grpc-js then never completes
 // pending writes, so waiting for them would hang.
-import type { ServerWritableStream } from '@grpc/grpc-js';
+//
+// A client that takes nothing for `stallMs` (connected, answering pings, never reading) would
+// hold its stream's slot and bytes for ever: the writer then stops ('stalled'), ends the call
+// with DEADLINE_EXCEEDED and resets the HTTP/2 stream, which frees what HTTP/2 still held for it.
+import { constants as http2 } from 'node:http2';
+import { status, type ServerWritableStream } from '@grpc/grpc-js';
 import type { EventChunk, EventsRequest } from '@retrace/events';
 
 export type StreamCall = ServerWritableStream<EventsRequest, EventChunk>;
@@ -17,7 +22,7 @@ export class CallWriter {
   peak = 0;
   /** write() is waiting for the client to take what is in flight. */
   waiting = false;
-  /** Why writing stopped ('cancelled', 'closed'), once it has. */
+  /** Why writing stopped ('cancelled', 'closed', 'stalled'), once it has. */
   stopped: string | undefined;
   private needDrain = false;
   private wake: (() => void) | undefined;
@@ -26,6 +31,8 @@ export class CallWriter {
     private readonly call: StreamCall,
     /** Bytes in flight before write() waits (one message larger than this goes alone). */
     readonly maxInFlight: number,
+    /** A client that takes nothing for this long is cut off (0: never). */
+    readonly stallMs = 0,
   ) {
     const stop = (why: string) => (): void => {
       this.stopped ??= why;
@@ -52,11 +59,22 @@ export class CallWriter {
     return this.needDrain || (this.inFlight > 0 && this.inFlight + bytes > this.maxInFlight);
   }
 
-  /** Sends `data` once the bound allows; false when the call is over (cancelled, ended). */
+  /** Sends `data` once the bound allows; false when the call is over (cancelled, ended, stalled). */
   async write(data: Buffer): Promise<boolean> {
     while (this.blocked(data.length)) {
       this.waiting = true;
-      await new Promise<void>((r) => (this.wake = r));
+      const before = this.inFlight;
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((r) => {
+        this.wake = r;
+        if (this.stallMs > 0) timer = setTimeout(r, this.stallMs);
+      });
+      clearTimeout(timer);
+      // Woken by the timer with nothing taken meanwhile: the client reads nothing.
+      if (this.stallMs > 0 && !this.stopped && this.wake !== undefined && this.inFlight >= before) {
+        this.wake = undefined;
+        this.cutOff();
+      }
     }
     this.waiting = false;
     if (this.stopped) return false;
@@ -69,5 +87,25 @@ export class CallWriter {
     });
     if (!more) this.needDrain = true;
     return true;
+  }
+
+  /** Ends a call whose client takes nothing, and resets its HTTP/2 stream. */
+  private cutOff(): void {
+    this.stopped = 'stalled';
+    const details =
+      `the client took nothing for ${this.stallMs / 1000} s with ${this.inFlight} bytes waiting for it; ` +
+      'the stream was ended so that its slot is free (a client must read what it asks for)';
+    this.call.emit('error', Object.assign(new Error(details), { code: status.DEADLINE_EXCEEDED, details }));
+    // Trailers queue behind the data the client does not read: reset the stream as well. grpc-js
+    // keeps the HTTP/2 stream in its call objects (no public way): found by walking them.
+    let o: unknown = this.call;
+    for (let i = 0; i < 4 && o && typeof o === 'object'; i++) {
+      const stream = (o as { stream?: { close?: (code: number) => void; destroyed?: boolean } }).stream;
+      if (stream?.close && !stream.destroyed) {
+        stream.close(http2.NGHTTP2_CANCEL);
+        break;
+      }
+      o = (o as { call?: unknown; nextCall?: unknown }).call ?? (o as { nextCall?: unknown }).nextCall;
+    }
   }
 }

@@ -4,7 +4,8 @@
 // Memory stays bounded whatever the trace's size or the client's speed: a stream produces only
 // while its bytes in flight (written, not yet taken by HTTP/2) are under --query-inflight-bytes,
 // stops reading the store when the client cancels, and at most --max-queries streams run at once
-// (RESOURCE_EXHAUSTED beyond). So the query API holds at most about max-queries x (in-flight
+// (RESOURCE_EXHAUSTED beyond); a client that takes nothing for --query-stall-ms loses its stream
+// (DEADLINE_EXCEEDED), so that a connected client that never reads cannot hold the slots. So the query API holds at most about max-queries x (in-flight
 // bound + one store segment read + one chunk). Each call is authorized first (query-authorizer.ts).
 import {
   status,
@@ -42,6 +43,7 @@ export type QueryTarget = Pick<Aggregator, 'traceNames' | 'summary' | 'journeys'
 
 export const DEFAULT_MAX_QUERIES = 8;
 export const DEFAULT_INFLIGHT_BYTES = 1 << 20;
+export const DEFAULT_STALL_MS = 60_000;
 /** Journeys are gathered into messages of at most this size (or a quarter of the in-flight bound). */
 const CHUNK_BYTES = 256 << 10;
 
@@ -50,6 +52,8 @@ export interface QueryServerOptions {
   maxQueries?: number;
   /** Bytes in flight per stream (--query-inflight-bytes). */
   maxInFlightBytes?: number;
+  /** A stream whose client takes nothing for this long is ended (--query-stall-ms; 0: never). */
+  stallMs?: number;
   /** Asked in turn, first refusal wins; default: agents' certificates refused (the chart's name). */
   authorizers?: readonly QueryAuthorizer[];
   log?: (msg: string) => void;
@@ -67,7 +71,7 @@ export class QueryOptionError extends Error {
 export interface EndedQuery {
   trace: string;
   journeys: number;
-  reason: 'done' | 'cancelled' | 'error';
+  reason: 'done' | 'cancelled' | 'stalled' | 'error';
   peakInFlightBytes: number;
 }
 
@@ -116,6 +120,7 @@ const refusalCode = (r: Refusal): status =>
 export class QueryServer {
   readonly maxQueries: number;
   readonly maxInFlightBytes: number;
+  readonly stallMs: number;
   private readonly authorizers: readonly QueryAuthorizer[];
   private readonly log: (m: string) => void;
   private readonly streams = new Map<CallWriter, { trace: string; journeys: number; reading: boolean }>();
@@ -132,6 +137,9 @@ export class QueryServer {
   ) {
     this.maxQueries = opts.maxQueries ?? DEFAULT_MAX_QUERIES;
     this.maxInFlightBytes = opts.maxInFlightBytes ?? DEFAULT_INFLIGHT_BYTES;
+    this.stallMs = opts.stallMs ?? DEFAULT_STALL_MS;
+    if (!Number.isInteger(this.stallMs) || this.stallMs < 0)
+      throw new QueryOptionError(`--query-stall-ms must be a whole number of milliseconds >= 0, got ${this.stallMs}`);
     if (!Number.isInteger(this.maxQueries) || this.maxQueries < 1)
       throw new QueryOptionError(`--max-queries must be a whole number >= 1, got ${this.maxQueries}`);
     if (!Number.isInteger(this.maxInFlightBytes) || this.maxInFlightBytes < 4096)
@@ -266,7 +274,7 @@ export class QueryServer {
     }
     // The slot is held until the call is over: until then its bytes in flight are still held.
     this.active++;
-    const w = new CallWriter(call, this.maxInFlightBytes);
+    const w = new CallWriter(call, this.maxInFlightBytes, this.stallMs);
     const progress = { trace: req.trace, journeys: 0, reading: true };
     this.streams.set(w, progress);
     let released = false;
@@ -335,6 +343,12 @@ export class QueryServer {
       }
       if ((await flush()) && !w.stopped) call.end();
       if (w.stopped === 'cancelled') reason = 'cancelled';
+      if (w.stopped === 'stalled') {
+        reason = 'stalled';
+        this.log(
+          `events of ${req.trace}: the client took nothing for ${this.stallMs} ms; ended after ${journeys} journeys (--query-stall-ms)`,
+        );
+      }
     } catch (e) {
       reason = 'error';
       if (!w.stopped) fail(grpcError(status.INTERNAL, `reading ${req.trace}: ${(e as Error).message}`));

@@ -3,6 +3,7 @@
 // aggregator produces only as fast as the client reads (bytes in flight under the bound), stops
 // reading the store when the client cancels, and refuses streams beyond --max-queries.
 import { mkdtempSync, rmSync } from 'node:fs';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -201,3 +202,53 @@ test('streams beyond --max-queries are refused with RESOURCE_EXHAUSTED naming th
   held[1]?.cancel();
   await until('no stream running', idle);
 });
+
+test('a client that takes nothing for --query-stall-ms loses its stream: the slot is free again and the log says why', async () => {
+  const said: string[] = [];
+  const q = new QueryServer(agg, { maxQueries: 1, maxInFlightBytes: INFLIGHT, stallMs: 300, log: (m) => said.push(m) });
+  const srv = aggregatorGrpcServer();
+  srv.addService(QueryService, q.handlers() as never);
+  const port = await new Promise<number>((resolve, reject) =>
+    srv.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
+  );
+  // A client that stops reading: once its stream runs, what the aggregator sends stops at this
+  // proxy, so no window update comes back (connected, asking, taking nothing).
+  const sockets: Socket[] = [];
+  const proxy = createServer((down) => {
+    const up = connect(port, '127.0.0.1');
+    sockets.push(down, up);
+    down.pipe(up);
+    up.on('data', (d: Buffer) => {
+      if (q.stats().active === 0) down.write(d);
+      else up.pause();
+    });
+    for (const s of [down, up]) s.on('error', () => undefined);
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  const open = (p: number): ClientReadableStream<EventChunk> => {
+    const c = new Ctor(`127.0.0.1:${p}`, credentials.createInsecure());
+    clients.push(c);
+    const req: EventsRequest = { trace: TRACE, format: 'json', node: '', pod: '', drop_reason: '' };
+    return (c as unknown as { StreamEvents: (r: EventsRequest) => ClientReadableStream<EventChunk> }).StreamEvents(req);
+  };
+  try {
+    const stalled = open((proxy.address() as AddressInfo).port);
+    stalled.on('error', () => undefined);
+    const deadline = Date.now() + 20_000;
+    while ((q.stats().active > 0 || q.stats().ended.length === 0) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(q.stats().active).toBe(0);
+    expect(q.stats().ended.at(-1)).toMatchObject({ trace: TRACE, reason: 'stalled' });
+    expect(q.stats().ended.at(-1)?.journeys).toBeLessThan(JOURNEYS);
+    expect(said.join('\n')).toMatch(/client took nothing for 300 ms; ended after \d+ journeys \(--query-stall-ms\)/);
+    // The slot is taken again by a client that reads.
+    const next = open(port);
+    next.on('error', () => undefined); // the cancel below
+    await new Promise((r) => next.once('data', r));
+    next.cancel();
+  } finally {
+    for (const s of sockets) s.destroy();
+    proxy.close();
+    srv.forceShutdown();
+  }
+}, 60_000);
