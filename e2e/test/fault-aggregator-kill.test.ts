@@ -4,7 +4,6 @@
 // lost with its cause, and the summary's count is what the store holds.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import {
   clientTlsArgs,
   clusterLab,
@@ -18,7 +17,7 @@ import {
   waitForValue,
 } from '@retrace/e2e';
 import { parseLine, type Event } from '@retrace/events';
-import { tearDownCluster, tempDir } from './helpers.js';
+import { freePort, nodeSummary, sleep, tearDownCluster, tempDir } from './helpers.js';
 
 const tmp = tempDir();
 let certs: TestCerts;
@@ -35,40 +34,6 @@ afterAll(async () => {
   traffic?.kill('SIGKILL');
   await tearDownCluster({ procs, lab, certs, tmp });
 });
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** `retrace summary` of one node, parsed: received events, lost by cause, emitted. */
-function nodeSummary(
-  server: string,
-  trace: string,
-  node: string,
-): { events: number; emitted: number; causes: Record<string, number>; text: string } | undefined {
-  const r = runRetrace(['summary', trace, '--server', server, ...clientTlsArgs(certs)]);
-  if (r.code !== 0) return undefined;
-  for (const line of r.stdout.split('\n')) {
-    const m = /^ {2}node (\S+) \[\w+\].*?(\d+) event\(s\), (\d+) lost(?: \(([^)]*)\))?; emitted (\d+)/.exec(line);
-    if (m?.[1] !== node) continue;
-    const causes = Object.fromEntries(
-      (m[4] ?? '')
-        .split(', ')
-        .filter(Boolean)
-        .map((c) => [c.split(' ')[0] ?? '', Number(c.split(' ')[1])]),
-    );
-    return { events: Number(m[2]), emitted: Number(m[5]), causes, text: r.stdout };
-  }
-  return undefined;
-}
 
 test('the aggregator killed with SIGKILL four times under load: emitted = stored + lost by cause, nothing twice', async () => {
   const store = `${tmp.dir}/kill9`;
@@ -147,7 +112,7 @@ test('the aggregator killed with SIGKILL four times under load: emitted = stored
   const dupes = keys.length - new Set(keys).size;
   expect(dupes).toBe(0);
 
-  const s = nodeSummary(agg.address, 'kill9', 'node-b');
+  const s = nodeSummary(agg.address, 'kill9', 'node-b', certs);
   if (!s) throw new Error('no summary of node-b');
   // It said goodbye: stopped, not lost.
   expect(s.text).not.toMatch(/node node-b \[lost\]/);

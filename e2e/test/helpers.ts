@@ -4,7 +4,17 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseLine, parsePacket, readCapture, type CapturedPacket, type Event } from '@retrace/events';
-import { ourProgramsLoaded, waitFor, type ClusterLab, type Netns, type Proc, type TestCerts } from '@retrace/e2e';
+import { createServer } from 'node:net';
+import {
+  clientTlsArgs,
+  ourProgramsLoaded,
+  runRetrace,
+  waitFor,
+  type ClusterLab,
+  type Netns,
+  type Proc,
+  type TestCerts,
+} from '@retrace/e2e';
 
 export function tempDir(): { dir: string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'rt-e2e-'));
@@ -146,4 +156,39 @@ export function tcpdumpMatches(
     if (p) numbers.add(p.number);
   }
   return numbers;
+}
+
+export const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** `retrace summary` of one node, parsed: received events, lost by cause, emitted. */
+export function nodeSummary(
+  server: string,
+  trace: string,
+  node: string,
+  certs: TestCerts,
+): { events: number; emitted: number; causes: Record<string, number>; text: string } | undefined {
+  const r = runRetrace(['summary', trace, '--server', server, ...clientTlsArgs(certs)]);
+  if (r.code !== 0) return undefined;
+  for (const line of r.stdout.split('\n')) {
+    const m = /^ {2}node (\S+) \[\w+\].*?(\d+) event\(s\), (\d+) lost(?: \(([^)]*)\))?; emitted (\d+)/.exec(line);
+    if (m?.[1] !== node) continue;
+    const causes = Object.fromEntries(
+      (m[4] ?? '')
+        .split(', ')
+        .filter(Boolean)
+        .map((c) => [c.split(' ')[0] ?? '', Number(c.split(' ')[1])]),
+    );
+    return { events: Number(m[2]), emitted: Number(m[5]), causes, text: r.stdout };
+  }
+  return undefined;
 }

@@ -58,6 +58,7 @@ export function formatSummary(s: TraceSummary): string {
   const out = [`trace ${s.trace}: ${s.events} event(s), ${s.lost} lost, ${s.series} series, ${s.journeys} journey(s)`];
   out.push(`  stitched across nodes: ${s.stitched}, single-node: ${s.unstitched}, late: ${s.late}`);
   out.push(`  stored: ${s.stored_bytes} bytes${s.evicted ? `, ${s.evicted} event(s) evicted by the size cap` : ''}`);
+  if (s.store_problem) out.push(`  store cannot write: ${s.store_problem} (no batch acknowledged meanwhile)`);
   for (const n of s.nodes ?? []) {
     out.push(
       `  node ${n.node} [${n.state}] kernel ${n.kernel_release || '?'}: ${n.probes_attached} probe(s) attached, ${n.probes_failed} failed, ${n.events} event(s), ${n.lost} lost` +

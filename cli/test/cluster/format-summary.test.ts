@@ -38,6 +38,7 @@ test('each failed probe is printed under its node with its reason', () => {
     late: 0n,
     stored_bytes: 0n,
     evicted: 0n,
+    store_problem: '',
   };
   const lines = formatSummary(s).split('\n');
   const a = lines.findIndex((l) => l.startsWith('  node node-a '));

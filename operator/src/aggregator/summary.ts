@@ -158,6 +158,17 @@ export class SummaryBuilder {
     this.entry(node).summary.events += BigInt(count);
   }
 
+  /**
+   * Events received that the store refused (the node's quota, the store's cap): no longer
+   * counted as stored (`events` counts what the store holds), lost with `cause` instead.
+   */
+  refused(node: string, cause: string, count: number): void {
+    const e = this.entry(node).summary;
+    const n = BigInt(count);
+    e.events = e.events > n ? e.events - n : 0n;
+    this.lost(node, cause, n);
+  }
+
   lost(node: string, cause: string, count: bigint): void {
     const e = this.entry(node);
     e.lost.set(cause, (e.lost.get(cause) ?? 0n) + count);
@@ -242,7 +253,10 @@ export class SummaryBuilder {
   }
 
   /** The summary, with the sorter's totals and the store's sizes when given. */
-  toProto(stats?: SortStats, store: { stored_bytes?: bigint; evicted?: bigint } = {}): TraceSummary {
+  toProto(
+    stats?: SortStats,
+    store: { stored_bytes?: bigint; evicted?: bigint; store_problem?: string } = {},
+  ): TraceSummary {
     const nodes = [...this.nodes.values()]
       .map(({ summary, lost }) => ({
         ...summary,
@@ -271,6 +285,7 @@ export class SummaryBuilder {
       drop_places: this.dropPlaces(),
       stored_bytes: store.stored_bytes ?? 0n,
       evicted: store.evicted ?? 0n,
+      store_problem: store.store_problem ?? '',
     };
   }
 

@@ -312,6 +312,8 @@ export class TraceStore {
   private closed = false;
   /** A saveInBackground round is being written. */
   private backgroundRound = false;
+  /** Files whose last background save failed, and why (each failure said once). */
+  private readonly unsaved = new Map<string, string>();
   /** Per file, synchronous saves so far (a background save started before one is not renamed). */
   private readonly generations = new Map<string, number>();
   /** Trace directories whose name could not be told (trace.json lost, name hashed), by directory. */
@@ -860,15 +862,23 @@ export class TraceStore {
       const generation = this.generations.get(file) ?? 0;
       const tmp = `${file}.bg.tmp`;
       writeInBackground(tmp, text, (err) => {
-        if (err)
-          this.opts.onWarning?.(`${tmp}: not saved: ${err.message}`, {
-            trace: '',
-            file: tmp,
-            offset: 0,
-            message: err.message,
-          });
-        else if (this.closed || (this.generations.get(file) ?? 0) !== generation) rmSync(tmp, { force: true });
-        else renameSync(tmp, file);
+        if (err) {
+          rmSync(tmp, { force: true }); // a part written takes room a full disk lacks
+          // Said once until a save of the file works again (every 2 s the same line otherwise).
+          if (this.unsaved.get(file) !== err.message)
+            this.opts.onWarning?.(`${tmp}: not saved: ${err.message} (said once until a save works again)`, {
+              trace: '',
+              file: tmp,
+              offset: 0,
+              message: err.message,
+            });
+          this.unsaved.set(file, err.message);
+          if (this.unsaved.size > 1024) this.unsaved.delete(this.unsaved.keys().next().value as string);
+        } else {
+          this.unsaved.delete(file); // saved again: a later failure is said again
+          if (this.closed || (this.generations.get(file) ?? 0) !== generation) rmSync(tmp, { force: true });
+          else renameSync(tmp, file);
+        }
         if (--left === 0) this.backgroundRound = false;
       });
     }

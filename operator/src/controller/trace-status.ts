@@ -67,6 +67,10 @@ export function buildStatus(t: TraceResource, i: StatusInputs): TraceResourceSta
   } else if (troubled.length) {
     phase = 'Degraded';
     message = nodeTrouble(troubled);
+  } else if (i.summary?.store_problem) {
+    // Agents trace on, but nothing they send is stored until the aggregator can write again.
+    phase = 'Degraded';
+    message = `the aggregator's store cannot write: ${i.summary.store_problem} (agents hold their events meanwhile, then count what they drop)`;
   } else {
     phase = 'Running';
     message = `tracing on ${ready} node(s)`;

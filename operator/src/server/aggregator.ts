@@ -33,6 +33,12 @@ export interface AggregatorOptions {
    * acknowledged (default 500 ms). Agents hold what is not acknowledged: lateness plus this.
    */
   checkpointMs?: number;
+  /**
+   * false: acknowledge at each checkpoint without syncing the store or writing the checkpoint,
+   * as the aggregator did before acknowledgements were durable. Only for measuring what
+   * durability costs (make bench): a crash then loses acknowledged events.
+   */
+  durableAcks?: boolean;
   /** How agents' certificates bind them to nodes (agent-link-server.ts LinkTiming). */
   agentCerts?: 'bound' | 'shared';
   /** Clients may connect without a certificate (LinkTiming.clientCertificatesOptional). */
@@ -73,7 +79,7 @@ export class Aggregator implements LinkHandler {
       onWarning: (m: string) => this.log(`warning: ${m}`),
       // A node past its share of the trace loses its own newest events, counted as such.
       onRefused: (trace: string, node: string, events: number) =>
-        this.countLost(this.trace(trace), node, 'quota', events),
+        this.countRefused(this.trace(trace), node, events),
     });
     this.link = new AgentLinkServer(this, {
       heartbeatMs: opts.heartbeatMs ?? 1000,
@@ -229,6 +235,12 @@ export class Aggregator implements LinkHandler {
     return undefined;
   }
 
+  /** Received events the store refused: lost (cause quota), and no longer counted as stored. */
+  private countRefused(t: TraceState, node: string, count: number): void {
+    t.summary.refused(node, 'quota', count);
+    this.metrics.lost.inc({ node, cause: 'quota' }, count);
+  }
+
   private countLost(t: TraceState, node: string, cause: string, count: number): void {
     t.summary.lost(node, cause, BigInt(count));
     this.metrics.lost.inc({ node, cause }, count);
@@ -281,6 +293,7 @@ export class Aggregator implements LinkHandler {
     return t.summary.toProto(t.sorter.stats(), {
       stored_bytes: BigInt(this.store.storedBytes(trace)),
       evicted: BigInt(this.store.evicted(trace)),
+      ...(this.storeBlocked ? { store_problem: this.storeBlocked } : {}),
     });
   }
 
@@ -316,11 +329,14 @@ export class Aggregator implements LinkHandler {
   private checkpoint(): void {
     this.lastCheckpoint = Date.now();
     try {
-      this.store.sync();
+      const durable = this.opts.durableAcks ?? true;
+      if (durable) this.store.sync();
       const { acks, state } = this.ledger.advance();
-      const summaries: Record<string, TraceSummary> = {};
-      for (const name of this.live.keys()) summaries[name] = this.summary(name);
-      writeCheckpoint(this.opts.storeDir, { extents: this.store.extents(), summaries, ledger: state });
+      if (durable) {
+        const summaries: Record<string, TraceSummary> = {};
+        for (const name of this.live.keys()) summaries[name] = this.summary(name);
+        writeCheckpoint(this.opts.storeDir, { extents: this.store.extents(), summaries, ledger: state });
+      }
       for (const a of acks) this.link.ack(a.node, a.incarnation, a.trace, a.seq);
       if (this.storeBlocked) this.log(`the store writes again: acknowledging batches again`);
       this.storeBlocked = undefined;

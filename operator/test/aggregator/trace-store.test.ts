@@ -107,6 +107,7 @@ test('a restarted store has every trace, its events, summary and eviction count'
     drops: [{ reason: 'NETFILTER_DROP', count: 1n, example: '[node-b] ...' }],
     stored_bytes: 100n,
     evicted: 0n,
+    store_problem: '',
   };
   let store = TraceStore.open(dir, { segmentBytes: 4096, capBytes: 8192 });
   for (let n = 0; n < 40; n++) store.append('default/ping', dropped(n));

@@ -28,6 +28,7 @@ const summary = (trace: string, events: bigint): TraceSummary => ({
   late: 0n,
   stored_bytes: 0n,
   evicted: 0n,
+  store_problem: '',
 });
 
 /** An aggregator's control API in memory; `down` makes every call fail. */

@@ -57,6 +57,7 @@ const summary = (trace: string, events: number, nodes: string[], drop?: string):
   drops: drop ? [{ reason: drop, count: 2n, example: 'an example' }] : [],
   stored_bytes: 0n,
   evicted: 0n,
+  store_problem: '',
 });
 
 let objects: TestObjects;

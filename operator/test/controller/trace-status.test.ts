@@ -12,6 +12,10 @@ const trace: TraceResource = {
 };
 
 function statusOf(...nodes: Partial<NodeSummary>[]): ReturnType<typeof buildStatus> {
+  return statusWith({}, ...nodes);
+}
+
+function statusWith(extra: Partial<TraceSummary>, ...nodes: Partial<NodeSummary>[]): ReturnType<typeof buildStatus> {
   const summary: TraceSummary = {
     trace: 'kp',
     nodes: nodes.map((n, i) => ({
@@ -36,6 +40,8 @@ function statusOf(...nodes: Partial<NodeSummary>[]): ReturnType<typeof buildStat
     late: 0n,
     stored_bytes: 0n,
     evicted: 0n,
+    store_problem: '',
+    ...extra,
   };
   return buildStatus(trace, {
     nodes: nodes.map((_, i) => `n${i + 1}`),
@@ -65,4 +71,15 @@ test('each failed probe is listed with its reason; failures the summary does not
     [{ probe: '', reason: '2 probe(s) failed' }],
     [],
   ]);
+});
+
+test('a store that cannot write makes a running trace Degraded, saying why and that agents hold their events', () => {
+  expect(statusOf({}).phase).toBe('Running');
+  const s = statusWith({ store_problem: 'segment 1 of kp not written (ENOSPC: no space left on device)' }, {});
+  expect(s.phase).toBe('Degraded');
+  expect(s.message).toBe(
+    "the aggregator's store cannot write: segment 1 of kp not written (ENOSPC: no space left on device) " +
+      '(agents hold their events meanwhile, then count what they drop)',
+  );
+  expect(s.conditions?.find((c) => c.type === 'Ready')?.status).toBe('False');
 });

@@ -72,6 +72,7 @@ export interface TraceSummary {
   stored_bytes: bigint;
   evicted: bigint;
   drop_places?: DropPlace[];
+  store_problem: string;
 }
 
 export interface EventsRequest {
@@ -414,6 +415,13 @@ export const QUERY_FIELDS: Record<string, FieldSpec[]> = {
       "message": "DropPlace",
       "repeated": true,
       "optional": true
+    },
+    {
+      "id": 14,
+      "json": "store_problem",
+      "kind": "string",
+      "repeated": false,
+      "optional": false
     }
   ],
   "EventsRequest": [
