@@ -78,8 +78,7 @@ export class Aggregator implements LinkHandler {
       ...(opts.nodeFloorBytes !== undefined ? { nodeFloorBytes: opts.nodeFloorBytes } : {}),
       onWarning: (m: string) => this.log(`warning: ${m}`),
       // A node past its share of the trace loses its own newest events, counted as such.
-      onRefused: (trace: string, node: string, events: number) =>
-        this.countRefused(this.trace(trace), node, events),
+      onRefused: (trace: string, node: string, events: number) => this.countRefused(this.trace(trace), node, events),
     });
     this.link = new AgentLinkServer(this, {
       heartbeatMs: opts.heartbeatMs ?? 1000,
