@@ -175,15 +175,16 @@ async function main(): Promise<void> {
     );
   }
   // Durable acknowledgement: events are acknowledged only once the store is fsynced and a
-  // checkpoint written (group commit every 500 ms). Against the same pipeline acknowledging at
-  // the same moments without syncing (what acknowledging on receipt cost), and a commit every 50 ms.
+  // checkpoint written (a group commit every 500 ms by default; the aggregator's tick, 100 ms, is
+  // the shortest). Against the same pipeline acknowledging at every tick without syncing: about
+  // what acknowledging on receipt cost, agents holding their batches the least.
   const best = async (ms: number, durable: boolean): Promise<number> =>
     Math.max((await pipeline(4, EVENTS, ms, durable)).rate, (await pipeline(4, EVENTS, ms, durable)).rate);
-  const [durable, often, loose] = [await best(500, true), await best(50, true), await best(500, false)];
+  const [durable, often, loose] = [await best(500, true), await best(100, true), await best(100, false)];
   console.log(
     `  durable acks, 4 agents: group commit every 500 ms ${Math.round(durable).toLocaleString()} events/s ` +
-      `(${(durable / loose).toFixed(2)}x the same acknowledged without syncing, ${Math.round(loose).toLocaleString()}/s); ` +
-      `every 50 ms ${Math.round(often).toLocaleString()} events/s (${(often / loose).toFixed(2)}x)`,
+      `(${(durable / loose).toFixed(2)}x acknowledging every 100 ms without syncing, ${Math.round(loose).toLocaleString()}/s); ` +
+      `every 100 ms ${Math.round(often).toLocaleString()} events/s (${(often / loose).toFixed(2)}x)`,
   );
   const s = benchSort(Math.max(EVENTS, 500_000));
   console.log(

@@ -11,7 +11,7 @@ import { CertificateRoleAuthorizer, DEFAULT_AGENT_IDENTITIES, type QueryAuthoriz
 export const AGGREGATOR_USAGE = `--store DIR [--listen HOST:PORT]
        [--ca FILE --cert FILE --key FILE | --insecure] [--metrics-port N]
        [--store-cap BYTES] [--store-total-cap BYTES] [--node-floor BYTES]
-       [--lateness-ms N] [--max-buffered N] [--deadline-ms N] [--heartbeat-ms N]
+       [--lateness-ms N] [--max-buffered N] [--deadline-ms N] [--heartbeat-ms N] [--checkpoint-ms N]
        [--max-queries N] [--query-inflight-bytes BYTES] [--query-stall-ms N]
        [--agent-identities NAME,...] [--query-authz kubernetes]`;
 
@@ -30,6 +30,7 @@ export const AGGREGATOR_FLAGS = {
   'max-buffered': { type: 'string' },
   'deadline-ms': { type: 'string' },
   'heartbeat-ms': { type: 'string' },
+  'checkpoint-ms': { type: 'string' },
   'ingest-delay-ms': { type: 'string' },
   'agent-certs': { type: 'string' },
   'metrics-listen': { type: 'string' },
@@ -54,6 +55,7 @@ export const SEPARATE_REFUSED = [
   'max-buffered',
   'deadline-ms',
   'heartbeat-ms',
+  'checkpoint-ms',
   'ingest-delay-ms',
   'max-queries',
   'query-inflight-bytes',
@@ -101,6 +103,11 @@ export function aggregatorServiceOptions(
   const maxBuffered = num('max-buffered', args['max-buffered']);
   const deadline = num('deadline-ms', args['deadline-ms']);
   const heartbeat = num('heartbeat-ms', args['heartbeat-ms']);
+  // How often the store is synced and batches acknowledged (a group commit): agents hold what is
+  // not acknowledged meanwhile.
+  const checkpoint = num('checkpoint-ms', args['checkpoint-ms']);
+  if (checkpoint !== undefined && (checkpoint < 100 || checkpoint > 60_000))
+    fail(`--checkpoint-ms must be from 100 (the aggregator's tick) to 60000, got ${checkpoint}`);
   const delay = num('ingest-delay-ms', args['ingest-delay-ms']);
   const metricsPort = num('metrics-port', args['metrics-port']);
   const agentCerts = args['agent-certs'] ?? (args.insecure ? 'shared' : 'bound');
@@ -153,6 +160,7 @@ export function aggregatorServiceOptions(
       ...(maxBuffered ? { maxBufferedEvents: maxBuffered } : {}),
       ...(deadline ? { deadlineMs: deadline } : {}),
       ...(heartbeat ? { heartbeatMs: heartbeat } : {}),
+      ...(checkpoint !== undefined ? { checkpointMs: checkpoint } : {}),
       ...(delay ? { ingestDelayMs: delay } : {}),
       agentCerts,
       ...(tokenReaders ? { clientCertificatesOptional: true } : {}),

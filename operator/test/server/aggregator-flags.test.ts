@@ -29,3 +29,11 @@ test('a total cap below the per-trace cap, or a floor above it, is refused with 
     `--node-floor (${512 * 1024 * 1024}) must be at most --store-cap (${256 * 1024 * 1024})`,
   );
 });
+
+test('--checkpoint-ms sets the group commit; below the tick or above a minute is refused', () => {
+  expect(opts({ 'checkpoint-ms': '100' }).aggregator).toMatchObject({ checkpointMs: 100 });
+  expect(opts({}).aggregator).not.toHaveProperty('checkpointMs');
+  expect(() => opts({ 'checkpoint-ms': '50' })).toThrow(
+    "--checkpoint-ms must be from 100 (the aggregator's tick) to 60000, got 50",
+  );
+});
