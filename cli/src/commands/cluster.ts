@@ -1,5 +1,6 @@
 // Cluster verbs: read what the aggregator collected. `retrace traces`, `retrace summary TRACE`,
 // `retrace events TRACE` (journeys printed, or written as JSON lines or pcap-ng).
+import { once } from 'node:events';
 import {
   formatEvent,
   formatSeries,
@@ -172,6 +173,9 @@ export async function writeJourneys(
       const lines = (rest + Buffer.from(chunk).toString('utf8')).split('\n');
       rest = lines.pop() ?? '';
       for (const l of lines) take(l);
+      // A slow reader of stdout (a pager, a pipe) holds the next chunk back, and with it the
+      // aggregator: what is printed does not pile up in this process.
+      if (process.stdout.writableNeedDrain) await once(process.stdout, 'drain');
     }
     take(rest);
   } finally {
