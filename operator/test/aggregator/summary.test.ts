@@ -243,7 +243,7 @@ test('events the store refused leave the stored count and are lost as quota', ()
   const b = new SummaryBuilder('t');
   b.received('node-a', 10);
   b.refused('node-a', 'quota', 4);
-  const n = b.toProto().nodes[0];
+  const n = b.toProto().nodes?.[0];
   expect(n?.events).toBe(6n);
   expect(n?.lost).toBe(4n);
   expect(n?.lost_by_cause).toEqual([{ cause: 'quota', count: 4n }]);
