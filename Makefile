@@ -1,7 +1,7 @@
 # One entry for everything: make deps | build | test | demo | bench | lint | typecheck | clean
 SHELL := /bin/bash
 .DEFAULT_GOAL := build
-.PHONY: deps build bpf native ts test test-only test-kernel e2e lint typecheck demo bench clean install-plugin k8s cluster-up cluster-down
+.PHONY: deps build bpf native ts test test-only test-unit test-unit-any-user test-kernel e2e lint typecheck demo bench clean install-plugin k8s cluster-up cluster-down
 
 deps:
 	@scripts/deps.sh
@@ -29,13 +29,23 @@ lint: deps
 
 # Everything CI needs: build, static checks, the kernel lab (Debian 6.1 under qemu), the real
 # Kubernetes binaries and images, then every test on this machine's kernel (root).
-test: build typecheck lint test-kernel k8s test-only
+test: build typecheck lint test-unit-any-user test-kernel k8s test-only
 
 test-kernel: build
 	@e2e/kernel-lab/lab.sh
 
 test-only:
 	@npm test --silent
+
+# Tests that need neither root nor a kernel, as any user (after `make build`, or `make ts` once
+# the dependencies are installed): jest.unit.config.js says which.
+test-unit: ts
+	@npm run --silent test:unit
+
+# The unit tier as an unprivileged user (nobody), so that no unit test comes to need root.
+test-unit-any-user: ts
+	@runuser -u nobody -- env HOME=/tmp node --experimental-vm-modules node_modules/jest/bin/jest.js \
+	  -c jest.unit.config.js --cacheDirectory /tmp/retrace-jest-unit-nobody --silent
 
 # The multi-node scenarios alone (agents and an aggregator as processes, a VXLAN overlay between
 # node namespaces); `make test` runs them too.
