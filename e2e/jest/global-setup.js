@@ -24,7 +24,10 @@ function pidAlive(pid) {
 
 export default function globalSetup() {
   if (process.getuid?.() !== 0) {
-    throw new Error('retrace tests load eBPF into the running kernel: run them as root (e.g. `sudo make test`)');
+    throw new Error(
+      'retrace tests load eBPF into the running kernel: run them as root (e.g. `sudo make test`), ' +
+        'or the tests that need neither root nor a kernel as any user: `npm run test:unit`',
+    );
   }
   const mounts = readFileSync('/proc/mounts', 'utf8');
   if (!/ \/sys\/kernel\/tracing tracefs /.test(mounts) && existsSync('/sys/kernel/tracing')) {
