@@ -4,14 +4,19 @@
 import { Option, type Command } from 'commander';
 import type { FormatOptions } from '@retrace/events';
 import { addTracingFlags, commaValue, repeat } from './commands/collect-flags.js';
-import { events, summary, traces, type EventsOptions, type ServerOptions } from './commands/cluster.js';
-import { create, directClient, drops, get, kubeEvents, stop, type AggregatorFlags } from './commands/kube.js';
+import type { EventsOptions, ServerOptions } from './commands/cluster.js';
+import type { AggregatorFlags } from './commands/kube.js';
 import type { KubeFlags } from './kube/trace-client.js';
 import type { CreateFlags } from './kube/trace-from-flags.js';
 import { UsageError } from './usage-error.js';
 import { refuseOverwrite, type InputFile } from './output/same-file.js';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+
+// The verbs' code is loaded when one runs: the Kubernetes client and the operator's types take
+// most of a second to load, which `retrace print` or `--version` should not pay.
+const clusterVerbs = () => import('./commands/cluster.js');
+const kubeVerbs = () => import('./commands/kube.js');
 
 export const formatOption = (): Option =>
   new Option('--format <format>', 'text format').choices(['single-line', 'multi-line']).default('multi-line');
@@ -94,7 +99,7 @@ export function addClusterVerbs(p: Command): void {
     .addOption(outputOption());
   createCmd.action(
     async (name: string, o: CreateFlags & KubeFlags & { dryRun?: boolean; output?: 'json' | 'yaml' }) => {
-      process.exitCode = await create(name, o);
+      process.exitCode = await (await kubeVerbs()).create(name, o);
     },
   );
 
@@ -107,12 +112,12 @@ export function addClusterVerbs(p: Command): void {
       .option('-A, --all-namespaces', 'Traces of every namespace')
       .addOption(outputOption()),
   ).action(async (name: string | undefined, o: KubeFlags & { allNamespaces?: boolean; output?: 'json' | 'yaml' }) => {
-    process.exitCode = await get(name, o);
+    process.exitCode = await (await kubeVerbs()).get(name, o);
   });
 
   kubeFlags(p.command('stop').description('stop a trace (sets spec.stopped; results stay)').argument('<name>')).action(
     async (name: string, o: KubeFlags) => {
-      process.exitCode = await stop(name, o);
+      process.exitCode = await (await kubeVerbs()).stop(name, o);
     },
   );
 
@@ -126,7 +131,7 @@ export function addClusterVerbs(p: Command): void {
     ),
     false,
   ).action(async (name: string | undefined, o: AggregatorFlags & KubeFlags & { allNamespaces?: boolean }) => {
-    process.exitCode = await drops(name, o);
+    process.exitCode = await (await kubeVerbs()).drops(name, o);
   });
 
   serverFlags(
@@ -162,18 +167,20 @@ export function addClusterVerbs(p: Command): void {
     // Trace: -n NS and a bare name make it); no Kubernetes.
     if (o.server ?? process.env.RETRACE_SERVER) {
       const there = o.namespace && !o.cluster && !name.includes('/') ? `${o.namespace}/${name}` : name;
-      process.exitCode = await events(
+      process.exitCode = await (
+        await clusterVerbs()
+      ).events(
         there,
         opts,
         fmtOf(o),
-        o.tlsSecret || o.caConfigmap ? await directClient(o) : undefined,
+        o.tlsSecret || o.caConfigmap ? await (await kubeVerbs()).directClient(o) : undefined,
       );
-    } else process.exitCode = await kubeEvents(name, opts, fmtOf(o));
+    } else process.exitCode = await (await kubeVerbs()).kubeEvents(name, opts, fmtOf(o));
   });
 
   serverFlags(p.command('traces').description('list the traces an aggregator holds (--server)'), true).action(
     async (o: ServerOptions) => {
-      process.exitCode = await traces(o);
+      process.exitCode = await (await clusterVerbs()).traces(o);
     },
   );
   serverFlags(
@@ -183,6 +190,6 @@ export function addClusterVerbs(p: Command): void {
       .argument('<trace>'),
     true,
   ).action(async (trace: string, o: ServerOptions) => {
-    process.exitCode = await summary(trace, o);
+    process.exitCode = await (await clusterVerbs()).summary(trace, o);
   });
 }
