@@ -4,13 +4,10 @@
 // namespace, nodes and ClusterTrace names, and removes them. The aggregator side is a recorder
 // the test scripts: the agents' part is covered end to end in e2e/.
 import type { TraceSpec, TraceSummary } from '@retrace/events';
-import { sharedApiServer, startApiServer } from '../../../e2e/src/k8s/envtest.js';
-import type { KubeObject } from '../../../e2e/src/k8s/rest.js';
-import { TestObjects, installCrds, uniqueName } from '../../../e2e/src/k8s/test-objects.js';
-import { KubeApi } from '../../src/controller/kube-api.js';
-import { TraceController, type AggregatorPort } from '../../src/controller/controller.js';
-import { LeaderElector } from '../../src/controller/leader-election.js';
-import type { TraceResource } from '../../src/controller/trace-resource.js';
+import { sharedApiServer, startApiServer } from '../src/k8s/envtest.js';
+import type { KubeObject } from '../src/k8s/rest.js';
+import { TestObjects, installCrds, uniqueName } from '../src/k8s/test-objects.js';
+import { KubeApi, LeaderElector, TraceController, type AggregatorPort, type TraceResource } from '@retrace/operator';
 
 class RecordingAggregator implements AggregatorPort {
   specs: TraceSpec[] = [];
