@@ -4,7 +4,7 @@
 // acknowledgements, says so in the summary and the metrics, and loses nothing once it has room;
 // a store damaged on disk (zeroed block, flipped bytes, torn tail, unreadable summary) loses only
 // what the damage touched when the aggregator starts again on it.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import {
   appendFileSync,
   closeSync,
@@ -29,7 +29,7 @@ import {
   type TestCerts,
   waitForValue,
 } from '@retrace/e2e';
-import { nodeSummary, tearDownCluster, tempDir } from './helpers.js';
+import { lostAfterEmit, nodeSummary, tearDownCluster, tempDir, udpFlow } from './helpers.js';
 
 const tmp = tempDir();
 let certs: TestCerts;
@@ -53,13 +53,7 @@ afterAll(async () => {
 
 /** `count` UDP datagrams of `bytes` from pod `from` to pod `to`, port 9000, `burst` every 20 ms. */
 function send(from: string, to: string, count: number, bytes: number, burst: number): Promise<unknown> {
-  const code =
-    `const s=require('dgram').createSocket('udp4');const b=Buffer.alloc(${bytes},120);let i=0;` +
-    `const t=setInterval(()=>{for(let k=0;k<${burst}&&i<${count};k++,i++)s.send(b,9000,'${lab.pod(to).ip}');` +
-    `if(i>=${count}){clearInterval(t);setTimeout(()=>s.close(),100)}},20)`;
-  const p = spawn('ip', ['netns', 'exec', lab.pod(from).netns.name, process.execPath, '-e', code], {
-    stdio: 'ignore',
-  });
+  const p = udpFlow(lab.pod(from).netns, lab.pod(to).ip, { count, bytes, burst, everyMs: 20 });
   traffic.push(p);
   return new Promise((r) => p.on('exit', r));
 }
@@ -82,9 +76,6 @@ function traceFile(name: string): string {
   );
   return file;
 }
-
-const AFTER_EMIT = ['backpressure', 'malformed', 'quota', 'aggregator-restart', 'agent-restart'];
-const lostAfterEmit = (causes: Record<string, number>): number => AFTER_EMIT.reduce((n, c) => n + (causes[c] ?? 0), 0);
 
 test('a flooding node loses its own newest events to its share of the trace; the quiet node keeps all it stored', async () => {
   const agg = await startAggregator({

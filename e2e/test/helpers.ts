@@ -192,3 +192,27 @@ export function nodeSummary(
   }
   return undefined;
 }
+
+/** Causes of events lost after the agent emitted them: what `emitted = stored + lost` counts. */
+const LOST_AFTER_EMIT = ['backpressure', 'malformed', 'quota', 'aggregator-restart', 'agent-restart'];
+
+/** Events a node lost after emitting them, from nodeSummary's causes. */
+export const lostAfterEmit = (causes: Record<string, number>): number =>
+  LOST_AFTER_EMIT.reduce((n, c) => n + (causes[c] ?? 0), 0);
+
+/**
+ * A UDP flow from namespace `from` to `dstIp`, port 9000: `count` datagrams, `burst` every
+ * `everyMs`; each `bytes` long, or else carrying its number (`n=I`). The process ends when sent.
+ */
+export function udpFlow(
+  from: Netns,
+  dstIp: string,
+  o: { count: number; burst: number; everyMs: number; bytes?: number },
+): ChildProcess {
+  const payload = o.bytes === undefined ? `'n='+i` : 'b';
+  const code =
+    `const s=require('dgram').createSocket('udp4');const b=Buffer.alloc(${o.bytes ?? 0},120);let i=0;` +
+    `const t=setInterval(()=>{for(let k=0;k<${o.burst}&&i<${o.count};k++,i++)s.send(${payload},9000,'${dstIp}');` +
+    `if(i>=${o.count}){clearInterval(t);setTimeout(()=>s.close(),100)}},${o.everyMs})`;
+  return spawn('ip', ['netns', 'exec', from.name, process.execPath, '-e', code], { stdio: 'ignore' });
+}

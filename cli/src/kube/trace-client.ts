@@ -172,11 +172,17 @@ export class TraceClient {
     );
   }
 
+  /** `namespace/name`, or a name in the client's namespace. */
+  private nameRef(ref: string): [string, string] {
+    // With a slash, split('/', 2) gives exactly two parts.
+    return ref.includes('/') ? (ref.split('/', 2) as [string, string]) : [this.namespace, ref];
+  }
+
   /** The `ca.crt`, `tls.crt` and `tls.key` of a Secret (`namespace/name`, or name in the namespace). */
   async tlsSecret(ref: string): Promise<{ ca: Buffer; cert: Buffer; key: Buffer }> {
-    const [namespace, name] = ref.includes('/') ? ref.split('/', 2) : [this.namespace, ref];
+    const [namespace, name] = this.nameRef(ref);
     const s = await this.call<{ data?: Record<string, string> }>(`reading Secret ${namespace}/${name}`, () =>
-      this.core.readNamespacedSecret({ name: name ?? '', namespace: namespace ?? '' }),
+      this.core.readNamespacedSecret({ name, namespace }),
     );
     const get = (k: string): Buffer => {
       const v = s.data?.[k];
@@ -189,9 +195,9 @@ export class TraceClient {
 
   /** The `ca.crt` of a ConfigMap (`namespace/name`, or name in the namespace): a CA is public. */
   async caConfigMap(ref: string): Promise<Buffer> {
-    const [namespace, name] = ref.includes('/') ? ref.split('/', 2) : [this.namespace, ref];
+    const [namespace, name] = this.nameRef(ref);
     const m = await this.call<{ data?: Record<string, string> }>(`reading ConfigMap ${namespace}/${name}`, () =>
-      this.core.readNamespacedConfigMap({ name: name ?? '', namespace: namespace ?? '' }),
+      this.core.readNamespacedConfigMap({ name, namespace }),
     );
     const ca = m.data?.['ca.crt'];
     if (!ca) throw new KubeError(`ConfigMap ${namespace}/${name} has no ca.crt (the chart's <release>-ca holds one)`);

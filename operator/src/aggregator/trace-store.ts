@@ -89,6 +89,9 @@ import {
 } from './segment-format.js';
 import { readSortKeys, type SortKeys } from './sort-keys.js';
 
+/** A trace's bytes of segments when capBytes is not given. */
+export const DEFAULT_CAP_BYTES = 256 * 1024 * 1024;
+
 export interface TraceStoreOptions {
   /**
    * Bytes of segments per trace (default 256 MiB), shared by its nodes: each node gets
@@ -329,7 +332,7 @@ export class TraceStore {
     readonly dir: string,
     private readonly opts: TraceStoreOptions,
   ) {
-    this.capBytes = opts.capBytes ?? 256 * 1024 * 1024;
+    this.capBytes = opts.capBytes ?? DEFAULT_CAP_BYTES;
     this.segmentBytes = opts.segmentBytes ?? 8 * 1024 * 1024;
     this.totalCapBytes = opts.totalCapBytes ?? 4 * this.capBytes;
     this.floorBytes = opts.nodeFloorBytes ?? Math.min(1 << 20, Math.floor(this.capBytes / 8));

@@ -5,6 +5,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { serverCredentials, CertificateError, type FlagHelpers } from '@retrace/events';
 import type { startAggregatorService } from './aggregator-service.js';
+import { DEFAULT_CAP_BYTES } from '../aggregator/trace-store.js';
 import { KubernetesAuthorizer, KubernetesAuthorizerError } from './kubernetes-authorizer.js';
 import { CertificateRoleAuthorizer, DEFAULT_AGENT_IDENTITIES, type QueryAuthorizer } from './query-authorizer.js';
 
@@ -91,8 +92,8 @@ export function aggregatorServiceOptions(
   const storeCap = num('store-cap', args['store-cap']);
   const totalCap = num('store-total-cap', args['store-total-cap']);
   const nodeFloor = num('node-floor', args['node-floor']);
-  // The store's own checks, said with the flags' names (its default cap is 256 MiB per trace).
-  const perTrace = storeCap || 256 * 1024 * 1024;
+  // The store's own checks, said with the flags' names.
+  const perTrace = storeCap || DEFAULT_CAP_BYTES;
   if (totalCap && totalCap < perTrace)
     fail(`--store-total-cap (${totalCap}) must be at least --store-cap (${perTrace}): it caps all traces together`);
   if (nodeFloor !== undefined && nodeFloor > perTrace)
