@@ -74,6 +74,7 @@ stage() {
     cp "$ws/package.json" "$dir/$ws/"
   done
   cp -r packages/events/dist "$dir/packages/events/"
+  cp -r packages/wire/dist "$dir/packages/wire/"
   cp -r packages/ebpf-loader/dist "$dir/packages/ebpf-loader/"
   mkdir -p "$dir/packages/ebpf-loader/build/Release"
   cp packages/ebpf-loader/build/Release/ebpf_loader.node "$dir/packages/ebpf-loader/build/Release/"

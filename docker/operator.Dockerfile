@@ -9,6 +9,7 @@ WORKDIR /src
 COPY package.json package-lock.json ./
 COPY packages/ebpf-loader/package.json packages/ebpf-loader/
 COPY packages/events/package.json packages/events/
+COPY packages/wire/package.json packages/wire/
 COPY agent/package.json agent/
 COPY operator/package.json operator/
 COPY cli/package.json cli/

@@ -12,7 +12,8 @@ import {
   type ServiceError,
 } from '@grpc/grpc-js';
 import { makeTestCerts, runRetrace, startAggregator, type Proc, type TestCerts } from '@retrace/e2e';
-import { QueryService, type EventChunk, type EventsRequest, type ListTracesResponse } from '@retrace/events';
+import { type EventChunk, type EventsRequest, type ListTracesResponse } from '@retrace/events';
+import { QueryService } from '@retrace/wire';
 import { QueryClient, QueryError } from '../../cli/src/cluster/query-client.js';
 import { tempDir } from './helpers.js';
 import { fillStore } from './query-fixtures.js';

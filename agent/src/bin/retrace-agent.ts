@@ -2,7 +2,8 @@
 // retrace-agent: the node agent daemon (one per node, a DaemonSet in a cluster).
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
-import { CertificateError, channelCredentials, flagHelpers, type FlagHelpers } from '@retrace/events';
+import { flagHelpers, type FlagHelpers } from '@retrace/events';
+import { CertificateError, channelCredentials } from '@retrace/wire';
 import { AgentDaemon, NetnsNotFoundError } from '../daemon/daemon.js';
 import { PodMapper } from '../k8s/pod-mapper.js';
 

@@ -9,7 +9,8 @@
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Registry } from 'prom-client';
-import { CertificateError, flagHelpers, startHealthServer, type FlagHelpers } from '@retrace/events';
+import { flagHelpers, type FlagHelpers } from '@retrace/events';
+import { CertificateError, startHealthServer } from '@retrace/wire';
 import { ControlClient, RemoteAggregator } from '../controller/aggregator-client.js';
 import { KubeApi } from '../controller/kube-api.js';
 import { LeaderElector } from '../controller/leader-election.js';

@@ -3,7 +3,8 @@
 // flags and --metrics-port apply to it, see SEPARATE_REFUSED).
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { serverCredentials, CertificateError, type FlagHelpers } from '@retrace/events';
+import { type FlagHelpers } from '@retrace/events';
+import { serverCredentials, CertificateError } from '@retrace/wire';
 import type { startAggregatorService } from './aggregator-service.js';
 import { DEFAULT_CAP_BYTES } from '../aggregator/trace-store.js';
 import { KubernetesAuthorizer, KubernetesAuthorizerError } from './kubernetes-authorizer.js';
