@@ -21,6 +21,7 @@
 // Version 1 segments (before checksums: no header, records of a varint length and the event) are
 // still read, without verification: damage in one stops its reading at the damage, and the rest
 // of the file is left as it is. New records always go to a version 2 segment.
+import { ProtoReader } from '@retrace/events';
 import { crc32 } from './crc32.js';
 
 export const SEGMENT_MAGIC = Buffer.from('RTRCSEG\x02', 'latin1');
@@ -141,15 +142,15 @@ export function segmentVersion(b: Buffer): { version: SegmentVersion; headerInta
   return { version: nextBlock(b, 0, b.length) >= 0 ? 2 : 1, headerIntact: false };
 }
 
+/** Record lengths are read with the protobuf runtime's reader (one varint reader in the code base). */
+const lengths = new ProtoReader();
+
 /** A varint at `pos` (a record's length): [value, next position], or undefined when cut. */
 export function readVarint(b: Uint8Array, pos: number, end: number): [number, number] | undefined {
-  let v = 0;
-  let mul = 1;
-  for (let i = 0; i < 8 && pos < end; i++) {
-    const x = b[pos++] as number;
-    v += (x & 0x7f) * mul;
-    if (x < 0x80) return [v, pos];
-    mul *= 128;
+  const r = lengths.reset(b, pos, end);
+  try {
+    return [r.uint32(), r.pos];
+  } catch {
+    return undefined; // past `end`, or no varint
   }
-  return undefined;
 }
