@@ -6,6 +6,7 @@
 // in one process: the best of 15 rounds per event, so that a busy machine slows all alike.
 //   node proto/bench-codec.mjs [/path/to/checkout ...]
 import { dirname, join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
 const N = 20_000;

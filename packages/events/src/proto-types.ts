@@ -1,12 +1,13 @@
-// The generated protobuf code (gen/retrace-pb.ts: pbjs static code, fields named as the model
-// names them), fitted to the event model once, when first used:
+// The generated protobuf code (gen/retrace-pb.cjs: pbjs static code, fields named as the model
+// names them), loaded and fitted to the event model once, when first used (a process that never
+// encodes, the CLI reading a JSON file, does not pay for loading it):
 // - a decoded message holds its proto3 defaults as its own properties (64-bit ones as 0n, event
 //   bytes as ''), as the model's interfaces say, where pbjs's own classes inherit defaults
 //   (Long ones) from their prototypes;
 // - a message given as a Uint8Array is written as it is (already encoded: agents encode each
 //   event once, the aggregator forwards stored events without decoding them);
 // - a decode may leave messages of some types encoded (ProtoReader.rawTypes).
-import { retrace } from './gen/retrace-pb.js';
+import { createRequire } from 'node:module';
 import { fileMessages, messageFields, type FieldSpec } from './descriptors.js';
 import type { ProtoReader, ProtoWriter } from './proto-wire.js';
 import type { ProtoFile } from './gen/descriptor.js';
@@ -21,10 +22,9 @@ interface Generated extends MessageType {
   prototype: object;
 }
 
-/** Where the generated code finds each message's constructor, encode and decode. */
-const generated = (retrace as unknown as { v1: Record<string, Generated> }).v1;
 const FILES: ProtoFile[] = ['event', 'agent', 'query', 'control'];
-let adapted = false;
+/** Where the generated code finds each message's constructor, encode and decode (once loaded). */
+let generated: Record<string, Generated> | undefined;
 
 const EMPTY = new Uint8Array(0);
 function defaultOf(f: FieldSpec): unknown {
@@ -48,9 +48,9 @@ function defaultOf(f: FieldSpec): unknown {
   }
 }
 
-function adapt(name: string): void {
+function adapt(generated: Record<string, Generated>, name: string): void {
   const gen = generated[name];
-  if (gen === undefined) throw new Error(`gen/retrace-pb.ts has no message ${name}: run node proto/gen-ts.mjs`);
+  if (gen === undefined) throw new Error(`gen/retrace-pb.cjs has no message ${name}: run node proto/gen-ts.mjs`);
   const defaults: [string, unknown][] = [];
   for (const f of messageFields(name)) if (!f.optional) defaults.push([f.json, defaultOf(f)]);
   // The generated prototype keeps its oneof accessors (decode records which member it read
@@ -75,10 +75,13 @@ function adapt(name: string): void {
 
 /** The generated code of message `name` (throws for an unknown one). */
 export function messageType(name: string): MessageType {
-  if (!adapted) {
+  if (generated === undefined) {
+    const root = createRequire(import.meta.url)('./gen/retrace-pb.cjs') as {
+      retrace: { v1: Record<string, Generated> };
+    };
     // Every type at once: the generated code finds nested types through `generated`.
-    for (const file of FILES) for (const m of fileMessages(file)) adapt(m);
-    adapted = true;
+    for (const file of FILES) for (const m of fileMessages(file)) adapt(root.retrace.v1, m);
+    generated = root.retrace.v1;
   }
   const t = generated[name];
   if (t === undefined) throw new Error(`unknown protobuf message ${name}`);

@@ -1,6 +1,6 @@
 // protobufjs's wire writer and reader, fitted to the event model: 64-bit integers are bigints (the
 // runtime's are Long objects), event bytes may be base64 text, a message may be given already
-// encoded, and a decode may leave some messages encoded. The generated code (gen/retrace-pb.ts)
+// encoded, and a decode may leave some messages encoded. The generated code (gen/retrace-pb.cjs)
 // drives these; the aggregator's partial reads use the reader directly.
 import protobuf from 'protobufjs/minimal.js';
 import { messageType } from './proto-types.js';
