@@ -4,7 +4,7 @@
 // strings (their JSON shape), protocol bytes stay binary.
 import { messageFields, messageFile, SchemaError } from './descriptors.js';
 import { ProtoDecodeError, ProtoReader, ProtoWriter } from './proto-wire.js';
-import { messageType } from './proto-types.js';
+import { messageType, protocolCarried } from './proto-types.js';
 
 /** Encodes `value` as the protobuf message `name`. */
 export function encodeMessage(name: string, value: object): Buffer {
@@ -64,7 +64,8 @@ function rawTypes(paths: ReadonlySet<string>): ReadonlySet<string> {
   for (const path of paths) {
     const [message = '', field = ''] = path.split('.');
     const f = messageFields(message).find((s) => s.json === field);
-    if (f?.message === undefined) throw new SchemaError(`${path} is not a message field: it cannot be left encoded`);
+    if (f?.message === undefined || !protocolCarried().has(f.message))
+      throw new SchemaError(`${path} is not a message field of the protocol: it cannot be left encoded`);
     types.add(f.message);
   }
   rawTypesOf.set(paths, types);

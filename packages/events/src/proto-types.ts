@@ -4,9 +4,11 @@
 // - a decoded message holds its proto3 defaults as its own properties (64-bit ones as 0n, event
 //   bytes as ''), as the model's interfaces say, where pbjs's own classes inherit defaults
 //   (Long ones) from their prototypes;
-// - a message given as a Uint8Array is written as it is (already encoded: agents encode each
-//   event once, the aggregator forwards stored events without decoding them);
-// - a decode may leave messages of some types encoded (ProtoReader.rawTypes).
+// - a message held by a field of the protocol (agent, query and control files) may be given as a
+//   Uint8Array, written as it is (already encoded: agents encode each event once, the aggregator
+//   forwards stored events without decoding them), and a decode may leave such messages encoded
+//   (ProtoReader.rawTypes). An event's own sections are always objects: their code runs as
+//   generated, without that check (a twentieth of an event's encoding).
 import { createRequire } from 'node:module';
 import { fileMessages, messageFields, type FieldSpec } from './descriptors.js';
 import type { ProtoReader, ProtoWriter } from './proto-wire.js';
@@ -48,6 +50,19 @@ function defaultOf(f: FieldSpec): unknown {
   }
 }
 
+/** The messages that fields of the protocol's files hold: the ones that may stay encoded. */
+export function protocolCarried(): ReadonlySet<string> {
+  if (carried === undefined) {
+    carried = new Set();
+    for (const file of FILES)
+      if (file !== 'event')
+        for (const m of fileMessages(file))
+          for (const f of messageFields(m)) if (f.message !== undefined) carried.add(f.message);
+  }
+  return carried;
+}
+let carried: Set<string> | undefined;
+
 function adapt(generated: Record<string, Generated>, name: string): void {
   const gen = generated[name];
   if (gen === undefined) throw new Error(`gen/retrace-pb.cjs has no message ${name}: run node proto/gen-ts.mjs`);
@@ -67,9 +82,14 @@ function adapt(generated: Record<string, Generated>, name: string): void {
   const make = new Function('d', `return function ${name}() { ${body} };`)(defaults.map(([, v]) => v)) as Generated;
   make.prototype = proto;
   const { encode, decode } = gen;
-  make.encode = (value, w, depth) => (value instanceof Uint8Array ? w.raw(value) : encode(value, w, depth));
-  make.decode = (r, length, end, depth, target) =>
-    length !== undefined && r.rawTypes?.has(name) ? r.take(length) : decode(r, length, end, depth, target);
+  if (protocolCarried().has(name)) {
+    make.encode = (value, w, depth) => (value instanceof Uint8Array ? w.raw(value) : encode(value, w, depth));
+    make.decode = (r, length, end, depth, target) =>
+      length !== undefined && r.rawTypes?.has(name) ? r.take(length) : decode(r, length, end, depth, target);
+  } else {
+    make.encode = encode;
+    make.decode = decode;
+  }
   generated[name] = make;
 }
 

@@ -17,8 +17,6 @@ export class ProtoDecodeError extends Error {
 
 /** Scratch for moving 64-bit values between one bigint and two 32-bit halves. */
 const halves = new DataView(new ArrayBuffer(8));
-/** What protobufjs's LongBits.from reads: a Long-like pair of 32-bit halves. */
-const bits = { low: 0, high: 0 };
 
 /** The runtime's writer as this module uses it (its typings say Long where we write bigint). */
 interface RuntimeWriter {
@@ -46,11 +44,26 @@ export class ProtoWriter extends RuntimeWriter {
   override uint64(v: bigint | { low: number; high: number } | number | string): this {
     if (typeof v !== 'bigint') return super.uint64(v);
     if (v >= 0n && v <= 0xffffffffn) return this.uint32(Number(v));
-    // Two's complement halves through a DataView, for negatives too (protobuf's int64).
+    // Two's complement halves through a DataView (for negatives too, protobuf's int64), written
+    // as the runtime writes a Long's, without making one.
     halves.setBigUint64(0, v, true);
-    bits.low = halves.getUint32(0, true);
-    bits.high = halves.getUint32(4, true);
-    return super.uint64(bits);
+    let lo = halves.getUint32(0, true);
+    let hi = halves.getUint32(4, true);
+    this.ensure(10);
+    const buf = this.buf;
+    let pos = this.pos;
+    while (hi !== 0) {
+      buf[pos++] = (lo & 0x7f) | 0x80;
+      lo = ((lo >>> 7) | (hi << 25)) >>> 0;
+      hi >>>= 7;
+    }
+    while (lo > 0x7f) {
+      buf[pos++] = (lo & 0x7f) | 0x80;
+      lo >>>= 7;
+    }
+    buf[pos++] = lo;
+    this.pos = pos;
+    return this;
   }
   int64(v: bigint | number | string): this {
     return this.uint64(v);
