@@ -1,7 +1,8 @@
 // protobufjs's wire writer and reader, fitted to the event model: 64-bit integers are bigints (the
-// runtime's are Long objects), event bytes may be base64 text, a message may be given already
-// encoded, and a decode may leave some messages encoded. The generated code (gen/retrace-pb.cjs)
-// drives these; the aggregator's partial reads use the reader directly.
+// runtime's are Long objects) and event bytes base64 text; the writer also copies short ASCII
+// strings itself (most of an event's), and the reader can hand out bytes as they are (messages a
+// decode leaves encoded). The generated code (gen/retrace-pb.cjs) drives these; the store and
+// the agent's batches write with the writer, the aggregator's partial reads use the reader.
 import protobuf from 'protobufjs/minimal.js';
 import { messageType } from './proto-types.js';
 
@@ -116,9 +117,12 @@ export class ProtoWriter extends RuntimeWriter {
     this.fork();
     return this.pos;
   }
-  /** Ends the body begun at `start`: its length before it (the body moves when that takes more than a byte). */
+  /**
+   * Ends the body begun at `start` (the innermost one begun and not ended): its length before it;
+   * the body moves when that takes more than a byte.
+   */
   endLength(start: number): void {
-    void start; // the runtime keeps the body's start itself
+    void start; // the runtime keeps the bodies' starts itself
     this.ldelim();
   }
   /** Field `id` holding the message `name` (tag, length, fields): `value` may be its bytes already. */
@@ -183,14 +187,15 @@ export class ProtoReader extends RuntimeReader {
    * 32-bit halves itself and makes one bigint of them.
    */
   override uint64(): bigint {
-    this.halves();
+    this.readHalves();
     return halves.getBigUint64(0, true);
   }
   override int64(): bigint {
-    this.halves();
+    this.readHalves();
     return halves.getBigInt64(0, true);
   }
-  private halves(): void {
+  /** Reads a varint of up to 64 bits into `halves`. */
+  private readHalves(): void {
     const buf = this.buf;
     const end = this.len;
     let pos = this.pos;
