@@ -25,6 +25,7 @@ typecheck: deps
 
 lint: deps
 	@node proto/gen-ts.mjs --check
+	@node packages/spec/gen-crd-types.mjs --check
 	@npx eslint . && npx prettier --check . --log-level warn
 
 # Everything CI needs: build, static checks, the kernel lab (Debian 6.1 under qemu), the real

@@ -9,6 +9,7 @@ export default {
   extensionsToTreatAsEsm: ['.ts'],
   transform: { '^.+\\.ts$': swc },
   moduleNameMapper: {
+    '^@retrace/spec$': '<rootDir>/packages/spec/src/index.ts',
     '^@retrace/ebpf-loader$': '<rootDir>/packages/ebpf-loader/src/index.ts',
     '^@retrace/events$': '<rootDir>/packages/events/src/index.ts',
     '^@retrace/agent$': '<rootDir>/agent/src/index.ts',

@@ -1,7 +1,7 @@
 // Collectors: which exist, which `auto` starts, and the probes each adds by itself.
 import { existsSync } from 'node:fs';
 import { KernelBtf } from '@retrace/ebpf-loader';
-import { commaList } from './comma-list.js';
+import { commaList } from '@retrace/spec';
 import { CollectorError } from './errors.js';
 
 export const COLLECTORS = ['skb-tracking', 'skb', 'skb-drop', 'dev', 'ns', 'ct', 'nft', 'ovs'] as const;

@@ -1,7 +1,7 @@
-// @retrace/agent: the tracing engine every node runs (and `retrace collect` runs locally).
+// @retrace/agent: the tracing engine every node runs (and `retrace collect` runs locally). What a
+// trace may ask for (probe syntax, filters' syntax, profiles) is @retrace/spec's.
 export { TracingSession, type SessionOptions, type SessionCounts, type ProbeCounters } from './session/session.js';
 export { planProbes, type PlannedProbe } from './session/plan.js';
-export { parseProbe, wildcard, type ProbeSpec, type ProbeKind } from './probes/spec.js';
 export { resolveProbe, type ResolvedProbe } from './probes/resolve.js';
 export { chooseMechanism, probeTypeName, type Mechanism } from './probes/mechanism.js';
 export { tracepoints, functions, tracefsDir } from './probes/catalog.js';
@@ -29,6 +29,7 @@ export {
   FILTER_MAGIC_L3,
   type CompiledFilter,
 } from './filter/packet-filter.js';
+export { packetFilterChecker } from './filter/filter-checker.js';
 export { translateFilter, FilterTranslationError, FILTER_MAX_INSNS } from './filter/cbpf-to-ebpf.js';
 export { FilterRunner, TEST_RUN_MAX, type FilterInput } from './filter/filter-runner.js';
 export {
@@ -37,13 +38,10 @@ export {
   FILTER_MAGIC_META,
   type CompiledMetaFilter,
 } from './filter/meta-compile.js';
-export { parseMetaFilter, MetaFilterSyntaxError, type MetaExpr, type MetaCompare } from './filter/meta-parse.js';
 export { NftMatcher, MATCH_WINDOW_NS, type PacketNote } from './nft/matcher.js';
 export { parseTraceDatagram, parseTracePayload, verdictName, type NftTrace } from './nft/trace-message.js';
 export { fingerprintFromNetwork, fingerprintFromEthernet } from './nft/fingerprint.js';
-export { parseVerdicts } from './nft/nft-options.js';
 export { NftCollector } from './nft/nft-collector.js';
-export { commaList } from './comma-list.js';
 export { nftRecordTap } from './nft/record-tap.js';
 export { OvsDecoder, formatUfid } from './decode/ovs.js';
 export { ovsQueueId } from './ovs/queue-id.js';
@@ -68,31 +66,4 @@ export { AgentLink, type AgentLinkOptions, type LinkState } from './link/agent-l
 export { BatchQueue, type BatchQueueOptions } from './link/batch-queue.js';
 export { AgentDaemon, NetnsNotFoundError, type AgentDaemonOptions, AGENT_VERSION } from './daemon/daemon.js';
 export { TraceRunner, type PodLookup, type PodContext } from './daemon/trace-runner.js';
-export {
-  ProfileError,
-  ProfileFormatError,
-  ProfileNotFoundError,
-  DuplicateProfileError,
-  ProfileNoMatchError,
-  ProfileArgumentError,
-} from './profiles/errors.js';
-export { expandArgs, type OptionShape, type ExpandedArgs } from './profiles/expand-args.js';
-export { chooseEntry, conditionHolds, type KernelFacts } from './profiles/conditions.js';
-export { runningKernel } from './profiles/kernel-facts.js';
-export { applyProfile, NODE_PROFILE_OPTIONS, type ProfiledSpec } from './profiles/trace-profile.js';
-export { profileArguments, profileNames, type ProfileContext } from './profiles/profile-args.js';
-export {
-  loadProfileFile,
-  parseProfileFile,
-  type Profile,
-  type ProfileArg,
-  type Section,
-} from './profiles/profile-file.js';
-export {
-  BUILTIN_PROFILES_DIR,
-  profileDirs,
-  checkExtraDirs,
-  scanDirectory,
-  findProfile,
-  type DirectoryScan,
-} from './profiles/search-path.js';
+export { runningKernel } from './kernel-facts.js';

@@ -1,4 +1,5 @@
-import { chooseCollectors, collectorProbes, CollectorError } from '@retrace/agent';
+import { chooseCollectors, collectorProbes, CollectorError, COLLECTORS } from '@retrace/agent';
+import { COLLECTOR_NAMES } from '@retrace/spec';
 
 test('auto starts every collector that can run and says why the others did not', () => {
   const c = chooseCollectors(['auto']);
@@ -39,4 +40,8 @@ test('skb-drop adds kfree_skb with events; tracking adds freeing points silently
     { spec: 'tp:skb:consume_skb', silent: true },
     { spec: 'tp:skb:skb_copy_datagram_iovec', silent: true },
   ]);
+});
+
+test('the agent runs exactly the collectors a trace may name (@retrace/spec, the CRDs)', () => {
+  expect([...COLLECTORS].sort()).toEqual([...COLLECTOR_NAMES].sort());
 });

@@ -5,10 +5,10 @@ import {
   fingerprintFromEthernet,
   fingerprintFromNetwork,
   parseTraceDatagram,
-  parseVerdicts,
   verdictName,
   type NftTrace,
 } from '@retrace/agent';
+import { parseVerdicts } from '@retrace/spec';
 import type { Event } from '@retrace/events';
 
 function attr(type: number, value: Buffer): Buffer {

@@ -7,7 +7,8 @@ import type { TraceSpec, TraceSummary } from '@retrace/events';
 import { sharedApiServer, startApiServer } from '../src/k8s/envtest.js';
 import type { KubeObject } from '../src/k8s/rest.js';
 import { TestObjects, installCrds, uniqueName } from '../src/k8s/test-objects.js';
-import { KubeApi, LeaderElector, TraceController, type AggregatorPort, type TraceResource } from '@retrace/operator';
+import { KubeApi, LeaderElector, TraceController, type AggregatorPort } from '@retrace/operator';
+import type { TraceResource } from '@retrace/spec';
 
 class RecordingAggregator implements AggregatorPort {
   specs: TraceSpec[] = [];

@@ -1,4 +1,5 @@
-// @retrace/operator: the aggregator and the Trace/ClusterTrace controller.
+// @retrace/operator: the aggregator and the Trace/ClusterTrace controller. The Trace types and
+// their validation are @retrace/spec's.
 export * from './aggregator/index.js';
 export { AgentLinkServer, type AgentStream, type LinkHandler, type LinkTiming } from './server/agent-link-server.js';
 export { Aggregator, type AggregatorOptions } from './server/aggregator.js';
@@ -11,17 +12,4 @@ export { KubeApi, apiStatus, apiMessage } from './controller/kube-api.js';
 export { LeaderElector } from './controller/leader-election.js';
 export { TraceController, type AggregatorPort } from './controller/controller.js';
 export { ControlClient, ControlError, RemoteAggregator } from './controller/aggregator-client.js';
-export {
-  GROUP,
-  VERSION,
-  TraceSpecError,
-  validateTrace,
-  isNamespaced,
-  type TraceResource,
-  type TraceResourceSpec,
-  type TraceResourceStatus,
-  type NodeStatus as TraceNodeStatus,
-  type Condition,
-  type Phase,
-} from './controller/trace-resource.js';
-export type { LabelSelector, LabelSelectorRequirement } from './controller/kube-types.js';
+export { FINALIZER, aggregatorName, traceSpecOf } from './controller/trace-resource.js';

@@ -4,7 +4,7 @@
 import { KernelBtf, type FeatureReport } from '@retrace/ebpf-loader';
 import { ProbeFlag } from '../decode/layout.js';
 import { resolveProbe } from '../probes/resolve.js';
-import { parseProbe } from '../probes/spec.js';
+import { parseProbe } from '@retrace/spec';
 import type { PlannedProbe } from '../session/plan.js';
 import { findVswitchd, type Vswitchd } from './vswitchd.js';
 

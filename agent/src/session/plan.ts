@@ -11,7 +11,7 @@ import {
 import { ProbeFlag } from '../decode/layout.js';
 import { chooseMechanism, probeTypeName, type Mechanism } from '../probes/mechanism.js';
 import { resolveProbe, type ResolvedProbe } from '../probes/resolve.js';
-import { parseProbe } from '../probes/spec.js';
+import { parseProbe } from '@retrace/spec';
 
 export interface PlannedProbe extends ResolvedProbe {
   id: number;

@@ -23,7 +23,8 @@ import { compileMetaFilter, type CompiledMetaFilter } from '../filter/meta-compi
 import { planProbes, type PlannedProbe } from './plan.js';
 import { NftCollector } from '../nft/nft-collector.js';
 import { nftRecordTap } from '../nft/record-tap.js';
-import { nftCheck, parseVerdicts } from '../nft/nft-options.js';
+import { nftCheck } from '../nft/nft-options.js';
+import { parseVerdicts } from '@retrace/spec';
 import { isNftTraceProbe, planNftKprobe, verdictMask, type NftKprobePlan } from '../nft/nft-kprobe.js';
 import { NftDecoder } from '../decode/nft.js';
 import { OvsDecoder } from '../decode/ovs.js';

@@ -16,15 +16,8 @@ import type { InputFile } from '../output/same-file.js';
 import { eventJsonSchema } from '@retrace/events';
 import { UsageError } from '../usage-error.js';
 import { OutputWriteError } from '../output/write-error.js';
-import {
-  ProfileError,
-  checkExtraDirs,
-  findProfile,
-  profileArguments,
-  profileDirs,
-  profileNames,
-  runningKernel,
-} from '@retrace/agent';
+import { runningKernel } from '@retrace/agent';
+import { ProfileError, checkExtraDirs, findProfile, profileArguments, profileDirs, profileNames } from '@retrace/spec';
 import { optionShapes } from '../profiles/option-shapes.js';
 
 interface GlobalOptions {

@@ -2,10 +2,10 @@
 // tracepoints exist (tracefs's event list, BTF's btf_trace_* types, BTF functions, kallsyms).
 import { readFileSync } from 'node:fs';
 import { release } from 'node:os';
-import { textSymbols } from '../decode/kallsyms.js';
-import { tracefsDir } from '../probes/catalog.js';
+import { textSymbols } from './decode/kallsyms.js';
+import { tracefsDir } from './probes/catalog.js';
 import { KernelBtf } from '@retrace/ebpf-loader';
-import type { KernelFacts } from './conditions.js';
+import type { KernelFacts } from '@retrace/spec';
 
 function lazy<T>(make: () => T): () => T {
   let value: T | undefined;

@@ -5,7 +5,16 @@ import { fileURLToPath } from 'node:url';
 import { ProfileFormatError } from '../../src/profiles/errors.js';
 import { loadProfileFile, parseProfileFile } from '../../src/profiles/profile-file.js';
 
-const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'e2e', 'fixtures', 'retis-profiles');
+const fixtures = join(
+  dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  '..',
+  '..',
+  'e2e',
+  'fixtures',
+  'retis-profiles',
+);
 
 function formatError(text: string): ProfileFormatError {
   try {

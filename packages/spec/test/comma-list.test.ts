@@ -1,5 +1,5 @@
 // Comma lists: items trimmed, repeated flags joined; an empty item is an error with its place.
-import { commaList } from '@retrace/agent';
+import { commaList } from '@retrace/spec';
 
 test('items are trimmed and repeated values joined in order', () => {
   expect(commaList(' skb , dev')).toEqual(['skb', 'dev']);

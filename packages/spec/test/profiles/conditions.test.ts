@@ -6,7 +6,16 @@ import { chooseEntry } from '../../src/profiles/conditions.js';
 import { loadProfileFile } from '../../src/profiles/profile-file.js';
 import { fakeKernel } from './fake-kernel.js';
 
-const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'e2e', 'fixtures', 'retis-profiles');
+const fixtures = join(
+  dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  '..',
+  '..',
+  'e2e',
+  'fixtures',
+  'retis-profiles',
+);
 const example = loadProfileFile(join(fixtures, 'example.yaml')).profiles[0];
 const collect = example?.sections.collect ?? [];
 

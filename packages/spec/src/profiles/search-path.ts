@@ -1,5 +1,6 @@
 // Where profiles are found: -P directories, retrace's own profiles/ (at the repository root,
-// two levels above this module in both src/ and dist/), then per-user and system directories.
+// four levels above this module in both packages/spec/src/profiles/ and packages/spec/dist/profiles/),
+// then per-user and system directories.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -7,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { DuplicateProfileError, ProfileError, ProfileFormatError, ProfileNotFoundError } from './errors.js';
 import { loadProfileFile, type Profile } from './profile-file.js';
 
-export const BUILTIN_PROFILES_DIR = fileURLToPath(new URL('../../../profiles', import.meta.url));
+export const BUILTIN_PROFILES_DIR = fileURLToPath(new URL('../../../../profiles', import.meta.url));
 
 export function profileDirs(extra: readonly string[] = [], home: string = homedir()): string[] {
   const dirs = [

@@ -1,6 +1,6 @@
 // `type: symbol` conditions on this machine's kernel: tracepoints by category:name or bare
 // name, kernel functions, and names that do not exist.
-import { runningKernel } from '../../src/profiles/kernel-facts.js';
+import { runningKernel } from '../src/kernel-facts.js';
 import { release } from 'node:os';
 
 const kernel = runningKernel();

@@ -1,4 +1,5 @@
-import { ProbeSyntaxError } from '../errors.js';
+// Probe syntax (retis's, plus fentry/fexit and USDT): parsed here, resolved against a kernel by the agent.
+import { ProbeSyntaxError } from './errors.js';
 
 export type ProbeKind = 'kprobe' | 'kretprobe' | 'tracepoint' | 'fentry' | 'fexit' | 'usdt';
 

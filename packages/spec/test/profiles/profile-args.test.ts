@@ -17,7 +17,16 @@ import { BUILTIN_PROFILES_DIR, profileDirs } from '../../src/profiles/search-pat
 import type { KernelFacts } from '../../src/profiles/conditions.js';
 import { fakeKernel } from './fake-kernel.js';
 
-const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'e2e', 'fixtures', 'retis-profiles');
+const fixtures = join(
+  dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  '..',
+  '..',
+  'e2e',
+  'fixtures',
+  'retis-profiles',
+);
 const options: OptionShape[] = ['--collectors', '--probe', '--skb-sections', '--nft-verdicts'].map((flag) => ({
   flag,
   value: 'required',

@@ -1,7 +1,7 @@
 // A trace's `profile` expanded on the node that runs it: each node picks the profile's collect
 // entry that fits its own kernel (as `retrace -p` does on one host), so one ClusterTrace runs
 // kprobes where the kernel has them and tracepoints elsewhere.
-import type { TraceSpec } from '@retrace/events';
+import { HOST_WIDE_COLLECTORS, isCollectorName } from '../collector-names.js';
 import { commaList } from '../comma-list.js';
 import type { KernelFacts } from './conditions.js';
 import type { OptionShape } from './expand-args.js';
@@ -42,8 +42,26 @@ export const NODE_PROFILE_OPTIONS: OptionShape[] = [
   ...Object.entries(LOCAL_ONLY).map(([flag, value]) => ({ flag, value })),
 ];
 
-export interface ProfiledSpec {
-  spec: TraceSpec;
+/**
+ * The fields of a node's trace (the agents' TraceSpec, in its wire names) that a profile reads or
+ * sets; the rest of the spec passes through.
+ */
+export interface ProfileableSpec {
+  profile?: string;
+  namespaced?: boolean;
+  collectors?: string[];
+  probes?: string[];
+  filter?: string;
+  meta_filter?: string;
+  stack?: boolean;
+  skb_sections?: string[];
+  nft_verdicts?: string;
+  ovs_track?: boolean;
+  allow_system_changes?: boolean;
+}
+
+export interface ProfiledSpec<T extends ProfileableSpec> {
+  spec: T;
   notes: string[];
 }
 
@@ -53,7 +71,11 @@ export interface ProfiledSpec {
  * set come from the profile. What would widen the trace beyond what its spec was allowed (system
  * changes, ovs tracking, host-wide collectors and USDT probes in a pod-scoped trace) is left out.
  */
-export function applyProfile(spec: TraceSpec, kernel: KernelFacts, dirs: readonly string[]): ProfiledSpec {
+export function applyProfile<T extends ProfileableSpec>(
+  spec: T,
+  kernel: KernelFacts,
+  dirs: readonly string[],
+): ProfiledSpec<T> {
   if (!spec.profile) return { spec, notes: [] };
   const notes: string[] = [];
   const argv = profileArguments(commaList(spec.profile), 'collect', NODE_PROFILE_OPTIONS, {
@@ -61,7 +83,7 @@ export function applyProfile(spec: TraceSpec, kernel: KernelFacts, dirs: readonl
     kernel,
     warn: (l) => notes.push(l),
   });
-  const out: TraceSpec = { ...spec, collectors: [...(spec.collectors ?? [])], probes: [...(spec.probes ?? [])] };
+  const out: T = { ...spec, collectors: [...(spec.collectors ?? [])], probes: [...(spec.probes ?? [])] };
   const left: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
@@ -79,7 +101,7 @@ export function applyProfile(spec: TraceSpec, kernel: KernelFacts, dirs: readonl
         for (const c of commaList(value))
           if (c === 'auto')
             continue; // no collectors in the spec means auto already
-          else if (c === 'ovs' && spec.namespaced) left.push(`collector ${c}`);
+          else if (spec.namespaced && isCollectorName(c) && HOST_WIDE_COLLECTORS.has(c)) left.push(`collector ${c}`);
           else if (!out.collectors?.includes(c)) out.collectors?.push(c);
         break;
       case 'probes':

@@ -3,9 +3,8 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TraceSpec } from '@retrace/events';
 import { ProfileNoMatchError, ProfileNotFoundError } from '../../src/profiles/errors.js';
-import { applyProfile } from '../../src/profiles/trace-profile.js';
+import { applyProfile, type ProfileableSpec } from '../../src/profiles/trace-profile.js';
 import { fakeKernel } from './fake-kernel.js';
 
 let dir: string;
@@ -43,7 +42,10 @@ collect:
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const spec = (more: Partial<TraceSpec> = {}): TraceSpec => ({
+// The agents' TraceSpec has more fields (name, pods, nodes, limits): they pass through.
+type NodeSpec = ProfileableSpec & { name: string; pods: unknown[]; nodes: string[] };
+
+const spec = (more: Partial<NodeSpec> = {}): NodeSpec => ({
   name: 'team/web',
   namespaced: true,
   collectors: ['dev'],
