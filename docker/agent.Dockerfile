@@ -6,6 +6,7 @@ FROM node:24-bookworm AS build
 WORKDIR /src
 # Dependencies first, so that source changes reuse this layer.
 COPY package.json package-lock.json ./
+COPY packages/spec/package.json packages/spec/
 COPY packages/ebpf-loader/package.json packages/ebpf-loader/
 COPY packages/events/package.json packages/events/
 COPY agent/package.json agent/

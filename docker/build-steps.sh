@@ -48,7 +48,8 @@ deps() {
 build() {
   local c
   c=$(component "${1:-}")
-  # The operator loads the native addon too: it compiles packet filters (libpcap) to check traces.
+  # The operator no longer loads the native addon (agents compile packet filters), but its image
+  # still carries it with the agent's code: leaving both out of it is a step of its own.
   npm run --silent build:native -w @retrace/ebpf-loader
   if [ "$c" = agent ]; then
     # Only the programs the agent loads; bpf/'s test helpers need more packages.
@@ -73,6 +74,7 @@ stage() {
     mkdir -p "$dir/$ws"
     cp "$ws/package.json" "$dir/$ws/"
   done
+  cp -r packages/spec/dist "$dir/packages/spec/"
   cp -r packages/events/dist "$dir/packages/events/"
   cp -r packages/ebpf-loader/dist "$dir/packages/ebpf-loader/"
   mkdir -p "$dir/packages/ebpf-loader/build/Release"

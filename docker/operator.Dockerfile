@@ -7,6 +7,7 @@ FROM node:24-bookworm AS build
 WORKDIR /src
 # Dependencies first, so that source changes reuse this layer.
 COPY package.json package-lock.json ./
+COPY packages/spec/package.json packages/spec/
 COPY packages/ebpf-loader/package.json packages/ebpf-loader/
 COPY packages/events/package.json packages/events/
 COPY agent/package.json agent/
@@ -19,8 +20,8 @@ COPY . .
 RUN docker/build-steps.sh build operator && docker/build-steps.sh stage operator /out
 
 FROM node:24-bookworm-slim
-# The native addon (loaded by the operator to compile packet filters) links libbpf, libelf and
-# libpcap.
+# The native addon the image still carries (the operator no longer loads it: agents compile
+# packet filters) links libbpf, libelf and libpcap.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libbpf1 libelf1 libpcap0.8 \
  && rm -rf /var/lib/apt/lists/*
