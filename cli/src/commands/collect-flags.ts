@@ -1,6 +1,6 @@
 // The tracing flags `retrace collect` and `retrace create` (a cluster Trace) share: one
 // definition, so a trace asked of the cluster reads exactly like one run on this host.
-import { commaList, type SkbSection } from '@retrace/spec';
+import { SKB_SECTIONS, commaList, isSkbSection, type SkbSection } from '@retrace/spec';
 import type { Command } from 'commander';
 import { UsageError } from '../usage-error.js';
 
@@ -117,9 +117,6 @@ export function seconds(v: string | undefined, name = '--duration'): number | un
     );
   return s;
 }
-
-export const SKB_SECTIONS: readonly SkbSection[] = ['meta', 'dataref', 'gso', 'packet'];
-const isSkbSection = (s: string): s is SkbSection => (SKB_SECTIONS as readonly string[]).includes(s);
 
 export function skbSections(sections: string | undefined): Set<SkbSection> {
   const list = commaList(sections ?? 'all', '--skb-sections');

@@ -1,21 +1,21 @@
 // `retrace create NAME [collect flags]`: the Trace (or ClusterTrace) those flags describe.
 import {
+  CLUSTER_NFT_VERDICTS,
   COLLECTOR_NAMES,
   GROUP,
+  SKB_SECTIONS,
   VERSION,
   commaList,
+  isClusterNftVerdict,
   isCollectorName,
   type ClusterTraceResourceSpec,
   type NftVerdict,
   type TraceResource,
 } from '@retrace/spec';
-import { positiveInt, seconds, skbSections, SKB_SECTIONS, type TracingFlags } from '../commands/collect-flags.js';
+import { positiveInt, seconds, skbSections, type TracingFlags } from '../commands/collect-flags.js';
 import { UsageError } from '../usage-error.js';
 import { parseLabelSelectorText, parseNodeSelector } from './label-selector.js';
 
-/** The nft verdicts a Trace's schema accepts (the agent knows a few more, local runs only). */
-const CRD_NFT_VERDICTS: readonly NftVerdict[] = ['accept', 'drop', 'continue', 'jump', 'goto', 'return', 'break'];
-const isCrdVerdict = (v: string): v is NftVerdict => (CRD_NFT_VERDICTS as readonly string[]).includes(v);
 const DEFAULT_NFT_VERDICTS = 'drop,accept';
 
 export interface CreateFlags extends TracingFlags {
@@ -39,13 +39,13 @@ function durationText(s: number): string {
 function nftVerdicts(text: string | undefined): NftVerdict[] | undefined {
   if (text === undefined || text === DEFAULT_NFT_VERDICTS) return undefined;
   const list = commaList(text, '--nft-verdicts');
-  if (list.includes('all')) return [...CRD_NFT_VERDICTS];
-  const bad = list.filter((v) => !isCrdVerdict(v));
+  if (list.includes('all')) return [...CLUSTER_NFT_VERDICTS];
+  const bad = list.filter((v) => !isClusterNftVerdict(v));
   if (bad.length)
     throw new UsageError(
-      `--nft-verdicts ${bad.join(', ')}: a cluster trace reports ${CRD_NFT_VERDICTS.join(', ')} (or all); ${bad.length > 1 ? 'these are' : 'this is'} for local runs only`,
+      `--nft-verdicts ${bad.join(', ')}: a cluster trace reports ${CLUSTER_NFT_VERDICTS.join(', ')} (or all); ${bad.length > 1 ? 'these are' : 'this is'} for local runs only`,
     );
-  return list.filter(isCrdVerdict);
+  return list.filter(isClusterNftVerdict);
 }
 
 export function traceFromFlags(name: string, f: CreateFlags): TraceResource {

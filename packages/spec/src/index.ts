@@ -4,7 +4,14 @@ export { ProbeSyntaxError, CollectorError } from './errors.js';
 export { commaList, CommaListError } from './comma-list.js';
 export { parseProbe, wildcard, type ProbeSpec, type ProbeKind } from './probe-syntax.js';
 export { COLLECTOR_NAMES, HOST_WIDE_COLLECTORS, isCollectorName, type CollectorName } from './collector-names.js';
-export { parseVerdicts, VERDICT_NAMES } from './nft-verdicts.js';
+export {
+  parseVerdicts,
+  VERDICT_NAMES,
+  CLUSTER_NFT_VERDICTS,
+  isClusterNftVerdict,
+  type NftVerdict,
+} from './nft-verdicts.js';
+export { SKB_SECTIONS, isSkbSection, type SkbSection } from './skb-sections.js';
 export { parseMetaFilter, MetaFilterSyntaxError, type MetaExpr, type MetaCompare, type MetaOp } from './meta-parse.js';
 export {
   ProfileError,
@@ -57,8 +64,6 @@ export {
   type NodeStatus,
   type LabelSelector,
   type LabelSelectorRequirement,
-  type NftVerdict,
-  type SkbSection,
 } from './trace/trace-resource.js';
 export { TraceSpecError } from './trace/trace-spec-error.js';
 export {

@@ -1,6 +1,6 @@
 // A Trace or ClusterTrace as the API server holds it. Spec and status are generated from the CRDs
 // (gen/trace-types.ts); the names below are parts of them that code passes around.
-import type { ClusterTraceResourceSpec, TraceResourceSpec, TraceResourceStatus } from '../gen/trace-types.js';
+import type { ClusterTraceResourceSpec, TraceResourceStatus } from '../gen/trace-types.js';
 
 /**
  * The metadata retrace reads and writes. Custom objects come as plain JSON, so timestamps are
@@ -33,8 +33,6 @@ export type Condition = NonNullable<TraceResourceStatus['conditions']>[number];
 export type NodeStatus = NonNullable<TraceResourceStatus['nodes']>[number];
 export type LabelSelector = NonNullable<ClusterTraceResourceSpec['podSelector']>;
 export type LabelSelectorRequirement = NonNullable<LabelSelector['matchExpressions']>[number];
-export type NftVerdict = NonNullable<TraceResourceSpec['nftVerdicts']>[number];
-export type SkbSection = NonNullable<TraceResourceSpec['skbSections']>[number];
 
 /** The kind a resource is, from where it lives: namespaced objects are Traces. */
 export const isNamespaced = (t: Pick<TraceResource, 'metadata'>): boolean => t.metadata.namespace !== undefined;
