@@ -5,7 +5,7 @@ import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { type PodRef, type TraceSpec } from '@retrace/events';
 import { AgentLinkService } from '@retrace/wire';
 import { AgentLinkServer, type LinkHandler } from '@retrace/operator';
-import { AgentDaemon } from '../src/daemon/daemon.js';
+import { AgentDaemon } from '@retrace/agent';
 
 const idle: LinkHandler = {
   tracesFor: (): TraceSpec[] => [],

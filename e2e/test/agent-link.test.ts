@@ -13,8 +13,7 @@ import {
 } from '@retrace/events';
 import { AgentLinkService, PROTOCOL_VERSION } from '@retrace/wire';
 import { AgentLinkServer, type AgentStream, type LinkHandler } from '@retrace/operator';
-import { AgentLink } from '../src/link/agent-link.js';
-import { BatchQueue } from '../src/link/batch-queue.js';
+import { AgentLink, BatchQueue } from '@retrace/agent';
 
 const spec: TraceSpec = {
   name: 't1',
