@@ -12,6 +12,7 @@ export default {
     '^@retrace/ebpf-loader$': '<rootDir>/packages/ebpf-loader/src/index.ts',
     '^@retrace/events$': '<rootDir>/packages/events/src/index.ts',
     '^@retrace/wire$': '<rootDir>/packages/wire/src/index.ts',
+    '^@retrace/cli-flags$': '<rootDir>/packages/cli-flags/src/index.ts',
     '^@retrace/agent$': '<rootDir>/agent/src/index.ts',
     '^@retrace/operator$': '<rootDir>/operator/src/index.ts',
     '^@retrace/cli$': '<rootDir>/cli/src/index.ts',

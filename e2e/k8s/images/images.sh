@@ -237,7 +237,7 @@ node_layer() {
 app_key() {
   local c=$1 ws
   cd "$REPO"
-  local inputs=(docker/build-steps.sh package.json package-lock.json packages/events/dist packages/wire/dist
+  local inputs=(docker/build-steps.sh package.json package-lock.json packages/events/dist packages/wire/dist packages/cli-flags/dist
     packages/ebpf-loader/dist packages/ebpf-loader/build/Release/ebpf_loader.node agent/dist profiles)
   if [ "$c" = operator ]; then inputs+=(operator/dist); else inputs+=(bpf/.output); fi
   for ws in $(node -p "require('./package.json').workspaces.join(' ')"); do inputs+=("$ws/package.json"); done

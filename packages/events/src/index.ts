@@ -57,4 +57,3 @@ export {
 } from './capture-reader.js';
 export { PcapngWriter, probeInterfaceName, RETIS_PEN, type PcapngPacket } from './pcapng.js';
 export { CT_STATUS_BITS, ctStatusNames } from './ct-status.js';
-export { flagHelpers, type FlagHelpers } from './daemon-flags.js';
