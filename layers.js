@@ -9,19 +9,24 @@ export const LAYERS = {
   '@retrace/spec': { dir: 'packages/spec', uses: ['@retrace/events'] },
   // gRPC services, TLS, health: the wire between processes.
   '@retrace/wire': { dir: 'packages/wire', uses: ['@retrace/events'] },
+  // The daemons' flags over commander: typed tables, generated --help, usage errors.
+  '@retrace/cli-flags': { dir: 'packages/cli-flags', uses: [] },
   // libbpf and libpcap through the native addon.
   '@retrace/ebpf-loader': { dir: 'packages/ebpf-loader', uses: [] },
   // The node engine: the only layer (with the CLI's local verbs) that loads BPF.
   '@retrace/agent': {
     dir: 'agent',
-    uses: ['@retrace/events', '@retrace/spec', '@retrace/wire', '@retrace/ebpf-loader'],
+    uses: ['@retrace/events', '@retrace/spec', '@retrace/wire', '@retrace/cli-flags', '@retrace/ebpf-loader'],
   },
   // Sorting and storing events from every node, the query and control APIs.
-  '@retrace/aggregator': { dir: 'aggregator', uses: ['@retrace/events', '@retrace/spec', '@retrace/wire'] },
+  '@retrace/aggregator': {
+    dir: 'aggregator',
+    uses: ['@retrace/events', '@retrace/spec', '@retrace/wire', '@retrace/cli-flags'],
+  },
   // The Trace controller (runs an aggregator in process unless told of a separate one).
   '@retrace/operator': {
     dir: 'operator',
-    uses: ['@retrace/events', '@retrace/spec', '@retrace/wire', '@retrace/aggregator'],
+    uses: ['@retrace/events', '@retrace/spec', '@retrace/wire', '@retrace/cli-flags', '@retrace/aggregator'],
   },
   '@retrace/cli': {
     dir: 'cli',
@@ -29,6 +34,7 @@ export const LAYERS = {
       '@retrace/events',
       '@retrace/spec',
       '@retrace/wire',
+      '@retrace/cli-flags',
       '@retrace/ebpf-loader',
       '@retrace/agent',
       '@retrace/aggregator',
@@ -42,6 +48,7 @@ export const LAYERS = {
       '@retrace/events',
       '@retrace/spec',
       '@retrace/wire',
+      '@retrace/cli-flags',
       '@retrace/ebpf-loader',
       '@retrace/agent',
       '@retrace/aggregator',

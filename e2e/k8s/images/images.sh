@@ -567,10 +567,10 @@ smoke() {
 
   smoke_run agent-addon "$agent" addon-ok -- node -e \
     "require('/app/packages/ebpf-loader/build/Release/ebpf_loader.node'); console.log('addon-ok', process.version)"
-  smoke_run agent-help "$agent" 'usage: retrace-agent' -- retrace-agent --help
+  smoke_run agent-help "$agent" 'Usage: retrace-agent' -- retrace-agent --help
   smoke_run agent-tools "$agent" tools-ok -- sh -c 'ip -V && nft --version && nsenter --version && id -u && echo tools-ok'
-  smoke_run operator-help "$operator" 'usage: retrace-operator' -- retrace-operator --help
-  smoke_run aggregator-help "$operator" 'usage: retrace-aggregator' -- retrace-aggregator --help
+  smoke_run operator-help "$operator" 'Usage: retrace-operator' -- retrace-operator --help
+  smoke_run aggregator-help "$operator" 'Usage: retrace-aggregator' -- retrace-aggregator --help
   # shellcheck disable=SC2016 # expanded by the container's shell
   smoke_run operator-user "$operator" 65532:65532 -- sh -c 'echo "$(id -u):$(id -g)"'
 
