@@ -9,6 +9,8 @@ COPY package.json package-lock.json ./
 COPY packages/spec/package.json packages/spec/
 COPY packages/ebpf-loader/package.json packages/ebpf-loader/
 COPY packages/events/package.json packages/events/
+COPY packages/wire/package.json packages/wire/
+COPY packages/cli-flags/package.json packages/cli-flags/
 COPY agent/package.json agent/
 COPY operator/package.json operator/
 COPY cli/package.json cli/

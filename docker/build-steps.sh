@@ -76,6 +76,8 @@ stage() {
   done
   cp -r packages/spec/dist "$dir/packages/spec/"
   cp -r packages/events/dist "$dir/packages/events/"
+  cp -r packages/wire/dist "$dir/packages/wire/"
+  cp -r packages/cli-flags/dist "$dir/packages/cli-flags/"
   cp -r packages/ebpf-loader/dist "$dir/packages/ebpf-loader/"
   mkdir -p "$dir/packages/ebpf-loader/build/Release"
   cp packages/ebpf-loader/build/Release/ebpf_loader.node "$dir/packages/ebpf-loader/build/Release/"

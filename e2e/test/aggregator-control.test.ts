@@ -16,7 +16,8 @@ import {
   type TestCerts,
   waitForValue,
 } from '@retrace/e2e';
-import { ControlService, type TraceSpec, type TraceSummary } from '@retrace/events';
+import { type TraceSpec, type TraceSummary } from '@retrace/events';
+import { ControlService } from '@retrace/wire';
 import { ControlClient, ControlError } from '@retrace/operator';
 import { tearDownCluster, tempDir } from './helpers.js';
 

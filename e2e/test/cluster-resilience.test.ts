@@ -16,13 +16,8 @@ import {
   type TestCerts,
   waitForValue,
 } from '@retrace/e2e';
-import {
-  AgentLinkService,
-  PROTOCOL_VERSION,
-  channelCredentials,
-  type AgentMessage,
-  type ServerMessage,
-} from '@retrace/events';
+import { type AgentMessage, type ServerMessage } from '@retrace/events';
+import { AgentLinkService, PROTOCOL_VERSION, channelCredentials } from '@retrace/wire';
 import { tearDownCluster, tempDir } from './helpers.js';
 
 const tmp = tempDir();

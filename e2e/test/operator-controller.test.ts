@@ -192,7 +192,7 @@ test('an invalid spec goes Failed with the field named, and runs nowhere', async
 
 test("a packet filter the agents refuse fails the trace with the field and libpcap's complaint", async () => {
   // The operator has no libpcap: the trace goes to its node, whose agent compiles the filter
-  // when the trace starts and refuses it (what a real agent says, agent/test/daemon-refusal.test.ts).
+  // when the trace starts and refuses it (what a real agent says, e2e/test/agent-refusal.test.ts).
   await makeTrace(ns, 'badfilter', { packetFilter: 'tcp port' });
   const key = `${ns}/badfilter`;
   expect(await until('the assignment', () => agg.spec(key))).toMatchObject({ filter: 'tcp port', nodes: [n1] });

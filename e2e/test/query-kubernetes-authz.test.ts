@@ -26,15 +26,13 @@ import {
   type TestCerts,
 } from '@retrace/e2e';
 import {
-  AgentLinkService,
-  PROTOCOL_VERSION,
-  QueryService,
   type AgentMessage,
   type EventChunk,
   type EventsRequest,
   type ListTracesResponse,
   type ServerMessage,
 } from '@retrace/events';
+import { AgentLinkService, PROTOCOL_VERSION, QueryService } from '@retrace/wire';
 import { sharedApiServer, type TestApiServer } from '../src/k8s/envtest.js';
 import { TestObjects } from '../src/k8s/test-objects.js';
 import { tempDir } from './helpers.js';

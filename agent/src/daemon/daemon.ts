@@ -8,16 +8,14 @@ import { release } from 'node:os';
 import type { Server } from 'node:http';
 import { monotonicClockOffset, probeFeatures } from '@retrace/ebpf-loader';
 import {
-  startHealthServer,
-  PROTOCOL_VERSION,
   clockOffsetFromNs,
   encodeMessage,
   type Assignments,
   type PodRef,
   type Register,
-  type TlsFiles,
   type TraceSpec,
 } from '@retrace/events';
+import { startHealthServer, PROTOCOL_VERSION, type TlsFiles } from '@retrace/wire';
 import { AgentLink, type LinkState } from '../link/agent-link.js';
 import { AgentMetrics } from './agent-metrics.js';
 import { SessionPool } from './session-pool.js';

@@ -4,16 +4,14 @@
 // within the deadline, and reconnects with backoff, resending what was not acknowledged.
 import { makeGenericClientConstructor, type Client, type ClientDuplexStream } from '@grpc/grpc-js';
 import {
-  AgentLinkService,
-  channelCredentials,
   type AgentMessage,
   type Assignments,
   type EventBatch,
   type Register,
   type ServerMessage,
-  type TlsFiles,
   type Welcome,
 } from '@retrace/events';
+import { AgentLinkService, channelCredentials, type TlsFiles } from '@retrace/wire';
 import { BatchQueue } from './batch-queue.js';
 
 /** How long a connection may take to be welcomed before it is dropped and tried again. */

@@ -10,15 +10,8 @@ import {
   type ClientReadableStream,
   type ServiceError,
 } from '@grpc/grpc-js';
-import {
-  QueryService,
-  channelCredentials,
-  type EventChunk,
-  type EventsRequest,
-  type ListTracesResponse,
-  type TlsFiles,
-  type TraceSummary,
-} from '@retrace/events';
+import { type EventChunk, type EventsRequest, type ListTracesResponse, type TraceSummary } from '@retrace/events';
+import { QueryService, channelCredentials, type TlsFiles } from '@retrace/wire';
 
 const QueryClientCtor = makeGenericClientConstructor(QueryService, 'Query');
 

@@ -237,7 +237,7 @@ node_layer() {
 app_key() {
   local c=$1 ws
   cd "$REPO"
-  local inputs=(docker/build-steps.sh package.json package-lock.json packages/spec/dist packages/events/dist
+  local inputs=(docker/build-steps.sh package.json package-lock.json packages/spec/dist packages/events/dist packages/wire/dist packages/cli-flags/dist
     packages/ebpf-loader/dist packages/ebpf-loader/build/Release/ebpf_loader.node agent/dist profiles)
   if [ "$c" = operator ]; then inputs+=(operator/dist); else inputs+=(bpf/.output); fi
   for ws in $(node -p "require('./package.json').workspaces.join(' ')"); do inputs+=("$ws/package.json"); done
@@ -567,10 +567,10 @@ smoke() {
 
   smoke_run agent-addon "$agent" addon-ok -- node -e \
     "require('/app/packages/ebpf-loader/build/Release/ebpf_loader.node'); console.log('addon-ok', process.version)"
-  smoke_run agent-help "$agent" 'usage: retrace-agent' -- retrace-agent --help
+  smoke_run agent-help "$agent" 'Usage: retrace-agent' -- retrace-agent --help
   smoke_run agent-tools "$agent" tools-ok -- sh -c 'ip -V && nft --version && nsenter --version && id -u && echo tools-ok'
-  smoke_run operator-help "$operator" 'usage: retrace-operator' -- retrace-operator --help
-  smoke_run aggregator-help "$operator" 'usage: retrace-aggregator' -- retrace-aggregator --help
+  smoke_run operator-help "$operator" 'Usage: retrace-operator' -- retrace-operator --help
+  smoke_run aggregator-help "$operator" 'Usage: retrace-aggregator' -- retrace-aggregator --help
   # shellcheck disable=SC2016 # expanded by the container's shell
   smoke_run operator-user "$operator" 65532:65532 -- sh -c 'echo "$(id -u):$(id -g)"'
 

@@ -3,7 +3,8 @@
 // per-event work (the k8s section, the protobuf encoding, batching) and streams it over gRPC.
 // Talks to the benchmark over the IPC channel: ready -> go -> done (with its peak RSS).
 import { AgentLink, BatchQueue } from '@retrace/agent';
-import { PROTOCOL_VERSION, type Event } from '@retrace/events';
+import { type Event } from '@retrace/events';
+import { PROTOCOL_VERSION } from '@retrace/wire';
 import { syntheticTrace } from '@retrace/operator';
 
 const [address, indexArg, agentsArg, eventsArg] = process.argv.slice(2);

@@ -16,7 +16,8 @@ import { setPriority, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ServerCredentials } from '@grpc/grpc-js';
-import { AgentLinkService, stringifyEvent, parseEvent, type Event } from '@retrace/events';
+import { stringifyEvent, parseEvent, type Event } from '@retrace/events';
+import { AgentLinkService } from '@retrace/wire';
 import { Aggregator, aggregatorGrpcServer, benchSort, syntheticTrace } from '@retrace/operator';
 
 const EVENTS = Number(process.env['RETRACE_BENCH_EVENTS'] ?? 400_000);

@@ -18,7 +18,8 @@ import {
   type ClientReadableStream,
   type ServiceError,
 } from '@grpc/grpc-js';
-import { QueryService, encodeMessage, type Event, type EventChunk, type EventsRequest } from '@retrace/events';
+import { encodeMessage, type Event, type EventChunk, type EventsRequest } from '@retrace/events';
+import { QueryService } from '@retrace/wire';
 import { SortedEvent, TraceStore } from '@retrace/operator';
 import { startAggregator } from '../lab/cluster-procs.js';
 

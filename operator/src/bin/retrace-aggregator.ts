@@ -1,49 +1,42 @@
 #!/usr/bin/env -S node --max-semi-space-size=32
 // (A larger young generation: events wait in the sorter for the lateness window, and with the
 // default most of them were copied twice and promoted before they died; about 8% of the CPU.)
-// retrace-aggregator: the agents' gRPC endpoint, the query API and the control API on one port,
-// with health and Prometheus metrics on another. Its traces come either from --traces FILE
-// (re-read on SIGHUP; the control API then refuses SetTraces) or, without it, from a separate
-// retrace-operator through the control API (the last set kept in the store across restarts).
+// retrace-aggregator: the aggregator as a process of its own (its summary below says what it
+// serves; the flags it shares with retrace-operator are in aggregator-flags.ts).
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { flagHelpers, type FlagHelpers } from '@retrace/events';
-import { AGGREGATOR_FLAGS, AGGREGATOR_USAGE, aggregatorServiceOptions } from '../server/aggregator-flags.js';
+import { daemonFlags, repeated, text, type Fail } from '@retrace/cli-flags';
+import { AGGREGATOR_FLAGS, aggregatorServiceOptions } from '../server/aggregator-flags.js';
 import { ListenError, startAggregatorService } from '../server/aggregator-service.js';
 import { certificateNames, type ControlServer } from '../server/control-server.js';
 import { readTraceFile, TraceFileError } from '../server/trace-file.js';
 
-const USAGE = `usage: retrace-aggregator ${AGGREGATOR_USAGE} [--traces FILE] [--control-client NAME ...]`;
-
-const flags = flagHelpers('retrace-aggregator', USAGE);
+const daemon = daemonFlags({
+  name: 'retrace-aggregator',
+  summary:
+    "retrace's aggregator: the agents' link, the query API and the control API on one port, health and " +
+    'metrics on another. Its traces come from --traces FILE, or else from a retrace-operator --aggregator ' +
+    'driving it through the control API (the last set kept in the store across restarts).',
+  flags: {
+    ...AGGREGATOR_FLAGS,
+    traces: text('FILE', 'the traces to run (YAML or JSON), re-read on SIGHUP; the control API then refuses SetTraces'),
+    'control-client': repeated(
+      'NAME',
+      "a certificate name (CN or DNS) allowed to drive the control API (default: the names of --cert's certificate)",
+    ),
+  },
+});
+const args = daemon.values;
 // Annotated, so that the compiler knows the code after fail() is unreachable.
-const fail: FlagHelpers['fail'] = flags.fail;
+const fail: Fail = daemon.fail;
 
 async function main(): Promise<void> {
-  let args;
-  try {
-    args = parseArgs({
-      options: {
-        ...AGGREGATOR_FLAGS,
-        traces: { type: 'string' },
-        'control-client': { type: 'string', multiple: true },
-      },
-      strict: true,
-    }).values;
-  } catch (e) {
-    fail((e as Error).message);
-  }
-  if (args.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return;
-  }
-  const opts = aggregatorServiceOptions(args, fail, flags.num);
+  const opts = aggregatorServiceOptions(args, fail);
   // Who may drive this aggregator: --control-client names, or by default the names of its own
   // certificate (the chart gives the operator the server's key pair). Agents' are refused.
   let clients: string[] | undefined;
   if (!args.insecure && args.cert) {
     try {
-      clients = args['control-client']?.length ? args['control-client'] : certificateNames(readFileSync(args.cert));
+      clients = args['control-client'].length ? args['control-client'] : certificateNames(readFileSync(args.cert));
     } catch (e) {
       fail(`cannot read the names of ${args.cert} (--cert): ${(e as Error).message}`);
     }

@@ -14,17 +14,15 @@
 import { createHash } from 'node:crypto';
 import { makeGenericClientConstructor, status, type Client, type ServiceError } from '@grpc/grpc-js';
 import {
-  ControlService,
-  channelCredentials,
   encodeMessage,
   type ControlState,
   type GetStateRequest,
   type SetTracesRequest,
   type SetTracesResponse,
-  type TlsFiles,
   type TraceSpec,
   type TraceSummary,
 } from '@retrace/events';
+import { ControlService, channelCredentials, type TlsFiles } from '@retrace/wire';
 import type { AggregatorPort } from './controller.js';
 
 const ControlClientCtor = makeGenericClientConstructor(ControlService, 'Control');

@@ -7,7 +7,6 @@
 // stream only; the other agents are not affected.
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import {
-  PROTOCOL_VERSION,
   type AgentMessage,
   type AttachResults,
   type CauseLost,
@@ -21,6 +20,7 @@ import {
   type TraceCursor,
   type TraceSpec,
 } from '@retrace/events';
+import { PROTOCOL_VERSION } from '@retrace/wire';
 import { nodeSan, peerIdentity } from './peer-identity.js';
 import { nameProblem, printable } from './wire-names.js';
 

@@ -4,7 +4,7 @@
 // operator) and retrace-operator (traces from the Kubernetes API, in the same process).
 import type { Server } from 'node:http';
 import type { ServerCredentials } from '@grpc/grpc-js';
-import { AgentLinkService, ControlService, QueryService, startHealthServer } from '@retrace/events';
+import { AgentLinkService, ControlService, QueryService, startHealthServer } from '@retrace/wire';
 import { Aggregator, type AggregatorOptions } from './aggregator.js';
 import { ControlServer } from './control-server.js';
 import { aggregatorGrpcServer, logTlsRefusals } from './grpc-server.js';

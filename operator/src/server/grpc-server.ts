@@ -3,7 +3,7 @@
 // agents stream without waiting on every 64 KiB (see raiseServerReceiveWindow).
 import type { EventEmitter } from 'node:events';
 import { Server } from '@grpc/grpc-js';
-import { raiseServerReceiveWindow } from '@retrace/events';
+import { raiseServerReceiveWindow } from '@retrace/wire';
 
 export function aggregatorGrpcServer(): Server {
   raiseServerReceiveWindow();

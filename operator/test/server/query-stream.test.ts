@@ -15,7 +15,8 @@ import {
   type Server,
   type ServiceError,
 } from '@grpc/grpc-js';
-import { QueryService, type EventChunk, type EventsRequest } from '@retrace/events';
+import { type EventChunk, type EventsRequest } from '@retrace/events';
+import { QueryService } from '@retrace/wire';
 import { TraceStore } from '../../src/aggregator/index.js';
 import { Aggregator } from '../../src/server/aggregator.js';
 import { aggregatorGrpcServer } from '../../src/server/grpc-server.js';

@@ -57,20 +57,3 @@ export {
 } from './capture-reader.js';
 export { PcapngWriter, probeInterfaceName, RETIS_PEN, type PcapngPacket } from './pcapng.js';
 export { CT_STATUS_BITS, ctStatusNames } from './ct-status.js';
-export {
-  AgentLinkService,
-  QueryService,
-  ControlService,
-  PROTOCOL_VERSION,
-  serverCredentials,
-  channelCredentials,
-  CertificateError,
-  type TlsFiles,
-  type ServerTlsOptions,
-  startHealthServer,
-  type HealthServerOptions,
-  type MetricsSource,
-  raiseServerReceiveWindow,
-  ReceiveWindowError,
-} from './grpc/index.js';
-export { flagHelpers, type FlagHelpers } from './daemon-flags.js';

@@ -9,7 +9,7 @@ test('servers made after raising advertise the stream window and open the connec
   // Another copy of the module (as another test file in the same jest worker has) raised first,
   // to the defaults: the last setting made in the process is the one servers get.
   await jest.isolateModulesAsync(async () => {
-    const other = await import('../src/grpc/receive-window.js');
+    const other = await import('../src/receive-window.js');
     other.raiseServerReceiveWindow();
   });
   raiseServerReceiveWindow(1 << 20, 3 << 20);

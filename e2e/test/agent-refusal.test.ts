@@ -2,14 +2,15 @@
 // naming spec.packetFilter (the operator cannot compile filters: it has no libpcap), and the
 // refusal reaches the aggregator's summary as that node's error, which the operator turns into
 // the trace's status (operator/test/controller/trace-status.test.ts). Real gRPC on loopback, the
-// real aggregator; no root.
+// real aggregator.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
-import { AgentLinkService, type PodRef, type TraceSpec } from '@retrace/events';
+import type { PodRef, TraceSpec } from '@retrace/events';
+import { AgentLinkService } from '@retrace/wire';
 import { Aggregator } from '@retrace/operator';
-import { AgentDaemon } from '../src/daemon/daemon.js';
+import { AgentDaemon } from '@retrace/agent';
 
 const spec: TraceSpec = {
   name: 'team/bad-filter',

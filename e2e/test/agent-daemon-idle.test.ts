@@ -2,9 +2,10 @@
 // no session in the kernel and no pod mapping (it is rebuilt from the next assignments). Real gRPC
 // on loopback; the aggregator side is the real link server with no traces to hand out.
 import { Server, ServerCredentials } from '@grpc/grpc-js';
-import { AgentLinkService, type PodRef, type TraceSpec } from '@retrace/events';
+import { type PodRef, type TraceSpec } from '@retrace/events';
+import { AgentLinkService } from '@retrace/wire';
 import { AgentLinkServer, type LinkHandler } from '@retrace/operator';
-import { AgentDaemon } from '../src/daemon/daemon.js';
+import { AgentDaemon } from '@retrace/agent';
 
 const idle: LinkHandler = {
   tracesFor: (): TraceSpec[] => [],

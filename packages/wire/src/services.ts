@@ -1,10 +1,14 @@
 // gRPC service definitions for @grpc/grpc-js, made from the method tables generated from proto/
 // and the binary codec: one schema, no second hand-kept copy of the services.
 import type { ServiceDefinition } from '@grpc/grpc-js';
-import { AGENTLINK_METHODS } from '../gen/protocol-agent.js';
-import { QUERY_METHODS } from '../gen/protocol-query.js';
-import { CONTROL_METHODS } from '../gen/protocol-control.js';
-import { decodeMessage, encodeMessage, type DecodeOptions } from '../proto-codec.js';
+import {
+  AGENTLINK_METHODS,
+  CONTROL_METHODS,
+  QUERY_METHODS,
+  decodeMessage,
+  encodeMessage,
+  type DecodeOptions,
+} from '@retrace/events';
 
 interface MethodTable {
   name: string;

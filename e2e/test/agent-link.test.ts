@@ -3,8 +3,6 @@
 // reconnect without duplicates, a stalled stream noticed by the deadline, and the bound.
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import {
-  AgentLinkService,
-  PROTOCOL_VERSION,
   decodeMessage,
   encodeMessage,
   type Assignments,
@@ -13,9 +11,9 @@ import {
   type SeqGap,
   type TraceSpec,
 } from '@retrace/events';
+import { AgentLinkService, PROTOCOL_VERSION } from '@retrace/wire';
 import { AgentLinkServer, type AgentStream, type LinkHandler } from '@retrace/operator';
-import { AgentLink } from '../src/link/agent-link.js';
-import { BatchQueue } from '../src/link/batch-queue.js';
+import { AgentLink, BatchQueue } from '@retrace/agent';
 
 const spec: TraceSpec = {
   name: 't1',
