@@ -15,7 +15,7 @@ import { checkShape } from '../src/chart/k8s-shapes.js';
 import { validate, type Schema } from '../src/chart/json-schema.js';
 import { parseYaml, type Manifest } from '../src/chart/manifests.js';
 import { rbacAllows } from '../src/chart/rbac.js';
-import { SEPARATE_REFUSED } from '../../operator/src/server/aggregator-flags.js';
+import { SEPARATE_REFUSED } from '@retrace/operator';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CHART = join(ROOT, 'helm', 'retrace');

@@ -13,3 +13,4 @@ export { LeaderElector } from './controller/leader-election.js';
 export { TraceController, type AggregatorPort } from './controller/controller.js';
 export { ControlClient, ControlError, RemoteAggregator } from './controller/aggregator-client.js';
 export { FINALIZER, aggregatorName, traceSpecOf } from './controller/trace-resource.js';
+export { SEPARATE_REFUSED } from './server/aggregator-flags.js';
