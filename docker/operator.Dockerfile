@@ -21,12 +21,9 @@ RUN docker/build-steps.sh deps
 COPY . .
 RUN docker/build-steps.sh build operator && docker/build-steps.sh stage operator /out
 
+# No native code: the operator and the aggregator load neither libbpf nor libpcap (agents
+# compile packet filters), so the image carries only Node and the JavaScript they run.
 FROM node:24-bookworm-slim
-# The native addon the image still carries (the operator no longer loads it: agents compile
-# packet filters) links libbpf, libelf and libpcap.
-RUN apt-get update \
- && apt-get install -y --no-install-recommends libbpf1 libelf1 libpcap0.8 \
- && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out /app
 RUN ln -s /app/operator/dist/bin/retrace-operator.js /usr/local/bin/retrace-operator \
  && ln -s /app/operator/dist/bin/retrace-aggregator.js /usr/local/bin/retrace-aggregator

@@ -38,7 +38,8 @@ SOURCES=(
 )
 # Runtime packages of the Dockerfiles' last stage (+ ca-certificates, which node:*-slim has).
 AGENT_PACKAGES=(libbpf1 libelf1 libpcap0.8 iproute2 nftables util-linux ca-certificates)
-OPERATOR_PACKAGES=(libbpf1 libelf1 libpcap0.8 ca-certificates)
+# The operator's image has no native code (docker/build-steps.sh stages no addon for it).
+OPERATOR_PACKAGES=(ca-certificates)
 # Test pods: busybox (sh, nc, ping, ip, sleep, ...) and nft to add drop rules in the pod.
 TESTPOD_PACKAGES=(busybox-static nftables)
 
@@ -237,9 +238,9 @@ node_layer() {
 app_key() {
   local c=$1 ws
   cd "$REPO"
-  local inputs=(docker/build-steps.sh package.json package-lock.json packages/spec/dist packages/events/dist packages/wire/dist packages/cli-flags/dist
-    packages/ebpf-loader/dist packages/ebpf-loader/build/Release/ebpf_loader.node agent/dist profiles)
-  if [ "$c" = operator ]; then inputs+=(operator/dist); else inputs+=(bpf/.output); fi
+  local inputs=(docker/build-steps.sh docker/workspaces-of.mjs layers.js package.json package-lock.json profiles)
+  for ws in $(node docker/workspaces-of.mjs "$c"); do inputs+=("$ws/dist"); done
+  if [ "$c" = agent ]; then inputs+=(packages/ebpf-loader/build/Release/ebpf_loader.node bpf/.output); fi
   for ws in $(node -p "require('./package.json').workspaces.join(' ')"); do inputs+=("$ws/package.json"); done
   local i
   for i in "${inputs[@]}" node_modules; do
@@ -365,10 +366,14 @@ check_app() {
   tmp=$(scratch "check-$c")
   for l in "$@"; do tar -xf "$l" -C "$tmp"; done
   local run=(chroot "$tmp" /usr/bin/env -i "PATH=$IMAGE_PATH" NODE_ENV=production)
-  "${run[@]}" node -e "require('/app/packages/ebpf-loader/build/Release/ebpf_loader.node')" ||
-    die "$c: the native addon (N-API) does not load under Node $NODE_VERSION in the image"
-  (cd "$tmp/app" && "${run[@]}" node --input-type=module -e "await import('/app/packages/ebpf-loader/dist/index.js')") ||
-    die "$c: @retrace/ebpf-loader does not import under Node $NODE_VERSION in the image"
+  if [ "$c" = agent ]; then
+    "${run[@]}" node -e "require('/app/packages/ebpf-loader/build/Release/ebpf_loader.node')" ||
+      die "$c: the native addon (N-API) does not load under Node $NODE_VERSION in the image"
+    (cd "$tmp/app" && "${run[@]}" node --input-type=module -e "await import('/app/packages/ebpf-loader/dist/index.js')") ||
+      die "$c: @retrace/ebpf-loader does not import under Node $NODE_VERSION in the image"
+  elif [ -n "$(find "$tmp/app" -name '*.node' -print -quit)" ] || [ -e "$tmp/app/agent/dist" ]; then
+    die "$c: the image carries native code or the agent; it should carry neither (layers.js)"
+  fi
   for bin in "$tmp/app/$c/dist/bin/"*.js; do
     bin=$(basename "$bin" .js)
     "${run[@]}" "$bin" --help >/dev/null 2>&1 || die "$c: '$bin --help' fails in the image"
@@ -424,7 +429,7 @@ check_if_new() {
   local c=${name#retrace-} l key
   key=$(for l in "$@"; do basename "$l"; done | digest)
   if [ "$(cat "$CACHE/images/$name.checked" 2>/dev/null)" != "$key" ]; then
-    log "$name: checking the native addon and the programs under Node $NODE_VERSION"
+    log "$name: checking its native code (the agent's addon; none in the operator's) and programs under Node $NODE_VERSION"
     check_app "$c" "$@"
     mkdir -p "$CACHE/images"
     echo "$key" >"$CACHE/images/$name.checked"
