@@ -3,8 +3,11 @@
 // package it may import, transitively, as layers.js says. So the image carries what the component
 // can load and nothing above or beside it (the operator's image has no native addon).
 import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { LAYERS } from '../layers.js';
 
+const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const name = `@retrace/${process.argv[2] ?? ''}`;
 if (!LAYERS[name]) {
   console.error(`workspaces-of: no package ${name} in layers.js`);
@@ -19,5 +22,5 @@ const visit = (n) => {
 visit(name);
 // Folders are relative to the repository root (where build-steps.sh runs); a layer not yet made a
 // package has no folder.
-const dirs = [...seen].map((n) => LAYERS[n].dir).filter((d) => existsSync(new URL(`../${d}/package.json`, import.meta.url)));
+const dirs = [...seen].map((n) => LAYERS[n].dir).filter((d) => existsSync(join(ROOT, d, 'package.json')));
 console.log(dirs.join(' '));
