@@ -198,6 +198,13 @@ export async function run(argv: readonly string[]): Promise<void> {
   await program(line, profiles).parseAsync(line);
 }
 
+// `retrace profile list | head`: a reader that has what it wanted closes the pipe; end quietly as a
+// process killed by SIGPIPE would, whichever verb was writing.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') throw e;
+  process.exit(141);
+});
+
 run(process.argv).catch((e: unknown) => {
   const err = e as Error;
   // `retrace print F | head`: the reader has what it wanted; quiet, as a process killed by SIGPIPE.

@@ -1,7 +1,14 @@
 // Reading profile files: YAML, possibly several documents (`---`), each one profile in format
 // 1.x (version, name, about, collect/pcap entries of `when` conditions and `args`).
 import { readFileSync } from 'node:fs';
-import { LineCounter, isMap, isScalar, isSeq, parseAllDocuments, type YAMLMap } from 'yaml';
+import { createRequire } from 'node:module';
+import type { YAMLMap } from 'yaml';
+
+// The YAML parser loads when a profile is read: commands that read no profile (`retrace print`)
+// should not pay for its 80-odd modules at start.
+let yamlModule: typeof import('yaml') | undefined;
+const yaml = (): typeof import('yaml') =>
+  (yamlModule ??= createRequire(import.meta.url)('yaml') as typeof import('yaml'));
 import { ProfileFormatError } from './errors.js';
 import { VersionRequirementError, parseVersionRequirement, type VersionComparator } from './kernel-version.js';
 
@@ -63,6 +70,7 @@ export function loadProfileFile(file: string): ProfileFile {
 }
 
 export function parseProfileFile(text: string, file: string): ProfileFile {
+  const { LineCounter, isMap, isScalar, isSeq, parseAllDocuments } = yaml();
   const lines = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter: lines });
   const lineOf = (node: unknown): number | undefined => {
