@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { encodeMessage } from '@retrace/events';
 import { syntheticClock, syntheticTrace } from './bench-sort.js';
 import { JourneySorter, SortedEvent, type Journey } from './journey-sorter.js';
-import { TraceStore } from './trace-store.js';
+import { TraceStore } from './store/index.js';
 
 export interface StoreBenchResult {
   events: number;

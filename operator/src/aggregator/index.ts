@@ -27,11 +27,12 @@ export {
   TraceStore,
   StoreError,
   StoreWriteError,
+  StateFileError,
   traceDirName,
   type StoreFilter,
   type StoreWarning,
   type TraceStoreOptions,
-} from './trace-store.js';
+} from './store/index.js';
 export {
   SummaryBuilder,
   SummaryError,

@@ -5,7 +5,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { serverCredentials, CertificateError, type FlagHelpers } from '@retrace/events';
 import type { startAggregatorService } from './aggregator-service.js';
-import { DEFAULT_CAP_BYTES } from '../aggregator/trace-store.js';
+import { DEFAULT_CAP_BYTES } from '../aggregator/store/index.js';
 import { KubernetesAuthorizer, KubernetesAuthorizerError } from './kubernetes-authorizer.js';
 import { CertificateRoleAuthorizer, DEFAULT_AGENT_IDENTITIES, type QueryAuthorizer } from './query-authorizer.js';
 

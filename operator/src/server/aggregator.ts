@@ -8,7 +8,7 @@ import { renameSync } from 'node:fs';
 import { ProtoDecodeError, type Event, type TraceSpec, type TraceSummary } from '@retrace/events';
 import { ClusterClock, JourneySorter, SortedEvent, type Journey } from '../aggregator/index.js';
 import { SummaryBuilder } from '../aggregator/summary.js';
-import { StoreWriteError, TraceStore } from '../aggregator/trace-store.js';
+import { StoreWriteError, TraceStore } from '../aggregator/store/index.js';
 import { AckLedger } from './ack-ledger.js';
 import { AgentLinkServer, type AgentStream, type LinkHandler } from './agent-link-server.js';
 import { CheckpointError, checkpointPath, readCheckpoint, writeCheckpoint } from './checkpoint.js';
@@ -334,7 +334,7 @@ export class Aggregator implements LinkHandler {
       if (durable) {
         const summaries: Record<string, TraceSummary> = {};
         for (const name of this.live.keys()) summaries[name] = this.summary(name);
-        writeCheckpoint(this.opts.storeDir, { extents: this.store.extents(), summaries, ledger: state });
+        writeCheckpoint(this.store, { extents: this.store.extents(), summaries, ledger: state });
       }
       for (const a of acks) this.link.ack(a.node, a.incarnation, a.trace, a.seq);
       if (this.storeBlocked) this.log(`the store writes again: acknowledging batches again`);

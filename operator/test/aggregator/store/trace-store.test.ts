@@ -5,7 +5,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync, truncateSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeMessage, type TraceSummary } from '@retrace/events';
-import { TraceStore, journeySection, traceDirName, type StoreWarning } from '../../src/aggregator/index.js';
+import { TraceStore, journeySection, traceDirName, type StoreWarning } from '../../../src/aggregator/index.js';
 import { T, dropped, ids, local } from './store-journeys.js';
 
 let dir: string;

@@ -1,8 +1,8 @@
 // Journeys for the trace store's tests: a ping from node-a dropped on node-b (three events, two
 // senders), a ping that stays on one node, and what a store serves back.
 import type { Event } from '@retrace/events';
-import type { Journey, SortedEvent, TraceStore } from '../../src/aggregator/index.js';
-import { event, overVxlan, podPing, sortedEvent, tracking } from './packets.js';
+import type { Journey, SortedEvent, TraceStore } from '../../../src/aggregator/index.js';
+import { event, overVxlan, podPing, sortedEvent, tracking } from '../packets.js';
 
 export const T = 1_732_000_000_000_000_000n;
 
