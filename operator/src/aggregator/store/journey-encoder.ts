@@ -7,7 +7,7 @@
 // The record arrays are the encoder's own, reused from journey to journey (one encoder per
 // store): nothing is shared between stores.
 import { ProtoWriter, fieldNumber, type Journey as JourneySection } from '@retrace/events';
-import type { Journey, SortedEvent } from '../journey-sorter.js';
+import type { Journey, SortedEvent } from '../sorted-event.js';
 import { StoreError } from './errors.js';
 import {
   BLOCK_HEADER_BYTES,

@@ -18,7 +18,7 @@
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Event, TraceSummary } from '@retrace/events';
-import type { Journey } from '../journey-sorter.js';
+import type { Journey } from '../sorted-event.js';
 import { setAside } from './durable-fs.js';
 import { StoreError, StoreWriteError, type StoreWarning } from './errors.js';
 import { JourneyEncoder } from './journey-encoder.js';
