@@ -1,5 +1,6 @@
 // The store's file operations that must survive a crash, in one place: the one atomic replace
-// (the state files, trace.json, meta.json and the aggregator's checkpoint all go through it),
+// (the state files, trace.json, meta.json, the aggregator's checkpoint and the traces the
+// operator set all go through it),
 // fsyncs, cutting a file back, and writes that a full disk may take only a part of.
 import {
   close,
@@ -21,12 +22,13 @@ import { dirname } from 'node:path';
  * fsynced (the rename itself survives). On failure the temporary file is removed (a part written
  * takes room a full disk lacks) and the error thrown; the old file is untouched.
  */
-export function writeAtomically(file: string, text: string): void {
+export function writeAtomically(file: string, data: string | Uint8Array): void {
   const tmp = `${file}.tmp`;
   try {
     const fd = openSync(tmp, 'w');
     try {
-      writeSync(fd, text);
+      if (typeof data === 'string') writeSync(fd, data);
+      else writeFully(fd, data, data.length, 0);
       fsyncSync(fd);
     } finally {
       closeSync(fd);

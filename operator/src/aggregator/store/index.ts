@@ -7,3 +7,4 @@ export type { SegmentExtent } from './segment.js';
 export type { NodeUsage } from './stored-trace.js';
 export { stateFile } from './state-files.js';
 export { traceDirName } from './trace-dir-name.js';
+export { setAside, writeAtomically } from './durable-fs.js';

@@ -4,46 +4,14 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TraceSummary } from '@retrace/events';
 import { TraceStore, traceDirName } from '../../../src/aggregator/store/index.js';
-import { dropped, ids, local } from './store-journeys.js';
+import { dropped, ids, local, summary } from './store-journeys.js';
 
 let dir: string;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'retrace-store-compat-'));
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
-
-const summary: TraceSummary = {
-  trace: 'default/ping',
-  nodes: [
-    {
-      node: 'node-a',
-      state: 'complete',
-      probes_attached: 3,
-      probes_failed: 1,
-      failed_probes: [{ probe: 'kprobe:ip_rcv', reason: 'this kernel lacks kprobes' }],
-      events: 2n ** 60n + 1n,
-      lost: 7n,
-      error: '',
-      kernel_release: '6.1',
-      events_emitted: 5n,
-      ring_fill: 0.25,
-    },
-  ],
-  events: 2n ** 60n + 1n,
-  lost: 7n,
-  series: 2n,
-  journeys: 1n,
-  stitched: 1n,
-  unstitched: 0n,
-  late: 0n,
-  drops: [{ reason: 'NETFILTER_DROP', count: 3n, example: '[node-b] ...' }],
-  drop_places: [{ reason: 'NETFILTER_DROP', node: 'node-b', pod: 'default/client-1', count: 3n }],
-  stored_bytes: 100n,
-  evicted: 2n,
-  store_problem: '',
-};
 
 test("a store the previous version wrote opens: its events, its summary's 64-bit counts, its evicted count and states", () => {
   let store = TraceStore.open(dir);
