@@ -5,7 +5,7 @@ import { openSync, readFileSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { ProtoDecodeError, decodeMessage, type Event, type TraceSummary } from '@retrace/events';
 import { fsyncDir } from './durable-fs.js';
-import { StoreWriteError, type StoreWarning } from './errors.js';
+import { StoreWriteError, type FileWarning, type StoreWarning } from './errors.js';
 import { NodeQuota } from './node-quota.js';
 import { SEGMENT_HEADER_BYTES, blockIntact, blockLength } from './segment-format.js';
 import { StringTable, matchingJourneys, type StoreFilter } from './segment-index.js';
@@ -167,7 +167,7 @@ export class StoredTrace {
     };
   }
 
-  private warn(seg: Segment, w: Omit<StoreWarning, 'trace' | 'file'>): void {
+  private warn(seg: Segment, w: FileWarning): void {
     this.ctx.warn({ trace: this.name, file: seg.path, ...w });
   }
 
