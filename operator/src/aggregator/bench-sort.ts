@@ -8,7 +8,8 @@
 // each node's events reach the aggregator in batches, late by up to 50 ms.
 import { encodeMessage, type Event } from '@retrace/events';
 import { ClusterClock } from './clock.js';
-import { JourneySorter, SortedEvent } from './journey-sorter.js';
+import { JourneySorter } from './journey-sorter.js';
+import { SortedEvent } from './sorted-event.js';
 
 export interface SortBenchResult {
   events: number;

@@ -8,8 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeMessage } from '@retrace/events';
 import { syntheticClock, syntheticTrace } from './bench-sort.js';
-import { JourneySorter, SortedEvent, type Journey } from './journey-sorter.js';
-import { TraceStore } from './trace-store.js';
+import { JourneySorter } from './journey-sorter.js';
+import { SortedEvent, type Journey } from './sorted-event.js';
+import { TraceStore } from './store/index.js';
 
 export interface StoreBenchResult {
   events: number;

@@ -11,27 +11,19 @@ export {
   type PacketIdentity,
 } from './fingerprint.js';
 export { ClusterClock, ClockError, type ClusterClockOptions } from './clock.js';
-export {
-  JourneySorter,
-  SorterOptionsError,
-  journeySection,
-  type Journey,
-  type JourneySorterOptions,
-  type SortItem,
-  type SortStats,
-  SortedEvent,
-  type EventOrigin,
-} from './journey-sorter.js';
+export { JourneySorter, SorterOptionsError, type JourneySorterOptions, type SortStats } from './journey-sorter.js';
+export { SortedEvent, journeySection, type Journey, type SortItem, type EventOrigin } from './sorted-event.js';
 export { readSortKeys, SortKeys } from './sort-keys.js';
 export {
   TraceStore,
   StoreError,
   StoreWriteError,
+  StateFileError,
   traceDirName,
   type StoreFilter,
   type StoreWarning,
   type TraceStoreOptions,
-} from './trace-store.js';
+} from './store/index.js';
 export {
   SummaryBuilder,
   SummaryError,

@@ -14,7 +14,8 @@ import {
   type SeqGap,
   type TraceSummary,
 } from '@retrace/events';
-import type { Journey, SortStats } from './journey-sorter.js';
+import type { SortStats } from './journey-sorter.js';
+import type { Journey } from './sorted-event.js';
 import type { SortKeys } from './sort-keys.js';
 
 export const NODE_STATES = ['attaching', 'running', 'complete', 'failed', 'lost', 'restarted'] as const;

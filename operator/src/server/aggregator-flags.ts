@@ -17,7 +17,7 @@ import {
 } from '@retrace/cli-flags';
 import { serverCredentials, CertificateError } from '@retrace/wire';
 import type { startAggregatorService } from './aggregator-service.js';
-import { DEFAULT_CAP_BYTES } from '../aggregator/trace-store.js';
+import { DEFAULT_CAP_BYTES } from '../aggregator/store/index.js';
 import { KubernetesAuthorizer, KubernetesAuthorizerError } from './kubernetes-authorizer.js';
 import { CertificateRoleAuthorizer, DEFAULT_AGENT_IDENTITIES, type QueryAuthorizer } from './query-authorizer.js';
 import { DEFAULT_INFLIGHT_BYTES, DEFAULT_MAX_QUERIES, DEFAULT_STALL_MS } from './query-server.js';

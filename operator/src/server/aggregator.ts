@@ -4,11 +4,10 @@
 // once all its events are stored and synced and a checkpoint says so (ack-ledger.ts,
 // checkpoint.ts): killed at any moment, it restarts from the checkpoint and the agents resend
 // the rest, with nothing stored or counted twice.
-import { renameSync } from 'node:fs';
 import { ProtoDecodeError, type Event, type TraceSpec, type TraceSummary } from '@retrace/events';
 import { ClusterClock, JourneySorter, SortedEvent, type Journey } from '../aggregator/index.js';
 import { SummaryBuilder } from '../aggregator/summary.js';
-import { StoreWriteError, TraceStore } from '../aggregator/trace-store.js';
+import { StoreWriteError, TraceStore, setAside } from '../aggregator/store/index.js';
 import { AckLedger } from './ack-ledger.js';
 import { AgentLinkServer, type AgentStream, type LinkHandler } from './agent-link-server.js';
 import { CheckpointError, checkpointPath, readCheckpoint, writeCheckpoint } from './checkpoint.js';
@@ -101,8 +100,7 @@ export class Aggregator implements LinkHandler {
       return readCheckpoint(dir);
     } catch (e) {
       if (!(e instanceof CheckpointError)) throw e;
-      const aside = `${checkpointPath(dir)}.damaged-${Date.now()}`;
-      renameSync(checkpointPath(dir), aside);
+      const aside = setAside(checkpointPath(dir));
       this.log(
         `warning: ${e.message}; set aside as ${aside}. Starting without it: batches agents resend ` +
           'may be stored twice, and summaries start from the store',
@@ -334,7 +332,7 @@ export class Aggregator implements LinkHandler {
       if (durable) {
         const summaries: Record<string, TraceSummary> = {};
         for (const name of this.live.keys()) summaries[name] = this.summary(name);
-        writeCheckpoint(this.opts.storeDir, { extents: this.store.extents(), summaries, ledger: state });
+        writeCheckpoint(this.store, { extents: this.store.extents(), summaries, ledger: state });
       }
       for (const a of acks) this.link.ack(a.node, a.incarnation, a.trace, a.seq);
       if (this.storeBlocked) this.log(`the store writes again: acknowledging batches again`);

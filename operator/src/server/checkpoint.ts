@@ -1,19 +1,20 @@
-// The aggregator's checkpoint: one file, replaced atomically and fsynced after the store was
-// synced, holding what a restart needs to go on exactly where the acknowledgements stopped: the
-// store's extent (appends after it are removed: the agents resend them), the summaries as of
-// then, and the acknowledgement ledger.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+// The aggregator's checkpoint: one state document of the store (TraceStore.saveState, the store's
+// one atomic and durable write), written after the store was synced, holding what a restart needs
+// to go on exactly where the acknowledgements stopped: the store's extent (appends after it are
+// removed: the agents resend them), the summaries as of then, and the acknowledgement ledger. It
+// is read before the store is opened (TraceStore.readState), since the store is rolled back to it.
 import { decodeMessage, encodeMessage, type TraceSummary } from '@retrace/events';
+import { StateFileError, TraceStore, stateFile, type SegmentExtent } from '../aggregator/store/index.js';
 import type { LedgerEntryState } from './ack-ledger.js';
 
 export const CHECKPOINT_VERSION = 1;
+const CHECKPOINT_KEY = 'checkpoint';
 
 export interface Checkpoint {
   version: number;
   /** ISO time it was written (for people reading it). */
   written: string;
-  extents: Record<string, { file: string; bytes: number }[]>;
+  extents: Record<string, SegmentExtent[]>;
   summaries: Record<string, TraceSummary>;
   ledger: LedgerEntryState[];
 }
@@ -21,13 +22,13 @@ export interface Checkpoint {
 interface OnDisk {
   version: number;
   written: string;
-  extents: Record<string, { file: string; bytes: number }[]>;
+  extents: Record<string, SegmentExtent[]>;
   /** TraceSummary protobuf, base64: bigints and all, as the wire has them. */
   summaries: Record<string, string>;
   ledger: LedgerEntryState[];
 }
 
-export const checkpointPath = (storeDir: string): string => join(storeDir, '.state', 'checkpoint.json');
+export const checkpointPath = (storeDir: string): string => stateFile(storeDir, CHECKPOINT_KEY);
 
 export class CheckpointError extends Error {
   constructor(
@@ -42,13 +43,16 @@ export class CheckpointError extends Error {
 /** The store's checkpoint, or undefined when there is none (a new store). */
 export function readCheckpoint(storeDir: string): Checkpoint | undefined {
   const file = checkpointPath(storeDir);
-  if (!existsSync(file)) return undefined;
-  let d: OnDisk;
+  let v: unknown;
   try {
-    d = JSON.parse(readFileSync(file, 'utf8')) as OnDisk;
+    v = TraceStore.readState(storeDir, CHECKPOINT_KEY);
   } catch (e) {
-    throw new CheckpointError(file, `unreadable (${(e as Error).message})`);
+    if (e instanceof StateFileError) throw new CheckpointError(file, `unreadable (${e.reason})`);
+    throw e;
   }
+  if (v === undefined) return undefined;
+  if (typeof v !== 'object' || v === null) throw new CheckpointError(file, 'unreadable (not a JSON object)');
+  const d = v as OnDisk;
   if (d.version !== CHECKPOINT_VERSION)
     throw new CheckpointError(
       file,
@@ -62,10 +66,8 @@ export function readCheckpoint(storeDir: string): Checkpoint | undefined {
   return { version: d.version, written: d.written, extents: d.extents, summaries, ledger: d.ledger };
 }
 
-/** Writes the checkpoint: a temporary file, fsynced, renamed over the old one, directory fsynced. */
-export function writeCheckpoint(storeDir: string, cp: Omit<Checkpoint, 'version' | 'written'>): void {
-  const file = checkpointPath(storeDir);
-  mkdirSync(dirname(file), { recursive: true });
+/** Writes the checkpoint into the store's state, replacing the last one durably. */
+export function writeCheckpoint(store: TraceStore, cp: Omit<Checkpoint, 'version' | 'written'>): void {
   const d: OnDisk = {
     version: CHECKPOINT_VERSION,
     written: new Date().toISOString(),
@@ -78,19 +80,5 @@ export function writeCheckpoint(storeDir: string, cp: Omit<Checkpoint, 'version'
     ),
     ledger: cp.ledger,
   };
-  const tmp = `${file}.tmp`;
-  const fd = openSync(tmp, 'w');
-  try {
-    writeSync(fd, JSON.stringify(d));
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, file);
-  const dfd = openSync(dirname(file), 'r');
-  try {
-    fsyncSync(dfd);
-  } finally {
-    closeSync(dfd);
-  }
+  store.saveState(CHECKPOINT_KEY, d);
 }

@@ -4,7 +4,7 @@
 // sources never fight over one set), or from an operator. The operator's last set is kept in
 // the store directory, so an aggregator that restarts goes on running it before any operator
 // speaks again; an operator that restarts changes nothing until it sends its own whole set.
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { status, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js';
 import {
@@ -17,6 +17,7 @@ import {
   type SetTracesResponse,
   type TraceSpec,
 } from '@retrace/events';
+import { writeAtomically } from '../aggregator/store/index.js';
 import type { Aggregator } from './aggregator.js';
 import { certificateIdentity, peerIdentity } from './peer-identity.js';
 
@@ -94,16 +95,7 @@ export class ControlServer {
   }
 
   private save(req: SetTracesRequest): void {
-    const file = join(this.opts.storeDir, CONTROL_FILE);
-    const tmp = `${file}.tmp`;
-    const fd = openSync(tmp, 'w');
-    try {
-      writeSync(fd, encodeMessage('SetTracesRequest', req));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, file);
+    writeAtomically(join(this.opts.storeDir, CONTROL_FILE), encodeMessage('SetTracesRequest', req));
   }
 
   /** Why a set cannot be taken, if it cannot. */

@@ -1,5 +1,5 @@
 // The store's checksum: CRC-32 as zlib and PNG have it, native or from the table, same values.
-import { crc32, crc32Table } from '../../src/aggregator/crc32.js';
+import { crc32, crc32Table } from '../../../src/aggregator/store/crc32.js';
 
 test('CRC-32 of the standard check string, natively and by the table, over any part of a buffer', () => {
   const check = Buffer.from('123456789');

@@ -5,8 +5,8 @@ import { mkdtempSync, readdirSync, rmSync, statSync, truncateSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeMessage, type TraceSummary } from '@retrace/events';
-import { TraceStore, journeySection, traceDirName, type StoreWarning } from '../../src/aggregator/index.js';
-import { T, dropped, ids, local } from './store-journeys.js';
+import { TraceStore, journeySection, traceDirName, type StoreWarning } from '../../../src/aggregator/index.js';
+import { T, dropped, ids, local, summary } from './store-journeys.js';
 
 let dir: string;
 beforeEach(() => {
@@ -81,34 +81,6 @@ test('past the size cap a node loses its own oldest segment; every event is kept
 });
 
 test('a restarted store has every trace, its events, summary and eviction count', () => {
-  const summary: TraceSummary = {
-    trace: 'default/ping',
-    nodes: [
-      {
-        node: 'node-a',
-        state: 'complete',
-        probes_attached: 3,
-        probes_failed: 0,
-        events: 2n ** 60n,
-        lost: 1n,
-        error: '',
-        kernel_release: '6.1',
-        events_emitted: 5n,
-        ring_fill: 0.25,
-      },
-    ],
-    events: 2n ** 60n,
-    lost: 1n,
-    series: 2n,
-    journeys: 1n,
-    stitched: 1n,
-    unstitched: 0n,
-    late: 0n,
-    drops: [{ reason: 'NETFILTER_DROP', count: 1n, example: '[node-b] ...' }],
-    stored_bytes: 100n,
-    evicted: 0n,
-    store_problem: '',
-  };
   let store = TraceStore.open(dir, { segmentBytes: 4096, capBytes: 8192 });
   for (let n = 0; n < 40; n++) store.append('default/ping', dropped(n));
   store.append('other', local(1));

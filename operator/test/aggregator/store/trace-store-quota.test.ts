@@ -4,9 +4,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Journey } from '../../src/aggregator/index.js';
-import { TraceStore } from '../../src/aggregator/trace-store.js';
-import { event, podPing, tracking } from './packets.js';
+import type { Journey } from '../../../src/aggregator/index.js';
+import { TraceStore } from '../../../src/aggregator/store/index.js';
+import { event, podPing, tracking } from '../packets.js';
 import { ids, local, sorted } from './store-journeys.js';
 
 let dir: string;

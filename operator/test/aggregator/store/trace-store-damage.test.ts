@@ -18,8 +18,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mkdtempSync } from 'node:fs';
 import { encodeMessage, type TraceSummary } from '@retrace/events';
-import { journeySection } from '../../src/aggregator/index.js';
-import { TraceStore, traceDirName, type StoreWarning } from '../../src/aggregator/trace-store.js';
+import { journeySection } from '../../../src/aggregator/index.js';
+import { TraceStore, traceDirName, type StoreWarning } from '../../../src/aggregator/store/index.js';
 import { dropped, ids, local } from './store-journeys.js';
 
 let dir: string;

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readlinkSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { StoreWriteError, TraceStore } from '../../src/aggregator/trace-store.js';
+import { StoreWriteError, TraceStore } from '../../../src/aggregator/store/index.js';
 import { dropped, ids } from './store-journeys.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'retrace-store-disk-'));

@@ -60,6 +60,9 @@ const u32 = (b: Uint8Array, at: number): number =>
   ((b[at] as number) | ((b[at + 1] as number) << 8) | ((b[at + 2] as number) << 16) | ((b[at + 3] as number) << 24)) >>>
   0;
 
+const bodyLength = (b: Uint8Array, at: number): number =>
+  (b[at + 7] as number) | ((b[at + 8] as number) << 8) | ((b[at + 9] as number) << 16);
+
 export interface BlockHead {
   type: number;
   sender: number;
@@ -78,7 +81,7 @@ export type Damage = 'no block starts here' | 'block cut short' | 'checksum mism
 export function readBlock(b: Uint8Array, at: number, end: number): BlockHead | Damage {
   if (b[at] !== M0 || (at + 1 < end && b[at + 1] !== M1)) return 'no block starts here';
   if (end - at < BLOCK_HEADER_BYTES) return 'block cut short';
-  const len = (b[at + 7] as number) | ((b[at + 8] as number) << 8) | ((b[at + 9] as number) << 16);
+  const len = bodyLength(b, at);
   const start = at + BLOCK_HEADER_BYTES;
   if (start + len > end) return 'block cut short';
   if (crc32(b, at + 6, start + len) !== u32(b, at + 2)) return 'checksum mismatch';
@@ -90,6 +93,11 @@ export function readBlock(b: Uint8Array, at: number, end: number): BlockHead | D
     start,
     end: start + len,
   };
+}
+
+/** The bytes of the block at `at` with its header, as its header says (undefined when the header is cut). */
+export function blockLength(b: Uint8Array, at: number): number | undefined {
+  return at + BLOCK_HEADER_BYTES > b.length ? undefined : BLOCK_HEADER_BYTES + bodyLength(b, at);
 }
 
 /** Whether the block at `at` still has the checksum it was written with. */
@@ -139,17 +147,4 @@ export function segmentVersion(b: Buffer): { version: SegmentVersion; headerInta
   if (b.subarray(0, n).equals(SEGMENT_MAGIC.subarray(0, n)))
     return { version: 2, headerIntact: n === SEGMENT_HEADER_BYTES };
   return { version: nextBlock(b, 0, b.length) >= 0 ? 2 : 1, headerIntact: false };
-}
-
-/** A varint at `pos` (a record's length): [value, next position], or undefined when cut. */
-export function readVarint(b: Uint8Array, pos: number, end: number): [number, number] | undefined {
-  let v = 0;
-  let mul = 1;
-  for (let i = 0; i < 8 && pos < end; i++) {
-    const x = b[pos++] as number;
-    v += (x & 0x7f) * mul;
-    if (x < 0x80) return [v, pos];
-    mul *= 128;
-  }
-  return undefined;
 }
