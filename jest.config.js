@@ -15,6 +15,7 @@ export default {
     '^@retrace/wire$': '<rootDir>/packages/wire/src/index.ts',
     '^@retrace/cli-flags$': '<rootDir>/packages/cli-flags/src/index.ts',
     '^@retrace/agent$': '<rootDir>/agent/src/index.ts',
+    '^@retrace/aggregator$': '<rootDir>/aggregator/src/index.ts',
     '^@retrace/operator$': '<rootDir>/operator/src/index.ts',
     '^@retrace/cli$': '<rootDir>/cli/src/index.ts',
     '^@retrace/e2e$': '<rootDir>/e2e/src/index.ts',

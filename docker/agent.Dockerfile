@@ -12,6 +12,7 @@ COPY packages/events/package.json packages/events/
 COPY packages/wire/package.json packages/wire/
 COPY packages/cli-flags/package.json packages/cli-flags/
 COPY agent/package.json agent/
+COPY aggregator/package.json aggregator/
 COPY operator/package.json operator/
 COPY cli/package.json cli/
 COPY e2e/package.json e2e/

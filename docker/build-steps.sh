@@ -89,7 +89,9 @@ stage() {
   (cd "$dir" && npm prune --omit=dev --no-audit --no-fund >/dev/null)
   find "$dir" -name '*.tsbuildinfo' -delete
   find "$dir" -path '*/dist/*' \( -name '*.map' -o -name '*.d.ts' \) -delete
-  chmod +x "$dir/$c/dist/bin/"*.js
+  for ws in $(node docker/workspaces-of.mjs "$c"); do
+    if [ -d "$dir/$ws/dist/bin" ]; then chmod +x "$dir/$ws/dist/bin/"*.js; fi
+  done
 }
 
 case "${1:-}" in

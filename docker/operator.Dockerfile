@@ -13,6 +13,7 @@ COPY packages/events/package.json packages/events/
 COPY packages/wire/package.json packages/wire/
 COPY packages/cli-flags/package.json packages/cli-flags/
 COPY agent/package.json agent/
+COPY aggregator/package.json aggregator/
 COPY operator/package.json operator/
 COPY cli/package.json cli/
 COPY e2e/package.json e2e/
@@ -26,7 +27,7 @@ RUN docker/build-steps.sh build operator && docker/build-steps.sh stage operator
 FROM node:24-bookworm-slim
 COPY --from=build /out /app
 RUN ln -s /app/operator/dist/bin/retrace-operator.js /usr/local/bin/retrace-operator \
- && ln -s /app/operator/dist/bin/retrace-aggregator.js /usr/local/bin/retrace-aggregator
+ && ln -s /app/aggregator/dist/bin/retrace-aggregator.js /usr/local/bin/retrace-aggregator
 ENV NODE_ENV=production
 WORKDIR /app
 # A plain process: no capability, not root (the chart runs it as 65532 too).

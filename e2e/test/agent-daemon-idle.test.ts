@@ -4,7 +4,7 @@
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { type PodRef, type TraceSpec } from '@retrace/events';
 import { AgentLinkService } from '@retrace/wire';
-import { AgentLinkServer, type LinkHandler } from '@retrace/operator';
+import { AgentLinkServer, type LinkHandler } from '@retrace/aggregator';
 import { AgentDaemon } from '@retrace/agent';
 
 const idle: LinkHandler = {

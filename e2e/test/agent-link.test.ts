@@ -12,7 +12,7 @@ import {
   type TraceSpec,
 } from '@retrace/events';
 import { AgentLinkService, PROTOCOL_VERSION } from '@retrace/wire';
-import { AgentLinkServer, type AgentStream, type LinkHandler } from '@retrace/operator';
+import { AgentLinkServer, type AgentStream, type LinkHandler } from '@retrace/aggregator';
 import { AgentLink, BatchQueue } from '@retrace/agent';
 
 const spec: TraceSpec = {

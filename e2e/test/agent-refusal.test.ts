@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import type { PodRef, TraceSpec } from '@retrace/events';
 import { AgentLinkService } from '@retrace/wire';
-import { Aggregator } from '@retrace/operator';
+import { Aggregator } from '@retrace/aggregator';
 import { AgentDaemon } from '@retrace/agent';
 
 const spec: TraceSpec = {

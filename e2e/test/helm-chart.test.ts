@@ -15,7 +15,7 @@ import { checkShape } from '../src/chart/k8s-shapes.js';
 import { validate, type Schema } from '../src/chart/json-schema.js';
 import { parseYaml, type Manifest } from '../src/chart/manifests.js';
 import { rbacAllows } from '../src/chart/rbac.js';
-import { SEPARATE_REFUSED } from '@retrace/operator';
+import { SEPARATE_REFUSED } from '@retrace/aggregator';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CHART = join(ROOT, 'helm', 'retrace');
@@ -239,7 +239,7 @@ describe.each(Object.keys(VARIANTS))('chart rendered with %s values', (variant) 
       expect([a, agentFlags.has(a.replace(/^--/, '').split('=')[0] as string)]).toEqual([a, true]);
     expect(args(agent)).toContain(`--server=retrace-aggregator.${NS}.svc:7443`);
     const aggregators = kinds(manifests, 'Deployment').filter((d) => containers(d)[0]?.['name'] === 'aggregator');
-    const aggFlags = binaryFlags('operator/src/server/aggregator-flags.ts');
+    const aggFlags = binaryFlags('aggregator/src/server/aggregator-flags.ts');
     const operator = containers(find(manifests, 'Deployment', 'retrace-operator'))[0] as Obj;
     for (const d of aggregators)
       for (const a of args(containers(d)[0] as Obj))

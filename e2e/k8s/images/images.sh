@@ -268,9 +268,10 @@ app_layer() {
       die "$c: docker/build-steps.sh stage $c failed"
     fi
     mkdir -p "$tmp/l/usr/local/bin"
-    for bin in "$tmp/l/app/$c/dist/bin/"*.js; do
-      bin=$(basename "$bin" .js)
-      ln -s "/app/$c/dist/bin/$bin.js" "$tmp/l/usr/local/bin/$bin"
+    # Every program of the packages staged (the operator's image runs retrace-aggregator too).
+    for bin in "$tmp/l/app/"{,*/}*/dist/bin/*.js; do
+      [ -e "$bin" ] || continue
+      ln -s "${bin#"$tmp/l"}" "$tmp/l/usr/local/bin/$(basename "$bin" .js)"
     done
     det_tar "$tmp/l" "$out" --owner=0 --group=0
     rm -rf "$tmp"
@@ -374,7 +375,8 @@ check_app() {
   elif [ -n "$(find "$tmp/app" -name '*.node' -print -quit)" ] || [ -e "$tmp/app/agent/dist" ]; then
     die "$c: the image carries native code or the agent; it should carry neither (layers.js)"
   fi
-  for bin in "$tmp/app/$c/dist/bin/"*.js; do
+  for bin in "$tmp/app/"{,*/}*/dist/bin/*.js; do
+    [ -e "$bin" ] || continue
     bin=$(basename "$bin" .js)
     "${run[@]}" "$bin" --help >/dev/null 2>&1 || die "$c: '$bin --help' fails in the image"
   done

@@ -2,7 +2,7 @@
 // (A larger young generation: events wait in the sorter for the lateness window, and with the
 // default most of them were copied twice and promoted before they died; about 8% of the CPU.)
 // retrace-operator: the controller's process (its summary below says what runs in it; the
-// aggregator's flags, shared with retrace-aggregator, are in aggregator-flags.ts).
+// aggregator's flags, shared with retrace-aggregator, are @retrace/aggregator's aggregator-flags.ts).
 import { hostname } from 'node:os';
 import { Registry } from 'prom-client';
 import { address, bool, daemonFlags, integer, text, type Fail } from '@retrace/cli-flags';
@@ -12,8 +12,13 @@ import { KubeApi } from '../controller/kube-api.js';
 import { LeaderElector } from '../controller/leader-election.js';
 import { OperatorMetrics } from '../controller/operator-metrics.js';
 import { TraceController, type AggregatorPort } from '../controller/controller.js';
-import { AGGREGATOR_FLAGS, SEPARATE_REFUSED, aggregatorServiceOptions } from '../server/aggregator-flags.js';
-import { ListenError, startAggregatorService } from '../server/aggregator-service.js';
+import {
+  AGGREGATOR_FLAGS,
+  ListenError,
+  SEPARATE_REFUSED,
+  aggregatorServiceOptions,
+  startAggregatorService,
+} from '@retrace/aggregator';
 
 const daemon = daemonFlags({
   name: 'retrace-operator',
