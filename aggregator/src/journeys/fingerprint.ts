@@ -20,11 +20,10 @@
 // (lengths and sequence numbers change), a helper rewriting payload (FTP NAT), or a capture that
 // stops before the 32 payload bytes on one node and not on the other.
 //
-// The layers are walked here rather than with parsePacketBase64: the sorter fingerprints most
-// events and the full parse (addresses formatted as text, a Buffer per packet) costs several
-// times what the sorter does per event. The walk follows the same rules as packet.ts (tests
-// compare the two), plus IP-in-IP, which Calico uses between nodes.
-import type { Event } from '@retrace/events';
+// The layers come from @retrace/events's PacketCursor, the walk the text lines use too, rather
+// than from parsePacketBase64: the sorter fingerprints most events, and the cursor reads numbers
+// where the parse makes objects and address strings.
+import { IPPROTO, PacketCursor, PacketLayer, TunnelKind, type Event } from '@retrace/events';
 
 /** Payload bytes after the transport header that go into the hash. */
 export const FINGERPRINT_PAYLOAD_BYTES = 32;
@@ -97,14 +96,9 @@ export function fingerprintText(f: PacketFields): string {
 
 // --- the walk ---
 
-const VXLAN_PORT = 4789;
-const GENEVE_PORT = 6081;
-const MAX_DEPTH = 4; // as packet.ts: deeper tunnels are not opened
-const ETH_IPV4 = 0x0800;
-const ETH_IPV6 = 0x86dd;
-const ETH_TEB = 0x6558;
 /** retrace captures up to 256 bytes; what matters is well within this. */
 const scratch = Buffer.alloc(1024);
+const cursor = new PacketCursor();
 const fields: PacketFields = {
   version: 4,
   proto: 0,
@@ -138,163 +132,78 @@ export function readPacketFieldsFromBytes(bytes: Uint8Array, start = 0, end = by
   return walk(bytes, start, end) ? fields : undefined;
 }
 
-// Reads past the captured length `n` give 0 (callers check lengths before using what they read).
-const u8 = (b: Uint8Array, n: number, o: number): number => (o < n ? (b[o] as number) : 0);
-const u16 = (b: Uint8Array, n: number, o: number): number => (u8(b, n, o) << 8) | u8(b, n, o + 1);
-const u32 = (b: Uint8Array, n: number, o: number): number => ((u16(b, n, o) << 16) >>> 0) + u16(b, n, o + 2);
-
-// Offsets are into `b`: the frame is b[start, n).
-function walk(b: Uint8Array, start: number, n: number): boolean {
-  let off = start;
-  let ethertype = -1; // -1: the frame starts with an Ethernet header
+/** Fills `fields` from the innermost frame; false when that frame has no IP header. */
+function walk(bytes: Uint8Array, start: number, end: number): boolean {
+  const c = cursor.reset(bytes, start, end);
   const f = fields;
-  for (let depth = 0; ; depth++) {
-    if (ethertype < 0) {
-      if (n < off + 14) return false;
-      ethertype = u16(b, n, off + 12);
-      off += 14;
-      while (ethertype === 0x8100 || ethertype === 0x88a8 || ethertype === 0x9100) {
-        if (n < off + 4) return false;
-        ethertype = u16(b, n, off + 2);
-        off += 4;
+  let ipDepth = -1;
+  let hashFrom = -1; // where the hashed payload starts; -1: no hash
+  for (;;) {
+    switch (c.next()) {
+      case PacketLayer.IPV4:
+      case PacketLayer.IPV6: {
+        const v4 = c.ipVersion === 4;
+        ipDepth = c.depth;
+        f.version = v4 ? 4 : 6;
+        f.proto = c.ipProto;
+        f.ident = v4 ? c.ipId : c.ip6FlowLabel;
+        f.length = v4 ? c.ipTotalLen : c.ip6PayloadLen;
+        f.frag = v4 ? c.ipFragOffset + (c.ipMf ? 0x10000 : 0) : -1; // IPv6: set by a fragment header
+        f.fragId = 0;
+        f.ttl = c.ipTtl;
+        f.l4 = undefined;
+        f.a = f.b = f.c = 0;
+        hashFrom = -1;
+        break;
       }
-    }
-    const ipStart = off;
-    let l4Start: number;
-    let ipEnd: number;
-    let proto: number;
-    let transport = true; // a first (or only) fragment: the transport header is there
-    if (ethertype === ETH_IPV4) {
-      if (n < off + 20 || u8(b, n, off) >> 4 !== 4) return false;
-      const hl = (u8(b, n, off) & 0x0f) * 4;
-      const fo = u16(b, n, off + 6);
-      const total = u16(b, n, off + 2);
-      f.version = 4;
-      proto = u8(b, n, off + 9);
-      f.ident = u16(b, n, off + 4);
-      f.length = total;
-      f.frag = (fo & 0x1fff) * 8 + (fo & 0x2000 ? 0x10000 : 0);
-      f.fragId = 0;
-      f.ttl = u8(b, n, off + 8);
-      l4Start = off + hl;
-      ipEnd = total >= hl ? ipStart + total : n;
-      if (hl < 20 || n < l4Start || (fo & 0x1fff) !== 0) transport = false;
-    } else if (ethertype === ETH_IPV6) {
-      if (n < off + 40 || u8(b, n, off) >> 4 !== 6) return false;
-      const payloadLen = u16(b, n, off + 4);
-      f.version = 6;
-      f.ident = u32(b, n, off) & 0xfffff;
-      f.length = payloadLen;
-      f.frag = -1;
-      f.fragId = 0;
-      f.ttl = u8(b, n, off + 7);
-      ipEnd = payloadLen > 0 ? off + 40 + payloadLen : n;
-      let nh = u8(b, n, off + 6);
-      let p = off + 40;
-      for (;;) {
-        if (nh === 0 || nh === 60 || nh === 43) {
-          if (n < p + 8) {
-            transport = false;
-            break;
-          }
-          const len = (u8(b, n, p + 1) + 1) * 8;
-          nh = u8(b, n, p);
-          p += len;
-        } else if (nh === 44) {
-          if (n < p + 8) {
-            transport = false;
-            break;
-          }
-          const fo = u16(b, n, p + 2);
-          f.frag = (fo & 0xfff8) + (fo & 1 ? 0x10000 : 0);
-          f.fragId = u32(b, n, p + 4);
-          nh = u8(b, n, p);
-          p += 8;
-          if ((fo & 0xfff8) !== 0) {
-            transport = false;
-            break;
-          }
-        } else if (nh === 51) {
-          if (n < p + 12) {
-            transport = false;
-            break;
-          }
-          const len = (u8(b, n, p + 1) + 2) * 4;
-          nh = u8(b, n, p);
-          p += len;
-        } else break;
-      }
-      proto = nh;
-      l4Start = p;
-      if (n < p) transport = false;
-    } else {
-      return false; // ARP, or anything else without an IP header
-    }
-    f.proto = proto;
-    f.l4 = undefined;
-    f.a = f.b = f.c = 0;
-    let payloadStart = l4Start;
-    let hash = transport;
-    const l4End = Math.min(n, ipEnd); // what the capture holds of the transport bytes
-    if (transport && proto === 6) {
-      if (l4End - l4Start < 20) hash = false;
-      else {
-        f.l4 = 'tcp';
-        f.a = u32(b, n, l4Start + 4);
-        f.b = u32(b, n, l4Start + 8);
-        f.c = ((u8(b, n, l4Start + 12) & 1) << 8) | u8(b, n, l4Start + 13);
-        payloadStart += (u8(b, n, l4Start + 12) >> 4) * 4;
-      }
-    } else if (transport && proto === 17) {
-      if (l4End - l4Start < 8) hash = false;
-      else {
-        const sport = u16(b, n, l4Start);
-        const dport = u16(b, n, l4Start + 2);
-        const t = l4Start + 8; // tunnel header
-        if (depth + 1 < MAX_DEPTH && (sport === VXLAN_PORT || dport === VXLAN_PORT)) {
-          if (l4End > t + 8) {
-            off = t + 8;
-            ethertype = -1;
-            n = l4End;
-            continue;
-          }
-        } else if (depth + 1 < MAX_DEPTH && (sport === GENEVE_PORT || dport === GENEVE_PORT)) {
-          const optionsLen = (u8(b, n, t) & 0x3f) * 4;
-          if (u8(b, n, t) >> 6 === 0 && l4End > t + 8 + optionsLen) {
-            const inner = u16(b, n, t + 2);
-            off = t + 8 + optionsLen;
-            ethertype = inner === ETH_TEB ? -1 : inner;
-            n = l4End;
-            continue;
-          }
+      case PacketLayer.IPV6_EXT:
+        f.proto = c.ipProto;
+        if (c.extKind === IPPROTO.FRAGMENT) {
+          f.frag = c.extFragOffset + (c.extFragMore ? 0x10000 : 0);
+          f.fragId = c.extFragId;
         }
-        f.l4 = 'udp';
-        f.a = u16(b, n, l4Start + 4);
-        payloadStart += 8;
-      }
-    } else if (transport && (proto === 1 || proto === 58)) {
-      if (l4End - l4Start < 4) hash = false;
-      else {
+        break;
+      case PacketLayer.TCP:
+        f.l4 = 'tcp';
+        f.a = c.tcpSeq;
+        f.b = c.tcpAck;
+        f.c = c.tcpFlags;
+        hashFrom = c.payloadAt;
+        break;
+      case PacketLayer.UDP:
+        // UDP-Lite is hashed header and all, as any transport not read field by field.
+        if (c.udpLite) hashFrom = c.off;
+        else {
+          f.l4 = 'udp';
+          f.a = c.udpLength;
+          hashFrom = c.payloadAt;
+        }
+        break;
+      case PacketLayer.ICMP:
         f.l4 = 'icmp';
-        f.a = u8(b, n, l4Start);
-        f.b = u8(b, n, l4Start + 1);
-        const type = f.a;
-        const echo =
-          proto === 58 ? type === 128 || type === 129 : type === 0 || type === 8 || type === 13 || type === 14;
-        f.c = echo && l4End - l4Start >= 8 ? u16(b, n, l4Start + 6) : -1;
-        hash = f.c >= 0; // errors quote headers that NAT rewrites
-        payloadStart += 8;
+        f.a = c.icmpType;
+        f.b = c.icmpCode;
+        f.c = c.icmpEcho ? c.icmpSeq : -1;
+        hashFrom = f.c >= 0 ? c.payloadAt : -1; // errors quote headers that NAT rewrites
+        break;
+      case PacketLayer.OTHER:
+        hashFrom = c.off;
+        break;
+      case PacketLayer.TUNNEL:
+        // IP-in-IP stands where a transport would (VXLAN and Geneve come after their UDP): if
+        // the walk does not go into the inner packet, the outer one is hashed from there.
+        if (c.tunnelKind === TunnelKind.IPIP) hashFrom = c.off;
+        break;
+      case PacketLayer.END: {
+        if (ipDepth !== c.depth) return false; // no IP header in the innermost frame
+        const to = Math.min(c.l4End, hashFrom + FINGERPRINT_PAYLOAD_BYTES);
+        f.payloadHash = hashFrom >= 0 && to > hashFrom ? fnv1a(bytes, hashFrom, to, 0x811c9dc5) : -1;
+        setKey(f);
+        return true;
       }
-    } else if (transport && (proto === 4 || proto === 41) && depth + 1 < MAX_DEPTH && l4End > l4Start) {
-      off = l4Start; // IP-in-IP: the inner packet follows the outer IP header
-      ethertype = proto === 4 ? ETH_IPV4 : ETH_IPV6;
-      n = l4End;
-      continue;
+      default: // Ethernet, VLAN tags, ARP: nothing that identifies the packet
+        break;
     }
-    const end = Math.min(l4End, payloadStart + FINGERPRINT_PAYLOAD_BYTES);
-    f.payloadHash = hash && end > payloadStart ? fnv1a(b, payloadStart, end, 0x811c9dc5) : -1;
-    setKey(f);
-    return true;
   }
 }
 

@@ -151,9 +151,18 @@ describe('packetFingerprint', () => {
   });
 
   test('the walk finds the same innermost layer as parsePacketBase64', () => {
+    const outer = (proto: number, payload: Bytes): Bytes =>
+      ether(
+        '52:54:00:00:00:0a',
+        '52:54:00:00:00:0b',
+        0x0800,
+        ipv4({ src: '192.168.0.10', dst: '192.168.0.11', proto, id: 1 }, payload),
+      );
     const samples: Bytes[] = [
       podPing(5),
       overVxlan(podPing(5)),
+      outer(17, udp(50000, 6081, [0, 0, 0x65, 0x58, 0, 0, 5, 0, ...podPing(6)])),
+      outer(4, podPing(7).slice(14)),
       tcpSegment({ src: '1.1.1.1', dst: '2.2.2.2', sport: 1, dport: 2, ttl: 9 }, httpGet),
       overVxlan(tcpSegment({ src: '1.1.1.1', dst: '2.2.2.2', sport: 1, dport: 2, ttl: 9 }, httpGet)),
       ether(

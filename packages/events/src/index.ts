@@ -23,8 +23,6 @@ export {
   parsePacket,
   parsePacketBase64,
   eventPacket,
-  VXLAN_PORT,
-  GENEVE_PORT,
   type ParsedPacket,
   type EthernetLayer,
   type VlanTag,
@@ -39,6 +37,9 @@ export {
   type IcmpLayer,
   type TunnelLayer,
 } from './packet.js';
+export { PacketCursor } from './packet-walk.js';
+export { PacketHeaderFields } from './packet-header.js';
+export { PacketLayer, WalkStop, TunnelKind, VXLAN_PORT, GENEVE_PORT, MAX_TUNNEL_FRAMES } from './packet-layers.js';
 export { formatPacket, tcpFlagsText, type PacketFormatOptions } from './packet-format.js';
 export { clockOffsetOf, toWallClockNs, formatUtc, clockOffsetFromNs } from './time.js';
 export { formatEvent, formatHeader, formatSeries, probeKind, FormatError, type FormatOptions } from './format.js';
