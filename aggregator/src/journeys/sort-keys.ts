@@ -1,9 +1,10 @@
 // What the aggregator reads of each event while sorting, storing and counting: a few fields,
 // scanned out of the protobuf bytes the agent sent, with nothing else decoded. Decoding whole
 // events cost more than everything else the aggregator does per event; the whole event is
-// decoded only when someone looks at it (SortedEvent.event). Field numbers come from the
-// generated tables, so this reader follows proto/ like the codec does.
-import { ProtoReader, fieldChecker, fieldNumber } from '@retrace/events';
+// decoded only when someone looks at it (SortedEvent.event). Field numbers come from the schema's
+// generated descriptor, and the bytes are read with the protobuf runtime's reader, so this
+// reader follows proto/ like the codec does.
+import { ProtoReader, asDecodeError, fieldChecker, fieldNumber } from '@retrace/events';
 
 /**
  * What the aggregator reads of an event. A class, so that every instance has one shape, and so
@@ -98,8 +99,18 @@ const slots = { node: new StringSlot(), namespace: new StringSlot(), pod: new St
 export function readSortKeys(raw: Uint8Array, k: SortKeys = new SortKeys()): SortKeys {
   k.raw = raw;
   const r = reader.reset(raw);
-  while (r.pos < r.end) {
-    const t = r.varint();
+  try {
+    readFields(r, raw, k);
+  } catch (e) {
+    throw asDecodeError('Event', r, e); // the runtime's bounds errors among them
+  }
+  if (k.packetLen === 0) k.packetLen = k.packetEnd - k.packetStart;
+  return k;
+}
+
+function readFields(r: ProtoReader, raw: Uint8Array, k: SortKeys): void {
+  while (r.pos < r.len) {
+    const t = r.tag();
     if (t !== EV.common && t !== EV.tracking && t !== EV.packet && t !== EV.drop && t !== EV.k8s && t !== EV.journey) {
       check.event(r, t);
       continue;
@@ -110,24 +121,24 @@ export function readSortKeys(raw: Uint8Array, k: SortKeys = new SortKeys()): Sor
     if (t === EV.common) {
       k.timestamp ??= 0n; // present: proto3's default applies
       while (r.pos < end) {
-        const f = r.varint();
-        if (f === COMMON_TS) k.timestamp = r.varint64();
+        const f = r.tag();
+        if (f === COMMON_TS) k.timestamp = r.uint64();
         else check.common(r, f);
         within(r, end, 'Common');
       }
     } else if (t === EV.tracking) {
       k.tracked = true;
       while (r.pos < end) {
-        const f = r.varint();
-        if (f === TRACK.head) k.trackHead = r.varint64();
-        else if (f === TRACK.ts) k.trackTs = r.varint64();
+        const f = r.tag();
+        if (f === TRACK.head) k.trackHead = r.uint64();
+        else if (f === TRACK.ts) k.trackTs = r.uint64();
         else check.tracking(r, f);
         within(r, end, 'SkbTracking');
       }
     } else if (t === EV.packet) {
       while (r.pos < end) {
-        const f = r.varint();
-        if (f === PKT.len) k.packetLen = r.varint() >>> 0;
+        const f = r.tag();
+        if (f === PKT.len) k.packetLen = r.uint32();
         else if (f === PKT.data) {
           const n = r.length();
           k.packetStart = r.pos;
@@ -137,7 +148,7 @@ export function readSortKeys(raw: Uint8Array, k: SortKeys = new SortKeys()): Sor
       }
     } else if (t === EV.drop) {
       while (r.pos < end) {
-        const f = r.varint();
+        const f = r.tag();
         if (f === DROP_REASON) k.dropReason = str(r, slots.drop);
         else check.drop(r, f);
         within(r, end, 'SkbDrop');
@@ -145,7 +156,7 @@ export function readSortKeys(raw: Uint8Array, k: SortKeys = new SortKeys()): Sor
     } else if (t === EV.k8s) {
       k.hasK8s = true;
       while (r.pos < end) {
-        const f = r.varint();
+        const f = r.tag();
         if (f === K8S.node) k.k8sNode = str(r, slots.node);
         else if (f === K8S.namespace) k.namespace = str(r, slots.namespace);
         else if (f === K8S.pod) k.pod = str(r, slots.pod);
@@ -154,7 +165,7 @@ export function readSortKeys(raw: Uint8Array, k: SortKeys = new SortKeys()): Sor
       }
     } else {
       while (r.pos < end) {
-        const f = r.varint();
+        const f = r.tag();
         if (f === JOURNEY_ID) {
           const n = r.length();
           k.journeyId = Buffer.from(raw.buffer, raw.byteOffset + r.pos, n).toString('utf8');
@@ -164,8 +175,6 @@ export function readSortKeys(raw: Uint8Array, k: SortKeys = new SortKeys()): Sor
       }
     }
   }
-  if (k.packetLen === 0) k.packetLen = k.packetEnd - k.packetStart;
-  return k;
 }
 
 function within(r: ProtoReader, end: number, section: string): void {

@@ -222,12 +222,14 @@ function scanVersion1(seg: Segment, buf: Buffer, sink: ScanSink): void {
  */
 function recordLength(r: ProtoReader, pos: number, end: number): [number, number] | undefined {
   r.pos = pos;
-  r.end = end;
+  r.len = end;
   let size: number;
   try {
-    size = r.varint();
+    size = r.uint32();
   } catch (e) {
-    if (e instanceof ProtoDecodeError) return undefined;
+    // The runtime's reader says a cut or overlong varint with a RangeError or a plain Error.
+    if (e instanceof ProtoDecodeError || e instanceof RangeError || (e instanceof Error && /varint/.test(e.message)))
+      return undefined;
     throw e;
   }
   return r.pos + size > end ? undefined : [size, r.pos];

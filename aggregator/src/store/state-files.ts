@@ -10,7 +10,7 @@
 // An unreadable one is set aside as <file>.damaged-<time> and reported, never overwritten.
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { decodeMessage, encodeMessage, type TraceSummary } from '@retrace/events';
+import { decodeMessage, encodeMessage, messageFields, type TraceSummary } from '@retrace/events';
 import { fromJson, toJson } from './bigint-json.js';
 import { setAside, writeAtomically, writeInBackground } from './durable-fs.js';
 import { StateFileError, StoreError, type StoreWarning } from './errors.js';
@@ -232,5 +232,22 @@ function summaryText(s: TraceSummary): string {
 function summaryFromJson(text: string): TraceSummary {
   const v = fromJson(text);
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new StoreError('meta.json must hold an object');
+  // The generated encoder coerces what it is given (a count of "many" would become 0): check
+  // each scalar's type first, so a damaged summary is set aside rather than read as zeros.
+  for (const f of messageFields('TraceSummary')) {
+    const x = (v as Record<string, unknown>)[f.json];
+    if (x === undefined || f.kind === 'message') continue;
+    const ok =
+      f.kind === 'u64' || f.kind === 'i64'
+        ? typeof x === 'bigint' || (typeof x === 'string' && /^-?\d+$/.test(x)) || Number.isSafeInteger(x)
+        : f.kind === 'u32' || f.kind === 'i32'
+          ? Number.isInteger(x)
+          : f.kind === 'string'
+            ? typeof x === 'string'
+            : f.kind === 'bool'
+              ? typeof x === 'boolean'
+              : true;
+    if (!ok) throw new StoreError(`meta.json: ${f.json} is ${JSON.stringify(String(x))}, not a ${f.kind}`);
+  }
   return decodeMessage<TraceSummary>('TraceSummary', encodeMessage('TraceSummary', v));
 }

@@ -56,9 +56,9 @@ test('malformed events are refused with where the damage is, even inside a secti
   expect(() => readSortKeys(badWire)).toThrow(/field timestamp has wire type 2, expected 0/);
   // A section it reads, one byte shorter than the node name inside it.
   const w = new ProtoWriter();
-  w.varint((fieldNumber('Event', 'k8s') << 3) | 2);
+  w.uint32((fieldNumber('Event', 'k8s') << 3) | 2);
   const name = encodeMessage('K8s', { node: 'abc' });
-  w.varint(name.length - 1);
+  w.uint32(name.length - 1);
   w.raw(name);
   expect(() => readSortKeys(w.buf.subarray(0, w.pos))).toThrow(/a field of K8s runs past the end/);
   // A field it passes over inside a section it reads: packet.len with a string's wire type.

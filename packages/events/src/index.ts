@@ -4,16 +4,21 @@ export * from './gen/protocol-agent.js';
 export * from './gen/protocol-query.js';
 export * from './gen/protocol-control.js';
 export {
-  encodeMessage,
-  decodeMessage,
-  checkMessage,
-  fieldChecker,
+  FIELDS,
+  AGENT_FIELDS,
+  QUERY_FIELDS,
+  CONTROL_FIELDS,
   fieldNumber,
-  ProtoDecodeError,
-  ProtoReader,
-  ProtoWriter,
-  type DecodeOptions,
-} from './proto-codec.js';
+  messageFields,
+  serviceMethods,
+  SchemaError,
+  type FieldKind,
+  type FieldSpec,
+  type MethodSpec,
+} from './descriptors.js';
+export { encodeMessage, decodeMessage, asDecodeError, type DecodeOptions } from './proto-codec.js';
+export { checkMessage, fieldChecker } from './proto-check.js';
+export { ProtoDecodeError, ProtoReader, ProtoWriter } from './proto-wire.js';
 export { parseLine, parseEvent, eventFromJson, stringifyEvent, EventParseError } from './json.js';
 export { integerJson, writeMessageJson } from './json-writer.js';
 export { trackingId, sameSeries, sameSkb } from './tracking.js';

@@ -1,8 +1,8 @@
-// Fast JSON for events: one writer per message compiled once from the schema's field table,
+// Fast JSON for events: one writer per message made once from the schema's fields (descriptors.ts),
 // instead of JSON.stringify with a replacer (which calls back into JS for every key and needs a
 // regular expression pass for 64-bit integers). Keys not in the schema (older retis sections)
 // are written generically after the known ones.
-import { FIELDS, type FieldSpec } from './gen/event.js';
+import { messageFields, type FieldSpec } from './descriptors.js';
 
 type Writer = (obj: Record<string, unknown>) => string;
 
@@ -48,7 +48,7 @@ function valueWriter(f: FieldSpec): (v: unknown) => string {
 function writerFor(message: string): Writer {
   let w = writers.get(message);
   if (w) return w;
-  const fields = FIELDS[message] ?? [];
+  const fields = messageFields(message);
   const known = new Set(fields.map((f) => f.json));
   const parts = fields.map((f) => ({ key: f.json, prefix: `${JSON.stringify(f.json)}:`, write: valueWriter(f) }));
   w = (obj) => {

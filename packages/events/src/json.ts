@@ -1,7 +1,8 @@
 // retis-compatible JSON lines, without losing 64-bit integers: JSON.parse turns numbers above
 // 2^53 (skb addresses, orig_head) into wrong doubles, so large integers are read as text first
 // and every 64-bit field of the schema becomes a bigint.
-import { FIELDS, type Event, type FieldSpec } from './gen/event.js';
+import type { Event } from './gen/event.js';
+import { messageFields } from './descriptors.js';
 import { writeEventJson } from './json-writer.js';
 
 export class EventParseError extends Error {
@@ -85,9 +86,7 @@ function toBigInt(v: unknown, path: string): bigint {
 
 /** Converts the 64-bit fields of a parsed message (in place) to bigints, following the schema. */
 function revive(obj: Record<string, unknown>, message: string, path: string): void {
-  const fields: FieldSpec[] | undefined = FIELDS[message];
-  if (!fields) return;
-  for (const f of fields) {
+  for (const f of messageFields(message)) {
     const v = obj[f.json];
     if (v === undefined || v === null) continue;
     const here = `${path}.${f.json}`;

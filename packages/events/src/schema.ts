@@ -1,6 +1,6 @@
-// JSON Schema (2020-12) of the events file format, derived from the generated field table so it
-// cannot drift from the types (`retrace schema`, and the first block of pcap-ng exports).
-import { FIELDS, type FieldSpec } from './gen/event.js';
+// JSON Schema (2020-12) of the events file format, derived from the schema's generated descriptor
+// so it cannot drift from the types (`retrace schema`, and the first block of pcap-ng exports).
+import { fileMessages, messageFields, type FieldSpec } from './descriptors.js';
 
 export type JsonSchema = { [key: string]: JsonValue };
 type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -46,7 +46,7 @@ function fieldSchema(f: FieldSpec): JsonSchema {
 }
 
 function messageSchema(name: string): JsonSchema {
-  const fields = FIELDS[name] ?? [];
+  const fields = messageFields(name);
   const properties: JsonSchema = {};
   for (const f of fields) properties[f.json] = fieldSchema(f);
   const required = fields.filter((f) => !f.optional && !f.repeated).map((f) => f.json);
@@ -58,7 +58,7 @@ function messageSchema(name: string): JsonSchema {
 /** The schema of one event (a line of an events file); sorted files hold arrays of these. */
 export function eventJsonSchema(): JsonSchema {
   const $defs: JsonSchema = {};
-  for (const name of Object.keys(FIELDS)) if (name !== 'Event') $defs[name] = messageSchema(name);
+  for (const name of fileMessages('event')) if (name !== 'Event') $defs[name] = messageSchema(name);
   return {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
     $id: 'https://retrace.dev/schemas/event.json',

@@ -1,28 +1,12 @@
-// gRPC service definitions for @grpc/grpc-js, made from the method tables generated from proto/
-// and the binary codec: one schema, no second hand-kept copy of the services.
+// gRPC service definitions for @grpc/grpc-js, made from the services of the descriptor generated
+// from proto/ and the binary codec: one schema, no second hand-kept copy of the services.
 import type { ServiceDefinition } from '@grpc/grpc-js';
-import {
-  AGENTLINK_METHODS,
-  CONTROL_METHODS,
-  QUERY_METHODS,
-  decodeMessage,
-  encodeMessage,
-  type DecodeOptions,
-} from '@retrace/events';
-
-interface MethodTable {
-  name: string;
-  path: string;
-  request: string;
-  response: string;
-  requestStream: boolean;
-  responseStream: boolean;
-}
+import { decodeMessage, encodeMessage, serviceMethods, type DecodeOptions, type MethodSpec } from '@retrace/events';
 
 /** Fields left encoded when the server reads them: the aggregator stores events as they came. */
 const SERVER_RAW: DecodeOptions = { raw: new Set(['EventBatch.events']) };
 
-function service(methods: readonly MethodTable[], serverDecode: DecodeOptions = {}): ServiceDefinition {
+function service(methods: readonly MethodSpec[], serverDecode: DecodeOptions = {}): ServiceDefinition {
   const def: Record<string, ServiceDefinition[string]> = {};
   for (const m of methods) {
     def[m.name] = {
@@ -40,11 +24,11 @@ function service(methods: readonly MethodTable[], serverDecode: DecodeOptions = 
 }
 
 /** retrace.v1.AgentLink: the server side reads EventBatch.events as encoded Event bytes. */
-export const AgentLinkService = service(AGENTLINK_METHODS, SERVER_RAW);
+export const AgentLinkService = service(serviceMethods('AgentLink'), SERVER_RAW);
 /** retrace.v1.Query. */
-export const QueryService = service(QUERY_METHODS);
+export const QueryService = service(serviceMethods('Query'));
 /** retrace.v1.Control: retrace-operator driving a separate aggregator. */
-export const ControlService = service(CONTROL_METHODS);
+export const ControlService = service(serviceMethods('Control'));
 
 /** The protocol version this build speaks (Register.protocol / Welcome.protocol). */
 export const PROTOCOL_VERSION = 1;
