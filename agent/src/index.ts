@@ -13,7 +13,7 @@ export {
   type CollectorOptions,
 } from './collectors/index.js';
 export type { Collector, AutoProbe } from './collectors/collector.js';
-export { chooseCollectors, collectorCheck, kernelCheck, type CollectorCheck } from './collectors/choose.js';
+export { chooseCollectors, collectorCheck, kernelCheck, withNeeds, type CollectorCheck } from './collectors/choose.js';
 export { collectorSections } from './collectors/sections.js';
 export { RecordDecoder, RecordError, type ProbeIdentity } from './decode/record.js';
 export { RecordJsonWriter } from './decode/record-json.js';

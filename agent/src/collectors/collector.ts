@@ -77,6 +77,8 @@ export interface Collector {
   unavailable?(options: SessionOptions): string | undefined;
   /** A stricter check when `auto` (not the user) would start it. */
   unavailableForAuto?(options: SessionOptions): string | undefined;
+  /** Throws when its options are wrong (asked of every collector, running or not). */
+  validate?(options: SessionOptions): void;
   /** A note when options of it were given but it does not run (why: the reason). */
   idleNote?(options: SessionOptions, why: string): string | undefined;
 
@@ -101,8 +103,6 @@ export interface Collector {
   attach?(p: PlannedProbe, ctx: AttachContext): void;
   /** Readers of its sections of a record. */
   sections?(layouts: RecordLayouts, options: SessionOptions): SectionCodec[];
-  /** Throws when its options are wrong (asked of every collector, running or not). */
-  validate?(options: SessionOptions): void;
   /** Starts what runs beside the kernel side, once everything is attached. */
   start?(ctx: RunContext): RunningCollector;
 }
