@@ -76,8 +76,8 @@ export class TracingSession {
   /** Plans, loads and attaches; on any failure everything already loaded is released. */
   static start(opts: SessionOptions): TracingSession {
     const features = opts.features ?? probeFeatures();
-    for (const c of REGISTRY) c.validate?.(opts);
     const { enabled: chosen, skipped } = chooseCollectors(opts.collectors ?? ['auto'], collectorCheck(opts));
+    for (const c of REGISTRY) c.validate?.(opts);
     const enabled = withNeeds(chosen);
     const running = REGISTRY.filter((c) => enabled.has(c.name));
     const note = (m: string): void => opts.onNote?.(m);
