@@ -42,6 +42,7 @@ struct retrace_record {
 
 RETRACE_BTF_TYPE(retrace_event);
 RETRACE_BTF_TYPE(retrace_parts);
+RETRACE_BTF_TYPE(retrace_record);
 RETRACE_BTF_TYPE(probe_config);
 RETRACE_BTF_TYPE(probe_counters);
 RETRACE_BTF_ENUM(retrace_section);

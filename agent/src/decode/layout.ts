@@ -27,8 +27,10 @@ export class LayoutError extends Error {
 }
 
 export interface RecordLayouts {
-  /** struct retrace_event: the base record; parts start at its size. */
+  /** struct retrace_event: the base record, which every record has. */
   event: StructLayout;
+  /** struct retrace_record: the base record, then the parts. */
+  record: StructLayout;
   /** struct retrace_parts: every collector's part, in order. */
   parts: StructLayout;
   /** Any struct the object keeps (retrace_ct, probe_config, ...). */
@@ -45,7 +47,7 @@ export interface PartPlace {
 export function partPlace(layouts: RecordLayouts, name: PartName): PartPlace {
   const f = layouts.parts.fields[name];
   if (!f) throw new LayoutError(`struct retrace_parts has no ${name} part: rebuild with make build`);
-  const offset = layouts.event.size + f.offset;
+  const offset = (layouts.record.fields['parts']?.offset ?? layouts.event.size) + f.offset;
   return { offset, end: offset + f.size, bit: Sec.PART_0 * 2 ** RetracePart[name] };
 }
 
@@ -86,5 +88,5 @@ export function loadLayouts(objectPath = bpfObjectPath('probe')): RecordLayouts 
     btf.close();
   }
   const struct = (name: StructName): StructLayout => read.get(name) as StructLayout;
-  return { event: struct('retrace_event'), parts: struct('retrace_parts'), struct };
+  return { event: struct('retrace_event'), record: struct('retrace_record'), parts: struct('retrace_parts'), struct };
 }

@@ -329,6 +329,13 @@ export const STRUCTS = {
       ovs: { offset: 488, size: 120 },
     },
   },
+  retrace_record: {
+    size: 1048,
+    fields: {
+      ev: { offset: 0, size: 440 },
+      parts: { offset: 440, size: 608 },
+    },
+  },
   track_info: {
     size: 40,
     fields: {
