@@ -1,4 +1,4 @@
-// The id both sides give an upcall (bpf/include/ovs.bpf.h computes the same): Bob Jenkins'
+// The id both sides give an upcall (bpf/collectors/ovs/shared.bpf.h computes the same): Bob Jenkins'
 // lookup3 hash, as the kernel's jhash, of the packet's first 64 bytes (zero-padded), seed 0.
 const BYTES = 64;
 

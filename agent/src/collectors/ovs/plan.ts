@@ -2,17 +2,14 @@
 // returns of ovs_dp_upcall and (--ovs-track) queue_userspace_packet; with --ovs-track, the
 // upcall USDT probes of every ovs-vswitchd built with them.
 import { KernelBtf, type FeatureReport } from '@retrace/ebpf-loader';
-import { ProbeFlag } from '../decode/layout.js';
-import { resolveProbe } from '../probes/resolve.js';
+import { ProbeFlag } from '../../decode/layout.js';
+import { RetraceOvsType, type ProgramName } from '../../gen/probe-skeleton.js';
+import { resolveProbe } from '../../probes/resolve.js';
 import { parseProbe } from '@retrace/spec';
-import type { PlannedProbe } from '../session/plan.js';
+import type { PlannedProbe } from '../../session/plan.js';
 import { findVswitchd, type Vswitchd } from './vswitchd.js';
 
-/** enum retrace_ovs_type values the return probes report. */
-export const OVS_UPCALL_ENQUEUE = 2;
-export const OVS_UPCALL_RETURN = 3;
-
-const USDT = [
+const USDT: { provider: string; name: string; program: ProgramName }[] = [
   { provider: 'dpif_recv', name: 'recv_upcall', program: 'ovs_recv_upcall' },
   { provider: 'dpif_netlink_operate__', name: 'op_flow_put', program: 'ovs_flow_put' },
   { provider: 'dpif_netlink_operate__', name: 'op_flow_execute', program: 'ovs_flow_exec' },
@@ -33,7 +30,8 @@ export function planOvs(
   const probes: PlannedProbe[] = [];
   const notes: string[] = [];
   const stack = opts.stack ? ProbeFlag.STACK : 0;
-  const add = (spec: string, program: string, extra: Partial<PlannedProbe> = {}): void => {
+  // Each in a load of its own, whose records carry the ovs part (col_ovs).
+  const add = (spec: string, program: ProgramName, kretType?: number): void => {
     for (const r of resolveProbe(parseProbe(spec))) {
       const kret = r.kind === 'kretprobe';
       probes.push({
@@ -43,16 +41,17 @@ export function planOvs(
         probeType: kret ? 'kretprobe' : 'raw_tracepoint',
         flags: stack | (kret ? ProbeFlag.NO_CREATE : 0),
         silent: false,
+        collector: 'ovs',
         program,
-        ...extra,
+        globals: { col_ovs: true, ...(kretType === undefined ? {} : { ovs_kret_type: kretType }) },
       });
     }
   };
   add('tp:openvswitch:ovs_dp_upcall', 'ovs_upcall');
   add('tp:openvswitch:ovs_do_execute_action', 'ovs_action');
   if (features.kprobe.available) {
-    add('kretprobe:ovs_dp_upcall', 'ovs_kret', { ovsKret: OVS_UPCALL_RETURN });
-    if (opts.track) add('kretprobe:queue_userspace_packet', 'ovs_kret', { ovsKret: OVS_UPCALL_ENQUEUE });
+    add('kretprobe:ovs_dp_upcall', 'ovs_kret_return', RetraceOvsType.UPCALL_RETURN);
+    if (opts.track) add('kretprobe:queue_userspace_packet', 'ovs_kret_return', RetraceOvsType.UPCALL_ENQUEUE);
   } else {
     notes.push('ovs: no kprobes here: upcall results (upcall_return, upcall_enqueue) are not reported');
   }
@@ -90,6 +89,7 @@ export function planOvsUsdt(vswitchds: Vswitchd[], firstId: number): OvsPlan {
         probeType: 'usdt',
         flags: 0,
         silent: false,
+        // The main load's program: generic USDT attachment, ovs records.
         program: u.program,
         path: v.path,
       });

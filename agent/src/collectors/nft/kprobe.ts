@@ -1,8 +1,8 @@
 // Where kprobes exist, the nft collector probes __nft_trace_packet as retis does: the decision
 // and the packet's skb in one record, no matching needed.
 import { KernelBtf, type FeatureReport } from '@retrace/ebpf-loader';
-import { ProbeFlag } from '../decode/layout.js';
-import type { PlannedProbe } from '../session/plan.js';
+import { ProbeFlag } from '../../decode/layout.js';
+import type { PlannedProbe } from '../../session/plan.js';
 
 export const NFT_TRACE_FUNCTION = '__nft_trace_packet';
 
@@ -51,8 +51,16 @@ export interface NftKprobePlan {
   layout: number;
 }
 
-/** The kprobe, when this kernel has kprobes and the function; undefined otherwise. */
-export function planNftKprobe(features: FeatureReport, id: number, stack: boolean): NftKprobePlan | undefined {
+/**
+ * The kprobe, when this kernel has kprobes and the function; undefined otherwise. Its own load
+ * reports the verdicts of the mask (verdictMask).
+ */
+export function planNftKprobe(
+  features: FeatureReport,
+  id: number,
+  stack: boolean,
+  verdicts = 0x3,
+): NftKprobePlan | undefined {
   if (!features.kprobe.available) return undefined;
   const params = prototypeParams();
   if (!params) return undefined;
@@ -72,6 +80,9 @@ export function planNftKprobe(features: FeatureReport, id: number, stack: boolea
       probeType: 'kprobe',
       flags: stack ? ProbeFlag.STACK : 0,
       silent: false,
+      collector: 'nft',
+      program: 'probe_nft_kprobe',
+      globals: { col_nft: true, nft_kprobe_layout: layout, nft_verdicts_mask: verdicts },
     },
   };
 }

@@ -1,9 +1,10 @@
-// The record's ct part (struct retrace_ct in bpf/include/event.h) -> the Ct section. Offsets come
-// from the object's BTF like the rest of the record; names of states and status bits are the
+// The record's ct part (struct retrace_ct in bpf/collectors/ct.bpf.h) -> the Ct section. Offsets
+// come from the object's BTF like the rest of the record; names of states and status bits are the
 // kernel's UAPI values (linux/netfilter/nf_conntrack_common.h, nf_conntrack_tcp.h, ..._sctp.h).
 import type { StructLayout } from '@retrace/ebpf-loader';
 import { formatIpv4, formatIpv6, type Ct, type CtConn, type CtTuple } from '@retrace/events';
-import { requireOffsets } from './record-header.js';
+import { requireOffsets } from '../../decode/record-header.js';
+import { RetraceCtFlags as CT_F } from '../../gen/probe-skeleton.js';
 
 /** enum ip_conntrack_info -> Ct.state */
 const INFO_STATES: Record<number, string> = {
@@ -53,7 +54,6 @@ const PROTOS: Record<number, string> = {
 const PORTED: ReadonlySet<number> = new Set([6, 17, 33, 132, 136]);
 
 const AF_INET = 2;
-const CT_F = { ZONE: 1, MARK: 2, LABELS: 4, UNTRACKED: 8 } as const;
 
 function zoneDir(dir: number, hasZones: boolean): string {
   if (!hasZones) return 'default';
@@ -73,6 +73,7 @@ interface Offsets {
   conn: number;
   parent: number;
   info: number;
+  hasParent: number;
   /** retrace_ct_conn members */
   c: Record<string, number>;
   /** retrace_ct_tuple members */
@@ -83,11 +84,12 @@ export class CtDecoder {
   private readonly o: Offsets;
 
   constructor(ct: StructLayout, conn: StructLayout, tuple: StructLayout) {
-    const top = requireOffsets(ct, ['conn', 'parent', 'info']);
+    const top = requireOffsets(ct, ['conn', 'parent', 'info', 'has_parent']);
     this.o = {
       conn: top['conn'] as number,
       parent: top['parent'] as number,
       info: top['info'] as number,
+      hasParent: top['has_parent'] as number,
       c: requireOffsets(conn, [
         'orig',
         'reply',
@@ -160,14 +162,14 @@ export class CtDecoder {
   }
 
   /** The Ct section of a record whose ct part starts at `at`. */
-  decode(view: DataView, buf: Buffer, at: number, withParent: boolean): Ct {
+  decode(view: DataView, buf: Buffer, at: number): Ct {
     const info = view.getUint8(at + this.o.info);
     const state = INFO_STATES[info] ?? `info_${info}`;
     const connAt = at + this.o.conn;
     if (view.getUint8(connAt + (this.o.c['flags'] as number)) & CT_F.UNTRACKED)
       return { state: 'untracked', zone_id: 0, zone_dir: 'default', ct_status: 0 };
     const ct: Ct = { state, ...this.conn(view, buf, connAt) };
-    if (withParent) ct.parent = this.conn(view, buf, at + this.o.parent);
+    if (view.getUint8(at + this.o.hasParent)) ct.parent = this.conn(view, buf, at + this.o.parent);
     return ct;
   }
 }

@@ -1,11 +1,11 @@
-// The record's nft part (struct retrace_nft in bpf/include/event.h, written by the
+// The record's nft part (struct retrace_nft in bpf/collectors/nft.bpf.h, written by the
 // __nft_trace_packet kprobe) -> the Nft section.
 import type { StructLayout } from '@retrace/ebpf-loader';
 import type { Nft } from '@retrace/events';
-import { FAMILIES, verdictName } from '../nft/trace-message.js';
-import { cstr, requireOffsets } from './record-header.js';
+import { cstr, requireOffsets } from '../../decode/record-header.js';
+import { RetraceNftFlags as F } from '../../gen/probe-skeleton.js';
+import { FAMILIES, verdictName } from '../../nft/trace-message.js';
 
-const F = { RULE: 1, POLICY: 2, VCHAIN: 4 } as const;
 const NAME_MAX = 64;
 
 export class NftDecoder {

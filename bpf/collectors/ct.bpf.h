@@ -1,10 +1,57 @@
 /* The ct collector: the packet's conntrack entry (skb->_nfct) and its parent, copied into the
- * record's ct part. Included by probe.bpf.c only. */
+ * record's ct part (hooks: bpf/collectors/README.md). */
 #ifndef __RETRACE_CT_BPF_H
 #define __RETRACE_CT_BPF_H
 
 #include "compat.bpf.h"
 #include "event.h"
+
+/* A conntrack tuple, protocol-neutral: ports (or ICMP id / type+code) as the kernel stores them,
+ * in network byte order. */
+struct retrace_ct_tuple {
+	__u8 src[16];
+	__u8 dst[16];
+	__u16 src_all;		/* source port, or ICMP id */
+	__u16 dst_all;		/* destination port, or ICMP type (low byte) and code */
+	__u16 l3num;		/* AF_INET / AF_INET6 */
+	__u8 protonum;
+	__u8 pad;
+};
+
+enum retrace_ct_flags {
+	CT_F_ZONE = 1 << 0,	/* the kernel has conntrack zones */
+	CT_F_MARK = 1 << 1,	/* ... connection marks */
+	CT_F_LABELS = 1 << 2,	/* the entry carries labels */
+	CT_F_UNTRACKED = 1 << 3,	/* the packet is marked untracked (notrack) */
+};
+RETRACE_BTF_ENUM(retrace_ct_flags);
+
+struct retrace_ct_conn {
+	struct retrace_ct_tuple orig;
+	struct retrace_ct_tuple reply;
+	__u64 status;
+	__u32 mark;
+	__u32 sctp_vtag_orig;
+	__u32 sctp_vtag_reply;
+	__u16 zone_id;
+	__u8 zone_dir;
+	__u8 proto_state;	/* TCP or SCTP conntrack state */
+	__u8 flags;
+	__u8 pad[7];
+	__u8 labels[16];
+};
+
+/* The record's ct part. */
+struct retrace_ct {
+	struct retrace_ct_conn conn;
+	struct retrace_ct_conn parent;	/* when has_parent */
+	__u8 info;		/* enum ip_conntrack_info: NEW, ESTABLISHED, RELATED, ... _REPLY */
+	__u8 has_parent;	/* the entry has a parent (master) connection */
+	__u8 pad[6];
+};
+
+/* Records of this load carry the ct part. */
+const volatile bool col_ct = false;
 
 /* skb->_nfct keeps enum ip_conntrack_info in its low bits (NFCT_INFOMASK). */
 #define RETRACE_NFCT_INFOMASK 7UL
@@ -89,30 +136,30 @@ static __always_inline bool ct_conn(struct nf_conn *kct, struct retrace_ct_conn 
 	return true;
 }
 
-/* The ct part of the record; nothing when the packet has no conntrack entry (yet). */
-static __always_inline void fill_ct(const struct sk_buff *s, struct retrace_event *e)
+/* The ct part of the record; none when the packet has no conntrack entry (yet). */
+static __always_inline bool ct_fill(void *ctx, const struct sk_buff *s, struct retrace_ct *part)
 {
 	unsigned long nfct;
 	struct nf_conn *parent = NULL, *grandparent;
 
 	if (!bpf_core_field_exists(s->_nfct))
-		return;
+		return false;
 	nfct = s->_nfct;
 	if (!nfct)
-		return;
-	e->ct.info = nfct & RETRACE_NFCT_INFOMASK;
-	if (e->ct.info == RETRACE_CT_UNTRACKED) {
-		__builtin_memset(&e->ct.conn, 0, sizeof(e->ct.conn));
-		e->ct.conn.flags = CT_F_UNTRACKED;
-		e->present |= SEC_CT;
-		return;
+		return false;
+	part->info = nfct & RETRACE_NFCT_INFOMASK;
+	part->has_parent = 0;
+	if (part->info == RETRACE_CT_UNTRACKED) {
+		__builtin_memset(&part->conn, 0, sizeof(part->conn));
+		part->conn.flags = CT_F_UNTRACKED;
+		return true;
 	}
-	if (!ct_conn((struct nf_conn *)(nfct & ~RETRACE_NFCT_INFOMASK), &e->ct.conn, &parent))
-		return;
-	e->present |= SEC_CT;
+	if (!ct_conn((struct nf_conn *)(nfct & ~RETRACE_NFCT_INFOMASK), &part->conn, &parent))
+		return false;
 	/* The parent's own parent is not followed. */
-	if (parent && ct_conn(parent, &e->ct.parent, &grandparent))
-		e->present |= SEC_CT_PARENT;
+	if (parent && ct_conn(parent, &part->parent, &grandparent))
+		part->has_parent = 1;
+	return true;
 }
 
 #endif

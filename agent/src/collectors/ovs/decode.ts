@@ -1,18 +1,18 @@
-// The record's ovs part (struct retrace_ovs in bpf/include/event.h, written by the ovs
+// The record's ovs part (struct retrace_ovs in bpf/collectors/ovs.bpf.h, written by the ovs
 // collector's programs) -> the Ovs section, with retis's event types and field names.
 import type { StructLayout } from '@retrace/ebpf-loader';
 import type { Ovs } from '@retrace/events';
-import { cstr, requireOffsets } from './record-header.js';
+import { cstr, requireOffsets } from '../../decode/record-header.js';
+import { RetraceOvsFlags as F, RetraceOvsType as T } from '../../gen/probe-skeleton.js';
 
-const F = { QUEUE_ID: 1, PORT: 2, UFID: 4, BATCH: 8, UPCALL: 16 } as const;
 const TYPES: Record<number, string> = {
-  1: 'upcall',
-  2: 'upcall_enqueue',
-  3: 'upcall_return',
-  4: 'action_execute',
-  5: 'recv_upcall',
-  6: 'flow_operation',
-  7: 'flow_operation',
+  [T.UPCALL]: 'upcall',
+  [T.UPCALL_ENQUEUE]: 'upcall_enqueue',
+  [T.UPCALL_RETURN]: 'upcall_return',
+  [T.ACTION_EXECUTE]: 'action_execute',
+  [T.RECV_UPCALL]: 'recv_upcall',
+  [T.FLOW_PUT]: 'flow_operation',
+  [T.FLOW_EXEC]: 'flow_operation',
 };
 const NAME_MAX = 32;
 
@@ -64,35 +64,35 @@ export class OvsDecoder {
     const ev: Ovs = { event_type: TYPES[type] ?? `unknown_${type}` };
     const dp = cstr(buf, off('dp_name'), NAME_MAX);
     switch (type) {
-      case 1:
+      case T.UPCALL:
         ev.cmd = view.getUint8(off('cmd'));
         ev.port = u32('port');
         ev.cpu = u32('cpu');
         ev.in_port = u32('in_port');
         break;
-      case 2:
+      case T.UPCALL_ENQUEUE:
         ev.ret = view.getInt32(off('ret'), true);
         ev.cmd = view.getUint8(off('cmd'));
         ev.port = u32('port');
         break;
-      case 3:
+      case T.UPCALL_RETURN:
         ev.ret = view.getInt32(off('ret'), true);
         break;
-      case 4:
+      case T.ACTION_EXECUTE:
         ev.action = this.action(u32('action'));
         if (flags & F.PORT) ev.port = u32('port');
         ev.recirc_id = u32('recirc_id');
         ev.in_port = u32('in_port');
         break;
-      case 5:
+      case T.RECV_UPCALL:
         ev.type = u32('upcall_type');
         ev.pkt_size = u32('pkt_size');
         ev.key_size = view.getBigUint64(off('key_size'), true);
         break;
-      case 6:
-      case 7:
-        ev.op_type = type === 6 ? 'put' : 'exec';
-        if (type === 7) ev.pkt_size = u32('pkt_size');
+      case T.FLOW_PUT:
+      case T.FLOW_EXEC:
+        ev.op_type = type === T.FLOW_PUT ? 'put' : 'exec';
+        if (type === T.FLOW_EXEC) ev.pkt_size = u32('pkt_size');
         if (flags & F.UFID) ev.ufid = formatUfid(buf, off('ufid'));
         break;
     }

@@ -4,9 +4,9 @@
 // else its first event after it. Messages of one pass through a hook share an id; only the
 // first carries the headers, so the others inherit its fingerprint.
 import type { Event, SkbTracking } from '@retrace/events';
-import { fingerprintFromNetwork } from './fingerprint.js';
-import type { NftTrace } from './trace-message.js';
-import { NFTRACE_TABLE_PREFIX } from './nftrace-table.js';
+import { fingerprintFromNetwork } from '../../nft/fingerprint.js';
+import type { NftTrace } from '../../nft/trace-message.js';
+import { NFTRACE_TABLE_PREFIX } from '../../nft/nftrace-table.js';
 
 /** How far apart (kernel time) a trace and the packet event it is matched with may be. */
 export const MATCH_WINDOW_NS = 1_000_000_000n;

@@ -22,8 +22,8 @@ import {
   removeStaleTables,
   NftraceTableError,
   type TableOwner,
-} from './nftrace-table.js';
-import { parseTraceDatagram } from './trace-message.js';
+} from '../../nft/nftrace-table.js';
+import { parseTraceDatagram } from '../../nft/trace-message.js';
 
 export interface NftCollectorOptions {
   verdicts: ReadonlySet<string>;
