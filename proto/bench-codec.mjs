@@ -1,9 +1,12 @@
 #!/usr/bin/env node
-// Micro-benchmark of the protobuf code on the paths that matter: encoding an event into a batch
-// (the agent), reading an event's sort keys (the aggregator), and a whole encode and decode.
-// 20k events of the cluster benchmark's synthetic trace, each with its k8s section. Reads the
-// built code (npx tsc -b) of each checkout given (default: this one) and measures them in turns,
-// in one process: the best of 15 rounds per event, so that a busy machine slows all alike.
+// Micro-benchmark of the protobuf code on the paths that matter, per event of the cluster
+// benchmark's synthetic trace (20k events, each with its k8s section):
+// - the agent's work: encoding the event into a batch (BatchQueue), the batch into an AgentMessage;
+// - the aggregator's: decoding that AgentMessage with its events left encoded, reading each
+//   event's sort keys, writing the store's record (the event's bytes and a journey section);
+// - and each piece alone: encoding into a batch, the sort-key read, a whole encode and decode.
+// Reads the built code (npx tsc -b) of each checkout given (default: this one) and measures them
+// in turns, in one process: the best of 15 rounds, so that a busy machine slows all alike.
 //   node proto/bench-codec.mjs [/path/to/checkout ...]
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -14,8 +17,11 @@ const ROUNDS = 15;
 const roots = process.argv.length > 2 ? process.argv.slice(2) : [dirname(dirname(fileURLToPath(import.meta.url)))];
 
 async function subject(root) {
-  const events = await import(join(resolve(root), 'packages/events/dist/index.js'));
-  const aggregator = await import(join(resolve(root), 'operator/dist/aggregator/index.js'));
+  const load = (path) => import(join(resolve(root), path));
+  const events = await load('packages/events/dist/index.js');
+  const { AgentLinkService } = await load('packages/wire/dist/index.js');
+  const aggregator = await load('operator/dist/aggregator/index.js');
+  const { BatchQueue } = await load('agent/dist/index.js');
   const list = [];
   for (const chunk of aggregator.syntheticTrace(N))
     for (const { node, event } of chunk) {
@@ -26,7 +32,32 @@ async function subject(root) {
   const encoded = list.map((e) => events.encodeMessage('Event', e));
   const batch = new events.ProtoWriter(1 << 20);
   const keys = new aggregator.SortKeys();
+  const toAgentMessages = () => {
+    const q = new BatchQueue('bench', { maxBytes: 1 << 30 });
+    for (const e of list) q.addEvent(e);
+    q.cut();
+    const out = [];
+    for (let b; (b = q.nextUnsent());) out.push(events.encodeMessage('AgentMessage', { batch: b.encoded }));
+    return out;
+  };
+  const messages = toAgentMessages();
+  const deserialize = AgentLinkService['Connect'].requestDeserialize;
+  const store = new events.ProtoWriter(1 << 23);
+  const journey = { id: 'node-0/1', idx: 0, cluster_ts: 1_700_000_000_000_000_000n, late: false, nodes: 2 };
   const ops = {
+    'agent: event to the wire': toAgentMessages,
+    'aggregator: wire to store': () => {
+      store.pos = 0;
+      for (const m of messages)
+        for (const raw of deserialize(m).batch.events) {
+          aggregator.readSortKeys(raw, keys);
+          const start = store.beginLength();
+          store.raw(raw);
+          journey.idx++;
+          store.messageField(events.fieldNumber('Event', 'journey'), 'Journey', journey);
+          store.endLength(start);
+        }
+    },
     'encode into a batch': () => {
       batch.pos = 0;
       for (const e of list) batch.messageField(3, 'Event', e);
@@ -56,5 +87,5 @@ for (let round = 0; round <= ROUNDS; round++)
     }
 for (const s of subjects) {
   console.log(`${s.root}: ${N} events, ${s.bytes.toFixed(1)} bytes each`);
-  for (const [what, us] of Object.entries(s.best)) console.log(`  ${what.padEnd(24)} ${us.toFixed(3)} µs/event`);
+  for (const [what, us] of Object.entries(s.best)) console.log(`  ${what.padEnd(26)} ${us.toFixed(3)} µs/event`);
 }

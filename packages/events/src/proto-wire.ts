@@ -27,6 +27,7 @@ interface RuntimeWriter {
   uint64(value: { low: number; high: number } | number | string): this;
   raw(value: Uint8Array): this;
   bytes(value: Uint8Array): this;
+  string(value: string): this;
   fork(): this;
   ldelim(): this;
 }
@@ -43,12 +44,12 @@ export class ProtoWriter extends RuntimeWriter {
   }
   override uint64(v: bigint | { low: number; high: number } | number | string): this {
     if (typeof v !== 'bigint') return super.uint64(v);
-    if (v >= 0n && v <= 0xffffffffn) return this.uint32(Number(v));
     // Two's complement halves through a DataView (for negatives too, protobuf's int64), written
     // as the runtime writes a Long's, without making one.
     halves.setBigUint64(0, v, true);
     let lo = halves.getUint32(0, true);
     let hi = halves.getUint32(4, true);
+    if (hi === 0) return this.uint32(lo);
     this.ensure(10);
     const buf = this.buf;
     let pos = this.pos;
@@ -67,6 +68,26 @@ export class ProtoWriter extends RuntimeWriter {
   }
   int64(v: bigint | number | string): this {
     return this.uint64(v);
+  }
+  /**
+   * A string: short ASCII ones (symbols, names, ids: most of an event's) byte by byte, with
+   * their one-byte length, where the runtime encodes UTF-8 and moves the bytes if the length
+   * takes more than one byte.
+   */
+  override string(value: string): this {
+    const n = value.length;
+    if (n >= 0x80) return super.string(value);
+    this.ensure(n + 1);
+    const buf = this.buf;
+    const at = this.pos;
+    for (let i = 0; i < n; i++) {
+      const c = value.charCodeAt(i);
+      if (c >= 0x80) return super.string(value); // nothing kept: pos is where it was
+      buf[at + 1 + i] = c;
+    }
+    buf[at] = n;
+    this.pos = at + 1 + n;
+    return this;
   }
   /**
    * A bytes field; given as base64 (the event model's form), decoded straight into the buffer
