@@ -87,4 +87,4 @@ cluster-down:
 
 clean:
 	@$(MAKE) --no-print-directory -C bpf clean
-	rm -rf packages/*/build packages/*/dist agent/dist operator/dist cli/dist e2e/dist *.tsbuildinfo
+	rm -rf packages/*/build packages/*/dist agent/dist aggregator/dist operator/dist cli/dist e2e/dist *.tsbuildinfo

@@ -11,7 +11,7 @@ import { afterAll, expect, test } from '@jest/globals';
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BINS = {
   'retrace-agent': join(repo, 'agent/dist/bin/retrace-agent.js'),
-  'retrace-aggregator': join(repo, 'operator/dist/bin/retrace-aggregator.js'),
+  'retrace-aggregator': join(repo, 'aggregator/dist/bin/retrace-aggregator.js'),
   'retrace-operator': join(repo, 'operator/dist/bin/retrace-operator.js'),
 } as const;
 type Daemon = keyof typeof BINS;
