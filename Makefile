@@ -23,8 +23,10 @@ build: deps bpf native ts
 typecheck: deps
 	@npx tsc -b && npx tsc -p tsconfig.test.json
 
-lint: deps
+lint: deps bpf
 	@node proto/gen-ts.mjs --check
+	@node packages/spec/gen-crd-types.mjs --check
+	@node bpf/gen-skeleton.mjs --check
 	@npx eslint . && npx prettier --check . --log-level warn
 
 # Everything CI needs: build, static checks, the kernel lab (Debian 6.1 under qemu), the real
@@ -85,4 +87,4 @@ cluster-down:
 
 clean:
 	@$(MAKE) --no-print-directory -C bpf clean
-	rm -rf packages/*/build packages/*/dist agent/dist operator/dist cli/dist e2e/dist *.tsbuildinfo
+	rm -rf packages/*/build packages/*/dist agent/dist aggregator/dist operator/dist cli/dist e2e/dist *.tsbuildinfo

@@ -6,10 +6,13 @@ FROM node:24-bookworm AS build
 WORKDIR /src
 # Dependencies first, so that source changes reuse this layer.
 COPY package.json package-lock.json ./
+COPY packages/spec/package.json packages/spec/
 COPY packages/ebpf-loader/package.json packages/ebpf-loader/
 COPY packages/events/package.json packages/events/
 COPY packages/wire/package.json packages/wire/
+COPY packages/cli-flags/package.json packages/cli-flags/
 COPY agent/package.json agent/
+COPY aggregator/package.json aggregator/
 COPY operator/package.json operator/
 COPY cli/package.json cli/
 COPY e2e/package.json e2e/

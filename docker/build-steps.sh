@@ -4,7 +4,7 @@
 #
 #   docker/build-steps.sh deps                      Debian build packages (as root, only what is
 #                                                   missing) and `npm ci`
-#   docker/build-steps.sh build agent|operator      BPF objects (agent), the native addon, TypeScript
+#   docker/build-steps.sh build agent|operator      BPF objects and the native addon (agent), TypeScript
 #   docker/build-steps.sh stage agent|operator DIR  the runtime files into DIR, without dev
 #                                                   dependencies (what the image's last stage copies)
 #
@@ -48,10 +48,10 @@ deps() {
 build() {
   local c
   c=$(component "${1:-}")
-  # The operator loads the native addon too: it compiles packet filters (libpcap) to check traces.
-  npm run --silent build:native -w @retrace/ebpf-loader
   if [ "$c" = agent ]; then
-    # Only the programs the agent loads; bpf/'s test helpers need more packages.
+    # Only the agent loads the native addon (libbpf, libpcap), and only the programs it loads;
+    # bpf/'s test helpers need more packages.
+    npm run --silent build:native -w @retrace/ebpf-loader
     local objs=()
     for src in bpf/progs/*.bpf.c; do objs+=(".output/$(basename "${src%.c}").o"); done
     make --no-print-directory -C bpf "${objs[@]}"
@@ -61,37 +61,37 @@ build() {
 
 # The files the image runs from, laid out as in the repository so that workspace links in
 # node_modules (@retrace/* -> ../../agent ...) and the BPF object search (bpf/.output) hold.
+# Only the packages the component may import (layers.js, docker/workspaces-of.mjs) get their
+# code: the operator's image has neither the agent nor the native addon.
 stage() {
-  local c dir
+  local c dir ws
   c=$(component "${1:-}")
   dir=${2:?build-steps: stage needs a destination directory}
   rm -rf "$dir"
   mkdir -p "$dir"
   cp package.json package-lock.json "$dir/"
-  # npm needs every workspace's package.json to prune; only the needed ones get their code.
+  # npm needs every workspace's package.json to prune.
   for ws in $(node -p "require('./package.json').workspaces.join(' ')"); do
     mkdir -p "$dir/$ws"
     cp "$ws/package.json" "$dir/$ws/"
   done
-  cp -r packages/events/dist "$dir/packages/events/"
-  cp -r packages/wire/dist "$dir/packages/wire/"
-  cp -r packages/ebpf-loader/dist "$dir/packages/ebpf-loader/"
-  mkdir -p "$dir/packages/ebpf-loader/build/Release"
-  cp packages/ebpf-loader/build/Release/ebpf_loader.node "$dir/packages/ebpf-loader/build/Release/"
-  cp -r agent/dist "$dir/agent/"
+  for ws in $(node docker/workspaces-of.mjs "$c"); do
+    cp -r "$ws/dist" "$dir/$ws/"
+  done
   # Built-in profiles: agents expand a trace's profile for their kernel, the operator checks it.
   cp -r profiles "$dir/"
-  if [ "$c" = operator ]; then
-    cp -r operator/dist "$dir/operator/"
-  else
-    mkdir -p "$dir/bpf/.output"
+  if [ "$c" = agent ]; then
+    mkdir -p "$dir/packages/ebpf-loader/build/Release" "$dir/bpf/.output"
+    cp packages/ebpf-loader/build/Release/ebpf_loader.node "$dir/packages/ebpf-loader/build/Release/"
     cp bpf/.output/*.bpf.o "$dir/bpf/.output/"
   fi
   cp -a node_modules "$dir/"
   (cd "$dir" && npm prune --omit=dev --no-audit --no-fund >/dev/null)
   find "$dir" -name '*.tsbuildinfo' -delete
   find "$dir" -path '*/dist/*' \( -name '*.map' -o -name '*.d.ts' \) -delete
-  chmod +x "$dir/$c/dist/bin/"*.js
+  for ws in $(node docker/workspaces-of.mjs "$c"); do
+    if [ -d "$dir/$ws/dist/bin" ]; then chmod +x "$dir/$ws/dist/bin/"*.js; fi
+  done
 }
 
 case "${1:-}" in

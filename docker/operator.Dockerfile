@@ -7,10 +7,13 @@ FROM node:24-bookworm AS build
 WORKDIR /src
 # Dependencies first, so that source changes reuse this layer.
 COPY package.json package-lock.json ./
+COPY packages/spec/package.json packages/spec/
 COPY packages/ebpf-loader/package.json packages/ebpf-loader/
 COPY packages/events/package.json packages/events/
 COPY packages/wire/package.json packages/wire/
+COPY packages/cli-flags/package.json packages/cli-flags/
 COPY agent/package.json agent/
+COPY aggregator/package.json aggregator/
 COPY operator/package.json operator/
 COPY cli/package.json cli/
 COPY e2e/package.json e2e/
@@ -19,15 +22,12 @@ RUN docker/build-steps.sh deps
 COPY . .
 RUN docker/build-steps.sh build operator && docker/build-steps.sh stage operator /out
 
+# No native code: the operator and the aggregator load neither libbpf nor libpcap (agents
+# compile packet filters), so the image carries only Node and the JavaScript they run.
 FROM node:24-bookworm-slim
-# The native addon (loaded by the operator to compile packet filters) links libbpf, libelf and
-# libpcap.
-RUN apt-get update \
- && apt-get install -y --no-install-recommends libbpf1 libelf1 libpcap0.8 \
- && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out /app
 RUN ln -s /app/operator/dist/bin/retrace-operator.js /usr/local/bin/retrace-operator \
- && ln -s /app/operator/dist/bin/retrace-aggregator.js /usr/local/bin/retrace-aggregator
+ && ln -s /app/aggregator/dist/bin/retrace-aggregator.js /usr/local/bin/retrace-aggregator
 ENV NODE_ENV=production
 WORKDIR /app
 # A plain process: no capability, not root (the chart runs it as 65532 too).

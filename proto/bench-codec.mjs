@@ -20,7 +20,10 @@ async function subject(root) {
   const load = (path) => import(join(resolve(root), path));
   const events = await load('packages/events/dist/index.js');
   const { AgentLinkService } = await load('packages/wire/dist/index.js');
-  const aggregator = await load('operator/dist/aggregator/index.js');
+  // (the aggregator's own package; before it had one, part of the operator's)
+  const aggregator = await load('aggregator/dist/journeys/index.js').catch(() =>
+    load('operator/dist/aggregator/index.js'),
+  );
   const { BatchQueue } = await load('agent/dist/index.js');
   const list = [];
   for (const chunk of aggregator.syntheticTrace(N))

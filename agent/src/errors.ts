@@ -1,16 +1,6 @@
-// Errors a user of `retrace collect` can act on: each names what was wrong and what to do.
-
-export class ProbeSyntaxError extends Error {
-  constructor(
-    readonly spec: string,
-    reason: string,
-  ) {
-    super(
-      `invalid probe '${spec}': ${reason} (expected [TYPE:]TARGET[/stack] with TYPE kprobe|k|kretprobe|kr|tp|raw_tracepoint|fentry|fexit, or usdt:BINARY:PROVIDER:NAME)`,
-    );
-    this.name = 'ProbeSyntaxError';
-  }
-}
+// Errors a user of `retrace collect` can act on: each names what was wrong and what to do. The
+// syntax errors (probes, collector names) are @retrace/spec's, re-exported here.
+export { CollectorError, ProbeSyntaxError } from '@retrace/spec';
 
 export class ProbeNotFoundError extends Error {
   constructor(
@@ -41,12 +31,5 @@ export class ProbeMechanismError extends Error {
   ) {
     super(`probe '${spec}' cannot be attached: this kernel lacks ${missing}; ${suggestion}`);
     this.name = 'ProbeMechanismError';
-  }
-}
-
-export class CollectorError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'CollectorError';
   }
 }

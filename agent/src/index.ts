@@ -1,25 +1,28 @@
-// @retrace/agent: the tracing engine every node runs (and `retrace collect` runs locally).
-export { TracingSession, type SessionOptions, type SessionCounts, type ProbeCounters } from './session/session.js';
-export { planProbes, type PlannedProbe } from './session/plan.js';
-export { parseProbe, wildcard, type ProbeSpec, type ProbeKind } from './probes/spec.js';
+// @retrace/agent: the tracing engine every node runs (and `retrace collect` runs locally). What a
+// trace may ask for (probe syntax, filters' syntax, profiles) is @retrace/spec's.
+export { TracingSession } from './session/session.js';
+export type { SessionOptions, CoreSessionOptions, SessionCounts, ProbeCounters } from './session/options.js';
+export { planProbes, collectorProbes, DEFAULT_PROBES, type PlannedProbe } from './session/plan.js';
 export { resolveProbe, type ResolvedProbe } from './probes/resolve.js';
 export { chooseMechanism, probeTypeName, type Mechanism } from './probes/mechanism.js';
 export { tracepoints, functions, tracefsDir } from './probes/catalog.js';
 export {
-  chooseCollectors,
-  collectorProbes,
-  openvswitchPresent,
-  COLLECTORS,
-  DEFAULT_PROBES,
-  type Collector,
-} from './collectors.js';
-export { RecordDecoder, RecordError } from './decode/record.js';
+  COLLECTOR_NAMES as COLLECTORS,
+  REGISTRY,
+  type CollectorName,
+  type CollectorOptions,
+} from './collectors/index.js';
+export type { Collector, AutoProbe } from './collectors/collector.js';
+export { chooseCollectors, collectorCheck, kernelCheck, withNeeds, type CollectorCheck } from './collectors/choose.js';
+export { collectorSections } from './collectors/sections.js';
+export { RecordDecoder, RecordError, type ProbeIdentity } from './decode/record.js';
 export { RecordJsonWriter } from './decode/record-json.js';
-export { loadLayouts, LayoutError, Sec, ProbeFlag } from './decode/layout.js';
-export { DropReasons } from './decode/drop-reasons.js';
-export { CtDecoder } from './decode/ct.js';
-export { NftDecoder } from './decode/nft.js';
-export { verdictMask, planNftKprobe, isNftTraceProbe } from './nft/nft-kprobe.js';
+export { section, partSection, type SectionCodec, type RecordRef } from './decode/section.js';
+export { loadLayouts, partPlace, LayoutError, Sec, ProbeFlag, type RecordLayouts } from './decode/layout.js';
+export { DropReasons } from './collectors/skb-drop/drop-reasons.js';
+export { CtDecoder } from './collectors/ct/decode.js';
+export { NftDecoder } from './collectors/nft/decode.js';
+export { verdictMask, planNftKprobe, isNftTraceProbe } from './collectors/nft/kprobe.js';
 export { Kallsyms, textSymbols } from './decode/kallsyms.js';
 export * from './errors.js';
 export {
@@ -31,30 +34,25 @@ export {
 } from './filter/packet-filter.js';
 export { translateFilter, FilterTranslationError, FILTER_MAX_INSNS } from './filter/cbpf-to-ebpf.js';
 export { FilterRunner, TEST_RUN_MAX, type FilterInput } from './filter/filter-runner.js';
+export { packetFilterChecker } from './filter/filter-checker.js';
 export {
   compileMetaFilter,
   MetaFilterFieldError,
   FILTER_MAGIC_META,
   type CompiledMetaFilter,
 } from './filter/meta-compile.js';
-export { parseMetaFilter, MetaFilterSyntaxError, type MetaExpr, type MetaCompare } from './filter/meta-parse.js';
-export { NftMatcher, MATCH_WINDOW_NS, type PacketNote } from './nft/matcher.js';
+export { NftMatcher, MATCH_WINDOW_NS, type PacketNote } from './collectors/nft/matcher.js';
 export { parseTraceDatagram, parseTracePayload, verdictName, type NftTrace } from './nft/trace-message.js';
 export { fingerprintFromNetwork, fingerprintFromEthernet } from './nft/fingerprint.js';
-export { parseVerdicts } from './nft/nft-options.js';
-export { NftCollector } from './nft/nft-collector.js';
-export { commaList } from './comma-list.js';
-export { nftRecordTap } from './nft/record-tap.js';
-export { OvsDecoder, formatUfid } from './decode/ovs.js';
-export { ovsQueueId } from './ovs/queue-id.js';
-export { planOvs, planOvsUsdt, ovsActionName, type OvsPlan } from './ovs/ovs-plan.js';
-export { findVswitchd, type Vswitchd } from './ovs/vswitchd.js';
+export { NftCollector } from './collectors/nft/nft-collector.js';
+export { nftRecordTap } from './collectors/nft/record-tap.js';
+export { OvsDecoder, formatUfid } from './collectors/ovs/decode.js';
+export { ovsQueueId } from './collectors/ovs/queue-id.js';
+export { planOvs, planOvsUsdt, ovsActionName, type OvsPlan } from './collectors/ovs/plan.js';
+export { findVswitchd, type Vswitchd } from './collectors/ovs/vswitchd.js';
+export { openvswitchPresent } from './collectors/ovs/index.js';
 export {
   PodMapper,
-  parseCgroup,
-  parseFibTrieLocal,
-  parseIfInet6,
-  parseIpLinkPeers,
   normalizeIp,
   type PodRef,
   type PodIdentity,
@@ -62,37 +60,10 @@ export {
   type PodFilter,
   type PodMapperOptions,
   type RefreshStats,
-  type CgroupPod,
 } from './k8s/pod-mapper.js';
+export { parseCgroup, parseFibTrieLocal, parseIfInet6, parseIpLinkPeers, type CgroupPod } from './k8s/proc-text.js';
 export { AgentLink, type AgentLinkOptions, type LinkState } from './link/agent-link.js';
 export { BatchQueue, type BatchQueueOptions } from './link/batch-queue.js';
 export { AgentDaemon, NetnsNotFoundError, type AgentDaemonOptions, AGENT_VERSION } from './daemon/daemon.js';
 export { TraceRunner, type PodLookup, type PodContext } from './daemon/trace-runner.js';
-export {
-  ProfileError,
-  ProfileFormatError,
-  ProfileNotFoundError,
-  DuplicateProfileError,
-  ProfileNoMatchError,
-  ProfileArgumentError,
-} from './profiles/errors.js';
-export { expandArgs, type OptionShape, type ExpandedArgs } from './profiles/expand-args.js';
-export { chooseEntry, conditionHolds, type KernelFacts } from './profiles/conditions.js';
-export { runningKernel } from './profiles/kernel-facts.js';
-export { applyProfile, NODE_PROFILE_OPTIONS, type ProfiledSpec } from './profiles/trace-profile.js';
-export { profileArguments, profileNames, type ProfileContext } from './profiles/profile-args.js';
-export {
-  loadProfileFile,
-  parseProfileFile,
-  type Profile,
-  type ProfileArg,
-  type Section,
-} from './profiles/profile-file.js';
-export {
-  BUILTIN_PROFILES_DIR,
-  profileDirs,
-  checkExtraDirs,
-  scanDirectory,
-  findProfile,
-  type DirectoryScan,
-} from './profiles/search-path.js';
+export { runningKernel } from './kernel-facts.js';

@@ -1,4 +1,6 @@
-import { chooseCollectors, collectorProbes, CollectorError } from '@retrace/agent';
+import { readdirSync, readFileSync } from 'node:fs';
+import { COLLECTORS, chooseCollectors, collectorProbes, CollectorError, withNeeds } from '@retrace/agent';
+import { COLLECTOR_NAMES } from '@retrace/spec';
 
 test('auto starts every collector that can run and says why the others did not', () => {
   const c = chooseCollectors(['auto']);
@@ -39,4 +41,24 @@ test('skb-drop adds kfree_skb with events; tracking adds freeing points silently
     { spec: 'tp:skb:consume_skb', silent: true },
     { spec: 'tp:skb:skb_copy_datagram_iovec', silent: true },
   ]);
+});
+
+test('a collector brings the collectors it needs (nft matches verdicts to followed packets by their bytes)', () => {
+  expect([...withNeeds(new Set(['nft']))]).toEqual(['skb-tracking', 'skb', 'ns', 'nft']);
+  expect([...withNeeds(new Set(['dev']))]).toEqual(['dev']);
+});
+
+test('the session drives collectors only through their interface: it names none and imports none', () => {
+  const dir = new URL('../src/session/', import.meta.url);
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.ts'))) {
+    const text = readFileSync(new URL(file, dir), 'utf8');
+    for (const name of COLLECTORS) {
+      expect([file, text.includes(`'${name}'`)]).toEqual([file, false]);
+      expect([file, text.includes(`collectors/${name}/`)]).toEqual([file, false]);
+    }
+  }
+});
+
+test('the agent runs exactly the collectors a trace may name (@retrace/spec, the CRDs)', () => {
+  expect([...COLLECTORS].sort()).toEqual([...COLLECTOR_NAMES].sort());
 });

@@ -5,10 +5,10 @@ import {
   fingerprintFromEthernet,
   fingerprintFromNetwork,
   parseTraceDatagram,
-  parseVerdicts,
   verdictName,
   type NftTrace,
 } from '@retrace/agent';
+import { parseVerdicts } from '@retrace/spec';
 import type { Event } from '@retrace/events';
 
 function attr(type: number, value: Buffer): Buffer {
@@ -100,6 +100,31 @@ test('the fingerprint survives NAT (addresses, ports, TTL) but not another packe
   expect(fingerprintFromNetwork(other)).not.toBe(fingerprintFromNetwork(a));
   const eth = Buffer.concat([Buffer.alloc(12), Buffer.from([0x08, 0x00]), a]);
   expect(fingerprintFromEthernet(eth)).toBe(fingerprintFromNetwork(a));
+});
+
+test('a trace and the capture of one packet agree: VLAN tags, IPv6 extension headers, ICMP', () => {
+  const a = ipv4Udp([10, 0, 0, 1], [10, 0, 0, 2], 1234, 9999);
+  const tag = (tpid: number): Buffer => Buffer.from([tpid >> 8, tpid & 0xff, 0, 5]);
+  const qinq = Buffer.concat([Buffer.alloc(12), tag(0x9100), tag(0x8100), Buffer.from([0x08, 0x00]), a]);
+  expect(fingerprintFromEthernet(qinq)).toBe(fingerprintFromNetwork(a));
+  // The kernel copies 40 bytes of IPv6 header: the trace cannot tell what follows a hop-by-hop
+  // header, so neither does the capture.
+  const udp = Buffer.from([0x04, 0xd2, 0x27, 0x0f, 0, 12, 0, 0, 1, 2, 3, 4]);
+  const hbh = Buffer.from([17, 0, 5, 2, 0, 0, 1, 0]);
+  const v6 = Buffer.alloc(40);
+  v6.writeUInt32BE(0x60012345, 0);
+  v6.writeUInt16BE(hbh.length + udp.length, 4);
+  v6.writeUInt8(0, 6);
+  const frame = Buffer.concat([Buffer.alloc(12), Buffer.from([0x86, 0xdd]), v6, hbh, udp]);
+  expect(fingerprintFromNetwork(v6, udp)).toBe(fingerprintFromEthernet(frame));
+  expect(fingerprintFromEthernet(frame)).toBe(`6/${0x12345}/20/0|`);
+  // ICMP echo: type, code and sequence, not the id (NAT rewrites it like a port).
+  const ping = (id: number): Buffer => {
+    const p = Buffer.from('4500001c0001000040010000', 'hex');
+    return Buffer.concat([p, Buffer.from([10, 0, 0, 1, 10, 0, 0, 2, 8, 0, 0, 0, id, 0, 0, 7])]);
+  };
+  expect(fingerprintFromNetwork(ping(1))).toBe('4/1/28/1/0|8/0/7');
+  expect(fingerprintFromNetwork(ping(1).subarray(0, 20), ping(9).subarray(20))).toBe(fingerprintFromNetwork(ping(1)));
 });
 
 describe('matching traces to followed packets', () => {

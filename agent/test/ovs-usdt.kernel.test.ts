@@ -4,15 +4,7 @@
 // upcalls) is written into its map by the test.
 import { spawn } from 'node:child_process';
 import { BpfObject, RingBufferReader, bpfArtifactPath, bpfObjectPath } from '@retrace/ebpf-loader';
-import {
-  DropReasons,
-  OvsDecoder,
-  RecordDecoder,
-  loadLayouts,
-  ovsQueueId,
-  planOvsUsdt,
-  findVswitchd,
-} from '@retrace/agent';
+import { RecordDecoder, collectorSections, loadLayouts, ovsQueueId, planOvsUsdt, findVswitchd } from '@retrace/agent';
 import type { Event } from '@retrace/events';
 import { waitFor } from '@retrace/e2e';
 
@@ -65,12 +57,9 @@ async function trace(
       obj.program(prog).attachUsdt(MIMIC, provider, name, { cookie: BigInt(id) }),
     );
     const decoder = new RecordDecoder(
-      layouts.event,
+      layouts,
       USDT.map(([p, n]) => ({ symbol: `${p}:${n}`, probeType: 'usdt', path: MIMIC })),
-      new DropReasons(),
-      undefined,
-      undefined,
-      { ovs: new OvsDecoder(layouts.ovs) },
+      collectorSections(layouts, ['ovs']),
     );
     rb = new RingBufferReader(obj.map('events'), (b) => {
       for (let i = 0; i < b.count; i++) {

@@ -1,5 +1,7 @@
-// Probe syntax, wildcard expansion against this kernel's BTF, and the choice of mechanism.
-import { chooseMechanism, parseProbe, resolveProbe, ProbeMechanismError, ProbeSyntaxError } from '@retrace/agent';
+// Wildcard expansion against this kernel's BTF, and the choice of mechanism (the syntax itself:
+// packages/spec/test/probe-syntax.test.ts).
+import { chooseMechanism, resolveProbe, ProbeMechanismError } from '@retrace/agent';
+import { parseProbe } from '@retrace/spec';
 import { FEATURES, type FeatureReport } from '@retrace/ebpf-loader';
 
 function features(yes: string[]): FeatureReport {
@@ -7,35 +9,6 @@ function features(yes: string[]): FeatureReport {
     FEATURES.map((f) => [f, yes.includes(f) ? { available: true } : { available: false, reason: 'no' }]),
   ) as FeatureReport;
 }
-
-test.each([
-  ['tp:net:netif_receive_skb', { kind: 'tracepoint', target: 'net:netif_receive_skb', stack: false }],
-  ['raw_tracepoint:skb:kfree_skb/stack', { kind: 'tracepoint', target: 'skb:kfree_skb', stack: true }],
-  ['skb:kfree_skb', { kind: 'tracepoint', target: 'skb:kfree_skb', stack: false }],
-  ['ip_rcv', { kind: 'kprobe', target: 'ip_rcv', stack: false }],
-  ['k:ip_rcv', { kind: 'kprobe', target: 'ip_rcv', stack: false }],
-  ['kr:ip_rcv', { kind: 'kretprobe', target: 'ip_rcv', stack: false }],
-  ['fentry:tcp_v4_rcv', { kind: 'fentry', target: 'tcp_v4_rcv', stack: false }],
-  ['fexit:tcp_*', { kind: 'fexit', target: 'tcp_*', stack: false }],
-  ['tp:*skb*', { kind: 'tracepoint', target: '*skb*', stack: false }],
-])('parses %s', (text, expected) => {
-  expect(parseProbe(text)).toMatchObject(expected);
-});
-
-test('parses USDT probes', () => {
-  expect(parseProbe('usdt:/usr/sbin/ovs-vswitchd:dpif_recv:recv_upcall')).toMatchObject({
-    kind: 'usdt',
-    usdt: { binary: '/usr/sbin/ovs-vswitchd', provider: 'dpif_recv', name: 'recv_upcall' },
-  });
-});
-
-test.each(['', 'tp:net', 'tp:a:b:c', 'kprobe:a:b', 'ip rcv', 'usdt:/bin/x:onlyone', 'tp:net:x/frob'])(
-  'refuses %j with the expected syntax in the message',
-  (text) => {
-    expect(() => parseProbe(text)).toThrow(ProbeSyntaxError);
-    expect(() => parseProbe(text)).toThrow(/\[TYPE:\]TARGET/);
-  },
-);
 
 test('tp:*skb* expands to tracepoints with an skb argument only', () => {
   const probes = resolveProbe(parseProbe('tp:*skb*'));

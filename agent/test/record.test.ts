@@ -1,27 +1,29 @@
 // The decoder reads records by the layout in the probe object's own BTF; drift, truncation and
 // foreign versions are errors that say so.
 import {
-  CtDecoder,
   NftCollector,
   nftRecordTap,
-  NftDecoder,
   verdictMask,
   DropReasons,
   LayoutError,
   RecordDecoder,
   RecordError,
+  collectorSections,
   loadLayouts,
+  partPlace,
   Sec,
   ProbeFlag,
   OvsDecoder,
+  partSection,
 } from '@retrace/agent';
 import { KernelBtf, bpfObjectPath } from '@retrace/ebpf-loader';
 
 const layouts = loadLayouts();
 const L = layouts.event;
 
+/** A record with every part (the base, then the collectors' parts). */
 function record(fields: Record<string, number | bigint | string>): Buffer {
-  const b = Buffer.alloc(L.size);
+  const b = Buffer.alloc(L.size + layouts.parts.size);
   for (const [name, v] of Object.entries(fields)) {
     const f = L.fields[name];
     if (!f) throw new Error(`no ${name}`);
@@ -36,7 +38,12 @@ function record(fields: Record<string, number | bigint | string>): Buffer {
 
 const reasons = new DropReasons();
 const netfilterDrop = Number(KernelBtf.vmlinux().enumValues('skb_drop_reason')?.get('SKB_DROP_REASON_NETFILTER_DROP'));
-const decoder = new RecordDecoder(L, [{ symbol: 'skb:kfree_skb', probeType: 'raw_tracepoint' }], reasons);
+const KFREE = [{ symbol: 'skb:kfree_skb', probeType: 'raw_tracepoint' }];
+const decoder = new RecordDecoder(
+  layouts,
+  KFREE,
+  collectorSections(layouts, ['skb-tracking', 'skb-drop', 'skb', 'dev', 'ns']),
+);
 
 function decode(b: Buffer): ReturnType<RecordDecoder['decode']> {
   return decoder.decode(new DataView(b.buffer, b.byteOffset, b.byteLength), b, 0, b.length);
@@ -90,26 +97,20 @@ test('truncated records, other versions and unknown probes are errors naming the
 });
 
 test('a record with a ct part must be long enough to hold it; without one it may end before it', () => {
-  const ct = new CtDecoder(layouts.ct, layouts.ctConn, layouts.ctTuple);
-  const withCt = new RecordDecoder(
-    L,
-    [{ symbol: 'skb:kfree_skb', probeType: 'raw_tracepoint' }],
-    reasons,
-    undefined,
-    undefined,
-    { ct },
-  );
-  const base = L.fields['ct']?.offset ?? 0;
-  const b = record({ version: 1, present: 1 << 13 });
+  const withCt = new RecordDecoder(layouts, KFREE, collectorSections(layouts, ['ct']));
+  const part = partPlace(layouts, 'ct');
+  const ct = layouts.struct('retrace_ct');
+  const base = L.size;
+  const b = record({ version: 1, present: part.bit });
   expect(() => withCt.decode(new DataView(b.buffer), b, 0, base)).toThrow(
     /truncated record: \d+ bytes, but its ct part needs/,
   );
   const plain = record({ version: 1 });
   expect(withCt.decode(new DataView(plain.buffer), plain, 0, base).ct).toBeUndefined();
   // An untracked packet (notrack): the state only.
-  const conn = (L.fields['ct']?.offset ?? 0) + (layouts.ct.fields['conn']?.offset ?? 0);
-  b.writeUInt8(7, (L.fields['ct']?.offset ?? 0) + (layouts.ct.fields['info']?.offset ?? 0));
-  b.writeUInt8(8, conn + (layouts.ctConn.fields['flags']?.offset ?? 0));
+  const conn = part.offset + (ct.fields['conn']?.offset ?? 0);
+  b.writeUInt8(7, part.offset + (ct.fields['info']?.offset ?? 0));
+  b.writeUInt8(8, conn + (layouts.struct('retrace_ct_conn').fields['flags']?.offset ?? 0));
   expect(withCt.decode(new DataView(b.buffer), b, 0, b.length).ct).toEqual({
     state: 'untracked',
     zone_id: 0,
@@ -119,18 +120,15 @@ test('a record with a ct part must be long enough to hold it; without one it may
 });
 
 test('the nft part of a __nft_trace_packet record: names, handles, verdict, family', () => {
-  const nft = new NftDecoder(layouts.nft);
   const withNft = new RecordDecoder(
-    L,
+    layouts,
     [{ symbol: '__nft_trace_packet', probeType: 'kprobe' }],
-    reasons,
-    undefined,
-    undefined,
-    { nft },
+    collectorSections(layouts, ['nft']),
   );
-  const b = record({ version: 1, present: 1 << 16 });
-  const at = L.fields['nft']?.offset ?? 0;
-  const f = (n: string): number => at + (layouts.nft.fields[n]?.offset ?? 0);
+  const part = partPlace(layouts, 'nft');
+  const b = record({ version: 1, present: part.bit });
+  const at = part.offset;
+  const f = (n: string): number => at + (layouts.struct('retrace_nft').fields[n]?.offset ?? 0);
   b.write('filter\0', f('table'));
   b.write('forward\0', f('chain'));
   b.write('other\0', f('verdict_chain'));
@@ -159,8 +157,9 @@ test('the nft part of a __nft_trace_packet record: names, handles, verdict, fami
 });
 
 test('nft trace records start like every record, and a truncated one is an error naming it', () => {
+  const msg = layouts.struct('retrace_nft_msg');
   for (const f of ['version', 'size', 'probe_id', 'present', 'cpu', 'timestamp'])
-    expect([f, layouts.nftMsg.fields[f]?.offset]).toEqual([f, L.fields[f]?.offset]);
+    expect([f, msg.fields[f]?.offset]).toEqual([f, L.fields[f]?.offset]);
   const nft = new NftCollector({
     verdicts: new Set(['drop']),
     allowSystemChanges: false,
@@ -168,10 +167,10 @@ test('nft trace records start like every record, and a truncated one is an error
     emit: () => {},
     note: () => {},
   });
-  const tap = nftRecordTap(L, layouts.nftMsg, nft);
-  const b = Buffer.alloc(layouts.nftMsg.size);
+  const tap = nftRecordTap(layouts, nft);
+  const b = Buffer.alloc(msg.size);
   b.writeUInt16LE(1, 0);
-  b.writeUInt32LE(1 << 15, layouts.nftMsg.fields['present']?.offset ?? 0);
+  b.writeUInt32LE(Sec.OWN_RECORD | partPlace(layouts, 'nft').bit, msg.fields['present']?.offset ?? 0);
   const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
   expect(() => tap(view, b, 0, 64)).toThrow(/truncated nft trace record: 64 bytes, it needs \d+/);
   // A whole one with an empty message is consumed (no event of its own).
@@ -200,17 +199,16 @@ test('section bits and probe flags are the ones probe.bpf.o was built with (enum
 });
 
 test('the ovs part of a datapath record: event type, action by name, output port, queue id only when set', () => {
+  const part = partPlace(layouts, 'ovs');
+  const ovs = new OvsDecoder(layouts.struct('retrace_ovs'), (n) => (n === 1 ? 'output' : `action_${n}`));
   const withOvs = new RecordDecoder(
-    L,
+    layouts,
     [{ symbol: 'openvswitch:ovs_do_execute_action', probeType: 'raw_tracepoint' }],
-    reasons,
-    undefined,
-    undefined,
-    { ovs: new OvsDecoder(layouts.ovs, (n) => (n === 1 ? 'output' : `action_${n}`)) },
+    [partSection('ovs', layouts, 'ovs', (view, buf, at) => ovs.decode(view, buf, at))],
   );
-  const b = record({ version: 1, present: 1 << 17 });
-  const at = L.fields['ovs']?.offset ?? 0;
-  const f = (n: string): number => at + (layouts.ovs.fields[n]?.offset ?? 0);
+  const b = record({ version: 1, present: part.bit });
+  const at = part.offset;
+  const f = (n: string): number => at + (layouts.struct('retrace_ovs').fields[n]?.offset ?? 0);
   b.writeUInt8(4, f('type'));
   b.writeUInt8(2, f('flags')); // port set, no queue id
   b.writeUInt32LE(1, f('action'));

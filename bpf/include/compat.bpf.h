@@ -21,4 +21,18 @@ static __always_inline __u32 dev_netns_ino(const struct net_device *dev)
 	return BPF_CORE_READ(dev, nd_net.net, ns.inum);
 }
 
+/* Copies up to max bytes; the clamp sits right before the helper so the verifier sees it. */
+static __always_inline __u64 copy_bytes(void *dst, __u64 n, const __u64 max, const void *src)
+{
+	if (n > max)
+		n = max;
+	asm volatile("" : "+r"(n));
+	if (n > max || n == 0)
+		return 0;
+	if (bpf_probe_read_kernel(dst, n, src))
+		return 0;
+	return n;
+}
+
+
 #endif

@@ -49,6 +49,12 @@ test('the command line refuses them before tracing anything (exit 2)', () => {
     [['-p', 'generic,,drop', 'collect'], /-p\/--profile: item 2 of 'generic,,drop' is empty/],
     [['create', 't', '--node-profile', 'a,,b', '--dry-run'], /--node-profile: item 2 of 'a,,b' is empty/],
     [['create', 't', '--duration', '0', '--dry-run'], /--duration 0 would stop/],
+    [['create', 't', '-c', 'skb,bogus', '--dry-run'], /-c\/--collectors: unknown collector bogus \(known: auto, /],
+    // Where libpcap loads (here) the filter is compiled before the trace is made, as the agents will.
+    [
+      ['create', 't', '-f', 'tcp port', '--dry-run'],
+      /-f\/--filter-packet: spec\.packetFilter: invalid packet filter 'tcp port': .*syntax error/,
+    ],
   ];
   for (const [args, message] of cases) {
     const r = runRetrace(args);

@@ -10,7 +10,7 @@
 // would. The same flow on a whole cluster, retrace installed by its chart, is
 // e2e/test/k8s-real-cluster.test.ts.
 import { execFileSync } from 'node:child_process';
-import type { TraceResource } from '@retrace/operator';
+import type { TraceResource } from '@retrace/spec';
 import {
   clientTlsArgs,
   clusterLabThroughApi,

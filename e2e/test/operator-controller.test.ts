@@ -7,7 +7,9 @@ import type { TraceSpec, TraceSummary } from '@retrace/events';
 import { sharedApiServer, startApiServer } from '../src/k8s/envtest.js';
 import type { KubeObject } from '../src/k8s/rest.js';
 import { TestObjects, installCrds, uniqueName } from '../src/k8s/test-objects.js';
-import { KubeApi, LeaderElector, TraceController, type AggregatorPort, type TraceResource } from '@retrace/operator';
+import { KubeApi, LeaderElector, TraceController, type AggregatorPort } from '@retrace/operator';
+import { packetFilterChecker } from '@retrace/agent';
+import { checkPacketFilter, type TraceResource } from '@retrace/spec';
 
 class RecordingAggregator implements AggregatorPort {
   specs: TraceSpec[] = [];
@@ -178,14 +180,40 @@ test("probes that failed on a node are in its status by name, with the agent's r
 });
 
 test('an invalid spec goes Failed with the field named, and runs nowhere', async () => {
-  await makeTrace(ns, 'bad', { packetFilter: 'tcp port', allowSystemChanges: false });
+  await makeTrace(ns, 'bad', { allowSystemChanges: true });
   const t = await untilTrace('Failed', ns, 'bad', (x) => x.status?.phase === 'Failed');
-  expect(t.status?.message).toMatch(/^spec\.packetFilter: /);
+  expect(t.status?.message).toMatch(/^spec\.allowSystemChanges: a namespaced Trace may not change the nodes/);
   expect(t.status?.conditions?.find((c) => c.type === 'Valid')).toMatchObject({
     status: 'False',
     reason: 'InvalidSpec',
   });
   expect(agg.spec(`${ns}/bad`)).toBeUndefined();
+});
+
+test("a packet filter the agents refuse fails the trace with the field and libpcap's complaint", async () => {
+  // The operator has no libpcap: the trace goes to its node, whose agent compiles the filter
+  // when the trace starts and refuses it (what a real agent says, e2e/test/agent-refusal.test.ts).
+  await makeTrace(ns, 'badfilter', { packetFilter: 'tcp port' });
+  const key = `${ns}/badfilter`;
+  expect(await until('the assignment', () => agg.spec(key))).toMatchObject({ filter: 'tcp port', nodes: [n1] });
+  let refusal = '';
+  try {
+    checkPacketFilter('tcp port', packetFilterChecker);
+  } catch (e) {
+    refusal = (e as Error).message;
+  }
+  expect(refusal).toMatch(/^spec\.packetFilter: invalid packet filter 'tcp port': .*syntax error/);
+  const s = summary(key, 0, [n1]);
+  Object.assign(s.nodes?.[0] ?? {}, { state: 'failed', probes_attached: 0, error: refusal });
+  agg.summaries.set(key, s);
+  const t = await untilTrace('Failed', ns, 'badfilter', (x) => x.status?.phase === 'Failed');
+  expect(t.status?.message).toBe(refusal);
+  expect(t.status?.conditions?.find((c) => c.type === 'Valid')).toMatchObject({
+    status: 'False',
+    reason: 'InvalidSpec',
+    message: refusal,
+  });
+  expect(t.status?.nodes?.[0]).toMatchObject({ name: n1, state: 'failed', message: refusal });
 });
 
 test('maxEvents ends a trace: Completed, removed from the agents; deletion waits for the finalizer', async () => {

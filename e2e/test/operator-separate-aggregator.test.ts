@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { get } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { TraceResource } from '@retrace/operator';
+import type { TraceResource } from '@retrace/spec';
 import {
   clusterLabThroughApi,
   freePort,

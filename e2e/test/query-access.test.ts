@@ -14,7 +14,7 @@ import {
 import { makeTestCerts, runRetrace, startAggregator, type Proc, type TestCerts } from '@retrace/e2e';
 import { type EventChunk, type EventsRequest, type ListTracesResponse } from '@retrace/events';
 import { QueryService } from '@retrace/wire';
-import { QueryClient, QueryError } from '../../cli/src/cluster/query-client.js';
+import { QueryClient, QueryError } from '@retrace/cli';
 import { tempDir } from './helpers.js';
 import { fillStore } from './query-fixtures.js';
 

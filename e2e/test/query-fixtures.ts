@@ -2,7 +2,7 @@
 // aggregator keeps after a run): `journeys` one-event journeys per trace, each a small ping
 // event from node-a, so that a test can make a trace as large as it needs in seconds.
 import { encodeMessage, type Event } from '@retrace/events';
-import { SortedEvent, TraceStore } from '@retrace/operator';
+import { SortedEvent, TraceStore } from '@retrace/aggregator';
 
 export function fillStore(dir: string, traces: Record<string, number>): void {
   const store = TraceStore.open(dir);

@@ -237,7 +237,7 @@ test("an agent's certificate is refused even with an allowed user's token", asyn
 });
 
 test('--query-authz kubernetes with no Kubernetes configuration, or another value, is a usage error saying what to do', () => {
-  const bin = join(dirname(retraceBin()), '..', '..', '..', 'operator', 'dist', 'bin', 'retrace-aggregator.js');
+  const bin = join(dirname(retraceBin()), '..', '..', '..', 'aggregator', 'dist', 'bin', 'retrace-aggregator.js');
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: tmp.dir };
   const run = (authz: string) =>
     spawnSync(process.execPath, [bin, '--store', `${tmp.dir}/unused`, '--insecure', '--query-authz', authz], {

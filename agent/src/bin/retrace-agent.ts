@@ -1,61 +1,58 @@
 #!/usr/bin/env node
 // retrace-agent: the node agent daemon (one per node, a DaemonSet in a cluster).
 import { hostname } from 'node:os';
-import { parseArgs } from 'node:util';
-import { flagHelpers, type FlagHelpers } from '@retrace/events';
+import { TLS_FLAGS, commaList, daemonFlags, integer, port, text, type Fail } from '@retrace/cli-flags';
 import { CertificateError, channelCredentials } from '@retrace/wire';
 import { AgentDaemon, NetnsNotFoundError } from '../daemon/daemon.js';
 import { PodMapper } from '../k8s/pod-mapper.js';
 
-const USAGE = `usage: retrace-agent --server HOST:PORT [--node-name NAME]
-       [--ca FILE --cert FILE --key FILE | --insecure] [--metrics-port N] [--metrics-address HOST]
-       [--node-netns NS,...] [--max-buffer-bytes N] [--orphan-timeout-ms N]`;
-
-const flags = flagHelpers('retrace-agent', USAGE);
+const flags = daemonFlags({
+  name: 'retrace-agent',
+  summary:
+    "retrace's node agent (one per node, a DaemonSet in a cluster): runs the traces the aggregator assigns " +
+    'to this node and sends their events to it.',
+  flags: {
+    server: text('HOST:PORT', 'the aggregator to connect to (required)', { env: 'RETRACE_SERVER' }),
+    'node-name': text('NAME', 'this node, as traces and certificates name it', {
+      env: 'NODE_NAME',
+      default: hostname(),
+      shownDefault: 'the host name',
+    }),
+    ...TLS_FLAGS,
+    'metrics-port': port('serve /healthz, /readyz and /metrics (Prometheus) on this port'),
+    'metrics-address': text('HOST', 'where health and metrics listen (default: 0.0.0.0)'),
+    'node-netns': commaList(
+      'NS,...',
+      'the network namespaces (names under /run/netns, or paths) that make up this node, rather than the whole host',
+    ),
+    'max-buffer-bytes': integer(
+      'BYTES',
+      'events each trace may hold while the aggregator is behind or away (default: 67108864, 64 MiB)',
+    ),
+    'orphan-timeout-ms': integer(
+      'MS',
+      'stop every trace when the aggregator has been unreachable this long (default: 60000)',
+    ),
+  },
+});
 // Annotated, so that the compiler knows the code after fail() is unreachable.
-const fail: FlagHelpers['fail'] = flags.fail;
-const num: FlagHelpers['num'] = flags.num;
+const fail: Fail = flags.fail;
 
 async function main(): Promise<void> {
-  let a;
-  try {
-    a = parseArgs({
-      options: {
-        server: { type: 'string' },
-        'node-name': { type: 'string' },
-        ca: { type: 'string' },
-        cert: { type: 'string' },
-        key: { type: 'string' },
-        insecure: { type: 'boolean' },
-        'metrics-port': { type: 'string' },
-        'metrics-address': { type: 'string' },
-        'node-netns': { type: 'string' },
-        'max-buffer-bytes': { type: 'string' },
-        'orphan-timeout-ms': { type: 'string' },
-        help: { type: 'boolean' },
-      },
-      strict: true,
-    }).values;
-  } catch (e) {
-    fail((e as Error).message);
-  }
-  if (a.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return;
-  }
-  const server = a.server ?? process.env.RETRACE_SERVER;
+  const a = flags.values;
+  const server = a.server;
   if (!server) fail('--server HOST:PORT is required (the aggregator)');
-  const node = a['node-name'] ?? process.env.NODE_NAME ?? hostname();
-  const tls = { ca: a.ca, cert: a.cert, key: a.key, insecure: !!a.insecure };
+  const node = a['node-name'];
+  const tls = { ca: a.ca, cert: a.cert, key: a.key, insecure: a.insecure };
   try {
     channelCredentials(tls); // certificate problems are reported before anything starts
   } catch (e) {
     if (e instanceof CertificateError) fail(e.message);
     throw e;
   }
-  const metricsPort = num('metrics-port', a['metrics-port']);
-  const maxBuffer = num('max-buffer-bytes', a['max-buffer-bytes']);
-  const orphan = num('orphan-timeout-ms', a['orphan-timeout-ms']);
+  const metricsPort = a['metrics-port'];
+  const maxBuffer = a['max-buffer-bytes'];
+  const orphan = a['orphan-timeout-ms'];
   let daemon: AgentDaemon;
   try {
     daemon = new AgentDaemon({
@@ -63,7 +60,7 @@ async function main(): Promise<void> {
       tls,
       node,
       pods: new PodMapper(),
-      ...(a['node-netns'] ? { nodeNetns: a['node-netns'].split(',').filter(Boolean) } : {}),
+      ...(a['node-netns']?.length ? { nodeNetns: a['node-netns'] } : {}),
       ...(metricsPort !== undefined ? { metricsPort } : {}),
       // Default 0.0.0.0: the kubelet's probes and Prometheus reach a Pod at its IP.
       ...(a['metrics-address'] ? { metricsHost: a['metrics-address'] } : {}),

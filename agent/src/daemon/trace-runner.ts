@@ -6,10 +6,9 @@ import type { TracingSession, SessionCounts } from '../session/session.js';
 import type { SessionPool, SessionUser } from './session-pool.js';
 import type { BatchQueue } from '../link/batch-queue.js';
 import { TraceLimits } from './trace-limits.js';
-import type { KernelFacts } from '../profiles/conditions.js';
-import { runningKernel } from '../profiles/kernel-facts.js';
-import { profileDirs } from '../profiles/search-path.js';
-import { applyProfile } from '../profiles/trace-profile.js';
+import { applyProfile, checkPacketFilter, profileDirs, type KernelFacts } from '@retrace/spec';
+import { runningKernel } from '../kernel-facts.js';
+import { packetFilterChecker } from '../filter/filter-checker.js';
 
 export interface PodContext {
   namespace: string;
@@ -75,6 +74,9 @@ export class TraceRunner implements SessionUser {
     let notes: string[];
     let shared: boolean;
     try {
+      // The operator cannot compile the trace's packet filter (it has no libpcap): a filter
+      // libpcap refuses fails the trace as spec.packetFilter, which its status then says.
+      if (s.filter) checkPacketFilter(s.filter, packetFilterChecker);
       // A profile is expanded here, against this node's own kernel.
       if (s.profile) {
         const profiled = applyProfile(s, this.deps.kernel ?? runningKernel(), this.deps.profileDirs ?? profileDirs());

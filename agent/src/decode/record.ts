@@ -1,10 +1,11 @@
 // Ring buffer record -> Event (retis JSON shape). Runs inside the ring buffer callback, reading
-// the record in place through a DataView; offsets come from the object's BTF (layout.ts).
-import type { StructLayout } from '@retrace/ebpf-loader';
-import type { Event, Skb } from '@retrace/events';
-import type { DropReasons } from './drop-reasons.js';
-import { Sec, baseRecordSize, partEnds, type RecordParts } from './layout.js';
-import { checkPartRoom, checkRecord, cstr, recordOffsets, RecordError } from './record-header.js';
+// the record in place through a DataView; offsets come from the object's BTF (layout.ts). The
+// header (who, when, where) is read here; every other section by the codec of the collector
+// that writes it.
+import type { Event } from '@retrace/events';
+import { Sec, baseRecordSize, type RecordLayouts } from './layout.js';
+import { checkRecord, cstr, requireOffsets, RecordError } from './record-header.js';
+import { inSchemaOrder, type RecordRef, type SectionCodec } from './section.js';
 
 export { RecordError };
 
@@ -15,132 +16,68 @@ export interface ProbeIdentity {
   path?: string;
 }
 
+const HEADER = ['version', 'probe_id', 'present', 'cpu', 'timestamp', 'pid', 'tgid', 'comm', 'ip', 'stack_id'] as const;
+
 export class RecordDecoder {
-  private readonly o: Record<string, number>;
+  private readonly o: Record<(typeof HEADER)[number], number>;
   private readonly header: { size: number; version: number; probeId: number };
+  private readonly sections: SectionCodec[];
+  private readonly r: RecordRef = {
+    view: new DataView(new ArrayBuffer(0)),
+    buf: Buffer.alloc(0),
+    at: 0,
+    len: 0,
+    present: 0,
+  };
 
   constructor(
-    layout: StructLayout,
+    layouts: RecordLayouts,
     private readonly probes: ProbeIdentity[],
-    private readonly reasons: DropReasons,
+    /** The sections of the collectors that run. */
+    sections: readonly SectionCodec[] = [],
     private readonly stack: (id: number) => string[] | undefined = () => undefined,
-    /** skb sub-sections to report (--skb-sections): meta, dataref, gso (vlan_accel always). */
-    private readonly skbSections: ReadonlySet<string> = new Set(['meta', 'dataref', 'gso']),
-    /** Decoders of the optional parts whose collectors run. */
-    private readonly parts: RecordParts = {},
   ) {
-    this.o = recordOffsets(layout);
-    this.ends = partEnds(layout);
-    this.header = { size: baseRecordSize(layout), version: this.off('version'), probeId: this.off('probe_id') };
-  }
-
-  private readonly ends: ReturnType<typeof partEnds>;
-
-  private off(name: string): number {
-    const v = this.o[name];
-    if (v === undefined) throw new RecordError(`record layout has no ${name}`);
-    return v;
+    this.o = requireOffsets(layouts.event, HEADER) as Record<(typeof HEADER)[number], number>;
+    this.header = { size: baseRecordSize(layouts), version: this.o.version, probeId: this.o.probe_id };
+    this.sections = inSchemaOrder(sections);
   }
 
   decode(view: DataView, buf: Buffer, at: number, len: number): Event {
     const probe = this.probes[checkRecord(view, at, len, this.header, this.probes.length)] as ProbeIdentity;
-    const u8 = (f: string): number => view.getUint8(at + this.off(f));
-    const u16 = (f: string): number => view.getUint16(at + this.off(f), true);
-    const u32 = (f: string): number => view.getUint32(at + this.off(f), true);
-    const u64 = (f: string): bigint => view.getBigUint64(at + this.off(f), true);
-    const present = u32('present');
-    const pid = u32('pid');
-    const tgid = u32('tgid');
+    const o = this.o;
+    const present = view.getUint32(at + o.present, true);
+    const pid = view.getUint32(at + o.pid, true);
+    const tgid = view.getUint32(at + o.tgid, true);
     const ev: Event = {
       common: {
-        timestamp: u64('timestamp'),
-        smp_id: u32('cpu'),
-        task: { pid, tgid, comm: cstr(buf, at + this.off('comm'), 16) },
+        timestamp: view.getBigUint64(at + o.timestamp, true),
+        smp_id: view.getUint32(at + o.cpu, true),
+        task: { pid, tgid, comm: cstr(buf, at + o.comm, 16) },
       },
     };
     if (present & Sec.USERSPACE) {
       ev.userspace = {
         probe_type: 'usdt',
         symbol: probe.symbol,
-        ip: u64('ip'),
+        ip: view.getBigUint64(at + o.ip, true),
         path: probe.path ?? '',
         pid: tgid,
         tid: pid,
       };
-      this.addOvs(ev, view, buf, at, len, present);
-      return ev;
-    }
-    ev.kernel = { symbol: probe.symbol, probe_type: probe.probeType };
-    if (present & Sec.STACK) {
-      const frames = this.stack(view.getInt32(at + this.off('stack_id'), true));
-      if (frames) ev.kernel.stack_trace = frames;
-    }
-    if (present & Sec.TRACKING)
-      ev['skb-tracking'] = { orig_head: u64('orig_head'), timestamp: u64('track_ts'), skb: u64('skb') };
-    if (present & Sec.DROP) {
-      const r = this.reasons.name(u32('drop_reason'));
-      ev['skb-drop'] = r.subsys ? { drop_reason: r.reason, subsys: r.subsys } : { drop_reason: r.reason };
-    } else if (present & Sec.DROP_NO_REASON) {
-      ev['skb-drop'] = { drop_reason: 'UNAVAILABLE', subsys: 'kernel without drop reasons (< 5.17)' };
-    }
-    if (present & Sec.PACKET) {
-      const cap = u32('capture_len');
-      const p = at + this.off('packet');
-      ev.packet = { len: u32('pkt_len'), capture_len: cap, data: buf.toString('base64', p, p + cap) };
-    }
-    if (present & Sec.SKB) {
-      const skb: Skb = {};
-      if (this.skbSections.has('meta'))
-        skb.meta = {
-          len: u32('len'),
-          data_len: u32('data_len'),
-          hash: u32('hash'),
-          ip_summed: u8('ip_summed'),
-          csum: u32('csum'),
-          csum_level: u8('csum_level'),
-          priority: u32('priority'),
-          mark: u32('mark'),
-        };
-      if (this.skbSections.has('dataref'))
-        skb.data_ref = {
-          nohdr: u8('nohdr') !== 0,
-          cloned: u8('cloned') !== 0,
-          fclone: u8('fclone'),
-          users: u32('users'),
-          dataref: u32('dataref'),
-        };
-      const gsoSize = u16('gso_size');
-      if (this.skbSections.has('gso') && (gsoSize || u8('nr_frags')))
-        skb.gso = { flags: 0, frags: u8('nr_frags'), segs: u16('gso_segs'), size: gsoSize, type: u32('gso_type') };
-      if (present & Sec.VLAN) {
-        const tci = u16('vlan_tci');
-        skb.vlan_accel = { pcp: tci >> 13, dei: (tci >> 12) & 1, vid: tci & 0xfff };
+    } else {
+      ev.kernel = { symbol: probe.symbol, probe_type: probe.probeType };
+      if (present & Sec.STACK) {
+        const frames = this.stack(view.getInt32(at + o.stack_id, true));
+        if (frames) ev.kernel.stack_trace = frames;
       }
-      ev.skb = skb;
     }
-    if (present & Sec.DEV) {
-      ev.dev = { name: cstr(buf, at + this.off('dev_name'), 16), ifindex: u32('ifindex') };
-      if (present & Sec.RX_IFINDEX) ev.dev.rx_ifindex = u32('rx_ifindex');
-    }
-    if (present & Sec.NETNS) {
-      ev.netns = { inum: u32('netns_inum') };
-      if (present & Sec.NETNS_COOKIE) ev.netns.cookie = u64('netns_cookie');
-    }
-    if (present & Sec.CT && this.parts.ct) {
-      checkPartRoom(len, this.ends.ct, 'ct');
-      ev.ct = this.parts.ct.decode(view, buf, at + this.off('ct'), (present & Sec.CT_PARENT) !== 0);
-    }
-    if (present & Sec.NFT && this.parts.nft) {
-      checkPartRoom(len, this.ends.nft, 'nft');
-      ev.nft = this.parts.nft.decode(view, buf, at + this.off('nft'));
-    }
-    this.addOvs(ev, view, buf, at, len, present);
+    const r = this.r;
+    r.view = view;
+    r.buf = buf;
+    r.at = at;
+    r.len = len;
+    r.present = present;
+    for (const s of this.sections) s.decodeInto(ev, r);
     return ev;
-  }
-
-  private addOvs(ev: Event, view: DataView, buf: Buffer, at: number, len: number, present: number): void {
-    if (!(present & Sec.OVS && this.parts.ovs)) return;
-    checkPartRoom(len, this.ends.ovs, 'ovs');
-    ev.ovs = this.parts.ovs.decode(view, buf, at + this.off('ovs'));
   }
 }

@@ -3,7 +3,7 @@
 // pointer hops (a NULL pointer makes the comparison false), and `:mask:struct` casts.
 import { BtfKind, KernelBtf, type NativeBtfType } from '@retrace/ebpf-loader';
 import { Alu, Assembler, Cls, HELPER_PROBE_READ_KERNEL, Jmp, R, Size } from './ebpf-asm.js';
-import { parseMetaFilter, type MetaCompare, type MetaExpr } from './meta-parse.js';
+import { parseMetaFilter, type MetaCompare, type MetaExpr } from '@retrace/spec';
 
 export const FILTER_MAGIC_META = 0x0dea0004; // bpf/include/filter.bpf.h
 

@@ -1,57 +1,52 @@
 // What identifies a packet across NAT: the fields no translation rewrites. IPv4: id, total
 // length, protocol, fragment offset; IPv6: payload length, next header, flow label; then TCP
-// sequence, acknowledgement and flags, UDP length, ICMP type, code and sequence. Addresses,
-// ports, TTL and checksums are left out: NAT and forwarding change them.
+// sequence, acknowledgement and flags, UDP (or UDP-Lite) length, ICMP type, code and sequence.
+// Addresses, ports, TTL and checksums are left out: NAT and forwarding change them.
+//
+// Only the outer IP header and the transport right after it: that is all a trace message carries
+// (the kernel copies at most 40 bytes of network header, so no IPv6 extension headers, and 20 of
+// transport header), and the packet's own capture must give the same text. The headers are read
+// by @retrace/events's PacketCursor, the walk every packet reader shares.
+import { PacketCursor, PacketLayer } from '@retrace/events';
 
-/** The fingerprint of a packet from its network header on (transport right after it). */
+const cursor = new PacketCursor();
+
+/** The fingerprint of a packet from its network header on (transport right after it, or apart). */
 export function fingerprintFromNetwork(network: Buffer, transport?: Buffer): string | undefined {
-  if (network.length < 1) return undefined;
-  const version = network.readUInt8(0) >> 4;
-  let l4: Buffer | undefined;
-  let proto: number;
-  let ip: string;
-  if (version === 4) {
-    if (network.length < 20) return undefined;
-    const ihl = (network.readUInt8(0) & 0xf) * 4;
-    proto = network.readUInt8(9);
-    const frag = network.readUInt16BE(6) & 0x1fff;
-    ip = `4/${network.readUInt16BE(4)}/${network.readUInt16BE(2)}/${proto}/${frag}`;
-    l4 = transport ?? (network.length > ihl ? network.subarray(ihl) : undefined);
-    if (frag) l4 = undefined;
-  } else if (version === 6) {
-    if (network.length < 40) return undefined;
-    proto = network.readUInt8(6);
-    ip = `6/${network.readUInt32BE(0) & 0xfffff}/${network.readUInt16BE(4)}/${proto}`;
-    l4 = transport ?? (network.length > 40 ? network.subarray(40) : undefined);
-  } else {
-    return undefined;
-  }
-  return `${ip}|${l4 ? transportPart(proto, l4) : ''}`;
-}
-
-function transportPart(proto: number, l4: Buffer): string {
-  switch (proto) {
-    case 6:
-      return l4.length >= 14 ? `${l4.readUInt32BE(4)}/${l4.readUInt32BE(8)}/${l4.readUInt8(13)}` : '';
-    case 17:
-    case 136:
-      return l4.length >= 6 ? `${l4.readUInt16BE(4)}` : '';
-    case 1:
-    case 58:
-      return l4.length >= 8 ? `${l4.readUInt8(0)}/${l4.readUInt8(1)}/${l4.readUInt16BE(6)}` : '';
-    default:
-      return '';
-  }
+  return fingerprint(cursor.resetIp(network), transport);
 }
 
 /** The fingerprint of captured packet bytes starting with an Ethernet header (VLAN tags skipped). */
 export function fingerprintFromEthernet(frame: Buffer): string | undefined {
-  let off = 12;
-  let type = frame.length >= 14 ? frame.readUInt16BE(12) : 0;
-  while ((type === 0x8100 || type === 0x88a8) && frame.length >= off + 6) {
-    off += 4;
-    type = frame.readUInt16BE(off);
+  return fingerprint(cursor.reset(frame), undefined);
+}
+
+function fingerprint(c: PacketCursor, transport: Buffer | undefined): string | undefined {
+  let layer = c.next();
+  while (layer === PacketLayer.ETHERNET || layer === PacketLayer.VLAN) layer = c.next();
+  let ip: string;
+  if (layer === PacketLayer.IPV4) {
+    ip = `4/${c.ipId}/${c.ipTotalLen}/${c.ipProto}/${c.ipFragOffset / 8}`;
+    if (c.ipFragOffset !== 0) return `${ip}|`; // a later fragment: no transport header
+  } else if (layer === PacketLayer.IPV6) {
+    ip = `6/${c.ip6FlowLabel}/${c.ip6PayloadLen}/${c.ip6NextHeader}`;
+  } else {
+    return undefined;
   }
-  if (type !== 0x0800 && type !== 0x86dd) return undefined;
-  return fingerprintFromNetwork(frame.subarray(off + 2));
+  // A trace message's transport header comes apart, after the network header's end.
+  if (transport) c.resetTransport(transport, c.ipProto);
+  return `${ip}|${transportPart(c, c.next())}`;
+}
+
+function transportPart(c: PacketCursor, layer: PacketLayer): string {
+  switch (layer) {
+    case PacketLayer.TCP:
+      return `${c.tcpSeq}/${c.tcpAck}/${c.tcpFlags & 0xff}`;
+    case PacketLayer.UDP:
+      return `${c.udpLength}`;
+    case PacketLayer.ICMP:
+      return c.icmpSeq >= 0 ? `${c.icmpType}/${c.icmpCode}/${c.icmpSeq}` : '';
+    default: // an IPv6 extension header (the trace cannot show what follows it), or no transport
+      return '';
+  }
 }

@@ -36,20 +36,6 @@ const NFT_VERDICTS: Record<number, string> = {
   [-5]: 'return',
 };
 
-/** Every verdict name --nft-verdicts accepts (besides `all`). */
-export const VERDICT_NAMES = [
-  'continue',
-  'break',
-  'jump',
-  'goto',
-  'return',
-  'drop',
-  'accept',
-  'stolen',
-  'queue',
-  'repeat',
-];
-
 export interface NftTrace {
   family: string;
   table: string;

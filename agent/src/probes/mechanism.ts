@@ -2,7 +2,7 @@
 // found by trying (probeFeatures), never from version numbers.
 import type { FeatureReport } from '@retrace/ebpf-loader';
 import { ProbeMechanismError } from '../errors.js';
-import type { ProbeKind } from './spec.js';
+import type { ProbeKind } from '@retrace/spec';
 
 export type Mechanism =
   | 'raw_tp_cookie' // one loaded program for every tracepoint with that argument count

@@ -3,7 +3,7 @@
 import { BtfKind, KernelBtf, type Prototype } from '@retrace/ebpf-loader';
 import { ProbeNotFoundError, ProbeUnusableError } from '../errors.js';
 import { btfWith, functions, tracefsDir, tracepoints } from './catalog.js';
-import { wildcard, type ProbeKind, type ProbeSpec } from './spec.js';
+import { wildcard, type ProbeKind, type ProbeSpec } from '@retrace/spec';
 
 export interface ResolvedProbe {
   /** The user's (or collector's) text this came from. */

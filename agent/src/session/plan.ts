@@ -1,17 +1,13 @@
-// Which probes a session attaches, with what flags and by which mechanism.
+// Which probes a session attaches with the generic programs, with what flags and by which
+// mechanism: the user's probes and the ones collectors add (collectors decide their flags).
 import type { FeatureReport } from '@retrace/ebpf-loader';
-import {
-  DEFAULT_PROBES,
-  DROP_POINTS,
-  FREEING_POINTS,
-  collectorProbes,
-  type AutoProbe,
-  type Collector,
-} from '../collectors.js';
+import type { AutoProbe } from '../collectors/collector.js';
+import { REGISTRY } from '../collectors/index.js';
 import { ProbeFlag } from '../decode/layout.js';
+import type { ProbeGlobals, ProgramName } from '../gen/probe-skeleton.js';
 import { chooseMechanism, probeTypeName, type Mechanism } from '../probes/mechanism.js';
 import { resolveProbe, type ResolvedProbe } from '../probes/resolve.js';
-import { parseProbe } from '../probes/spec.js';
+import { parseProbe } from '@retrace/spec';
 
 export interface PlannedProbe extends ResolvedProbe {
   id: number;
@@ -20,17 +16,27 @@ export interface PlannedProbe extends ResolvedProbe {
   flags: number;
   /** Attached for tracking only: produces no events. */
   silent: boolean;
-  /** A collector's own BPF program for this probe (default: the generic one of its mechanism). */
-  program?: string;
-  /** ovs return probes: which return they report (enum retrace_ovs_type). */
-  ovsKret?: number;
+  /** The collector whose own probe this is (it attaches it); none: a generic probe. */
+  collector?: string;
+  /** The program the probe runs (default: the generic one of its mechanism). */
+  program?: ProgramName;
+  /** Settings of the probe's own load of the object, if it has one. */
+  globals?: Partial<ProbeGlobals>;
   /** USDT: the binary's own path, for events (usdt.binary may be /proc/PID/exe). */
   path?: string;
 }
 
+/** The probes the enabled collectors add (attached with the generic programs). */
+export function collectorProbes(enabled: ReadonlySet<string>, kprobes = false): AutoProbe[] {
+  return REGISTRY.filter((c) => enabled.has(c.name)).flatMap((c) => c.probes?.({ kprobes, enabled }) ?? []);
+}
+
+/** The probes given without -p. */
+export const DEFAULT_PROBES = ['tp:net:netif_receive_skb', 'tp:net:net_dev_start_xmit'];
+
 export function planProbes(
   userSpecs: string[],
-  collectors: Set<Collector>,
+  collectors: ReadonlySet<string>,
   features: FeatureReport,
   globalStack: boolean,
 ): PlannedProbe[] {
@@ -69,13 +75,10 @@ export function planProbes(
       });
     }
   }
-  const tracking = collectors.has('skb-tracking');
+  const running = REGISTRY.filter((c) => collectors.has(c.name));
   for (const p of byKey.values()) {
-    const tp = p.kind === 'tracepoint' ? p.symbol : '';
-    const freeing = tracking ? FREEING_POINTS.get(`${p.kind}:${p.symbol}`) : undefined;
+    for (const c of running) p.flags |= c.probeFlags?.(p, collectors) ?? 0;
     if (p.stack || globalStack) p.flags |= ProbeFlag.STACK;
-    if (freeing) p.flags |= freeing === 'head' ? ProbeFlag.FREE_HEAD : ProbeFlag.FREE;
-    if (DROP_POINTS.has(tp) && collectors.has('skb-drop')) p.flags |= ProbeFlag.DROP;
     if (p.kind === 'kretprobe' || p.kind === 'fexit') p.flags |= ProbeFlag.NO_CREATE;
     if (p.silent) p.flags |= ProbeFlag.SILENT;
   }

@@ -1,31 +1,29 @@
 #!/usr/bin/env node
 // The retrace command line (retis-compatible verbs and flags).
 import { Command } from 'commander';
-import { collect, type CollectOptions } from '../commands/collect.js';
+import type { CollectOptions } from '../commands/collect.js';
 import { addTracingFlags, commaRepeat, repeat } from '../commands/collect-flags.js';
-import { filter } from '../commands/filter.js';
-import { inspect } from '../commands/inspect.js';
-import { pcap } from '../commands/pcap.js';
-import { print } from '../commands/print.js';
-import { sort } from '../commands/sort.js';
-import { stats } from '../commands/stats.js';
 import { addClusterVerbs, fmtOf, formatOption } from '../cluster-verbs.js';
-import { profileList } from '../commands/profile.js';
-import { cleanup } from '../commands/cleanup.js';
 import type { InputFile } from '../output/same-file.js';
-import { eventJsonSchema } from '@retrace/events';
 import { UsageError } from '../usage-error.js';
 import { OutputWriteError } from '../output/write-error.js';
-import {
-  ProfileError,
-  checkExtraDirs,
-  findProfile,
-  profileArguments,
-  profileDirs,
-  profileNames,
-  runningKernel,
-} from '@retrace/agent';
+import { ProfileError, checkExtraDirs, findProfile, profileArguments, profileDirs, profileNames } from '@retrace/spec';
 import { optionShapes } from '../profiles/option-shapes.js';
+
+// Each verb's code loads when it runs: the tracing engine (libbpf, the native addon) and the
+// profiles' YAML are not for `retrace print` or `--version` to pay (`make bench` prints the cost).
+const verb = {
+  collect: () => import('../commands/collect.js'),
+  filter: () => import('../commands/filter.js'),
+  inspect: () => import('../commands/inspect.js'),
+  pcap: () => import('../commands/pcap.js'),
+  print: () => import('../commands/print.js'),
+  sort: () => import('../commands/sort.js'),
+  stats: () => import('../commands/stats.js'),
+  profile: () => import('../commands/profile.js'),
+  cleanup: () => import('../commands/cleanup.js'),
+  schema: () => import('@retrace/events'),
+};
 
 interface GlobalOptions {
   profile: string[];
@@ -74,7 +72,7 @@ export function program(argv: readonly string[] = process.argv, profiles: readon
     .option('--cmd <command>', 'run COMMAND (sh -c) and stop when it exits')
     .option('--ring-size <bytes>', 'ring buffer size (power of two, default 8388608)')
     .action(async (o: CollectOptions) => {
-      process.exitCode = await collect(o, argv.slice(1), profiles);
+      process.exitCode = await (await verb.collect()).collect(o, argv.slice(1), profiles);
     });
   p.command('print')
     .description('print events from a file (- for stdin); a file without events is an error (exit 1)')
@@ -83,7 +81,7 @@ export function program(argv: readonly string[] = process.argv, profiles: readon
     .option('--utc', 'UTC times')
     .option('-e', 'link-layer information')
     .action(async (file: string, o: { format?: string; utc?: boolean; e?: boolean }) => {
-      process.exitCode = await print(file, fmtOf(o));
+      process.exitCode = await (await verb.print()).print(file, fmtOf(o));
     });
   p.command('sort')
     .description('group events into per-packet series')
@@ -100,11 +98,9 @@ export function program(argv: readonly string[] = process.argv, profiles: readon
         o: { out?: string; maxBuffer: string; print?: boolean; format?: string; utc?: boolean; e?: boolean },
       ) => {
         if (!/^\d+$/.test(o.maxBuffer)) throw new UsageError(`--max-buffer must be a number, got '${o.maxBuffer}'`);
-        process.exitCode = await sort(
-          file,
-          { ...(o.out ? { out: o.out } : {}), maxBuffer: Number(o.maxBuffer), print: !!o.print },
-          fmtOf(o),
-        );
+        process.exitCode = await (
+          await verb.sort()
+        ).sort(file, { ...(o.out ? { out: o.out } : {}), maxBuffer: Number(o.maxBuffer), print: !!o.print }, fmtOf(o));
       },
     );
   addClusterVerbs(p);
@@ -112,16 +108,16 @@ export function program(argv: readonly string[] = process.argv, profiles: readon
     .description('list usable probes and how they attach on this kernel')
     .option('-p, --probe <pattern>', 'probe pattern, repeatable (default tp:*)', repeat, [])
     .option('-c, --collectors <list>', 'collectors (comma list)', commaRepeat('-c/--collectors'), [])
-    .action((o: { probe: string[]; collectors: string[] }) => {
-      process.exitCode = inspect(o.probe, o.collectors);
+    .action(async (o: { probe: string[]; collectors: string[] }) => {
+      process.exitCode = (await verb.inspect()).inspect(o.probe, o.collectors);
     });
   p.command('filter')
     .description('print the numbers of the packets of a capture the in-kernel filter accepts')
     .requiredOption('-f, --filter-packet <expression>', 'tcpdump filter expression')
     .option('-v, --verbose', 'say how the expression compiled')
     .argument('<capture>', 'pcap or pcap-ng file')
-    .action((capture: string, o: { filterPacket: string; verbose?: boolean }) => {
-      process.exitCode = filter(o.filterPacket, capture, !!o.verbose);
+    .action(async (capture: string, o: { filterPacket: string; verbose?: boolean }) => {
+      process.exitCode = (await verb.filter()).filter(o.filterPacket, capture, !!o.verbose);
     });
   p.command('pcap')
     .description('write the packets of an events file as pcap-ng (one interface per probe)')
@@ -129,36 +125,36 @@ export function program(argv: readonly string[] = process.argv, profiles: readon
     .option('-p, --probe <probe>', 'only events of this probe, e.g. tp:net:netif_receive_skb')
     .option('-o, --out <file>', 'pcap-ng output (- for stdout); not the input file')
     .action(async (file: string, o: { probe?: string; out?: string }) => {
-      process.exitCode = await pcap(file, o.probe, o.out, profiles);
+      process.exitCode = await (await verb.pcap()).pcap(file, o.probe, o.out, profiles);
     });
   p.command('schema')
     .description('print the JSON Schema of events')
-    .action(() => {
-      process.stdout.write(`${JSON.stringify(eventJsonSchema(), null, 2)}\n`);
+    .action(async () => {
+      process.stdout.write(`${JSON.stringify((await verb.schema()).eventJsonSchema(), null, 2)}\n`);
     });
   p.command('stats')
     .description('summary of an events file')
     .argument('[file]', 'events file', 'retrace.data')
     .action(async (file: string) => {
-      process.exitCode = await stats(file);
+      process.exitCode = await (await verb.stats()).stats(file);
     });
   p.command('cleanup')
     .description(
       'remove the nftrace tables of retrace processes that were killed (collect does this too when it starts); needs root',
     )
-    .action(() => {
-      process.exitCode = cleanup();
+    .action(async () => {
+      process.exitCode = (await verb.cleanup()).cleanup();
     });
   p.command('profile')
     .description('profiles: named sets of collect and pcap arguments (retis format 1.0)')
     .command('list')
     .description('list the profiles found, with their description and file')
     .option('-P, --extra-profiles-dir <dir>', 'also look in DIR (first)', repeat, [])
-    .action((o: { extraProfilesDir: string[] }) => {
+    .action(async (o: { extraProfilesDir: string[] }) => {
       const globals = p.opts<GlobalOptions>();
       const extra = [...globals.extraProfilesDir, ...o.extraProfilesDir];
       checkExtraDirs(extra);
-      process.exitCode = profileList(extra);
+      process.exitCode = (await verb.profile()).profileList(extra);
     });
   return p;
 }
@@ -186,7 +182,8 @@ export async function run(argv: readonly string[]): Promise<void> {
       );
     const extra = profileArguments(globals.profile, section, optionShapes(command), {
       dirs: profileDirs(globals.extraProfilesDir),
-      kernel: runningKernel(),
+      // The running kernel's facts come from the tracing engine: loaded only for a profile.
+      kernel: (await import('@retrace/agent')).runningKernel(),
       warn: (l) => process.stderr.write(`${l}\n`),
     });
     // After everything the user typed, but before a `--` that ends the options.
@@ -200,6 +197,13 @@ export async function run(argv: readonly string[]): Promise<void> {
   }
   await program(line, profiles).parseAsync(line);
 }
+
+// `retrace profile list | head`: a reader that has what it wanted closes the pipe; end quietly as a
+// process killed by SIGPIPE would, whichever verb was writing.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') throw e;
+  process.exit(141);
+});
 
 run(process.argv).catch((e: unknown) => {
   const err = e as Error;

@@ -1,6 +1,6 @@
 // The tracing flags `retrace collect` and `retrace create` (a cluster Trace) share: one
 // definition, so a trace asked of the cluster reads exactly like one run on this host.
-import { commaList } from '@retrace/agent';
+import { SKB_SECTIONS, commaList, isSkbSection, type SkbSection } from '@retrace/spec';
 import type { Command } from 'commander';
 import { UsageError } from '../usage-error.js';
 
@@ -118,12 +118,10 @@ export function seconds(v: string | undefined, name = '--duration'): number | un
   return s;
 }
 
-export const SKB_SECTIONS = ['meta', 'dataref', 'gso', 'packet'];
-
-export function skbSections(sections: string | undefined): Set<string> {
+export function skbSections(sections: string | undefined): Set<SkbSection> {
   const list = commaList(sections ?? 'all', '--skb-sections');
-  const bad = list.filter((s) => s !== 'all' && !SKB_SECTIONS.includes(s));
+  const bad = list.filter((s) => s !== 'all' && !isSkbSection(s));
   if (bad.length)
     throw new UsageError(`unknown --skb-sections ${bad.join(', ')}; known: all, ${SKB_SECTIONS.join(', ')}`);
-  return new Set(list.includes('all') ? SKB_SECTIONS : list);
+  return new Set(list.includes('all') ? SKB_SECTIONS : list.filter(isSkbSection));
 }

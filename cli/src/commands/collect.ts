@@ -185,12 +185,7 @@ export async function collect(
     process.stderr.write(
       `  ${counts.followed} packet(s) still followed at exit (in flight, or freed where no probe saw it)\n`,
     );
-  const nft = session.nftStats();
-  if (nft)
-    process.stderr.write(
-      `nft: ${nft.matched} verdict(s) matched to followed packets, ${nft.unmatched} not, ${nft.filtered} left out by --nft-verdicts` +
-        `${nft.overruns ? `, ${nft.overruns} trace message(s) lost (socket overrun)` : ''}, ${nft.namespaces} namespace(s) watched\n`,
-    );
+  for (const line of session.summary()) process.stderr.write(`${line}\n`);
   if (cmdStatus !== null && cmdStatus !== 0)
     process.stderr.write(`note: the command exited with status ${cmdStatus}\n`);
   if (writeError) throw writeError;

@@ -1,6 +1,7 @@
 // `retrace inspect -p PATTERN`: which probes exist, are usable with the chosen collectors on
 // this kernel, and by which mechanism.
-import { chooseCollectors, chooseMechanism, parseProbe, resolveProbe } from '@retrace/agent';
+import { chooseCollectors, chooseMechanism, resolveProbe } from '@retrace/agent';
+import { parseProbe } from '@retrace/spec';
 import { probeFeatures } from '@retrace/ebpf-loader';
 
 export function inspect(patterns: string[], collectors: string[]): number {

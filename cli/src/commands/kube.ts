@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { credentials } from '@grpc/grpc-js';
 import type { FormatOptions, TraceSummary } from '@retrace/events';
-import { TraceSpecError, validateTrace, type TraceResource } from '@retrace/operator';
+import { TraceSpecError, validateTrace, type FilterChecker, type TraceResource } from '@retrace/spec';
 import { stringify as yamlStringify } from 'yaml';
 import { QueryClient } from '../cluster/query-client.js';
 import { TraceClient, kindName, refOf, type KubeFlags } from '../kube/trace-client.js';
@@ -44,15 +44,29 @@ const FLAG_OF: Record<string, string> = {
   ovsTrack: '--ovs-track',
 };
 
+/**
+ * The agents' packet filter check, where this machine can run it (libpcap, through the agent's
+ * native addon); without it the agents refuse a bad filter when the trace starts, and the trace's
+ * status says why.
+ */
+async function localFilterChecker(): Promise<FilterChecker | undefined> {
+  try {
+    return (await import('@retrace/agent')).packetFilterChecker;
+  } catch {
+    return undefined;
+  }
+}
+
 export async function create(
   name: string,
   f: CreateFlags & KubeFlags & { dryRun?: boolean; output?: Output },
 ): Promise<number> {
   const kube = f.dryRun ? undefined : new TraceClient(f);
   const t = traceFromFlags(name, { ...f, namespace: f.namespace ?? kube?.namespace ?? 'default' });
-  // The operator would fail it a moment later: say so now, naming the flag.
+  // The operator or the agents would fail it a moment later: say so now, naming the flag.
   try {
-    validateTrace(t);
+    const packetFilter = t.spec?.packetFilter ? await localFilterChecker() : undefined;
+    validateTrace(t, packetFilter ? { packetFilter } : {});
   } catch (e) {
     if (!(e instanceof TraceSpecError)) throw e;
     const flag = FLAG_OF[e.field.replace(/\[\d+\]$/, '')];

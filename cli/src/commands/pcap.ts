@@ -1,6 +1,6 @@
 // `retrace pcap FILE [-p PROBE] -o OUT.pcapng`: events carrying packet bytes as a pcap-ng
 // capture for Wireshark/tshark, one interface per probe, each packet with its event.
-import { parseProbe } from '@retrace/agent';
+import { parseProbe } from '@retrace/spec';
 import {
   PcapngWriter,
   eventJsonSchema,

@@ -1,6 +1,6 @@
 // `retrace profile list`: every profile along the search path, with what it is for and its
 // file; a name found again in a later directory is marked as hidden by the first.
-import { profileDirs, scanDirectory } from '@retrace/agent';
+import { profileDirs, scanDirectory } from '@retrace/spec';
 
 export function profileList(extraDirs: readonly string[]): number {
   const rows: { name: string; about: string; file: string; note: string }[] = [];

@@ -1,6 +1,6 @@
 // kubectl's -l syntax ("app=web,tier in (a,b),!canary") as the LabelSelector object a Trace
 // spec holds, so `retrace create --pod-selector` reads like `kubectl get pods -l`.
-import type { LabelSelector, LabelSelectorRequirement } from '@retrace/operator';
+import type { LabelSelector, LabelSelectorRequirement } from '@retrace/spec';
 import { UsageError } from '../usage-error.js';
 
 const KEY =

@@ -1,7 +1,8 @@
 // The Kubernetes calls of the cluster verbs (create, get, stop, events, drops): Traces and
 // ClusterTraces through @kubernetes/client-node, and a Secret holding query TLS material.
 import { CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { GROUP, VERSION, apiMessage, apiStatus, type TraceResource } from '@retrace/operator';
+import { apiMessage, apiStatus } from '@retrace/operator';
+import { GROUP, VERSION, type TraceResource } from '@retrace/spec';
 
 export interface KubeFlags {
   kubeconfig?: string;

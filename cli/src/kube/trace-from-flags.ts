@@ -1,12 +1,21 @@
 // `retrace create NAME [collect flags]`: the Trace (or ClusterTrace) those flags describe.
-import { commaList } from '@retrace/agent';
-import { GROUP, VERSION, type TraceResource, type TraceResourceSpec } from '@retrace/operator';
-import { positiveInt, seconds, skbSections, SKB_SECTIONS, type TracingFlags } from '../commands/collect-flags.js';
+import {
+  CLUSTER_NFT_VERDICTS,
+  COLLECTOR_NAMES,
+  GROUP,
+  SKB_SECTIONS,
+  VERSION,
+  commaList,
+  isClusterNftVerdict,
+  isCollectorName,
+  type ClusterTraceResourceSpec,
+  type NftVerdict,
+  type TraceResource,
+} from '@retrace/spec';
+import { positiveInt, seconds, skbSections, type TracingFlags } from '../commands/collect-flags.js';
 import { UsageError } from '../usage-error.js';
 import { parseLabelSelectorText, parseNodeSelector } from './label-selector.js';
 
-/** The nft verdicts a Trace's schema accepts (the agent knows a few more, local runs only). */
-const CRD_NFT_VERDICTS = ['accept', 'drop', 'continue', 'jump', 'goto', 'return', 'break'];
 const DEFAULT_NFT_VERDICTS = 'drop,accept';
 
 export interface CreateFlags extends TracingFlags {
@@ -27,16 +36,16 @@ function durationText(s: number): string {
   return Number.isInteger(s) ? `${s}s` : `${Math.round(s * 1000)}ms`;
 }
 
-function nftVerdicts(text: string | undefined): string[] | undefined {
+function nftVerdicts(text: string | undefined): NftVerdict[] | undefined {
   if (text === undefined || text === DEFAULT_NFT_VERDICTS) return undefined;
   const list = commaList(text, '--nft-verdicts');
-  if (list.includes('all')) return [...CRD_NFT_VERDICTS];
-  const bad = list.filter((v) => !CRD_NFT_VERDICTS.includes(v));
+  if (list.includes('all')) return [...CLUSTER_NFT_VERDICTS];
+  const bad = list.filter((v) => !isClusterNftVerdict(v));
   if (bad.length)
     throw new UsageError(
-      `--nft-verdicts ${bad.join(', ')}: a cluster trace reports ${CRD_NFT_VERDICTS.join(', ')} (or all); ${bad.length > 1 ? 'these are' : 'this is'} for local runs only`,
+      `--nft-verdicts ${bad.join(', ')}: a cluster trace reports ${CLUSTER_NFT_VERDICTS.join(', ')} (or all); ${bad.length > 1 ? 'these are' : 'this is'} for local runs only`,
     );
-  return list;
+  return list.filter(isClusterNftVerdict);
 }
 
 export function traceFromFlags(name: string, f: CreateFlags): TraceResource {
@@ -44,14 +53,20 @@ export function traceFromFlags(name: string, f: CreateFlags): TraceResource {
     throw new UsageError('--namespace-selector needs --cluster: a namespaced Trace sees only its own namespace');
   if (f.allowSystemChanges && !f.cluster)
     throw new UsageError('--allow-system-changes needs --cluster: only a ClusterTrace may change the nodes');
-  const collectors = commaList(f.collectors, '-c/--collectors').filter((c) => c !== 'auto');
+  const named = commaList(f.collectors, '-c/--collectors').filter((c) => c !== 'auto');
+  const unknown = named.filter((c) => !isCollectorName(c));
+  if (unknown.length)
+    throw new UsageError(
+      `-c/--collectors: unknown collector ${unknown.join(', ')} (known: auto, ${COLLECTOR_NAMES.join(', ')})`,
+    );
+  const collectors = named.filter(isCollectorName);
   const sections = skbSections(f.skbSections);
   const maxEvents = positiveInt('--stop-after', f.stopAfter);
   const duration = seconds(f.duration);
   const eventsPerSecond = positiveInt('--events-per-second', f.eventsPerSecond);
   const nodeSelector = parseNodeSelector(f.nodeSelector);
   const verdicts = nftVerdicts(f.nftVerdicts);
-  const spec: TraceResourceSpec = {
+  const spec: ClusterTraceResourceSpec = {
     ...(collectors.length ? { collectors } : {}),
     ...(f.probe.length ? { probes: [...f.probe] } : {}),
     ...(f.filterPacket ? { packetFilter: f.filterPacket } : {}),

@@ -1,6 +1,6 @@
 // How the cluster verbs show traces: the `get` table (the CRDs' printer columns) and the
 // one-trace description (conditions, nodes with their failed probes, drops, results).
-import type { TraceResource } from '@retrace/operator';
+import type { TraceResource } from '@retrace/spec';
 import { table } from '../output/table.js';
 
 /** kubectl's AGE: 45s, 12m, 5h, 3d. */

@@ -1,5 +1,5 @@
 // The shapes of a commander subcommand's options, which profile args are checked against.
-import type { OptionShape } from '@retrace/agent';
+import type { OptionShape } from '@retrace/spec';
 import type { Command } from 'commander';
 
 export function optionShapes(command: Command): OptionShape[] {

@@ -1,5 +1,5 @@
 // What `retrace get` shows: the table of traces, and everything about one.
-import type { TraceResource } from '@retrace/operator';
+import type { TraceResource } from '@retrace/spec';
 import { age, describeTrace, traceTable } from '../../src/kube/trace-view.js';
 
 const NOW = Date.parse('2026-11-25T12:00:00Z');

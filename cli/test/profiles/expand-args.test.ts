@@ -1,7 +1,7 @@
 // Entry args as flags: dashes for underscores, lists repeat the flag, ~ is a bare flag, and
 // each key is checked against the subcommand's real options.
 import { Command } from 'commander';
-import { expandArgs, type ProfileArg } from '@retrace/agent';
+import { expandArgs, type ProfileArg } from '@retrace/spec';
 import { optionShapes } from '../../src/profiles/option-shapes.js';
 
 // The shapes of collect's options that matter here (the real command is built the same way).

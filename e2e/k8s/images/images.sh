@@ -38,7 +38,8 @@ SOURCES=(
 )
 # Runtime packages of the Dockerfiles' last stage (+ ca-certificates, which node:*-slim has).
 AGENT_PACKAGES=(libbpf1 libelf1 libpcap0.8 iproute2 nftables util-linux ca-certificates)
-OPERATOR_PACKAGES=(libbpf1 libelf1 libpcap0.8 ca-certificates)
+# The operator's image has no native code (docker/build-steps.sh stages no addon for it).
+OPERATOR_PACKAGES=(ca-certificates)
 # Test pods: busybox (sh, nc, ping, ip, sleep, ...) and nft to add drop rules in the pod.
 TESTPOD_PACKAGES=(busybox-static nftables)
 
@@ -237,9 +238,9 @@ node_layer() {
 app_key() {
   local c=$1 ws
   cd "$REPO"
-  local inputs=(docker/build-steps.sh package.json package-lock.json packages/events/dist packages/wire/dist
-    packages/ebpf-loader/dist packages/ebpf-loader/build/Release/ebpf_loader.node agent/dist profiles)
-  if [ "$c" = operator ]; then inputs+=(operator/dist); else inputs+=(bpf/.output); fi
+  local inputs=(docker/build-steps.sh docker/workspaces-of.mjs layers.js package.json package-lock.json profiles)
+  for ws in $(node docker/workspaces-of.mjs "$c"); do inputs+=("$ws/dist"); done
+  if [ "$c" = agent ]; then inputs+=(packages/ebpf-loader/build/Release/ebpf_loader.node bpf/.output); fi
   for ws in $(node -p "require('./package.json').workspaces.join(' ')"); do inputs+=("$ws/package.json"); done
   local i
   for i in "${inputs[@]}" node_modules; do
@@ -267,9 +268,10 @@ app_layer() {
       die "$c: docker/build-steps.sh stage $c failed"
     fi
     mkdir -p "$tmp/l/usr/local/bin"
-    for bin in "$tmp/l/app/$c/dist/bin/"*.js; do
-      bin=$(basename "$bin" .js)
-      ln -s "/app/$c/dist/bin/$bin.js" "$tmp/l/usr/local/bin/$bin"
+    # Every program of the packages staged (the operator's image runs retrace-aggregator too).
+    for bin in "$tmp/l/app/"{,*/}*/dist/bin/*.js; do
+      [ -e "$bin" ] || continue
+      ln -s "${bin#"$tmp/l"}" "$tmp/l/usr/local/bin/$(basename "$bin" .js)"
     done
     det_tar "$tmp/l" "$out" --owner=0 --group=0
     rm -rf "$tmp"
@@ -365,11 +367,16 @@ check_app() {
   tmp=$(scratch "check-$c")
   for l in "$@"; do tar -xf "$l" -C "$tmp"; done
   local run=(chroot "$tmp" /usr/bin/env -i "PATH=$IMAGE_PATH" NODE_ENV=production)
-  "${run[@]}" node -e "require('/app/packages/ebpf-loader/build/Release/ebpf_loader.node')" ||
-    die "$c: the native addon (N-API) does not load under Node $NODE_VERSION in the image"
-  (cd "$tmp/app" && "${run[@]}" node --input-type=module -e "await import('/app/packages/ebpf-loader/dist/index.js')") ||
-    die "$c: @retrace/ebpf-loader does not import under Node $NODE_VERSION in the image"
-  for bin in "$tmp/app/$c/dist/bin/"*.js; do
+  if [ "$c" = agent ]; then
+    "${run[@]}" node -e "require('/app/packages/ebpf-loader/build/Release/ebpf_loader.node')" ||
+      die "$c: the native addon (N-API) does not load under Node $NODE_VERSION in the image"
+    (cd "$tmp/app" && "${run[@]}" node --input-type=module -e "await import('/app/packages/ebpf-loader/dist/index.js')") ||
+      die "$c: @retrace/ebpf-loader does not import under Node $NODE_VERSION in the image"
+  elif [ -n "$(find "$tmp/app" -name '*.node' -print -quit)" ] || [ -e "$tmp/app/agent/dist" ]; then
+    die "$c: the image carries native code or the agent; it should carry neither (layers.js)"
+  fi
+  for bin in "$tmp/app/"{,*/}*/dist/bin/*.js; do
+    [ -e "$bin" ] || continue
     bin=$(basename "$bin" .js)
     "${run[@]}" "$bin" --help >/dev/null 2>&1 || die "$c: '$bin --help' fails in the image"
   done
@@ -424,7 +431,7 @@ check_if_new() {
   local c=${name#retrace-} l key
   key=$(for l in "$@"; do basename "$l"; done | digest)
   if [ "$(cat "$CACHE/images/$name.checked" 2>/dev/null)" != "$key" ]; then
-    log "$name: checking the native addon and the programs under Node $NODE_VERSION"
+    log "$name: checking its native code (the agent's addon; none in the operator's) and programs under Node $NODE_VERSION"
     check_app "$c" "$@"
     mkdir -p "$CACHE/images"
     echo "$key" >"$CACHE/images/$name.checked"
@@ -456,137 +463,9 @@ import() {
   log "$n images in containerd's k8s.io namespace"
 }
 
-# ---------------------------------------------------------------------------------------------
-# Smoke test: a throwaway containerd (own root, state and socket under /tmp; no CRI), the same
-# import as the cluster's, and each image run once. Everything it starts or mounts is removed.
-
-SMOKE_CTR=()
-smoke_cleanup() {
-  local t=$SMOKE_DIR pid id
-  SMOKE_DIR=
-  if [ -n "$SMOKE_PID" ] && kill -0 "$SMOKE_PID" 2>/dev/null; then
-    for id in $("${SMOKE_CTR[@]}" tasks ls -q 2>/dev/null); do
-      "${SMOKE_CTR[@]}" tasks kill -s SIGKILL "$id" >/dev/null 2>&1 || true
-      "${SMOKE_CTR[@]}" tasks delete -f "$id" >/dev/null 2>&1 || true
-    done
-    for id in $("${SMOKE_CTR[@]}" containers ls -q 2>/dev/null); do
-      "${SMOKE_CTR[@]}" containers delete "$id" >/dev/null 2>&1 || true
-    done
-    kill "$SMOKE_PID"
-    wait "$SMOKE_PID" 2>/dev/null || true
-  fi
-  # Shims of this containerd only: they were started with its socket's path.
-  for pid in $(pgrep -f -- "-address $t/c.sock"); do
-    kill -9 "$pid" 2>/dev/null || true
-  done
-  unmount_under "$t"
-  rm -rf "$t"
-}
-
-# smoke_run ID IMAGE-REF EXPECT [CTR-RUN-FLAG...] -- ARG...: runs ARG... in the image; its
-# output must contain EXPECT.
-smoke_run() {
-  local id=$1 ref=$2 expect=$3 flags=() out
-  shift 3
-  while [ "$1" != -- ]; do
-    flags+=("$1")
-    shift
-  done
-  shift
-  if ! out=$("${SMOKE_CTR[@]}" run --rm --runc-root "$SMOKE_DIR/runc" --snapshotter "$SNAPSHOTTER" \
-    "${flags[@]}" "$REGISTRY/$ref" "smoke-$id" "$@" 2>&1) || [[ $out != *"$expect"* ]]; then
-    printf '%s\n' "$out" >&2
-    die "smoke: $id: '$*' in $ref failed"
-  fi
-  log "smoke: $id ok: $(printf '%s' "$out" | tail -1 | cut -c1-100)"
-}
-
-# smoke_stop ID IMAGE-REF [EXPECT [CTR-RUN-FLAG... -- ARG...]]: the image's process (its own, or
-# ARG...) starts and keeps running (printing EXPECT), and SIGTERM ends it with status 0.
-smoke_stop() {
-  local id=$1 ref=$2 expect=${3:-} flags=() pid rc=0 out=$SMOKE_DIR/$1.out
-  shift $(($# < 3 ? $# : 3))
-  while (($#)) && [ "$1" != -- ]; do
-    flags+=("$1")
-    shift
-  done
-  (($#)) && shift
-  "${SMOKE_CTR[@]}" run --rm --runc-root "$SMOKE_DIR/runc" --snapshotter "$SNAPSHOTTER" \
-    "${flags[@]}" "$REGISTRY/$ref" "smoke-$id" "$@" >"$out" 2>&1 &
-  pid=$!
-  for _ in $(seq 50); do
-    "${SMOKE_CTR[@]}" tasks ls 2>/dev/null | grep -q "^smoke-$id .*RUNNING" && break
-    sleep 0.2
-  done
-  sleep 1
-  "${SMOKE_CTR[@]}" tasks kill -s SIGTERM "smoke-$id" || { cat "$out" >&2; die "smoke: $id is not running"; }
-  wait "$pid" || rc=$?
-  [ "$rc" = 0 ] || { cat "$out" >&2; die "smoke: $id exited with $rc on SIGTERM"; }
-  [ -z "$expect" ] || grep -qF -- "$expect" "$out" || { cat "$out" >&2; die "smoke: $id did not print '$expect'"; }
-  log "smoke: $id ok: runs, exits 0 on SIGTERM"
-}
-
-smoke_config() {
-  local t=$1
-  printf '%s\n' 'version = 2' "root = \"$t/root\"" "state = \"$t/state\"" \
-    'disabled_plugins = ["io.containerd.grpc.v1.cri"]' \
-    '[grpc]' "  address = \"$t/c.sock\"" '[ttrpc]' "  address = \"$t/c.sock.ttrpc\"" \
-    '[plugins."io.containerd.internal.v1.opt"]' "  path = \"$t/opt\""
-}
-
-smoke() {
-  [ "$(id -u)" = 0 ] || die "smoke needs root"
-  local t refs testpod agent operator
-  t=$(mktemp -d /tmp/retrace-images-smoke.XXXXXX)
-  SMOKE_DIR=$t
-  smoke_config "$t" >"$t/config.toml"
-  containerd --config "$t/config.toml" >"$t/containerd.log" 2>&1 &
-  SMOKE_PID=$!
-  SMOKE_CTR=(ctr --address "$t/c.sock" --namespace k8s.io)
-  for _ in $(seq 50); do
-    "${SMOKE_CTR[@]}" version >/dev/null 2>&1 && break
-    sleep 0.2
-  done
-  "${SMOKE_CTR[@]}" version >/dev/null || { cat "$t/containerd.log" >&2; die "smoke: containerd did not start"; }
-
-  import "$t/c.sock"
-  "${SMOKE_CTR[@]}" images ls >&2
-  refs=$(list)
-  testpod=$(grep '^retrace/testpod:' <<<"$refs")
-  agent=$(grep '^retrace/retrace-agent:' <<<"$refs")
-  operator=$(grep '^retrace/retrace-operator:' <<<"$refs")
-
-  smoke_run testpod-echo "$testpod" ok -- busybox echo ok
-  # shellcheck disable=SC2016 # expanded by the container's shell
-  smoke_run testpod-tools "$testpod" tools-ok -- sh -c \
-    'for t in sh nc ping ip sleep wget nslookup nft; do command -v $t >/dev/null || exit 1; done; echo tools-ok'
-  # The drop rule a test adds inside its pod: needs CAP_NET_ADMIN, in the container's own netns.
-  smoke_run testpod-nft "$testpod" 'udp dport 9999 drop' --privileged -- sh -c \
-    'nft add table inet t && nft add chain inet t out "{ type filter hook output priority 0; }" && nft add rule inet t out udp dport 9999 drop && nft list ruleset'
-  smoke_stop testpod-default "$testpod"
-
-  smoke_run agent-addon "$agent" addon-ok -- node -e \
-    "require('/app/packages/ebpf-loader/build/Release/ebpf_loader.node'); console.log('addon-ok', process.version)"
-  smoke_run agent-help "$agent" 'usage: retrace-agent' -- retrace-agent --help
-  smoke_run agent-tools "$agent" tools-ok -- sh -c 'ip -V && nft --version && nsenter --version && id -u && echo tools-ok'
-  smoke_run operator-help "$operator" 'usage: retrace-operator' -- retrace-operator --help
-  smoke_run aggregator-help "$operator" 'usage: retrace-aggregator' -- retrace-aggregator --help
-  # shellcheck disable=SC2016 # expanded by the container's shell
-  smoke_run operator-user "$operator" 65532:65532 -- sh -c 'echo "$(id -u):$(id -g)"'
-
-  smoke_stop pause "retrace/pause:$PAUSE_TAG"
-  smoke_run pause-version "retrace/pause:$PAUSE_TAG" 'pause (retrace)' -- /pause -v
-  if grep -q '^retrace/coredns:' <<<"$refs"; then
-    smoke_run coredns "retrace/coredns:$COREDNS_TAG" CoreDNS -- /coredns -version
-    # Port 53 as uid 65532: needs the file capability the layer carries.
-    printf '%s\n' '.:53 {' '  errors' '}' >"$SMOKE_DIR/Corefile"
-    smoke_stop coredns-port-53 "retrace/coredns:$COREDNS_TAG" .:53 \
-      --mount "type=bind,src=$SMOKE_DIR/Corefile,dst=/etc/coredns/Corefile,options=rbind:ro" \
-      -- /coredns -conf /etc/coredns/Corefile
-  fi
-  log "smoke: all images import and run"
-}
-
+# The smoke test (`images.sh smoke`): its own file, read here.
+# shellcheck source=e2e/k8s/images/smoke.sh
+. "$HERE/smoke.sh"
 
 case "${1:-}" in
   build) build ;;

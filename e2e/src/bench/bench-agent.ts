@@ -5,7 +5,7 @@
 import { AgentLink, BatchQueue } from '@retrace/agent';
 import { type Event } from '@retrace/events';
 import { PROTOCOL_VERSION } from '@retrace/wire';
-import { syntheticTrace } from '@retrace/operator';
+import { syntheticTrace } from '@retrace/aggregator';
 
 const [address, indexArg, agentsArg, eventsArg] = process.argv.slice(2);
 const index = Number(indexArg);

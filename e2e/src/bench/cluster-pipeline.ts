@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { ServerCredentials } from '@grpc/grpc-js';
 import { stringifyEvent, parseEvent, type Event } from '@retrace/events';
 import { AgentLinkService } from '@retrace/wire';
-import { Aggregator, aggregatorGrpcServer, benchSort, syntheticTrace } from '@retrace/operator';
+import { Aggregator, aggregatorGrpcServer, benchSort, syntheticTrace } from '@retrace/aggregator';
 
 const EVENTS = Number(process.env['RETRACE_BENCH_EVENTS'] ?? 400_000);
 // The aggregator runs in this process: with the V8 flag its binaries start with (see the first

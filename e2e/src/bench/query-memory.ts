@@ -20,7 +20,7 @@ import {
 } from '@grpc/grpc-js';
 import { encodeMessage, type Event, type EventChunk, type EventsRequest } from '@retrace/events';
 import { QueryService } from '@retrace/wire';
-import { SortedEvent, TraceStore } from '@retrace/operator';
+import { SortedEvent, TraceStore } from '@retrace/aggregator';
 import { startAggregator } from '../lab/cluster-procs.js';
 
 const BIG = Number(process.env['RETRACE_BENCH_QUERY_EVENTS'] ?? 860_000);

@@ -79,7 +79,7 @@ export interface AggregatorProcOptions {
 export async function startAggregator(o: AggregatorProcOptions): Promise<Proc & { address: string }> {
   const tls = o.certs ? ['--ca', o.certs.ca, '--cert', o.certs.serverCert, '--key', o.certs.serverKey] : ['--insecure'];
   const p = start([
-    repoFile('operator/dist/bin/retrace-aggregator.js'),
+    repoFile('aggregator/dist/bin/retrace-aggregator.js'),
     '--listen',
     `127.0.0.1:${o.port ?? 0}`,
     '--store',

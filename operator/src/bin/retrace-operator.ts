@@ -1,15 +1,11 @@
 #!/usr/bin/env -S node --max-semi-space-size=32
 // (A larger young generation: events wait in the sorter for the lateness window, and with the
 // default most of them were copied twice and promoted before they died; about 8% of the CPU.)
-// retrace-operator: the Trace and ClusterTrace controller. The aggregator runs in the same
-// process (agents dial this process) unless --aggregator HOST:PORT names a separate
-// retrace-aggregator, which the operator then drives through its control API with the TLS flags
-// as client credentials. Kubernetes access from KUBECONFIG or the Pod's service account; with
-// --leader-elect only the replica holding the Lease reconciles.
+// retrace-operator: the controller's process (its summary below says what runs in it; the
+// aggregator's flags, shared with retrace-aggregator, are @retrace/aggregator's aggregator-flags.ts).
 import { hostname } from 'node:os';
-import { parseArgs } from 'node:util';
 import { Registry } from 'prom-client';
-import { flagHelpers, type FlagHelpers } from '@retrace/events';
+import { address, bool, daemonFlags, integer, text, type Fail } from '@retrace/cli-flags';
 import { CertificateError, startHealthServer } from '@retrace/wire';
 import { ControlClient, RemoteAggregator } from '../controller/aggregator-client.js';
 import { KubeApi } from '../controller/kube-api.js';
@@ -18,21 +14,54 @@ import { OperatorMetrics } from '../controller/operator-metrics.js';
 import { TraceController, type AggregatorPort } from '../controller/controller.js';
 import {
   AGGREGATOR_FLAGS,
-  AGGREGATOR_USAGE,
+  ListenError,
   SEPARATE_REFUSED,
   aggregatorServiceOptions,
-} from '../server/aggregator-flags.js';
-import { ListenError, startAggregatorService } from '../server/aggregator-service.js';
+  startAggregatorService,
+} from '@retrace/aggregator';
 
-const USAGE = `usage: retrace-operator ${AGGREGATOR_USAGE}
-       [--advertise HOST:PORT] [--status-interval-ms N] [--relist-ms N]
-       [--leader-elect --lease-namespace NS [--lease-name NAME] [--identity ID]]
-   or: retrace-operator --aggregator HOST:PORT [--ca FILE --cert FILE --key FILE | --insecure]
-       [--advertise HOST:PORT] [--metrics-port N] [--aggregator-refresh-ms N] (and the options above
-       from --status-interval-ms on): drive a separate retrace-aggregator instead of running one`;
-
-const flags = flagHelpers('retrace-operator', USAGE);
-const fail: FlagHelpers['fail'] = flags.fail;
+const daemon = daemonFlags({
+  name: 'retrace-operator',
+  summary:
+    "retrace's Trace and ClusterTrace controller, with the aggregator in the same process (agents dial it) " +
+    'unless --aggregator names a separate retrace-aggregator. Kubernetes access from KUBECONFIG or the ' +
+    "Pod's service account.",
+  flags: {
+    ...AGGREGATOR_FLAGS,
+    aggregator: address(
+      'drive the retrace-aggregator at HOST:PORT instead of running one (--ca, --cert and --key are then its client credentials)',
+      'the separate retrace-aggregator',
+    ),
+    'aggregator-refresh-ms': integer(
+      'MS',
+      "with --aggregator: how often the aggregator's state is read (default: 1000)",
+    ),
+    advertise: address(
+      "the aggregator's address traces' status gives clients (default: --aggregator's, else --listen's)",
+    ),
+    'status-interval-ms': integer(
+      'MS',
+      "a trace's status written at most this often, but for phase changes (default: 2000)",
+    ),
+    'relist-ms': integer('MS', 'list every watched kind again this often (default: 300000)'),
+    'leader-elect': bool('reconcile only while holding the Lease (for several replicas)'),
+    'lease-namespace': text(
+      'NS',
+      'the namespace of the Lease, the one the operator runs in (needed by --leader-elect)',
+    ),
+    'lease-name': text('NAME', 'the Lease', { default: 'retrace-operator' }),
+    identity: text('ID', 'this replica in the Lease', {
+      default: `${hostname()}-${process.pid}`,
+      shownDefault: 'HOSTNAME-PID',
+    }),
+  },
+  epilog:
+    `With --aggregator the operator runs no aggregator: ${SEPARATE_REFUSED.map((f) => `--${f}`).join(', ')} ` +
+    "are retrace-aggregator's and refused; --metrics-port serves the operator's own health and metrics.",
+});
+const args = daemon.values;
+// Annotated, so that the compiler knows the code after fail() is unreachable.
+const fail: Fail = daemon.fail;
 
 /** What the controller talks to, and how it goes away. */
 interface Backend {
@@ -47,35 +76,11 @@ interface Backend {
 }
 
 async function main(): Promise<void> {
-  let args;
-  try {
-    args = parseArgs({
-      options: {
-        ...AGGREGATOR_FLAGS,
-        aggregator: { type: 'string' },
-        'aggregator-refresh-ms': { type: 'string' },
-        advertise: { type: 'string' },
-        'status-interval-ms': { type: 'string' },
-        'relist-ms': { type: 'string' },
-        'leader-elect': { type: 'boolean' },
-        'lease-namespace': { type: 'string' },
-        'lease-name': { type: 'string', default: 'retrace-operator' },
-        identity: { type: 'string', default: `${hostname()}-${process.pid}` },
-      },
-      strict: true,
-    }).values;
-  } catch (e) {
-    fail((e as Error).message);
-  }
-  if (args.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return;
-  }
   if (args['leader-elect'] && !args['lease-namespace'])
     fail('--leader-elect needs --lease-namespace (the namespace the operator runs in)');
-  const statusInterval = flags.num('status-interval-ms', args['status-interval-ms']);
-  const relist = flags.num('relist-ms', args['relist-ms']);
-  const metricsPort = flags.num('metrics-port', args['metrics-port']);
+  const statusInterval = args['status-interval-ms'];
+  const relist = args['relist-ms'];
+  const metricsPort = args['metrics-port'];
   // Every flag checked before anything starts.
   let remote: RemoteAggregator | undefined;
   let opts: ReturnType<typeof aggregatorServiceOptions> | undefined;
@@ -84,16 +89,14 @@ async function main(): Promise<void> {
     const own = SEPARATE_REFUSED.find((f) => args[f] !== undefined);
     if (own)
       fail(`--${own} is retrace-aggregator's: with --aggregator the operator runs no aggregator (give it there)`);
-    if (!/^\S+:\d+$/.test(args.aggregator))
-      fail(`--aggregator must be HOST:PORT (the separate retrace-aggregator), got '${args.aggregator}'`);
-    const refreshMs = flags.num('aggregator-refresh-ms', args['aggregator-refresh-ms']);
+    const refreshMs = args['aggregator-refresh-ms'];
     let client: ControlClient;
     try {
       client = new ControlClient(args.aggregator, {
         ca: args.ca,
         cert: args.cert,
         key: args.key,
-        insecure: !!args.insecure,
+        insecure: args.insecure,
       });
     } catch (e) {
       if (e instanceof CertificateError)
@@ -107,7 +110,7 @@ async function main(): Promise<void> {
     });
   } else {
     if (args['aggregator-refresh-ms'] !== undefined) fail('--aggregator-refresh-ms goes with --aggregator HOST:PORT');
-    opts = aggregatorServiceOptions(args, fail, flags.num);
+    opts = aggregatorServiceOptions(args, fail);
   }
   let api: KubeApi;
   try {

@@ -3,20 +3,14 @@
 // runs, resolves the nodes and pods it targets, hands the set of running traces to the
 // aggregator (which assigns them to the agents), ends traces on stop, duration or maxEvents,
 // and writes the status from the aggregator's summary at a bounded rate.
+import type { V1Namespace, V1Node, V1Pod } from '@kubernetes/client-node';
 import type { TraceSpec, TraceSummary } from '@retrace/events';
+import { TraceSpecError, parseDuration, profileChecker, validateTrace, type TraceResource } from '@retrace/spec';
 import { Informer, type Change } from './informer.js';
 import { apiMessage, apiStatus, type KubeApi } from './kube-api.js';
-import { objectKey, type KubeObject, type Namespace, type Node, type Pod } from './kube-types.js';
+import { objectKey, type Named } from './kube-types.js';
 import { resolveTargets } from './targets.js';
-import {
-  FINALIZER,
-  TraceSpecError,
-  aggregatorName,
-  parseDuration,
-  traceSpecOf,
-  validateTrace,
-  type TraceResource,
-} from './trace-resource.js';
+import { FINALIZER, aggregatorName, traceSpecOf } from './trace-resource.js';
 import { buildStatus, type StatusInputs } from './trace-status.js';
 import { WorkQueue } from './work-queue.js';
 import type { OperatorMetrics } from './operator-metrics.js';
@@ -43,9 +37,11 @@ type Kind = 'traces' | 'clustertraces';
 export class TraceController {
   private readonly traces: Informer<TraceResource>;
   private readonly clusterTraces: Informer<TraceResource>;
-  private readonly nodes: Informer<Node>;
-  private readonly pods: Informer<Pod>;
-  private readonly namespaces: Informer<Namespace>;
+  private readonly nodes: Informer<V1Node>;
+  private readonly pods: Informer<V1Pod>;
+  private readonly namespaces: Informer<V1Namespace>;
+  /** Profiles a trace names must exist (found ones are remembered: this runs at every refresh). */
+  private readonly checkProfile = profileChecker();
   private readonly queue: WorkQueue;
   /** Traces running, by aggregator name. */
   private readonly running = new Map<string, TraceSpec>();
@@ -60,9 +56,9 @@ export class TraceController {
   ) {
     this.log = opts.log ?? ((m) => process.stderr.write(`${m}\n`));
     const io = { ...(opts.relistMs ? { relistMs: opts.relistMs } : {}), log: this.log };
-    const onTrace = (kind: Kind) => (_c: Change, o: KubeObject) => this.queue.add(`${kind}:${objectKey(o)}`);
-    this.traces = new Informer(api, 'traces', onTrace('traces'), io);
-    this.clusterTraces = new Informer(api, 'clustertraces', onTrace('clustertraces'), io);
+    const onTrace = (kind: Kind) => (_c: Change, o: Named) => this.queue.add(`${kind}:${objectKey(o)}`);
+    this.traces = new Informer<TraceResource>(api, 'traces', onTrace('traces'), io);
+    this.clusterTraces = new Informer<TraceResource>(api, 'clustertraces', onTrace('clustertraces'), io);
     // Nodes joining or leaving, pods coming and going: every trace looks at its targets again.
     const everyTrace = (): void => this.enqueueAll();
     this.nodes = new Informer(api, 'nodes', everyTrace, io);
@@ -140,7 +136,9 @@ export class TraceController {
     const status = t.status ?? {};
     let durationMs = 0;
     try {
-      validateTrace(t);
+      // No packet filter check: the operator has no libpcap. Agents compile the filter when the
+      // trace starts; a refusal comes back through the summary (trace-status.ts agentRefusal).
+      validateTrace(t, { profile: this.checkProfile });
       durationMs = parseDuration('duration', t.spec?.duration);
     } catch (e) {
       if (!(e instanceof TraceSpecError)) throw e;

@@ -1,8 +1,11 @@
-// A list-watch cache of one resource: list, then watch from the list's resourceVersion (with
-// bookmarks, so a reconnect resumes from recent history); a 410 Gone (history compacted) or a
-// broken watch lists again; a periodic relist repairs anything a watch missed. Changes found by
-// a relist are reported like watch events, so handlers see one stream either way.
-import { objectKey, type KubeObject } from './kube-types.js';
+// A list-watch cache of one resource: client-node's ListWatch lists, watches from the list's
+// resourceVersion, follows bookmarks, and lists again after a 410 Gone (history compacted),
+// reporting what a relist changed like watch events. What it leaves to its user is here: watches
+// ask for bookmarks and end at the server's timeout (kube-api.ts), a failed list or watch is
+// retried with backoff (ListWatch stops at an error), start() waits for the first list, and a
+// periodic relist repairs anything a watch missed.
+import { ListWatch, type KubernetesListObject, type KubernetesObject, type Watch } from '@kubernetes/client-node';
+import type { Named } from './kube-types.js';
 import { apiMessage, apiStatus, type KubeApi, type Watched, type WatchEventType } from './kube-api.js';
 
 export type Change = 'added' | 'modified' | 'deleted';
@@ -15,25 +18,51 @@ export interface InformerOptions {
   log?: (msg: string) => void;
 }
 
-export class Informer<T extends KubeObject> {
-  private readonly objects = new Map<string, T>();
-  private resourceVersion = '';
-  private abort: AbortController | undefined;
+/** Ends a watch so that ListWatch lists again: what it does after a 410 Gone. */
+class ListAgain extends Error {
+  readonly statusCode = 410;
+  constructor(why: string) {
+    super(why);
+    this.name = 'ListAgain';
+  }
+}
+
+type WatchDone = (err: unknown) => void;
+
+/**
+ * T: the objects' shape. Traces are plain JSON whose timestamps are strings, which client-node's
+ * KubernetesObject (timestamps as Date) does not describe: the cache holds them untyped.
+ */
+export class Informer<T extends Named> {
+  private readonly cache: ListWatch<KubernetesObject>;
   private stopped = false;
+  private failures = 0;
+  private step: 'list' | 'watch' = 'list';
   private relistTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
-  private failures = 0;
+  /** Ends the running watch (undefined while none runs). */
+  private endWatch: WatchDone | undefined;
   private firstList: () => void = () => undefined;
   /** Lists made (the first, then after 410s, failures and periodic relists). */
   lists = 0;
   synced = false;
 
   constructor(
-    private readonly api: KubeApi,
+    private readonly api: Pick<KubeApi, 'config' | 'list' | 'watch'>,
     readonly what: Watched,
-    private readonly onChange: (change: Change, obj: T) => void,
+    onChange: (change: Change, obj: T) => void,
     private readonly opts: InformerOptions = {},
-  ) {}
+  ) {
+    const watch: Watch = { config: api.config, watch: (_path, params, cb, done) => this.watch(params, cb, done) };
+    this.cache = new ListWatch(what, watch, () => this.list(), false);
+    const report = (change: Change) => (o: KubernetesObject) => {
+      if (!this.stopped) onChange(change, o as T);
+    };
+    this.cache.on('add', report('added'));
+    this.cache.on('update', report('modified'));
+    this.cache.on('delete', report('deleted'));
+    this.cache.on('error', (e: unknown) => this.retry(e));
+  }
 
   /**
    * Resolves once the first list is in the cache (or on stop()). A failed list is retried with
@@ -42,121 +71,97 @@ export class Informer<T extends KubeObject> {
    */
   async start(): Promise<void> {
     const listed = new Promise<void>((resolve) => (this.firstList = resolve));
-    this.relistTimer = setInterval(() => void this.restart('periodic relist'), this.opts.relistMs ?? 300_000);
+    this.relistTimer = setInterval(() => this.relist('periodic relist'), this.opts.relistMs ?? 300_000);
     this.relistTimer.unref();
-    void this.relist().catch(() => undefined); // relist() has scheduled the retry
+    this.run();
     await listed;
   }
 
   stop(): void {
-    this.firstList();
     this.stopped = true;
+    this.firstList();
     clearInterval(this.relistTimer);
     clearTimeout(this.retryTimer);
-    this.abort?.abort();
+    void this.cache.stop();
   }
 
-  values(): IterableIterator<T> {
-    return this.objects.values();
+  values(): T[] {
+    return this.cache.list() as unknown[] as T[];
   }
 
+  /** By objectKey: `namespace/name`, or `name`. */
   get(key: string): T | undefined {
-    return this.objects.get(key);
+    const slash = key.indexOf('/');
+    const obj = slash < 0 ? this.cache.get(key) : this.cache.get(key.slice(slash + 1), key.slice(0, slash));
+    return obj as T | undefined;
   }
 
-  private async restart(why: string): Promise<void> {
-    if (this.stopped) return;
-    this.opts.log?.(`${this.what}: ${why}; listing again`);
-    const a = this.abort;
-    this.abort = undefined; // its done() must not start another round
-    a?.abort();
-    try {
-      await this.relist();
-    } catch {
-      // relist() already scheduled a retry
-    }
-  }
-
-  private async relist(): Promise<void> {
+  /** Lists (when ListWatch has no resourceVersion to resume from) and watches. */
+  private run(): void {
     clearTimeout(this.retryTimer);
-    let list;
-    try {
-      list = await this.api.list(this.what);
-    } catch (e) {
-      this.retry(`cannot list ${this.what}: ${apiMessage(e)}`);
-      throw e;
-    }
     if (this.stopped) return;
-    this.lists++;
-    const seen = new Set<string>();
-    for (const o of list.items as T[]) {
-      const key = objectKey(o);
-      seen.add(key);
-      const old = this.objects.get(key);
-      this.objects.set(key, o);
-      if (!old) this.onChange('added', o);
-      else if (old.metadata.resourceVersion !== o.metadata.resourceVersion) this.onChange('modified', o);
-    }
-    for (const [key, o] of this.objects)
-      if (!seen.has(key)) {
-        this.objects.delete(key);
-        this.onChange('deleted', o);
-      }
-    this.resourceVersion = list.resourceVersion;
-    this.synced = true;
-    await this.watch();
-    this.firstList();
+    this.cache.start().catch((e: unknown) => this.retry(e));
   }
 
-  private async watch(): Promise<void> {
-    if (this.stopped) return;
-    let ctl: AbortController | undefined;
-    const done = (err: unknown): void => {
-      if (this.stopped || this.abort !== ctl) return; // replaced by a relist
-      this.abort = undefined;
-      // client-node ends a watch silent for 30 s with a TimeoutError: resume like a server timeout.
-      const name = (err as Error | undefined)?.name;
-      if (err && name !== 'AbortError' && name !== 'TimeoutError') {
-        if (apiStatus(err) === 410) void this.restart('watch history expired (410 Gone)');
-        else this.retry(`watch of ${this.what} failed: ${apiMessage(err)}`);
-      } else void this.watch(); // the server's timeout: resume where it was
+  private async list(): Promise<KubernetesListObject<KubernetesObject>> {
+    this.step = 'list';
+    const r = await this.api.list(this.what);
+    this.lists++;
+    this.failures = 0;
+    return { metadata: { resourceVersion: r.resourceVersion }, items: r.items };
+  }
+
+  /** ListWatch's watch: kube-api's (bookmarks, server timeout), ended as ListWatch expects. */
+  private async watch(
+    params: Record<string, string | number | boolean | undefined>,
+    onEvent: (type: string, obj: KubernetesObject) => void,
+    done: WatchDone,
+  ): Promise<AbortController> {
+    // The list (if any) is in the cache now.
+    this.synced = true;
+    this.firstList();
+    const aborted = new AbortController();
+    aborted.abort();
+    if (this.stopped) return aborted;
+    this.step = 'watch';
+    let ended = false;
+    const end: WatchDone = (err) => {
+      if (ended) return;
+      ended = true;
+      if (this.endWatch === end) this.endWatch = undefined;
+      // ListWatch takes its next step in `done`; called before this call has returned, it would
+      // then keep this dead request as its current one instead of the next.
+      setImmediate(() => done(err));
+    };
+    this.endWatch = end;
+    const seen = (type: WatchEventType, obj: KubernetesObject): void => {
+      this.failures = 0;
+      if (type === 'ERROR' && apiStatus(obj) === 410) this.opts.log?.(`${this.what}: watch history expired (410 Gone)`);
+      onEvent(type, obj);
     };
     try {
-      ctl = await this.api.watch(this.what, this.resourceVersion, (type, obj) => this.onEvent(type, obj), done);
-      this.abort = ctl;
-      this.failures = 0;
+      return await this.api.watch(this.what, String(params.resourceVersion ?? ''), seen, (err) => {
+        // The server's timeout, or client-node's on a silent watch: resume where it was.
+        const name = (err as Error | null | undefined)?.name;
+        end(name === 'AbortError' || name === 'TimeoutError' ? null : err);
+      });
     } catch (e) {
-      this.retry(`cannot watch ${this.what}: ${apiMessage(e)}`);
+      end(e);
+      return aborted;
     }
   }
 
-  private onEvent(type: WatchEventType | 'ERROR', obj: KubeObject): void {
-    if ((type as string) === 'ERROR') {
-      const code = (obj as unknown as { code?: number }).code;
-      if (code === 410) void this.restart('watch history expired (410 Gone)');
-      else this.retry(`watch of ${this.what} sent an error: ${(obj as unknown as { message?: string }).message}`);
-      return;
-    }
-    if (obj.metadata?.resourceVersion) this.resourceVersion = obj.metadata.resourceVersion;
-    if (type === 'BOOKMARK') return;
-    const key = objectKey(obj);
-    if (type === 'DELETED') {
-      if (this.objects.delete(key)) this.onChange('deleted', obj as T);
-      return;
-    }
-    const had = this.objects.has(key);
-    this.objects.set(key, obj as T);
-    this.onChange(had ? 'modified' : 'added', obj as T);
+  private relist(why: string): void {
+    if (this.stopped || !this.endWatch) return; // no watch running: a retry lists when it runs
+    this.opts.log?.(`${this.what}: ${why}; listing again`);
+    this.endWatch(new ListAgain(why));
   }
 
-  private retry(why: string): void {
+  private retry(err: unknown): void {
     if (this.stopped) return;
-    const a = this.abort;
-    this.abort = undefined;
-    a?.abort();
     const wait = Math.min(30_000, (this.opts.retryMs ?? 1000) * 2 ** this.failures++);
-    this.opts.log?.(`${why}; retrying in ${wait} ms`);
+    this.opts.log?.(`cannot ${this.step} ${this.what}: ${apiMessage(err)}; retrying in ${wait} ms`);
     clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => void this.relist().catch(() => undefined), wait);
+    this.retryTimer = setTimeout(() => this.run(), wait);
   }
 }

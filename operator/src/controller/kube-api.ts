@@ -7,10 +7,10 @@ import {
   CustomObjectsApi,
   KubeConfig,
   Watch,
+  type KubernetesObject,
   type V1Lease,
 } from '@kubernetes/client-node';
-import type { KubeObject } from './kube-types.js';
-import { GROUP, VERSION, type TraceResource } from './trace-resource.js';
+import { GROUP, VERSION, type TraceResource } from '@retrace/spec';
 
 export type Watched = 'traces' | 'clustertraces' | 'nodes' | 'pods' | 'namespaces';
 
@@ -19,7 +19,8 @@ export interface ListResult<T> {
   resourceVersion: string;
 }
 
-export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK';
+/** ERROR carries a Status (e.g. 410 Gone: the history to resume from is compacted). */
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
 
 const WATCH_PATHS: Record<Watched, string> = {
   traces: `/apis/${GROUP}/${VERSION}/traces`,
@@ -74,8 +75,8 @@ export class KubeApi {
     return new KubeApi(kc);
   }
 
-  async list(what: Watched): Promise<ListResult<KubeObject>> {
-    let r: { items: KubeObject[]; metadata?: { resourceVersion?: string } };
+  async list(what: Watched): Promise<ListResult<KubernetesObject>> {
+    let r: { items: KubernetesObject[]; metadata?: { resourceVersion?: string } };
     if (what === 'nodes') r = (await this.core.listNode()) as typeof r;
     else if (what === 'pods') r = (await this.core.listPodForAllNamespaces()) as typeof r;
     else if (what === 'namespaces') r = (await this.core.listNamespace()) as typeof r;
@@ -87,14 +88,14 @@ export class KubeApi {
   async watch(
     what: Watched,
     resourceVersion: string,
-    onEvent: (type: WatchEventType, obj: KubeObject) => void,
+    onEvent: (type: WatchEventType, obj: KubernetesObject) => void,
     done: (err: unknown) => void,
     timeoutSeconds = 300,
   ): Promise<AbortController> {
     return this.watcher.watch(
       WATCH_PATHS[what],
       { resourceVersion, allowWatchBookmarks: true, timeoutSeconds },
-      (type: string, obj: KubeObject) => onEvent(type as WatchEventType, obj),
+      (type: string, obj: KubernetesObject) => onEvent(type as WatchEventType, obj),
       done,
     );
   }

@@ -1,56 +1,14 @@
-// The few shapes of Kubernetes objects the operator reads and writes (plain JSON, as the API
-// server sends them).
+// The objects the operator reads are client-node's models (V1Node, V1Pod, V1Namespace) and
+// @retrace/spec's TraceResource; here is what it does with any of them: keys and label selectors.
+import type { V1LabelSelector } from '@kubernetes/client-node';
 
-export interface ObjectMeta {
-  name: string;
-  namespace?: string;
-  uid?: string;
-  resourceVersion?: string;
-  generation?: number;
-  labels?: Record<string, string>;
-  finalizers?: string[];
-  deletionTimestamp?: string;
-  creationTimestamp?: string;
+/** What every cached object has (client-node's models and plain-JSON Traces alike). */
+export interface Named {
+  metadata?: { name?: string; namespace?: string };
 }
-
-export interface KubeObject {
-  apiVersion?: string;
-  kind?: string;
-  metadata: ObjectMeta;
-}
-
-export interface LabelSelectorRequirement {
-  key: string;
-  operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
-  values?: string[];
-}
-
-export interface LabelSelector {
-  matchLabels?: Record<string, string>;
-  matchExpressions?: LabelSelectorRequirement[];
-}
-
-export interface Node extends KubeObject {
-  status?: {
-    nodeInfo?: { kernelVersion?: string };
-    conditions?: { type: string; status: string }[];
-  };
-}
-
-export interface Pod extends KubeObject {
-  spec?: { nodeName?: string; hostNetwork?: boolean };
-  status?: {
-    phase?: string;
-    podIP?: string;
-    podIPs?: { ip: string }[];
-    containerStatuses?: { containerID?: string }[];
-  };
-}
-
-export type Namespace = KubeObject;
 
 /** Whether labels satisfy a selector (an empty or absent selector matches everything). */
-export function matchesSelector(labels: Record<string, string> | undefined, s: LabelSelector | undefined): boolean {
+export function matchesSelector(labels: Record<string, string> | undefined, s: V1LabelSelector | undefined): boolean {
   if (!s) return true;
   const l = labels ?? {};
   for (const [k, v] of Object.entries(s.matchLabels ?? {})) if (l[k] !== v) return false;
@@ -66,6 +24,7 @@ export function matchesSelector(labels: Record<string, string> | undefined, s: L
 }
 
 /** `namespace/name`, or `name` for cluster-scoped objects: the work queue's key. */
-export function objectKey(o: KubeObject): string {
-  return o.metadata.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : o.metadata.name;
+export function objectKey(o: Named): string {
+  const { name = '', namespace } = o.metadata ?? {};
+  return namespace ? `${namespace}/${name}` : name;
 }

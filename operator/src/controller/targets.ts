@@ -2,9 +2,10 @@
 // selector picks nodes; pods are matched by the pod selector (in the Trace's own namespace, or in
 // the namespaces a ClusterTrace's namespace selector picks), and carry their IPs and container
 // ids so agents can find their network namespaces (and name the pods events come from).
+import type { V1Namespace, V1Node, V1Pod } from '@kubernetes/client-node';
 import type { PodRef } from '@retrace/events';
-import { matchesSelector, type Namespace, type Node, type Pod } from './kube-types.js';
-import { isNamespaced, type TraceResource } from './trace-resource.js';
+import { isNamespaced, type TraceResource } from '@retrace/spec';
+import { matchesSelector } from './kube-types.js';
 
 export interface Targets {
   /** Nodes that run the trace, sorted. */
@@ -16,9 +17,9 @@ export interface Targets {
 }
 
 export interface Inventory {
-  nodes: Iterable<Node>;
-  pods: Iterable<Pod>;
-  namespaces: Iterable<Namespace>;
+  nodes: Iterable<V1Node>;
+  pods: Iterable<V1Pod>;
+  namespaces: Iterable<V1Namespace>;
 }
 
 /** A container id without its runtime prefix (containerd://abc -> abc). */
@@ -28,7 +29,11 @@ export function resolveTargets(t: TraceResource, inv: Inventory): Targets {
   const s = t.spec ?? {};
   const nodes = new Set<string>();
   for (const n of inv.nodes)
-    if (!n.metadata.deletionTimestamp && matchesSelector(n.metadata.labels, { matchLabels: s.nodeSelector ?? {} }))
+    if (
+      n.metadata?.name &&
+      !n.metadata.deletionTimestamp &&
+      matchesSelector(n.metadata.labels, { matchLabels: s.nodeSelector ?? {} })
+    )
       nodes.add(n.metadata.name);
   const podScoped = isNamespaced(t) || s.podSelector !== undefined || s.namespaceSelector !== undefined;
 
@@ -37,7 +42,8 @@ export function resolveTargets(t: TraceResource, inv: Inventory): Targets {
   else if (s.namespaceSelector) {
     namespaces = new Set();
     for (const ns of inv.namespaces)
-      if (matchesSelector(ns.metadata.labels, s.namespaceSelector)) namespaces.add(ns.metadata.name);
+      if (ns.metadata?.name && matchesSelector(ns.metadata.labels, s.namespaceSelector))
+        namespaces.add(ns.metadata.name);
   }
   // A node-wide trace gets every pod of its nodes too: not to scope it (its spec is not
   // namespaced) but so that agents name the pods its events come from.
@@ -49,13 +55,14 @@ export function resolveTargets(t: TraceResource, inv: Inventory): Targets {
     // their own to scope to.
     if (!node || !nodes.has(node) || p.spec?.hostNetwork) continue;
     if (p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed') continue;
-    if (namespaces && !namespaces.has(p.metadata.namespace ?? '')) continue;
-    if (podScoped && !matchesSelector(p.metadata.labels, s.podSelector)) continue;
+    const meta = p.metadata ?? {};
+    if (namespaces && !namespaces.has(meta.namespace ?? '')) continue;
+    if (podScoped && !matchesSelector(meta.labels, s.podSelector)) continue;
     const ips = p.status?.podIPs?.map((x) => x.ip) ?? (p.status?.podIP ? [p.status.podIP] : []);
     pods.push({
-      namespace: p.metadata.namespace ?? '',
-      name: p.metadata.name,
-      uid: p.metadata.uid ?? '',
+      namespace: meta.namespace ?? '',
+      name: meta.name ?? '',
+      uid: meta.uid ?? '',
       ips,
       containers: (p.status?.containerStatuses ?? []).flatMap((c) =>
         c.containerID ? [containerId(c.containerID)] : [],

@@ -2,11 +2,21 @@
 // aggregator reports (per-node state, events, losses, drops): phase, conditions, per-node
 // entries and totals, in the shape the CRDs declare.
 import type { NodeSummary, TraceSummary } from '@retrace/events';
-import type { Condition, NodeStatus, Phase, TraceResource, TraceResourceStatus } from './trace-resource.js';
+import {
+  TraceSpecError,
+  type Condition,
+  type NodeStatus,
+  type Phase,
+  type TraceResource,
+  type TraceResourceStatus,
+} from '@retrace/spec';
 import { aggregatorName } from './trace-resource.js';
 
 export interface StatusInputs {
-  /** Why the spec was refused (the trace is Failed). */
+  /**
+   * Why the operator refused the spec (the trace is Failed). A refusal by an agent (a field only
+   * agents can check, such as the packet filter) comes through the summary instead.
+   */
   invalid?: string;
   /** Nodes the trace should run on. */
   nodes: string[];
@@ -22,7 +32,21 @@ export interface StatusInputs {
 
 const HEALTHY = new Set(['running', 'complete']);
 
-export function buildStatus(t: TraceResource, i: StatusInputs): TraceResourceStatus {
+/**
+ * An agent's refusal of the spec, if a targeted node sent one: its attach error names a spec
+ * field (`spec.packetFilter: ...`). It is the spec's fault, not the node's: the trace is Failed.
+ * Agents are told of a changed spec like any other, and their next answer replaces this one.
+ */
+export function agentRefusal(summary: TraceSummary | undefined, nodes: readonly string[]): string | undefined {
+  const refusals = (summary?.nodes ?? [])
+    .filter((n) => n.state === 'failed' && nodes.includes(n.node) && TraceSpecError.fieldOf(n.error) !== undefined)
+    .sort((a, b) => a.node.localeCompare(b.node));
+  return refusals[0]?.error;
+}
+
+export function buildStatus(t: TraceResource, input: StatusInputs): TraceResourceStatus {
+  const refused = input.invalid ? undefined : agentRefusal(input.summary, input.nodes);
+  const i: StatusInputs = refused ? { ...input, invalid: refused } : input;
   const old = t.status ?? {};
   const generation = t.metadata.generation ?? 0;
   const byNode = new Map((i.summary?.nodes ?? []).map((n) => [n.node, n]));

@@ -1,25 +1,27 @@
 // Which nodes and pods a trace reaches: selectors on nodes, pods and namespaces.
-import type { Namespace, Node, Pod } from '../../src/controller/kube-types.js';
+import type { V1Namespace, V1Node, V1Pod } from '@kubernetes/client-node';
 import { matchesSelector } from '../../src/controller/kube-types.js';
 import { resolveTargets } from '../../src/controller/targets.js';
 
-const node = (name: string, labels: Record<string, string> = {}): Node => ({ metadata: { name, labels } });
+const node = (name: string, labels: Record<string, string> = {}): V1Node => ({ metadata: { name, labels } });
 const pod = (
   ns: string,
   name: string,
   nodeName: string,
   labels: Record<string, string> = {},
-  extra: Partial<Pod> = {},
-): Pod => ({
-  metadata: { name, namespace: ns, labels, uid: `uid-${name}` },
-  spec: { nodeName },
-  status: {
-    phase: 'Running',
-    podIPs: [{ ip: `10.0.0.${name.length}` }],
-    containerStatuses: [{ containerID: `containerd://c-${name}` }],
-  },
-  ...extra,
-});
+  extra: object = {},
+): V1Pod =>
+  // Only the fields the operator reads (a real Pod has containers, images, ...).
+  ({
+    metadata: { name, namespace: ns, labels, uid: `uid-${name}` },
+    spec: { nodeName },
+    status: {
+      phase: 'Running',
+      podIPs: [{ ip: `10.0.0.${name.length}` }],
+      containerStatuses: [{ containerID: `containerd://c-${name}` }],
+    },
+    ...extra,
+  }) as V1Pod;
 const inventory = {
   nodes: [node('n1', { zone: 'a' }), node('n2', { zone: 'b' }), node('n3', { zone: 'a' })],
   pods: [
@@ -32,7 +34,7 @@ const inventory = {
   namespaces: [
     { metadata: { name: 'team', labels: { tier: 'prod' } } },
     { metadata: { name: 'other' } },
-  ] as Namespace[],
+  ] as V1Namespace[],
 };
 
 test('label selectors: matchLabels and every operator', () => {

@@ -1,8 +1,9 @@
 // The per-node entries of a Trace's status, from the aggregator's summary: which probes failed
-// and why, also when the summary names only some of them or none (saved by an older aggregator).
+// and why, also when the summary names only some of them or none (saved by an older aggregator);
+// and an agent's refusal of the spec (a packet filter libpcap refuses) as the trace's failure.
 import type { NodeSummary, TraceSummary } from '@retrace/events';
+import type { TraceResource } from '@retrace/spec';
 import { buildStatus } from '../../src/controller/trace-status.js';
-import type { TraceResource } from '../../src/controller/trace-resource.js';
 
 const trace: TraceResource = {
   apiVersion: 'retrace.dev/v1alpha1',
@@ -82,4 +83,40 @@ test('a store that cannot write makes a running trace Degraded, saying why and t
       '(agents hold their events meanwhile, then count what they drop)',
   );
   expect(s.conditions?.find((c) => c.type === 'Ready')?.status).toBe('False');
+});
+
+// As an agent words it (agent/test/filter-checker.test.ts checks the real one).
+const REFUSED = "spec.packetFilter: invalid packet filter 'tcp port': can't parse filter expression: syntax error";
+
+test("an agent's refusal of the packet filter fails the trace, naming the field and libpcap's complaint", () => {
+  const s = statusOf({ state: 'failed', probes_attached: 0, error: REFUSED }, { state: 'failed', error: REFUSED });
+  expect(s.phase).toBe('Failed');
+  expect(s.message).toBe(REFUSED);
+  expect(s.conditions?.find((c) => c.type === 'Valid')).toMatchObject({
+    status: 'False',
+    reason: 'InvalidSpec',
+    message: REFUSED,
+  });
+  // Each node says so too.
+  expect(s.nodes?.map((n) => [n.name, n.state, n.message])).toEqual([
+    ['n1', 'failed', REFUSED],
+    ['n2', 'failed', REFUSED],
+  ]);
+});
+
+test('a node that fails for its own reasons degrades the trace; a refusal from a node no longer targeted is history', () => {
+  const own = statusOf({}, { state: 'failed', error: 'attaching tp:net:x failed: EPERM' });
+  expect(own.phase).toBe('Degraded');
+  expect(own.conditions?.find((c) => c.type === 'Valid')?.status).toBe('True');
+
+  const summary = { node: 'gone', state: 'failed', error: REFUSED } as NodeSummary;
+  const s = buildStatus(trace, {
+    nodes: ['n1'],
+    connected: new Set(['n1']),
+    summary: { trace: 'kp', nodes: [summary] } as TraceSummary,
+    startTime: undefined,
+    aggregator: 'aggregator.test:7443',
+    now: '2025-01-01T00:00:00Z',
+  });
+  expect(s.phase).not.toBe('Failed');
 });

@@ -15,6 +15,7 @@ import type {
   SkbMeta,
   Startup,
 } from './gen/event.js';
+import { FIELDS } from './descriptors.js';
 import { ctStatusNames } from './ct-status.js';
 import { legacySkbView } from './legacy-skb.js';
 import { formatPacket } from './packet-format.js';
@@ -37,8 +38,47 @@ export function sectionLines(ev: Event, link: boolean): string[] {
     ev.ct ? ctLine(ev.ct) : undefined,
     ev.lost ? lostLine(ev.lost) : undefined,
     ev.startup ? startupLine(ev.startup) : undefined,
+    ...OTHER_SECTIONS.map((key) => otherLine(key, (ev as Record<string, unknown>)[key])),
   ];
   return lines.filter((l): l is string => l !== undefined && l !== '');
+}
+
+/** Sections shown above, in the header line (formatHeader) or not at all. */
+const SHOWN: ReadonlySet<string> = new Set([
+  'common',
+  'kernel',
+  'userspace',
+  'skb-tracking',
+  'skb-drop',
+  'packet',
+  'skb',
+  'dev',
+  'netns',
+  'ct',
+  'nft',
+  'ovs',
+  'startup',
+  'tracking',
+  'lost',
+  'k8s',
+  'journey',
+]);
+/** The schema's other sections (a collector's that has no line of its own yet): shown generically. */
+const OTHER_SECTIONS = (FIELDS['Event'] ?? []).map((f) => f.json).filter((k) => !SHOWN.has(k));
+
+/** Any value as text: objects as JSON, 64-bit integers in full. */
+function text(v: unknown): string {
+  return typeof v === 'object'
+    ? JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x))
+    : String(v);
+}
+
+/** `name field value field value ...` */
+function otherLine(name: string, v: unknown): string | undefined {
+  if (typeof v !== 'object' || v === null) return v === undefined || v === null ? undefined : `${name} ${text(v)}`;
+  const parts = [name];
+  for (const [k, x] of Object.entries(v)) if (x !== undefined && x !== null) parts.push(`${k} ${text(x)}`);
+  return parts.join(' ');
 }
 
 function packetLine(ev: Event, link: boolean): string | undefined {
@@ -130,10 +170,6 @@ const OVS_SHOWN: ReadonlySet<string> = new Set([
 const UPCALL_KINDS = ['?', 'miss', 'action'];
 
 function ovsLine(o: Record<string, unknown>): string {
-  const text = (v: unknown): string =>
-    typeof v === 'object'
-      ? JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x))
-      : String(v);
   const has = (k: string): boolean => o[k] !== undefined && o[k] !== null;
   const type = String(o['event_type'] ?? '?');
   const parts = [`ovs ${type}`];

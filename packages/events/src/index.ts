@@ -28,8 +28,6 @@ export {
   parsePacket,
   parsePacketBase64,
   eventPacket,
-  VXLAN_PORT,
-  GENEVE_PORT,
   type ParsedPacket,
   type EthernetLayer,
   type VlanTag,
@@ -44,6 +42,9 @@ export {
   type IcmpLayer,
   type TunnelLayer,
 } from './packet.js';
+export { PacketCursor } from './packet-walk.js';
+export { PacketHeaderFields } from './packet-header.js';
+export { PacketLayer, WalkStop, TunnelKind, VXLAN_PORT, GENEVE_PORT, MAX_TUNNEL_FRAMES } from './packet-layers.js';
 export { formatPacket, tcpFlagsText, type PacketFormatOptions } from './packet-format.js';
 export { clockOffsetOf, toWallClockNs, formatUtc, clockOffsetFromNs } from './time.js';
 export { formatEvent, formatHeader, formatSeries, probeKind, FormatError, type FormatOptions } from './format.js';
@@ -62,4 +63,3 @@ export {
 } from './capture-reader.js';
 export { PcapngWriter, probeInterfaceName, RETIS_PEN, type PcapngPacket } from './pcapng.js';
 export { CT_STATUS_BITS, ctStatusNames } from './ct-status.js';
-export { flagHelpers, type FlagHelpers } from './daemon-flags.js';

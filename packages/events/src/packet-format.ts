@@ -1,7 +1,7 @@
 // One tcpdump-like line for a parsed packet, in retis's style:
 // `10.0.0.1.34567 > 10.0.0.2.80 ttl 64 tos 0x0 id 123 off 0 [DF] len 60 proto TCP (6) flags [S] seq 1, win 64240`.
 import { ethertypeName, icmpTypeName, ipProtoName } from './protocols.js';
-import type { IcmpLayer, Ipv6ExtHeader, L4Layer, ParsedPacket, TcpLayer } from './packet.js';
+import type { IcmpLayer, Ipv6ExtHeader, L4Layer, ParsedPacket, TcpLayer, TunnelLayer } from './packet.js';
 
 export interface PacketFormatOptions {
   /** Print the Ethernet header (and VLAN tags) first, like `retis -e` / `tcpdump -e`. */
@@ -50,17 +50,25 @@ export function formatPacket(p: ParsedPacket, opts: PacketFormatOptions = {}): s
     if (l4 !== '') parts.push(l4);
   }
   if (p.tunnel) {
-    const t = p.tunnel;
-    parts.push(
-      t.kind === 'vxlan'
-        ? `VXLAN vni ${t.vni}`
-        : `Geneve vni ${t.vni}${t.protocol === undefined ? '' : ` proto ${ethertypeName(t.protocol)}`}`,
-    );
+    const t = formatTunnel(p.tunnel);
+    if (t !== '') parts.push(t);
+    // IP-in-IP: the inner packet follows the outer IP header's `proto IPIP (4)`.
     if (p.inner) parts[parts.length - 1] += `: ${formatPacket(p.inner, opts)}`;
   }
   for (const n of p.notes) parts.push(`(${n})`);
   if (p.truncated) parts.push('[truncated]');
   return parts.join(' ');
+}
+
+function formatTunnel(t: TunnelLayer): string {
+  switch (t.kind) {
+    case 'vxlan':
+      return `VXLAN vni ${t.vni}`;
+    case 'geneve':
+      return `Geneve vni ${t.vni}${t.protocol === undefined ? '' : ` proto ${ethertypeName(t.protocol)}`}`;
+    case 'ipip':
+      return '';
+  }
 }
 
 function formatArp(p: ParsedPacket): string {
@@ -75,7 +83,8 @@ function endpoints(p: ParsedPacket): [string, string] {
   const ip = p.ip;
   if (!ip) return ['', ''];
   const l4 = p.l4;
-  if (l4 && (l4.proto === 'tcp' || l4.proto === 'udp')) return [`${ip.src}.${l4.sport}`, `${ip.dst}.${l4.dport}`];
+  if (l4 && (l4.proto === 'tcp' || l4.proto === 'udp' || l4.proto === 'udplite'))
+    return [`${ip.src}.${l4.sport}`, `${ip.dst}.${l4.dport}`];
   return [ip.src, ip.dst];
 }
 
@@ -121,6 +130,8 @@ function formatL4(l4: L4Layer): string {
       return formatTcp(l4);
     case 'udp':
       return `len ${Math.max(0, l4.length - 8)}`;
+    case 'udplite':
+      return `UDP-Lite coverage ${l4.length}`;
     case 'icmp':
     case 'icmpv6':
       return formatIcmp(l4);

@@ -1,8 +1,11 @@
-// Packet bytes (starting at the Ethernet header) -> protocol layers. Captures are partial (retis
-// keeps up to 255 bytes) and may be malformed, so parsing never throws: a short header stops the
-// parse with `truncated`, anything we do not decode stops it with a note.
-import { ETH_P, IPPROTO, ethertypeName, ipProtoName } from './protocols.js';
+// Packet bytes (starting at the Ethernet header) -> protocol layers as objects, for the text lines
+// and for tests. The walk itself is packet-walk.ts's; this builds the layers it steps on and words
+// why it stopped: a short header stops the parse with `truncated`, anything we do not decode
+// stops it with a note. Never throws.
+import { IPPROTO, ethertypeName, ipProtoName } from './protocols.js';
 import { formatIpv4, formatIpv6, formatMac } from './net-addr.js';
+import { PacketCursor } from './packet-walk.js';
+import { MAX_TUNNEL_FRAMES, PacketLayer, TunnelKind, WalkStop } from './packet-layers.js';
 import type { Event } from './gen/event.js';
 
 export interface EthernetLayer {
@@ -87,10 +90,10 @@ export interface TcpLayer {
 }
 
 export interface UdpLayer {
-  proto: 'udp';
+  proto: 'udp' | 'udplite';
   sport: number;
   dport: number;
-  /** The UDP length field (header included). */
+  /** The UDP length field (header included); UDP-Lite: the checksum coverage. */
   length: number;
 }
 
@@ -107,10 +110,11 @@ export interface IcmpLayer {
 export type L4Layer = TcpLayer | UdpLayer | IcmpLayer;
 
 export interface TunnelLayer {
-  kind: 'vxlan' | 'geneve';
+  kind: 'vxlan' | 'geneve' | 'ipip';
+  /** VXLAN and Geneve: the network identifier (IP-in-IP has none: 0). */
   vni: number;
   flags: number;
-  /** Geneve: the ethertype of the inner packet (0x6558 = Ethernet). */
+  /** Geneve: the ethertype of the inner packet (0x6558 = Ethernet); IP-in-IP: 0x0800 or 0x86dd. */
   protocol?: number;
   optionsLen?: number;
 }
@@ -122,7 +126,7 @@ export interface ParsedPacket {
   ip?: IpLayer;
   l4?: L4Layer;
   tunnel?: TunnelLayer;
-  /** The encapsulated packet of a VXLAN or Geneve tunnel. */
+  /** The encapsulated packet of a VXLAN, Geneve or IP-in-IP tunnel. */
   inner?: ParsedPacket;
   /** Why the parse stopped early (unsupported protocol, bad header...). */
   notes: string[];
@@ -130,26 +134,23 @@ export interface ParsedPacket {
   truncated: boolean;
 }
 
-export const VXLAN_PORT = 4789;
-export const GENEVE_PORT = 6081;
-const MAX_DEPTH = 4; // nested tunnels; deeper ones are only noted
-
-const u16 = (b: Uint8Array, o: number): number => ((b[o] ?? 0) << 8) | (b[o + 1] ?? 0);
-const u32 = (b: Uint8Array, o: number): number => ((u16(b, o) << 16) >>> 0) + u16(b, o + 2);
-
-/** The capture ends inside a header: stop here. */
-function cut(p: ParsedPacket): void {
-  p.truncated = true;
-}
-
-/** Something we do not decode: stop here, saying what. */
-function note(p: ParsedPacket, text: string): void {
-  p.notes.push(text);
-}
-
 /** Parses a packet captured from its Ethernet header. */
 export function parsePacket(bytes: Uint8Array): ParsedPacket {
-  return parseFrom(bytes, null, 0);
+  const c = new PacketCursor().reset(bytes);
+  const outer = emptyPacket();
+  let p = outer;
+  let depth = 0;
+  for (;;) {
+    const layer = c.next();
+    // The walk went into a tunnel's inner packet (even one it then found nothing in).
+    for (; depth < c.depth; depth++) p = p.inner = emptyPacket();
+    if (layer === PacketLayer.END) break;
+    addLayer(p, c, layer);
+  }
+  // The walk stops in its innermost packet: that one says why.
+  if (c.stop === WalkStop.TRUNCATED) p.truncated = true;
+  else if (c.stop !== WalkStop.NONE) p.notes.push(stopNote(c));
+  return outer;
 }
 
 /** Parses packet bytes given as base64 (the `packet.data` field of events). */
@@ -163,231 +164,150 @@ export function eventPacket(ev: Event): ParsedPacket | undefined {
   return typeof data === 'string' && data !== '' ? parsePacketBase64(data) : undefined;
 }
 
-/** `ethertype` null: the bytes start with an Ethernet header; else they start with that protocol. */
-function parseFrom(b: Uint8Array, ethertype: number | null, depth: number): ParsedPacket {
-  const p: ParsedPacket = { vlans: [], notes: [], truncated: false };
-  let off = 0;
-  let type: number;
-  if (ethertype === null) {
-    if (b.length < 14) {
-      cut(p);
-      return p;
-    }
-    type = u16(b, 12);
-    p.eth = { dst: formatMac(b, 0), src: formatMac(b, 6), ethertype: type };
-    off = 14;
-    if (type < 0x0600) {
-      note(p, `802.3 frame, length ${type}, not supported`);
-      return p;
-    }
-    while (type === ETH_P.VLAN || type === ETH_P.QINQ || type === ETH_P.QINQ_OLD) {
-      if (b.length < off + 4) {
-        cut(p);
-        return p;
+const emptyPacket = (): ParsedPacket => ({ vlans: [], notes: [], truncated: false });
+
+function addLayer(p: ParsedPacket, c: PacketCursor, layer: PacketLayer): void {
+  const b = c.bytes;
+  switch (layer) {
+    case PacketLayer.ETHERNET:
+      p.eth = { dst: formatMac(b, c.macDstAt), src: formatMac(b, c.macSrcAt), ethertype: c.ethertype };
+      return;
+    case PacketLayer.VLAN:
+      p.vlans.push({ tpid: c.vlanTpid, pcp: c.vlanPcp, dei: c.vlanDei, vid: c.vlanVid, ethertype: c.ethertype });
+      return;
+    case PacketLayer.ARP:
+      p.arp = { htype: c.arpHtype, ptype: c.arpPtype, op: c.arpOp };
+      if (c.arpSenderMacAt >= 0) {
+        p.arp.senderMac = formatMac(b, c.arpSenderMacAt);
+        p.arp.senderIp = formatIpv4(b, c.arpSenderIpAt);
+        p.arp.targetMac = formatMac(b, c.arpTargetMacAt);
+        p.arp.targetIp = formatIpv4(b, c.arpTargetIpAt);
       }
-      const tci = u16(b, off);
-      const next = u16(b, off + 2);
-      p.vlans.push({ tpid: type, pcp: tci >> 13, dei: (tci & 0x1000) !== 0, vid: tci & 0xfff, ethertype: next });
-      type = next;
-      off += 4;
-    }
-  } else {
-    type = ethertype;
-  }
-  const rest = b.subarray(off);
-  switch (type) {
-    case ETH_P.IPV4:
-      parseIpv4(p, rest, depth);
-      break;
-    case ETH_P.IPV6:
-      parseIpv6(p, rest, depth);
-      break;
-    case ETH_P.ARP:
-      parseArp(p, rest);
-      break;
-    default:
-      note(p, `ethertype ${ethertypeName(type)} not supported`);
-  }
-  return p;
-}
-
-function parseArp(p: ParsedPacket, b: Uint8Array): void {
-  if (b.length < 8) return cut(p);
-  const arp: ArpLayer = { htype: u16(b, 0), ptype: u16(b, 2), op: u16(b, 6) };
-  p.arp = arp;
-  const hlen = b[4] ?? 0;
-  const plen = b[5] ?? 0;
-  if ((arp.htype !== 1 && arp.htype !== 6) || arp.ptype !== ETH_P.IPV4 || hlen !== 6 || plen !== 4)
-    return note(p, `ARP for hardware ${arp.htype} protocol 0x${arp.ptype.toString(16)} not supported`);
-  if (b.length < 28) return cut(p);
-  arp.senderMac = formatMac(b, 8); // htype 1 Ethernet, 6 IEEE 802: both 6-byte MACs
-  arp.senderIp = formatIpv4(b, 14);
-  arp.targetMac = formatMac(b, 18);
-  arp.targetIp = formatIpv4(b, 24);
-}
-
-function parseIpv4(p: ParsedPacket, b: Uint8Array, depth: number): void {
-  if (b.length < 20) return cut(p);
-  const version = (b[0] ?? 0) >> 4;
-  const headerLen = ((b[0] ?? 0) & 0x0f) * 4;
-  if (version !== 4) return note(p, `IP version ${version} in an IPv4 packet`);
-  const frag = u16(b, 6);
-  const ip: Ipv4Layer = {
-    version: 4,
-    src: formatIpv4(b, 12),
-    dst: formatIpv4(b, 16),
-    proto: b[9] ?? 0,
-    ttl: b[8] ?? 0,
-    tos: b[1] ?? 0,
-    id: u16(b, 4),
-    df: (frag & 0x4000) !== 0,
-    mf: (frag & 0x2000) !== 0,
-    fragOffset: (frag & 0x1fff) * 8,
-    totalLen: u16(b, 2),
-    headerLen,
-    optionsLen: Math.max(0, headerLen - 20),
-  };
-  p.ip = ip;
-  if (headerLen < 20) return note(p, `bad IPv4 header length ${headerLen}`);
-  if (b.length < headerLen) return cut(p);
-  if (ip.fragOffset !== 0) return; // a later fragment: no transport header in it
-  // A total length of 0 (TSO/BIG TCP) or beyond the capture: use what was captured.
-  const end = ip.totalLen >= headerLen ? ip.totalLen : b.length;
-  parseL4(p, ip.proto, b.subarray(headerLen, Math.min(end, b.length)), end - headerLen, depth);
-}
-
-function parseIpv6(p: ParsedPacket, b: Uint8Array, depth: number): void {
-  if (b.length < 40) return cut(p);
-  const version = (b[0] ?? 0) >> 4;
-  if (version !== 6) return note(p, `IP version ${version} in an IPv6 packet`);
-  const w0 = u32(b, 0);
-  const ip: Ipv6Layer = {
-    version: 6,
-    src: formatIpv6(b, 8),
-    dst: formatIpv6(b, 24),
-    proto: b[6] ?? 0,
-    nextHeader: b[6] ?? 0,
-    ttl: b[7] ?? 0,
-    trafficClass: (w0 >>> 20) & 0xff,
-    flowLabel: w0 & 0xfffff,
-    payloadLen: u16(b, 4),
-    ext: [],
-  };
-  p.ip = ip;
-  // A payload length of 0 is a jumbogram / BIG TCP packet: use what was captured.
-  const end = ip.payloadLen > 0 ? 40 + ip.payloadLen : b.length;
-  let off = 40;
-  let nh = ip.nextHeader;
-  for (;;) {
-    if (nh === IPPROTO.HOPOPTS || nh === IPPROTO.DSTOPTS || nh === IPPROTO.ROUTING) {
-      if (b.length < off + 8) return cut(p);
-      const len = ((b[off + 1] ?? 0) + 1) * 8;
-      if (nh === IPPROTO.ROUTING)
-        ip.ext.push({ kind: 'routing', len, routingType: b[off + 2] ?? 0, segmentsLeft: b[off + 3] ?? 0 });
-      else ip.ext.push({ kind: nh === IPPROTO.HOPOPTS ? 'hop-by-hop' : 'destination', len });
-      nh = b[off] ?? 0;
-      off += len;
-    } else if (nh === IPPROTO.FRAGMENT) {
-      if (b.length < off + 8) return cut(p);
-      const fo = u16(b, off + 2);
-      ip.ext.push({ kind: 'fragment', offset: fo & 0xfff8, more: (fo & 1) !== 0, id: u32(b, off + 4) });
-      nh = b[off] ?? 0;
-      off += 8;
-      if ((fo & 0xfff8) !== 0) {
-        ip.proto = nh;
-        return; // a later fragment: no transport header in it
-      }
-    } else if (nh === IPPROTO.AH) {
-      if (b.length < off + 12) return cut(p);
-      const len = ((b[off + 1] ?? 0) + 2) * 4;
-      ip.ext.push({ kind: 'ah', len, spi: u32(b, off + 4), seq: u32(b, off + 8) });
-      nh = b[off] ?? 0;
-      off += len;
-    } else {
-      break;
-    }
-    ip.proto = nh;
-  }
-  ip.proto = nh;
-  if (off > b.length) return cut(p);
-  parseL4(p, nh, b.subarray(off, Math.min(end, b.length)), end - off, depth);
-}
-
-/** `b`: the captured transport bytes; `len`: the transport length the IP header announces. */
-function parseL4(p: ParsedPacket, proto: number, b: Uint8Array, len: number, depth: number): void {
-  switch (proto) {
-    case IPPROTO.TCP: {
-      if (b.length < 20) return cut(p);
-      const headerLen = ((b[12] ?? 0) >> 4) * 4;
+      return;
+    case PacketLayer.IPV4:
+      p.ip = {
+        version: 4,
+        src: formatIpv4(b, c.ipSrcAt),
+        dst: formatIpv4(b, c.ipDstAt),
+        proto: c.ipProto,
+        ttl: c.ipTtl,
+        tos: c.ipTos,
+        id: c.ipId,
+        df: c.ipDf,
+        mf: c.ipMf,
+        fragOffset: c.ipFragOffset,
+        totalLen: c.ipTotalLen,
+        headerLen: c.ipHeaderLen,
+        optionsLen: Math.max(0, c.ipHeaderLen - 20),
+      };
+      return;
+    case PacketLayer.IPV6:
+      p.ip = {
+        version: 6,
+        src: formatIpv6(b, c.ipSrcAt),
+        dst: formatIpv6(b, c.ipDstAt),
+        proto: c.ipProto,
+        nextHeader: c.ip6NextHeader,
+        ttl: c.ipTtl,
+        trafficClass: c.ip6TrafficClass,
+        flowLabel: c.ip6FlowLabel,
+        payloadLen: c.ip6PayloadLen,
+        ext: [],
+      };
+      return;
+    case PacketLayer.IPV6_EXT:
+      if (p.ip?.version !== 6) return;
+      p.ip.ext.push(extHeader(c));
+      p.ip.proto = c.ipProto;
+      return;
+    case PacketLayer.TCP:
       p.l4 = {
         proto: 'tcp',
-        sport: u16(b, 0),
-        dport: u16(b, 2),
-        seq: u32(b, 4),
-        ack: u32(b, 8),
-        flags: (((b[12] ?? 0) & 0x01) << 8) | (b[13] ?? 0),
-        window: u16(b, 14),
-        headerLen,
-        optionsLen: Math.max(0, headerLen - 20),
-        payloadLen: Math.max(0, len - headerLen),
+        sport: c.sport,
+        dport: c.dport,
+        seq: c.tcpSeq,
+        ack: c.tcpAck,
+        flags: c.tcpFlags,
+        window: c.tcpWindow,
+        headerLen: c.tcpHeaderLen,
+        optionsLen: Math.max(0, c.tcpHeaderLen - 20),
+        payloadLen: Math.max(0, c.l4Len - c.tcpHeaderLen),
       };
-      if (headerLen < 20) note(p, `bad TCP header length ${headerLen}`);
+      return;
+    case PacketLayer.UDP:
+      p.l4 = { proto: c.udpLite ? 'udplite' : 'udp', sport: c.sport, dport: c.dport, length: c.udpLength };
+      return;
+    case PacketLayer.ICMP: {
+      const icmp: IcmpLayer = { proto: c.icmpV6 ? 'icmpv6' : 'icmp', type: c.icmpType, code: c.icmpCode };
+      if (c.icmpEcho && c.icmpSeq >= 0) {
+        icmp.id = c.icmpId;
+        icmp.seq = c.icmpSeq;
+      } else if (c.icmpTargetAt >= 0) icmp.target = formatIpv6(b, c.icmpTargetAt);
+      p.l4 = icmp;
       return;
     }
-    case IPPROTO.UDP: {
-      if (b.length < 8) return cut(p);
-      const udp: UdpLayer = { proto: 'udp', sport: u16(b, 0), dport: u16(b, 2), length: u16(b, 4) };
-      p.l4 = udp;
-      const isPort = (port: number): boolean => udp.sport === port || udp.dport === port;
-      if (isPort(VXLAN_PORT)) parseVxlan(p, b.subarray(8), depth);
-      else if (isPort(GENEVE_PORT)) parseGeneve(p, b.subarray(8), depth);
+    case PacketLayer.TUNNEL:
+      p.tunnel = tunnel(c);
       return;
-    }
-    case IPPROTO.ICMP:
-    case IPPROTO.ICMPV6:
-      parseIcmp(p, proto === IPPROTO.ICMPV6, b);
+    default: // OTHER: said by the stop reason
       return;
-    case IPPROTO.NONE:
-      return;
+  }
+}
+
+function extHeader(c: PacketCursor): Ipv6ExtHeader {
+  switch (c.extKind) {
+    case IPPROTO.ROUTING:
+      return { kind: 'routing', len: c.extLen, routingType: c.extRoutingType, segmentsLeft: c.extSegmentsLeft };
+    case IPPROTO.FRAGMENT:
+      return { kind: 'fragment', offset: c.extFragOffset, more: c.extFragMore, id: c.extFragId };
+    case IPPROTO.AH:
+      return { kind: 'ah', len: c.extLen, spi: c.extAhSpi, seq: c.extAhSeq };
     default:
-      note(p, `${ipProtoName(proto)} not supported`);
+      return { kind: c.extKind === IPPROTO.HOPOPTS ? 'hop-by-hop' : 'destination', len: c.extLen };
   }
 }
 
-function parseIcmp(p: ParsedPacket, v6: boolean, b: Uint8Array): void {
-  if (b.length < 4) return cut(p);
-  const icmp: IcmpLayer = { proto: v6 ? 'icmpv6' : 'icmp', type: b[0] ?? 0, code: b[1] ?? 0 };
-  p.l4 = icmp;
-  const echo = v6 ? icmp.type === 128 || icmp.type === 129 : [0, 8, 13, 14].includes(icmp.type);
-  if (echo) {
-    if (b.length < 8) return cut(p);
-    icmp.id = u16(b, 4);
-    icmp.seq = u16(b, 6);
-  } else if (v6 && (icmp.type === 135 || icmp.type === 136)) {
-    if (b.length < 24) return cut(p);
-    icmp.target = formatIpv6(b, 8);
+function tunnel(c: PacketCursor): TunnelLayer {
+  switch (c.tunnelKind) {
+    case TunnelKind.VXLAN:
+      return { kind: 'vxlan', flags: c.tunnelFlags, vni: c.vni };
+    case TunnelKind.GENEVE:
+      return {
+        kind: 'geneve',
+        flags: c.tunnelFlags,
+        vni: c.vni,
+        protocol: c.tunnelProtocol,
+        optionsLen: c.geneveOptionsLen,
+      };
+    case TunnelKind.IPIP:
+      // IPv4 or IPv6 right after the outer IP header (IP protocol 4 or 41), as Calico sends it.
+      return { kind: 'ipip', vni: 0, flags: 0, protocol: c.tunnelProtocol };
   }
 }
 
-function parseVxlan(p: ParsedPacket, b: Uint8Array, depth: number): void {
-  if (b.length < 8) return cut(p);
-  p.tunnel = { kind: 'vxlan', flags: b[0] ?? 0, vni: (u32(b, 4) >>> 8) & 0xffffff };
-  parseInner(p, b.subarray(8), null, depth);
-}
-
-function parseGeneve(p: ParsedPacket, b: Uint8Array, depth: number): void {
-  if (b.length < 8) return cut(p);
-  const version = (b[0] ?? 0) >> 6;
-  const optionsLen = ((b[0] ?? 0) & 0x3f) * 4;
-  const protocol = u16(b, 2);
-  p.tunnel = { kind: 'geneve', flags: b[1] ?? 0, vni: (u32(b, 4) >>> 8) & 0xffffff, protocol, optionsLen };
-  if (version !== 0) return note(p, `Geneve version ${version} not supported`);
-  if (b.length < 8 + optionsLen) return cut(p);
-  parseInner(p, b.subarray(8 + optionsLen), protocol === ETH_P.TEB ? null : protocol, depth);
-}
-
-function parseInner(p: ParsedPacket, b: Uint8Array, ethertype: number | null, depth: number): void {
-  if (b.length === 0) return; // header-only capture: nothing of the inner packet
-  if (depth + 1 >= MAX_DEPTH) return note(p, `more than ${MAX_DEPTH} nested tunnels, inner not parsed`);
-  p.inner = parseFrom(b, ethertype, depth + 1);
+/** Why the walk stopped, in words. */
+function stopNote(c: PacketCursor): string {
+  const arg = c.stopArg;
+  switch (c.stop) {
+    case WalkStop.LENGTH_FRAME:
+      return `802.3 frame, length ${arg}, not supported`;
+    case WalkStop.ETHERTYPE:
+      return `ethertype ${ethertypeName(arg)} not supported`;
+    case WalkStop.ARP_KIND:
+      return `ARP for hardware ${arg} protocol 0x${c.stopArg2.toString(16)} not supported`;
+    case WalkStop.IP_VERSION:
+      return `IP version ${arg} in an IPv${c.stopArg2} packet`;
+    case WalkStop.IPV4_HEADER_LEN:
+      return `bad IPv4 header length ${arg}`;
+    case WalkStop.PROTOCOL:
+      return `${ipProtoName(arg)} not supported`;
+    case WalkStop.TCP_HEADER_LEN:
+      return `bad TCP header length ${arg}`;
+    case WalkStop.GENEVE_VERSION:
+      return `Geneve version ${arg} not supported`;
+    case WalkStop.TUNNEL_DEPTH:
+      return `more than ${MAX_TUNNEL_FRAMES} nested tunnels, inner not parsed`;
+    default:
+      return '';
+  }
 }

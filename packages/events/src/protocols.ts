@@ -13,8 +13,12 @@ export const ETH_P = {
 export const IPPROTO = {
   HOPOPTS: 0,
   ICMP: 1,
+  /** IPv4 in IP (IP-in-IP). */
+  IPIP: 4,
   TCP: 6,
   UDP: 17,
+  /** IPv6 in IP. */
+  IPV6: 41,
   ROUTING: 43,
   FRAGMENT: 44,
   ESP: 50,
@@ -22,6 +26,7 @@ export const IPPROTO = {
   ICMPV6: 58,
   NONE: 59,
   DSTOPTS: 60,
+  UDPLITE: 136,
 } as const;
 
 const ETHERTYPES: Record<number, string> = {

@@ -314,6 +314,52 @@ test('Geneve: inner Ethernet (TEB) after options, or inner IP directly', () => {
   expect(ip.inner?.l4).toMatchObject({ proto: 'icmp', type: 8, id: 1, seq: 2 });
 });
 
+test('IP-in-IP (Calico) and IPv6-in-IPv4: the inner packet after the outer IP header', () => {
+  const inner = ipv4({ src: '10.0.1.5', dst: '10.0.2.7', proto: 1, id: 9 }, icmpEcho(8, 4, 2));
+  const p = parsePacket(
+    buf(ether({ type: 0x0800 }, ipv4({ src: '192.168.0.10', dst: '192.168.0.11', proto: 4 }, inner))),
+  );
+  expect(p.tunnel).toEqual({ kind: 'ipip', vni: 0, flags: 0, protocol: 0x0800 });
+  expect(p.inner?.eth).toBeUndefined();
+  expect(p.inner?.ip).toMatchObject({ src: '10.0.1.5', dst: '10.0.2.7', id: 9 });
+  expect(p.inner?.l4).toMatchObject({ proto: 'icmp', id: 4, seq: 2 });
+  expect(formatPacket(p)).toBe(
+    '192.168.0.10 > 192.168.0.11 ttl 64 tos 0x0 id 0 off 0 len 48 proto IPIP (4): ' +
+      '10.0.1.5 > 10.0.2.7 ttl 64 tos 0x0 id 9 off 0 len 28 proto ICMP (1) ICMP echo request, id 4, seq 2',
+  );
+  const v6 = ipv6({ src: '2001:db8::1', dst: '2001:db8::2', next: 17 }, udp(1, 2, [7]));
+  const sit = parsePacket(buf(ether({ type: 0x0800 }, ipv4({ src: '1.1.1.1', dst: '2.2.2.2', proto: 41 }, v6))));
+  expect(sit.tunnel).toMatchObject({ kind: 'ipip', protocol: 0x86dd });
+  expect(sit.inner?.ip).toMatchObject({ version: 6, src: '2001:db8::1' });
+  expect(sit.inner?.l4).toMatchObject({ proto: 'udp', sport: 1, dport: 2 });
+  // An outer header with nothing after it: no inner packet, nothing cut.
+  const bare = parsePacket(buf(ether({ type: 0x0800 }, ipv4({ src: '1.1.1.1', dst: '2.2.2.2', proto: 4 }, []))));
+  expect(bare).toMatchObject({ tunnel: { kind: 'ipip', protocol: 0x0800 }, truncated: false, notes: [] });
+  expect(bare.inner).toBeUndefined();
+});
+
+test('UDP-Lite: ports and the checksum coverage', () => {
+  const lite = [...udp(5000, 5001, [1, 2, 3, 4])];
+  lite[4] = 0;
+  lite[5] = 8; // coverage: the header only
+  const p = parsePacket(buf(ether({ type: 0x0800 }, ipv4({ src: '1.1.1.1', dst: '2.2.2.2', proto: 136 }, lite))));
+  expect(p.l4).toEqual({ proto: 'udplite', sport: 5000, dport: 5001, length: 8 });
+  expect(formatPacket(p)).toBe(
+    '1.1.1.1.5000 > 2.2.2.2.5001 ttl 64 tos 0x0 id 0 off 0 len 32 proto UDPLite (136) UDP-Lite coverage 8',
+  );
+});
+
+test('tunnels nested deeper than the walk goes are noted, the outer layers kept', () => {
+  let frame = ether({ type: 0x0800 }, ipv4({ src: '9.9.9.9', dst: '8.8.8.8', proto: 1 }, icmpEcho(8, 1, 1)));
+  for (let i = 0; i < 4; i++)
+    frame = ether({ type: 0x0800 }, ipv4({ src: '1.1.1.1', dst: '2.2.2.2', proto: 17 }, udp(1, 4789, vxlan(i, frame))));
+  let p = parsePacket(buf(frame));
+  for (let i = 0; i < 3; i++) p = p.inner ?? p;
+  expect(p.tunnel).toMatchObject({ kind: 'vxlan', vni: 0 });
+  expect(p.inner).toBeUndefined();
+  expect(p.notes).toEqual(['more than 4 nested tunnels, inner not parsed']);
+});
+
 test('what is not decoded ends the parse with a note', () => {
   const lldp = parsePacket(buf(ether({ type: 0x88cc }, [2, 7, 4])));
   expect(lldp.notes).toEqual(['ethertype LLDP (0x88cc) not supported']);

@@ -1,0 +1,33 @@
+// dev: the network device the packet is on (name, ifindex) and the one it came in on.
+// BPF: fill_dev_ns (bpf/include/sections.bpf.h), fields of the base record.
+import { Sec } from '../../decode/layout.js';
+import { cstr, requireOffsets } from '../../decode/record-header.js';
+import { section } from '../../decode/section.js';
+import { defineCollector } from '../define.js';
+
+export const dev = defineCollector({
+  name: 'dev',
+  globals: () => ({ col_dev: true }),
+  sections: ({ event }) => {
+    const o = requireOffsets(event, ['dev_name', 'ifindex', 'rx_ifindex']);
+    const [name, ifindex, rx] = [o['dev_name'], o['ifindex'], o['rx_ifindex']] as [number, number, number];
+    return [
+      section(
+        'dev',
+        ({ view, buf, at, present }) => {
+          if (!(present & Sec.DEV)) return undefined;
+          const d: { name: string; ifindex: number; rx_ifindex?: number } = {
+            name: cstr(buf, at + name, 16),
+            ifindex: view.getUint32(at + ifindex, true),
+          };
+          if (present & Sec.RX_IFINDEX) d.rx_ifindex = view.getUint32(at + rx, true);
+          return d;
+        },
+        ({ view, buf, at, present }) =>
+          present & Sec.DEV
+            ? `"dev":{"name":${JSON.stringify(cstr(buf, at + name, 16))},"ifindex":${view.getUint32(at + ifindex, true)}${present & Sec.RX_IFINDEX ? `,"rx_ifindex":${view.getUint32(at + rx, true)}` : ''}}`
+            : undefined,
+      ),
+    ];
+  },
+});

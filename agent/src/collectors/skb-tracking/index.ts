@@ -1,0 +1,88 @@
+// skb-tracking: every record of a packet carries its id (the first data buffer's address and
+// when it was first seen), through clones, NAT, encapsulation and head reallocation. The BPF side
+// is part of the core (bpf/include/tracking.bpf.h): whether a record is written depends on it.
+import { integerJson } from '@retrace/events';
+import { Sec, ProbeFlag } from '../../decode/layout.js';
+import { requireOffsets } from '../../decode/record-header.js';
+import { section } from '../../decode/section.js';
+import { STRUCTS } from '../../gen/probe-skeleton.js';
+import { defineCollector } from '../define.js';
+
+/**
+ * Where tracking entries end, by `kind:symbol`: the skb is freed (`skb`: its head goes too when
+ * no clone shares it), or its data buffer is (`head`).
+ */
+export const FREEING_POINTS: ReadonlyMap<string, 'skb' | 'head'> = new Map([
+  ['tracepoint:skb:kfree_skb', 'skb'],
+  ['tracepoint:skb:consume_skb', 'skb'],
+  ['tracepoint:skb:skb_copy_datagram_iovec', 'skb'],
+  ['kprobe:skb_free_head', 'head'],
+  ['kprobe:kfree_skb_partial', 'skb'],
+]);
+
+/** Entries not seen for this long are forgotten (packets whose freeing point was missed). */
+const MAX_AGE_NS = 60_000_000_000n;
+const LAST_SEEN = STRUCTS.track_info.fields.last_seen.offset;
+
+export const skbTracking = defineCollector({
+  name: 'skb-tracking',
+  /**
+   * Freeing points, attached silently. Where kprobes exist, also retis's exact ones: the buffer
+   * freed (skb_free_head) and a head handed to another skb (kfree_skb_partial), which no
+   * tracepoint shows.
+   */
+  probes: ({ kprobes }) => [
+    { spec: 'tp:skb:kfree_skb', silent: true },
+    { spec: 'tp:skb:consume_skb', silent: true },
+    // Sockets free read datagrams without consume_skb; reading them ends their journey.
+    { spec: 'tp:skb:skb_copy_datagram_iovec', silent: true },
+    ...(kprobes
+      ? ['skb_free_head', 'kfree_skb_partial'].map((f) => ({ spec: `kprobe:${f}`, silent: true, optional: true }))
+      : []),
+  ],
+  probeFlags: (p) => {
+    const freeing = FREEING_POINTS.get(`${p.kind}:${p.symbol}`);
+    return freeing === 'head' ? ProbeFlag.FREE_HEAD : freeing ? ProbeFlag.FREE : 0;
+  },
+  globals: () => ({ col_tracking: true }),
+  sections: ({ event }) => {
+    const o = requireOffsets(event, ['orig_head', 'track_ts', 'skb']);
+    const [head, ts, skb] = [o['orig_head'], o['track_ts'], o['skb']] as [number, number, number];
+    return [
+      section(
+        'skb-tracking',
+        ({ view, at, present }) =>
+          present & Sec.TRACKING
+            ? {
+                orig_head: view.getBigUint64(at + head, true),
+                timestamp: view.getBigUint64(at + ts, true),
+                skb: view.getBigUint64(at + skb, true),
+              }
+            : undefined,
+        ({ view, at, present }) =>
+          present & Sec.TRACKING
+            ? `"skb-tracking":{"orig_head":${integerJson(view.getBigUint64(at + head, true))},"timestamp":${integerJson(view.getBigUint64(at + ts, true))},"skb":${integerJson(view.getBigUint64(at + skb, true))}}`
+            : undefined,
+      ),
+    ];
+  },
+  start: ({ main }) => {
+    const tracking = main.map('tracking');
+    const gc = setInterval(() => {
+      const now = process.hrtime.bigint();
+      const stale: Buffer[] = [];
+      for (const [k, v] of tracking.lookupAll()) if (now - v.readBigUInt64LE(LAST_SEEN) > MAX_AGE_NS) stale.push(k);
+      if (stale.length) tracking.deleteBatch(stale);
+    }, 5000);
+    gc.unref();
+    return {
+      finish: (counts) => {
+        let n = 0;
+        const keys = tracking.keys();
+        while (!keys.next().done) n++;
+        counts.followed = n;
+      },
+      stop: () => clearInterval(gc),
+    };
+  },
+});

@@ -1,0 +1,75 @@
+// A section of an event (skb-drop, dev, ct, ...) as a collector reads it from a record: each
+// collector hands the record readers its codecs, so that the readers name no collector.
+import { stringifyEvent, type Event } from '@retrace/events';
+import { partPlace, type PartName, type RecordLayouts } from './layout.js';
+import { checkPartRoom } from './record-header.js';
+
+/** The record being read. Readers reuse one object per record: a codec must not keep it. */
+export interface RecordRef {
+  view: DataView;
+  buf: Buffer;
+  /** Offset of the record in buf (and view). */
+  at: number;
+  len: number;
+  /** retrace_event.present */
+  present: number;
+}
+
+export interface SectionCodec {
+  /** The event's key (its JSON name). */
+  readonly key: string;
+  /** Sets the section on the event when the record has it. */
+  decodeInto(ev: Event, r: RecordRef): void;
+  /** The section as JSON (`"key":{...}`) when the record has it. */
+  json(r: RecordRef): string | undefined;
+}
+
+/**
+ * A codec from a decoder; `json` is the fast path of sections every record has (written
+ * straight from the record), and defaults to the schema's writer over the decoded section.
+ */
+export function section<K extends keyof Event>(
+  key: K,
+  decode: (r: RecordRef) => Event[K] | undefined,
+  json?: (r: RecordRef) => string | undefined,
+): SectionCodec {
+  return {
+    key,
+    decodeInto(ev, r) {
+      const v = decode(r);
+      if (v !== undefined) ev[key] = v;
+    },
+    json:
+      json ??
+      ((r) => {
+        const v = decode(r);
+        // `{"key":...}` in the schema's field order, without its braces.
+        return v === undefined ? undefined : stringifyEvent({ [key]: v } as Event).slice(1, -1);
+      }),
+  };
+}
+
+/** Codecs in the order the schema writes an event's sections (what stringifyEvent writes). */
+export function inSchemaOrder(codecs: readonly SectionCodec[]): SectionCodec[] {
+  const order = Object.keys(JSON.parse(stringifyEvent(Object.fromEntries(codecs.map((c) => [c.key, 0])) as Event)));
+  return [...codecs].sort((a, b) => order.indexOf(a.key) - order.indexOf(b.key));
+}
+
+/**
+ * The codec of a collector's part of the record (bpf/collectors/NAME.bpf.h): read when the
+ * record's present has the part's bit, from the part's offset; a record too short for a part it
+ * says it has is an error.
+ */
+export function partSection<K extends keyof Event>(
+  key: K,
+  layouts: RecordLayouts,
+  part: PartName,
+  decode: (view: DataView, buf: Buffer, at: number) => Event[K],
+): SectionCodec {
+  const place = partPlace(layouts, part);
+  return section(key, (r) => {
+    if (!(r.present & place.bit)) return undefined;
+    checkPartRoom(r.len, place.end, part);
+    return decode(r.view, r.buf, r.at + place.offset);
+  });
+}

@@ -1,0 +1,35 @@
+// The aggregator's core, without gRPC: packet fingerprints, the cluster clock, the journey
+// sorter, the trace store and trace summaries.
+export {
+  packetFingerprint,
+  packetIdentity,
+  fingerprintText,
+  readPacketFields,
+  readPacketFieldsFromBytes,
+  FINGERPRINT_PAYLOAD_BYTES,
+  type PacketFields,
+  type PacketIdentity,
+} from './fingerprint.js';
+export { ClusterClock, ClockError, type ClusterClockOptions } from './clock.js';
+export { JourneySorter, SorterOptionsError, type JourneySorterOptions, type SortStats } from './journey-sorter.js';
+export { SortedEvent, journeySection, type Journey, type SortItem, type EventOrigin } from './sorted-event.js';
+export { readSortKeys, SortKeys } from './sort-keys.js';
+export {
+  TraceStore,
+  StoreError,
+  StoreWriteError,
+  StateFileError,
+  traceDirName,
+  type StoreFilter,
+  type StoreWarning,
+  type TraceStoreOptions,
+} from '../store/index.js';
+export {
+  SummaryBuilder,
+  SummaryError,
+  NODE_STATES,
+  whereLabel,
+  type NodeState,
+  type SummaryOptions,
+} from './summary.js';
+export { benchSort, syntheticTrace, syntheticClock, type SortBenchResult, type SyntheticEvent } from './bench-sort.js';

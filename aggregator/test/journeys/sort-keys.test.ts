@@ -1,0 +1,68 @@
+// The few fields the aggregator reads of each event without decoding it: they must be what a
+// full decode says, and a malformed event must be refused, however deep the damage.
+import { decodeMessage, encodeMessage, fieldNumber, ProtoDecodeError, ProtoWriter, type Event } from '@retrace/events';
+import { readSortKeys } from '../../src/journeys/index.js';
+import { event, overVxlan, podPing, tracking } from './packets.js';
+
+const cases: Event[] = [
+  event({ ts: 123_456_789n, tracking: tracking(5n, 0xffff888812345678n), packet: podPing(3) }),
+  event({
+    ts: 2n ** 60n + 7n,
+    tracking: tracking(2n ** 63n + 1n, 0xffffffffffffffffn),
+    packet: overVxlan(podPing(4)),
+    drop: 'NETFILTER_DROP',
+    node: 'node-b',
+    pod: { namespace: 'shop', name: 'cart-7d9f' },
+  }),
+  { common: { timestamp: 0n, smp_id: 1 }, kernel: { symbol: 'skb:kfree_skb', probe_type: 'raw_tracepoint' } },
+  { kernel: { symbol: 'x', probe_type: 'kprobe' } },
+];
+
+test.each(cases.map((e, i) => [i, e] as const))('event %i: the keys are what a full decode says', (_i, ev) => {
+  const raw = encodeMessage('Event', ev);
+  const full = decodeMessage<Event>('Event', raw);
+  const k = readSortKeys(raw);
+  expect(k.timestamp).toBe(full.common?.timestamp);
+  const st = full['skb-tracking'];
+  expect([k.tracked, k.trackHead, k.trackTs]).toEqual([st !== undefined, st?.orig_head ?? 0n, st?.timestamp ?? 0n]);
+  const packet = Buffer.from(k.raw.subarray(k.packetStart, k.packetEnd)).toString('base64');
+  expect(packet || undefined).toBe(full.packet?.data || undefined);
+  expect(k.packetLen).toBe(full.packet ? full.packet.len || Buffer.from(full.packet.data, 'base64').length : 0);
+  expect(k.dropReason).toBe(full['skb-drop']?.drop_reason ?? '');
+  expect(k.hasK8s).toBe(full.k8s !== undefined);
+  expect([k.k8sNode, k.namespace, k.pod]).toEqual([
+    full.k8s?.node ?? '',
+    full.k8s?.namespace ?? '',
+    full.k8s?.pod ?? '',
+  ]);
+});
+
+test('a section sent twice is merged, the later fields winning, as protobuf has it', () => {
+  const a = encodeMessage('Event', { k8s: { node: 'n1', pod: 'p1' } });
+  const b = encodeMessage('Event', { k8s: { node: 'n2' } });
+  const k = readSortKeys(Buffer.concat([a, b]));
+  expect([k.k8sNode, k.pod]).toEqual(['n2', 'p1']);
+  expect(decodeMessage<Event>('Event', Buffer.concat([a, b])).k8s).toMatchObject({ node: 'n2', pod: 'p1' });
+});
+
+test('malformed events are refused with where the damage is, even inside a section it skips', () => {
+  const good = encodeMessage('Event', cases[1] as Event);
+  expect(() => readSortKeys(good.subarray(0, good.length - 3))).toThrow(ProtoDecodeError);
+  // kernel (field 2) holding a string field (symbol, 1) whose length runs past the section.
+  const kernel = Buffer.from([0x12, 0x04, 0x0a, 0x09, 0x61, 0x62]);
+  expect(() => readSortKeys(Buffer.concat([kernel, good]))).toThrow(/runs past the end/);
+  // common.timestamp (a varint) sent with the wire type of a string.
+  const badWire = Buffer.from([0x0a, 0x03, 0x0a, 0x01, 0x00]);
+  expect(() => readSortKeys(badWire)).toThrow(/field timestamp has wire type 2, expected 0/);
+  // A section it reads, one byte shorter than the node name inside it.
+  const w = new ProtoWriter();
+  w.uint32((fieldNumber('Event', 'k8s') << 3) | 2);
+  const name = encodeMessage('K8s', { node: 'abc' });
+  w.uint32(name.length - 1);
+  w.raw(name);
+  expect(() => readSortKeys(w.buf.subarray(0, w.pos))).toThrow(/a field of K8s runs past the end/);
+  // A field it passes over inside a section it reads: packet.len with a string's wire type.
+  const len = fieldNumber('Packet', 'len');
+  const packet = Buffer.from([(fieldNumber('Event', 'packet') << 3) | 2, 3, (len << 3) | 2, 1, 0]);
+  expect(() => readSortKeys(packet)).toThrow(/field len has wire type 2, expected 0/);
+});

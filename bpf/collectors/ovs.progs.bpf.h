@@ -1,0 +1,3 @@
+/* The ovs collector's programs: the kernel datapath's side and ovs-vswitchd's (USDT). */
+#include "collectors/ovs/datapath.bpf.h"
+#include "collectors/ovs/vswitchd.bpf.h"

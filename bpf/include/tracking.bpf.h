@@ -1,0 +1,125 @@
+/* skb-tracking: a packet's id (its first data buffer's address and when it was first seen) kept
+ * by data buffer and by skb, so that every record of the packet carries it through clones, head
+ * reallocation, NAT and encapsulation; forgotten where the packet is freed. Part of the core
+ * (chain.bpf.h): whether a record is written at all depends on it. */
+#ifndef __RETRACE_TRACKING_BPF_H
+#define __RETRACE_TRACKING_BPF_H
+
+#include "compat.bpf.h"
+#include "event.h"
+
+/* The collectors' switches are off unless the agent turns them on (agent/src/collectors/). */
+const volatile bool col_tracking = false;
+
+struct track_info {
+	__u64 orig_head;
+	__u64 ts;
+	__u64 last_seen;
+	__u64 head;
+	__u64 skb;	/* last skb seen with this head */
+};
+RETRACE_BTF_TYPE(track_info);
+
+/* Tracking id by data buffer (clones share it) ... */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct track_info);
+} tracking SEC(".maps");
+
+/* ... and by skb, to re-key an skb whose head was reallocated (no kprobe on pskb_expand_head
+ * needed: the skb is found under its old head's id the next time a probe sees it). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct track_info);
+} skb_ids SEC(".maps");
+
+
+static __always_inline bool track(struct sk_buff *skb, const struct sk_buff *s, struct retrace_event *e, __u8 flags,
+				  __u64 now)
+{
+	__u64 head = (__u64)s->head;
+	__u64 skbp = (__u64)skb;
+	struct track_info *ti, *known, fresh = {};
+
+	ti = bpf_map_lookup_elem(&tracking, &head);
+	/* The same buffer under another skb that does not share it (not a clone): the buffer was
+	 * freed where no probe saw it and reused for a new packet. */
+	if (ti && ti->skb != skbp && !BPF_CORE_READ_BITFIELD(s, cloned)) {
+		bpf_map_delete_elem(&tracking, &head);
+		ti = NULL;
+	}
+	if (!ti) {
+		ti = bpf_map_lookup_elem(&skb_ids, &skbp);
+		if (ti && ti->head != head) {
+			/* Same skb, new data buffer: keep its id under the new head. */
+			fresh = *ti;
+		} else {
+			if (flags & PROBE_F_NO_CREATE)
+				return false;
+			fresh.orig_head = head;
+			fresh.ts = now;
+		}
+		fresh.head = head;
+		fresh.last_seen = now;
+		fresh.skb = skbp;
+		bpf_map_update_elem(&tracking, &head, &fresh, BPF_ANY);
+		ti = &fresh;
+	} else {
+		ti->last_seen = now;
+		ti->skb = skbp;
+	}
+	e->skb = skbp;
+	e->orig_head = ti->orig_head;
+	e->track_ts = ti->ts;
+	e->present |= SEC_TRACKING;
+	/* Remember the id under this skb too; in place when it is already there (no map update). */
+	known = bpf_map_lookup_elem(&skb_ids, &skbp);
+	if (known && known->orig_head == ti->orig_head && known->ts == ti->ts) {
+		known->head = head;
+		known->last_seen = now;
+	} else {
+		fresh = *ti;
+		fresh.head = head;
+		bpf_map_update_elem(&skb_ids, &skbp, &fresh, BPF_ANY);
+	}
+	return true;
+}
+
+/* A freeing point: the skb is gone; its head too when this was the last reference to it (not
+ * cloned, or the last of the clones: the data reference count is 1). A head left behind would
+ * give its id to the next packet that gets the same buffer. */
+static __always_inline void untrack(struct sk_buff *skb, const struct sk_buff *s)
+{
+	unsigned char *headp = s->head;
+	struct skb_shared_info *shinfo = (void *)(headp + s->end);
+	__u64 head = (__u64)headp;
+	__u64 skbp = (__u64)skb;
+
+	if (!BPF_CORE_READ_BITFIELD(s, cloned) || (BPF_CORE_READ(shinfo, dataref.counter) & 0xffff) == 1)
+		bpf_map_delete_elem(&tracking, &head);
+	bpf_map_delete_elem(&skb_ids, &skbp);
+}
+
+/* skb_free_head (kprobe): the buffer itself is freed, whoever held it; the skb may live on with
+ * a new buffer (pskb_expand_head), so its skb -> id entry stays to carry the id over. */
+static __always_inline void forget_head(const struct sk_buff *s)
+{
+	__u64 head = (__u64)s->head;
+
+	bpf_map_delete_elem(&tracking, &head);
+}
+
+/* Whether the packet is already followed (then filters no longer apply: it stays followed
+ * through NAT, encapsulation and head reallocation even when its headers stop matching). */
+static __always_inline bool tracked(const struct sk_buff *s, __u64 skbp)
+{
+	__u64 head = (__u64)s->head;
+
+	return bpf_map_lookup_elem(&tracking, &head) || bpf_map_lookup_elem(&skb_ids, &skbp);
+}
+
+#endif
