@@ -1,7 +1,7 @@
-# One entry for everything: make deps | build | test | demo | bench | lint | typecheck | clean
+# One entry for everything: make deps | build | test | demo | bench | lint | typecheck | generate | clean
 SHELL := /bin/bash
 .DEFAULT_GOAL := build
-.PHONY: deps build bpf native ts test test-only test-unit test-unit-any-user test-kernel e2e lint typecheck demo bench clean install-plugin k8s cluster-up cluster-down
+.PHONY: deps build bpf native ts generate test test-only test-unit test-unit-any-user test-kernel e2e lint typecheck demo bench clean install-plugin k8s cluster-up cluster-down
 
 deps:
 	@scripts/deps.sh
@@ -23,8 +23,19 @@ build: deps bpf native ts
 typecheck: deps
 	@npx tsc -b && npx tsc -p tsconfig.test.json
 
+# Every generated file, in order: the skeleton from probe.bpf.o's BTF (make bpf), the protobuf
+# code, the agent's collectors into @retrace/spec and the CRDs, the chart's CRD copies, and the
+# Trace types from the CRDs. `make lint` checks that none is out of date.
+generate: deps bpf
+	@node proto/gen-ts.mjs
+	@node agent/gen-collector-names.mjs
+	@node helm/retrace/sync-crds.mjs
+	@node packages/spec/gen-crd-types.mjs
+
 lint: deps bpf
 	@node proto/gen-ts.mjs --check
+	@node agent/gen-collector-names.mjs --check
+	@node helm/retrace/sync-crds.mjs --check
 	@node packages/spec/gen-crd-types.mjs --check
 	@node bpf/gen-skeleton.mjs --check
 	@npx eslint . && npx prettier --check . --log-level warn

@@ -71,6 +71,11 @@ export interface RunningCollector {
 export interface Collector {
   /** As users name it (-c). */
   readonly name: string;
+  /**
+   * It sees more than the packets of a trace's pods (host processes, datapath-wide state): only
+   * a ClusterTrace may ask for it. Read at build time (agent/gen-collector-names.mjs).
+   */
+  readonly hostWide?: boolean;
   /** Collectors that run whenever this one does. */
   readonly needs?: readonly string[];
   /** Why it cannot run on this machine (undefined: it can). */

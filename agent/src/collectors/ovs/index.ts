@@ -17,6 +17,8 @@ export const openvswitchPresent = (): boolean => inKernel('openvswitch', 'datapa
 
 export const ovs = defineCollector({
   name: 'ovs',
+  // Its USDT probes sit in the host's ovs-vswitchd and the datapath is shared by every pod.
+  hostWide: true,
   unavailable: () =>
     openvswitchPresent()
       ? undefined

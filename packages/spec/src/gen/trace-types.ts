@@ -7,7 +7,7 @@ export const VERSION = 'v1alpha1';
 /** What to trace, where, and for how long. */
 export interface ClusterTraceResourceSpec {
   /** Collectors to run (as `retrace collect -c`). Absent: chosen automatically from what the kernel offers. */
-  collectors?: ('skb-tracking' | 'skb-drop' | 'skb' | 'ct' | 'nft' | 'ovs' | 'dev' | 'ns')[];
+  collectors?: ('skb-tracking' | 'skb' | 'skb-drop' | 'dev' | 'ns' | 'ct' | 'nft' | 'ovs')[];
   /** Extra probes, in retis syntax (tp:skb:kfree_skb, kprobe:tcp_v4_rcv, raw_tp:..., tp_btf:..., kretprobe:..., fentry:..., fexit:..., usdt:/path:provider:name), optionally ending in /stack. */
   probes?: string[];
   /** A tcpdump (pcap) filter, e.g. `tcp port 80`; compiled and run in the kernel. */
@@ -130,7 +130,7 @@ export interface ClusterTraceResourceStatus {
 /** What to trace, where, and for how long. */
 export interface TraceResourceSpec {
   /** Collectors to run (as `retrace collect -c`). Absent: chosen automatically from what the kernel offers. */
-  collectors?: ('skb-tracking' | 'skb-drop' | 'skb' | 'ct' | 'nft' | 'ovs' | 'dev' | 'ns')[];
+  collectors?: ('skb-tracking' | 'skb' | 'skb-drop' | 'dev' | 'ns' | 'ct' | 'nft' | 'ovs')[];
   /** Extra probes, in retis syntax (tp:skb:kfree_skb, kprobe:tcp_v4_rcv, raw_tp:..., tp_btf:..., kretprobe:..., fentry:..., fexit:..., usdt:/path:provider:name), optionally ending in /stack. */
   probes?: string[];
   /** A tcpdump (pcap) filter, e.g. `tcp port 80`; compiled and run in the kernel. */
