@@ -35,6 +35,9 @@ async function subject(root) {
   const encoded = list.map((e) => events.encodeMessage('Event', e));
   const batch = new events.ProtoWriter(1 << 20);
   const keys = new aggregator.SortKeys();
+  // (a SortKeyReader each owner keeps; before, one function with module-level scratch)
+  const keyReader = aggregator.SortKeyReader ? new aggregator.SortKeyReader() : undefined;
+  const readKeys = keyReader ? (raw, k) => keyReader.read(raw, k) : aggregator.readSortKeys;
   const toAgentMessages = () => {
     const q = new BatchQueue('bench', { maxBytes: 1 << 30 });
     for (const e of list) q.addEvent(e);
@@ -53,7 +56,7 @@ async function subject(root) {
       store.pos = 0;
       for (const m of messages)
         for (const raw of deserialize(m).batch.events) {
-          aggregator.readSortKeys(raw, keys);
+          readKeys(raw, keys);
           const start = store.beginLength();
           store.raw(raw);
           journey.idx++;
@@ -66,7 +69,7 @@ async function subject(root) {
       for (const e of list) batch.messageField(3, 'Event', e);
     },
     'sort-key read': () => {
-      for (const b of encoded) aggregator.readSortKeys(b, keys);
+      for (const b of encoded) readKeys(b, keys);
     },
     'encode (encodeMessage)': () => {
       for (const e of list) events.encodeMessage('Event', e);

@@ -2,10 +2,11 @@
 // aggregator keeps after a run): `journeys` one-event journeys per trace, each a small ping
 // event from node-a, so that a test can make a trace as large as it needs in seconds.
 import { encodeMessage, type Event } from '@retrace/events';
-import { SortedEvent, TraceStore } from '@retrace/aggregator';
+import { SortKeyReader, SortedEvent, TraceStore } from '@retrace/aggregator';
 
 export function fillStore(dir: string, traces: Record<string, number>): void {
   const store = TraceStore.open(dir);
+  const keys = new SortKeyReader();
   try {
     const data = Buffer.alloc(98, 0x5a).toString('base64');
     for (const [trace, journeys] of Object.entries(traces)) {
@@ -17,7 +18,7 @@ export function fillStore(dir: string, traces: Record<string, number>): void {
           packet: { len: 98, capture_len: 98, data },
           k8s: { node: 'node-a', namespace: namespace ?? '', pod: pod ?? '' },
         };
-        const e = new SortedEvent('node-a', encodeMessage('Event', ev), BigInt(i));
+        const e = new SortedEvent('node-a', encodeMessage('Event', ev), keys, BigInt(i));
         store.append(trace, { id: `node-a/${i}`, nodes: ['node-a'], events: [e] });
       }
     }

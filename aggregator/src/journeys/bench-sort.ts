@@ -9,6 +9,7 @@
 import { encodeMessage, type Event } from '@retrace/events';
 import { ClusterClock } from './clock.js';
 import { JourneySorter } from './journey-sorter.js';
+import { SortKeyReader } from './sort-keys.js';
 import { SortedEvent } from './sorted-event.js';
 
 export interface SortBenchResult {
@@ -162,9 +163,10 @@ export function benchSort(n: number, rounds = 3): SortBenchResult {
       },
     });
     let ns = 0n;
+    const keys = new SortKeyReader();
     for (const chunk of syntheticTrace(n)) {
       // What the aggregator hands the sorter: the bytes and their sort keys (read at ingest).
-      const items = chunk.map(({ node, event }) => new SortedEvent(node, encodeMessage('Event', event)));
+      const items = chunk.map(({ node, event }) => new SortedEvent(node, encodeMessage('Event', event), keys));
       const t = process.hrtime.bigint();
       for (const item of items) sorter.push(item);
       ns += process.hrtime.bigint() - t;

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { encodeMessage } from '@retrace/events';
 import { syntheticClock, syntheticTrace } from './bench-sort.js';
 import { JourneySorter } from './journey-sorter.js';
+import { SortKeyReader } from './sort-keys.js';
 import { SortedEvent, type Journey } from './sorted-event.js';
 import { TraceStore } from '../store/index.js';
 
@@ -26,8 +27,9 @@ export interface StoreBenchResult {
 export function syntheticJourneys(n: number): Journey[] {
   const out: Journey[] = [];
   const sorter = new JourneySorter({ clock: syntheticClock(), onJourney: (j) => out.push(j) });
+  const keys = new SortKeyReader();
   for (const chunk of syntheticTrace(n))
-    for (const { node, event } of chunk) sorter.push(new SortedEvent(node, encodeMessage('Event', event)));
+    for (const { node, event } of chunk) sorter.push(new SortedEvent(node, encodeMessage('Event', event), keys));
   sorter.flush();
   return out;
 }

@@ -13,7 +13,7 @@ export {
 export { ClusterClock, ClockError, type ClusterClockOptions } from './clock.js';
 export { JourneySorter, SorterOptionsError, type JourneySorterOptions, type SortStats } from './journey-sorter.js';
 export { SortedEvent, journeySection, type Journey, type SortItem, type EventOrigin } from './sorted-event.js';
-export { readSortKeys, SortKeys } from './sort-keys.js';
+export { SortKeyReader, SortKeys } from './sort-keys.js';
 export {
   TraceStore,
   StoreError,

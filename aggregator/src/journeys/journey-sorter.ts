@@ -19,6 +19,7 @@ import type { ClusterClock } from './clock.js';
 import { FingerprintWindow } from './fingerprint-window.js';
 import { readPacketFieldsFromBytes } from './fingerprint.js';
 import { KeyedMinHeap } from './min-heap.js';
+import { SortKeyReader } from './sort-keys.js';
 import { SortedEvent, sortEvents, type Journey, type SortItem } from './sorted-event.js';
 import { MERGED, OPEN, RELEASED, seriesOf, type JourneyState, type NodeState, type Series } from './sorter-state.js';
 import { Watermark } from './watermark.js';
@@ -68,6 +69,7 @@ const NO_SERIES: Series[] = [];
 
 export class JourneySorter {
   private readonly clock: ClusterClock;
+  private readonly keys = new SortKeyReader();
   private readonly onJourney: (j: Journey) => void;
   private readonly maxBuffered: number;
   private readonly rememberReleased: number;
@@ -134,7 +136,7 @@ export class JourneySorter {
 
   /** Adds an event (read from its bytes when given as a SortItem: throws ProtoDecodeError if malformed). */
   push(item: SortItem | SortedEvent): void {
-    const se = item instanceof SortedEvent ? item : new SortedEvent(item.node, item.raw);
+    const se = item instanceof SortedEvent ? item : new SortedEvent(item.node, item.raw, this.keys);
     const wm = this.wm;
     let n = this.lastNode;
     if (n === undefined || n.name !== se.node) n = this.lastNode = wm.node(se.node, true);

@@ -86,29 +86,47 @@ class StringSlot {
     return this.text;
   }
 }
-/** One reader for every event (readSortKeys is not reentrant): no garbage per event. */
-const reader = new ProtoReader(new Uint8Array(0), 'Event');
-const slots = { node: new StringSlot(), namespace: new StringSlot(), pod: new StringSlot(), drop: new StringSlot() };
-
 /**
- * The sort keys of one encoded Event, read into `k` (a new SortKeys when not given), which is
- * returned. Throws ProtoDecodeError when the bytes are not a
- * well-formed Event: every field is checked all the way down as it is read or passed over, so
- * that what is stored can be read back.
+ * Reads the sort keys of encoded Events. One reader serves a stream of events (the aggregator's
+ * ingest, the sorter, a segment scan): it keeps its protobuf reader and the last node, namespace,
+ * pod and drop reason it read, so that an event repeating them (most do) makes no garbage. Each
+ * owner has its own; nothing is shared between them.
  */
-export function readSortKeys(raw: Uint8Array, k: SortKeys = new SortKeys()): SortKeys {
-  k.raw = raw;
-  const r = reader.reset(raw);
-  try {
-    readFields(r, raw, k);
-  } catch (e) {
-    throw asDecodeError('Event', r, e); // the runtime's bounds errors among them
+export class SortKeyReader {
+  private readonly reader = new ProtoReader(new Uint8Array(0), 'Event');
+  private readonly slots: Slots = {
+    node: new StringSlot(),
+    namespace: new StringSlot(),
+    pod: new StringSlot(),
+    drop: new StringSlot(),
+  };
+
+  /**
+   * The sort keys of one encoded Event, read into `k` (a new SortKeys when not given), which is
+   * returned. Throws ProtoDecodeError when the bytes are not a well-formed Event: every field is
+   * checked all the way down as it is read or passed over, so that what is stored can be read back.
+   */
+  read(raw: Uint8Array, k: SortKeys = new SortKeys()): SortKeys {
+    k.raw = raw;
+    const r = this.reader.reset(raw);
+    try {
+      readFields(r, raw, k, this.slots);
+    } catch (e) {
+      throw asDecodeError('Event', r, e); // the runtime's bounds errors among them
+    }
+    if (k.packetLen === 0) k.packetLen = k.packetEnd - k.packetStart;
+    return k;
   }
-  if (k.packetLen === 0) k.packetLen = k.packetEnd - k.packetStart;
-  return k;
 }
 
-function readFields(r: ProtoReader, raw: Uint8Array, k: SortKeys): void {
+interface Slots {
+  node: StringSlot;
+  namespace: StringSlot;
+  pod: StringSlot;
+  drop: StringSlot;
+}
+
+function readFields(r: ProtoReader, raw: Uint8Array, k: SortKeys, slots: Slots): void {
   while (r.pos < r.len) {
     const t = r.tag();
     if (t !== EV.common && t !== EV.tracking && t !== EV.packet && t !== EV.drop && t !== EV.k8s && t !== EV.journey) {

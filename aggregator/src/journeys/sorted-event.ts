@@ -1,7 +1,7 @@
 // What goes through the journey sorter and comes out of it: events with their sort keys and their
 // place, and journeys (a packet's events from every node it crossed, in cluster-time order).
 import { decodeMessage, type Event, type Journey as JourneySection } from '@retrace/events';
-import { SortKeys, readSortKeys } from './sort-keys.js';
+import { SortKeys, type SortKeyReader } from './sort-keys.js';
 
 export interface SortItem {
   /** The node the event came from (its agent's registration name). */
@@ -28,6 +28,8 @@ export class SortedEvent extends SortKeys {
     /** The node the event came from (its agent's registration name; k8sNode is what the event says). */
     readonly node: string,
     raw: Uint8Array,
+    /** Reads its keys (its owner's: the aggregator's ingest, the sorter). */
+    keys: SortKeyReader,
     /** ns since the Unix epoch on the cluster clock (set by the sorter). */
     public clusterTs = 0n,
     /** Place in the journey: 0, 1, ... in order; late events continue the count. */
@@ -36,7 +38,7 @@ export class SortedEvent extends SortKeys {
     public late = false,
   ) {
     super();
-    readSortKeys(raw, this);
+    keys.read(raw, this);
   }
 
   /** The whole event, decoded on first use (the sorter and the store read only the keys). */

@@ -5,7 +5,7 @@
 // checkpoint.ts): killed at any moment, it restarts from the checkpoint and the agents resend
 // the rest, with nothing stored or counted twice.
 import { ProtoDecodeError, type Event, type TraceSpec, type TraceSummary } from '@retrace/events';
-import { ClusterClock, JourneySorter, SortedEvent, type Journey } from '../journeys/index.js';
+import { ClusterClock, JourneySorter, SortKeyReader, SortedEvent, type Journey } from '../journeys/index.js';
 import { SummaryBuilder } from '../journeys/summary.js';
 import { StoreWriteError, TraceStore, setAside } from '../store/index.js';
 import { AckLedger } from './ack-ledger.js';
@@ -62,6 +62,7 @@ export class Aggregator implements LinkHandler {
   private lastCheckpoint = 0;
   private readonly log: (m: string) => void;
   private readonly ledger = new AckLedger();
+  private readonly keys = new SortKeyReader();
   /** Summaries as of the checkpoint a restart began from. */
   private readonly restored: Record<string, TraceSummary> = {};
   /** Why the store cannot write (acknowledgements stopped), while it cannot. */
@@ -204,7 +205,7 @@ export class Aggregator implements LinkHandler {
       let e: SortedEvent;
       try {
         if (!raw) throw new ProtoDecodeError('EventBatch', `event ${ref.fed[slot]} is missing from the resent batch`);
-        e = new SortedEvent(s.node, raw);
+        e = new SortedEvent(s.node, raw, this.keys);
       } catch (err) {
         if (!(err instanceof ProtoDecodeError)) throw err;
         ref.markStored(slot); // never will be: not waited for

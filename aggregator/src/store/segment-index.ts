@@ -4,7 +4,7 @@
 // alone, without reading a segment: a journey matches when, for each criterion given, one of its
 // events does, and it is then returned whole.
 import { ProtoDecodeError } from '@retrace/events';
-import { readSortKeys, type SortKeys } from '../journeys/sort-keys.js';
+import type { SortKeyReader, SortKeys } from '../journeys/sort-keys.js';
 
 export interface StoreFilter {
   node?: string;
@@ -117,13 +117,13 @@ export function podOf(namespace: string, pod: string): string {
 }
 
 /**
- * The index fields of one stored event, read with the aggregator's own reader (readSortKeys):
+ * The index fields of one stored event, read with the aggregator's own reader (a scan's SortKeyReader):
  * journey id, node, pod and drop reason. Undefined when the bytes are not a well-formed event.
  */
-export function recordFields(b: Buffer, start: number, end: number): RecordFields | undefined {
+export function recordFields(keys: SortKeyReader, b: Buffer, start: number, end: number): RecordFields | undefined {
   let k: SortKeys;
   try {
-    k = readSortKeys(b.subarray(start, end));
+    k = keys.read(b.subarray(start, end));
   } catch (e) {
     if (e instanceof ProtoDecodeError) return undefined;
     throw e;

@@ -8,6 +8,7 @@ import { ProtoDecodeError, ProtoReader } from '@retrace/events';
 import { truncateDurably, writeAtDurably } from './durable-fs.js';
 import type { FileWarning } from './errors.js';
 import type { Segment } from './segment.js';
+import { SortKeyReader } from '../journeys/sort-keys.js';
 import { recordFields, type RecordFields } from './segment-index.js';
 import {
   BLOCK_RECORDS,
@@ -37,10 +38,11 @@ const plural = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' 
  */
 export function scanSegment(seg: Segment, last: boolean, sink: ScanSink): void {
   let buf = readFileSync(seg.path);
+  const keys = new SortKeyReader();
   const { version, headerIntact } = segmentVersion(buf);
   seg.version = version;
   if (version === 1) {
-    scanVersion1(seg, buf, sink);
+    scanVersion1(seg, buf, sink, keys);
     return;
   }
   let pos = SEGMENT_HEADER_BYTES;
@@ -152,7 +154,7 @@ export function scanSegment(seg: Segment, last: boolean, sink: ScanSink): void {
       const charged = start + size - p;
       p = start + size;
       expect++;
-      const f = recordFields(buf, start, start + size);
+      const f = recordFields(keys, buf, start, start + size);
       if (f === undefined) {
         sink.warn({
           offset: start,
@@ -182,7 +184,7 @@ export function scanSegment(seg: Segment, last: boolean, sink: ScanSink): void {
 }
 
 /** A version 1 segment (no checksums): read up to the first damage, never changed. */
-function scanVersion1(seg: Segment, buf: Buffer, sink: ScanSink): void {
+function scanVersion1(seg: Segment, buf: Buffer, sink: ScanSink, keys: SortKeyReader): void {
   const lengths = new ProtoReader(buf, 'segment record');
   let pos = 0;
   while (pos < buf.length) {
@@ -199,7 +201,7 @@ function scanVersion1(seg: Segment, buf: Buffer, sink: ScanSink): void {
       break;
     }
     const [size, start] = len;
-    const f = recordFields(buf, start, start + size);
+    const f = recordFields(keys, buf, start, start + size);
     if (f === undefined)
       sink.warn({
         offset: pos,

@@ -1,7 +1,7 @@
 // Packet bytes and events for the aggregator tests: real header layouts (lengths computed,
 // checksums left 0), so that the parser and the fingerprint see what a capture would hold.
 import { encodeMessage, type Event, type SkbTracking } from '@retrace/events';
-import { SortedEvent } from '../../src/journeys/index.js';
+import { SortKeyReader, SortedEvent } from '../../src/journeys/index.js';
 
 export type Bytes = number[];
 
@@ -146,5 +146,5 @@ export const tracking = (ts: bigint, head: bigint): SkbTracking => ({
 /** An event as the sorter hands it on: its bytes, its sort keys, its place. */
 export function sortedEvent(node: string, ev: Event, clusterTs: bigint, idx = 0, late = false): SortedEvent {
   const raw = encode(ev);
-  return new SortedEvent(node, raw, clusterTs, idx, late);
+  return new SortedEvent(node, raw, new SortKeyReader(), clusterTs, idx, late);
 }

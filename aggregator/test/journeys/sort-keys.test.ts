@@ -1,8 +1,10 @@
 // The few fields the aggregator reads of each event without decoding it: they must be what a
 // full decode says, and a malformed event must be refused, however deep the damage.
 import { decodeMessage, encodeMessage, fieldNumber, ProtoDecodeError, ProtoWriter, type Event } from '@retrace/events';
-import { readSortKeys } from '../../src/journeys/index.js';
+import { SortKeyReader } from '../../src/journeys/index.js';
 import { event, overVxlan, podPing, tracking } from './packets.js';
+
+const readSortKeys = (raw: Uint8Array) => new SortKeyReader().read(raw);
 
 const cases: Event[] = [
   event({ ts: 123_456_789n, tracking: tracking(5n, 0xffff888812345678n), packet: podPing(3) }),
@@ -35,6 +37,20 @@ test.each(cases.map((e, i) => [i, e] as const))('event %i: the keys are what a f
     full.k8s?.namespace ?? '',
     full.k8s?.pod ?? '',
   ]);
+});
+
+test('one reader over a stream gives each event its own strings, and readers share nothing', () => {
+  const pods = ['cart-1', 'cart-1', 'cart-22', 'c', 'cart-1'];
+  const raws = pods.map((pod, i) => encodeMessage('Event', { k8s: { node: `n${i % 2}`, namespace: 'shop', pod } }));
+  const one = new SortKeyReader();
+  const other = new SortKeyReader();
+  const seen = raws.map((raw, i) => {
+    // interleaved with another reader reading something else
+    other.read(encodeMessage('Event', { k8s: { node: 'x', namespace: 'y', pod: `z${i}` } }));
+    const k = one.read(raw);
+    return [k.k8sNode, k.namespace, k.pod];
+  });
+  expect(seen).toEqual(pods.map((pod, i) => [`n${i % 2}`, 'shop', pod]));
 });
 
 test('a section sent twice is merged, the later fields winning, as protobuf has it', () => {

@@ -20,7 +20,7 @@ import {
 } from '@grpc/grpc-js';
 import { encodeMessage, type Event, type EventChunk, type EventsRequest } from '@retrace/events';
 import { QueryService } from '@retrace/wire';
-import { SortedEvent, TraceStore } from '@retrace/aggregator';
+import { SortKeyReader, SortedEvent, TraceStore } from '@retrace/aggregator';
 import { startAggregator } from '../lab/cluster-procs.js';
 
 const BIG = Number(process.env['RETRACE_BENCH_QUERY_EVENTS'] ?? 860_000);
@@ -29,6 +29,7 @@ const MAX_QUERIES = 4;
 
 function fill(dir: string): void {
   const store = TraceStore.open(dir);
+  const keys = new SortKeyReader();
   const data = Buffer.alloc(98, 0x5a).toString('base64');
   for (const [trace, n] of [
     ['bench/big', BIG],
@@ -44,7 +45,7 @@ function fill(dir: string): void {
       store.append(trace, {
         id: `node-a/${i}`,
         nodes: ['node-a'],
-        events: [new SortedEvent('node-a', encodeMessage('Event', ev), BigInt(i))],
+        events: [new SortedEvent('node-a', encodeMessage('Event', ev), keys, BigInt(i))],
       });
     }
   store.close();

@@ -9,7 +9,9 @@ import { messageType, protocolCarried } from './proto-types.js';
 /** Encodes `value` as the protobuf message `name`. */
 export function encodeMessage(name: string, value: object): Buffer {
   // Written into one scratch buffer, then copied out at its exact size (small results come
-  // from Node's buffer pool): no growing, and no half-empty buffer kept per message.
+  // from Node's buffer pool): no growing, and no half-empty buffer kept per message. The
+  // scratch holds nothing between calls (encoding is synchronous and calls no user code), so
+  // sharing it is sharing a temporary, as Node's buffer pool is; decoding makes its reader.
   const w = scratch;
   w.pos = 0;
   w.states = null; // (what a throw half-way left)
@@ -31,8 +33,7 @@ export interface DecodeOptions {
   raw?: ReadonlySet<string>;
 }
 
-/** Decoding is not reentrant: one reader serves every call. */
-const reader = new ProtoReader();
+// Schema facts, worked out once per message name or option set (they never change).
 const rawTypesOf = new WeakMap<ReadonlySet<string>, ReadonlySet<string>>();
 const base64Of = new Map<string, boolean>();
 
@@ -42,7 +43,7 @@ const base64Of = new Map<string, boolean>();
  */
 export function decodeMessage<T>(name: string, bytes: Uint8Array, opts: DecodeOptions = {}): T {
   const type = messageType(name);
-  const r = reader.reset(bytes);
+  const r = new ProtoReader(bytes, name);
   r.base64 = base64Of.get(name) ?? bytesAsBase64(name);
   r.rawTypes = opts.raw === undefined ? undefined : (rawTypesOf.get(opts.raw) ?? rawTypes(opts.raw));
   try {
