@@ -9,5 +9,6 @@ export { queryHandlers } from './server/query-server.js';
 export { aggregatorGrpcServer } from './server/grpc-server.js';
 export { readTraceFile, traceSpecsFrom, specForNode, TraceFileError } from './server/trace-file.js';
 export { syntheticTrace } from './journeys/bench-sort.js';
-export { AGGREGATOR_FLAGS, SEPARATE_REFUSED, aggregatorServiceOptions } from './server/aggregator-flags.js';
+export { AGGREGATOR_FLAGS, SEPARATE_REFUSED, type AggregatorFlagValues } from './server/aggregator-flags.js';
+export { aggregatorServiceOptions } from './server/aggregator-options.js';
 export { ListenError, startAggregatorService } from './server/aggregator-service.js';

@@ -3,12 +3,12 @@
 // default most of them were copied twice and promoted before they died; about 8% of the CPU.)
 // retrace-aggregator: the aggregator as a process of its own (its summary below says what it
 // serves; the flags it shares with retrace-operator are in aggregator-flags.ts).
+// Only the flags are loaded before they are parsed: --help and usage errors answer without
+// loading gRPC, the store or the Kubernetes client (main() imports them).
 import { readFileSync } from 'node:fs';
 import { daemonFlags, repeated, text, type Fail } from '@retrace/cli-flags';
-import { AGGREGATOR_FLAGS, aggregatorServiceOptions } from '../server/aggregator-flags.js';
-import { ListenError, startAggregatorService } from '../server/aggregator-service.js';
-import { certificateNames, type ControlServer } from '../server/control-server.js';
-import { readTraceFile, TraceFileError } from '../server/trace-file.js';
+import { AGGREGATOR_FLAGS } from '../server/aggregator-flags.js';
+import type { ControlServer } from '../server/control-server.js';
 
 const daemon = daemonFlags({
   name: 'retrace-aggregator',
@@ -30,6 +30,14 @@ const args = daemon.values;
 const fail: Fail = daemon.fail;
 
 async function main(): Promise<void> {
+  const [{ aggregatorServiceOptions }, { ListenError, startAggregatorService }, { certificateNames }, traceFile] =
+    await Promise.all([
+      import('../server/aggregator-options.js'),
+      import('../server/aggregator-service.js'),
+      import('../server/control-server.js'),
+      import('../server/trace-file.js'),
+    ]);
+  const { readTraceFile, TraceFileError } = traceFile;
   const opts = aggregatorServiceOptions(args, fail);
   // Who may drive this aggregator: --control-client names, or by default the names of its own
   // certificate (the chart gives the operator the server's key pair). Agents' are refused.

@@ -1,28 +1,14 @@
 // The aggregator's command-line flags, shared by retrace-aggregator and retrace-operator (which
 // runs the aggregator in its own process unless told where a separate one is: then only the TLS
-// flags and --metrics-port apply to it, see SEPARATE_REFUSED).
-import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import {
-  TLS_FLAGS,
-  address,
-  choice,
-  commaList,
-  integer,
-  port,
-  splitHostPort,
-  text,
-  type Fail,
-  type FlagValues,
-} from '@retrace/cli-flags';
-import { serverCredentials, CertificateError } from '@retrace/wire';
-import type { startAggregatorService } from './aggregator-service.js';
-import { DEFAULT_CAP_BYTES } from '../store/index.js';
-import { KubernetesAuthorizer, KubernetesAuthorizerError } from './kubernetes-authorizer.js';
-import { CertificateRoleAuthorizer, DEFAULT_AGENT_IDENTITIES, type QueryAuthorizer } from './query-authorizer.js';
-import { DEFAULT_INFLIGHT_BYTES, DEFAULT_MAX_QUERIES, DEFAULT_STALL_MS } from './query-server.js';
+// flags and --metrics-port apply to it, see SEPARATE_REFUSED). Only the table: it loads neither
+// gRPC nor the Kubernetes client, so that --help and usage errors answer at once
+// (aggregator-options.ts turns the values into the service's options).
+import { TLS_FLAGS, address, choice, commaList, integer, port, text, type FlagValues } from '@retrace/cli-flags';
+import { DEFAULT_CAP_BYTES } from '../store/options.js';
+import { DEFAULT_AGENT_IDENTITIES } from './query-authorizer.js';
+import { DEFAULT_INFLIGHT_BYTES, DEFAULT_MAX_QUERIES, DEFAULT_STALL_MS } from './query-limits.js';
 
-const DEFAULT_LISTEN = '0.0.0.0:7443';
+export const DEFAULT_LISTEN = '0.0.0.0:7443';
 
 export const AGGREGATOR_FLAGS = {
   store: text('DIR', 'where results are kept (required)'),
@@ -101,86 +87,4 @@ export const SEPARATE_REFUSED = [
   'query-authz',
 ] as const satisfies readonly (keyof typeof AGGREGATOR_FLAGS)[];
 
-type Values = FlagValues<typeof AGGREGATOR_FLAGS>;
-
-/** What startAggregatorService needs, from the flags (a usage error through `fail`). */
-export function aggregatorServiceOptions(args: Values, fail: Fail): Parameters<typeof startAggregatorService>[0] {
-  if (!args.store) return fail('--store DIR is required (where results are kept)');
-  // Readers known by a Kubernetes token need no certificate: the TLS asks for one without
-  // requiring it, and the agent link and control API refuse calls that bring none.
-  const tokenReaders = args['query-authz'] === 'kubernetes' && !args.insecure;
-  let creds;
-  try {
-    creds = serverCredentials(
-      { ca: args.ca, cert: args.cert, key: args.key, insecure: args.insecure },
-      { clientCertificates: tokenReaders ? 'optional' : 'required' },
-    );
-  } catch (e) {
-    if (e instanceof CertificateError) fail(e.message);
-    throw e;
-  }
-  const storeCap = args['store-cap'];
-  const totalCap = args['store-total-cap'];
-  const nodeFloor = args['node-floor'];
-  // The store's own checks, said with the flags' names.
-  const perTrace = storeCap || DEFAULT_CAP_BYTES;
-  if (totalCap && totalCap < perTrace)
-    fail(`--store-total-cap (${totalCap}) must be at least --store-cap (${perTrace}): it caps all traces together`);
-  if (nodeFloor !== undefined && nodeFloor > perTrace)
-    fail(
-      `--node-floor (${nodeFloor}) must be at most --store-cap (${perTrace}): it is a node's least share of a trace`,
-    );
-  const agentCerts = args['agent-certs'] ?? (args.insecure ? 'shared' : 'bound');
-  if (agentCerts === 'bound' && args.insecure)
-    return fail('--agent-certs bound needs client certificates: it cannot go with --insecure');
-  const listen = args.listen ?? DEFAULT_LISTEN;
-  // Metrics and health answer where gRPC does unless told otherwise: an aggregator kept on
-  // loopback does not show its node and trace names to the network.
-  const metricsAt = args['metrics-listen'] ? splitHostPort('--metrics-listen', args['metrics-listen']) : undefined;
-  const metricsHost = metricsAt?.host ?? splitHostPort('--listen', listen).host;
-  const metricsPort = metricsAt?.port ?? args['metrics-port'];
-  const authorizers: QueryAuthorizer[] = [
-    new CertificateRoleAuthorizer(args['agent-identities'] ?? DEFAULT_AGENT_IDENTITIES),
-  ];
-  if (args['query-authz'] === 'kubernetes') {
-    try {
-      // The aggregator's own certificate reads everything (kubernetes-authorizer.ts ownCertificates).
-      const own = args.cert ? [new X509Certificate(readFileSync(args.cert)).fingerprint256] : [];
-      authorizers.push(KubernetesAuthorizer.fromDefault({ ownCertificates: own }));
-    } catch (e) {
-      if (e instanceof KubernetesAuthorizerError) fail(`--query-authz kubernetes: ${e.message}`);
-      throw e;
-    }
-  }
-  const maxBuffered = args['max-buffered'];
-  const deadline = args['deadline-ms'];
-  const heartbeat = args['heartbeat-ms'];
-  const delay = args['ingest-delay-ms'];
-  return {
-    listen,
-    creds,
-    ...(metricsPort !== undefined ? { metricsPort, metricsHost } : {}),
-    aggregator: {
-      storeDir: args.store,
-      ...(storeCap ? { storeCapBytes: storeCap } : {}),
-      ...(totalCap ? { storeTotalCapBytes: totalCap } : {}),
-      ...(nodeFloor !== undefined ? { nodeFloorBytes: nodeFloor } : {}),
-      ...(args['lateness-ms'] !== undefined ? { latenessMs: args['lateness-ms'] } : {}),
-      ...(maxBuffered ? { maxBufferedEvents: maxBuffered } : {}),
-      ...(deadline ? { deadlineMs: deadline } : {}),
-      ...(heartbeat ? { heartbeatMs: heartbeat } : {}),
-      // How often the store is synced and batches acknowledged (a group commit): agents hold what
-      // is not acknowledged meanwhile.
-      ...(args['checkpoint-ms'] !== undefined ? { checkpointMs: args['checkpoint-ms'] } : {}),
-      ...(delay ? { ingestDelayMs: delay } : {}),
-      agentCerts,
-      ...(tokenReaders ? { clientCertificatesOptional: true } : {}),
-    },
-    query: {
-      ...(args['max-queries'] !== undefined ? { maxQueries: args['max-queries'] } : {}),
-      ...(args['query-inflight-bytes'] !== undefined ? { maxInFlightBytes: args['query-inflight-bytes'] } : {}),
-      ...(args['query-stall-ms'] !== undefined ? { stallMs: args['query-stall-ms'] } : {}),
-      authorizers,
-    },
-  };
-}
+export type AggregatorFlagValues = FlagValues<typeof AGGREGATOR_FLAGS>;

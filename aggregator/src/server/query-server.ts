@@ -28,6 +28,7 @@ import {
 } from '@retrace/events';
 import type { Aggregator } from './aggregator.js';
 import { CallWriter } from './call-writer.js';
+import { DEFAULT_INFLIGHT_BYTES, DEFAULT_MAX_QUERIES, DEFAULT_STALL_MS } from './query-limits.js';
 import {
   CertificateRoleAuthorizer,
   callerOf,
@@ -41,9 +42,6 @@ import {
 /** What the query API reads from the aggregator. */
 export type QueryTarget = Pick<Aggregator, 'traceNames' | 'summary' | 'journeys'>;
 
-export const DEFAULT_MAX_QUERIES = 8;
-export const DEFAULT_INFLIGHT_BYTES = 1 << 20;
-export const DEFAULT_STALL_MS = 60_000;
 /** Journeys are gathered into messages of at most this size (or a quarter of the in-flight bound). */
 const CHUNK_BYTES = 256 << 10;
 

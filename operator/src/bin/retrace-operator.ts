@@ -3,22 +3,16 @@
 // default most of them were copied twice and promoted before they died; about 8% of the CPU.)
 // retrace-operator: the controller's process (its summary below says what runs in it; the
 // aggregator's flags, shared with retrace-aggregator, are @retrace/aggregator's aggregator-flags.ts).
+// Only the flags are loaded before they are parsed: --help and usage errors answer without
+// loading the Kubernetes client, gRPC or the aggregator (main() imports them).
 import { hostname } from 'node:os';
-import { Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { address, bool, daemonFlags, integer, text, type Fail } from '@retrace/cli-flags';
-import { CertificateError, startHealthServer } from '@retrace/wire';
-import { ControlClient, RemoteAggregator } from '../controller/aggregator-client.js';
-import { KubeApi } from '../controller/kube-api.js';
-import { LeaderElector } from '../controller/leader-election.js';
-import { OperatorMetrics } from '../controller/operator-metrics.js';
-import { TraceController, type AggregatorPort } from '../controller/controller.js';
-import {
-  AGGREGATOR_FLAGS,
-  ListenError,
-  SEPARATE_REFUSED,
-  aggregatorServiceOptions,
-  startAggregatorService,
-} from '@retrace/aggregator';
+import { AGGREGATOR_FLAGS, SEPARATE_REFUSED } from '@retrace/aggregator/flags';
+import type { ControlClient, RemoteAggregator } from '../controller/aggregator-client.js';
+import type { AggregatorPort } from '../controller/controller.js';
+import type { KubeApi } from '../controller/kube-api.js';
+import type { LeaderElector } from '../controller/leader-election.js';
 
 const daemon = daemonFlags({
   name: 'retrace-operator',
@@ -76,6 +70,25 @@ interface Backend {
 }
 
 async function main(): Promise<void> {
+  const [
+    { Registry },
+    { CertificateError, startHealthServer },
+    { ControlClient, RemoteAggregator },
+    { KubeApi },
+    { LeaderElector },
+    { OperatorMetrics },
+    { TraceController },
+    { ListenError, aggregatorServiceOptions, startAggregatorService },
+  ] = await Promise.all([
+    import('prom-client'),
+    import('@retrace/wire'),
+    import('../controller/aggregator-client.js'),
+    import('../controller/kube-api.js'),
+    import('../controller/leader-election.js'),
+    import('../controller/operator-metrics.js'),
+    import('../controller/controller.js'),
+    import('@retrace/aggregator'),
+  ]);
   if (args['leader-elect'] && !args['lease-namespace'])
     fail('--leader-elect needs --lease-namespace (the namespace the operator runs in)');
   const statusInterval = args['status-interval-ms'];
