@@ -5,7 +5,7 @@ import { integerJson } from '@retrace/events';
 import { Sec, baseRecordSize, type RecordLayouts } from './layout.js';
 import type { ProbeIdentity } from './record.js';
 import { checkRecord, cstr, requireOffsets } from './record-header.js';
-import { inSchemaOrder, type RecordRef, type SectionCodec } from './section.js';
+import { inSchemaOrder, recordRef, type RecordRef, type SectionCodec } from './section.js';
 
 const HEADER = ['version', 'probe_id', 'present', 'cpu', 'timestamp', 'pid', 'tgid', 'comm', 'stack_id'] as const;
 
@@ -15,13 +15,7 @@ export class RecordJsonWriter {
   /** Per probe: the constant `"kernel":{"symbol":..,"probe_type":..` prefix. */
   private readonly kernelPrefix: string[];
   private readonly sections: SectionCodec[];
-  private readonly r: RecordRef = {
-    view: new DataView(new ArrayBuffer(0)),
-    buf: Buffer.alloc(0),
-    at: 0,
-    len: 0,
-    present: 0,
-  };
+  private readonly r: RecordRef = recordRef();
 
   constructor(
     layouts: RecordLayouts,

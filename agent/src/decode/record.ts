@@ -5,7 +5,7 @@
 import type { Event } from '@retrace/events';
 import { Sec, baseRecordSize, type RecordLayouts } from './layout.js';
 import { checkRecord, cstr, requireOffsets, RecordError } from './record-header.js';
-import { inSchemaOrder, type RecordRef, type SectionCodec } from './section.js';
+import { inSchemaOrder, recordRef, type RecordRef, type SectionCodec } from './section.js';
 
 export { RecordError };
 
@@ -22,13 +22,7 @@ export class RecordDecoder {
   private readonly o: Record<(typeof HEADER)[number], number>;
   private readonly header: { size: number; version: number; probeId: number };
   private readonly sections: SectionCodec[];
-  private readonly r: RecordRef = {
-    view: new DataView(new ArrayBuffer(0)),
-    buf: Buffer.alloc(0),
-    at: 0,
-    len: 0,
-    present: 0,
-  };
+  private readonly r: RecordRef = recordRef();
 
   constructor(
     layouts: RecordLayouts,

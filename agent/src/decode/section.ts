@@ -15,6 +15,15 @@ export interface RecordRef {
   present: number;
 }
 
+/** The one RecordRef a reader points at each record in turn. */
+export const recordRef = (): RecordRef => ({
+  view: new DataView(new ArrayBuffer(0)),
+  buf: Buffer.alloc(0),
+  at: 0,
+  len: 0,
+  present: 0,
+});
+
 export interface SectionCodec {
   /** The event's key (its JSON name). */
   readonly key: string;
