@@ -1,7 +1,8 @@
 // The aggregator's flags as retrace-aggregator and retrace-operator read them: the store's
 // space limits reach the store, and values it would refuse are refused naming the flag.
 import { FlagError, FlagParser } from '@retrace/cli-flags';
-import { AGGREGATOR_FLAGS, aggregatorServiceOptions } from '../../src/server/aggregator-flags.js';
+import { AGGREGATOR_FLAGS } from '../../src/server/aggregator-flags.js';
+import { aggregatorServiceOptions } from '../../src/server/aggregator-options.js';
 
 class UsageFailure extends Error {}
 const fail = (msg: string): never => {
