@@ -10,6 +10,7 @@ import { OutputWriteError } from '../output/write-error.js';
 import { ProfileError, checkExtraDirs, findProfile, profileArguments, profileDirs, profileNames } from '@retrace/spec';
 import { optionShapes } from '../profiles/option-shapes.js';
 import { applyLogLevel, debug, parseLogLevel } from '../log-level.js';
+import { PAGED_VERBS, pagerCommand, runPaged } from '../pager.js';
 
 // Each verb's code loads when it runs: the tracing engine (libbpf, the native addon) and the
 // profiles' YAML are not for `retrace print` or `--version` to pay (`make bench` prints the cost).
@@ -24,6 +25,7 @@ const verb = {
   profile: () => import('../commands/profile.js'),
   cleanup: () => import('../commands/cleanup.js'),
   schema: () => import('@retrace/events'),
+  complete: () => import('../commands/completion.js'),
 };
 
 interface GlobalOptions {
@@ -164,6 +166,19 @@ export function program(argv: readonly string[] = process.argv, profiles: readon
     .action(async () => {
       process.exitCode = (await verb.cleanup()).cleanup();
     });
+  p.command('sh-complete')
+    .description('print (or --register) a shell completion script for retrace')
+    .requiredOption('--shell <shell>', 'bash, zsh or fish')
+    .option('--register <path>', 'write it to FILE, or into DIR under the name the shell looks for')
+    .action(async (o: { shell: string; register?: string }) => {
+      process.exitCode = (await verb.complete()).shComplete(p, o.shell, o.register);
+    });
+  p.command('completion')
+    .description('print a shell completion script: retrace sh-complete --shell SHELL')
+    .argument('<shell>', 'bash, zsh or fish')
+    .action(async (shell: string) => {
+      process.exitCode = (await verb.complete()).shComplete(p, shell, undefined);
+    });
   p.command('profile')
     .description('profiles: named sets of collect and pcap arguments (retis format 1.0)')
     .command('list')
@@ -189,9 +204,15 @@ export async function run(argv: readonly string[]): Promise<void> {
   const globals = first.opts<GlobalOptions>();
   applyLogLevel(parseLogLevel(globals.logLevel));
   checkExtraDirs(globals.extraProfilesDir);
+  const sub = operands[0];
+  const pager =
+    sub !== undefined && PAGED_VERBS.has(sub) ? pagerCommand(process.env, !!process.stdout.isTTY) : undefined;
+  if (pager) {
+    process.exitCode = await runPaged(argv, pager);
+    return;
+  }
   let line = [...argv];
   let profiles: InputFile[] = [];
-  const sub = operands[0];
   // Without a subcommand but with unknown options, commander's own parse says what is wrong.
   if (globals.profile.length && (sub || !unknown.length)) {
     const section = sub === undefined ? undefined : SECTION_OF[sub];
