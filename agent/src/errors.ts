@@ -33,3 +33,17 @@ export class ProbeMechanismError extends Error {
     this.name = 'ProbeMechanismError';
   }
 }
+
+/** --probe-stack cannot run: no filter to start from, or no kprobes to add. */
+export class ProbeStackError extends Error {
+  constructor(why: string) {
+    super(`--probe-stack ${why}`);
+    this.name = 'ProbeStackError';
+  }
+}
+
+/** What --probe-stack needs of the options and the kernel, said before anything is loaded. */
+export const PROBE_STACK_NEEDS_FILTER =
+  'needs a filter (-f/--filter-packet and/or -m/--filter-meta): it follows the matching packets back through the functions of their stack traces';
+export const probeStackNeedsKprobes = (why: string): string =>
+  `adds kprobes as functions show up in stack traces, and this kernel has none (${why}); run it on a kernel with kprobes (CONFIG_KPROBES=y; the kernel lab, e2e/kernel-lab, boots one)`;

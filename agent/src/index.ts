@@ -1,6 +1,7 @@
 // @retrace/agent: the tracing engine every node runs (and `retrace collect` runs locally). What a
 // trace may ask for (probe syntax, filters' syntax, profiles) is @retrace/spec's.
 export { TracingSession } from './session/session.js';
+export { ProbeStack, frameFunction, type ProbeStackOptions } from './session/probe-stack.js';
 export type { SessionOptions, CoreSessionOptions, SessionCounts, ProbeCounters } from './session/options.js';
 export { planProbes, collectorProbes, DEFAULT_PROBES, type PlannedProbe } from './session/plan.js';
 export { resolveProbe, type ResolvedProbe } from './probes/resolve.js';

@@ -62,3 +62,20 @@ test('the command line refuses them before tracing anything (exit 2)', () => {
     expect(r.stderr).not.toMatch(/attached/);
   }
 });
+
+test('--skb-sections as retis: nothing beyond the packet by default, its old values accepted with a warning', () => {
+  const warned: string[] = [];
+  const warn = (l: string): void => void warned.push(l);
+  expect([...skbSections(undefined, warn)]).toEqual(['packet']);
+  expect([...skbSections('meta,gso', warn)]).toEqual(['meta', 'gso', 'packet']);
+  expect([...skbSections('all', warn)]).toEqual(['meta', 'dataref', 'gso', 'packet']);
+  expect(warned).toEqual([]);
+  expect([...skbSections('eth,ip,dev,meta', warn)]).toEqual(['meta', 'packet']);
+  expect(warned).toEqual([
+    "warning: use of 'ip' in --skb-sections is deprecated (its data is always collected)",
+    "warning: use of 'dev' in --skb-sections is deprecated (its data is always collected)",
+  ]);
+  expect(() => skbSections('meta,bogus', warn)).toThrow(
+    /unknown --skb-sections bogus; known: all, meta, dataref, gso \(deprecated, accepted: eth, packet, arp, ip/,
+  );
+});

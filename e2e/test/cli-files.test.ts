@@ -112,20 +112,29 @@ test('--stack adds symbolized kernel stacks; -e shows the link layer; --utc prin
   expect(printed.stdout).toMatch(/00:00:00:00:00:00 > 00:00:00:00:00:00/);
 });
 
-test('--skb-sections selects what the skb collector reports', () => {
+test("--skb-sections adds to the packet, as retis: none by default, retis's old values accepted", () => {
   const out = `${tmp.dir}/sections.json`;
   const cmd = `ip netns exec ${ns.name} ping -c 1 127.0.0.1 >/dev/null`;
+  expect(runRetrace(['collect', '-c', 'skb,ns', '--cmd', cmd, '-o', out]).code).toBe(0);
+  const plain = readEvents(out).find((e) => e.netns?.inum === ns.inode);
+  expect(plain?.packet?.capture_len).toBeGreaterThan(0);
+  expect(plain?.skb?.meta).toBeUndefined();
+  expect(plain?.skb?.data_ref).toBeUndefined();
   expect(runRetrace(['collect', '-c', 'skb,ns', '--skb-sections', 'meta', '--cmd', cmd, '-o', out]).code).toBe(0);
   const ev = readEvents(out).find((e) => e.netns?.inum === ns.inode);
   expect(ev?.skb?.meta?.len).toBeGreaterThan(0);
   expect(ev?.skb?.data_ref).toBeUndefined();
-  expect(ev?.packet).toBeUndefined();
-  expect(runRetrace(['collect', '-c', 'skb,ns', '--skb-sections', 'packet', '--cmd', cmd, '-o', out]).code).toBe(0);
+  expect(ev?.packet?.capture_len).toBeGreaterThan(0);
+  const old = runRetrace(['collect', '-c', 'skb,ns', '--skb-sections', 'eth,tcp,dev', '--cmd', cmd, '-o', out]);
+  expect(old.code).toBe(0);
+  expect(old.stderr).toMatch(/warning: use of 'tcp' in --skb-sections is deprecated/);
+  expect(old.stderr).toMatch(/warning: use of 'dev' in --skb-sections is deprecated/);
+  expect(old.stderr).not.toMatch(/'eth'/);
   const ev2 = readEvents(out).find((e) => e.netns?.inum === ns.inode);
   expect(ev2?.packet?.capture_len).toBeGreaterThan(0);
   expect(ev2?.skb?.meta).toBeUndefined();
-  expect(runRetrace(['collect', '--skb-sections', 'eth', '--duration', '1']).stderr).toMatch(
-    /unknown --skb-sections eth; known: all, meta, dataref, gso, packet/,
+  expect(runRetrace(['collect', '--skb-sections', 'ethernet', '--duration', '1']).stderr).toMatch(
+    /unknown --skb-sections ethernet; known: all, meta, dataref, gso \(deprecated, accepted: eth, packet/,
   );
 });
 

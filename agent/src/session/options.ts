@@ -13,6 +13,11 @@ export interface CoreSessionOptions {
   metaFilter?: string;
   /** Kernel stack on every probe (per probe: `/stack`). */
   stack?: boolean;
+  /**
+   * --probe-stack: every probe takes a stack trace, and functions seen in them that take a
+   * struct sk_buff * get a kprobe at runtime (probe-stack.ts). Needs kprobes and a filter.
+   */
+  probeStack?: boolean;
   /** Ring buffer bytes: a power of two, at least a page (default 8 MiB). */
   ringBytes?: number;
   /**

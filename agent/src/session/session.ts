@@ -18,6 +18,11 @@ import { attachMulti, attachOne, mainPrograms, sharedKprobes, type PerTarget } f
 import type { ProbeCounters, SessionCounts, SessionOptions } from './options.js';
 import { planProbes, type PlannedProbe } from './plan.js';
 import { ProbeObject } from './probe-object.js';
+import { ProbeStack } from './probe-stack.js';
+import { PROBE_STACK_NEEDS_FILTER, ProbeStackError, probeStackNeedsKprobes } from '../errors.js';
+import { probeTypeName } from '../probes/mechanism.js';
+import { resolveProbe } from '../probes/resolve.js';
+import { parseProbe } from '@retrace/spec';
 
 export type { SessionOptions, SessionCounts, ProbeCounters } from './options.js';
 
@@ -62,6 +67,8 @@ export class TracingSession {
   /** The network namespaces a scoped session may see (undefined: not scoped). */
   private netnsScope: Set<number> | undefined;
   private lastCounts: SessionCounts | undefined;
+  /** --probe-stack: what adds probes at runtime (undefined without it). */
+  private probeStack: { stack: ProbeStack; add: (fn: string) => void } | undefined;
 
   private constructor(
     probes: PlannedProbe[],
@@ -76,6 +83,11 @@ export class TracingSession {
   /** Plans, loads and attaches; on any failure everything already loaded is released. */
   static start(opts: SessionOptions): TracingSession {
     const features = opts.features ?? probeFeatures();
+    if (opts.probeStack) {
+      if (!opts.filter && !opts.metaFilter) throw new ProbeStackError(PROBE_STACK_NEEDS_FILTER);
+      if (!features.kprobe.available)
+        throw new ProbeStackError(probeStackNeedsKprobes(features.kprobe.reason ?? 'kprobes do not attach'));
+    }
     const { enabled: chosen, skipped } = chooseCollectors(opts.collectors ?? ['auto'], collectorCheck(opts));
     for (const c of REGISTRY) c.validate?.(opts);
     const enabled = withNeeds(chosen);
@@ -92,7 +104,7 @@ export class TracingSession {
       userSpecs.filter((p) => !running.some((c) => c.claims?.(p))),
       enabled,
       features,
-      !!opts.stack,
+      !!opts.stack || !!opts.probeStack,
     );
     for (const c of running) {
       const claimed = userSpecs.filter((p) => c.claims?.(p));
@@ -203,7 +215,18 @@ export class TracingSession {
     const sections = collectorSections(layouts, [...plan.enabled], opts);
     const decoder = new RecordDecoder(layouts, identities, sections, stackOf);
     const jsonWriter = new RecordJsonWriter(layouts, identities, sections, stackOf);
-    const { onEvent, onJson, onRecordError } = opts;
+    if (opts.probeStack) this.probeStack = this.probeStackAdder(plan, main, perTarget, link, identities);
+    const { onEvent, onRecordError } = opts;
+    // --probe-stack reads every event's stack: no JSON straight from the record.
+    const onJson = this.probeStack ? undefined : opts.onJson;
+    const probeStack = this.probeStack;
+    const onDecoded = probeStack
+      ? (ev: Event): void => {
+          for (const fn of probeStack.stack.take(ev)) setImmediate(() => probeStack.add(fn));
+          if (opts.onJson) opts.onJson(stringifyEvent(ev));
+          if (opts.onEvent) opts.onEvent(ev);
+        }
+      : onEvent;
     const emit = (ev: Event): void => {
       if (onJson) onJson(stringifyEvent(ev));
       if (onEvent) onEvent(ev);
@@ -222,9 +245,9 @@ export class TracingSession {
           if (taps.some((tap) => tap(batch.view, batch.buffer, at, len))) continue;
           // The JSON fast path when only lines are wanted; the decoder for events (and USDT).
           const line = onJson ? jsonWriter.json(batch.view, batch.buffer, at, len) : undefined;
-          const ev = line === undefined || onEvent ? decoder.decode(batch.view, batch.buffer, at, len) : undefined;
+          const ev = line === undefined || onDecoded ? decoder.decode(batch.view, batch.buffer, at, len) : undefined;
           if (onJson) onJson(line ?? stringifyEvent(ev as Event));
-          if (ev && onEvent) onEvent(ev);
+          if (ev && onDecoded) onDecoded(ev);
         } catch (e) {
           this.badRecords++;
           onRecordError?.(e as Error);
@@ -237,6 +260,59 @@ export class TracingSession {
       const reader = this.reader;
       this.drainTimer = setInterval(() => reader.consume(), opts.drainMs ?? 20);
     }
+  }
+
+  /**
+   * --probe-stack's runtime kprobes: each a load of its own (the shared programs are loaded
+   * already), its probe config written before it is attached.
+   */
+  private probeStackAdder(
+    plan: SessionPlan,
+    main: ProbeObject,
+    perTarget: PerTarget,
+    link: (l: Link) => void,
+    identities: { symbol: string; probeType: string }[],
+  ): { stack: ProbeStack; add: (fn: string) => void } {
+    const opts = plan.options;
+    const running = REGISTRY.filter((c) => plan.enabled.has(c.name));
+    const resolve = (fn: string): ReturnType<typeof resolveProbe>[number] | undefined => {
+      try {
+        return resolveProbe(parseProbe(`kprobe:${fn}`))[0];
+      } catch {
+        return undefined; // no sk_buff within reach, no BTF prototype: nothing to read there
+      }
+    };
+    const stack = new ProbeStack({
+      probed: this.probes.map((p) => p.target),
+      usable: (fn) => resolve(fn) !== undefined,
+      keepAll: !!opts.stack,
+      keep: new Set(this.probes.filter((p) => p.stack).map((p) => `${p.probeType}/${p.symbol}`)),
+    });
+    const add = (fn: string): void => {
+      const r = resolve(fn);
+      if (!r || this.stopped || this.probes.length >= MAPS.probe_configs.maxEntries) return;
+      // One kprobe each, whatever the first probes used: the multi link is made already.
+      const mechanism = 'kprobe' as const;
+      const p: PlannedProbe = {
+        ...r,
+        id: this.probes.length,
+        mechanism,
+        probeType: probeTypeName(mechanism),
+        flags: ProbeFlag.STACK,
+        silent: false,
+      };
+      for (const c of running) p.flags |= c.probeFlags?.(p, plan.enabled) ?? 0;
+      this.probes.push(p);
+      identities.push({ symbol: p.symbol, probeType: p.probeType });
+      this.writeProbeConfig(main, p);
+      try {
+        attachOne(p, main, perTarget, undefined, link);
+        plan.note(`--probe-stack: probe added on ${fn}`);
+      } catch (e) {
+        plan.note(`--probe-stack: could not probe ${fn}: ${(e as Error).message}`);
+      }
+    };
+    return { stack, add };
   }
 
   /** Plain kprobes sharing probe_kprobe_ip find their probe id by function address. */
@@ -256,15 +332,16 @@ export class TracingSession {
 
   /** Each probe's struct probe_config: where its skb and drop reason are, its flags. */
   private fillProbeConfigs(main: ProbeObject): void {
+    for (const p of this.probes) this.writeProbeConfig(main, p);
+  }
+
+  private writeProbeConfig(main: ProbeObject, p: PlannedProbe): void {
     const { size, fields } = STRUCTS.probe_config;
-    const configs = main.map('probe_configs');
-    for (const p of this.probes) {
-      const v = Buffer.alloc(size);
-      v.writeUInt8(p.skbArg === undefined ? 0 : p.skbArg + 1, fields.skb_arg.offset);
-      v.writeUInt8(p.reasonArg === undefined ? 0 : p.reasonArg + 1, fields.reason_arg.offset);
-      v.writeUInt8(p.flags, fields.flags.offset);
-      configs.update(p.id, v);
-    }
+    const v = Buffer.alloc(size);
+    v.writeUInt8(p.skbArg === undefined ? 0 : p.skbArg + 1, fields.skb_arg.offset);
+    v.writeUInt8(p.reasonArg === undefined ? 0 : p.reasonArg + 1, fields.reason_arg.offset);
+    v.writeUInt8(p.flags, fields.flags.offset);
+    main.map('probe_configs').update(p.id, v);
   }
 
   private skipRefused(refused: { probe: PlannedProbe; why: string }[], note: (m: string) => void): void {

@@ -9,6 +9,8 @@ import { UsageError } from '../usage-error.js';
 import { OutputWriteError } from '../output/write-error.js';
 import { ProfileError, checkExtraDirs, findProfile, profileArguments, profileDirs, profileNames } from '@retrace/spec';
 import { optionShapes } from '../profiles/option-shapes.js';
+import { applyLogLevel, debug, parseLogLevel } from '../log-level.js';
+import { PAGED_VERBS, pagerCommand, runPaged } from '../pager.js';
 
 // Each verb's code loads when it runs: the tracing engine (libbpf, the native addon) and the
 // profiles' YAML are not for `retrace print` or `--version` to pay (`make bench` prints the cost).
@@ -23,12 +25,19 @@ const verb = {
   profile: () => import('../commands/profile.js'),
   cleanup: () => import('../commands/cleanup.js'),
   schema: () => import('@retrace/events'),
+  complete: () => import('../commands/completion.js'),
 };
 
 interface GlobalOptions {
   profile: string[];
   extraProfilesDir: string[];
+  logLevel?: string;
+  /** retis took --kconf before the subcommand too (its container images still do). */
+  kconf?: string;
 }
+
+const KCONF_HELP =
+  'kernel build configuration FILE (plain or gzip; default: /proc/config.gz, /boot/config-$(uname -r), ...)';
 
 /** The subcommands profiles have sections for; `create` takes collect's flags, so its section. */
 const SECTION_OF: Record<string, 'collect' | 'pcap'> = {
@@ -54,6 +63,8 @@ export function program(argv: readonly string[] = process.argv, profiles: readon
       [],
     )
     .option('-P, --extra-profiles-dir <dir>', 'look for profiles in DIR before the default directories', repeat, [])
+    .option('--log-level <level>', 'messages shown on stderr: error, warn, info (default), debug, trace')
+    .option('--kconf <file>', KCONF_HELP)
     .addHelpText(
       'after',
       "\nFiles: no -o/--pcap may name one of the command's inputs (same file, links too: exit 2). A failed write\n" +
@@ -71,8 +82,16 @@ export function program(argv: readonly string[] = process.argv, profiles: readon
     .option('-e', 'print link-layer information')
     .option('--cmd <command>', 'run COMMAND (sh -c) and stop when it exits')
     .option('--ring-size <bytes>', 'ring buffer size (power of two, default 8388608)')
+    .option(
+      '--probe-stack',
+      'add kprobes on the functions seen in the stack traces of reported events (needs -f or -m, and kprobes; without -p starts from tp:skb:kfree_skb and tp:skb:consume_skb)',
+    )
+    .option('--kconf <file>', KCONF_HELP)
     .action(async (o: CollectOptions) => {
-      process.exitCode = await (await verb.collect()).collect(o, argv.slice(1), profiles);
+      const kconf = o.kconf ?? p.opts<GlobalOptions>().kconf;
+      process.exitCode = await (
+        await verb.collect()
+      ).collect({ ...o, ...(kconf !== undefined ? { kconf } : {}) }, argv.slice(1), profiles);
     });
   p.command('print')
     .description('print events from a file (- for stdin); a file without events is an error (exit 1)')
@@ -108,8 +127,10 @@ export function program(argv: readonly string[] = process.argv, profiles: readon
     .description('list usable probes and how they attach on this kernel')
     .option('-p, --probe <pattern>', 'probe pattern, repeatable (default tp:*)', repeat, [])
     .option('-c, --collectors <list>', 'collectors (comma list)', commaRepeat('-c/--collectors'), [])
-    .action(async (o: { probe: string[]; collectors: string[] }) => {
-      process.exitCode = (await verb.inspect()).inspect(o.probe, o.collectors);
+    .option('--kconf <file>', KCONF_HELP)
+    .action(async (o: { probe: string[]; collectors: string[]; kconf?: string }) => {
+      const kconf = o.kconf ?? p.opts<GlobalOptions>().kconf;
+      process.exitCode = (await verb.inspect()).inspect(o.probe, o.collectors, kconf);
     });
   p.command('filter')
     .description('print the numbers of the packets of a capture the in-kernel filter accepts')
@@ -145,6 +166,19 @@ export function program(argv: readonly string[] = process.argv, profiles: readon
     .action(async () => {
       process.exitCode = (await verb.cleanup()).cleanup();
     });
+  p.command('sh-complete')
+    .description('print (or --register) a shell completion script for retrace')
+    .requiredOption('--shell <shell>', 'bash, zsh or fish')
+    .option('--register <path>', 'write it to FILE, or into DIR under the name the shell looks for')
+    .action(async (o: { shell: string; register?: string }) => {
+      process.exitCode = (await verb.complete()).shComplete(p, o.shell, o.register);
+    });
+  p.command('completion')
+    .description('print a shell completion script: retrace sh-complete --shell SHELL')
+    .argument('<shell>', 'bash, zsh or fish')
+    .action(async (shell: string) => {
+      process.exitCode = (await verb.complete()).shComplete(p, shell, undefined);
+    });
   p.command('profile')
     .description('profiles: named sets of collect and pcap arguments (retis format 1.0)')
     .command('list')
@@ -168,10 +202,17 @@ export async function run(argv: readonly string[]): Promise<void> {
   const first = program(argv);
   const { operands, unknown } = first.parseOptions(argv.slice(2));
   const globals = first.opts<GlobalOptions>();
+  applyLogLevel(parseLogLevel(globals.logLevel));
   checkExtraDirs(globals.extraProfilesDir);
+  const sub = operands[0];
+  const pager =
+    sub !== undefined && PAGED_VERBS.has(sub) ? pagerCommand(process.env, !!process.stdout.isTTY) : undefined;
+  if (pager) {
+    process.exitCode = await runPaged(argv, pager);
+    return;
+  }
   let line = [...argv];
   let profiles: InputFile[] = [];
-  const sub = operands[0];
   // Without a subcommand but with unknown options, commander's own parse says what is wrong.
   if (globals.profile.length && (sub || !unknown.length)) {
     const section = sub === undefined ? undefined : SECTION_OF[sub];
@@ -195,6 +236,7 @@ export async function run(argv: readonly string[]): Promise<void> {
       path: findProfile(name, dirs, () => {}).file,
     }));
   }
+  if (line.length !== argv.length) debug(`command line with its profiles: ${line.slice(2).join(' ')}`);
   await program(line, profiles).parseAsync(line);
 }
 

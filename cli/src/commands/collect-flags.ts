@@ -69,9 +69,8 @@ export function addTracingFlags(c: Command): Command {
     )
     .option(
       '--skb-sections <list>',
-      'skb sections: all, meta, dataref, gso, packet (comma list)',
+      'extra skb sections: meta, dataref, gso, all (comma list; default none: the packet, its device, namespace and VLAN offload are always there)',
       commaValue('--skb-sections'),
-      'all',
     )
     .option(
       '--nft-verdicts <list>',
@@ -118,10 +117,30 @@ export function seconds(v: string | undefined, name = '--duration'): number | un
   return s;
 }
 
-export function skbSections(sections: string | undefined): Set<SkbSection> {
-  const list = commaList(sections ?? 'all', '--skb-sections');
-  const bad = list.filter((s) => s !== 'all' && !isSkbSection(s));
+/** retis's values that now select nothing: the data is always there (packet, dev, ns, vlan) or in the packet. */
+const DEPRECATED_SKB_SECTIONS = ['packet', 'arp', 'ip', 'tcp', 'udp', 'icmp', 'vlan', 'dev', 'ns'];
+/** Accepted and ignored without a word, as retis does: the Ethernet header is in the packet. */
+const IGNORED_SKB_SECTIONS = ['eth'];
+
+/**
+ * --skb-sections as retis reads it: `meta`, `dataref`, `gso` or `all` add to the packet, which
+ * is always reported; retis's older values are accepted with its warning. The result keeps the
+ * order given, `packet` last when it was not named.
+ */
+export function skbSections(
+  sections: string | undefined,
+  warn: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+): Set<SkbSection> {
+  const list = sections === undefined ? [] : commaList(sections, '--skb-sections');
+  const bad = list.filter(
+    (s) => s !== 'all' && !isSkbSection(s) && !DEPRECATED_SKB_SECTIONS.includes(s) && !IGNORED_SKB_SECTIONS.includes(s),
+  );
   if (bad.length)
-    throw new UsageError(`unknown --skb-sections ${bad.join(', ')}; known: all, ${SKB_SECTIONS.join(', ')}`);
-  return new Set(list.includes('all') ? SKB_SECTIONS : list.filter(isSkbSection));
+    throw new UsageError(
+      `unknown --skb-sections ${bad.join(', ')}; known: all, meta, dataref, gso (deprecated, accepted: ${[...IGNORED_SKB_SECTIONS, ...DEPRECATED_SKB_SECTIONS].join(', ')})`,
+    );
+  for (const s of list.filter((x) => DEPRECATED_SKB_SECTIONS.includes(x)))
+    warn(`warning: use of '${s}' in --skb-sections is deprecated (its data is always collected)`);
+  if (list.includes('all')) return new Set(SKB_SECTIONS);
+  return new Set([...list.filter(isSkbSection), 'packet']);
 }

@@ -11,6 +11,10 @@ import { mountTracefs } from '../system-changes.js';
 import { removeStaleNftTables } from './cleanup.js';
 import { refuseOverwrite, type InputFile } from '../output/same-file.js';
 import type { OutputWriteError } from '../output/write-error.js';
+import { probeFeatures } from '@retrace/ebpf-loader';
+import { kernelConfig } from '../kernel-config.js';
+import { debug } from '../log-level.js';
+import { probeStackStart } from './probe-stack.js';
 
 /** `retrace collect`'s flags: the shared tracing flags and those of a local run. */
 export interface CollectOptions extends TracingFlags {
@@ -21,6 +25,9 @@ export interface CollectOptions extends TracingFlags {
   e?: boolean;
   cmd?: string;
   ringSize?: string;
+  probeStack?: boolean;
+  /** The kernel's build configuration (--kconf; default: found where retis looks). */
+  kconf?: string;
 }
 
 /** The largest ring buffer asked for: 1 GiB (the kernel's limit is near 2 GiB, memory is the real one). */
@@ -50,6 +57,10 @@ export async function collect(
   const printing = !outPath || !!opts.print;
   const fmt: FormatOptions = { format: opts.format ?? 'multi-line', utc: !!opts.utc, link: !!opts.e };
   refuseOverwrite('-o', outPath, profiles);
+  // --kconf and --probe-stack (flags.md): the configuration says why kprobes are missing.
+  const kconf = opts.kconf !== undefined || opts.probeStack ? kernelConfig(opts.kconf) : undefined;
+  if (kconf) debug(`kernel configuration: ${kconf.path}`);
+  const probes = probeStackStart(opts, probeFeatures, kconf);
   // Tables of a killed retrace would keep every packet traced by nftables: gone before we start.
   for (const line of removeStaleNftTables()) process.stderr.write(`note: ${line}\n`);
 
@@ -101,8 +112,9 @@ export async function collect(
   try {
     session = TracingSession.start({
       collectors: opts.collectors,
-      probes: opts.probe,
+      probes,
       stack: !!opts.stack,
+      probeStack: !!opts.probeStack,
       ...(opts.filterPacket ? { filter: opts.filterPacket } : {}),
       ...(opts.filterMeta ? { metaFilter: opts.filterMeta } : {}),
       skbSections: sections,

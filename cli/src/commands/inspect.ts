@@ -1,10 +1,13 @@
 // `retrace inspect -p PATTERN`: which probes exist, are usable with the chosen collectors on
-// this kernel, and by which mechanism.
+// this kernel, and by which mechanism; then the kernel's features and, from its build
+// configuration (--kconf FILE, else found where retis looks), the options retrace cares about.
 import { chooseCollectors, chooseMechanism, resolveProbe } from '@retrace/agent';
 import { parseProbe } from '@retrace/spec';
 import { probeFeatures } from '@retrace/ebpf-loader';
+import { describeConfig, kernelConfig, kernelConfigPaths } from '../kernel-config.js';
 
-export function inspect(patterns: string[], collectors: string[]): number {
+export function inspect(patterns: string[], collectors: string[], kconf?: string): number {
+  const config = kernelConfig(kconf); // a bad --kconf stops here, before the probes are listed
   const features = probeFeatures();
   chooseCollectors(collectors); // validates the list
   let failed = 0;
@@ -36,5 +39,15 @@ export function inspect(patterns: string[], collectors: string[]): number {
       .map(([k, v]) => `${k}=${v.available ? 'yes' : 'no'}`)
       .join(' ')}\n`,
   );
+  if (config)
+    process.stderr.write(
+      `kernel configuration ${config.path}:\n${describeConfig(config)
+        .map((l) => `  ${l}\n`)
+        .join('')}`,
+    );
+  else
+    process.stderr.write(
+      `warning: no kernel configuration found in ${kernelConfigPaths().join(', ')}: give it with --kconf FILE\n`,
+    );
   return failed ? 1 : 0;
 }

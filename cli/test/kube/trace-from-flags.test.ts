@@ -86,5 +86,5 @@ test('flags a namespaced Trace cannot have, or the cluster cannot run, are refus
   );
   expect(() => traceFromFlags('t', flags({ stopAfter: '0' }))).toThrow(/--stop-after must be a positive integer/);
   expect(() => traceFromFlags('t', flags({ duration: 'soon' }))).toThrow(UsageError);
-  expect(() => traceFromFlags('t', flags({ skbSections: 'tcp' }))).toThrow(/unknown --skb-sections tcp/);
+  expect(() => traceFromFlags('t', flags({ skbSections: 'tcpx' }))).toThrow(/unknown --skb-sections tcpx/);
 });

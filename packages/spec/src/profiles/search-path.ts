@@ -1,6 +1,7 @@
 // Where profiles are found: -P directories, retrace's own profiles/ (at the repository root,
 // four levels above this module in both packages/spec/src/profiles/ and packages/spec/dist/profiles/),
-// then per-user and system directories.
+// then retrace's per-user and system directories, then retis's (a retis user's profiles work
+// as they are, retrace's own of the same name first).
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -10,6 +11,13 @@ import { loadProfileFile, type Profile } from './profile-file.js';
 
 export const BUILTIN_PROFILES_DIR = fileURLToPath(new URL('../../../../profiles', import.meta.url));
 
+/** retis's own profile directories, in its order (retis/src/profiles: user, then system). */
+export const RETIS_PROFILE_DIRS = (home: string): string[] => [
+  join(home, '.config', 'retis', 'profiles'),
+  '/usr/share/retis/profiles',
+  '/etc/retis/profiles',
+];
+
 export function profileDirs(extra: readonly string[] = [], home: string = homedir()): string[] {
   const dirs = [
     ...extra,
@@ -17,6 +25,7 @@ export function profileDirs(extra: readonly string[] = [], home: string = homedi
     join(home, '.config', 'retrace', 'profiles'),
     '/usr/share/retrace/profiles',
     '/etc/retrace/profiles',
+    ...RETIS_PROFILE_DIRS(home),
   ].map((d) => resolve(d));
   return [...new Set(dirs)];
 }

@@ -63,7 +63,19 @@ test('the built-in directory is profiles/ at the repository root, searched after
     '/home/u/.config/retrace/profiles',
     '/usr/share/retrace/profiles',
     '/etc/retrace/profiles',
+    // retis's, after retrace's own: a retis user's profiles are found as they are.
+    '/home/u/.config/retis/profiles',
+    '/usr/share/retis/profiles',
+    '/etc/retis/profiles',
   ]);
+});
+
+test("a profile in retis's per-user directory is found by name; retrace's own of the same name comes first", () => {
+  dir('home/.config/retis/profiles', { 'mine.yaml': simple('mine', 'skb'), 'dup.yaml': simple('dup', 'nft') });
+  dir('home/.config/retrace/profiles', { 'dup.yaml': simple('dup', 'ct') });
+  const dirs = profileDirs([], join(tmp, 'home'));
+  expect(profileArguments(['mine'], 'collect', options, ctx(dirs))).toEqual(['--collectors', 'skb']);
+  expect(profileArguments(['dup'], 'collect', options, ctx(dirs))).toEqual(['--collectors', 'ct']);
 });
 
 test("retis's dropmon gives its collect flags and says which entry applied", () => {
