@@ -10,7 +10,7 @@ import { positiveInt, seconds, skbSections, type TracingFlags } from './collect-
 import { mountTracefs } from '../system-changes.js';
 import { removeStaleNftTables } from './cleanup.js';
 import { refuseOverwrite, type InputFile } from '../output/same-file.js';
-import { RotatingLineWriter, parseRotateSize } from '../output/rotating-writer.js';
+import { RotatingLineWriter, parseRotateSize, refuseExistingSet } from '../output/rotating-writer.js';
 import { DEFAULT_OUT } from './input.js';
 
 /** `retrace collect`'s flags: the shared tracing flags and those of a local run. */
@@ -57,6 +57,8 @@ export async function collect(
   const printing = !outPath || !!opts.print;
   const fmt: FormatOptions = { format: opts.format ?? 'multi-line', utc: !!opts.utc, link: !!opts.e };
   refuseOverwrite('-o', outPath, profiles);
+  // Before any change to the system: files of an earlier set are never replaced.
+  if (outPath && rotate !== undefined) refuseExistingSet(outPath);
   // Tables of a killed retrace would keep every packet traced by nftables: gone before we start.
   for (const line of removeStaleNftTables()) process.stderr.write(`note: ${line}\n`);
 

@@ -45,6 +45,12 @@ export class RotateError extends Error {
   }
 }
 
+/** Throws RotatedSetExistsError when a file `base.N` exists. */
+export function refuseExistingSet(base: string): void {
+  const existing = existingSetFiles(base);
+  if (existing.length) throw new RotatedSetExistsError(base, existing);
+}
+
 export interface RotatingOptions {
   /** Bytes a file may hold (its startup line included) before the next line goes to a new file. */
   limit: number;
@@ -70,8 +76,7 @@ export class RotatingLineWriter {
     readonly base: string,
     private readonly opts: RotatingOptions,
   ) {
-    const existing = existingSetFiles(base);
-    if (existing.length) throw new RotatedSetExistsError(base, existing);
+    refuseExistingSet(base);
     this.writer = this.open();
   }
 
