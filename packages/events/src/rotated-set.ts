@@ -2,7 +2,8 @@
 // with a startup event whose `split_file.id` is its index. A reader given `FILE.N..` (retis's
 // syntax) reads FILE.N and the files after it as one input, in order, until one is missing or
 // does not belong to the set (its startup says another index): a stale file of an earlier, longer
-// run is never read as part of this one.
+// run is never read as part of this one. The last file of a run killed before it could rename it
+// is still FILE: it is read last when its startup says it is the next index.
 import { closeSync, openSync, readSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Startup } from './gen/event.js';
@@ -91,11 +92,14 @@ export function inputFiles(spec: InputSpec): string[] {
   const member = setMember(spec.path);
   if (!member) return [spec.path];
   const files = [spec.path];
-  for (let id = member.id + 1; ; id++) {
+  let id = member.id + 1;
+  for (; ; id++) {
     const next = `${member.base}.${id}`;
     if (!isFile(next) || readStartup(next)?.split_file?.id !== id) break;
     files.push(next);
   }
+  // A run killed before it could rename its last file left it under the plain name.
+  if (isFile(member.base) && readStartup(member.base)?.split_file?.id === id) files.push(member.base);
   return files;
 }
 

@@ -73,6 +73,17 @@ test('a gap, or a stale file of another index, ends the set', () => {
   expect(inputFiles({ path: `${gap}.0`, follow: true })).toEqual([`${gap}.0`]);
 });
 
+test('the last file of a killed run, still under the plain name, ends the set when it is the next index', async () => {
+  const base = join(dir, 'k.data');
+  writeFileSync(`${base}.0`, `${lines(startup(0), ev(1))}\n`);
+  writeFileSync(`${base}.1`, `${lines(startup(1), ev(2))}\n`);
+  writeFileSync(base, `${lines(startup(2), ev(3))}\n`);
+  expect(inputFiles({ path: `${base}.0`, follow: true })).toEqual([`${base}.0`, `${base}.1`, base]);
+  expect(await timestamps({ path: `${base}.0`, follow: true })).toEqual(['S', '1', 'S', '2', 'S', '3']);
+  writeFileSync(base, `${lines(startup(5), ev(3))}\n`); // another run's
+  expect(inputFiles({ path: `${base}.0`, follow: true })).toEqual([`${base}.0`, `${base}.1`]);
+});
+
 test('a file that is no member of a set (no split_file, a name without its index) is read alone', () => {
   const plain = join(dir, 'plain.data');
   writeFileSync(plain, `${lines(startup(), ev(1))}\n`);
