@@ -62,6 +62,17 @@ test('pcap without -o writes pcap-ng to standard output, as retis', () => {
   expect(r.stderr.toString()).toContain('2 packet(s) from 1 probe(s) written to standard output');
 });
 
+test('pcap refuses to write binary to a terminal', () => {
+  const f = join(tmp.dir, 't.data');
+  write(f, [startup(), packetEvent(200n)]);
+  // script(1) runs the command on a pseudo-terminal.
+  const r = spawnSync('script', ['-qec', `"${process.execPath}" "${retraceBin()}" pcap "${f}"`, '/dev/null'], {
+    encoding: 'utf8',
+  });
+  expect(r.status).toBe(2);
+  expect(r.stdout).toContain('standard output, which is a terminal: redirect it');
+});
+
 test('pcap -p naming a probe no event comes from fails, naming it, and writes nothing', () => {
   const f = join(tmp.dir, 'q.data');
   write(f, [startup(), packetEvent(200n)]);
