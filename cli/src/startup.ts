@@ -12,7 +12,8 @@ export function monotonicNow(): bigint {
   return process.hrtime.bigint(); // CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns()
 }
 
-export function startupEvent(cmdline: string): Event {
+/** `split`: this file's place in a rotated set (collect --out-rotate), as retis records it. */
+export function startupEvent(cmdline: string, split?: { id: number; limit: number }): Event {
   const mono = monotonicNow();
   let kernelVersion = osVersion();
   try {
@@ -32,6 +33,7 @@ export function startupEvent(cmdline: string): Event {
         kernel_version: kernelVersion,
         hardware_name: arch() === 'x64' ? 'x86_64' : arch(),
       },
+      ...(split ? { split_file: { id: split.id, policy: { kind: 'size', limit: BigInt(split.limit) } } } : {}),
     },
   };
 }

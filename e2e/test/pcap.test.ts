@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Netns, runRetrace } from '@retrace/e2e';
+import { Netns, retraceBin, runRetrace } from '@retrace/e2e';
 import { parsePacketBase64 } from '@retrace/events';
 import { readEvents, tempDir } from './helpers.js';
 
@@ -96,5 +96,24 @@ test('-p keeps one probe; a capture from retis fixture events opens in tshark', 
   expect(r.code).toBe(0);
   expect(r.stderr).toMatch(/0 packet\(s\) .* \d+ event\(s\) without packet bytes skipped/);
   expect(spawnSync('tshark', ['-r', retis], { encoding: 'utf8' }).status).toBe(0);
-  expect(runRetrace(['pcap', eventsFile()]).stderr).toMatch(/needs -o OUT.pcapng/);
+  // Without -o, as retis: pcap-ng on standard output, the same packets tshark reads from a file
+  // (frame 1 is the file's own, as tshark() skips it).
+  const piped = spawnSync(
+    'sh',
+    [
+      '-c',
+      `node "$0" pcap "$1" | tshark -r - -Y 'frame.number > 1' -T fields -e frame.number`,
+      retraceBin(),
+      eventsFile(),
+    ],
+    {
+      encoding: 'utf8',
+    },
+  );
+  expect(piped.status).toBe(0);
+  expect(piped.stdout.trim().split('\n')).toHaveLength(events.length);
+  // A probe that no event comes from is an error naming it (retis fails too).
+  const none = runRetrace(['pcap', eventsFile(), '-p', 'tp:skb:kfree_skb', '-o', `${tmp.dir}/none.pcapng`]);
+  expect(none.code).toBe(1);
+  expect(none.stderr).toContain('probe tp:skb:kfree_skb not found');
 });

@@ -24,9 +24,15 @@ const verb = {
   stats: () => import('../commands/stats.js'),
   profile: () => import('../commands/profile.js'),
   cleanup: () => import('../commands/cleanup.js'),
+  input: () => import('../commands/input.js'),
   schema: () => import('@retrace/events'),
   complete: () => import('../commands/completion.js'),
 };
+
+/** The events input of print, sort, stats and pcap (commands/input.ts reads it). */
+const INPUT_HELP =
+  'events file: FILE alone, FILE.N.. a rotated set from FILE.N on, - stdin ' +
+  '(default retis.data, else retis.data.0.., else retrace.data, else retrace.data.0..)';
 
 interface GlobalOptions {
   profile: string[];
@@ -74,7 +80,11 @@ export function program(argv: readonly string[] = process.argv, profiles: readon
   addTracingFlags(p.command('collect').description('trace packets on this host'))
     .option(
       '-o, --out [file]',
-      'write events to FILE (default retrace.data; never one of its inputs; on a write error, a full disk, the run stops and says what was written and lost)',
+      'write events to FILE (default retis.data; never one of its inputs; on a write error, a full disk, the run stops and says what was written and lost)',
+    )
+    .option(
+      '--out-rotate <size>',
+      'with -o FILE: start a new file when one would pass SIZE (e.g. 100MB, 2GB); a finished run leaves FILE.0, FILE.1, ... (read them as one with FILE.0..); refused when FILE.N files exist',
     )
     .option('--print', 'also print events when writing a file')
     .addOption(formatOption())
@@ -95,17 +105,17 @@ export function program(argv: readonly string[] = process.argv, profiles: readon
     });
   p.command('print')
     .description('print events from a file (- for stdin); a file without events is an error (exit 1)')
-    .argument('[file]', 'events file', 'retrace.data')
+    .argument('[file]', INPUT_HELP)
     .addOption(formatOption())
     .option('--utc', 'UTC times')
     .option('-e', 'link-layer information')
-    .action(async (file: string, o: { format?: string; utc?: boolean; e?: boolean }) => {
-      process.exitCode = await (await verb.print()).print(file, fmtOf(o));
+    .action(async (file: string | undefined, o: { format?: string; utc?: boolean; e?: boolean }) => {
+      process.exitCode = await (await verb.print()).print((await verb.input()).resolveInput(file), fmtOf(o));
     });
   p.command('sort')
     .description('group events into per-packet series')
-    .argument('[file]', 'events file (- for stdin)', 'retrace.data')
-    .option('-o, --out <file>', 'write the series as JSON lines (- for stdout); not the input file')
+    .argument('[file]', INPUT_HELP)
+    .option('-o, --out <file>', 'write the series as JSON lines (- for stdout); never one of the input files')
     .option('--max-buffer <n>', 'events buffered before the oldest series is written (0: all)', '1000')
     .option('--print', 'also print when writing a file')
     .addOption(formatOption())
@@ -113,13 +123,17 @@ export function program(argv: readonly string[] = process.argv, profiles: readon
     .option('-e', 'link-layer information')
     .action(
       async (
-        file: string,
+        file: string | undefined,
         o: { out?: string; maxBuffer: string; print?: boolean; format?: string; utc?: boolean; e?: boolean },
       ) => {
         if (!/^\d+$/.test(o.maxBuffer)) throw new UsageError(`--max-buffer must be a number, got '${o.maxBuffer}'`);
         process.exitCode = await (
           await verb.sort()
-        ).sort(file, { ...(o.out ? { out: o.out } : {}), maxBuffer: Number(o.maxBuffer), print: !!o.print }, fmtOf(o));
+        ).sort(
+          (await verb.input()).resolveInput(file),
+          { ...(o.out ? { out: o.out } : {}), maxBuffer: Number(o.maxBuffer), print: !!o.print },
+          fmtOf(o),
+        );
       },
     );
   addClusterVerbs(p);
@@ -142,11 +156,16 @@ export function program(argv: readonly string[] = process.argv, profiles: readon
     });
   p.command('pcap')
     .description('write the packets of an events file as pcap-ng (one interface per probe)')
-    .argument('[file]', 'events file (- for stdin)', 'retrace.data')
-    .option('-p, --probe <probe>', 'only events of this probe, e.g. tp:net:netif_receive_skb')
-    .option('-o, --out <file>', 'pcap-ng output (- for stdout); not the input file')
-    .action(async (file: string, o: { probe?: string; out?: string }) => {
-      process.exitCode = await (await verb.pcap()).pcap(file, o.probe, o.out, profiles);
+    .argument('[file]', INPUT_HELP)
+    .option(
+      '-p, --probe <probe>',
+      'only events of this probe, e.g. tp:net:netif_receive_skb (an error when no event is of it)',
+    )
+    .option('-o, --out <file>', 'pcap-ng output (default: standard output); never one of the input files')
+    .action(async (file: string | undefined, o: { probe?: string; out?: string }) => {
+      process.exitCode = await (
+        await verb.pcap()
+      ).pcap((await verb.input()).resolveInput(file), o.probe, o.out, profiles);
     });
   p.command('schema')
     .description('print the JSON Schema of events')
@@ -155,9 +174,9 @@ export function program(argv: readonly string[] = process.argv, profiles: readon
     });
   p.command('stats')
     .description('summary of an events file')
-    .argument('[file]', 'events file', 'retrace.data')
-    .action(async (file: string) => {
-      process.exitCode = await (await verb.stats()).stats(file);
+    .argument('[file]', INPUT_HELP)
+    .action(async (file: string | undefined) => {
+      process.exitCode = await (await verb.stats()).stats((await verb.input()).resolveInput(file));
     });
   p.command('cleanup')
     .description(

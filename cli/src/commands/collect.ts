@@ -10,15 +10,17 @@ import { positiveInt, seconds, skbSections, type TracingFlags } from './collect-
 import { mountTracefs } from '../system-changes.js';
 import { removeStaleNftTables } from './cleanup.js';
 import { refuseOverwrite, type InputFile } from '../output/same-file.js';
-import type { OutputWriteError } from '../output/write-error.js';
 import { probeFeatures } from '@retrace/ebpf-loader';
 import { kernelConfig } from '../kernel-config.js';
 import { debug } from '../log-level.js';
 import { probeStackStart } from './probe-stack.js';
+import { RotatingLineWriter, parseRotateSize, refuseExistingSet } from '../output/rotating-writer.js';
+import { DEFAULT_OUT } from './input.js';
 
 /** `retrace collect`'s flags: the shared tracing flags and those of a local run. */
 export interface CollectOptions extends TracingFlags {
   out?: string | boolean;
+  outRotate?: string;
   print?: boolean;
   format?: 'single-line' | 'multi-line';
   utc?: boolean;
@@ -53,7 +55,12 @@ export async function collect(
   const duration = seconds(opts.duration);
   const sections = skbSections(opts.skbSections);
   const ring = ringBytes(opts.ringSize);
-  const outPath = opts.out === true ? 'retrace.data' : typeof opts.out === 'string' ? opts.out : undefined;
+  const outPath = opts.out === true ? DEFAULT_OUT : typeof opts.out === 'string' ? opts.out : undefined;
+  const rotate = opts.outRotate === undefined ? undefined : parseRotateSize(opts.outRotate);
+  if (rotate !== undefined && !outPath)
+    throw new UsageError('--out-rotate needs -o/--out FILE (the files are FILE.0, FILE.1, ...)');
+  if (rotate !== undefined && outPath === '-')
+    throw new UsageError('--out-rotate needs -o FILE: standard output cannot be rotated');
   const printing = !outPath || !!opts.print;
   const fmt: FormatOptions = { format: opts.format ?? 'multi-line', utc: !!opts.utc, link: !!opts.e };
   refuseOverwrite('-o', outPath, profiles);
@@ -61,6 +68,8 @@ export async function collect(
   const kconf = opts.kconf !== undefined || opts.probeStack ? kernelConfig(opts.kconf) : undefined;
   if (kconf) debug(`kernel configuration: ${kconf.path}`);
   const probes = probeStackStart(opts, probeFeatures, kconf);
+  // Before any change to the system: files of an earlier set are never replaced.
+  if (outPath && rotate !== undefined) refuseExistingSet(outPath);
   // Tables of a killed retrace would keep every packet traced by nftables: gone before we start.
   for (const line of removeStaleNftTables()) process.stderr.write(`note: ${line}\n`);
 
@@ -76,19 +85,36 @@ export async function collect(
   let done: (why: string) => void = () => {};
   const finished = new Promise<string>((r) => (done = r));
   // A failed write (a full disk) stops the run: what follows would be lost too.
-  const stopOn = (e: OutputWriteError): void => done(`cannot write ${e.path === '-' ? 'standard output' : e.path}`);
-  let file: LineWriter | undefined;
+  const stopOn = (e: Error): void => {
+    const path = 'path' in e && typeof e.path === 'string' ? e.path : 'from' in e ? String(e.from) : outPath;
+    done(`cannot write ${path === '-' ? 'standard output' : path}`);
+  };
+  const cmdline = argv.join(' ');
+  const startup = startupEvent(cmdline, rotate === undefined ? undefined : { id: 0, limit: rotate });
+  const offset = startup.startup?.clock_monotonic_offset;
+  if (offset) fmt.clockOffset = offset;
+  let file: LineWriter | RotatingLineWriter | undefined;
   try {
-    file = outPath ? new LineWriter(outPath, { onError: stopOn }) : undefined;
+    if (outPath && rotate !== undefined)
+      file = new RotatingLineWriter(outPath, {
+        limit: rotate,
+        // Every file of the set starts with the same startup event but its own index.
+        startup: (id) => {
+          const s = startupEvent(cmdline, { id, limit: rotate });
+          if (s.startup && startup.startup) s.startup.clock_monotonic_offset = startup.startup.clock_monotonic_offset;
+          return stringifyEvent(s);
+        },
+        onError: stopOn,
+      });
+    else if (outPath) {
+      file = new LineWriter(outPath, { onError: stopOn });
+      file.line(stringifyEvent(startup));
+    }
   } catch (e) {
     unmount?.();
     throw e;
   }
   const printer = printing ? new LineWriter('-', { onError: stopOn }) : undefined;
-  const startup = startupEvent(argv.join(' '));
-  const offset = startup.startup?.clock_monotonic_offset;
-  if (offset) fmt.clockOffset = offset;
-  file?.line(stringifyEvent(startup));
 
   let emitted = 0;
   // One event out: the file gets its JSON line, the terminal its text.
@@ -189,7 +215,9 @@ export async function collect(
 
   process.stderr.write(`stopped: ${why}\n`);
   if (!writeError)
-    process.stderr.write(`${emitted} event(s) ${outPath ? `written to ${outPath}` : 'printed'}, ${counts.lost} lost\n`);
+    process.stderr.write(
+      `${emitted} event(s) ${outPath ? `written to ${written(outPath, file)}` : 'printed'}, ${counts.lost} lost\n`,
+    );
   else if (counts.lost) process.stderr.write(`${counts.lost} event(s) lost in the kernel (ring buffer full)\n`);
   for (const p of counts.perProbe) if (p.lost > 0) process.stderr.write(`  lost ${p.lost} event(s) from ${p.symbol}\n`);
   if (counts.badRecords) process.stderr.write(`  ${counts.badRecords} record(s) could not be decoded\n`);
@@ -204,7 +232,14 @@ export async function collect(
   return 0;
 }
 
-function closeQuietly(w: LineWriter | undefined): void {
+/** Where the events went: the file, or the files of the rotated set. */
+function written(outPath: string, file: LineWriter | RotatingLineWriter | undefined): string {
+  if (!(file instanceof RotatingLineWriter)) return outPath;
+  const n = file.files;
+  return n === 1 ? `${outPath}.0` : `${outPath}.0 .. ${outPath}.${n - 1} (${n} files; read them with ${outPath}.0..)`;
+}
+
+function closeQuietly(w: LineWriter | RotatingLineWriter | undefined): void {
   try {
     w?.close();
   } catch {
@@ -213,7 +248,7 @@ function closeQuietly(w: LineWriter | undefined): void {
 }
 
 /** Closes every writer; the first write error, if any, is returned for the report. */
-function closeAll(writers: (LineWriter | undefined)[]): Error | undefined {
+function closeAll(writers: (LineWriter | RotatingLineWriter | undefined)[]): Error | undefined {
   let first: Error | undefined;
   for (const w of writers)
     try {

@@ -5,9 +5,12 @@ import { FilterRunner, compileFilter } from '@retrace/agent';
 import { LINKTYPE_ETHERNET, LINKTYPE_RAW, readCapture } from '@retrace/events';
 import { LineWriter } from '../output/line-writer.js';
 import { UsageError } from '../usage-error.js';
+import { refuseOverwrite } from '../output/same-file.js';
 
 export function filter(expression: string | undefined, capture: string, verbose: boolean): number {
   if (!expression) throw new UsageError('retrace filter needs -f EXPRESSION (tcpdump syntax)');
+  // `retrace filter -f x c.pcap >> c.pcap` would append text to the capture.
+  refuseOverwrite('-o', '-', [{ what: 'the capture', path: capture }]);
   const packets = readCapture(readFileSync(capture));
   const compiled = compileFilter(expression);
   if (verbose)

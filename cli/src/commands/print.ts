@@ -3,10 +3,11 @@ import { formatEvent, formatSeries, openInput, readEventLines, type FormatOption
 import { LineWriter } from '../output/line-writer.js';
 import { refuseOverwrite } from '../output/same-file.js';
 import { EmptyInputError } from './empty-input.js';
+import type { EventsInput } from './input.js';
 
-export async function print(file: string, fmt: FormatOptions): Promise<number> {
-  refuseOverwrite('-o', '-', [{ what: 'the events file', path: file }]);
-  const input = openInput(file);
+export async function print(from: EventsInput, fmt: FormatOptions): Promise<number> {
+  refuseOverwrite('-o', '-', from.files);
+  const input = openInput(from.spec);
   const out = new LineWriter('-');
   let events = 0;
   try {
@@ -25,6 +26,6 @@ export async function print(file: string, fmt: FormatOptions): Promise<number> {
   } finally {
     out.close();
   }
-  if (!events) throw new EmptyInputError(file);
+  if (!events) throw new EmptyInputError(from.name);
   return 0;
 }

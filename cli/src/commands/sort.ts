@@ -13,6 +13,7 @@ import {
 import { LineWriter } from '../output/line-writer.js';
 import { refuseOverwrite } from '../output/same-file.js';
 import { EmptyInputError } from './empty-input.js';
+import type { EventsInput } from './input.js';
 
 export interface SortOptions {
   out?: string;
@@ -20,11 +21,11 @@ export interface SortOptions {
   print?: boolean;
 }
 
-export async function sort(file: string, opts: SortOptions, fmt: FormatOptions): Promise<number> {
+export async function sort(from: EventsInput, opts: SortOptions, fmt: FormatOptions): Promise<number> {
   const printing = !opts.out || !!opts.print;
-  refuseOverwrite('-o', opts.out, [{ what: 'the events file', path: file }]);
-  if (printing && opts.out !== '-') refuseOverwrite('-o', '-', [{ what: 'the events file', path: file }]);
-  const input = openInput(file);
+  refuseOverwrite('-o', opts.out, from.files);
+  if (printing && opts.out !== '-') refuseOverwrite('-o', '-', from.files);
+  const input = openInput(from.spec);
   const sorter = new EventSorter({ maxBuffer: opts.maxBuffer });
   // A failed write does not stop the sort: the rest is counted, so the error says what was lost.
   const file_ = opts.out ? new LineWriter(opts.out, { unit: 'series', onError: () => {} }) : undefined;
@@ -57,6 +58,6 @@ export async function sort(file: string, opts: SortOptions, fmt: FormatOptions):
       printer?.close();
     }
   }
-  if (!events) throw new EmptyInputError(file);
+  if (!events) throw new EmptyInputError(from.name);
   return 0;
 }

@@ -63,6 +63,19 @@ test('standard input read from the output file, and standard output appended to 
   expectRefused(runWith(['sort', events], { stdoutAppend: events }), 'standard output', events);
 });
 
+test('every command writing to standard output refuses one appended to its input: stats, pcap, filter', () => {
+  expectRefused(runWith(['stats', events], { stdoutAppend: events }), 'standard output', events);
+  expectRefused(runWith(['pcap', events], { stdoutAppend: events }), 'standard output', events);
+  expectRefused(runWith(['pcap', events, '-o', '-'], { stdoutAppend: events }), 'standard output', events);
+  const capture = join(dir, 'c.pcap');
+  writeFileSync(capture, readFileSync(fixture('pcap/dns_udp.pcap')));
+  const before = readFileSync(capture);
+  const r = runWith(['filter', '-f', 'udp', capture], { stdoutAppend: capture });
+  expect(r.code).toBe(2);
+  expect(r.stderr).toContain(`standard output is the same file as the capture ${capture}`);
+  expect(readFileSync(capture)).toEqual(before);
+});
+
 test('an output that does not exist yet, or another file, is written as usual', () => {
   const out = join(dir, 'new.data');
   rmSync(out, { force: true });

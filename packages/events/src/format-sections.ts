@@ -251,5 +251,7 @@ function startupLine(s: Partial<Startup>): string {
   if (s.cmdline) parts.push(`cmdline '${s.cmdline}'`);
   const m = s.machine;
   if (m) parts.push(`machine ${[m.kernel_release, m.kernel_version, m.hardware_name].filter(Boolean).join(' ')}`);
+  // As retis says which file of a rotated set (collect --out-rotate) this is.
+  if (s.split_file) parts.push(`file id ${s.split_file.id}`);
   return parts.join(' ');
 }

@@ -52,8 +52,17 @@ export { sectionLines } from './format-sections.js';
 export { isLegacySkb, legacySkbView, type LegacySkbView } from './legacy-skb.js';
 export { EventSorter, type EventSorterOptions } from './sort.js';
 export { readEventLines, openInput, writeEventLine, InputError, type EventLine } from './reader.js';
+export {
+  parseInputSpec,
+  inputFiles,
+  setMember,
+  readStartup,
+  existingSetFiles,
+  type InputSpec,
+  type SetMember,
+} from './rotated-set.js';
 export { eventJsonSchema, type JsonSchema } from './schema.js';
-export { collectStats, formatStats, StatsCollector, type EventStats } from './stats.js';
+export { collectStats, formatStats, StatsCollector, type EventStats, type FileStats } from './stats.js';
 export {
   readCapture,
   CaptureFormatError,

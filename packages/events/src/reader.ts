@@ -2,8 +2,10 @@
 // for sorted files. Read them as a stream so that big captures do not have to fit in memory.
 import { createReadStream, openSync, fstatSync, closeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
 import type { Event } from './gen/event.js';
 import { parseLine, stringifyEvent } from './json.js';
+import { inputFiles, type InputSpec } from './rotated-set.js';
 
 export class InputError extends Error {
   constructor(
@@ -39,12 +41,11 @@ export async function* readEventLines(input: NodeJS.ReadableStream): AsyncGenera
   }
 }
 
-/** `-` is stdin; anything else a file, checked now so that a bad path fails with its name. */
-export function openInput(pathOrDash: string): NodeJS.ReadableStream {
-  if (pathOrDash === '-') return process.stdin;
+/** Opens an events file now, so that a bad path fails with its name. */
+function openChecked(path: string): number {
   let fd: number;
   try {
-    fd = openSync(pathOrDash, 'r');
+    fd = openSync(path, 'r');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const why =
@@ -53,13 +54,43 @@ export function openInput(pathOrDash: string): NodeJS.ReadableStream {
         : code === 'EACCES'
           ? 'permission denied'
           : (e as Error).message;
-    throw new InputError(`cannot open events file ${pathOrDash}: ${why}`, pathOrDash);
+    throw new InputError(`cannot open events file ${path}: ${why}`, path);
   }
   if (fstatSync(fd).isDirectory()) {
     closeSync(fd);
-    throw new InputError(`cannot read events file ${pathOrDash}: it is a directory`, pathOrDash);
+    throw new InputError(`cannot read events file ${path}: it is a directory`, path);
   }
-  return createReadStream(pathOrDash, { fd });
+  return fd;
+}
+
+/** The files one after the other; a file not ending in a newline does not join its last line to the next. */
+async function* concatenated(first: number, rest: readonly string[]): AsyncGenerator<Buffer> {
+  let fd: number | undefined = first;
+  for (let i = 0; ; i++) {
+    let last = 10;
+    for await (const chunk of createReadStream('', { fd })) {
+      const buf = chunk as Buffer;
+      if (buf.length) last = buf[buf.length - 1] ?? 10;
+      yield buf;
+    }
+    const next = rest[i];
+    if (next === undefined) return;
+    if (last !== 10) yield Buffer.from('\n');
+    fd = openChecked(next);
+  }
+}
+
+/**
+ * `-` is stdin; a path is that file; an InputSpec with `follow` (`FILE..`) the files of its rotated
+ * set, read as one stream. The first file is opened now, so that a bad path fails with its name.
+ */
+export function openInput(input: string | InputSpec): NodeJS.ReadableStream {
+  const spec = typeof input === 'string' ? { path: input, follow: false } : input;
+  if (spec.path === '-') return process.stdin;
+  const fd = openChecked(spec.path);
+  const files = spec.follow ? inputFiles(spec) : [spec.path];
+  if (files.length === 1) return createReadStream(spec.path, { fd });
+  return Readable.from(concatenated(fd, files.slice(1)), { objectMode: false });
 }
 
 /** Writes one JSON line (an event or a series), waiting for the stream to drain when it is full. */

@@ -965,6 +965,13 @@ const descriptor = {
         }
       },
       "Startup": {
+        "oneofs": {
+          "_split_file": {
+            "oneof": [
+              "split_file"
+            ]
+          }
+        },
         "fields": {
           "retis_version": {
             "type": "string",
@@ -985,6 +992,37 @@ const descriptor = {
           "retrace_version": {
             "type": "string",
             "id": 5
+          },
+          "split_file": {
+            "type": "SplitFile",
+            "id": 6,
+            "options": {
+              "proto3_optional": true
+            }
+          }
+        }
+      },
+      "SplitFile": {
+        "fields": {
+          "id": {
+            "type": "uint32",
+            "id": 1
+          },
+          "policy": {
+            "type": "RotationPolicy",
+            "id": 2
+          }
+        }
+      },
+      "RotationPolicy": {
+        "fields": {
+          "kind": {
+            "type": "string",
+            "id": 1
+          },
+          "limit": {
+            "type": "uint64",
+            "id": 2
           }
         }
       },

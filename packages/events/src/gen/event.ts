@@ -203,6 +203,17 @@ export interface Startup {
   clock_monotonic_offset?: ClockOffset;
   machine?: Machine;
   retrace_version: string;
+  split_file?: SplitFile;
+}
+
+export interface SplitFile {
+  id: number;
+  policy?: RotationPolicy;
+}
+
+export interface RotationPolicy {
+  kind: string;
+  limit: bigint;
 }
 
 export interface Tracking {
