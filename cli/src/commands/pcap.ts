@@ -5,6 +5,7 @@ import {
   PcapngWriter,
   eventJsonSchema,
   formatEvent,
+  legacyPacket,
   openInput,
   probeInterfaceName,
   readEventLines,
@@ -24,6 +25,15 @@ const KIND_TYPES: Record<string, string[]> = {
   fexit: ['fexit'],
   usdt: [],
 };
+
+/**
+ * Files of retis before 1.5's raw packets describe headers field by field in `skb`: their bytes
+ * rebuilt (headers only, the capture length says so) so those events are exported too.
+ */
+function olderFilePacket(ev: Event): Event['packet'] {
+  const p = legacyPacket(ev.skb);
+  return p && { len: p.len, capture_len: p.data.length, data: p.data.toString('base64') };
+}
 
 /** `profiles`: the profile files the command line used (inputs too). */
 export async function pcap(
@@ -45,7 +55,8 @@ export async function pcap(
     events++;
     if (ev.startup?.clock_monotonic_offset) offset = ev.startup.clock_monotonic_offset;
     const iface = probeInterfaceName(ev);
-    if (!iface || !ev.packet || !ev.kernel) {
+    const packet = ev.packet ?? olderFilePacket(ev);
+    if (!iface || !packet || !ev.kernel) {
       if (!ev.startup) skipped++;
       return;
     }
@@ -54,7 +65,7 @@ export async function pcap(
     const mono = ev.common?.timestamp ?? 0n;
     const wall = offset ? mono + BigInt(offset.sec) * 1_000_000_000n + BigInt(offset.nsec) : mono;
     writer.addEvent(
-      ev,
+      ev.packet ? ev : { ...ev, packet },
       iface,
       wall,
       formatEvent(ev, { format: 'multi-line', ...(offset ? { clockOffset: offset } : {}) }),
