@@ -148,6 +148,8 @@ function l4Bytes(l4: L4Layer): Buffer {
       b[1] = l4.code & 0xff;
       return b;
     }
+    default: // SCTP, ESP: older files never describe them
+      return Buffer.alloc(0);
   }
 }
 
