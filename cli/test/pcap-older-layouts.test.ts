@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runRetrace } from '@retrace/e2e';
-import { readCapture } from '../../packages/events/src/capture-reader.js';
+import { readCapture } from '@retrace/events';
 import { tempDir } from './helpers/files.js';
 
 const tmp = tempDir('rt-pcap-old-');
