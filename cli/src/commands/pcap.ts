@@ -6,6 +6,7 @@ import {
   PcapngWriter,
   eventJsonSchema,
   formatEvent,
+  legacyPacket,
   openInput,
   probeInterfaceName,
   readEventLines,
@@ -41,6 +42,15 @@ export class ProbeNotFoundError extends Error {
   }
 }
 
+/**
+ * Files of retis before 1.5's raw packets describe headers field by field in `skb`: their bytes
+ * rebuilt (headers only, the capture length says so) so those events are exported too.
+ */
+function olderFilePacket(ev: Event): Event['packet'] {
+  const p = legacyPacket(ev.skb);
+  return p && { len: p.len, capture_len: p.data.length, data: p.data.toString('base64') };
+}
+
 /** `profiles`: the profile files the command line used (inputs too). */
 export async function pcap(
   from: EventsInput,
@@ -70,14 +80,15 @@ export async function pcap(
     if (spec && !(k && k.symbol === spec.target && (KIND_TYPES[spec.kind] ?? []).includes(k.probe_type))) return;
     matched++;
     const iface = probeInterfaceName(ev);
-    if (!iface || !ev.packet || !k) {
+    const packet = ev.packet ?? olderFilePacket(ev);
+    if (!iface || !packet || !k) {
       skipped++;
       return;
     }
     const mono = ev.common?.timestamp ?? 0n;
     const wall = offset ? mono + BigInt(offset.sec) * 1_000_000_000n + BigInt(offset.nsec) : mono;
     writer.addEvent(
-      ev,
+      ev.packet ? ev : { ...ev, packet },
       iface,
       wall,
       formatEvent(ev, { format: 'multi-line', ...(offset ? { clockOffset: offset } : {}) }),

@@ -49,7 +49,9 @@ export { formatPacket, tcpFlagsText, type PacketFormatOptions } from './packet-f
 export { clockOffsetOf, toWallClockNs, formatUtc, clockOffsetFromNs } from './time.js';
 export { formatEvent, formatHeader, formatSeries, probeKind, FormatError, type FormatOptions } from './format.js';
 export { sectionLines } from './format-sections.js';
-export { isLegacySkb, legacySkbView, type LegacySkbView } from './legacy-skb.js';
+export { isFlatSkb, isLegacySkb, legacySkbView, type LegacySkbView } from './legacy-skb.js';
+export { upgradeLegacyLayout } from './legacy-layout.js';
+export { legacyPacket, type LegacyPacket } from './legacy-packet.js';
 export { EventSorter, type EventSorterOptions } from './sort.js';
 export { readEventLines, openInput, writeEventLine, InputError, type EventLine } from './reader.js';
 export {

@@ -4,6 +4,7 @@
 import type { Event } from './gen/event.js';
 import { messageFields } from './descriptors.js';
 import { writeEventJson } from './json-writer.js';
+import { upgradeLegacyLayout } from './legacy-layout.js';
 
 export class EventParseError extends Error {
   constructor(
@@ -104,6 +105,7 @@ function revive(obj: Record<string, unknown>, message: string, path: string): vo
 export function eventFromJson(value: unknown, line?: number): Event {
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw new EventParseError('an event must be a JSON object', line);
+  upgradeLegacyLayout(value as Record<string, unknown>); // retis 1.5's nested skb (legacy-layout.ts)
   try {
     revive(value as Record<string, unknown>, 'Event', 'event');
   } catch (e) {

@@ -1,9 +1,14 @@
-// Older retis files (up to v1.6) have a flat `skb` section (saddr, daddr, sport, dev_name, ...)
-// instead of a `packet` with the raw bytes. We show whatever of it is there, reading every field
-// defensively: these files have no schema we can rely on.
+// Older retis files carry packet headers as fields of the `skb` section instead of (or besides)
+// a `packet` with the raw bytes: flat (saddr, daddr, sport, dev_name, ...) in the oldest, nested
+// (`skb.eth`, `skb.ip`, `skb.tcp`, ...) in 1.5. We show whatever of it is there, reading every
+// field defensively: these files have no schema we can rely on. The nested headers print through
+// the packet formatter, like a packet captured whole.
 import type { Dev, Netns, SkbDataRef, SkbMeta } from './gen/event.js';
 import { ethertypeName, icmpTypeName, ipProtoName } from './protocols.js';
-import { tcpFlagsText } from './packet-format.js';
+import { formatPacket, tcpFlagsText } from './packet-format.js';
+import { parsePacketBase64 } from './packet.js';
+import { hasNestedHeaders } from './legacy-layout.js';
+import { nestedHeadersPacket } from './legacy-headers.js';
 
 /** What the flat section tells, in the shapes of today's sections. */
 export interface LegacySkbView {
@@ -28,13 +33,21 @@ const num = (o: Obj, k: string): number | undefined => {
 const str = (o: Obj, k: string): string | undefined => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
 const bool = (o: Obj, k: string): boolean | undefined => (typeof o[k] === 'boolean' ? (o[k] as boolean) : undefined);
 
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
 /** True when an `skb` section has the old flat shape. */
+export function isFlatSkb(skb: unknown): skb is Obj {
+  return isObj(skb) && LEGACY_KEYS.some((k) => k in skb);
+}
+
+/** True when an `skb` section has an older shape: flat, or 1.5's nested headers, dev, ns or packet. */
 export function isLegacySkb(skb: unknown): skb is Obj {
-  return typeof skb === 'object' && skb !== null && LEGACY_KEYS.some((k) => k in skb);
+  return isFlatSkb(skb) || hasNestedHeaders(skb) || (isObj(skb) && ['dev', 'ns', 'packet'].some((k) => isObj(skb[k])));
 }
 
 export function legacySkbView(skb: unknown, link: boolean): LegacySkbView | undefined {
   if (!isLegacySkb(skb)) return undefined;
+  if (!isFlatSkb(skb)) return nestedView(skb, link);
   const view: LegacySkbView = {};
   const line = packetLine(skb, link);
   if (line !== '') view.packetLine = line;
@@ -64,6 +77,25 @@ export function legacySkbView(skb: unknown, link: boolean): LegacySkbView | unde
     if (v !== undefined) dataRef[k] = v;
   }
   if (Object.keys(dataRef).length > 0) view.dataRef = dataRef;
+  return view;
+}
+
+/** 1.5's nested sections, for an event read without the layout upgrade (legacy-layout.ts). */
+function nestedView(skb: Obj, link: boolean): LegacySkbView {
+  const view: LegacySkbView = {};
+  const packet = skb['packet'];
+  const raw = isObj(packet) ? (str(packet, 'packet') ?? str(packet, 'raw')) : undefined;
+  if (raw !== undefined) view.packetLine = formatPacket(parsePacketBase64(raw), { link });
+  else {
+    const p = nestedHeadersPacket(skb);
+    if (p) view.packetLine = formatPacket(p, { link });
+  }
+  const dev = skb['dev'];
+  if (isObj(dev))
+    view.dev = { ifindex: num(dev, 'ifindex'), name: str(dev, 'name'), rx_ifindex: num(dev, 'rx_ifindex') };
+  const ns = skb['ns'];
+  const inum = isObj(ns) ? num(ns, 'netns') : undefined;
+  if (inum !== undefined) view.netns = { inum };
   return view;
 }
 

@@ -1,7 +1,7 @@
 // One tcpdump-like line for a parsed packet, in retis's style:
 // `10.0.0.1.34567 > 10.0.0.2.80 ttl 64 tos 0x0 id 123 off 0 [DF] len 60 proto TCP (6) flags [S] seq 1, win 64240`.
-import { ethertypeName, icmpTypeName, ipProtoName } from './protocols.js';
-import type { IcmpLayer, Ipv6ExtHeader, L4Layer, ParsedPacket, TcpLayer, TunnelLayer } from './packet.js';
+import { ethertypeName, icmpTypeName, ipProtoName, sctpChunkName } from './protocols.js';
+import type { IcmpLayer, Ipv6ExtHeader, L4Layer, MacsecLayer, ParsedPacket, TcpLayer, TunnelLayer } from './packet.js';
 
 export interface PacketFormatOptions {
   /** Print the Ethernet header (and VLAN tags) first, like `retis -e` / `tcpdump -e`. */
@@ -42,7 +42,8 @@ export function formatPacket(p: ParsedPacket, opts: PacketFormatOptions = {}): s
     );
     for (const v of p.vlans)
       parts.push(`vlan ${v.vid} p ${v.pcp}${v.dei ? ' DEI' : ''} ethertype ${ethertypeName(v.ethertype)}`);
-  }
+    if (p.macsec) parts.push(formatMacsec(p.macsec));
+  } else if (p.macsec?.opaque) parts.push('802.1AE MACsec frame'); // at least say what it is
   if (p.arp) parts.push(formatArp(p));
   if (p.ip) parts.push(formatIp(p));
   if (p.l4) {
@@ -60,12 +61,36 @@ export function formatPacket(p: ParsedPacket, opts: PacketFormatOptions = {}): s
   return parts.join(' ');
 }
 
+// retis's letters for the TCI bits: E encrypted, C changed, S end station, B single copy
+// broadcast, I SCI present.
+const MACSEC_FLAGS: [number, string][] = [
+  [0x08, 'E'],
+  [0x04, 'C'],
+  [0x40, 'S'],
+  [0x10, 'B'],
+  [0x20, 'I'],
+];
+
+function formatMacsec(m: MacsecLayer): string {
+  const flags = MACSEC_FLAGS.filter(([bit]) => (m.tci & bit) !== 0)
+    .map(([, l]) => l)
+    .join('');
+  let s = `MACsec an ${m.an} pn ${m.pn} flags [${flags}]`;
+  if (m.shortLen > 0) s += ` sl ${m.shortLen}`;
+  if (m.sci !== undefined) s += ` sci 0x${m.sci}`;
+  return s;
+}
+
 function formatTunnel(t: TunnelLayer): string {
   switch (t.kind) {
     case 'vxlan':
       return `VXLAN vni ${t.vni}`;
-    case 'geneve':
-      return `Geneve vni ${t.vni}${t.protocol === undefined ? '' : ` proto ${ethertypeName(t.protocol)}`}`;
+    case 'geneve': {
+      let s = `Geneve vni ${t.vni}${t.protocol === undefined ? '' : ` proto ${ethertypeName(t.protocol)}`}`;
+      if (t.options?.length)
+        s += ` options [${t.options.map((o) => `class 0x${o.class.toString(16)} type 0x${o.type.toString(16)}${o.type & 0x80 ? '(C)' : ''} len ${o.len}`).join(', ')}]`;
+      return s;
+    }
     case 'ipip':
       return '';
   }
@@ -76,6 +101,10 @@ function formatArp(p: ParsedPacket): string {
   if (!a) return '';
   if (a.op === 1 && a.targetIp !== undefined) return `request who-has ${a.targetIp} tell ${a.senderIp ?? '?'}`;
   if (a.op === 2 && a.senderIp !== undefined) return `reply ${a.senderIp} is-at ${a.senderMac ?? '?'}`;
+  // RARP asks for the target's own IPv4 address.
+  if (a.op === 3 && a.targetMac !== undefined)
+    return `reverse request who-is ${a.targetMac} tell ${a.senderMac ?? '?'}`;
+  if (a.op === 4 && a.targetMac !== undefined) return `reverse reply ${a.targetMac} at ${a.targetIp ?? '?'}`;
   return `ARP op ${a.op}`;
 }
 
@@ -83,7 +112,7 @@ function endpoints(p: ParsedPacket): [string, string] {
   const ip = p.ip;
   if (!ip) return ['', ''];
   const l4 = p.l4;
-  if (l4 && (l4.proto === 'tcp' || l4.proto === 'udp' || l4.proto === 'udplite'))
+  if (l4 && (l4.proto === 'tcp' || l4.proto === 'udp' || l4.proto === 'udplite' || l4.proto === 'sctp'))
     return [`${ip.src}.${l4.sport}`, `${ip.dst}.${l4.dport}`];
   return [ip.src, ip.dst];
 }
@@ -106,6 +135,8 @@ function formatIp(p: ParsedPacket): string {
     for (const e of ip.ext) s.push(formatExt(e));
   }
   s.push(`proto ${ipProtoName(ip.proto)}`);
+  if (ip.version === 4 && ip.ah)
+    s.push(`${formatSpiSeq(ip.ah.spi, ip.ah.seq)} icv 0x${ip.ah.icv} proto ${ipProtoName(ip.ah.next)}`);
   return s.join(' ');
 }
 
@@ -135,7 +166,18 @@ function formatL4(l4: L4Layer): string {
     case 'icmp':
     case 'icmpv6':
       return formatIcmp(l4);
+    case 'sctp':
+      return `vtag ${hex8(l4.vtag)} chunks [${l4.chunks.map(sctpChunkName).join(',')}]`;
+    case 'esp':
+      return formatSpiSeq(l4.spi, l4.seq);
   }
+}
+
+const hex8 = (n: number): string => `0x${n.toString(16).padStart(8, '0')}`;
+
+/** IPsec's SPI and sequence number, as retis writes them. */
+function formatSpiSeq(spi: number, seq: number): string {
+  return `spi ${hex8(spi)} seq ${hex(seq)}`;
 }
 
 function formatTcp(t: TcpLayer): string {

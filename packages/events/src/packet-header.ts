@@ -47,6 +47,8 @@ export abstract class PacketHeaderFields {
   /** An echo (request/reply, or ICMPv4 timestamp): icmpId and icmpSeq are its id and sequence. */
   icmpEcho = false;
   tunnelKind: TunnelKind = T_VXLAN;
+  /** MACsec: the SecTAG's length (6, or 14 with an SCI). */
+  macsecTagLen = 6;
 
   /** End of the current IP packet as announced (or the capture's end when it announces none). */
   protected ipEnd = 0;
@@ -72,7 +74,24 @@ export abstract class PacketHeaderFields {
     return u16(this.bytes, this.off) & 0xfff;
   }
 
-  // ARP
+  // MACsec (802.1AE SecTAG)
+  /** TCI bits (V, ES, SC, SCB, E, C) and association number (low 2 bits). */
+  get macsecTci(): number {
+    return this.bytes[this.off] as number;
+  }
+  /** Short length: the user data length when below 48, else 0. */
+  get macsecShortLen(): number {
+    return (this.bytes[this.off + 1] as number) & 0x3f;
+  }
+  get macsecPn(): number {
+    return u32(this.bytes, this.off + 2);
+  }
+  /** Offset of the 8-byte SCI; -1 without one. */
+  get macsecSciAt(): number {
+    return this.macsecTagLen === 14 ? this.off + 6 : -1;
+  }
+
+  // ARP (and RARP)
   get arpHtype(): number {
     return u16(this.bytes, this.off);
   }
@@ -159,6 +178,13 @@ export abstract class PacketHeaderFields {
   get extAhSeq(): number {
     return u32(this.bytes, this.off + 8);
   }
+  /** AH: the integrity check value's bytes [extAhIcvAt, extAhIcvEnd), as far as captured. */
+  get extAhIcvAt(): number {
+    return this.off + 12;
+  }
+  get extAhIcvEnd(): number {
+    return Math.min(this.off + this.extLen, this.end);
+  }
 
   // Transport
   /** The transport length the IP header announces (it may exceed what was captured). */
@@ -190,6 +216,16 @@ export abstract class PacketHeaderFields {
   /** The UDP length field (header included); UDP-Lite's checksum coverage. */
   get udpLength(): number {
     return u16(this.bytes, this.off + 4);
+  }
+  /** SCTP: the verification tag. */
+  get sctpVtag(): number {
+    return u32(this.bytes, this.off + 4);
+  }
+  get espSpi(): number {
+    return u32(this.bytes, this.off);
+  }
+  get espSeq(): number {
+    return u32(this.bytes, this.off + 4);
   }
   get icmpType(): number {
     return this.bytes[this.off] as number;

@@ -15,6 +15,7 @@ export const L_UDP = 8;
 export const L_ICMP = 9;
 export const L_OTHER = 10;
 export const L_TUNNEL = 11;
+export const L_MACSEC = 12;
 
 /** What the cursor stands on after next(). */
 export const PacketLayer = {
@@ -25,16 +26,23 @@ export const PacketLayer = {
   ARP: L_ARP,
   IPV4: L_IPV4,
   IPV6: L_IPV6,
+  /** An IPv6 extension header, or AH after an IPv4 header (extKind: IPPROTO.AH). */
   IPV6_EXT: L_IPV6_EXT,
   TCP: L_TCP,
   /** UDP, or UDP-Lite (`udpLite`: same header, the length field is the checksum coverage). */
   UDP: L_UDP,
   /** ICMP or ICMPv6 (`icmpV6`). */
   ICMP: L_ICMP,
-  /** A transport the walk does not decode (GRE, ESP, SCTP...) or IPv6's No Next Header. */
+  /**
+   * A transport the walk goes no further into: SCTP and ESP (ipProto says which; their fields
+   * are read, the walk ends without a stop reason), one it does not decode (GRE...: stop
+   * PROTOCOL), or IPv6's No Next Header.
+   */
   OTHER: L_OTHER,
   /** A VXLAN or Geneve header (after its UDP layer), or an IP-in-IP transport. */
   TUNNEL: L_TUNNEL,
+  /** An 802.1AE MACsec SecTAG; the walk goes on unless the payload is encrypted or changed. */
+  MACSEC: L_MACSEC,
 } as const;
 export type PacketLayer = (typeof PacketLayer)[keyof typeof PacketLayer];
 

@@ -1,5 +1,6 @@
-// The one walk over packet layers (Ethernet, VLAN tags, ARP, IPv4, IPv6 and its extension
-// headers, TCP, UDP, UDP-Lite, ICMP/v6, and the VXLAN, Geneve and IP-in-IP tunnels): the parser
+// The one walk over packet layers (Ethernet, VLAN tags, MACsec, ARP/RARP, IPv4, IPv6 and its
+// extension headers, AH, TCP, UDP, UDP-Lite, ICMP/v6, SCTP and ESP headers, and the VXLAN, Geneve
+// and IP-in-IP tunnels): the parser
 // behind the text lines (packet.ts), the aggregator's cross-node fingerprint and the agent's nft
 // matcher all read packets through it, so a new tunnel or header is taught here once.
 //
@@ -20,6 +21,7 @@ import {
   L_IPV4,
   L_IPV6,
   L_IPV6_EXT,
+  L_MACSEC,
   L_OTHER,
   L_TCP,
   L_TUNNEL,
@@ -59,9 +61,13 @@ const P_ICMPV6 = IPPROTO.ICMPV6;
 const P_NONE = IPPROTO.NONE;
 const P_DSTOPTS = IPPROTO.DSTOPTS;
 const P_UDPLITE = IPPROTO.UDPLITE;
+const P_SCTP = IPPROTO.SCTP;
+const P_ESP = IPPROTO.ESP;
 const E_IPV4 = ETH_P.IPV4;
 const E_IPV6 = ETH_P.IPV6;
 const E_ARP = ETH_P.ARP;
+const E_RARP = ETH_P.RARP;
+const E_MACSEC = ETH_P.MACSEC;
 const E_TEB = ETH_P.TEB;
 
 // The walk's states: what the next call parses at `pos`.
@@ -187,7 +193,10 @@ export class PacketCursor extends PacketHeaderFields {
       case E_IPV6:
         return this.ipv6();
       case E_ARP:
+      case E_RARP:
         return this.arp();
+      case E_MACSEC:
+        return this.macsec();
       default:
         return this.halt(W_ETHERTYPE, this.ethertype);
     }
@@ -206,6 +215,27 @@ export class PacketCursor extends PacketHeaderFields {
     if (!known) this.then(W_ARP_KIND, htype, ptype);
     else this.then(this.arpWhole ? W_NONE : W_TRUNCATED);
     return L_ARP;
+  }
+
+  private macsec(): PacketLayer {
+    const b = this.bytes;
+    const o = this.pos;
+    if (this.end < o + 6) return this.halt(W_TRUNCATED);
+    const tci = b[o] as number;
+    const tagLen = tci & 0x20 ? 14 : 6; // the SCI is there when the SC bit is set
+    if (this.end < o + tagLen) return this.halt(W_TRUNCATED);
+    this.off = o;
+    this.macsecTagLen = tagLen;
+    // Encrypted (E) or changed (C) user data: nothing more to read.
+    if (tci & 0x0c) this.then(W_NONE);
+    else if (this.end < o + tagLen + 2) this.then(W_TRUNCATED);
+    else {
+      const type = u16(b, o + tagLen);
+      this.ethertype = type;
+      this.pos = o + tagLen + 2;
+      this.state = isVlanTag(type) ? S_TAG : S_NETWORK;
+    }
+    return L_MACSEC;
   }
 
   private ipv4(): PacketLayer {
@@ -303,10 +333,36 @@ export class PacketCursor extends PacketHeaderFields {
         return this.ipInIp(o, E_IPV4);
       case P_IPV6:
         return this.ipInIp(o, E_IPV6);
+      case P_AH:
+        return this.ah(o, have);
+      case P_SCTP:
+        // Ports and verification tag; the chunks are read from the bytes by who wants them.
+        if (have < 12) return this.halt(W_TRUNCATED);
+        this.payloadAt = o + 12;
+        this.then(W_NONE);
+        return L_OTHER;
+      case P_ESP:
+        // SPI and sequence number; the rest is encrypted.
+        if (have < 8) return this.halt(W_TRUNCATED);
+        this.payloadAt = o + 8;
+        this.then(W_NONE);
+        return L_OTHER;
       default:
         this.then(this.ipProto === P_NONE ? W_NONE : W_PROTOCOL, this.ipProto);
         return L_OTHER;
     }
+  }
+
+  /** AH after IPv4 (after IPv6 it is one of the extension headers): the transport follows it. */
+  private ah(o: number, have: number): PacketLayer {
+    if (have < 12) return this.halt(W_TRUNCATED);
+    const len = ((this.bytes[o + 1] as number) + 2) * 4;
+    this.extKind = P_AH;
+    this.extLen = len;
+    this.ipProto = this.bytes[o] as number;
+    this.pos = o + len;
+    this.state = S_TRANSPORT;
+    return L_IPV6_EXT;
   }
 
   private tcp(have: number): PacketLayer {

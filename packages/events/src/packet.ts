@@ -24,6 +24,23 @@ export interface VlanTag {
   ethertype: number;
 }
 
+/** An 802.1AE SecTAG. */
+export interface MacsecLayer {
+  /** Association number. */
+  an: number;
+  /** Packet number. */
+  pn: number;
+  /** TCI bits: 0x40 ES, 0x20 SC, 0x10 SCB, 0x08 E (encrypted), 0x04 C (changed). */
+  tci: number;
+  /** Short length (0: the frame is 48 bytes of user data or more). */
+  shortLen: number;
+  /** Secure channel identifier, 16 hex digits, when the tag carries one. */
+  sci?: string;
+  /** Encrypted or changed user data: nothing after the tag was decoded. */
+  opaque: boolean;
+}
+
+/** ARP, or RARP (ethertype 0x8035, operations 3 and 4). */
 export interface ArpLayer {
   htype: number;
   ptype: number;
@@ -32,6 +49,16 @@ export interface ArpLayer {
   senderIp?: string;
   targetMac?: string;
   targetIp?: string;
+}
+
+/** AH after an IPv4 header. */
+export interface AhHeader {
+  spi: number;
+  seq: number;
+  /** The integrity check value as captured, in hex. */
+  icv: string;
+  /** The protocol it protects. */
+  next: number;
 }
 
 export interface Ipv4Layer {
@@ -49,13 +76,15 @@ export interface Ipv4Layer {
   totalLen: number;
   headerLen: number;
   optionsLen: number;
+  /** Authentication header (proto 51), and the protocol after it. */
+  ah?: AhHeader;
 }
 
 export type Ipv6ExtHeader =
   | { kind: 'hop-by-hop' | 'destination'; len: number }
   | { kind: 'routing'; len: number; routingType: number; segmentsLeft: number }
   | { kind: 'fragment'; offset: number; more: boolean; id: number }
-  | { kind: 'ah'; len: number; spi: number; seq: number };
+  | { kind: 'ah'; len: number; spi: number; seq: number; icv?: string };
 
 export interface Ipv6Layer {
   version: 6;
@@ -107,7 +136,33 @@ export interface IcmpLayer {
   target?: string;
 }
 
-export type L4Layer = TcpLayer | UdpLayer | IcmpLayer;
+export interface SctpLayer {
+  proto: 'sctp';
+  sport: number;
+  dport: number;
+  /** Verification tag (conntrack keeps one per direction). */
+  vtag: number;
+  /** Types of the chunks captured, in order. */
+  chunks: number[];
+}
+
+/** ESP: what is not encrypted. */
+export interface EspLayer {
+  proto: 'esp';
+  spi: number;
+  seq: number;
+}
+
+export type L4Layer = TcpLayer | UdpLayer | IcmpLayer | SctpLayer | EspLayer;
+
+/** A Geneve option's header (RFC 8926). */
+export interface GeneveOption {
+  class: number;
+  /** Bit 0x80: critical. */
+  type: number;
+  /** The option's length, its 4-byte header included. */
+  len: number;
+}
 
 export interface TunnelLayer {
   kind: 'vxlan' | 'geneve' | 'ipip';
@@ -117,11 +172,14 @@ export interface TunnelLayer {
   /** Geneve: the ethertype of the inner packet (0x6558 = Ethernet); IP-in-IP: 0x0800 or 0x86dd. */
   protocol?: number;
   optionsLen?: number;
+  /** Geneve: the options, as far as captured. */
+  options?: GeneveOption[];
 }
 
 export interface ParsedPacket {
   eth?: EthernetLayer;
   vlans: VlanTag[];
+  macsec?: MacsecLayer;
   arp?: ArpLayer;
   ip?: IpLayer;
   l4?: L4Layer;
@@ -215,7 +273,23 @@ function addLayer(p: ParsedPacket, c: PacketCursor, layer: PacketLayer): void {
         ext: [],
       };
       return;
+    case PacketLayer.MACSEC: {
+      const tci = c.macsecTci;
+      p.macsec = {
+        an: tci & 3,
+        pn: c.macsecPn,
+        tci: tci & 0xfc,
+        shortLen: c.macsecShortLen,
+        opaque: (tci & 0x0c) !== 0,
+      };
+      if (c.macsecSciAt >= 0) p.macsec.sci = hex(b, c.macsecSciAt, c.macsecSciAt + 8);
+      return;
+    }
     case PacketLayer.IPV6_EXT:
+      if (p.ip?.version === 4) {
+        p.ip.ah = { spi: c.extAhSpi, seq: c.extAhSeq, icv: hex(b, c.extAhIcvAt, c.extAhIcvEnd), next: c.ipProto };
+        return;
+      }
       if (p.ip?.version !== 6) return;
       p.ip.ext.push(extHeader(c));
       p.ip.proto = c.ipProto;
@@ -249,9 +323,43 @@ function addLayer(p: ParsedPacket, c: PacketCursor, layer: PacketLayer): void {
     case PacketLayer.TUNNEL:
       p.tunnel = tunnel(c);
       return;
-    default: // OTHER: said by the stop reason
+    case PacketLayer.OTHER:
+      if (c.ipProto === IPPROTO.SCTP)
+        p.l4 = { proto: 'sctp', sport: c.sport, dport: c.dport, vtag: c.sctpVtag, chunks: sctpChunks(c) };
+      else if (c.ipProto === IPPROTO.ESP) p.l4 = { proto: 'esp', spi: c.espSpi, seq: c.espSeq };
+      return; // anything else: said by the stop reason
+    default:
       return;
   }
+}
+
+const hex = (b: Uint8Array, from: number, to: number): string =>
+  Buffer.from(b.subarray(from, Math.max(from, to))).toString('hex');
+
+/** The chunk types of an SCTP packet, as far as captured (each chunk padded to 4 bytes). */
+function sctpChunks(c: PacketCursor): number[] {
+  const b = c.bytes;
+  const types: number[] = [];
+  for (let o = c.payloadAt; o + 4 <= c.l4End && types.length < 32;) {
+    types.push(b[o] as number);
+    const len = ((b[o + 2] as number) << 8) | (b[o + 3] as number);
+    if (len < 4) break; // malformed: would loop
+    o += (len + 3) & ~3;
+  }
+  return types;
+}
+
+/** Geneve's options between its 8-byte header and the inner packet, as far as captured. */
+function geneveOptions(c: PacketCursor): GeneveOption[] {
+  const b = c.bytes;
+  const out: GeneveOption[] = [];
+  const end = Math.min(c.off + 8 + c.geneveOptionsLen, c.l4End);
+  for (let o = c.off + 8; o + 4 <= end;) {
+    const len = 4 + ((b[o + 3] as number) & 0x1f) * 4;
+    out.push({ class: ((b[o] as number) << 8) | (b[o + 1] as number), type: b[o + 2] as number, len });
+    o += len;
+  }
+  return out;
 }
 
 function extHeader(c: PacketCursor): Ipv6ExtHeader {
@@ -261,7 +369,13 @@ function extHeader(c: PacketCursor): Ipv6ExtHeader {
     case IPPROTO.FRAGMENT:
       return { kind: 'fragment', offset: c.extFragOffset, more: c.extFragMore, id: c.extFragId };
     case IPPROTO.AH:
-      return { kind: 'ah', len: c.extLen, spi: c.extAhSpi, seq: c.extAhSeq };
+      return {
+        kind: 'ah',
+        len: c.extLen,
+        spi: c.extAhSpi,
+        seq: c.extAhSeq,
+        icv: hex(c.bytes, c.extAhIcvAt, c.extAhIcvEnd),
+      };
     default:
       return { kind: c.extKind === IPPROTO.HOPOPTS ? 'hop-by-hop' : 'destination', len: c.extLen };
   }
@@ -278,6 +392,7 @@ function tunnel(c: PacketCursor): TunnelLayer {
         vni: c.vni,
         protocol: c.tunnelProtocol,
         optionsLen: c.geneveOptionsLen,
+        ...(c.geneveOptionsLen > 0 ? { options: geneveOptions(c) } : {}),
       };
     case TunnelKind.IPIP:
       // IPv4 or IPv6 right after the outer IP header (IP protocol 4 or 41), as Calico sends it.

@@ -3,7 +3,9 @@
 export const ETH_P = {
   IPV4: 0x0800,
   ARP: 0x0806,
+  RARP: 0x8035,
   IPV6: 0x86dd,
+  MACSEC: 0x88e5,
   VLAN: 0x8100,
   QINQ: 0x88a8,
   QINQ_OLD: 0x9100,
@@ -26,6 +28,7 @@ export const IPPROTO = {
   ICMPV6: 58,
   NONE: 59,
   DSTOPTS: 60,
+  SCTP: 132,
   UDPLITE: 136,
 } as const;
 
@@ -103,6 +106,37 @@ const ICMPV6_TYPES: Record<number, string> = {
   137: 'redirect',
   143: 'multicast listener report v2',
 };
+
+const SCTP_CHUNKS: Record<number, string> = {
+  0: 'DATA',
+  1: 'INIT',
+  2: 'INIT_ACK',
+  3: 'SACK',
+  4: 'HEARTBEAT',
+  5: 'HEARTBEAT_ACK',
+  6: 'ABORT',
+  7: 'SHUTDOWN',
+  8: 'SHUTDOWN_ACK',
+  9: 'ERROR',
+  10: 'COOKIE_ECHO',
+  11: 'COOKIE_ACK',
+  12: 'ECNE',
+  13: 'CWR',
+  14: 'SHUTDOWN_COMPLETE',
+  15: 'AUTH',
+  64: 'I_DATA',
+  128: 'ASCONF_ACK',
+  130: 'RE_CONFIG',
+  132: 'PAD',
+  192: 'FORWARD_TSN',
+  193: 'ASCONF',
+  194: 'I_FORWARD_TSN',
+};
+
+/** `INIT`, or the number of a chunk type without a name. */
+export function sctpChunkName(type: number): string {
+  return SCTP_CHUNKS[type] ?? String(type);
+}
 
 const hex4 = (n: number): string => n.toString(16).padStart(4, '0');
 

@@ -222,7 +222,7 @@ test('IPv6 AH then ICMPv6 echo request', () => {
     ),
   );
   const p = parsePacket(buf(bytes));
-  expect(p.ip?.version === 6 && p.ip.ext).toEqual([{ kind: 'ah', len: 24, spi: 0x100, seq: 19 }]);
+  expect(p.ip?.version === 6 && p.ip.ext).toEqual([{ kind: 'ah', len: 24, spi: 0x100, seq: 19, icv: 'aa'.repeat(12) }]);
   expect(p.l4).toEqual({ proto: 'icmpv6', type: 128, code: 0, id: 77, seq: 3 });
   expect(formatPacket(p)).toBe(
     'fe80::1 > ff02::1 ttl 255 class 0xe0 label 0x0 len 32 AH (spi 0x100, seq 19) proto ICMPv6 (58) ICMP6 echo request, id 77, seq 3',
@@ -296,9 +296,18 @@ test('Geneve: inner Ethernet (TEB) after options, or inner IP directly', () => {
       ),
     ),
   );
-  expect(teb.tunnel).toEqual({ kind: 'geneve', flags: 0, vni: 0xa, protocol: 0x6558, optionsLen: 8 });
+  expect(teb.tunnel).toEqual({
+    kind: 'geneve',
+    flags: 0,
+    vni: 0xa,
+    protocol: 0x6558,
+    optionsLen: 8,
+    options: [{ class: 0, type: 0x80, len: 8 }],
+  });
   expect(teb.inner?.l4).toMatchObject({ sport: 1234, dport: 22 });
-  expect(formatPacket(teb)).toContain('Geneve vni 10 proto TEB (0x6558): 192.168.0.1.1234 > 192.168.0.2.22');
+  expect(formatPacket(teb)).toContain(
+    'Geneve vni 10 proto TEB (0x6558) options [class 0x0 type 0x80(C) len 8]: 192.168.0.1.1234 > 192.168.0.2.22',
+  );
 
   const raw = ipv4({ src: '30.0.0.1', dst: '30.0.0.2', proto: 1 }, icmpEcho(8, 1, 2));
   const ip = parsePacket(
