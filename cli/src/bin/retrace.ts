@@ -20,6 +20,7 @@ const verb = {
   print: () => import('../commands/print.js'),
   sort: () => import('../commands/sort.js'),
   stats: () => import('../commands/stats.js'),
+  python: () => import('../commands/python.js'),
   profile: () => import('../commands/profile.js'),
   cleanup: () => import('../commands/cleanup.js'),
   schema: () => import('@retrace/events'),
@@ -137,6 +138,21 @@ export function program(argv: readonly string[] = process.argv, profiles: readon
     .argument('[file]', 'events file', 'retrace.data')
     .action(async (file: string) => {
       process.exitCode = await (await verb.stats()).stats(file);
+    });
+  p.command('python')
+    .description(
+      "run a Python script (or an interactive shell) with the events loaded as `reader`, through retis's Python library (pip install retis)",
+    )
+    .option('-i, --input <file>', 'events file or rotated set (default retrace.data, else retis.data)')
+    .argument(
+      '[script]',
+      "script file, or the name of one in ~/.config/retis/python or /usr/share/retis/python (and retrace's)",
+    )
+    .argument('[args...]', "the script's arguments (sys.argv[1:])")
+    // Everything after the script is the script's, options included.
+    .passThroughOptions()
+    .action(async (script: string | undefined, args: string[], o: { input?: string }) => {
+      process.exitCode = await (await verb.python()).python(script, args, o);
     });
   p.command('cleanup')
     .description(
