@@ -10,6 +10,16 @@ export const RETIS_PYTHON =
   process.env.RETRACE_PYTHON || join(process.env.RETRACE_PYTHON_VENV || '/var/cache/retrace/python', 'bin', 'python');
 export const DUMP_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'retis-python-dump.py');
 
+/** Runs the dump script with the library's Python, standalone. */
+export function dumpStandalone(file: string, kind: 'events' | 'series'): DumpLine[] {
+  const r = spawnSync(RETIS_PYTHON, [DUMP_SCRIPT, file, kind], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 28,
+    env: { ...process.env, RUST_BACKTRACE: '0' },
+  });
+  return parseDump({ code: r.status, stdout: r.stdout, stderr: r.stderr });
+}
+
 /** Fails with what to run when the library is not installed. */
 export function requireRetisLibrary(): void {
   const r = spawnSync(RETIS_PYTHON, ['-c', 'import retis'], { encoding: 'utf8' });
@@ -28,7 +38,8 @@ export function retracePython(
   const r = spawnSync(process.execPath, [retraceBin(), 'python', ...args], {
     encoding: 'utf8',
     input: opts.input ?? '',
-    env: { ...process.env, RETRACE_PYTHON: RETIS_PYTHON, ...opts.env },
+    // The library's errors without a Rust backtrace: the message is what the tests show.
+    env: { ...process.env, RETRACE_PYTHON: RETIS_PYTHON, RUST_BACKTRACE: '0', ...opts.env },
     ...(opts.cwd ? { cwd: opts.cwd } : {}),
     maxBuffer: 1 << 28,
   });
@@ -40,7 +51,7 @@ export interface Dumped {
   sections: string[];
   text: string;
 }
-export type DumpLine = Dumped | { series: Dumped[]; len: string };
+export type DumpLine = Dumped | { series: Dumped[]; len: number };
 
 /** Parses the dump script's output; fails with the library's error when it refused the file. */
 export function parseDump(r: RunResult): DumpLine[] {
