@@ -14,6 +14,7 @@ PACKAGES=(
   iputils-ping conntrack       # lab traffic and conntrack inspection
   openssl util-linux           # test certificates for the agent link (mTLS); nsenter for the pod mapper
   iperf3 bpftrace tshark       # benchmarks (bpftrace: the peer measured against); tshark reads our pcap-ng
+  python3 python3-venv         # retis's Python library (below): `retrace python` and its tests
   qemu-system-x86 busybox-static cpio   # the kernel lab (Debian's 6.1 kernel under qemu)
 )
 missing=()
@@ -43,4 +44,17 @@ stamp=node_modules/.retrace-npm-ci
 if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ]; then
   npm ci --no-audit --no-fund
   touch "$stamp"
+fi
+
+# retis's Python library (PyPI `retis`, pinned) in a virtualenv outside the repository: the
+# tests read retrace's files with it and run `retrace python` through it (RETRACE_PYTHON).
+# Made once; later runs only check the installed version.
+RETIS_PY=1.7.0.post1
+venv=${RETRACE_PYTHON_VENV:-/var/cache/retrace/python}
+have=$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("retis"))' 2>/dev/null || true)
+if [ "$have" != "$RETIS_PY" ]; then
+  echo "deps: installing retis==$RETIS_PY (Python) into $venv"
+  mkdir -p "$(dirname "$venv")"
+  [ -x "$venv/bin/python" ] || /usr/bin/python3 -m venv "$venv"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "retis==$RETIS_PY"
 fi

@@ -22,6 +22,7 @@ const verb = {
   print: () => import('../commands/print.js'),
   sort: () => import('../commands/sort.js'),
   stats: () => import('../commands/stats.js'),
+  python: () => import('../commands/python.js'),
   profile: () => import('../commands/profile.js'),
   cleanup: () => import('../commands/cleanup.js'),
   input: () => import('../commands/input.js'),
@@ -177,6 +178,21 @@ export function program(argv: readonly string[] = process.argv, profiles: readon
     .argument('[file]', INPUT_HELP)
     .action(async (file: string | undefined) => {
       process.exitCode = await (await verb.stats()).stats((await verb.input()).resolveInput(file));
+    });
+  p.command('python')
+    .description(
+      "run a Python script (or an interactive shell) with the events loaded as `reader`, through retis's Python library (pip install retis)",
+    )
+    .option('-i, --input <file>', 'events file or rotated set (default retis.data, else retrace.data)')
+    .argument(
+      '[script]',
+      "script file, or the name of one in ~/.config/retis/python or /usr/share/retis/python (and retrace's)",
+    )
+    .argument('[args...]', "the script's arguments (sys.argv[1:])")
+    // Everything after the script is the script's, options included.
+    .passThroughOptions()
+    .action(async (script: string | undefined, args: string[], o: { input?: string }) => {
+      process.exitCode = await (await verb.python()).python(script, args, o);
     });
   p.command('cleanup')
     .description(

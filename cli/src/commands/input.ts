@@ -9,7 +9,7 @@ import type { InputFile } from '../output/same-file.js';
 /** The file `collect -o` writes when given no name (retis's). */
 export const DEFAULT_OUT = 'retis.data';
 /** Where an earlier retrace wrote by default: still read when there is no retis.data. */
-const OLD_DEFAULT_OUT = 'retrace.data';
+export const OLD_DEFAULT_OUT = 'retrace.data';
 
 export interface EventsInput {
   /** As the user named it (`x.data.0..`), for messages. */

@@ -88,13 +88,16 @@ export const skb = defineCollector({
               priority: u32('priority'),
               mark: u32('mark'),
             };
+          // users and dataref are u8 in retis's files (its BPF keeps the low byte): larger values,
+          // like a shared info's dataref with its payload-reference half set, make retis refuse
+          // the whole file.
           if (dataref)
             out.data_ref = {
               nohdr: u8('nohdr') !== 0,
               cloned: u8('cloned') !== 0,
               fclone: u8('fclone'),
-              users: u32('users'),
-              dataref: u32('dataref'),
+              users: u32('users') & 0xff,
+              dataref: u32('dataref') & 0xff,
             };
           const gsoSize = u16('gso_size');
           if (gso && (gsoSize || u8('nr_frags')))
@@ -119,7 +122,7 @@ export const skb = defineCollector({
             );
           if (dataref)
             parts.push(
-              `"data_ref":{"nohdr":${u8('nohdr') !== 0},"cloned":${u8('cloned') !== 0},"fclone":${u8('fclone')},"users":${u32('users')},"dataref":${u32('dataref')}}`,
+              `"data_ref":{"nohdr":${u8('nohdr') !== 0},"cloned":${u8('cloned') !== 0},"fclone":${u8('fclone')},"users":${u32('users') & 0xff},"dataref":${u32('dataref') & 0xff}}`,
             );
           const gsoSize = u16('gso_size');
           if (gso && (gsoSize || u8('nr_frags')))
