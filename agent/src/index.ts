@@ -46,7 +46,7 @@ export { parseTraceDatagram, parseTracePayload, verdictName, type NftTrace } fro
 export { fingerprintFromNetwork, fingerprintFromEthernet } from './nft/fingerprint.js';
 export { NftCollector } from './collectors/nft/nft-collector.js';
 export { nftRecordTap } from './collectors/nft/record-tap.js';
-export { OvsDecoder, formatUfid } from './collectors/ovs/decode.js';
+export { OvsDecoder, formatUfid, ufidWords } from './collectors/ovs/decode.js';
 export { ovsQueueId } from './collectors/ovs/queue-id.js';
 export { planOvs, planOvsUsdt, ovsActionName, type OvsPlan } from './collectors/ovs/plan.js';
 export { findVswitchd, type Vswitchd } from './collectors/ovs/vswitchd.js';
