@@ -47,6 +47,9 @@ export { fingerprintFromNetwork, fingerprintFromEthernet } from './nft/fingerpri
 export { NftCollector } from './collectors/nft/nft-collector.js';
 export { nftRecordTap } from './collectors/nft/record-tap.js';
 export { OvsDecoder, formatUfid, ufidWords } from './collectors/ovs/decode.js';
+export { FlowEnricher, type EnrichRequest } from './collectors/ovs/flow-enricher.js';
+export { Unixctl, UnixctlError, jsonObjectEnd, vswitchdControlPath } from './collectors/ovs/unixctl.js';
+export { lookupTap } from './collectors/ovs/enrich.js';
 export { ovsQueueId } from './collectors/ovs/queue-id.js';
 export { planOvs, planOvsUsdt, ovsActionName, type OvsPlan } from './collectors/ovs/plan.js';
 export { findVswitchd, type Vswitchd } from './collectors/ovs/vswitchd.js';

@@ -17,7 +17,8 @@ ovs_miss() {
   grep -q 'ovs upcall miss port [0-9]* cpu [0-9]* in_port [0-9]* .*dp ovs-system' /tmp/o-sorted.txt &&
   grep -q 'ovs upcall_enqueue miss port [0-9]* ret 0 q 0x' /tmp/o-sorted.txt &&
   grep -q 'ovs upcall_return ret 0' /tmp/o-sorted.txt &&
-  grep -q 'ovs action_execute output [0-9]* ' /tmp/o-sorted.txt
+  grep -q 'ovs action_execute output [0-9]* ' /tmp/o-sorted.txt ||
+  { grep -ao 'ovs [a-z_]* [a-z]*' /tmp/o-sorted.txt | sort | uniq -c | tr '\n' ';'; return 1; }
 }
 # The stand-in fires ovs-vswitchd's USDT probes for a frame it sends through br0 while the real
 # ovs-vswitchd is stopped; the real one then handles the upcall and executes the packet. One
@@ -57,24 +58,33 @@ ovs_enrich() {
   ovs-dpctl del-flows 2>/dev/null
   $R collect -c ovs,skb,skb-tracking,dev --ovs-enrich-flows -f icmp -p tp:net:netif_receive_skb -o /tmp/d.json \
     --cmd 'ip netns exec o1 ping -c 4 -i 0.3 -W 2 10.7.0.2 >/dev/null; sleep 1' >/tmp/d.txt 2>&1 || { cat /tmp/d.txt; return 1; }
-  $J detrace /tmp/d.json && grep -h 'ofproto/detrace' /tmp/d.txt | sed 's/^/KLAB INFO /'
+  $J detrace /tmp/d.json || { tail -4 /tmp/d.txt; return 1; }
+  grep -h 'ofproto/detrace\|ovs-flow-enricher' /tmp/d.txt
 }
 # GSO: a TCP stream's flows are deleted mid-way; the next (GSO) packet misses, goes up as
 # segments, each enqueued with its own queue id, all recorded on the packet that went up.
 ovs_gso() {
-  ip netns exec o2 python3 -c 'import socket
-s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("10.7.0.2",5201)); s.listen(); s.settimeout(20)
-c,_=s.accept()
-while c.recv(65536): pass' &
-  srv=$!
+  cat > /tmp/gso-server.py <<'PY'
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("10.7.0.2", 5201)); s.listen(); s.settimeout(30)
+c, _ = s.accept()
+while c.recv(65536): pass
+PY
+  cat > /tmp/gso-client.py <<'PY'
+import socket, subprocess, time
+c = socket.create_connection(("10.7.0.2", 5201), timeout=10)
+c.sendall(b"x" * 100); time.sleep(0.5)
+subprocess.run(["ovs-appctl", "dpctl/del-flows"]); time.sleep(0.2)
+c.sendall(b"y" * 300000); time.sleep(0.5); c.close()
+PY
+  ip netns exec o2 python3 /tmp/gso-server.py &
+  local srv=$!
   sleep 0.5
-  $R collect -c ovs,skb,skb-tracking,dev --ovs-track -f 'tcp port 5201' -p tp:net:netif_receive_skb -o /tmp/g.json --cmd \
-    "ip netns exec o1 python3 -c 'import socket,subprocess,time
-c=socket.create_connection((\"10.7.0.2\",5201)); c.sendall(b\"x\"*100); time.sleep(0.5)
-subprocess.run([\"ovs-appctl\",\"dpctl/del-flows\"]); time.sleep(0.2)
-c.sendall(b\"y\"*300000); time.sleep(0.5); c.close()'; sleep 0.5" >/tmp/g.txt 2>&1 || { kill $srv 2>/dev/null; cat /tmp/g.txt; return 1; }
+  $R collect -c ovs,skb,skb-tracking,dev --ovs-track -f 'tcp port 5201' -p tp:net:netif_receive_skb -o /tmp/g.json \
+    --cmd 'ip netns exec o1 python3 /tmp/gso-client.py; sleep 0.5' >/tmp/g.txt 2>&1 || { kill $srv 2>/dev/null; cat /tmp/g.txt; return 1; }
   wait $srv 2>/dev/null
-  $J gso /tmp/g.json
+  $J gso /tmp/g.json || { tail -3 /tmp/g.txt; return 1; }
 }
 # Action details: OpenFlow rules sending IP through conntrack (zone 5, recirculating to table 1),
 # then committing new connections with a source NAT to the sender's own address.

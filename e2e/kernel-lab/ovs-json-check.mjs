@@ -41,8 +41,9 @@ if (what === 'lookup') {
     fail(`ct NAT details wrong: ${JSON.stringify(commit.ovs)}`);
   const recirc = ovs('action_execute').find((e) => e.ovs.action === 'recirc' && e.ovs.id > 0);
   if (!recirc) fail('no recirc action with its id');
-  if (!ovs('action_execute').some((e) => e.ovs.recirc_id === recirc.ovs.id))
-    fail(`no action after recirculation with recirc_id ${recirc.ovs.id}`);
+  const after = new Set(ovs('action_execute').map((e) => e.ovs.recirc_id));
+  if (!after.has(recirc.ovs.id))
+    fail(`no action after recirculation with recirc_id ${recirc.ovs.id} (seen: ${[...after].join(',')})`);
   console.log(`ct ${JSON.stringify(commit.ovs)}; recirc id ${recirc.ovs.id}`);
 } else if (what === 'gso') {
   const byUpcall = new Map();

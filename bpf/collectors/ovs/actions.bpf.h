@@ -91,7 +91,7 @@ static __always_inline void ovs_ct_nat(struct retrace_ovs *o, const struct ovs_c
 }
 
 /* The action's details, from its attribute's data. */
-static __noinline int ovs_action_details(struct retrace_ovs *o, const struct nlattr *attr)
+static __always_inline int ovs_action_details(struct retrace_ovs *o, const struct nlattr *attr)
 {
 	const void *data = (const void *)attr + sizeof(struct nlattr);
 	const struct ovs_conntrack_info___ovs *info = data;

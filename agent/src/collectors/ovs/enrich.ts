@@ -41,8 +41,7 @@ export function startEnrichment(ctx: {
     run: (m, p) => unixctl.run(m, p),
     detrace: () => detrace,
     rate: ctx.rate,
-    emit: (info) =>
-      ctx.emit({ common: { timestamp: process.hrtime.bigint() }, 'ovs-detrace': info }),
+    emit: (info) => ctx.emit({ common: { timestamp: process.hrtime.bigint() }, 'ovs-detrace': info }),
   });
   const tap = lookupTap(ctx.layouts, (r) => enricher.request(r));
   return {
@@ -82,7 +81,8 @@ export function lookupTap(
     if (len < place.end || !(view.getUint32(at + present, true) & place.bit)) return false;
     if (view.getUint8(at + type) !== T.FLOW_LOOKUP || !(view.getUint8(at + flags) & F.UFID)) return false;
     const flowPtr = view.getBigUint64(at + flow, true);
-    if (flowPtr) onLookup({ ufid: ufidWords(buf, at + ufid), flow: flowPtr, sf_acts: view.getBigUint64(at + acts, true) });
+    if (flowPtr)
+      onLookup({ ufid: ufidWords(buf, at + ufid), flow: flowPtr, sf_acts: view.getBigUint64(at + acts, true) });
     return false;
   };
 }

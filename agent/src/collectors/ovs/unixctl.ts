@@ -85,9 +85,10 @@ export class Unixctl {
   }
 
   close(): void {
-    this.socket?.destroy();
+    const s = this.socket;
     this.socket = undefined;
     this.buffer = '';
+    s?.destroy();
   }
 
   private connect(): Socket {
@@ -102,9 +103,13 @@ export class Unixctl {
         this.answer(text);
       }
     });
-    s.on('error', (e) => this.fail(new UnixctlError(`ovs-vswitchd control socket ${this.path}: ${e.message}`)));
+    // A socket given up (close(), a timeout) must not fail the requests of the next one.
+    s.on('error', (e) => {
+      if (this.socket === s) this.fail(new UnixctlError(`ovs-vswitchd control socket ${this.path}: ${e.message}`));
+    });
     s.on('close', () => {
-      if (this.socket === s) this.socket = undefined;
+      if (this.socket !== s) return;
+      this.socket = undefined;
       this.fail(new UnixctlError(`ovs-vswitchd closed its control socket ${this.path}`));
     });
     this.socket = s;
