@@ -80,7 +80,7 @@ c.sendall(b"y" * 300000); time.sleep(0.5); c.close()
 PY
   ip netns exec o2 python3 /tmp/gso-server.py &
   local srv=$!
-  sleep 0.5
+  for i in $(seq 100); do ip netns exec o2 ss -ltn | grep -q ':5201 ' && break; sleep 0.1; done
   $R collect -c ovs,skb,skb-tracking,dev --ovs-track -f 'tcp port 5201' -p tp:net:netif_receive_skb -o /tmp/g.json \
     --cmd 'ip netns exec o1 python3 /tmp/gso-client.py; sleep 0.5' >/tmp/g.txt 2>&1 || { kill $srv 2>/dev/null; cat /tmp/g.txt; return 1; }
   wait $srv 2>/dev/null

@@ -25,7 +25,8 @@ export function startEnrichment(ctx: {
     ctx.note(`ovs: --ovs-enrich-flows does nothing: ${(e as Error).message}`);
     return undefined;
   }
-  const unixctl = new Unixctl(path);
+  // retis waits 500 ms; a busy (or emulated) ovs-vswitchd can take longer to answer.
+  const unixctl = new Unixctl(path, 2000);
   let detrace = false;
   unixctl.run('list-commands').then(
     (out) => {
