@@ -47,7 +47,10 @@ export { parseTraceDatagram, parseTracePayload, verdictName, type NftTrace } fro
 export { fingerprintFromNetwork, fingerprintFromEthernet } from './nft/fingerprint.js';
 export { NftCollector } from './collectors/nft/nft-collector.js';
 export { nftRecordTap } from './collectors/nft/record-tap.js';
-export { OvsDecoder, formatUfid } from './collectors/ovs/decode.js';
+export { OvsDecoder, formatUfid, ufidWords } from './collectors/ovs/decode.js';
+export { FlowEnricher, type EnrichRequest } from './collectors/ovs/flow-enricher.js';
+export { Unixctl, UnixctlError, jsonObjectEnd, vswitchdControlPath } from './collectors/ovs/unixctl.js';
+export { lookupTap } from './collectors/ovs/enrich.js';
 export { ovsQueueId } from './collectors/ovs/queue-id.js';
 export { planOvs, planOvsUsdt, ovsActionName, type OvsPlan } from './collectors/ovs/plan.js';
 export { findVswitchd, type Vswitchd } from './collectors/ovs/vswitchd.js';

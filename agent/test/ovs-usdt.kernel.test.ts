@@ -4,7 +4,15 @@
 // upcalls) is written into its map by the test.
 import { spawn } from 'node:child_process';
 import { BpfObject, RingBufferReader, bpfArtifactPath, bpfObjectPath } from '@retrace/ebpf-loader';
-import { RecordDecoder, collectorSections, loadLayouts, ovsQueueId, planOvsUsdt, findVswitchd } from '@retrace/agent';
+import {
+  RecordDecoder,
+  collectorSections,
+  formatUfid,
+  loadLayouts,
+  ovsQueueId,
+  planOvsUsdt,
+  findVswitchd,
+} from '@retrace/agent';
 import type { Event } from '@retrace/events';
 import { waitFor } from '@retrace/e2e';
 
@@ -128,7 +136,7 @@ test('each upcall read by a handler thread is named by the hash of its packet; p
           .readUInt32LE(4 * k)
           .toString(16)
           .padStart(8, '0');
-      expect(p.ovs?.ufid).toBe(
+      expect(formatUfid(p.ovs?.ufid ?? [])).toBe(
         `${w(0)}-${w(1).slice(0, 4)}-${w(1).slice(4)}-${w(2).slice(0, 4)}-${w(2).slice(4)}${w(3)}`,
       );
     }

@@ -17,6 +17,7 @@ enum retrace_ovs_type {
 	OVS_RECV_UPCALL = 5,	/* USDT dpif_recv:recv_upcall: a handler thread read the upcall */
 	OVS_FLOW_PUT = 6,	/* USDT dpif_netlink_operate__:op_flow_put: it installs a flow */
 	OVS_FLOW_EXEC = 7,	/* USDT dpif_netlink_operate__:op_flow_execute: it sends the packet back */
+	OVS_FLOW_LOOKUP = 8,	/* kretprobe ovs_flow_tbl_lookup_stats: the datapath found a flow */
 };
 RETRACE_BTF_ENUM(retrace_ovs_type);
 enum retrace_ovs_flags {
@@ -25,6 +26,8 @@ enum retrace_ovs_flags {
 	OVS_F_UFID = 1 << 2,		/* ufid is set */
 	OVS_F_BATCH = 1 << 3,		/* batch_ts and batch_idx are set */
 	OVS_F_UPCALL = 1 << 4,		/* upcall_ts and upcall_cpu are set */
+	OVS_F_ACT_ARG = 1 << 5,		/* act_arg is set (recirc action: its id; drop action: its reason) */
+	OVS_F_CT = 1 << 6,		/* the ct action's details are set */
 };
 RETRACE_BTF_ENUM(retrace_ovs_flags);
 #define RETRACE_OVS_NAME_MAX 32
@@ -49,6 +52,18 @@ struct retrace_ovs {
 	__u32 pad;
 	__u8 ufid[16];
 	char dp_name[RETRACE_OVS_NAME_MAX];
+	__u64 flow;		/* flow_lookup: the struct sw_flow found ... */
+	__u64 sf_acts;		/* ... and its actions (struct sw_flow_actions) */
+	__u32 n_mask_hit;	/* flow_lookup: masks tried */
+	__u32 n_cache_hit;	/* ... and mask cache hits */
+	__u32 act_arg;		/* recirc action: the id it recirculates with; drop action: its reason */
+	__u32 ct_flags;		/* ct action: R_OVS_CT_* (ovs/actions.bpf.h) */
+	__u16 zone_id;		/* ct action: conntrack zone */
+	__u16 min_port;		/* ct action with NAT: port range (host order) */
+	__u16 max_port;
+	__u16 pad2;
+	__u8 min_addr[16];	/* ct action with NAT: address range (IPv4: first 4 bytes) */
+	__u8 max_addr[16];
 };
 
 /* Records of this load carry the ovs part (the per-target loads of the ovs kernel programs). */

@@ -71,50 +71,7 @@ c.close(); t.join(); s.close(); time.sleep(2)'" >/tmp/t.txt 2>&1 || return 1
 }
 check "skb-tracking frees with kprobe freeing points (at most 1 in 8 series left followed)" tcp_free
 echo "KLAB INFO TCP 2 MB over lo: $(grep -c . /tmp/t.json) events, $(sed -n 's/^ *\([0-9]*\) packet(s) still followed.*/\1/p' /tmp/t.txt | grep . || echo 0) packet(s) still followed at exit"
-# OVS: Debian's ovs-vswitchd on the openvswitch kernel datapath. A flow miss upcalls; the
-# events show the upcall (command, handler port, CPU, datapath, in port), its enqueue and
-# return, and the actions the datapath then executes.
-. "$(dirname "$0")/ovs-lab.sh"
-ovs_miss() {
-  ovs-dpctl del-flows 2>/dev/null
-  $R collect -c ovs,skb,skb-tracking,dev --ovs-track -f 'icmp' -p tp:net:netif_receive_skb -o /tmp/o.json \
-    --cmd 'ip netns exec o1 ping -c 1 -W 2 10.7.0.2 >/dev/null' >/tmp/o.txt 2>&1 || { cat /tmp/o.txt; return 1; }
-  $R sort /tmp/o.json > /tmp/o-sorted.txt &&
-  grep -q 'has no USDT probes' /tmp/o.txt &&
-  grep -q 'ovs upcall miss port [0-9]* cpu [0-9]* in_port [0-9]* .*dp ovs-system' /tmp/o-sorted.txt &&
-  grep -q 'ovs upcall_enqueue miss port [0-9]* ret 0 q 0x' /tmp/o-sorted.txt &&
-  grep -q 'ovs upcall_return ret 0' /tmp/o-sorted.txt &&
-  grep -q 'ovs action_execute output [0-9]* ' /tmp/o-sorted.txt
-}
-# The stand-in fires ovs-vswitchd's USDT probes for a frame it sends through br0 while the real
-# ovs-vswitchd is stopped; the real one then handles the upcall and executes the packet. One
-# series must hold the kernel upcall, the handler's read, put and execute, and the execution.
-ovs_track() {
-  mac=$(ip -n o2 -o link show e2 | sed 's/.*link\/ether \([^ ]*\).*/\1/')
-  ovs-dpctl del-flows 2>/dev/null
-  ip netns exec o1 bpf/.output/tests/ovs-mimic/ovs-vswitchd --mimic --iface e1 --dst "$mac" --count 2 \
-    --wait-ms 300 --wait-signal 1 >/tmp/mimic.txt &
-  mimic=$!
-  # It must have become ovs-vswitchd (found by name) and be waiting for the signal.
-  for i in $(seq 100); do [ "$(grep -c . /tmp/mimic.txt)" = 2 ] && grep -qx ovs-vswitchd /proc/$mimic/comm && break; sleep 0.1; done
-  sleep 0.2
-  MIMIC=$mimic VSWITCHD=$(cat /run/ovs/ovs-vswitchd.pid) $R collect -c ovs,skb,skb-tracking,dev --ovs-track \
-    -f 'udp port 7777' -p tp:net:netif_receive_skb -o /tmp/u.json \
-    --cmd 'kill -STOP $VSWITCHD; kill -USR1 $MIMIC; while kill -0 $MIMIC 2>/dev/null; do sleep 0.1; done; kill -CONT $VSWITCHD; sleep 2' \
-    >/tmp/u.txt 2>&1 || { kill $mimic; cat /tmp/u.txt; return 1; }
-  $R sort /tmp/u.json > /tmp/u-sorted.txt &&
-  # Both frames: the whole path in one series; the first also has its put (the second, like
-  # every third of a batch, has none).
-  awk -v RS= '/ovs upcall miss/ && /ovs upcall_enqueue/ && /dpif_recv:recv_upcall/ && /flow_operation exec/ &&
-    /ovs action_execute output [0-9]* in_port [0-9]* recirc 0x0 q 0x/ && /if [0-9]* \(e2\)/ {n++; if (/flow_operation put/) p++}
-    END {exit !(n == 2 && p == 1)}' /tmp/u-sorted.txt ||
-  { awk -v RS= '{s=""; n=split($0, l, "\n"); for (i=1;i<=n;i++) if (l[i] ~ /ovs [a-z_]+|\[u\]/) {match(l[i], /ovs [a-z_]+( put| exec)?|\[u\] [^ ]+/); s=s " " substr(l[i], RSTART, RLENGTH)} print "series:" s}' /tmp/u-sorted.txt | tail -3; return 1; }
-}
-if ovs_up >/tmp/ovs-up.txt 2>&1; then
-  check "ovs: a flow miss upcall and its actions (real ovs-vswitchd)" ovs_miss
-  check "ovs: --ovs-track follows the upcall through ovs-vswitchd's USDT probes and back" ovs_track
-else
-  echo "KLAB FAIL ovs setup: $(tail -3 /tmp/ovs-up.txt)"; bad=$((bad+1))
-fi
-ovs_down
+# OVS: Debian's ovs-vswitchd on the openvswitch kernel datapath (ovs-checks.sh).
+. "$(dirname "$0")/ovs-checks.sh"
+ovs_checks
 echo "KLAB RESULT $ok passed, $bad failed"

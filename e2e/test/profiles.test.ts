@@ -190,7 +190,7 @@ test('bad profiles are refused before tracing, naming the file, line, entry and 
   const dir = profileDir('bad', {
     'broken.yaml': 'version: 1.0\nname: broken\ncollect:\n  - args: {probe: [tp:net:netif_rx}\n',
     'ovs.yaml':
-      'version: 1.0\nname: ovs\ncollect:\n  - name: with ovs\n    args:\n      collectors: skb\n      ovs-enrich-flows: ~\n',
+      'version: 1.0\nname: ovs\ncollect:\n  - name: with ovs\n    args:\n      collectors: skb\n      no-such-option: ~\n',
   });
   const broken = runRetrace(['-p', join(dir, 'broken.yaml'), 'collect', '--duration', '1']);
   expect(broken.code).toBe(2);
@@ -198,7 +198,7 @@ test('bad profiles are refused before tracing, naming the file, line, entry and 
   const ovs = runRetrace(['-P', dir, '-p', 'ovs', 'collect', '--duration', '1']);
   expect(ovs.code).toBe(2);
   expect(ovs.stderr).toContain(
-    `profile ovs (${join(dir, 'ovs.yaml')}), collect entry 1 'with ovs': 'ovs-enrich-flows' (line 7): retrace collect has no --ovs-enrich-flows option`,
+    `profile ovs (${join(dir, 'ovs.yaml')}), collect entry 1 'with ovs': 'no-such-option' (line 7): retrace collect has no --no-such-option option`,
   );
   expect(ovs.stderr).toContain(`warning: skipped profile file ${join(dir, 'broken.yaml')} line`);
   const typo = runRetrace(['-P', `${dir}-typo`, '-p', 'ovs', 'collect', '--duration', '1']);

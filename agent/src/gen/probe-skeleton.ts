@@ -9,6 +9,9 @@ export const PROGRAMS = {
   ovs_flow_put: 'usdt',
   ovs_kret_entry: 'retrace/kprobe',
   ovs_kret_return: 'retrace/kprobe',
+  ovs_lookup_entry: 'retrace/kprobe',
+  ovs_lookup_return: 'retrace/kprobe',
+  ovs_process_entry: 'retrace/kprobe',
   ovs_recv_upcall: 'usdt',
   ovs_upcall: 'retrace/raw_tp',
   probe_fentry: 'retrace/fentry',
@@ -55,6 +58,7 @@ export const MAPS = {
   ovs_execs: { type: 9, maxEntries: 8192 },
   ovs_hashbuf: { type: 6, maxEntries: 1 },
   ovs_inflight: { type: 9, maxEntries: 1024 },
+  ovs_lookups: { type: 9, maxEntries: 1024 },
   ovs_scratch: { type: 6, maxEntries: 1 },
   ovs_stash: { type: 6, maxEntries: 1 },
   ovs_upcalls: { type: 9, maxEntries: 8192 },
@@ -111,6 +115,8 @@ export const RetraceOvsFlags = {
   UFID: 4,
   BATCH: 8,
   UPCALL: 16,
+  ACT_ARG: 32,
+  CT: 64,
 } as const;
 
 /** enum retrace_ovs_type */
@@ -122,6 +128,7 @@ export const RetraceOvsType = {
   RECV_UPCALL: 5,
   FLOW_PUT: 6,
   FLOW_EXEC: 7,
+  FLOW_LOOKUP: 8,
 } as const;
 
 /** enum retrace_part */
@@ -297,7 +304,7 @@ export const STRUCTS = {
     },
   },
   retrace_ovs: {
-    size: 120,
+    size: 192,
     fields: {
       type: { offset: 0, size: 1 },
       cmd: { offset: 1, size: 1 },
@@ -319,21 +326,33 @@ export const STRUCTS = {
       pad: { offset: 68, size: 4 },
       ufid: { offset: 72, size: 16 },
       dp_name: { offset: 88, size: 32 },
+      flow: { offset: 120, size: 8 },
+      sf_acts: { offset: 128, size: 8 },
+      n_mask_hit: { offset: 136, size: 4 },
+      n_cache_hit: { offset: 140, size: 4 },
+      act_arg: { offset: 144, size: 4 },
+      ct_flags: { offset: 148, size: 4 },
+      zone_id: { offset: 152, size: 2 },
+      min_port: { offset: 154, size: 2 },
+      max_port: { offset: 156, size: 2 },
+      pad2: { offset: 158, size: 2 },
+      min_addr: { offset: 160, size: 16 },
+      max_addr: { offset: 176, size: 16 },
     },
   },
   retrace_parts: {
-    size: 608,
+    size: 680,
     fields: {
       ct: { offset: 0, size: 264 },
       nft: { offset: 264, size: 224 },
-      ovs: { offset: 488, size: 120 },
+      ovs: { offset: 488, size: 192 },
     },
   },
   retrace_record: {
-    size: 1048,
+    size: 1120,
     fields: {
       ev: { offset: 0, size: 440 },
-      parts: { offset: 440, size: 608 },
+      parts: { offset: 440, size: 680 },
     },
   },
   track_info: {

@@ -6,10 +6,10 @@
 
 #include "chain.bpf.h"
 #include "collectors/ovs/shared.bpf.h"
+#include "collectors/ovs/actions.bpf.h"
 
 /* Which return the ovs_kret_* pair reports (OVS_UPCALL_RETURN or OVS_UPCALL_ENQUEUE). */
 const volatile __u8 ovs_kret_type = 0;
-#define OVS_ACTION_ATTR_OUTPUT 1
 
 /* The datapath's types live in the openvswitch module's BTF: CO-RE finds them there. */
 struct dp_upcall_info___ovs {
@@ -154,7 +154,7 @@ static __noinline int ovs_fill_upcall(__u64 dpp, __u64 skbp, __u64 keyp, __u64 i
 
 /* A followed packet's upcall (its record written at ts): ovs-vswitchd's events about it will be
  * reported, and the return probes of this thread know which upcall they end. */
-static __noinline int ovs_upcall_followed(__u64 ts)
+static __noinline int ovs_upcall_followed(__u64 ts, __u64 skb)
 {
 	__u32 zero = 0;
 	struct retrace_ovs *o = bpf_map_lookup_elem(&ovs_stash, &zero);
@@ -171,6 +171,7 @@ static __noinline int ovs_upcall_followed(__u64 ts)
 	sc->in.upcall_cpu = o->cpu;
 	sc->in.upcall_ts = ts;
 	sc->in.has_upcall = 1;
+	sc->in.skb = skb;
 	bpf_map_update_elem(&ovs_inflight, &sc->key, &sc->in, BPF_ANY);
 	return 0;
 }
@@ -185,7 +186,7 @@ int ovs_upcall(struct bpf_raw_tracepoint_args *ctx)
 		return 0;
 	ts = chain_emit(ctx, probe_id_of(ctx), skb, 0);
 	if (ts)
-		ovs_upcall_followed(ts);
+		ovs_upcall_followed(ts, skb);
 	return 0;
 }
 
@@ -221,10 +222,7 @@ static __noinline int ovs_fill_action(__u64 dpp, __u64 skbp, __u64 keyp, __u64 a
 	if (!o)
 		return -1;
 	o->action = BPF_CORE_READ(attr, nla_type) & 0x3fff; /* without NLA_F_NESTED / NET_BYTEORDER */
-	if (o->action == OVS_ACTION_ATTR_OUTPUT) {
-		bpf_probe_read_kernel(&o->port, sizeof(o->port), (void *)attr + sizeof(struct nlattr));
-		o->flags |= OVS_F_PORT;
-	}
+	ovs_action_details(o, attr);
 	o->in_port = BPF_CORE_READ(key, phy.in_port);
 	o->recirc_id = BPF_CORE_READ(key, recirc_id);
 	o->queue_id = ovs_exec_queue_id((struct sk_buff *)skbp);
@@ -266,7 +264,8 @@ int ovs_kret_entry(struct pt_regs *ctx)
 	return 0;
 }
 
-/* The return's ovs part, into the stash; returns the skb the entry saw (0: none). */
+/* The return's ovs part, into the stash; returns the skb to report it on (0: none): the entry's,
+ * or for an enqueue, the packet that went up. */
 static __noinline __u64 ovs_fill_return(__s64 ret)
 {
 	struct ovs_scratch *sc = ovs_scratch_get();
@@ -301,6 +300,16 @@ static __noinline __u64 ovs_fill_return(__s64 ret)
 		o->upcall_ts = up->upcall_ts;
 		o->upcall_cpu = up->upcall_cpu;
 		o->flags |= OVS_F_UPCALL;
+		if (ovs_kret_type == OVS_UPCALL_ENQUEUE) {
+			__u32 qid = in->queue_id;
+
+			/* A GSO packet goes up as segments, each enqueued (and hashed) on its own:
+			 * ovs-vswitchd's events about every segment are reported, and the enqueue
+			 * is recorded on the packet that went up, so it stays in that series. */
+			bpf_map_update_elem(&ovs_upcalls, &qid, &up->upcall_ts, BPF_ANY);
+			if (up->skb)
+				skb = up->skb;
+		}
 	}
 	bpf_map_delete_elem(&ovs_inflight, &sc->key);
 	/* ovs_dp_upcall's return ends the upcall on this thread. */

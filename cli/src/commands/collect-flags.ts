@@ -41,6 +41,8 @@ export interface TracingFlags {
   skbSections?: string;
   nftVerdicts?: string;
   ovsTrack?: boolean;
+  ovsEnrichFlows?: boolean;
+  ovsEnrichRate?: string;
 }
 
 /** Adds the flags that say what to trace and for how long. */
@@ -81,7 +83,12 @@ export function addTracingFlags(c: Command): Command {
     .option(
       '--ovs-track',
       'ovs: follow upcalls into ovs-vswitchd (its USDT probes) and back to the execution of the packet',
-    );
+    )
+    .option(
+      '--ovs-enrich-flows',
+      'ovs: ask ovs-vswitchd about each datapath flow a flow_lookup found (dpctl/get-flow, ofproto/detrace): ovs-detrace events',
+    )
+    .option('--ovs-enrich-rate <n>', 'ovs: at most N --ovs-enrich-flows requests a second (default 20)');
 }
 
 export function positiveInt(name: string, v: string | undefined): number | undefined {

@@ -147,6 +147,8 @@ export async function collect(
       ...(opts.nftVerdicts ? { nftVerdicts: opts.nftVerdicts } : {}),
       allowSystemChanges: !!opts.allowSystemChanges,
       ovsTrack: !!opts.ovsTrack,
+      ovsEnrichFlows: !!opts.ovsEnrichFlows,
+      ...(opts.ovsEnrichRate ? { ovsEnrichRate: positiveInt('--ovs-enrich-rate', opts.ovsEnrichRate) } : {}),
       onNote: (m) => process.stderr.write(`note: ${m}\n`),
       ...(ring ? { ringBytes: ring } : {}),
       ...(file ? { onJson } : {}),

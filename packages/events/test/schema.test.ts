@@ -19,6 +19,7 @@ const SECTIONS = [
   'lost',
   'k8s',
   'journey',
+  'ovs-detrace',
 ];
 
 const schema = eventJsonSchema();

@@ -4,6 +4,10 @@ import type { StructLayout } from '@retrace/ebpf-loader';
 import type { Ovs } from '@retrace/events';
 import { cstr, requireOffsets } from '../../decode/record-header.js';
 import { RetraceOvsFlags as F, RetraceOvsType as T } from '../../gen/probe-skeleton.js';
+import { actionDetails, retisActionName } from './action-details.js';
+import { ufidWords } from './ufid.js';
+
+export { formatUfid, ufidWords } from './ufid.js';
 
 const TYPES: Record<number, string> = {
   [T.UPCALL]: 'upcall',
@@ -13,15 +17,9 @@ const TYPES: Record<number, string> = {
   [T.RECV_UPCALL]: 'recv_upcall',
   [T.FLOW_PUT]: 'flow_operation',
   [T.FLOW_EXEC]: 'flow_operation',
+  [T.FLOW_LOOKUP]: 'flow_lookup',
 };
 const NAME_MAX = 32;
-
-/** A ufid as ovs-dpctl prints it (after `ufid:`): its four 32-bit words as a UUID. */
-export function formatUfid(b: Buffer, at = 0): string {
-  const w = (i: number): number => b.readUInt32LE(at + 4 * i);
-  const hex = (v: number, n: number): string => v.toString(16).padStart(n, '0');
-  return `${hex(w(0), 8)}-${hex(w(1) >>> 16, 4)}-${hex(w(1) & 0xffff, 4)}-${hex(w(2) >>> 16, 4)}-${hex(w(2) & 0xffff, 4)}${hex(w(3), 8)}`;
-}
 
 export class OvsDecoder {
   private readonly o: Record<string, number>;
@@ -51,6 +49,17 @@ export class OvsDecoder {
       'upcall_cpu',
       'ufid',
       'dp_name',
+      'flow',
+      'sf_acts',
+      'n_mask_hit',
+      'n_cache_hit',
+      'act_arg',
+      'ct_flags',
+      'zone_id',
+      'min_port',
+      'max_port',
+      'min_addr',
+      'max_addr',
     ]);
   }
 
@@ -79,10 +88,22 @@ export class OvsDecoder {
         ev.ret = view.getInt32(off('ret'), true);
         break;
       case T.ACTION_EXECUTE:
-        ev.action = this.action(u32('action'));
-        if (flags & F.PORT) ev.port = u32('port');
+        ev.action = retisActionName(this.action(u32('action')));
+        actionDetails(ev, {
+          flags,
+          u32,
+          u16: (n) => view.getUint16(off(n), true),
+          bytes: (n, len) => buf.subarray(off(n), off(n) + len),
+        });
         ev.recirc_id = u32('recirc_id');
         ev.in_port = u32('in_port');
+        break;
+      case T.FLOW_LOOKUP:
+        ev.flow = view.getBigUint64(off('flow'), true);
+        ev.sf_acts = view.getBigUint64(off('sf_acts'), true);
+        ev.ufid = flags & F.UFID ? ufidWords(buf, off('ufid')) : [0, 0, 0, 0];
+        ev.n_mask_hit = u32('n_mask_hit');
+        ev.n_cache_hit = u32('n_cache_hit');
         break;
       case T.RECV_UPCALL:
         ev.type = u32('upcall_type');
@@ -93,7 +114,7 @@ export class OvsDecoder {
       case T.FLOW_EXEC:
         ev.op_type = type === T.FLOW_PUT ? 'put' : 'exec';
         if (type === T.FLOW_EXEC) ev.pkt_size = u32('pkt_size');
-        if (flags & F.UFID) ev.ufid = formatUfid(buf, off('ufid'));
+        if (flags & F.UFID) ev.ufid = ufidWords(buf, off('ufid'));
         break;
     }
     if (flags & F.QUEUE_ID) ev.queue_id = u32('queue_id');

@@ -1,9 +1,10 @@
-// The ovs collector's probes: the datapath's tracepoints always; where kprobes exist, the
-// returns of ovs_dp_upcall and (--ovs-track) queue_userspace_packet; with --ovs-track, the
-// upcall USDT probes of every ovs-vswitchd built with them.
+// The ovs collector's probes: the datapath's tracepoints always; where kprobes exist, the flow
+// table lookup, the returns of ovs_dp_upcall and (--ovs-track) queue_userspace_packet; with
+// --ovs-track, the upcall USDT probes of every ovs-vswitchd built with them.
 import { KernelBtf, type FeatureReport } from '@retrace/ebpf-loader';
 import { ProbeFlag } from '../../decode/layout.js';
 import { RetraceOvsType, type ProgramName } from '../../gen/probe-skeleton.js';
+import { btfWith } from '../../probes/catalog.js';
 import { resolveProbe } from '../../probes/resolve.js';
 import { parseProbe } from '@retrace/spec';
 import type { PlannedProbe } from '../../session/plan.js';
@@ -14,6 +15,10 @@ const USDT: { provider: string; name: string; program: ProgramName }[] = [
   { provider: 'dpif_netlink_operate__', name: 'op_flow_put', program: 'ovs_flow_put' },
   { provider: 'dpif_netlink_operate__', name: 'op_flow_execute', program: 'ovs_flow_exec' },
 ];
+
+/** The datapath's flow table lookup, and the function whose skb it looks up. */
+export const LOOKUP = 'ovs_flow_tbl_lookup_stats';
+export const LOOKUP_SKB_FROM = 'ovs_dp_process_packet';
 
 export interface OvsPlan {
   probes: PlannedProbe[];
@@ -51,9 +56,32 @@ export function planOvs(
   add('tp:openvswitch:ovs_do_execute_action', 'ovs_action');
   if (features.kprobe.available) {
     add('kretprobe:ovs_dp_upcall', 'ovs_kret_return', RetraceOvsType.UPCALL_RETURN);
+    // flow_lookup: the lookup's return, with kprobes on ovs_dp_process_packet (the skb) and on
+    // the lookup's entry (its hit counters) in the same load (index.ts attaches all three).
+    if (btfWith('function', LOOKUP) && btfWith('function', LOOKUP_SKB_FROM)) {
+      // Its skb comes from ovs_dp_process_packet's entry, not from an argument.
+      probes.push({
+        spec: `kretprobe:${LOOKUP}`,
+        kind: 'kretprobe',
+        symbol: LOOKUP,
+        target: LOOKUP,
+        nargs: 5,
+        stack: opts.stack,
+        id: firstId + probes.length,
+        mechanism: 'kretprobe',
+        probeType: 'kretprobe',
+        flags: stack | ProbeFlag.NO_CREATE,
+        silent: false,
+        collector: 'ovs',
+        program: 'ovs_lookup_return',
+        globals: { col_ovs: true },
+      });
+    } else notes.push(`ovs: ${LOOKUP} or ${LOOKUP_SKB_FROM} has no BTF here: no flow_lookup events`);
     if (opts.track) add('kretprobe:queue_userspace_packet', 'ovs_kret_return', RetraceOvsType.UPCALL_ENQUEUE);
   } else {
-    notes.push('ovs: no kprobes here: upcall results (upcall_return, upcall_enqueue) are not reported');
+    notes.push(
+      'ovs: no kprobes here: flow lookups (flow_lookup) and upcall results (upcall_return, upcall_enqueue) are not reported',
+    );
   }
   if (!opts.track) return { probes, notes };
   const user = planOvsUsdt(vswitchds, firstId + probes.length);

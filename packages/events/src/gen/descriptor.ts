@@ -90,6 +90,14 @@ const descriptor = {
           "journey": {
             "type": "Journey",
             "id": 17
+          },
+          "ovs_detrace": {
+            "type": "OvsDetrace",
+            "id": 18,
+            "jsonName": "ovs-detrace",
+            "options": {
+              "json_name": "ovs-detrace"
+            }
           }
         }
       },
@@ -787,11 +795,6 @@ const descriptor = {
               "op_type"
             ]
           },
-          "_ufid": {
-            "oneof": [
-              "ufid"
-            ]
-          },
           "_in_port": {
             "oneof": [
               "in_port"
@@ -800,6 +803,51 @@ const descriptor = {
           "_dp_name": {
             "oneof": [
               "dp_name"
+            ]
+          },
+          "_flow": {
+            "oneof": [
+              "flow"
+            ]
+          },
+          "_sf_acts": {
+            "oneof": [
+              "sf_acts"
+            ]
+          },
+          "_n_mask_hit": {
+            "oneof": [
+              "n_mask_hit"
+            ]
+          },
+          "_n_cache_hit": {
+            "oneof": [
+              "n_cache_hit"
+            ]
+          },
+          "_id": {
+            "oneof": [
+              "id"
+            ]
+          },
+          "_reason": {
+            "oneof": [
+              "reason"
+            ]
+          },
+          "_flags": {
+            "oneof": [
+              "flags"
+            ]
+          },
+          "_zone_id": {
+            "oneof": [
+              "zone_id"
+            ]
+          },
+          "_dpflow": {
+            "oneof": [
+              "dpflow"
             ]
           }
         },
@@ -913,13 +961,6 @@ const descriptor = {
               "proto3_optional": true
             }
           },
-          "ufid": {
-            "type": "string",
-            "id": 17,
-            "options": {
-              "proto3_optional": true
-            }
-          },
           "in_port": {
             "type": "uint32",
             "id": 18,
@@ -933,6 +974,181 @@ const descriptor = {
             "options": {
               "proto3_optional": true
             }
+          },
+          "ufid": {
+            "rule": "repeated",
+            "type": "uint32",
+            "id": 20
+          },
+          "flow": {
+            "type": "uint64",
+            "id": 21,
+            "options": {
+              "proto3_optional": true
+            }
+          },
+          "sf_acts": {
+            "type": "uint64",
+            "id": 22,
+            "options": {
+              "proto3_optional": true
+            }
+          },
+          "n_mask_hit": {
+            "type": "uint32",
+            "id": 23,
+            "options": {
+              "proto3_optional": true
+            }
+          },
+          "n_cache_hit": {
+            "type": "uint32",
+            "id": 24,
+            "options": {
+              "proto3_optional": true
+            }
+          },
+          "id": {
+            "type": "uint32",
+            "id": 25,
+            "options": {
+              "proto3_optional": true
+            }
+          },
+          "reason": {
+            "type": "uint32",
+            "id": 26,
+            "options": {
+              "proto3_optional": true
+            }
+          },
+          "flags": {
+            "type": "uint32",
+            "id": 27,
+            "options": {
+              "proto3_optional": true
+            }
+          },
+          "zone_id": {
+            "type": "uint32",
+            "id": 28,
+            "options": {
+              "proto3_optional": true
+            }
+          },
+          "nat": {
+            "type": "OvsCtNat",
+            "id": 29
+          },
+          "dpflow": {
+            "type": "string",
+            "id": 30,
+            "options": {
+              "proto3_optional": true
+            }
+          },
+          "ofpflows": {
+            "rule": "repeated",
+            "type": "string",
+            "id": 31
+          }
+        },
+        "reserved": [
+          [
+            17,
+            17
+          ]
+        ]
+      },
+      "OvsCtNat": {
+        "oneofs": {
+          "_dir": {
+            "oneof": [
+              "dir"
+            ]
+          },
+          "_min_addr": {
+            "oneof": [
+              "min_addr"
+            ]
+          },
+          "_max_addr": {
+            "oneof": [
+              "max_addr"
+            ]
+          },
+          "_min_port": {
+            "oneof": [
+              "min_port"
+            ]
+          },
+          "_max_port": {
+            "oneof": [
+              "max_port"
+            ]
+          }
+        },
+        "fields": {
+          "dir": {
+            "type": "string",
+            "id": 1,
+            "options": {
+              "proto3_optional": true
+            }
+          },
+          "min_addr": {
+            "type": "string",
+            "id": 2,
+            "options": {
+              "proto3_optional": true
+            }
+          },
+          "max_addr": {
+            "type": "string",
+            "id": 3,
+            "options": {
+              "proto3_optional": true
+            }
+          },
+          "min_port": {
+            "type": "uint32",
+            "id": 4,
+            "options": {
+              "proto3_optional": true
+            }
+          },
+          "max_port": {
+            "type": "uint32",
+            "id": 5,
+            "options": {
+              "proto3_optional": true
+            }
+          }
+        }
+      },
+      "OvsDetrace": {
+        "fields": {
+          "ufid": {
+            "rule": "repeated",
+            "type": "uint32",
+            "id": 1
+          },
+          "flow": {
+            "type": "uint64",
+            "id": 2
+          },
+          "sf_acts": {
+            "type": "uint64",
+            "id": 3
+          },
+          "dpflow": {
+            "type": "string",
+            "id": 4
+          },
+          "ofpflows": {
+            "rule": "repeated",
+            "type": "string",
+            "id": 5
           }
         }
       },

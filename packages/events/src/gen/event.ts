@@ -18,6 +18,7 @@ export interface Event {
   lost?: Lost;
   k8s?: K8s;
   journey?: Journey;
+  'ovs-detrace'?: OvsDetrace;
 }
 
 export interface Common {
@@ -181,9 +182,36 @@ export interface Ovs {
   batch_ts?: bigint;
   batch_idx?: number;
   op_type?: string;
-  ufid?: string;
   in_port?: number;
   dp_name?: string;
+  ufid?: number[];
+  flow?: bigint;
+  sf_acts?: bigint;
+  n_mask_hit?: number;
+  n_cache_hit?: number;
+  id?: number;
+  reason?: number;
+  flags?: number;
+  zone_id?: number;
+  nat?: OvsCtNat;
+  dpflow?: string;
+  ofpflows?: string[];
+}
+
+export interface OvsCtNat {
+  dir?: string;
+  min_addr?: string;
+  max_addr?: string;
+  min_port?: number;
+  max_port?: number;
+}
+
+export interface OvsDetrace {
+  ufid?: number[];
+  flow: bigint;
+  sf_acts: bigint;
+  dpflow: string;
+  ofpflows?: string[];
 }
 
 export interface ClockOffset {
