@@ -199,7 +199,7 @@ describe('FlowEnricher', () => {
     e.request(req(2));
     e.request(req(3));
     await advance(0);
-    expect(out.map((d) => d.ufid[0])).toEqual([1]);
+    expect(out.map((d) => d.ufid?.[0])).toEqual([1]);
     expect(out[0]).toEqual({
       ufid: [1, 0, 0, 0],
       flow: 1n,
@@ -213,7 +213,7 @@ describe('FlowEnricher', () => {
     await advance(1);
     expect(out).toHaveLength(2);
     await advance(500);
-    expect(out.map((d) => d.ufid[0])).toEqual([1, 2, 3]);
+    expect(out.map((d) => d.ufid?.[0])).toEqual([1, 2, 3]);
   });
 
   test('a flow is asked about once while it lives; a new flow under the same ufid again', async () => {
