@@ -1,22 +1,8 @@
 // The text of each event section after the header line (retis's order and wording). Sections
 // come from files of many versions: every field is treated as possibly missing.
-import type {
-  Ct,
-  CtConn,
-  CtTuple,
-  Dev,
-  Event,
-  K8s,
-  Lost,
-  Netns,
-  Nft,
-  SkbDataRef,
-  SkbGso,
-  SkbMeta,
-  Startup,
-} from './gen/event.js';
+import type { Dev, Event, K8s, Lost, Netns, Nft, SkbDataRef, SkbGso, SkbMeta, Startup } from './gen/event.js';
 import { FIELDS } from './descriptors.js';
-import { ctStatusNames } from './ct-status.js';
+import { ctText } from './format-ct.js';
 import { legacySkbView } from './legacy-skb.js';
 import { formatPacket } from './packet-format.js';
 import { eventPacket } from './packet.js';
@@ -24,8 +10,11 @@ import { eventPacket } from './packet.js';
 const hex = (n: number | bigint): string => `0x${n.toString(16)}`;
 const def = <T>(v: T | undefined | null): v is T => v !== undefined && v !== null;
 
-/** Section lines of an event, in display order, without indentation. */
-export function sectionLines(ev: Event, link: boolean): string[] {
+/**
+ * Section lines of an event, in display order, without indentation. A section may span lines
+ * (`\n` inside, e.g. ct's parent) when `multiline`.
+ */
+export function sectionLines(ev: Event, link: boolean, multiline = true): string[] {
   const legacy = legacySkbView(ev.skb, link);
   const lines: (string | undefined)[] = [
     packetLine(ev, link) ?? legacy?.packetLine,
@@ -35,7 +24,7 @@ export function sectionLines(ev: Event, link: boolean): string[] {
     ev.skb?.vlan_accel ? vlanAccelLine(ev.skb.vlan_accel) : undefined,
     ev.ovs ? ovsLine(ev.ovs as unknown as Record<string, unknown>) : undefined,
     ev.nft ? nftLine(ev.nft) : undefined,
-    ev.ct ? ctLine(ev.ct) : undefined,
+    ev.ct ? ctText(ev.ct, multiline) : undefined,
     ev.lost ? lostLine(ev.lost) : undefined,
     ev.startup ? startupLine(ev.startup) : undefined,
     ...OTHER_SECTIONS.map((key) => otherLine(key, (ev as Record<string, unknown>)[key])),
@@ -204,39 +193,6 @@ function nftLine(n: Partial<Nft>): string {
   parts.push(`verdict ${n.verdict ?? '?'}`);
   if (def(n.verdict_chain_name)) parts.push(`to ${n.verdict_chain_name}`);
   if (n.policy) parts.push('(policy)');
-  return parts.join(' ');
-}
-
-function tuple(t: Partial<CtTuple>): string {
-  const port = (addr: string | undefined, p: number | undefined): string =>
-    def(p) ? `${addr ?? '?'}.${p}` : (addr ?? '?');
-  let s = `${port(t.ip_src, t.sport)} > ${port(t.ip_dst, t.dport)}`;
-  if (def(t.icmp_type)) s += ` type ${t.icmp_type} code ${t.icmp_code ?? 0}`;
-  if (def(t.icmp_id)) s += ` id ${t.icmp_id}`;
-  if (def(t.sctp_vtag)) s += ` vtag ${hex(t.sctp_vtag)}`;
-  return s;
-}
-
-// `tcp (SYN_SENT) orig [a.1 > b.2] reply [b.2 > a.1] zone 0 status 0x188 (CONFIRMED|...)`
-function connText(c: Partial<CtConn>): string {
-  const parts: string[] = [];
-  const proto = c.orig?.proto;
-  if (proto) parts.push(def(c.proto_state) ? `${proto} (${c.proto_state})` : proto);
-  if (c.orig) parts.push(`orig [${tuple(c.orig)}]`);
-  if (c.reply) parts.push(`reply [${tuple(c.reply)}]`);
-  if (def(c.zone_id)) parts.push(`zone ${c.zone_id}${c.zone_dir && c.zone_dir !== 'default' ? ` ${c.zone_dir}` : ''}`);
-  if (def(c.ct_status))
-    parts.push(`status ${hex(c.ct_status)}${c.ct_status ? ` (${ctStatusNames(c.ct_status)})` : ''}`);
-  if (c.mark) parts.push(`mark ${hex(c.mark)}`);
-  if (c.labels) parts.push(`labels ${c.labels}`);
-  return parts.join(' ');
-}
-
-function ctLine(c: Partial<Ct>): string {
-  const head = `ct_state ${(c.state ?? '?').toUpperCase()}`;
-  if (c.state === 'untracked') return head;
-  const parts = [head, connText(c)];
-  if (c.parent) parts.push(`parent [${connText(c.parent)}]`);
   return parts.join(' ');
 }
 

@@ -74,14 +74,18 @@ export function formatHeader(ev: Event, opts: FormatOptions = {}): string {
 export function formatEvent(ev: Event, opts: FormatOptions = {}): string {
   const header = formatHeader(ev, opts);
   const stack = ev.kernel?.stack_trace ?? [];
-  const sections = sectionLines(ev, opts.link ?? false);
+  const multiline = opts.format !== 'single-line';
+  const sections = sectionLines(ev, opts.link ?? false, multiline);
   if (opts.format === 'single-line') {
     const parts = [header];
     if (stack.length > 0) parts.push(`stack [${stack.join(', ')}]`);
     parts.push(...sections);
     return parts.filter((p) => p !== '').join(' ');
   }
-  return [header, ...stack.map((s) => `    ${s}`), ...sections.map((s) => `  ${s}`)].join('\n');
+  // Continuation lines of a section keep its indentation.
+  return [header, ...stack.map((s) => `    ${s}`), ...sections.map((s) => `  ${s.replaceAll('\n', '\n  ')}`)].join(
+    '\n',
+  );
 }
 
 /**
