@@ -1,8 +1,9 @@
 // The text of each event section after the header line (retis's order and wording). Sections
 // come from files of many versions: every field is treated as possibly missing.
-import type { Dev, Event, K8s, Lost, Netns, Nft, SkbDataRef, SkbGso, SkbMeta, Startup } from './gen/event.js';
+import type { Dev, Event, K8s, Lost, Netns, Nft, Startup } from './gen/event.js';
 import { FIELDS } from './descriptors.js';
 import { ctText } from './format-ct.js';
+import { skbText } from './format-skb.js';
 import { legacySkbView } from './legacy-skb.js';
 import { formatPacket } from './packet-format.js';
 import { eventPacket } from './packet.js';
@@ -19,9 +20,15 @@ export function sectionLines(ev: Event, link: boolean, multiline = true): string
   const lines: (string | undefined)[] = [
     packetLine(ev, link) ?? legacy?.packetLine,
     nsDevLine(ev.netns ?? legacy?.netns, ev.dev ?? legacy?.dev, ev.k8s),
-    skbLine(ev.skb?.meta ?? legacy?.meta, ev.skb?.data_ref ?? legacy?.dataRef),
-    ev.skb?.gso ? gsoLine(ev.skb.gso) : undefined,
-    ev.skb?.vlan_accel ? vlanAccelLine(ev.skb.vlan_accel) : undefined,
+    skbText(
+      {
+        vlan: ev.skb?.vlan_accel,
+        meta: ev.skb?.meta ?? legacy?.meta,
+        dataRef: ev.skb?.data_ref ?? legacy?.dataRef,
+        gso: ev.skb?.gso,
+      },
+      link,
+    ),
     ev.ovs ? ovsLine(ev.ovs as unknown as Record<string, unknown>) : undefined,
     ev.nft ? nftLine(ev.nft) : undefined,
     ev.ct ? ctText(ev.ct, multiline) : undefined,
@@ -90,47 +97,6 @@ function nsDevLine(
   // The pod the agent mapped the namespace to (cluster traces).
   if (k8s?.pod) parts.push(`pod ${k8s.namespace ? `${k8s.namespace}/` : ''}${k8s.pod}`);
   return parts.length > 0 ? parts.join(' ') : undefined;
-}
-
-const CSUM = ['none', 'unnecessary', 'complete', 'partial'];
-
-function skbLine(meta: Partial<SkbMeta> | undefined, ref: Partial<SkbDataRef> | undefined): string | undefined {
-  const parts: string[] = [];
-  if (meta) {
-    if (def(meta.ip_summed)) {
-      let c = `csum ${CSUM[meta.ip_summed] ?? `mode ${meta.ip_summed}`}`;
-      if (meta.ip_summed === 1 && def(meta.csum_level)) c += ` (level ${meta.csum_level})`;
-      if (meta.ip_summed >= 2 && def(meta.csum)) c += ` ${hex(meta.csum)}`;
-      parts.push(c);
-    }
-    if (def(meta.hash)) parts.push(`hash ${hex(meta.hash)}`);
-    if (def(meta.len)) parts.push(`len ${meta.len}`);
-    if (def(meta.data_len)) parts.push(`data_len ${meta.data_len}`);
-    if (def(meta.priority)) parts.push(`priority ${meta.priority}`);
-    if (def(meta.mark)) parts.push(`mark ${hex(meta.mark)}`);
-  }
-  if (ref) {
-    if (def(ref.users)) parts.push(`users ${ref.users}`);
-    if (def(ref.dataref)) parts.push(`dataref ${ref.dataref}`);
-    if (ref.cloned) parts.push('cloned');
-    if (ref.nohdr) parts.push('nohdr');
-    if (ref.fclone) parts.push(`fclone ${ref.fclone}`);
-  }
-  return parts.length > 0 ? `skb [${parts.join(' ')}]` : undefined;
-}
-
-function gsoLine(g: Partial<SkbGso>): string {
-  const parts: string[] = [];
-  if (def(g.type)) parts.push(`type ${hex(g.type)}`);
-  if (def(g.flags)) parts.push(`flags ${hex(g.flags)}`);
-  if (def(g.frags)) parts.push(`frags ${g.frags}`);
-  if (def(g.segs)) parts.push(`segs ${g.segs}`);
-  if (def(g.size)) parts.push(`size ${g.size}`);
-  return `gso [${parts.join(' ')}]`;
-}
-
-function vlanAccelLine(v: { pcp?: number; dei?: number; vid?: number }): string {
-  return `vlan_accel (id ${v.vid ?? '?'} prio ${v.pcp ?? '?'}${v.dei ? ' drop eligible' : ''})`;
 }
 
 // The OVS line: known fields in a fixed order, then any other field there is (OVS sections

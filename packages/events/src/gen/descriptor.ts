@@ -256,12 +256,16 @@ const descriptor = {
       },
       "VlanAccel": {
         "fields": {
+          "proto": {
+            "type": "uint32",
+            "id": 4
+          },
           "pcp": {
             "type": "uint32",
             "id": 1
           },
           "dei": {
-            "type": "uint32",
+            "type": "bool",
             "id": 2
           },
           "vid": {

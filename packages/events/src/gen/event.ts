@@ -72,8 +72,9 @@ export interface Skb {
 }
 
 export interface VlanAccel {
+  proto: number;
   pcp: number;
-  dei: number;
+  dei: boolean;
   vid: number;
 }
 

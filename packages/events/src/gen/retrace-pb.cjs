@@ -1131,8 +1131,9 @@ $root.retrace = (function() {
                             this[keys[i]] = properties[keys[i]];
             };
 
+            VlanAccel.prototype.proto = 0;
             VlanAccel.prototype.pcp = 0;
-            VlanAccel.prototype.dei = 0;
+            VlanAccel.prototype.dei = false;
             VlanAccel.prototype.vid = 0;
 
             VlanAccel.encode = function (message, writer, _depth) {
@@ -1144,10 +1145,12 @@ $root.retrace = (function() {
                     throw $Error("max depth exceeded");
                 if (message.pcp != null && $Object.hasOwnProperty.call(message, "pcp") && message.pcp !== 0)
                     writer.uint32(8).uint32(message.pcp);
-                if (message.dei != null && $Object.hasOwnProperty.call(message, "dei") && message.dei !== 0)
-                    writer.uint32(16).uint32(message.dei);
+                if (message.dei != null && $Object.hasOwnProperty.call(message, "dei") && message.dei !== false)
+                    writer.uint32(16).bool(message.dei);
                 if (message.vid != null && $Object.hasOwnProperty.call(message, "vid") && message.vid !== 0)
                     writer.uint32(24).uint32(message.vid);
+                if (message.proto != null && $Object.hasOwnProperty.call(message, "proto") && message.proto !== 0)
+                    writer.uint32(32).uint32(message.proto);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -1181,6 +1184,15 @@ $root.retrace = (function() {
                     }
                     var wireType = tag & 7;
                     switch (tag >>>= 3) {
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.proto = value;
+                            else
+                                delete message.proto;
+                            continue;
+                        }
                     case 1: {
                             if (wireType !== 0)
                                 break;
@@ -1193,7 +1205,7 @@ $root.retrace = (function() {
                     case 2: {
                             if (wireType !== 0)
                                 break;
-                            if (value = reader.uint32())
+                            if (value = reader.bool())
                                 message.dei = value;
                             else
                                 delete message.dei;
