@@ -1,9 +1,10 @@
 // The text of each event section after the header line (retis's order and wording). Sections
 // come from files of many versions: every field is treated as possibly missing.
-import type { Dev, Event, K8s, Lost, Netns, Nft, Startup } from './gen/event.js';
+import type { Dev, Event, K8s, Lost, Netns, Nft, Ovs, Startup } from './gen/event.js';
 import { FIELDS } from './descriptors.js';
 import { ctText } from './format-ct.js';
 import { skbText } from './format-skb.js';
+import { ovsText } from './format-ovs.js';
 import { legacySkbView } from './legacy-skb.js';
 import { formatPacket } from './packet-format.js';
 import { eventPacket } from './packet.js';
@@ -29,7 +30,7 @@ export function sectionLines(ev: Event, link: boolean, multiline = true): string
       },
       link,
     ),
-    ev.ovs ? ovsLine(ev.ovs as unknown as Record<string, unknown>) : undefined,
+    ev.ovs ? ovsText(ev.ovs as Ovs & Record<string, unknown>) : undefined,
     ev.nft ? nftLine(ev.nft) : undefined,
     ev.ct ? ctText(ev.ct, multiline) : undefined,
     ev.lost ? lostLine(ev.lost) : undefined,
@@ -99,67 +100,17 @@ function nsDevLine(
   return parts.length > 0 ? parts.join(' ') : undefined;
 }
 
-// The OVS line: known fields in a fixed order, then any other field there is (OVS sections
-// differ between retis versions).
-const OVS_SHOWN: ReadonlySet<string> = new Set([
-  'event_type',
-  'cmd',
-  'type',
-  'action',
-  'op_type',
-  'port',
-  'cpu',
-  'in_port',
-  'recirc_id',
-  'pkt_size',
-  'key_size',
-  'ret',
-  'queue_id',
-  'ufid',
-  'batch_ts',
-  'batch_idx',
-  'upcall_ts',
-  'upcall_cpu',
-  'dp_name',
-]);
-const UPCALL_KINDS = ['?', 'miss', 'action'];
-
-function ovsLine(o: Record<string, unknown>): string {
-  const has = (k: string): boolean => o[k] !== undefined && o[k] !== null;
-  const type = String(o['event_type'] ?? '?');
-  const parts = [`ovs ${type}`];
-  const add = (k: string, label = k, fmt: (v: unknown) => string = text): void => {
-    if (has(k)) parts.push(label ? `${label} ${fmt(o[k])}` : fmt(o[k]));
-  };
-  // upcall: OVS_PACKET_CMD_* (1 miss, 2 action); recv_upcall: DPIF_UC_* (0 miss, 1 action)
-  if (has('cmd')) parts.push(UPCALL_KINDS[Number(o['cmd'])] ?? `cmd ${text(o['cmd'])}`);
-  if (has('type')) parts.push(UPCALL_KINDS[Number(o['type']) + 1] ?? `type ${text(o['type'])}`);
-  add('action', '');
-  add('op_type', '');
-  add('port', type === 'action_execute' ? '' : 'port');
-  add('cpu');
-  add('in_port');
-  add('recirc_id', 'recirc', (v) => `0x${Number(v).toString(16)}`);
-  add('pkt_size', 'pkt', (v) => `${text(v)}B`);
-  add('key_size', 'key', (v) => `${text(v)}B`);
-  add('ret');
-  add('queue_id', 'q', (v) => `0x${Number(v).toString(16).padStart(8, '0')}`);
-  add('ufid');
-  if (has('batch_ts')) parts.push(`batch ${text(o['batch_ts'])}#${text(o['batch_idx'] ?? '?')}`);
-  if (has('upcall_ts')) parts.push(`(upcall ${text(o['upcall_ts'])} cpu ${text(o['upcall_cpu'] ?? '?')})`);
-  add('dp_name', 'dp');
-  for (const [k, v] of Object.entries(o))
-    if (!OVS_SHOWN.has(k) && v !== undefined && v !== null) parts.push(`${k} ${text(v)}`);
-  return parts.join(' ');
-}
-
+// retis: `table filter (1) chain output (2) handle 5 accept (policy) chain other`; handles are
+// left out where retrace has none (netlink mode), the family (retrace's) comes last.
 function nftLine(n: Partial<Nft>): string {
-  const parts = [`table ${n.family ? `${n.family} ` : ''}${n.table_name ?? '?'}`, `chain ${n.chain_name ?? '?'}`];
-  if (def(n.rule_handle)) parts.push(`handle ${n.rule_handle}`);
-  parts.push(`verdict ${n.verdict ?? '?'}`);
-  if (def(n.verdict_chain_name)) parts.push(`to ${n.verdict_chain_name}`);
-  if (n.policy) parts.push('(policy)');
-  return parts.join(' ');
+  const handle = (h: bigint | undefined): string => (def(h) ? ` (${h})` : '');
+  let s = `table ${n.table_name ?? '?'}${handle(n.table_handle)} chain ${n.chain_name ?? '?'}${handle(n.chain_handle)}`;
+  if (def(n.rule_handle)) s += ` handle ${n.rule_handle}`;
+  s += ` ${n.verdict ?? '?'}`;
+  if (n.policy) s += ' (policy)';
+  if (def(n.verdict_chain_name)) s += ` chain ${n.verdict_chain_name}`;
+  if (n.family) s += ` family ${n.family}`;
+  return s;
 }
 
 function lostLine(l: Partial<Lost>): string {

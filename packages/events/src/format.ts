@@ -3,7 +3,7 @@
 // followed by one line per section (multi-line) or everything on one line (single-line).
 import type { ClockOffset, Event } from './gen/event.js';
 import { sectionLines } from './format-sections.js';
-import { formatUtc } from './time.js';
+import { formatUtcText } from './time.js';
 import { trackingId } from './tracking.js';
 
 export interface FormatOptions {
@@ -48,7 +48,7 @@ function timestamp(ev: Event, opts: FormatOptions): string | undefined {
       'UTC time needs the monotonic clock offset of the startup event (the first line of an events file): ' +
         'pass clockOffset, or print monotonic timestamps',
     );
-  return formatUtc(ts, offset);
+  return formatUtcText(ts, offset);
 }
 
 /** The first line of an event. */

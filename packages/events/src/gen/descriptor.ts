@@ -839,6 +839,46 @@ const descriptor = {
             "oneof": [
               "dp_name"
             ]
+          },
+          "_id": {
+            "oneof": [
+              "id"
+            ]
+          },
+          "_flags": {
+            "oneof": [
+              "flags"
+            ]
+          },
+          "_zone_id": {
+            "oneof": [
+              "zone_id"
+            ]
+          },
+          "_reason": {
+            "oneof": [
+              "reason"
+            ]
+          },
+          "_flow": {
+            "oneof": [
+              "flow"
+            ]
+          },
+          "_sf_acts": {
+            "oneof": [
+              "sf_acts"
+            ]
+          },
+          "_n_mask_hit": {
+            "oneof": [
+              "n_mask_hit"
+            ]
+          },
+          "_n_cache_hit": {
+            "oneof": [
+              "n_cache_hit"
+            ]
           }
         },
         "fields": {
@@ -968,6 +1008,132 @@ const descriptor = {
           "dp_name": {
             "type": "string",
             "id": 19,
+            "options": {
+              "proto3_optional": true
+            }
+          },
+          "id": {
+            "type": "uint32",
+            "id": 20,
+            "options": {
+              "proto3_optional": true
+            }
+          },
+          "flags": {
+            "type": "uint32",
+            "id": 21,
+            "options": {
+              "proto3_optional": true
+            }
+          },
+          "zone_id": {
+            "type": "uint32",
+            "id": 22,
+            "options": {
+              "proto3_optional": true
+            }
+          },
+          "nat": {
+            "type": "OvsCtNat",
+            "id": 23
+          },
+          "reason": {
+            "type": "uint32",
+            "id": 24,
+            "options": {
+              "proto3_optional": true
+            }
+          },
+          "flow": {
+            "type": "uint64",
+            "id": 25,
+            "options": {
+              "proto3_optional": true
+            }
+          },
+          "sf_acts": {
+            "type": "uint64",
+            "id": 26,
+            "options": {
+              "proto3_optional": true
+            }
+          },
+          "n_mask_hit": {
+            "type": "uint32",
+            "id": 27,
+            "options": {
+              "proto3_optional": true
+            }
+          },
+          "n_cache_hit": {
+            "type": "uint32",
+            "id": 28,
+            "options": {
+              "proto3_optional": true
+            }
+          }
+        }
+      },
+      "OvsCtNat": {
+        "oneofs": {
+          "_dir": {
+            "oneof": [
+              "dir"
+            ]
+          },
+          "_min_addr": {
+            "oneof": [
+              "min_addr"
+            ]
+          },
+          "_max_addr": {
+            "oneof": [
+              "max_addr"
+            ]
+          },
+          "_min_port": {
+            "oneof": [
+              "min_port"
+            ]
+          },
+          "_max_port": {
+            "oneof": [
+              "max_port"
+            ]
+          }
+        },
+        "fields": {
+          "dir": {
+            "type": "string",
+            "id": 1,
+            "options": {
+              "proto3_optional": true
+            }
+          },
+          "min_addr": {
+            "type": "string",
+            "id": 2,
+            "options": {
+              "proto3_optional": true
+            }
+          },
+          "max_addr": {
+            "type": "string",
+            "id": 3,
+            "options": {
+              "proto3_optional": true
+            }
+          },
+          "min_port": {
+            "type": "uint32",
+            "id": 4,
+            "options": {
+              "proto3_optional": true
+            }
+          },
+          "max_port": {
+            "type": "uint32",
+            "id": 5,
             "options": {
               "proto3_optional": true
             }

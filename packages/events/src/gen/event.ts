@@ -220,6 +220,23 @@ export interface Ovs {
   ufid?: string;
   in_port?: number;
   dp_name?: string;
+  id?: number;
+  flags?: number;
+  zone_id?: number;
+  nat?: OvsCtNat;
+  reason?: number;
+  flow?: bigint;
+  sf_acts?: bigint;
+  n_mask_hit?: number;
+  n_cache_hit?: number;
+}
+
+export interface OvsCtNat {
+  dir?: string;
+  min_addr?: string;
+  max_addr?: string;
+  min_port?: number;
+  max_port?: number;
 }
 
 export interface ClockOffset {

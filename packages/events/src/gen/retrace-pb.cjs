@@ -3296,6 +3296,15 @@ $root.retrace = (function() {
             Ovs.prototype.ufid = null;
             Ovs.prototype.in_port = null;
             Ovs.prototype.dp_name = null;
+            Ovs.prototype.id = null;
+            Ovs.prototype.flags = null;
+            Ovs.prototype.zone_id = null;
+            Ovs.prototype.nat = null;
+            Ovs.prototype.reason = null;
+            Ovs.prototype.flow = null;
+            Ovs.prototype.sf_acts = null;
+            Ovs.prototype.n_mask_hit = null;
+            Ovs.prototype.n_cache_hit = null;
 
             var $oneOfFields;
 
@@ -3407,6 +3416,54 @@ $root.retrace = (function() {
                 set: $util.oneOfSetter($oneOfFields)
             });
 
+            // Virtual OneOf for proto3 optional field
+            $Object.defineProperty(Ovs.prototype, "_id", {
+                get: $util.oneOfGetter($oneOfFields = ["id"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            // Virtual OneOf for proto3 optional field
+            $Object.defineProperty(Ovs.prototype, "_flags", {
+                get: $util.oneOfGetter($oneOfFields = ["flags"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            // Virtual OneOf for proto3 optional field
+            $Object.defineProperty(Ovs.prototype, "_zone_id", {
+                get: $util.oneOfGetter($oneOfFields = ["zone_id"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            // Virtual OneOf for proto3 optional field
+            $Object.defineProperty(Ovs.prototype, "_reason", {
+                get: $util.oneOfGetter($oneOfFields = ["reason"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            // Virtual OneOf for proto3 optional field
+            $Object.defineProperty(Ovs.prototype, "_flow", {
+                get: $util.oneOfGetter($oneOfFields = ["flow"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            // Virtual OneOf for proto3 optional field
+            $Object.defineProperty(Ovs.prototype, "_sf_acts", {
+                get: $util.oneOfGetter($oneOfFields = ["sf_acts"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            // Virtual OneOf for proto3 optional field
+            $Object.defineProperty(Ovs.prototype, "_n_mask_hit", {
+                get: $util.oneOfGetter($oneOfFields = ["n_mask_hit"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            // Virtual OneOf for proto3 optional field
+            $Object.defineProperty(Ovs.prototype, "_n_cache_hit", {
+                get: $util.oneOfGetter($oneOfFields = ["n_cache_hit"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
             Ovs.encode = function (message, writer, _depth) {
                 if (!writer)
                     writer = $Writer.create();
@@ -3452,6 +3509,24 @@ $root.retrace = (function() {
                     writer.uint32(144).uint32(message.in_port);
                 if (message.dp_name != null && $Object.hasOwnProperty.call(message, "dp_name"))
                     writer.uint32(154).string(message.dp_name);
+                if (message.id != null && $Object.hasOwnProperty.call(message, "id"))
+                    writer.uint32(160).uint32(message.id);
+                if (message.flags != null && $Object.hasOwnProperty.call(message, "flags"))
+                    writer.uint32(168).uint32(message.flags);
+                if (message.zone_id != null && $Object.hasOwnProperty.call(message, "zone_id"))
+                    writer.uint32(176).uint32(message.zone_id);
+                if (message.nat != null && $Object.hasOwnProperty.call(message, "nat"))
+                    $root.retrace.v1.OvsCtNat.encode(message.nat, writer.uint32(186).fork(), _depth + 1).ldelim();
+                if (message.reason != null && $Object.hasOwnProperty.call(message, "reason"))
+                    writer.uint32(192).uint32(message.reason);
+                if (message.flow != null && $Object.hasOwnProperty.call(message, "flow"))
+                    writer.uint32(200).uint64(message.flow);
+                if (message.sf_acts != null && $Object.hasOwnProperty.call(message, "sf_acts"))
+                    writer.uint32(208).uint64(message.sf_acts);
+                if (message.n_mask_hit != null && $Object.hasOwnProperty.call(message, "n_mask_hit"))
+                    writer.uint32(216).uint32(message.n_mask_hit);
+                if (message.n_cache_hit != null && $Object.hasOwnProperty.call(message, "n_cache_hit"))
+                    writer.uint32(224).uint32(message.n_cache_hit);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -3620,6 +3695,68 @@ $root.retrace = (function() {
                             message._dp_name = "dp_name";
                             continue;
                         }
+                    case 20: {
+                            if (wireType !== 0)
+                                break;
+                            message.id = reader.uint32();
+                            message._id = "id";
+                            continue;
+                        }
+                    case 21: {
+                            if (wireType !== 0)
+                                break;
+                            message.flags = reader.uint32();
+                            message._flags = "flags";
+                            continue;
+                        }
+                    case 22: {
+                            if (wireType !== 0)
+                                break;
+                            message.zone_id = reader.uint32();
+                            message._zone_id = "zone_id";
+                            continue;
+                        }
+                    case 23: {
+                            if (wireType !== 2)
+                                break;
+                            message.nat = $root.retrace.v1.OvsCtNat.decode(reader, reader.size(), $undefined, _depth + 1, message.nat);
+                            continue;
+                        }
+                    case 24: {
+                            if (wireType !== 0)
+                                break;
+                            message.reason = reader.uint32();
+                            message._reason = "reason";
+                            continue;
+                        }
+                    case 25: {
+                            if (wireType !== 0)
+                                break;
+                            message.flow = reader.uint64();
+                            message._flow = "flow";
+                            continue;
+                        }
+                    case 26: {
+                            if (wireType !== 0)
+                                break;
+                            message.sf_acts = reader.uint64();
+                            message._sf_acts = "sf_acts";
+                            continue;
+                        }
+                    case 27: {
+                            if (wireType !== 0)
+                                break;
+                            message.n_mask_hit = reader.uint32();
+                            message._n_mask_hit = "n_mask_hit";
+                            continue;
+                        }
+                    case 28: {
+                            if (wireType !== 0)
+                                break;
+                            message.n_cache_hit = reader.uint32();
+                            message._n_cache_hit = "n_cache_hit";
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -3638,6 +3775,158 @@ $root.retrace = (function() {
             };
 
             return Ovs;
+        })();
+
+        v1.OvsCtNat = (function() {
+
+            var OvsCtNat = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            OvsCtNat.prototype.dir = null;
+            OvsCtNat.prototype.min_addr = null;
+            OvsCtNat.prototype.max_addr = null;
+            OvsCtNat.prototype.min_port = null;
+            OvsCtNat.prototype.max_port = null;
+
+            var $oneOfFields;
+
+            // Virtual OneOf for proto3 optional field
+            $Object.defineProperty(OvsCtNat.prototype, "_dir", {
+                get: $util.oneOfGetter($oneOfFields = ["dir"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            // Virtual OneOf for proto3 optional field
+            $Object.defineProperty(OvsCtNat.prototype, "_min_addr", {
+                get: $util.oneOfGetter($oneOfFields = ["min_addr"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            // Virtual OneOf for proto3 optional field
+            $Object.defineProperty(OvsCtNat.prototype, "_max_addr", {
+                get: $util.oneOfGetter($oneOfFields = ["max_addr"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            // Virtual OneOf for proto3 optional field
+            $Object.defineProperty(OvsCtNat.prototype, "_min_port", {
+                get: $util.oneOfGetter($oneOfFields = ["min_port"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            // Virtual OneOf for proto3 optional field
+            $Object.defineProperty(OvsCtNat.prototype, "_max_port", {
+                get: $util.oneOfGetter($oneOfFields = ["max_port"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
+            OvsCtNat.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.dir != null && $Object.hasOwnProperty.call(message, "dir"))
+                    writer.uint32(10).string(message.dir);
+                if (message.min_addr != null && $Object.hasOwnProperty.call(message, "min_addr"))
+                    writer.uint32(18).string(message.min_addr);
+                if (message.max_addr != null && $Object.hasOwnProperty.call(message, "max_addr"))
+                    writer.uint32(26).string(message.max_addr);
+                if (message.min_port != null && $Object.hasOwnProperty.call(message, "min_port"))
+                    writer.uint32(32).uint32(message.min_port);
+                if (message.max_port != null && $Object.hasOwnProperty.call(message, "max_port"))
+                    writer.uint32(40).uint32(message.max_port);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            OvsCtNat.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.retrace.v1.OvsCtNat();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            message.dir = reader.stringVerify();
+                            message._dir = "dir";
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            message.min_addr = reader.stringVerify();
+                            message._min_addr = "min_addr";
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            message.max_addr = reader.stringVerify();
+                            message._max_addr = "max_addr";
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            message.min_port = reader.uint32();
+                            message._min_port = "min_port";
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            message.max_port = reader.uint32();
+                            message._max_port = "max_port";
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return OvsCtNat;
         })();
 
         v1.ClockOffset = (function() {
