@@ -36,6 +36,10 @@ export function sectionLines(ev: Event, link: boolean, multiline = true): string
     ev.lost ? lostLine(ev.lost) : undefined,
     ev.startup ? startupLine(ev.startup) : undefined,
     ...OTHER_SECTIONS.map((key) => otherLine(key, (ev as Record<string, unknown>)[key])),
+    // Sections the schema does not know (e.g. retis's ovs-detrace): their fields, readably.
+    ...Object.keys(ev)
+      .filter((key) => !SHOWN.has(key) && !OTHER_SET.has(key))
+      .map((key) => otherLine(key, (ev as Record<string, unknown>)[key])),
   ];
   return lines.filter((l): l is string => l !== undefined && l !== '');
 }
@@ -62,6 +66,7 @@ const SHOWN: ReadonlySet<string> = new Set([
 ]);
 /** The schema's other sections (a collector's that has no line of its own yet): shown generically. */
 const OTHER_SECTIONS = (FIELDS['Event'] ?? []).map((f) => f.json).filter((k) => !SHOWN.has(k));
+const OTHER_SET: ReadonlySet<string> = new Set(OTHER_SECTIONS);
 
 /** Any value as text: objects as JSON, 64-bit integers in full. */
 function text(v: unknown): string {
