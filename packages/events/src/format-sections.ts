@@ -1,22 +1,10 @@
 // The text of each event section after the header line (retis's order and wording). Sections
 // come from files of many versions: every field is treated as possibly missing.
-import type {
-  Ct,
-  CtConn,
-  CtTuple,
-  Dev,
-  Event,
-  K8s,
-  Lost,
-  Netns,
-  Nft,
-  SkbDataRef,
-  SkbGso,
-  SkbMeta,
-  Startup,
-} from './gen/event.js';
+import type { Dev, Event, K8s, Lost, Netns, Nft, Ovs, Startup } from './gen/event.js';
 import { FIELDS } from './descriptors.js';
-import { ctStatusNames } from './ct-status.js';
+import { ctText } from './format-ct.js';
+import { skbText } from './format-skb.js';
+import { ovsText } from './format-ovs.js';
 import { legacySkbView } from './legacy-skb.js';
 import { formatPacket } from './packet-format.js';
 import { eventPacket } from './packet.js';
@@ -24,21 +12,34 @@ import { eventPacket } from './packet.js';
 const hex = (n: number | bigint): string => `0x${n.toString(16)}`;
 const def = <T>(v: T | undefined | null): v is T => v !== undefined && v !== null;
 
-/** Section lines of an event, in display order, without indentation. */
-export function sectionLines(ev: Event, link: boolean): string[] {
+/**
+ * Section lines of an event, in display order, without indentation. A section may span lines
+ * (`\n` inside, e.g. ct's parent) when `multiline`.
+ */
+export function sectionLines(ev: Event, link: boolean, multiline = true): string[] {
   const legacy = legacySkbView(ev.skb, link);
   const lines: (string | undefined)[] = [
     packetLine(ev, link) ?? legacy?.packetLine,
     nsDevLine(ev.netns ?? legacy?.netns, ev.dev ?? legacy?.dev, ev.k8s),
-    skbLine(ev.skb?.meta ?? legacy?.meta, ev.skb?.data_ref ?? legacy?.dataRef),
-    ev.skb?.gso ? gsoLine(ev.skb.gso) : undefined,
-    ev.skb?.vlan_accel ? vlanAccelLine(ev.skb.vlan_accel) : undefined,
-    ev.ovs ? ovsLine(ev.ovs as unknown as Record<string, unknown>) : undefined,
+    skbText(
+      {
+        vlan: ev.skb?.vlan_accel,
+        meta: ev.skb?.meta ?? legacy?.meta,
+        dataRef: ev.skb?.data_ref ?? legacy?.dataRef,
+        gso: ev.skb?.gso,
+      },
+      link,
+    ),
+    ev.ovs ? ovsText(ev.ovs as Ovs & Record<string, unknown>) : undefined,
     ev.nft ? nftLine(ev.nft) : undefined,
-    ev.ct ? ctLine(ev.ct) : undefined,
+    ev.ct ? ctText(ev.ct, multiline) : undefined,
     ev.lost ? lostLine(ev.lost) : undefined,
     ev.startup ? startupLine(ev.startup) : undefined,
     ...OTHER_SECTIONS.map((key) => otherLine(key, (ev as Record<string, unknown>)[key])),
+    // Sections the schema does not know (e.g. retis's ovs-detrace): their fields, readably.
+    ...Object.keys(ev)
+      .filter((key) => !SHOWN.has(key) && !OTHER_SET.has(key))
+      .map((key) => otherLine(key, (ev as Record<string, unknown>)[key])),
   ];
   return lines.filter((l): l is string => l !== undefined && l !== '');
 }
@@ -65,6 +66,7 @@ const SHOWN: ReadonlySet<string> = new Set([
 ]);
 /** The schema's other sections (a collector's that has no line of its own yet): shown generically. */
 const OTHER_SECTIONS = (FIELDS['Event'] ?? []).map((f) => f.json).filter((k) => !SHOWN.has(k));
+const OTHER_SET: ReadonlySet<string> = new Set(OTHER_SECTIONS);
 
 /** Any value as text: objects as JSON, 64-bit integers in full. */
 function text(v: unknown): string {
@@ -103,141 +105,17 @@ function nsDevLine(
   return parts.length > 0 ? parts.join(' ') : undefined;
 }
 
-const CSUM = ['none', 'unnecessary', 'complete', 'partial'];
-
-function skbLine(meta: Partial<SkbMeta> | undefined, ref: Partial<SkbDataRef> | undefined): string | undefined {
-  const parts: string[] = [];
-  if (meta) {
-    if (def(meta.ip_summed)) {
-      let c = `csum ${CSUM[meta.ip_summed] ?? `mode ${meta.ip_summed}`}`;
-      if (meta.ip_summed === 1 && def(meta.csum_level)) c += ` (level ${meta.csum_level})`;
-      if (meta.ip_summed >= 2 && def(meta.csum)) c += ` ${hex(meta.csum)}`;
-      parts.push(c);
-    }
-    if (def(meta.hash)) parts.push(`hash ${hex(meta.hash)}`);
-    if (def(meta.len)) parts.push(`len ${meta.len}`);
-    if (def(meta.data_len)) parts.push(`data_len ${meta.data_len}`);
-    if (def(meta.priority)) parts.push(`priority ${meta.priority}`);
-    if (def(meta.mark)) parts.push(`mark ${hex(meta.mark)}`);
-  }
-  if (ref) {
-    if (def(ref.users)) parts.push(`users ${ref.users}`);
-    if (def(ref.dataref)) parts.push(`dataref ${ref.dataref}`);
-    if (ref.cloned) parts.push('cloned');
-    if (ref.nohdr) parts.push('nohdr');
-    if (ref.fclone) parts.push(`fclone ${ref.fclone}`);
-  }
-  return parts.length > 0 ? `skb [${parts.join(' ')}]` : undefined;
-}
-
-function gsoLine(g: Partial<SkbGso>): string {
-  const parts: string[] = [];
-  if (def(g.type)) parts.push(`type ${hex(g.type)}`);
-  if (def(g.flags)) parts.push(`flags ${hex(g.flags)}`);
-  if (def(g.frags)) parts.push(`frags ${g.frags}`);
-  if (def(g.segs)) parts.push(`segs ${g.segs}`);
-  if (def(g.size)) parts.push(`size ${g.size}`);
-  return `gso [${parts.join(' ')}]`;
-}
-
-function vlanAccelLine(v: { pcp?: number; dei?: number; vid?: number }): string {
-  return `vlan_accel (id ${v.vid ?? '?'} prio ${v.pcp ?? '?'}${v.dei ? ' drop eligible' : ''})`;
-}
-
-// The OVS line: known fields in a fixed order, then any other field there is (OVS sections
-// differ between retis versions).
-const OVS_SHOWN: ReadonlySet<string> = new Set([
-  'event_type',
-  'cmd',
-  'type',
-  'action',
-  'op_type',
-  'port',
-  'cpu',
-  'in_port',
-  'recirc_id',
-  'pkt_size',
-  'key_size',
-  'ret',
-  'queue_id',
-  'ufid',
-  'batch_ts',
-  'batch_idx',
-  'upcall_ts',
-  'upcall_cpu',
-  'dp_name',
-]);
-const UPCALL_KINDS = ['?', 'miss', 'action'];
-
-function ovsLine(o: Record<string, unknown>): string {
-  const has = (k: string): boolean => o[k] !== undefined && o[k] !== null;
-  const type = String(o['event_type'] ?? '?');
-  const parts = [`ovs ${type}`];
-  const add = (k: string, label = k, fmt: (v: unknown) => string = text): void => {
-    if (has(k)) parts.push(label ? `${label} ${fmt(o[k])}` : fmt(o[k]));
-  };
-  // upcall: OVS_PACKET_CMD_* (1 miss, 2 action); recv_upcall: DPIF_UC_* (0 miss, 1 action)
-  if (has('cmd')) parts.push(UPCALL_KINDS[Number(o['cmd'])] ?? `cmd ${text(o['cmd'])}`);
-  if (has('type')) parts.push(UPCALL_KINDS[Number(o['type']) + 1] ?? `type ${text(o['type'])}`);
-  add('action', '');
-  add('op_type', '');
-  add('port', type === 'action_execute' ? '' : 'port');
-  add('cpu');
-  add('in_port');
-  add('recirc_id', 'recirc', (v) => `0x${Number(v).toString(16)}`);
-  add('pkt_size', 'pkt', (v) => `${text(v)}B`);
-  add('key_size', 'key', (v) => `${text(v)}B`);
-  add('ret');
-  add('queue_id', 'q', (v) => `0x${Number(v).toString(16).padStart(8, '0')}`);
-  add('ufid');
-  if (has('batch_ts')) parts.push(`batch ${text(o['batch_ts'])}#${text(o['batch_idx'] ?? '?')}`);
-  if (has('upcall_ts')) parts.push(`(upcall ${text(o['upcall_ts'])} cpu ${text(o['upcall_cpu'] ?? '?')})`);
-  add('dp_name', 'dp');
-  for (const [k, v] of Object.entries(o))
-    if (!OVS_SHOWN.has(k) && v !== undefined && v !== null) parts.push(`${k} ${text(v)}`);
-  return parts.join(' ');
-}
-
+// retis: `table filter (1) chain output (2) handle 5 accept (policy) chain other`; handles are
+// left out where retrace has none (netlink mode), the family (retrace's) comes last.
 function nftLine(n: Partial<Nft>): string {
-  const parts = [`table ${n.family ? `${n.family} ` : ''}${n.table_name ?? '?'}`, `chain ${n.chain_name ?? '?'}`];
-  if (def(n.rule_handle)) parts.push(`handle ${n.rule_handle}`);
-  parts.push(`verdict ${n.verdict ?? '?'}`);
-  if (def(n.verdict_chain_name)) parts.push(`to ${n.verdict_chain_name}`);
-  if (n.policy) parts.push('(policy)');
-  return parts.join(' ');
-}
-
-function tuple(t: Partial<CtTuple>): string {
-  const port = (addr: string | undefined, p: number | undefined): string =>
-    def(p) ? `${addr ?? '?'}.${p}` : (addr ?? '?');
-  let s = `${port(t.ip_src, t.sport)} > ${port(t.ip_dst, t.dport)}`;
-  if (def(t.icmp_type)) s += ` type ${t.icmp_type} code ${t.icmp_code ?? 0}`;
-  if (def(t.icmp_id)) s += ` id ${t.icmp_id}`;
-  if (def(t.sctp_vtag)) s += ` vtag ${hex(t.sctp_vtag)}`;
+  const handle = (h: bigint | undefined): string => (def(h) ? ` (${h})` : '');
+  let s = `table ${n.table_name ?? '?'}${handle(n.table_handle)} chain ${n.chain_name ?? '?'}${handle(n.chain_handle)}`;
+  if (def(n.rule_handle)) s += ` handle ${n.rule_handle}`;
+  s += ` ${n.verdict ?? '?'}`;
+  if (n.policy) s += ' (policy)';
+  if (def(n.verdict_chain_name)) s += ` chain ${n.verdict_chain_name}`;
+  if (n.family) s += ` family ${n.family}`;
   return s;
-}
-
-// `tcp (SYN_SENT) orig [a.1 > b.2] reply [b.2 > a.1] zone 0 status 0x188 (CONFIRMED|...)`
-function connText(c: Partial<CtConn>): string {
-  const parts: string[] = [];
-  const proto = c.orig?.proto;
-  if (proto) parts.push(def(c.proto_state) ? `${proto} (${c.proto_state})` : proto);
-  if (c.orig) parts.push(`orig [${tuple(c.orig)}]`);
-  if (c.reply) parts.push(`reply [${tuple(c.reply)}]`);
-  if (def(c.zone_id)) parts.push(`zone ${c.zone_id}${c.zone_dir && c.zone_dir !== 'default' ? ` ${c.zone_dir}` : ''}`);
-  if (def(c.ct_status))
-    parts.push(`status ${hex(c.ct_status)}${c.ct_status ? ` (${ctStatusNames(c.ct_status)})` : ''}`);
-  if (c.mark) parts.push(`mark ${hex(c.mark)}`);
-  if (c.labels) parts.push(`labels ${c.labels}`);
-  return parts.join(' ');
-}
-
-function ctLine(c: Partial<Ct>): string {
-  const head = `ct_state ${(c.state ?? '?').toUpperCase()}`;
-  if (c.state === 'untracked') return head;
-  const parts = [head, connText(c)];
-  if (c.parent) parts.push(`parent [${connText(c.parent)}]`);
-  return parts.join(' ');
 }
 
 function lostLine(l: Partial<Lost>): string {

@@ -3,7 +3,7 @@
 // followed by one line per section (multi-line) or everything on one line (single-line).
 import type { ClockOffset, Event } from './gen/event.js';
 import { sectionLines } from './format-sections.js';
-import { formatUtc } from './time.js';
+import { formatUtcText } from './time.js';
 import { trackingId } from './tracking.js';
 
 export interface FormatOptions {
@@ -48,7 +48,7 @@ function timestamp(ev: Event, opts: FormatOptions): string | undefined {
       'UTC time needs the monotonic clock offset of the startup event (the first line of an events file): ' +
         'pass clockOffset, or print monotonic timestamps',
     );
-  return formatUtc(ts, offset);
+  return formatUtcText(ts, offset);
 }
 
 /** The first line of an event. */
@@ -74,14 +74,18 @@ export function formatHeader(ev: Event, opts: FormatOptions = {}): string {
 export function formatEvent(ev: Event, opts: FormatOptions = {}): string {
   const header = formatHeader(ev, opts);
   const stack = ev.kernel?.stack_trace ?? [];
-  const sections = sectionLines(ev, opts.link ?? false);
+  const multiline = opts.format !== 'single-line';
+  const sections = sectionLines(ev, opts.link ?? false, multiline);
   if (opts.format === 'single-line') {
     const parts = [header];
     if (stack.length > 0) parts.push(`stack [${stack.join(', ')}]`);
     parts.push(...sections);
     return parts.filter((p) => p !== '').join(' ');
   }
-  return [header, ...stack.map((s) => `    ${s}`), ...sections.map((s) => `  ${s}`)].join('\n');
+  // Continuation lines of a section keep its indentation.
+  return [header, ...stack.map((s) => `    ${s}`), ...sections.map((s) => `  ${s.replaceAll('\n', '\n  ')}`)].join(
+    '\n',
+  );
 }
 
 /**

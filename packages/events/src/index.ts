@@ -46,7 +46,7 @@ export { PacketCursor } from './packet-walk.js';
 export { PacketHeaderFields } from './packet-header.js';
 export { PacketLayer, WalkStop, TunnelKind, VXLAN_PORT, GENEVE_PORT, MAX_TUNNEL_FRAMES } from './packet-layers.js';
 export { formatPacket, tcpFlagsText, type PacketFormatOptions } from './packet-format.js';
-export { clockOffsetOf, toWallClockNs, formatUtc, clockOffsetFromNs } from './time.js';
+export { clockOffsetOf, toWallClockNs, formatUtc, formatUtcText, clockOffsetFromNs } from './time.js';
 export { formatEvent, formatHeader, formatSeries, probeKind, FormatError, type FormatOptions } from './format.js';
 export { sectionLines } from './format-sections.js';
 export { isFlatSkb, isLegacySkb, legacySkbView, type LegacySkbView } from './legacy-skb.js';

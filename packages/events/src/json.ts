@@ -2,6 +2,7 @@
 // 2^53 (skb addresses, orig_head) into wrong doubles, so large integers are read as text first
 // and every 64-bit field of the schema becomes a bigint.
 import type { Event } from './gen/event.js';
+import { upgradeCt } from './ct-compat.js';
 import { messageFields } from './descriptors.js';
 import { writeEventJson } from './json-writer.js';
 import { upgradeLegacyLayout } from './legacy-layout.js';
@@ -107,6 +108,7 @@ export function eventFromJson(value: unknown, line?: number): Event {
     throw new EventParseError('an event must be a JSON object', line);
   upgradeLegacyLayout(value as Record<string, unknown>); // retis 1.5's nested skb (legacy-layout.ts)
   try {
+    upgradeCt((value as Record<string, unknown>)['ct']);
     revive(value as Record<string, unknown>, 'Event', 'event');
   } catch (e) {
     throw new EventParseError((e as Error).message, line);

@@ -30,3 +30,9 @@ export function formatUtc(monotonicNs: bigint, offset: ClockOffset): string {
 export function clockOffsetFromNs(offsetNs: bigint): ClockOffset {
   return { sec: offsetNs / NS, nsec: offsetNs % NS };
 }
+
+/** The time as retis prints it with --utc: `2025-03-18 13:25:46.691042` (UTC, microseconds). */
+export function formatUtcText(monotonicNs: bigint, offset: ClockOffset): string {
+  const iso = formatUtc(monotonicNs, offset); // YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ
+  return `${iso.slice(0, 10)} ${iso.slice(11, 26)}`;
+}

@@ -2,16 +2,16 @@
 // come from the object's BTF like the rest of the record; names of states and status bits are the
 // kernel's UAPI values (linux/netfilter/nf_conntrack_common.h, nf_conntrack_tcp.h, ..._sctp.h).
 import type { StructLayout } from '@retrace/ebpf-loader';
-import { formatIpv4, formatIpv6, type Ct, type CtConn, type CtTuple } from '@retrace/events';
+import { formatIpv4, formatIpv6, type Ct, type CtConn, type CtProto, type CtTuple } from '@retrace/events';
 import { requireOffsets } from '../../decode/record-header.js';
 import { RetraceCtFlags as CT_F } from '../../gen/probe-skeleton.js';
 
-/** enum ip_conntrack_info -> Ct.state */
+/** enum ip_conntrack_info -> Ct.state (retis's names: IP_CT_ESTABLISHED_REPLY is `reply`) */
 const INFO_STATES: Record<number, string> = {
   0: 'established',
   1: 'related',
   2: 'new',
-  3: 'established_reply',
+  3: 'reply',
   4: 'related_reply',
   7: 'untracked',
 };
@@ -41,31 +41,25 @@ const SCTP_STATES = [
   'HEARTBEAT_ACKED',
 ];
 
-const PROTOS: Record<number, string> = {
-  1: 'icmp',
-  6: 'tcp',
-  17: 'udp',
-  33: 'dccp',
-  47: 'gre',
-  58: 'icmpv6',
-  132: 'sctp',
-  136: 'udplite',
-};
-const PORTED: ReadonlySet<number> = new Set([6, 17, 33, 132, 136]);
+/** Protocols retis has no variant for (CtProto.other's name). */
+const OTHER_PROTOS: Record<number, string> = { 33: 'dccp', 47: 'gre', 136: 'udplite' };
 
 const AF_INET = 2;
 
+const EMPTY_TUPLE: CtTuple = { ip: { src: '', dst: '', version: 'v4' }, proto: { tcp: { sport: 0, dport: 0 } } };
+
+/** retis's ZoneDir names. */
 function zoneDir(dir: number, hasZones: boolean): string {
-  if (!hasZones) return 'default';
+  if (!hasZones) return 'Default';
   switch (dir & 3) {
     case 1:
-      return 'original';
+      return 'Original';
     case 2:
-      return 'reply';
+      return 'Reply';
     case 3:
-      return 'default';
+      return 'Default';
     default:
-      return 'none';
+      return 'None';
   }
 }
 
@@ -107,30 +101,26 @@ export class CtDecoder {
     };
   }
 
-  private tuple(view: DataView, buf: Buffer, at: number, vtag: number | undefined): CtTuple {
+  private tuple(view: DataView, buf: Buffer, at: number, vtag: number): CtTuple {
     const t = this.o.t;
     const l3 = view.getUint16(at + (t['l3num'] as number), true);
     const proto = view.getUint8(at + (t['protonum'] as number));
     const v4 = l3 === AF_INET;
     const addr = (off: number): string => (v4 ? formatIpv4(buf, at + off) : formatIpv6(buf, at + off));
-    const out: CtTuple = {
-      ip_src: addr(t['src'] as number),
-      ip_dst: addr(t['dst'] as number),
-      proto: PROTOS[proto] ?? String(proto),
-      ip_version: v4 ? 4 : 6,
-    };
     const srcAll = view.getUint16(at + (t['src_all'] as number), false);
     const dstAt = at + (t['dst_all'] as number);
-    if (PORTED.has(proto)) {
-      out.sport = srcAll;
-      out.dport = view.getUint16(dstAt, false);
-    } else if (proto === 1 || proto === 58) {
-      out.icmp_id = srcAll;
-      out.icmp_type = view.getUint8(dstAt);
-      out.icmp_code = view.getUint8(dstAt + 1);
-    }
-    if (vtag !== undefined && proto === 132) out.sctp_vtag = vtag;
-    return out;
+    const ports = { sport: srcAll, dport: view.getUint16(dstAt, false) };
+    let p: CtProto;
+    if (proto === 6) p = { tcp: ports };
+    else if (proto === 17) p = { udp: ports };
+    else if (proto === 1 || proto === 58)
+      p = { icmp: { code: view.getUint8(dstAt + 1), type: view.getUint8(dstAt), id: srcAll } };
+    else if (proto === 132) p = { sctp: { ...ports, vtag } };
+    else p = { other: { protonum: proto, name: OTHER_PROTOS[proto] ?? '' } };
+    return {
+      ip: { src: addr(t['src'] as number), dst: addr(t['dst'] as number), version: v4 ? 'v4' : 'v6' },
+      proto: p,
+    };
   }
 
   private conn(view: DataView, buf: Buffer, at: number): CtConn {
@@ -145,18 +135,18 @@ export class CtDecoder {
       orig: this.tuple(view, buf, at + (c['orig'] as number), u32('sctp_vtag_orig')),
       reply: this.tuple(view, buf, at + (c['reply'] as number), u32('sctp_vtag_reply')),
       // Status bits all fit in 32 bits (enum ip_conntrack_status).
-      ct_status: u32('status'),
+      ct_status: BigInt(u32('status')),
     };
-    const states = proto === 6 ? TCP_STATES : proto === 132 ? SCTP_STATES : undefined;
-    if (states) out.proto_state = states[u8('proto_state')] ?? String(u8('proto_state'));
+    const state = u8('proto_state');
+    if (proto === 6) out.tcp_state = TCP_STATES[state] ?? String(state);
+    else if (proto === 132) out.sctp_state = SCTP_STATES[state] ?? String(state);
     if (flags & CT_F.MARK) out.mark = u32('mark');
     if (flags & CT_F.LABELS) {
       const l = at + (c['labels'] as number);
       // Little-endian 128-bit bitmap (two unsigned longs): bit n is label n.
       const lo = view.getBigUint64(l, true);
       const hi = view.getBigUint64(l + 8, true);
-      const v = (hi << 64n) | lo;
-      if (v) out.labels = `0x${v.toString(16)}`;
+      if (hi || lo) out.labels = { hi, lo };
     }
     return out;
   }
@@ -167,7 +157,8 @@ export class CtDecoder {
     const state = INFO_STATES[info] ?? `info_${info}`;
     const connAt = at + this.o.conn;
     if (view.getUint8(connAt + (this.o.c['flags'] as number)) & CT_F.UNTRACKED)
-      return { state: 'untracked', zone_id: 0, zone_dir: 'default', ct_status: 0 };
+      // retis's readers need both tuples: its defaults (an empty TCP tuple).
+      return { state: 'untracked', zone_id: 0, zone_dir: 'None', orig: EMPTY_TUPLE, reply: EMPTY_TUPLE, ct_status: 0n };
     const ct: Ct = { state, ...this.conn(view, buf, connAt) };
     if (view.getUint8(at + this.o.hasParent)) ct.parent = this.conn(view, buf, at + this.o.parent);
     return ct;

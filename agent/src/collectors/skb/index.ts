@@ -27,6 +27,7 @@ const FIELDS = [
   'gso_size',
   'gso_segs',
   'vlan_tci',
+  'vlan_proto',
   'ip_summed',
   'csum_level',
   'nohdr',
@@ -104,7 +105,12 @@ export const skb = defineCollector({
             out.gso = { flags: 0, frags: u8('nr_frags'), segs: u16('gso_segs'), size: gsoSize, type: u32('gso_type') };
           if (r.present & Sec.VLAN) {
             const tci = u16('vlan_tci');
-            out.vlan_accel = { pcp: tci >> 13, dei: (tci >> 12) & 1, vid: tci & 0xfff };
+            out.vlan_accel = {
+              proto: u16('vlan_proto'),
+              pcp: tci >> 13,
+              dei: ((tci >> 12) & 1) === 1,
+              vid: tci & 0xfff,
+            };
           }
           return out;
         },
@@ -114,7 +120,9 @@ export const skb = defineCollector({
           const parts: string[] = [];
           if (r.present & Sec.VLAN) {
             const tci = u16('vlan_tci');
-            parts.push(`"vlan_accel":{"pcp":${tci >> 13},"dei":${(tci >> 12) & 1},"vid":${tci & 0xfff}}`);
+            parts.push(
+              `"vlan_accel":{"proto":${u16('vlan_proto')},"pcp":${tci >> 13},"dei":${((tci >> 12) & 1) === 1},"vid":${tci & 0xfff}}`,
+            );
           }
           if (meta)
             parts.push(

@@ -264,12 +264,16 @@ const descriptor = {
       },
       "VlanAccel": {
         "fields": {
+          "proto": {
+            "type": "uint32",
+            "id": 4
+          },
           "pcp": {
             "type": "uint32",
             "id": 1
           },
           "dei": {
-            "type": "uint32",
+            "type": "bool",
             "id": 2
           },
           "vid": {
@@ -410,105 +414,131 @@ const descriptor = {
           }
         }
       },
-      "CtTuple": {
-        "oneofs": {
-          "_sport": {
-            "oneof": [
-              "sport"
-            ]
-          },
-          "_dport": {
-            "oneof": [
-              "dport"
-            ]
-          },
-          "_icmp_id": {
-            "oneof": [
-              "icmp_id"
-            ]
-          },
-          "_icmp_type": {
-            "oneof": [
-              "icmp_type"
-            ]
-          },
-          "_icmp_code": {
-            "oneof": [
-              "icmp_code"
-            ]
-          },
-          "_sctp_vtag": {
-            "oneof": [
-              "sctp_vtag"
-            ]
-          }
-        },
+      "CtIp": {
         "fields": {
-          "ip_src": {
+          "src": {
             "type": "string",
             "id": 1
           },
-          "ip_dst": {
+          "dst": {
             "type": "string",
             "id": 2
           },
-          "proto": {
+          "version": {
             "type": "string",
             "id": 3
-          },
+          }
+        }
+      },
+      "CtPorts": {
+        "fields": {
           "sport": {
             "type": "uint32",
-            "id": 4,
-            "options": {
-              "proto3_optional": true
-            }
+            "id": 1
           },
           "dport": {
             "type": "uint32",
-            "id": 5,
-            "options": {
-              "proto3_optional": true
-            }
-          },
-          "icmp_id": {
+            "id": 2
+          }
+        }
+      },
+      "CtIcmp": {
+        "fields": {
+          "code": {
             "type": "uint32",
-            "id": 6,
-            "options": {
-              "proto3_optional": true
-            }
+            "id": 1
           },
-          "icmp_type": {
+          "type": {
             "type": "uint32",
-            "id": 7,
-            "options": {
-              "proto3_optional": true
-            }
+            "id": 2
           },
-          "icmp_code": {
+          "id": {
             "type": "uint32",
-            "id": 8,
-            "options": {
-              "proto3_optional": true
-            }
+            "id": 3
+          }
+        }
+      },
+      "CtSctp": {
+        "fields": {
+          "sport": {
+            "type": "uint32",
+            "id": 1
           },
-          "ip_version": {
+          "dport": {
             "type": "uint32",
-            "id": 9
+            "id": 2
           },
-          "sctp_vtag": {
+          "vtag": {
             "type": "uint32",
-            "id": 10,
-            "options": {
-              "proto3_optional": true
-            }
+            "id": 3
+          }
+        }
+      },
+      "CtOtherProto": {
+        "fields": {
+          "protonum": {
+            "type": "uint32",
+            "id": 1
+          },
+          "name": {
+            "type": "string",
+            "id": 2
+          }
+        }
+      },
+      "CtProto": {
+        "fields": {
+          "tcp": {
+            "type": "CtPorts",
+            "id": 1
+          },
+          "udp": {
+            "type": "CtPorts",
+            "id": 2
+          },
+          "icmp": {
+            "type": "CtIcmp",
+            "id": 3
+          },
+          "sctp": {
+            "type": "CtSctp",
+            "id": 4
+          },
+          "other": {
+            "type": "CtOtherProto",
+            "id": 5
+          }
+        }
+      },
+      "CtTuple": {
+        "fields": {
+          "ip": {
+            "type": "CtIp",
+            "id": 1
+          },
+          "proto": {
+            "type": "CtProto",
+            "id": 2
+          }
+        }
+      },
+      "CtLabels": {
+        "fields": {
+          "hi": {
+            "type": "uint64",
+            "id": 1
+          },
+          "lo": {
+            "type": "uint64",
+            "id": 2
           }
         }
       },
       "CtConn": {
         "oneofs": {
-          "_proto_state": {
+          "_tcp_state": {
             "oneof": [
-              "proto_state"
+              "tcp_state"
             ]
           },
           "_mark": {
@@ -516,9 +546,9 @@ const descriptor = {
               "mark"
             ]
           },
-          "_labels": {
+          "_sctp_state": {
             "oneof": [
-              "labels"
+              "sctp_state"
             ]
           }
         },
@@ -539,7 +569,7 @@ const descriptor = {
             "type": "CtTuple",
             "id": 4
           },
-          "proto_state": {
+          "tcp_state": {
             "type": "string",
             "id": 5,
             "options": {
@@ -554,23 +584,27 @@ const descriptor = {
             }
           },
           "labels": {
+            "type": "CtLabels",
+            "id": 7
+          },
+          "ct_status": {
+            "type": "uint64",
+            "id": 8
+          },
+          "sctp_state": {
             "type": "string",
-            "id": 7,
+            "id": 9,
             "options": {
               "proto3_optional": true
             }
-          },
-          "ct_status": {
-            "type": "uint32",
-            "id": 8
           }
         }
       },
       "Ct": {
         "oneofs": {
-          "_proto_state": {
+          "_tcp_state": {
             "oneof": [
-              "proto_state"
+              "tcp_state"
             ]
           },
           "_mark": {
@@ -578,9 +612,9 @@ const descriptor = {
               "mark"
             ]
           },
-          "_labels": {
+          "_sctp_state": {
             "oneof": [
-              "labels"
+              "sctp_state"
             ]
           }
         },
@@ -605,7 +639,7 @@ const descriptor = {
             "type": "CtTuple",
             "id": 5
           },
-          "proto_state": {
+          "tcp_state": {
             "type": "string",
             "id": 6,
             "options": {
@@ -620,19 +654,23 @@ const descriptor = {
             }
           },
           "labels": {
-            "type": "string",
-            "id": 8,
-            "options": {
-              "proto3_optional": true
-            }
+            "type": "CtLabels",
+            "id": 8
           },
           "ct_status": {
-            "type": "uint32",
+            "type": "uint64",
             "id": 9
           },
           "parent": {
             "type": "CtConn",
             "id": 10
+          },
+          "sctp_state": {
+            "type": "string",
+            "id": 11,
+            "options": {
+              "proto3_optional": true
+            }
           }
         }
       },

@@ -73,8 +73,9 @@ export interface Skb {
 }
 
 export interface VlanAccel {
+  proto: number;
   pcp: number;
-  dei: number;
+  dei: boolean;
   vid: number;
 }
 
@@ -116,17 +117,50 @@ export interface Netns {
   inum: number;
 }
 
+export interface CtIp {
+  src: string;
+  dst: string;
+  version: string;
+}
+
+export interface CtPorts {
+  sport: number;
+  dport: number;
+}
+
+export interface CtIcmp {
+  code: number;
+  type: number;
+  id: number;
+}
+
+export interface CtSctp {
+  sport: number;
+  dport: number;
+  vtag: number;
+}
+
+export interface CtOtherProto {
+  protonum: number;
+  name: string;
+}
+
+export interface CtProto {
+  tcp?: CtPorts;
+  udp?: CtPorts;
+  icmp?: CtIcmp;
+  sctp?: CtSctp;
+  other?: CtOtherProto;
+}
+
 export interface CtTuple {
-  ip_src: string;
-  ip_dst: string;
-  proto: string;
-  sport?: number;
-  dport?: number;
-  icmp_id?: number;
-  icmp_type?: number;
-  icmp_code?: number;
-  ip_version: number;
-  sctp_vtag?: number;
+  ip?: CtIp;
+  proto?: CtProto;
+}
+
+export interface CtLabels {
+  hi: bigint;
+  lo: bigint;
 }
 
 export interface CtConn {
@@ -134,10 +168,11 @@ export interface CtConn {
   zone_dir: string;
   orig?: CtTuple;
   reply?: CtTuple;
-  proto_state?: string;
+  tcp_state?: string;
   mark?: number;
-  labels?: string;
-  ct_status: number;
+  labels?: CtLabels;
+  ct_status: bigint;
+  sctp_state?: string;
 }
 
 export interface Ct {
@@ -146,11 +181,12 @@ export interface Ct {
   zone_dir: string;
   orig?: CtTuple;
   reply?: CtTuple;
-  proto_state?: string;
+  tcp_state?: string;
   mark?: number;
-  labels?: string;
-  ct_status: number;
+  labels?: CtLabels;
+  ct_status: bigint;
   parent?: CtConn;
+  sctp_state?: string;
 }
 
 export interface Nft {

@@ -1140,8 +1140,9 @@ $root.retrace = (function() {
                             this[keys[i]] = properties[keys[i]];
             };
 
+            VlanAccel.prototype.proto = 0;
             VlanAccel.prototype.pcp = 0;
-            VlanAccel.prototype.dei = 0;
+            VlanAccel.prototype.dei = false;
             VlanAccel.prototype.vid = 0;
 
             VlanAccel.encode = function (message, writer, _depth) {
@@ -1153,10 +1154,12 @@ $root.retrace = (function() {
                     throw $Error("max depth exceeded");
                 if (message.pcp != null && $Object.hasOwnProperty.call(message, "pcp") && message.pcp !== 0)
                     writer.uint32(8).uint32(message.pcp);
-                if (message.dei != null && $Object.hasOwnProperty.call(message, "dei") && message.dei !== 0)
-                    writer.uint32(16).uint32(message.dei);
+                if (message.dei != null && $Object.hasOwnProperty.call(message, "dei") && message.dei !== false)
+                    writer.uint32(16).bool(message.dei);
                 if (message.vid != null && $Object.hasOwnProperty.call(message, "vid") && message.vid !== 0)
                     writer.uint32(24).uint32(message.vid);
+                if (message.proto != null && $Object.hasOwnProperty.call(message, "proto") && message.proto !== 0)
+                    writer.uint32(32).uint32(message.proto);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -1190,6 +1193,15 @@ $root.retrace = (function() {
                     }
                     var wireType = tag & 7;
                     switch (tag >>>= 3) {
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.proto = value;
+                            else
+                                delete message.proto;
+                            continue;
+                        }
                     case 1: {
                             if (wireType !== 0)
                                 break;
@@ -1202,7 +1214,7 @@ $root.retrace = (function() {
                     case 2: {
                             if (wireType !== 0)
                                 break;
-                            if (value = reader.uint32())
+                            if (value = reader.bool())
                                 message.dei = value;
                             else
                                 delete message.dei;
@@ -1875,6 +1887,627 @@ $root.retrace = (function() {
             return Netns;
         })();
 
+        v1.CtIp = (function() {
+
+            var CtIp = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            CtIp.prototype.src = "";
+            CtIp.prototype.dst = "";
+            CtIp.prototype.version = "";
+
+            CtIp.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.src != null && $Object.hasOwnProperty.call(message, "src") && message.src !== "")
+                    writer.uint32(10).string(message.src);
+                if (message.dst != null && $Object.hasOwnProperty.call(message, "dst") && message.dst !== "")
+                    writer.uint32(18).string(message.dst);
+                if (message.version != null && $Object.hasOwnProperty.call(message, "version") && message.version !== "")
+                    writer.uint32(26).string(message.version);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            CtIp.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.retrace.v1.CtIp();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.src = value;
+                            else
+                                delete message.src;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.dst = value;
+                            else
+                                delete message.dst;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.version = value;
+                            else
+                                delete message.version;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return CtIp;
+        })();
+
+        v1.CtPorts = (function() {
+
+            var CtPorts = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            CtPorts.prototype.sport = 0;
+            CtPorts.prototype.dport = 0;
+
+            CtPorts.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.sport != null && $Object.hasOwnProperty.call(message, "sport") && message.sport !== 0)
+                    writer.uint32(8).uint32(message.sport);
+                if (message.dport != null && $Object.hasOwnProperty.call(message, "dport") && message.dport !== 0)
+                    writer.uint32(16).uint32(message.dport);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            CtPorts.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.retrace.v1.CtPorts();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.sport = value;
+                            else
+                                delete message.sport;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.dport = value;
+                            else
+                                delete message.dport;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return CtPorts;
+        })();
+
+        v1.CtIcmp = (function() {
+
+            var CtIcmp = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            CtIcmp.prototype.code = 0;
+            CtIcmp.prototype.type = 0;
+            CtIcmp.prototype.id = 0;
+
+            CtIcmp.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.code != null && $Object.hasOwnProperty.call(message, "code") && message.code !== 0)
+                    writer.uint32(8).uint32(message.code);
+                if (message.type != null && $Object.hasOwnProperty.call(message, "type") && message.type !== 0)
+                    writer.uint32(16).uint32(message.type);
+                if (message.id != null && $Object.hasOwnProperty.call(message, "id") && message.id !== 0)
+                    writer.uint32(24).uint32(message.id);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            CtIcmp.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.retrace.v1.CtIcmp();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.code = value;
+                            else
+                                delete message.code;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.type = value;
+                            else
+                                delete message.type;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.id = value;
+                            else
+                                delete message.id;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return CtIcmp;
+        })();
+
+        v1.CtSctp = (function() {
+
+            var CtSctp = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            CtSctp.prototype.sport = 0;
+            CtSctp.prototype.dport = 0;
+            CtSctp.prototype.vtag = 0;
+
+            CtSctp.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.sport != null && $Object.hasOwnProperty.call(message, "sport") && message.sport !== 0)
+                    writer.uint32(8).uint32(message.sport);
+                if (message.dport != null && $Object.hasOwnProperty.call(message, "dport") && message.dport !== 0)
+                    writer.uint32(16).uint32(message.dport);
+                if (message.vtag != null && $Object.hasOwnProperty.call(message, "vtag") && message.vtag !== 0)
+                    writer.uint32(24).uint32(message.vtag);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            CtSctp.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.retrace.v1.CtSctp();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.sport = value;
+                            else
+                                delete message.sport;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.dport = value;
+                            else
+                                delete message.dport;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.vtag = value;
+                            else
+                                delete message.vtag;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return CtSctp;
+        })();
+
+        v1.CtOtherProto = (function() {
+
+            var CtOtherProto = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            CtOtherProto.prototype.protonum = 0;
+            CtOtherProto.prototype.name = "";
+
+            CtOtherProto.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.protonum != null && $Object.hasOwnProperty.call(message, "protonum") && message.protonum !== 0)
+                    writer.uint32(8).uint32(message.protonum);
+                if (message.name != null && $Object.hasOwnProperty.call(message, "name") && message.name !== "")
+                    writer.uint32(18).string(message.name);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            CtOtherProto.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.retrace.v1.CtOtherProto();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.protonum = value;
+                            else
+                                delete message.protonum;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.name = value;
+                            else
+                                delete message.name;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return CtOtherProto;
+        })();
+
+        v1.CtProto = (function() {
+
+            var CtProto = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            CtProto.prototype.tcp = null;
+            CtProto.prototype.udp = null;
+            CtProto.prototype.icmp = null;
+            CtProto.prototype.sctp = null;
+            CtProto.prototype.other = null;
+
+            CtProto.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.tcp != null && $Object.hasOwnProperty.call(message, "tcp"))
+                    $root.retrace.v1.CtPorts.encode(message.tcp, writer.uint32(10).fork(), _depth + 1).ldelim();
+                if (message.udp != null && $Object.hasOwnProperty.call(message, "udp"))
+                    $root.retrace.v1.CtPorts.encode(message.udp, writer.uint32(18).fork(), _depth + 1).ldelim();
+                if (message.icmp != null && $Object.hasOwnProperty.call(message, "icmp"))
+                    $root.retrace.v1.CtIcmp.encode(message.icmp, writer.uint32(26).fork(), _depth + 1).ldelim();
+                if (message.sctp != null && $Object.hasOwnProperty.call(message, "sctp"))
+                    $root.retrace.v1.CtSctp.encode(message.sctp, writer.uint32(34).fork(), _depth + 1).ldelim();
+                if (message.other != null && $Object.hasOwnProperty.call(message, "other"))
+                    $root.retrace.v1.CtOtherProto.encode(message.other, writer.uint32(42).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            CtProto.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.retrace.v1.CtProto();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            message.tcp = $root.retrace.v1.CtPorts.decode(reader, reader.size(), $undefined, _depth + 1, message.tcp);
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            message.udp = $root.retrace.v1.CtPorts.decode(reader, reader.size(), $undefined, _depth + 1, message.udp);
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            message.icmp = $root.retrace.v1.CtIcmp.decode(reader, reader.size(), $undefined, _depth + 1, message.icmp);
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            message.sctp = $root.retrace.v1.CtSctp.decode(reader, reader.size(), $undefined, _depth + 1, message.sctp);
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 2)
+                                break;
+                            message.other = $root.retrace.v1.CtOtherProto.decode(reader, reader.size(), $undefined, _depth + 1, message.other);
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return CtProto;
+        })();
+
         v1.CtTuple = (function() {
 
             var CtTuple = function (properties) {
@@ -1884,54 +2517,8 @@ $root.retrace = (function() {
                             this[keys[i]] = properties[keys[i]];
             };
 
-            CtTuple.prototype.ip_src = "";
-            CtTuple.prototype.ip_dst = "";
-            CtTuple.prototype.proto = "";
-            CtTuple.prototype.sport = null;
-            CtTuple.prototype.dport = null;
-            CtTuple.prototype.icmp_id = null;
-            CtTuple.prototype.icmp_type = null;
-            CtTuple.prototype.icmp_code = null;
-            CtTuple.prototype.ip_version = 0;
-            CtTuple.prototype.sctp_vtag = null;
-
-            var $oneOfFields;
-
-            // Virtual OneOf for proto3 optional field
-            $Object.defineProperty(CtTuple.prototype, "_sport", {
-                get: $util.oneOfGetter($oneOfFields = ["sport"]),
-                set: $util.oneOfSetter($oneOfFields)
-            });
-
-            // Virtual OneOf for proto3 optional field
-            $Object.defineProperty(CtTuple.prototype, "_dport", {
-                get: $util.oneOfGetter($oneOfFields = ["dport"]),
-                set: $util.oneOfSetter($oneOfFields)
-            });
-
-            // Virtual OneOf for proto3 optional field
-            $Object.defineProperty(CtTuple.prototype, "_icmp_id", {
-                get: $util.oneOfGetter($oneOfFields = ["icmp_id"]),
-                set: $util.oneOfSetter($oneOfFields)
-            });
-
-            // Virtual OneOf for proto3 optional field
-            $Object.defineProperty(CtTuple.prototype, "_icmp_type", {
-                get: $util.oneOfGetter($oneOfFields = ["icmp_type"]),
-                set: $util.oneOfSetter($oneOfFields)
-            });
-
-            // Virtual OneOf for proto3 optional field
-            $Object.defineProperty(CtTuple.prototype, "_icmp_code", {
-                get: $util.oneOfGetter($oneOfFields = ["icmp_code"]),
-                set: $util.oneOfSetter($oneOfFields)
-            });
-
-            // Virtual OneOf for proto3 optional field
-            $Object.defineProperty(CtTuple.prototype, "_sctp_vtag", {
-                get: $util.oneOfGetter($oneOfFields = ["sctp_vtag"]),
-                set: $util.oneOfSetter($oneOfFields)
-            });
+            CtTuple.prototype.ip = null;
+            CtTuple.prototype.proto = null;
 
             CtTuple.encode = function (message, writer, _depth) {
                 if (!writer)
@@ -1940,26 +2527,10 @@ $root.retrace = (function() {
                     _depth = 0;
                 if (_depth > $util.recursionLimit)
                     throw $Error("max depth exceeded");
-                if (message.ip_src != null && $Object.hasOwnProperty.call(message, "ip_src") && message.ip_src !== "")
-                    writer.uint32(10).string(message.ip_src);
-                if (message.ip_dst != null && $Object.hasOwnProperty.call(message, "ip_dst") && message.ip_dst !== "")
-                    writer.uint32(18).string(message.ip_dst);
-                if (message.proto != null && $Object.hasOwnProperty.call(message, "proto") && message.proto !== "")
-                    writer.uint32(26).string(message.proto);
-                if (message.sport != null && $Object.hasOwnProperty.call(message, "sport"))
-                    writer.uint32(32).uint32(message.sport);
-                if (message.dport != null && $Object.hasOwnProperty.call(message, "dport"))
-                    writer.uint32(40).uint32(message.dport);
-                if (message.icmp_id != null && $Object.hasOwnProperty.call(message, "icmp_id"))
-                    writer.uint32(48).uint32(message.icmp_id);
-                if (message.icmp_type != null && $Object.hasOwnProperty.call(message, "icmp_type"))
-                    writer.uint32(56).uint32(message.icmp_type);
-                if (message.icmp_code != null && $Object.hasOwnProperty.call(message, "icmp_code"))
-                    writer.uint32(64).uint32(message.icmp_code);
-                if (message.ip_version != null && $Object.hasOwnProperty.call(message, "ip_version") && message.ip_version !== 0)
-                    writer.uint32(72).uint32(message.ip_version);
-                if (message.sctp_vtag != null && $Object.hasOwnProperty.call(message, "sctp_vtag"))
-                    writer.uint32(80).uint32(message.sctp_vtag);
+                if (message.ip != null && $Object.hasOwnProperty.call(message, "ip"))
+                    $root.retrace.v1.CtIp.encode(message.ip, writer.uint32(10).fork(), _depth + 1).ldelim();
+                if (message.proto != null && $Object.hasOwnProperty.call(message, "proto"))
+                    $root.retrace.v1.CtProto.encode(message.proto, writer.uint32(18).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -1996,79 +2567,13 @@ $root.retrace = (function() {
                     case 1: {
                             if (wireType !== 2)
                                 break;
-                            if ((value = reader.stringVerify()).length)
-                                message.ip_src = value;
-                            else
-                                delete message.ip_src;
+                            message.ip = $root.retrace.v1.CtIp.decode(reader, reader.size(), $undefined, _depth + 1, message.ip);
                             continue;
                         }
                     case 2: {
                             if (wireType !== 2)
                                 break;
-                            if ((value = reader.stringVerify()).length)
-                                message.ip_dst = value;
-                            else
-                                delete message.ip_dst;
-                            continue;
-                        }
-                    case 3: {
-                            if (wireType !== 2)
-                                break;
-                            if ((value = reader.stringVerify()).length)
-                                message.proto = value;
-                            else
-                                delete message.proto;
-                            continue;
-                        }
-                    case 4: {
-                            if (wireType !== 0)
-                                break;
-                            message.sport = reader.uint32();
-                            message._sport = "sport";
-                            continue;
-                        }
-                    case 5: {
-                            if (wireType !== 0)
-                                break;
-                            message.dport = reader.uint32();
-                            message._dport = "dport";
-                            continue;
-                        }
-                    case 6: {
-                            if (wireType !== 0)
-                                break;
-                            message.icmp_id = reader.uint32();
-                            message._icmp_id = "icmp_id";
-                            continue;
-                        }
-                    case 7: {
-                            if (wireType !== 0)
-                                break;
-                            message.icmp_type = reader.uint32();
-                            message._icmp_type = "icmp_type";
-                            continue;
-                        }
-                    case 8: {
-                            if (wireType !== 0)
-                                break;
-                            message.icmp_code = reader.uint32();
-                            message._icmp_code = "icmp_code";
-                            continue;
-                        }
-                    case 9: {
-                            if (wireType !== 0)
-                                break;
-                            if (value = reader.uint32())
-                                message.ip_version = value;
-                            else
-                                delete message.ip_version;
-                            continue;
-                        }
-                    case 10: {
-                            if (wireType !== 0)
-                                break;
-                            message.sctp_vtag = reader.uint32();
-                            message._sctp_vtag = "sctp_vtag";
+                            message.proto = $root.retrace.v1.CtProto.decode(reader, reader.size(), $undefined, _depth + 1, message.proto);
                             continue;
                         }
                     }
@@ -2091,6 +2596,100 @@ $root.retrace = (function() {
             return CtTuple;
         })();
 
+        v1.CtLabels = (function() {
+
+            var CtLabels = function (properties) {
+                if (properties)
+                    for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            CtLabels.prototype.hi = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            CtLabels.prototype.lo = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            CtLabels.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.hi != null && $Object.hasOwnProperty.call(message, "hi") && (typeof message.hi === "object" ? message.hi.low || message.hi.high : message.hi !== 0))
+                    writer.uint32(8).uint64(message.hi);
+                if (message.lo != null && $Object.hasOwnProperty.call(message, "lo") && (typeof message.lo === "object" ? message.lo.low || message.lo.high : message.lo !== 0))
+                    writer.uint32(16).uint64(message.lo);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (var i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            CtLabels.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                var end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.retrace.v1.CtLabels();
+                while (reader.pos < end) {
+                    var start = reader.pos;
+                    var tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    var wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.hi = value;
+                            else
+                                delete message.hi;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 0)
+                                break;
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
+                                message.lo = value;
+                            else
+                                delete message.lo;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            return CtLabels;
+        })();
+
         v1.CtConn = (function() {
 
             var CtConn = function (properties) {
@@ -2104,16 +2703,17 @@ $root.retrace = (function() {
             CtConn.prototype.zone_dir = "";
             CtConn.prototype.orig = null;
             CtConn.prototype.reply = null;
-            CtConn.prototype.proto_state = null;
+            CtConn.prototype.tcp_state = null;
             CtConn.prototype.mark = null;
             CtConn.prototype.labels = null;
-            CtConn.prototype.ct_status = 0;
+            CtConn.prototype.ct_status = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+            CtConn.prototype.sctp_state = null;
 
             var $oneOfFields;
 
             // Virtual OneOf for proto3 optional field
-            $Object.defineProperty(CtConn.prototype, "_proto_state", {
-                get: $util.oneOfGetter($oneOfFields = ["proto_state"]),
+            $Object.defineProperty(CtConn.prototype, "_tcp_state", {
+                get: $util.oneOfGetter($oneOfFields = ["tcp_state"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -2124,8 +2724,8 @@ $root.retrace = (function() {
             });
 
             // Virtual OneOf for proto3 optional field
-            $Object.defineProperty(CtConn.prototype, "_labels", {
-                get: $util.oneOfGetter($oneOfFields = ["labels"]),
+            $Object.defineProperty(CtConn.prototype, "_sctp_state", {
+                get: $util.oneOfGetter($oneOfFields = ["sctp_state"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -2144,14 +2744,16 @@ $root.retrace = (function() {
                     $root.retrace.v1.CtTuple.encode(message.orig, writer.uint32(26).fork(), _depth + 1).ldelim();
                 if (message.reply != null && $Object.hasOwnProperty.call(message, "reply"))
                     $root.retrace.v1.CtTuple.encode(message.reply, writer.uint32(34).fork(), _depth + 1).ldelim();
-                if (message.proto_state != null && $Object.hasOwnProperty.call(message, "proto_state"))
-                    writer.uint32(42).string(message.proto_state);
+                if (message.tcp_state != null && $Object.hasOwnProperty.call(message, "tcp_state"))
+                    writer.uint32(42).string(message.tcp_state);
                 if (message.mark != null && $Object.hasOwnProperty.call(message, "mark"))
                     writer.uint32(48).uint32(message.mark);
                 if (message.labels != null && $Object.hasOwnProperty.call(message, "labels"))
-                    writer.uint32(58).string(message.labels);
-                if (message.ct_status != null && $Object.hasOwnProperty.call(message, "ct_status") && message.ct_status !== 0)
-                    writer.uint32(64).uint32(message.ct_status);
+                    $root.retrace.v1.CtLabels.encode(message.labels, writer.uint32(58).fork(), _depth + 1).ldelim();
+                if (message.ct_status != null && $Object.hasOwnProperty.call(message, "ct_status") && (typeof message.ct_status === "object" ? message.ct_status.low || message.ct_status.high : message.ct_status !== 0))
+                    writer.uint32(64).uint64(message.ct_status);
+                if (message.sctp_state != null && $Object.hasOwnProperty.call(message, "sctp_state"))
+                    writer.uint32(74).string(message.sctp_state);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -2218,8 +2820,8 @@ $root.retrace = (function() {
                     case 5: {
                             if (wireType !== 2)
                                 break;
-                            message.proto_state = reader.stringVerify();
-                            message._proto_state = "proto_state";
+                            message.tcp_state = reader.stringVerify();
+                            message._tcp_state = "tcp_state";
                             continue;
                         }
                     case 6: {
@@ -2232,17 +2834,23 @@ $root.retrace = (function() {
                     case 7: {
                             if (wireType !== 2)
                                 break;
-                            message.labels = reader.stringVerify();
-                            message._labels = "labels";
+                            message.labels = $root.retrace.v1.CtLabels.decode(reader, reader.size(), $undefined, _depth + 1, message.labels);
                             continue;
                         }
                     case 8: {
                             if (wireType !== 0)
                                 break;
-                            if (value = reader.uint32())
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
                                 message.ct_status = value;
                             else
                                 delete message.ct_status;
+                            continue;
+                        }
+                    case 9: {
+                            if (wireType !== 2)
+                                break;
+                            message.sctp_state = reader.stringVerify();
+                            message._sctp_state = "sctp_state";
                             continue;
                         }
                     }
@@ -2279,17 +2887,18 @@ $root.retrace = (function() {
             Ct.prototype.zone_dir = "";
             Ct.prototype.orig = null;
             Ct.prototype.reply = null;
-            Ct.prototype.proto_state = null;
+            Ct.prototype.tcp_state = null;
             Ct.prototype.mark = null;
             Ct.prototype.labels = null;
-            Ct.prototype.ct_status = 0;
+            Ct.prototype.ct_status = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
             Ct.prototype.parent = null;
+            Ct.prototype.sctp_state = null;
 
             var $oneOfFields;
 
             // Virtual OneOf for proto3 optional field
-            $Object.defineProperty(Ct.prototype, "_proto_state", {
-                get: $util.oneOfGetter($oneOfFields = ["proto_state"]),
+            $Object.defineProperty(Ct.prototype, "_tcp_state", {
+                get: $util.oneOfGetter($oneOfFields = ["tcp_state"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -2300,8 +2909,8 @@ $root.retrace = (function() {
             });
 
             // Virtual OneOf for proto3 optional field
-            $Object.defineProperty(Ct.prototype, "_labels", {
-                get: $util.oneOfGetter($oneOfFields = ["labels"]),
+            $Object.defineProperty(Ct.prototype, "_sctp_state", {
+                get: $util.oneOfGetter($oneOfFields = ["sctp_state"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -2322,16 +2931,18 @@ $root.retrace = (function() {
                     $root.retrace.v1.CtTuple.encode(message.orig, writer.uint32(34).fork(), _depth + 1).ldelim();
                 if (message.reply != null && $Object.hasOwnProperty.call(message, "reply"))
                     $root.retrace.v1.CtTuple.encode(message.reply, writer.uint32(42).fork(), _depth + 1).ldelim();
-                if (message.proto_state != null && $Object.hasOwnProperty.call(message, "proto_state"))
-                    writer.uint32(50).string(message.proto_state);
+                if (message.tcp_state != null && $Object.hasOwnProperty.call(message, "tcp_state"))
+                    writer.uint32(50).string(message.tcp_state);
                 if (message.mark != null && $Object.hasOwnProperty.call(message, "mark"))
                     writer.uint32(56).uint32(message.mark);
                 if (message.labels != null && $Object.hasOwnProperty.call(message, "labels"))
-                    writer.uint32(66).string(message.labels);
-                if (message.ct_status != null && $Object.hasOwnProperty.call(message, "ct_status") && message.ct_status !== 0)
-                    writer.uint32(72).uint32(message.ct_status);
+                    $root.retrace.v1.CtLabels.encode(message.labels, writer.uint32(66).fork(), _depth + 1).ldelim();
+                if (message.ct_status != null && $Object.hasOwnProperty.call(message, "ct_status") && (typeof message.ct_status === "object" ? message.ct_status.low || message.ct_status.high : message.ct_status !== 0))
+                    writer.uint32(72).uint64(message.ct_status);
                 if (message.parent != null && $Object.hasOwnProperty.call(message, "parent"))
                     $root.retrace.v1.CtConn.encode(message.parent, writer.uint32(82).fork(), _depth + 1).ldelim();
+                if (message.sctp_state != null && $Object.hasOwnProperty.call(message, "sctp_state"))
+                    writer.uint32(90).string(message.sctp_state);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -2407,8 +3018,8 @@ $root.retrace = (function() {
                     case 6: {
                             if (wireType !== 2)
                                 break;
-                            message.proto_state = reader.stringVerify();
-                            message._proto_state = "proto_state";
+                            message.tcp_state = reader.stringVerify();
+                            message._tcp_state = "tcp_state";
                             continue;
                         }
                     case 7: {
@@ -2421,14 +3032,13 @@ $root.retrace = (function() {
                     case 8: {
                             if (wireType !== 2)
                                 break;
-                            message.labels = reader.stringVerify();
-                            message._labels = "labels";
+                            message.labels = $root.retrace.v1.CtLabels.decode(reader, reader.size(), $undefined, _depth + 1, message.labels);
                             continue;
                         }
                     case 9: {
                             if (wireType !== 0)
                                 break;
-                            if (value = reader.uint32())
+                            if (typeof (value = reader.uint64()) === "object" ? value.low || value.high : value !== 0)
                                 message.ct_status = value;
                             else
                                 delete message.ct_status;
@@ -2438,6 +3048,13 @@ $root.retrace = (function() {
                             if (wireType !== 2)
                                 break;
                             message.parent = $root.retrace.v1.CtConn.decode(reader, reader.size(), $undefined, _depth + 1, message.parent);
+                            continue;
+                        }
+                    case 11: {
+                            if (wireType !== 2)
+                                break;
+                            message.sctp_state = reader.stringVerify();
+                            message._sctp_state = "sctp_state";
                             continue;
                         }
                     }
