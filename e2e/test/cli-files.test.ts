@@ -108,7 +108,8 @@ test('--stack adds symbolized kernel stacks; -e shows the link layer; --utc prin
   expect(ev?.kernel?.stack_trace?.join(' ')).toMatch(/netif_receive_skb|process_backlog|__netif_receive_skb/);
   expect(ev?.kernel?.stack_trace?.[0]).toMatch(/^[\w.]+\+0x[0-9a-f]+$/);
   const printed = runRetrace(['print', out, '-e', '--utc']);
-  expect(printed.stdout).toMatch(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d/);
+  // retis's UTC form: date, time, microseconds
+  expect(printed.stdout).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6} /m);
   expect(printed.stdout).toMatch(/00:00:00:00:00:00 > 00:00:00:00:00:00/);
 });
 
