@@ -5,7 +5,7 @@
 import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command, Option } from 'commander';
-import { COLLECTOR_NAMES } from '@retrace/spec';
+import { COLLECTOR_NAMES, VERDICT_NAMES } from '@retrace/spec';
 import { LOG_LEVELS } from '../log-level.js';
 import { UsageError } from '../usage-error.js';
 
@@ -24,19 +24,7 @@ const VALUES: Record<string, readonly string[]> = {
   '--log-level': LOG_LEVELS,
   '--collectors': ['auto', ...COLLECTOR_NAMES],
   '--skb-sections': ['all', 'meta', 'dataref', 'gso'],
-  '--nft-verdicts': [
-    'all',
-    'continue',
-    'break',
-    'jump',
-    'goto',
-    'return',
-    'drop',
-    'accept',
-    'stolen',
-    'queue',
-    'repeat',
-  ],
+  '--nft-verdicts': ['all', ...VERDICT_NAMES],
   '--shell': SHELLS,
 };
 

@@ -1,9 +1,7 @@
 // Files written by retrace before it took retis's conntrack layout had flat tuples
 // (`ip_src`, `sport`, `icmp_type`, ...), `proto_state`, hex `labels` and `established_reply`.
 // They are read into today's layout so every reader sees one shape.
-type Obj = Record<string, unknown>;
-
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+import { isObj, type Obj } from './json-fields.js';
 
 const ZONE_DIRS: Record<string, string> = {
   original: 'Original',

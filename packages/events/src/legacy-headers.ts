@@ -4,18 +4,7 @@
 // captured packet; pcap export writes either as header bytes (legacy-packet.ts).
 import type { IcmpLayer, IpLayer, L4Layer, ParsedPacket } from './packet.js';
 import { ETH_P, IPPROTO } from './protocols.js';
-
-type Obj = Record<string, unknown>;
-
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const num = (o: Obj, k: string): number | undefined => {
-  const v = o[k];
-  if (typeof v === 'number' && Number.isFinite(v)) return v;
-  if (typeof v === 'bigint') return Number(v);
-  if (typeof v === 'string' && /^-?\d+$/.test(v)) return Number(v);
-  return undefined;
-};
-const str = (o: Obj, k: string): string | undefined => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
+import { isObj, num, str, type Obj } from './json-fields.js';
 
 // retis's ArpOperation names, as 1.5 writes them.
 const ARP_OPS: Record<string, number> = { Request: 1, Reply: 2, ReverseRequest: 3, ReverseReply: 4 };

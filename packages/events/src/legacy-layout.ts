@@ -4,10 +4,7 @@
 // exports like a current one. The 1.5 header fields (`skb.eth`, `skb.ip`, `skb.tcp`...) stay
 // where they are: with the raw bytes they say nothing more, without them legacy-skb.ts prints
 // them and legacy-packet.ts rebuilds headers for pcap.
-
-type Obj = Record<string, unknown>;
-
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+import { isObj, type Obj } from './json-fields.js';
 
 /**
  * Moves a 1.5 `skb` section's nested dev, ns and packet to today's sections, in place. A section

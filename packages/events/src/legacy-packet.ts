@@ -6,8 +6,7 @@ import type { ArpLayer, IpLayer, L4Layer, ParsedPacket } from './packet.js';
 import { ETH_P } from './protocols.js';
 import { hasNestedHeaders } from './legacy-layout.js';
 import { flatHeadersPacket, nestedHeadersPacket } from './legacy-headers.js';
-
-type Obj = Record<string, unknown>;
+import { type Obj } from './json-fields.js';
 
 /** Header bytes rebuilt from an older `skb` section, and the packet's length on the wire. */
 export interface LegacyPacket {

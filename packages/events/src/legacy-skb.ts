@@ -9,6 +9,7 @@ import { formatPacket, tcpFlagsText } from './packet-format.js';
 import { parsePacketBase64 } from './packet.js';
 import { hasNestedHeaders } from './legacy-layout.js';
 import { nestedHeadersPacket } from './legacy-headers.js';
+import { isObj, num, str, bool, type Obj } from './json-fields.js';
 
 /** What the flat section tells, in the shapes of today's sections. */
 export interface LegacySkbView {
@@ -19,21 +20,7 @@ export interface LegacySkbView {
   dataRef?: Partial<SkbDataRef>;
 }
 
-type Obj = Record<string, unknown>;
-
 const LEGACY_KEYS = ['saddr', 'daddr', 'etype', 'dev_name', 'ifindex', 'netns', 'protocol', 'users', 'src', 'dst'];
-
-const num = (o: Obj, k: string): number | undefined => {
-  const v = o[k];
-  if (typeof v === 'number' && Number.isFinite(v)) return v;
-  if (typeof v === 'bigint') return Number(v);
-  if (typeof v === 'string' && /^-?\d+$/.test(v)) return Number(v);
-  return undefined;
-};
-const str = (o: Obj, k: string): string | undefined => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
-const bool = (o: Obj, k: string): boolean | undefined => (typeof o[k] === 'boolean' ? (o[k] as boolean) : undefined);
-
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** True when an `skb` section has the old flat shape. */
 export function isFlatSkb(skb: unknown): skb is Obj {
