@@ -1,8 +1,9 @@
-// retis's Python library on retrace's nft and ct sections: a real collection of each on this
+// retis's Python library on retrace's nft, ct and userspace (USDT) sections: a real collection of each on this
 // kernel, read by the library and compared field by field with retrace's JSON, and the nft
 // handles (which trace messages lack) checked against what nftables lists.
 import { spawnSync } from 'node:child_process';
-import { routedLab, startCollect, type RoutedLab } from '@retrace/e2e';
+import { routedLab, runRetrace, startCollect, type RoutedLab } from '@retrace/e2e';
+import { bpfArtifactPath } from '@retrace/ebpf-loader';
 import type { Event } from '@retrace/events';
 import { readEvents, tempDir } from './helpers.js';
 import { compareEvent, dumpStandalone, requireRetisLibrary, type Comparison, type Dumped } from './retis-python-lib.js';
@@ -12,7 +13,7 @@ const RETRACE_ONLY = new Set<string>(['nft.family']);
 
 let lab: RoutedLab;
 const tmp = tempDir();
-const files = { nft: `${tmp.dir}/nft.json`, ct: `${tmp.dir}/ct.json` };
+const files = { nft: `${tmp.dir}/nft.json`, ct: `${tmp.dir}/ct.json`, userspace: `${tmp.dir}/usdt.json` };
 
 async function collect(collectors: string, out: string, extra: string[] = []): Promise<void> {
   const c = startCollect(['-c', collectors, ...extra, '-p', 'tp:net:net_dev_start_xmit', '-o', out]);
@@ -34,6 +35,18 @@ beforeAll(async () => {
   lab.router.nft(ruleset);
   await collect('nft,skb,skb-tracking', files.nft, ['--allow-system-changes']);
   await collect('ct,skb,skb-tracking', files.ct);
+  // The other kind of probe this kernel has besides tracepoints: USDT (uprobes).
+  const target = bpfArtifactPath('tests/usdt_target');
+  const u = runRetrace([
+    'collect',
+    '-p',
+    `usdt:${target}:retrace_test:hit`,
+    '--cmd',
+    `${target} 3`,
+    '-o',
+    files.userspace,
+  ]);
+  expect(u.code).toBe(0);
 }, 60_000);
 
 afterAll(() => {
@@ -41,16 +54,19 @@ afterAll(() => {
   tmp.remove();
 });
 
-test.each(['nft', 'ct'] as const)("the library reads retrace's %s sections with retrace's values", (section) => {
-  const events: Event[] = readEvents(files[section]);
-  expect(events.some((e) => e[section])).toBe(true);
-  const dumped = dumpStandalone(files[section], 'events') as Dumped[];
-  expect(dumped).toHaveLength(events.length);
-  const c: Comparison = { mismatches: [], retraceOnly: new Set() };
-  events.forEach((ev, i) => compareEvent(ev, (dumped[i] as Dumped).dict, `event ${i}`, c));
-  expect(c.mismatches).toEqual([]);
-  expect([...c.retraceOnly].filter((f) => f.startsWith(`${section}.`) && !RETRACE_ONLY.has(f))).toEqual([]);
-});
+test.each(['nft', 'ct', 'userspace'] as const)(
+  "the library reads retrace's %s sections with retrace's values",
+  (section) => {
+    const events: Event[] = readEvents(files[section]);
+    expect(events.some((e) => e[section])).toBe(true);
+    const dumped = dumpStandalone(files[section], 'events') as Dumped[];
+    expect(dumped).toHaveLength(events.length);
+    const c: Comparison = { mismatches: [], retraceOnly: new Set() };
+    events.forEach((ev, i) => compareEvent(ev, (dumped[i] as Dumped).dict, `event ${i}`, c));
+    expect(c.mismatches).toEqual([]);
+    expect([...c.retraceOnly].filter((f) => f.startsWith(`${section}.`) && !RETRACE_ONLY.has(f))).toEqual([]);
+  },
+);
 
 /** `family|table` and `family|table|chain` -> handle, as `nft -j` lists them in the router. */
 function routerHandles(): Map<string, string> {
