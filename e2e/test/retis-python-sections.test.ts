@@ -1,6 +1,6 @@
-// retis's Python library on retrace's nft, ct and userspace (USDT) sections: a real collection of each on this
-// kernel, read by the library and compared field by field with retrace's JSON, and the nft
-// handles (which trace messages lack) checked against what nftables lists.
+// retis's Python library on retrace's nft, ct and userspace (USDT) sections: a real collection
+// of each on this kernel, read by the library and compared field by field with retrace's JSON,
+// and the nft handles (which trace messages lack) checked against what nftables lists.
 import { spawnSync } from 'node:child_process';
 import { routedLab, runRetrace, startCollect, type RoutedLab } from '@retrace/e2e';
 import { bpfArtifactPath } from '@retrace/ebpf-loader';
