@@ -46,6 +46,13 @@ export { NftMatcher, MATCH_WINDOW_NS, type PacketNote } from './collectors/nft/m
 export { parseTraceDatagram, parseTracePayload, verdictName, type NftTrace } from './nft/trace-message.js';
 export { fingerprintFromNetwork, fingerprintFromEthernet } from './nft/fingerprint.js';
 export { NftCollector } from './collectors/nft/nft-collector.js';
+export {
+  NftHandleCache,
+  listWithNft,
+  UNKNOWN_HANDLE,
+  type HandleListing,
+  type NftHandles,
+} from './collectors/nft/handles.js';
 export { nftRecordTap } from './collectors/nft/record-tap.js';
 export { OvsDecoder, formatUfid, ufidWords } from './collectors/ovs/decode.js';
 export { FlowEnricher, type EnrichRequest } from './collectors/ovs/flow-enricher.js';

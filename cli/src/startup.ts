@@ -5,7 +5,11 @@ import { monotonicClockOffset } from '@retrace/ebpf-loader';
 import { clockOffsetFromNs, type Event } from '@retrace/events';
 
 export const RETRACE_VERSION = '0.1.0';
-/** The retis file format retrace writes (readers of retis 1.5+ files read ours). */
+/**
+ * The retis release whose file layout retrace writes. retis's readers pick their fixups from
+ * this claim: 1.7.0 and later are read as written; a 1.5 or 1.6 claim would make them rewrite
+ * retrace's 1.7 layout (and refuse it). e2e/test/retis-python-startup.test.ts checks both.
+ */
 export const RETIS_FORMAT = 'v1.7.0';
 
 export function monotonicNow(): bigint {

@@ -11,6 +11,8 @@ let lab: RoutedLab;
 let series: Event[][];
 let stderr = '';
 let dropHandle: number;
+let tableHandle: number;
+let chainHandle: number;
 const tmp = tempDir();
 const ROUNDS = 6;
 
@@ -36,6 +38,12 @@ beforeAll(async () => {
   lab = routedLab('nft', { forwardRules: ['udp dport 9999 counter drop'] });
   const listing = lab.router.exec(['nft', '-a', 'list', 'chain', 'ip', 'rtlab', 'forward_filter']);
   dropHandle = Number(/udp dport 9999 counter packets \d+ bytes \d+ drop # handle (\d+)/.exec(listing)?.[1]);
+  const objects = (
+    what: string,
+  ): { table?: { name: string; handle: number }; chain?: { name: string; handle: number } }[] =>
+    (JSON.parse(lab.router.exec(['nft', '-j', 'list', what])) as { nftables: [] }).nftables;
+  tableHandle = objects('tables').find((o) => o.table?.name === 'rtlab')?.table?.handle ?? -1;
+  chainHandle = objects('chains').find((o) => o.chain?.name === 'forward_filter')?.chain?.handle ?? -1;
   const out = `${tmp.dir}/events.json`;
   const c = startCollect([
     '-c',
@@ -86,6 +94,9 @@ test('each dropped datagram has the dropping rule inside its own series, right b
         table_name: 'rtlab',
         chain_name: 'forward_filter',
         verdict: 'drop',
+        // Trace messages carry no table or chain handle: looked up as nft lists them.
+        table_handle: BigInt(tableHandle),
+        chain_handle: BigInt(chainHandle),
         rule_handle: BigInt(dropHandle),
         policy: false,
         family: 'ip',
@@ -113,9 +124,11 @@ test('datagrams that pass carry the accepting chain policy, never a drop', () =>
   }
 });
 
-test('the text shows the verdict like nft does', () => {
+test('the text shows the verdict as retis does, the family last', () => {
   const printed = runRetrace(['print', `${tmp.dir}/sorted.json`]);
-  expect(printed.stdout).toContain(`table ip rtlab chain forward_filter handle ${dropHandle} verdict drop`);
+  expect(printed.stdout).toContain(
+    `table rtlab (${tableHandle}) chain forward_filter (${chainHandle}) handle ${dropHandle} drop family ip`,
+  );
   expect(stderr).toMatch(/nft: \d+ verdict\(s\) matched to followed packets/);
 });
 

@@ -1,7 +1,8 @@
 # Dumps an events file as retis's Python library reads it, one JSON line per event (or series):
 # its to_dict() (integers as text, so that 64-bit values survive JSON), its sections and its
 # text. Run by `retrace python -i FILE retis-python-dump.py` (which defines `reader`), or
-# standalone: python retis-python-dump.py FILE events|series (EventReader / SeriesReader).
+# standalone: python retis-python-dump.py FILE events|series|rotation (EventReader, SeriesReader,
+# or EventFile.with_rotation: FILE and the files of its rotated set after it).
 import json
 import sys
 
@@ -28,10 +29,12 @@ if "reader" in globals():
     else:
         lines = (event(e) for e in reader.events())
 else:
-    from retis import EventReader, SeriesReader
+    from retis import EventFile, EventReader, SeriesReader
 
     path, kind = sys.argv[1], sys.argv[2]
-    if kind == "series":
+    if kind == "rotation":
+        lines = (event(e) for e in EventFile.with_rotation(path).events())
+    elif kind == "series":
         lines = ({"series": [event(e) for e in s], "len": len(s)} for s in SeriesReader(path))
     else:
         lines = (event(e) for e in EventReader(path))

@@ -11,7 +11,7 @@ export const RETIS_PYTHON =
 export const DUMP_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'retis-python-dump.py');
 
 /** Runs the dump script with the library's Python, standalone. */
-export function dumpStandalone(file: string, kind: 'events' | 'series'): DumpLine[] {
+export function dumpStandalone(file: string, kind: 'events' | 'series' | 'rotation'): DumpLine[] {
   const r = spawnSync(RETIS_PYTHON, [DUMP_SCRIPT, file, kind], {
     encoding: 'utf8',
     maxBuffer: 1 << 28,

@@ -31,7 +31,8 @@ const NAME = 'nft';
 function summary(s: NftCollector['stats']): string {
   return (
     `nft: ${s.matched} verdict(s) matched to followed packets, ${s.unmatched} not, ${s.filtered} left out by --nft-verdicts` +
-    `${s.overruns ? `, ${s.overruns} trace message(s) lost (socket overrun)` : ''}, ${s.namespaces} namespace(s) watched`
+    `${s.overruns ? `, ${s.overruns} trace message(s) lost (socket overrun)` : ''}, ${s.namespaces} namespace(s) watched` +
+    `${s.unknownHandles ? `, ${s.unknownHandles} verdict(s) of a table or chain gone before its handle was read (handle 0)` : ''}`
   );
 }
 

@@ -7,6 +7,7 @@ import type { Event, SkbTracking } from '@retrace/events';
 import { fingerprintFromNetwork } from '../../nft/fingerprint.js';
 import type { NftTrace } from '../../nft/trace-message.js';
 import { NFTRACE_TABLE_PREFIX } from '../../nft/nftrace-table.js';
+import { UNKNOWN_HANDLE, type NftHandles } from './handles.js';
 
 /** How far apart (kernel time) a trace and the packet event it is matched with may be. */
 export const MATCH_WINDOW_NS = 1_000_000_000n;
@@ -34,6 +35,8 @@ export interface MatcherOptions {
   /** Emit traces no followed packet matched (without tracking); false when a filter is on. */
   emitUnmatched: boolean;
   emit: (ev: Event) => void;
+  /** The table's and chain's handles, which trace messages do not carry (NftHandleCache). */
+  handles?: (netns: number, family: string, table: string, chain: string) => NftHandles;
 }
 
 export interface MatcherStats {
@@ -137,11 +140,13 @@ export class NftMatcher {
     }
     if (note) this.stats.matched++;
     else this.stats.unmatched++;
-    this.opts.emit(nftEvent(p, note));
+    const t = p.trace;
+    const handles = this.opts.handles?.(p.netns, t.family, t.table, t.chain);
+    this.opts.emit(nftEvent(p, note, handles ?? { table: UNKNOWN_HANDLE, chain: UNKNOWN_HANDLE }));
   }
 }
 
-function nftEvent(p: Pending, note: PacketNote | undefined): Event {
+function nftEvent(p: Pending, note: PacketNote | undefined, handles: NftHandles): Event {
   const t = p.trace;
   const ev: Event = {
     common: { timestamp: p.ts, smp_id: p.cpu },
@@ -152,6 +157,8 @@ function nftEvent(p: Pending, note: PacketNote | undefined): Event {
     table_name: t.table,
     chain_name: t.chain,
     verdict: t.verdict,
+    table_handle: handles.table,
+    chain_handle: handles.chain,
     policy: t.policy,
     family: t.family,
   };

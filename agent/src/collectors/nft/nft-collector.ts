@@ -13,6 +13,7 @@ import {
 } from '@retrace/ebpf-loader';
 import type { Event } from '@retrace/events';
 import { NftMatcher, type MatcherStats, type PacketNote } from './matcher.js';
+import { NftHandleCache } from './handles.js';
 import { listNamespaces, type NetnsRef } from './namespaces.js';
 import {
   NFTRACE_HINT,
@@ -48,6 +49,7 @@ interface Watched {
 export class NftCollector {
   readonly matcher: NftMatcher;
   private readonly watched = new Map<number, Watched>();
+  private readonly handles = new NftHandleCache((netns) => this.watched.get(netns)?.ref.path);
   private cookies: BpfMap | undefined;
   private scanTimer: NodeJS.Timeout | undefined;
   private overruns = 0;
@@ -59,6 +61,7 @@ export class NftCollector {
       verdicts: opts.verdicts,
       emitUnmatched: opts.emitUnmatched,
       emit: opts.emit,
+      handles: (netns, family, table, chain) => this.handles.lookup(netns, family, table, chain),
     });
   }
 
@@ -109,8 +112,11 @@ export class NftCollector {
     const now = listNamespaces();
     const live = new Set(now.map((n) => n.inode));
     for (const ns of now) if (!this.watched.has(ns.inode)) this.watch(ns);
-    for (const [inode, w] of this.watched) if (!live.has(inode)) this.unwatch(inode, w);
+    const gone = [...this.watched].filter(([inode]) => !live.has(inode));
+    for (const [inode, w] of gone) this.unwatch(inode, w);
     this.matcher.expire();
+    // After expire: traces still pending from a namespace that is gone get its handles too.
+    for (const [inode] of gone) this.handles.forget(inode);
   }
 
   private watch(ref: NetnsRef): void {
@@ -181,8 +187,13 @@ export class NftCollector {
     this.matcher.notePacket(n);
   }
 
-  get stats(): MatcherStats & { overruns: number; namespaces: number } {
-    return { ...this.matcher.stats, overruns: this.overruns, namespaces: this.namespacesSeen };
+  get stats(): MatcherStats & { overruns: number; namespaces: number; unknownHandles: number } {
+    return {
+      ...this.matcher.stats,
+      overruns: this.overruns,
+      namespaces: this.namespacesSeen,
+      unknownHandles: this.handles.unknown,
+    };
   }
 
   /** Reads what the sockets hold, resolves what is pending, removes tables, closes sockets. */
