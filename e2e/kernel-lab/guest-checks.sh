@@ -29,7 +29,7 @@ nft_ct() {
   $R collect -c nft,ct,skb-drop,skb,skb-tracking,dev,ns --allow-system-changes -o /tmp/n.json \
     --cmd 'ip netns exec ka bash -c "echo x > /dev/udp/10.9.0.2/9999"; sleep 1' >/dev/null 2>&1 &&
   $R sort /tmp/n.json > /tmp/n.txt &&
-  awk -v RS= '/verdict drop/ && /NETFILTER_DROP/ && /ct_state NEW udp/ && /mark 0x7/ {found=1} END {exit !found}' /tmp/n.txt &&
+  awk -v RS= '/ drop family inet/ && /NETFILTER_DROP/ && /ct_state NEW status 0x[0-9a-f]+ udp orig/ && /mark 7/ {found=1} END {exit !found}' /tmp/n.txt &&
   ! ip netns exec kb nft list tables | grep -q retrace_nftrace
 }
 check "nft verdict + ct in the drop's series (modules)" nft_ct
