@@ -54,7 +54,8 @@ printf 'KLAB_OVS=%s\n' "$ovs/root" > "$work/initrd/klab-env"
 (cd "$work/initrd" && find . | cpio -o -H newc 2>/dev/null | gzip -1 > "$work/initrd.gz")
 
 log="$work/console.log"
-timeout 900 qemu-system-x86_64 -m 2048 -smp 2 -nographic -no-reboot \
+# The whole guest run (emulated: ~10 min idle; a busy host slows it). RETRACE_KLAB_TIMEOUT overrides.
+timeout "${RETRACE_KLAB_TIMEOUT:-1500}" qemu-system-x86_64 -m 2048 -smp 2 -nographic -no-reboot \
   -kernel "$kdir/vmlinuz" -initrd "$work/initrd.gz" -append "console=ttyS0 quiet panic=-1" \
   -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap >"$log" 2>&1 || true
 [ -z "${RETRACE_KLAB_LOG:-}" ] || tr -d '\r' < "$log" > "$RETRACE_KLAB_LOG"  # the whole console, for debugging
