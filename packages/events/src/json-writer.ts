@@ -2,6 +2,7 @@
 // instead of JSON.stringify with a replacer (which calls back into JS for every key and needs a
 // regular expression pass for 64-bit integers). Keys not in the schema (older retis sections)
 // are written generically after the known ones.
+import { ctUnderRetisKey } from './ct-retis-key.js';
 import { messageFields, type FieldSpec } from './descriptors.js';
 
 type Writer = (obj: Record<string, unknown>) => string;
@@ -71,7 +72,7 @@ function writerFor(message: string): Writer {
 
 /** JSON text of an Event-shaped object (schema order first, then any other keys). */
 export function writeEventJson(ev: object): string {
-  return writerFor('Event')(ev as Record<string, unknown>);
+  return writerFor('Event')(ctUnderRetisKey(ev) as Record<string, unknown>);
 }
 
 /** JSON text of one message of the schema (e.g. 'Ct'), in schema order. */

@@ -3,6 +3,7 @@
 // and every 64-bit field of the schema becomes a bigint.
 import type { Event } from './gen/event.js';
 import { upgradeCt } from './ct-compat.js';
+import { ctFromRetraceKey } from './ct-retis-key.js';
 import { messageFields } from './descriptors.js';
 import { writeEventJson } from './json-writer.js';
 import { upgradeLegacyLayout } from './legacy-layout.js';
@@ -108,6 +109,7 @@ export function eventFromJson(value: unknown, line?: number): Event {
     throw new EventParseError('an event must be a JSON object', line);
   upgradeLegacyLayout(value as Record<string, unknown>); // retis 1.5's nested skb (legacy-layout.ts)
   try {
+    ctFromRetraceKey(value as Record<string, unknown>);
     upgradeCt((value as Record<string, unknown>)['ct']);
     revive(value as Record<string, unknown>, 'Event', 'event');
   } catch (e) {

@@ -117,3 +117,22 @@ test('SCTP entries (retrace only) print in the same shape, with their verificati
     'ct_state NEW status 0x8 sctp (COOKIE_WAIT) orig [10.0.0.1.1 > 10.0.0.2.2 vtag 0xab] reply [10.0.0.2.2 > 10.0.0.1.1 vtag 0xcd] zone 0',
   );
 });
+
+test("an entry retis's ct cannot hold is written under retrace-ct and read back as ct", () => {
+  const sctp: Event = {
+    common: { timestamp: 1n },
+    ct: {
+      state: 'new',
+      orig: tuple('10.0.0.1', '10.0.0.2', { sctp: { sport: 1, dport: 2, vtag: 0xab } }),
+      reply: tuple('10.0.0.2', '10.0.0.1', { sctp: { sport: 2, dport: 1, vtag: 0xcd } }),
+    } as Ct,
+  };
+  const text = stringifyEvent(sctp);
+  expect(Object.keys(JSON.parse(text) as object)).toEqual(['common', 'retrace-ct']);
+  expect(parseEvent(text).ct).toEqual(sctp.ct);
+  // A TCP entry whose parent is SCTP: the whole entry moves, its parent with it.
+  const withParent: Event = { ct: { ...(withCt[0]?.ct as Ct), parent: sctp.ct } };
+  expect(Object.keys(JSON.parse(stringifyEvent(withParent)) as object)).toEqual(['retrace-ct']);
+  // What retis can hold stays under ct.
+  expect(Object.keys(JSON.parse(stringifyEvent(withCt[0] as Event)) as object)).toContain('ct');
+});
