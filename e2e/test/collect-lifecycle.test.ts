@@ -89,7 +89,7 @@ test('without -o events are printed as text', () => {
   const r = runRetrace(['collect', '-c', 'skb,skb-tracking,dev,ns', '--cmd', pingArgs(1), '--format', 'single-line']);
   expect(r.code).toBe(0);
   expect(r.stdout).toMatch(
-    /\[tp\] net:net_dev_start_xmit #[0-9a-f]+ \(skb [0-9a-f]+\).*127\.0\.0\.1 > 127\.0\.0\.1.*ICMP echo request/,
+    /\[tp\] net:net_dev_start_xmit #[0-9a-f]+ \(skb [0-9a-f]+\).*127\.0\.0\.1 > 127\.0\.0\.1.*proto ICMP \(1\) type 8 code 0/,
   );
 });
 

@@ -34,7 +34,7 @@ export function sectionLines(ev: Event, link: boolean, multiline = true): string
     ev.nft ? nftLine(ev.nft) : undefined,
     ev.ct ? ctText(ev.ct, multiline) : undefined,
     ev.lost ? lostLine(ev.lost) : undefined,
-    ev.startup ? startupLine(ev.startup) : undefined,
+    ev.startup ? startupText(ev.startup, multiline) : undefined,
     ...OTHER_SECTIONS.map((key) => otherLine(key, (ev as Record<string, unknown>)[key])),
     // Sections the schema does not know (e.g. retis's ovs-detrace): their fields, readably.
     ...Object.keys(ev)
@@ -122,14 +122,14 @@ function lostLine(l: Partial<Lost>): string {
   return `lost ${l.count ?? '?'} event(s) from ${l.probe || '?'}`;
 }
 
-function startupLine(s: Partial<Startup>): string {
-  const parts = ['startup'];
-  if (s.retrace_version) parts.push(`retrace ${s.retrace_version}`);
-  if (s.retis_version) parts.push(`retis ${s.retis_version}`);
-  if (s.cmdline) parts.push(`cmdline '${s.cmdline}'`);
+/** As retis 1.7: one line per fact when multi-line; what the file does not record is left out. */
+function startupText(s: Partial<Startup>, multiline: boolean): string {
+  const parts = [`collected with Retis ${s.retis_version || '?'}`];
   const m = s.machine;
-  if (m) parts.push(`machine ${[m.kernel_release, m.kernel_version, m.hardware_name].filter(Boolean).join(' ')}`);
-  // As retis says which file of a rotated set (collect --out-rotate) this is.
+  if (m) parts.push(`on machine ${m.kernel_release} ${m.kernel_version} ${m.hardware_name}`);
+  // Which file of a rotated set (collect --out-rotate) this is.
   if (s.split_file) parts.push(`file id ${s.split_file.id}`);
-  return parts.join(' ');
+  if (def(s.cmdline)) parts.push(`cmdline ${s.cmdline}`);
+  if (s.retrace_version) parts.push(`retrace ${s.retrace_version}`);
+  return parts.join(multiline ? '\n' : ' ');
 }

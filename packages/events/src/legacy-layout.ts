@@ -21,9 +21,10 @@ export function upgradeLegacyLayout(ev: Obj): void {
   }
 
   const ns = skb['ns'];
-  if (isObj(ns) && ev['netns'] === undefined && ns['netns'] !== undefined) {
+  // Early 1.5 wrote `{netns: inode}`, later 1.5 `{cookie, inum}` as the netns section is today.
+  if (isObj(ns) && ev['netns'] === undefined && (ns['netns'] !== undefined || ns['inum'] !== undefined)) {
     const { netns, ...rest } = ns;
-    ev['netns'] = { ...rest, inum: netns };
+    ev['netns'] = netns === undefined ? rest : { ...rest, inum: netns };
     delete skb['ns'];
   }
 

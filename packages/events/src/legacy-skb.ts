@@ -4,7 +4,7 @@
 // field defensively: these files have no schema we can rely on. The nested headers print through
 // the packet formatter, like a packet captured whole.
 import type { Dev, Netns, SkbDataRef, SkbMeta } from './gen/event.js';
-import { ethertypeName, icmpTypeName, ipProtoName } from './protocols.js';
+import { ethertypeName, ipProtoName } from './protocols.js';
 import { formatPacket, tcpFlagsText } from './packet-format.js';
 import { parsePacketBase64 } from './packet.js';
 import { hasNestedHeaders } from './legacy-layout.js';
@@ -123,19 +123,14 @@ function packetLine(s: Obj, link: boolean): string {
     const ack = num(s, 'tcp_ack_seq');
     const win = num(s, 'tcp_window');
     if (seq !== undefined) t += ` seq ${seq}`;
-    if (ack !== undefined && flags & 0x10) t += `, ack ${ack}`;
-    if (win !== undefined) t += `, win ${win}`;
+    if (ack !== undefined && flags & 0x10) t += ` ack ${ack}`;
+    if (win !== undefined) t += ` win ${win}`;
     parts.push(t);
   }
   const udpLen = num(s, 'udp_len');
   if (udpLen !== undefined) parts.push(`len ${udpLen}`);
   const icmpType = num(s, 'icmp_type');
-  if (icmpType !== undefined) {
-    const v6 = proto === 58;
-    const name = icmpTypeName(icmpType, v6);
-    const code = num(s, 'icmp_code') ?? 0;
-    const label = v6 ? 'ICMP6' : 'ICMP';
-    parts.push(name === undefined ? `${label} type ${icmpType} code ${code}` : `${label} ${name}`);
-  }
+  // As retis prints an ICMP header today: its two numbers.
+  if (icmpType !== undefined) parts.push(`type ${icmpType} code ${num(s, 'icmp_code') ?? 0}`);
   return parts.join(' ');
 }

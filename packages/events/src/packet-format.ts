@@ -1,6 +1,8 @@
-// One tcpdump-like line for a parsed packet, in retis's style:
-// `10.0.0.1.34567 > 10.0.0.2.80 ttl 64 tos 0x0 id 123 off 0 [DF] len 60 proto TCP (6) flags [S] seq 1, win 64240`.
-import { ethertypeName, icmpTypeName, ipProtoName, sctpChunkName } from './protocols.js';
+// One tcpdump-like line for a parsed packet, as retis prints it:
+// `10.0.0.1.34567 > 10.0.0.2.80 tos 0x0 ttl 64 id 123 off 0 [DF] len 60 proto TCP (6) flags [S] seq 1 win 64240`.
+// What retis does not print (IPv4/TCP options, IPv6 extension headers, tunnels...) is added
+// between or after retis's words, never instead of them.
+import { ethertypeName, ipProtoName, sctpChunkName } from './protocols.js';
 import type { IcmpLayer, Ipv6ExtHeader, L4Layer, MacsecLayer, ParsedPacket, TcpLayer, TunnelLayer } from './packet.js';
 
 export interface PacketFormatOptions {
@@ -117,26 +119,39 @@ function endpoints(p: ParsedPacket): [string, string] {
   return [ip.src, ip.dst];
 }
 
+// retis's words for the two ECN bits of the TOS / traffic class.
+const ECN = ['', ' ECT(1)', ' ECT(0)', ' CE'];
+
+/** `proto TCP (6)`; retis leaves the name out when it has none: `(143)`. */
+function protoText(proto: number): string {
+  const name = ipProtoName(proto);
+  return name.startsWith('unknown ') ? `(${proto})` : `proto ${name}`;
+}
+
 function formatIp(p: ParsedPacket): string {
   const ip = p.ip;
   if (!ip) return '';
   const [src, dst] = endpoints(p);
   const s = [`${src} > ${dst}`];
   if (ip.version === 4) {
-    s.push(`ttl ${ip.ttl} tos ${hex(ip.tos)} id ${ip.id} off ${ip.fragOffset}`);
-    if (ip.df) s.push('[DF]');
-    if (ip.mf) s.push('[MF]');
-    s.push(`len ${ip.totalLen}`);
+    // retis prints the DSCP (the TOS without its ECN bits) and the ECN codepoint as a word.
+    s[0] += ` tos ${hex(ip.tos >> 2)}${ECN[ip.tos & 3] ?? ''}`;
+    s.push(`ttl ${ip.ttl} id ${ip.id} off ${ip.fragOffset}`);
+    const flags = [...(ip.mf ? ['+'] : []), ...(ip.df ? ['DF'] : [])];
+    if (flags.length > 0) s.push(`[${flags.join(',')}]`);
+    if (ip.totalLen > 0) s.push(`len ${ip.totalLen}`);
     if (ip.optionsLen > 0) s.push(`opts len ${ip.optionsLen}`);
   } else {
+    s[0] += ECN[ip.trafficClass & 3] ?? '';
     s.push(`ttl ${ip.ttl}`);
-    if (ip.trafficClass !== 0) s.push(`class ${hex(ip.trafficClass)}`);
-    s.push(`label ${hex(ip.flowLabel)} len ${ip.payloadLen}`);
+    if (ip.trafficClass >> 2 !== 0) s.push(`class ${hex(ip.trafficClass)}`);
+    s.push(`label ${hex(ip.flowLabel)}`);
+    if (ip.payloadLen > 0) s.push(`len ${ip.payloadLen}`);
     for (const e of ip.ext) s.push(formatExt(e));
   }
-  s.push(`proto ${ipProtoName(ip.proto)}`);
+  s.push(protoText(ip.proto));
   if (ip.version === 4 && ip.ah)
-    s.push(`${formatSpiSeq(ip.ah.spi, ip.ah.seq)} icv 0x${ip.ah.icv} proto ${ipProtoName(ip.ah.next)}`);
+    s.push(`${formatSpiSeq(ip.ah.spi, ip.ah.seq)} icv 0x${ip.ah.icv} ${protoText(ip.ah.next)}`);
   return s.join(' ');
 }
 
@@ -181,21 +196,20 @@ function formatSpiSeq(spi: number, seq: number): string {
 }
 
 function formatTcp(t: TcpLayer): string {
-  let s = `flags [${tcpFlagsText(t.flags)}] seq ${t.seq}`;
-  if (t.flags & 0x010) s += `, ack ${t.ack}`;
-  s += `, win ${t.window}`;
-  if (t.optionsLen > 0) s += `, options len ${t.optionsLen}`;
+  // retis's letters and order; the ECN bits (E, W, e) are retrace's additions. No flag: `[]`.
+  const letters = TCP_FLAGS.filter(([bit]) => (t.flags & bit) !== 0)
+    .map(([, l]) => l)
+    .join('');
+  // seq FIRST:NEXT when the segment carries data, as retis (32-bit sequence space).
+  let s = `flags [${letters}] seq ${t.seq}`;
+  if (t.payloadLen > 0) s += `:${(t.seq + t.payloadLen) % 2 ** 32}`;
+  if (t.flags & 0x010) s += ` ack ${t.ack}`;
+  s += ` win ${t.window}`;
+  if (t.optionsLen > 0) s += ` options len ${t.optionsLen}`;
   return s;
 }
 
+/** retis prints an ICMP or ICMPv6 header as its two numbers. */
 function formatIcmp(i: IcmpLayer): string {
-  const v6 = i.proto === 'icmpv6';
-  const label = v6 ? 'ICMP6' : 'ICMP';
-  const name = icmpTypeName(i.type, v6);
-  if (name === undefined) return `${label} type ${i.type} code ${i.code}`;
-  let s = `${label} ${name}`;
-  if (i.id !== undefined) s += `, id ${i.id}, seq ${i.seq ?? 0}`;
-  else if (i.target !== undefined) s += i.type === 135 ? `, who has ${i.target}` : `, tgt is ${i.target}`;
-  else if (i.code !== 0) s += `, code ${i.code}`;
-  return s;
+  return `type ${i.type} code ${i.code}`;
 }

@@ -101,7 +101,7 @@ test('retis 1.5 header fields print as the packet line of a current event', () =
   const ev = parseEvent(JSON.stringify(headersOnly));
   const lines = formatEvent(ev, { link: true }).split('\n');
   expect(lines[1]).toBe(
-    '  00:11:22:33:44:55 > 66:77:88:99:aa:bb ethertype IPv4 (0x0800) 10.0.0.1.34567 > 10.0.0.2.80 ttl 64 tos 0x0 id 7 off 0 [DF] len 60 proto TCP (6) flags [S] seq 1, win 64240, options len 20',
+    '  00:11:22:33:44:55 > 66:77:88:99:aa:bb ethertype IPv4 (0x0800) 10.0.0.1.34567 > 10.0.0.2.80 tos 0x0 ttl 64 id 7 off 0 [DF] len 60 proto TCP (6) flags [S] seq 1 win 64240 options len 20',
   );
   expect(lines[2]).toMatch(/^ {2}skb \[csum none .*len 74/);
 });

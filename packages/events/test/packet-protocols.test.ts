@@ -63,7 +63,7 @@ test('ESP: spi and sequence number, like tshark; the line says no more than that
   const p = parsePacket(frames[0] ?? Buffer.alloc(0));
   expect(p.notes).toEqual([]);
   expect(formatPacket(p)).toBe(
-    '192.1.2.23 > 192.1.2.45 ttl 64 tos 0x0 id 65383 off 0 len 136 proto ESP (50) spi 0x12345678 seq 0x1',
+    '192.1.2.23 > 192.1.2.45 tos 0x0 ttl 64 id 65383 off 0 len 136 proto ESP (50) spi 0x12345678 seq 0x1',
   );
 });
 
@@ -148,7 +148,7 @@ test('SCTP: ports, verification tag and chunk types, like tshark', () => {
   const p = parsePacket(frames[1] ?? Buffer.alloc(0));
   expect(p.notes).toEqual([]);
   expect(formatPacket(p)).toBe(
-    '10.0.0.1.36412 > 10.0.0.2.38412 ttl 64 tos 0x0 id 2 off 0 len 68 proto SCTP (132) vtag 0xdeadbeef chunks [DATA,SACK]',
+    '10.0.0.1.36412 > 10.0.0.2.38412 tos 0x0 ttl 64 id 2 off 0 len 68 proto SCTP (132) vtag 0xdeadbeef chunks [DATA,SACK]',
   );
 });
 
@@ -166,7 +166,7 @@ test('AH after IPv4: spi, sequence and ICV, then the transport it protects', () 
   expect(p.ip?.version === 4 && p.ip.ah).toEqual({ spi: 0x1000, seq: 7, icv: 'aa'.repeat(12), next: 6 });
   expect(p.l4).toMatchObject({ proto: 'tcp', sport: 5, dport: 80, flags: 0x12 });
   expect(formatPacket(p)).toBe(
-    '10.0.0.1.5 > 10.0.0.2.80 ttl 64 tos 0x0 id 4 off 0 len 64 proto AH (51) spi 0x00001000 seq 0x7 icv 0xaaaaaaaaaaaaaaaaaaaaaaaa proto TCP (6) flags [S.] seq 1, ack 2, win 0',
+    '10.0.0.1.5 > 10.0.0.2.80 tos 0x0 ttl 64 id 4 off 0 len 64 proto AH (51) spi 0x00001000 seq 0x7 icv 0xaaaaaaaaaaaaaaaaaaaaaaaa proto TCP (6) flags [S.] seq 1 ack 2 win 0',
   );
   const theirs = tshark(written('ah4.pcapng', [frame]), ['ah.spi', 'ah.sequence', 'tcp.srcport', 'tcp.dstport']);
   if (theirs) expect(theirs).toEqual([['0x00001000', '7', '5', '80']]);
