@@ -8,19 +8,12 @@ import { trackingId } from './tracking.js';
 
 export interface FormatOptions {
   format?: 'single-line' | 'multi-line';
-  /** Wall-clock UTC instead of the monotonic timestamp; needs `clockOffset`. */
+  /** Wall-clock UTC instead of the monotonic timestamp, from `clockOffset` (monotonic without one). */
   utc?: boolean;
   /** Show the link layer (Ethernet header) of packets. */
   link?: boolean;
   /** `startup.clock_monotonic_offset` of the file the events come from. */
   clockOffset?: { sec: bigint; nsec: bigint };
-}
-
-export class FormatError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'FormatError';
-  }
 }
 
 const PROBE_KINDS: Record<string, string> = {
@@ -43,12 +36,8 @@ function timestamp(ev: Event, opts: FormatOptions): string | undefined {
   if (ts === undefined || ts === null) return undefined;
   if (!opts.utc) return ts.toString();
   const offset: ClockOffset | undefined = opts.clockOffset ?? ev.startup?.clock_monotonic_offset;
-  if (!offset)
-    throw new FormatError(
-      'UTC time needs the monotonic clock offset of the startup event (the first line of an events file): ' +
-        'pass clockOffset, or print monotonic timestamps',
-    );
-  return formatUtcText(ts, offset);
+  // Without the startup event's offset there is no wall clock to add: monotonic, as retis prints.
+  return offset ? formatUtcText(ts, offset) : ts.toString();
 }
 
 /** The first line of an event. */

@@ -47,7 +47,7 @@ export { PacketHeaderFields } from './packet-header.js';
 export { PacketLayer, WalkStop, TunnelKind, VXLAN_PORT, GENEVE_PORT, MAX_TUNNEL_FRAMES } from './packet-layers.js';
 export { formatPacket, tcpFlagsText, type PacketFormatOptions } from './packet-format.js';
 export { clockOffsetOf, toWallClockNs, formatUtc, formatUtcText, clockOffsetFromNs } from './time.js';
-export { formatEvent, formatHeader, formatSeries, probeKind, FormatError, type FormatOptions } from './format.js';
+export { formatEvent, formatHeader, formatSeries, probeKind, type FormatOptions } from './format.js';
 export { sectionLines } from './format-sections.js';
 export { isFlatSkb, isLegacySkb, legacySkbView, type LegacySkbView } from './legacy-skb.js';
 export { upgradeLegacyLayout } from './legacy-layout.js';

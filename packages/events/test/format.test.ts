@@ -1,5 +1,5 @@
 // The text users read: header line, section lines, single- vs multi-line, UTC, series.
-import { formatEvent, formatHeader, formatSeries, FormatError, type Event } from '../src/index.js';
+import { formatEvent, formatHeader, formatSeries, type Event } from '../src/index.js';
 import { buf, ether, icmpEcho, ipv4 } from './helpers/packet-builder.js';
 import { RETIS_FILES, readEvents, readFixture } from './helpers/fixtures.js';
 
@@ -105,8 +105,8 @@ test('UTC time is the monotonic timestamp plus the startup clock offset', () => 
   );
   // The startup event carries its own offset.
   expect(formatHeader(at(0), { utc: true })).toBe('2025-03-18 21:23:35.334427');
-  expect(() => formatHeader(at(1), { utc: true })).toThrow(FormatError);
-  expect(() => formatHeader(at(1), { utc: true })).toThrow(/clock offset of the startup event/);
+  // Without a startup event's offset, the monotonic timestamp, as retis prints it.
+  expect(formatHeader(at(1), { utc: true })).toBe(formatHeader(at(1)));
 });
 
 test('probe kinds, pid/tgid and userspace probes in the header', () => {
