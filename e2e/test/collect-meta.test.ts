@@ -25,7 +25,20 @@ afterAll(() => {
 function collect(meta: string): ReturnType<typeof readEvents> {
   const out = `${tmp.dir}/meta.json`;
   const cmd = `ip netns exec ${ns.name} ping -c 2 -i 0.1 -W 1 10.66.0.2 >/dev/null; ip netns exec ${ns.name} ping -c 1 127.0.0.1 >/dev/null`;
-  const r = runRetrace(['collect', '-c', 'skb,skb-tracking,dev,ns', '-m', meta, '--cmd', cmd, '-o', out]);
+  // (the mark is in skb.meta, which retis, and so retrace, collects only when asked)
+  const r = runRetrace([
+    'collect',
+    '-c',
+    'skb,skb-tracking,dev,ns',
+    '--skb-sections',
+    'meta',
+    '-m',
+    meta,
+    '--cmd',
+    cmd,
+    '-o',
+    out,
+  ]);
   expect(r.code).toBe(0);
   return readEvents(out).filter((e) => e.kernel);
 }
