@@ -61,6 +61,14 @@ ovs_enrich() {
   $J detrace /tmp/d.json || { tail -4 /tmp/d.txt; return 1; }
   grep -h 'ofproto/detrace\|ovs-flow-enricher' /tmp/d.txt
 }
+# retrace sort joins each ovs-detrace answer to the flow_lookup events of its flow (file and text).
+ovs_sort_detrace() {
+  rm -f /tmp/d-sorted.json
+  $R sort /tmp/d.json -o /tmp/d-sorted.json && $J sorted /tmp/d-sorted.json || return 1
+  $R sort /tmp/d.json >/tmp/d-sorted.txt && grep -q '^ *dpflow recirc_id([0-9]*),in_port([0-9]*)' /tmp/d-sorted.txt ||
+    { echo 'no dpflow line under a flow_lookup in the text'; return 1; }
+  grep -m1 -B1 '^ *dpflow ' /tmp/d-sorted.txt | sed 's/^ *//' | cut -c1-150
+}
 # GSO: a TCP stream's flows are deleted mid-way; the next (GSO) packet misses, goes up as
 # segments, each enqueued with its own queue id, all recorded on the packet that went up.
 ovs_gso() {
@@ -106,6 +114,7 @@ ovs_checks() {
     check "ovs: --ovs-track follows the upcall through ovs-vswitchd's USDT probes and back" ovs_track
     check "ovs: flow_lookup names the datapath flow ovs-vswitchd installed" ovs_lookup
     check "ovs: --ovs-enrich-flows asks ovs-vswitchd about each flow looked up (ovs-detrace)" ovs_enrich
+    check "ovs: retrace sort joins ovs-detrace to the flow_lookup events of its flow" ovs_sort_detrace
     check "ovs: a GSO upcall enqueued as several segments, each tracked" ovs_gso
     check "ovs: ct action details (zone, commit, NAT) and the recirc id" ovs_ct
   else
