@@ -21,10 +21,11 @@ check "kprobe wildcard ip_rcv*" fires /tmp/g.json -p 'kprobe:ip_rcv*'
 check "collect --stack" $R collect -p tp:net:netif_receive_skb/stack --duration 1 -o /tmp/f.json
 # --probe-stack (retis's): the functions in the stacks of reported events get kprobes while the
 # collection runs; the next packets are reported there too. Stacks stay out of the events
-# (no --stack). From the default starting probes (tp:skb:kfree_skb, tp:skb:consume_skb).
+# (no --stack). From the default starting probes (tp:skb:kfree_skb, tp:skb:consume_skb). Each
+# kprobe added is a program load (seconds under emulation): 12 pings leave packets for them.
 probe_stack() {
   rm -f /tmp/ps-info.txt
-  $R collect --probe-stack -f icmp -o /tmp/ps.json --cmd 'ping -c 8 -i 0.5 127.0.0.1 >/dev/null' >/tmp/ps.txt 2>&1 ||
+  $R collect --probe-stack -f icmp -o /tmp/ps.json --cmd 'ping -c 12 -i 0.5 127.0.0.1 >/dev/null; sleep 1' >/tmp/ps.txt 2>&1 ||
     { tail -3 /tmp/ps.txt; return 1; }
   added=$(sed -n 's/.*--probe-stack: probe added on \([A-Za-z0-9_.]*\).*/\1/p' /tmp/ps.txt)
   [ -n "$added" ] || { echo "no probe added: $(tail -3 /tmp/ps.txt)"; return 1; }
