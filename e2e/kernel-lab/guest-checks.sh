@@ -37,7 +37,7 @@ probe_stack() {
 check "collect --probe-stack -f icmp adds kprobes on stack functions, which report" probe_stack
 cat /tmp/ps-info.txt 2>/dev/null
 # nft verdicts (netlink, timed on arrival: 6.1 has no sock:sk_data_ready) and ct (nf_conn from
-# module BTF) in one series with the drop they caused (ct as retis prints it: status, decimal mark).
+# module BTF) in one series with the drop they caused (nft and ct as retis prints them).
 nft_ct() {
   ip netns add ka && ip netns add kb && ip -n ka link add va type veth peer name vb netns kb &&
   ip -n ka addr add 10.9.0.1/24 dev va && ip -n kb addr add 10.9.0.2/24 dev vb &&
@@ -46,7 +46,7 @@ nft_ct() {
   $R collect -c nft,ct,skb-drop,skb,skb-tracking,dev,ns --allow-system-changes -o /tmp/n.json \
     --cmd 'ip netns exec ka bash -c "echo x > /dev/udp/10.9.0.2/9999"; sleep 1' >/dev/null 2>&1 &&
   $R sort /tmp/n.json > /tmp/n.txt &&
-  awk -v RS= '/verdict drop/ && /NETFILTER_DROP/ && /ct_state NEW status 0x[0-9a-f]+ udp/ && /mark 7/ {found=1} END {exit !found}' /tmp/n.txt &&
+  awk -v RS= '/chain i (\([0-9]+\) )?(handle [0-9]+ )?drop/ && /NETFILTER_DROP/ && /ct_state NEW status 0x[0-9a-f]+ udp/ && /mark 7/ {found=1} END {exit !found}' /tmp/n.txt &&
   ! ip netns exec kb nft list tables | grep -q retrace_nftrace
 }
 check "nft verdict + ct in the drop's series (modules)" nft_ct
