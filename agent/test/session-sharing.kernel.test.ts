@@ -39,6 +39,8 @@ function spec(name: string, over: Partial<TraceSpec> = {}): TraceSpec {
     stack: false,
     pods: [{ namespace: 'shop', name: 'client', uid: '', ips: [], node: '' }],
     ovs_track: false,
+    ovs_enrich_flows: false,
+    ovs_enrich_rate: 0,
     allow_system_changes: false,
     nft_verdicts: '',
     profile: '',

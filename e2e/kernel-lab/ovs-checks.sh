@@ -14,11 +14,11 @@ ovs_miss() {
     --cmd 'ip netns exec o1 ping -c 1 -W 2 10.7.0.2 >/dev/null' >/tmp/o.txt 2>&1 || { cat /tmp/o.txt; return 1; }
   $R sort /tmp/o.json > /tmp/o-sorted.txt &&
   grep -q 'has no USDT probes' /tmp/o.txt &&
-  grep -q 'ovs upcall miss port [0-9]* cpu [0-9]* in_port [0-9]* .*dp ovs-system' /tmp/o-sorted.txt &&
-  grep -q 'ovs upcall_enqueue miss port [0-9]* ret 0 q 0x' /tmp/o-sorted.txt &&
-  grep -q 'ovs upcall_return ret 0' /tmp/o-sorted.txt &&
-  grep -q 'ovs action_execute output [0-9]* ' /tmp/o-sorted.txt ||
-  { grep -ao 'ovs [a-z_]* [a-z]*' /tmp/o-sorted.txt | sort | uniq -c | tr '\n' ';'; return 1; }
+  grep -q 'upcall (miss) port [0-9]* cpu [0-9]* in_port [0-9]* dp ovs-system' /tmp/o-sorted.txt &&
+  grep -q 'upcall_enqueue (miss) ([0-9]*/[0-9]*) q [0-9]* ret 0' /tmp/o-sorted.txt &&
+  grep -q 'upcall_ret ([0-9]*/[0-9]*) ret 0' /tmp/o-sorted.txt &&
+  grep -q 'exec oport [0-9]* ' /tmp/o-sorted.txt ||
+  { grep -aoE '(upcall[a-z_]*|exec [a-z_]+)' /tmp/o-sorted.txt | sort | uniq -c | tr '\n' ';'; return 1; }
 }
 # The stand-in fires ovs-vswitchd's USDT probes for a frame it sends through br0 while the real
 # ovs-vswitchd is stopped; the real one then handles the upcall and executes the packet. One
@@ -39,10 +39,10 @@ ovs_track() {
   $R sort /tmp/u.json > /tmp/u-sorted.txt &&
   # Both frames: the whole path in one series; the first also has its put (the second, like
   # every third of a batch, has none).
-  awk -v RS= '/ovs upcall miss/ && /ovs upcall_enqueue/ && /dpif_recv:recv_upcall/ && /flow_operation exec/ &&
-    /ovs action_execute output [0-9]* in_port [0-9]* recirc 0x0 q 0x/ && /if [0-9]* \(e2\)/ {n++; if (/flow_operation put/) p++}
+  awk -v RS= '/upcall \(miss\)/ && /upcall_enqueue/ && /dpif_recv:recv_upcall/ && /flow_exec q/ &&
+    /exec oport [0-9]+ q [0-9]+ in_port [0-9]+/ && /if [0-9]* \(e2\)/ {n++; if (/flow_put q/) p++}
     END {exit !(n == 2 && p == 1)}' /tmp/u-sorted.txt ||
-  { awk -v RS= '{s=""; n=split($0, l, "\n"); for (i=1;i<=n;i++) if (l[i] ~ /ovs [a-z_]+|\[u\]/) {match(l[i], /ovs [a-z_]+( put| exec)?|\[u\] [^ ]+/); s=s " " substr(l[i], RSTART, RLENGTH)} print "series:" s}' /tmp/u-sorted.txt | tail -3; return 1; }
+  { awk -v RS= '{s=""; n=split($0, l, "\n"); for (i=1;i<=n;i++) if (l[i] ~ /upcall|exec |flow_|\[u\]/) {match(l[i], /upcall[a-z_]*|exec [a-z]+|flow_[a-z]+|\[u\] [^ ]+/); s=s " " substr(l[i], RSTART, RLENGTH)} print "series:" s}' /tmp/u-sorted.txt | tail -3; return 1; }
 }
 # flow_lookup: the second and third pings hit the flow the first one's upcall installed; the
 # ufid the lookup reports is one ovs-vswitchd lists.
@@ -60,6 +60,14 @@ ovs_enrich() {
     --cmd 'ip netns exec o1 ping -c 4 -i 0.3 -W 2 10.7.0.2 >/dev/null; sleep 1' >/tmp/d.txt 2>&1 || { cat /tmp/d.txt; return 1; }
   $J detrace /tmp/d.json || { tail -4 /tmp/d.txt; return 1; }
   grep -h 'ofproto/detrace\|ovs-flow-enricher' /tmp/d.txt
+}
+# retrace sort joins each ovs-detrace answer to the flow_lookup events of its flow (file and text).
+ovs_sort_detrace() {
+  rm -f /tmp/d-sorted.json
+  $R sort /tmp/d.json -o /tmp/d-sorted.json && $J sorted /tmp/d-sorted.json || return 1
+  $R sort /tmp/d.json >/tmp/d-sorted.txt && grep -q '^ *dpflow recirc_id([0-9]*),in_port([0-9]*)' /tmp/d-sorted.txt ||
+    { echo 'no dpflow line under a flow_lookup in the text'; return 1; }
+  grep -m1 -B1 '^ *dpflow ' /tmp/d-sorted.txt | sed 's/^ *//' | cut -c1-150
 }
 # GSO: a TCP stream's flows are deleted mid-way; the next (GSO) packet misses, goes up as
 # segments, each enqueued with its own queue id, all recorded on the packet that went up.
@@ -106,6 +114,7 @@ ovs_checks() {
     check "ovs: --ovs-track follows the upcall through ovs-vswitchd's USDT probes and back" ovs_track
     check "ovs: flow_lookup names the datapath flow ovs-vswitchd installed" ovs_lookup
     check "ovs: --ovs-enrich-flows asks ovs-vswitchd about each flow looked up (ovs-detrace)" ovs_enrich
+    check "ovs: retrace sort joins ovs-detrace to the flow_lookup events of its flow" ovs_sort_detrace
     check "ovs: a GSO upcall enqueued as several segments, each tracked" ovs_gso
     check "ovs: ct action details (zone, commit, NAT) and the recirc id" ovs_ct
   else

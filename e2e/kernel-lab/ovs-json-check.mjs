@@ -5,13 +5,14 @@
 //   ovs-json-check.mjs ct FILE             the ct action's zone, commit, NAT; the recirc id
 //   ovs-json-check.mjs gso FILE            one upcall enqueued as several segments
 //   ovs-json-check.mjs detrace FILE        ovs-detrace events for the flows looked up
+//   ovs-json-check.mjs sorted FILE         `retrace sort -o` output: lookups joined to their ovs-detrace
 import { readFileSync } from 'node:fs';
 
 const [what, file, extra] = process.argv.slice(2);
 const events = readFileSync(file, 'utf8')
   .split('\n')
   .filter((l) => l.trim())
-  .map((l) => JSON.parse(l));
+  .flatMap((l) => [JSON.parse(l)].flat()); // a sorted file has a series (an array) a line
 const ovs = (type) => events.filter((e) => e.ovs?.event_type === type);
 const hex = (v, n) => v.toString(16).padStart(n, '0');
 const uuid = (w) =>
@@ -78,6 +79,19 @@ if (what === 'lookup') {
   for (const e of detrace) per.set(uuid(e['ovs-detrace'].ufid), (per.get(uuid(e['ovs-detrace'].ufid)) ?? 0) + 1);
   if ([...per.values()].some((n) => n > 1)) fail('a flow was enriched twice (the cache should answer)');
   console.log(`ovs-detrace ${x.dpflow} ofpflows ${JSON.stringify(x.ofpflows ?? [])}`);
+} else if (what === 'sorted') {
+  const lookups = ovs('flow_lookup');
+  const said = new Map(
+    events.filter((e) => e['ovs-detrace']).map((e) => [uuid(e['ovs-detrace'].ufid), e['ovs-detrace']]),
+  );
+  const joined = lookups.filter((e) => e.ovs.dpflow !== undefined);
+  if (!joined.length)
+    fail(`no flow_lookup joined to its ovs-detrace (${lookups.length} lookups, ${said.size} answers)`);
+  const wrong = joined.filter((e) => said.get(uuid(e.ovs.ufid))?.dpflow !== e.ovs.dpflow);
+  if (wrong.length) fail(`a lookup got another flow's answer: ${uuid(wrong[0].ovs.ufid)} ${wrong[0].ovs.dpflow}`);
+  const missed = lookups.filter((e) => e.ovs.dpflow === undefined && said.has(uuid(e.ovs.ufid)));
+  if (missed.length) fail(`${missed.length} lookup(s) of an answered flow were not joined`);
+  console.log(`sort joined ${joined.length} of ${lookups.length} flow_lookup(s) to ${said.size} ovs-detrace answer(s)`);
 } else {
   fail(`unknown check ${what}`);
 }

@@ -22,6 +22,8 @@ const spec: TraceSpec = {
   stack: false,
   pods: [],
   ovs_track: false,
+  ovs_enrich_flows: false,
+  ovs_enrich_rate: 0,
   allow_system_changes: false,
   nodes: ['node-refuses'],
   skb_sections: [],

@@ -62,6 +62,8 @@ function pingSpec(name: string): TraceSpec {
     stack: false,
     pods: lab.podRefs(),
     ovs_track: false,
+    ovs_enrich_flows: false,
+    ovs_enrich_rate: 0,
     allow_system_changes: false,
     nodes: ['node-a'],
     nft_verdicts: '',

@@ -124,6 +124,15 @@ test('the CEL rules refuse what README.md says, naming the field and the reason'
   expect(await create(trace('ovs-auto', { ovsTrack: true }, 'ClusterTrace'))).toMatchObject({
     metadata: { name: `ovs-auto-${id}` },
   });
+  expect(await create(trace('enr', { collectors: ['skb'], ovsEnrichFlows: true }, 'ClusterTrace'))).toEqual(
+    invalid('spec.ovsEnrichFlows', /ovsEnrichFlows needs the ovs collector/),
+  );
+  expect(await create(trace('enr-rate', { ovsEnrichRate: 5 }, 'ClusterTrace'))).toEqual(
+    invalid('spec.ovsEnrichRate', /ovsEnrichRate limits ovsEnrichFlows; set ovsEnrichFlows too/),
+  );
+  expect(
+    await create(trace('enr-ok', { collectors: ['ovs'], ovsEnrichFlows: true, ovsEnrichRate: 5 }, 'ClusterTrace')),
+  ).toMatchObject({ metadata: { name: `enr-ok-${id}` }, spec: { ovsEnrichFlows: true, ovsEnrichRate: 5 } });
   expect(await create(trace('nft', { collectors: ['skb'], nftVerdicts: ['drop'] }))).toEqual(
     invalid('spec.nftVerdicts', /nftVerdicts needs the nft collector/),
   );

@@ -45,6 +45,8 @@ export function sessionKey(c: SessionConfig): string {
     nftVerdicts: c.nftVerdicts ?? '',
     allowSystemChanges: !!c.allowSystemChanges,
     ovsTrack: !!c.ovsTrack,
+    ovsEnrichFlows: !!c.ovsEnrichFlows,
+    ovsEnrichRate: c.ovsEnrichFlows ? (c.ovsEnrichRate ?? 0) : 0,
     netns: c.netns ? [...new Set(c.netns)].sort((a, b) => a - b) : null,
   });
 }

@@ -97,6 +97,8 @@ export class TraceRunner implements SessionUser {
           ...(scope ? { netns: scope } : {}),
           allowSystemChanges: s.allow_system_changes,
           ovsTrack: s.ovs_track,
+          ovsEnrichFlows: s.ovs_enrich_flows,
+          ...(s.ovs_enrich_rate ? { ovsEnrichRate: s.ovs_enrich_rate } : {}),
           ...(s.skb_sections?.length ? { skbSections: new Set(s.skb_sections) } : {}),
           ...(s.nft_verdicts ? { nftVerdicts: s.nft_verdicts } : {}),
         },

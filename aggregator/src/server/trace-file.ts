@@ -50,6 +50,8 @@ const KNOWN = new Set([
   'limits',
   'pods',
   'ovsTrack',
+  'ovsEnrichFlows',
+  'ovsEnrichRate',
   'allowSystemChanges',
   'nodes',
   'skbSections',
@@ -111,6 +113,9 @@ export function traceSpecsFrom(doc: unknown, file = 'traces'): TraceSpec[] {
       },
       pods,
       ovs_track: t.ovsTrack === true,
+      // Host-wide (any pod's flows): a namespaced trace does not ask, as for system changes.
+      ovs_enrich_flows: t.ovsEnrichFlows === true && !namespaced,
+      ovs_enrich_rate: count(`${at}.ovsEnrichRate`, t.ovsEnrichRate, fail),
       allow_system_changes: t.allowSystemChanges === true && !namespaced,
       nodes: strings(`${at}.nodes`, t.nodes, fail),
       skb_sections: strings(`${at}.skbSections`, t.skbSections, fail),

@@ -37,6 +37,15 @@ test('a trace for some nodes only, with skb sections and nft verdicts', () => {
   expect(runsOn(traceSpecsFrom({ traces: [{ name: 'y' }] })[0]!, 'n1')).toBe(true);
 });
 
+test('OVS flow enrichment and its rate, in a node-wide trace only', () => {
+  const [t] = traceSpecsFrom({ traces: [{ name: 'o', collectors: ['ovs'], ovsEnrichFlows: true, ovsEnrichRate: 5 }] });
+  expect(t).toMatchObject({ ovs_enrich_flows: true, ovs_enrich_rate: 5 });
+  expect(traceSpecsFrom({ traces: [{ ...ok.traces[0], ovsEnrichFlows: true }] })[0]?.ovs_enrich_flows).toBe(false);
+  expect(() => traceSpecsFrom({ traces: [{ name: 'o', ovsEnrichRate: -1 }] })).toThrow(
+    /traces\[0\]\.ovsEnrichRate must be a whole number >= 0/,
+  );
+});
+
 test.each([
   [{}, /expected a top-level `traces:` list/],
   [{ traces: [{ namespace: 'x' }] }, /traces\[0\]\.name is required/],

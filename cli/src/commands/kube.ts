@@ -42,6 +42,8 @@ const FLAG_OF: Record<string, string> = {
   profile: '--node-profile',
   allowSystemChanges: '--allow-system-changes',
   ovsTrack: '--ovs-track',
+  ovsEnrichFlows: '--ovs-enrich-flows',
+  ovsEnrichRate: '--ovs-enrich-rate',
 };
 
 /**

@@ -53,6 +53,10 @@ export function traceFromFlags(name: string, f: CreateFlags): TraceResource {
     throw new UsageError('--namespace-selector needs --cluster: a namespaced Trace sees only its own namespace');
   if (f.allowSystemChanges && !f.cluster)
     throw new UsageError('--allow-system-changes needs --cluster: only a ClusterTrace may change the nodes');
+  if (f.ovsEnrichFlows && !f.cluster)
+    throw new UsageError("--ovs-enrich-flows needs --cluster: ovs-vswitchd's flows are the whole node's");
+  if (f.ovsEnrichRate !== undefined && !f.ovsEnrichFlows)
+    throw new UsageError('--ovs-enrich-rate needs --ovs-enrich-flows: it limits its requests');
   const named = commaList(f.collectors, '-c/--collectors').filter((c) => c !== 'auto');
   const unknown = named.filter((c) => !isCollectorName(c));
   if (unknown.length)
@@ -64,6 +68,7 @@ export function traceFromFlags(name: string, f: CreateFlags): TraceResource {
   const maxEvents = positiveInt('--stop-after', f.stopAfter);
   const duration = seconds(f.duration);
   const eventsPerSecond = positiveInt('--events-per-second', f.eventsPerSecond);
+  const enrichRate = positiveInt('--ovs-enrich-rate', f.ovsEnrichRate);
   const nodeSelector = parseNodeSelector(f.nodeSelector);
   const verdicts = nftVerdicts(f.nftVerdicts);
   const spec: ClusterTraceResourceSpec = {
@@ -83,6 +88,8 @@ export function traceFromFlags(name: string, f: CreateFlags): TraceResource {
     ...(sections.size < SKB_SECTIONS.length ? { skbSections: [...sections] } : {}),
     ...(verdicts ? { nftVerdicts: verdicts } : {}),
     ...(f.ovsTrack ? { ovsTrack: true } : {}),
+    ...(f.ovsEnrichFlows ? { ovsEnrichFlows: true } : {}),
+    ...(enrichRate !== undefined ? { ovsEnrichRate: enrichRate } : {}),
     ...(f.stack ? { stack: true } : {}),
     ...(f.allowSystemChanges ? { allowSystemChanges: true } : {}),
     ...(f.pcap || f.retention !== undefined

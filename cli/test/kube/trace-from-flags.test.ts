@@ -74,6 +74,21 @@ test('a ClusterTrace is cluster-scoped and may select namespaces and change the 
   });
 });
 
+test('--ovs-enrich-flows and --ovs-enrich-rate make a ClusterTrace that enriches OVS flows', () => {
+  const t = traceFromFlags(
+    'ovs',
+    flags({ cluster: true, collectors: ['ovs'], ovsEnrichFlows: true, ovsEnrichRate: '5' }),
+  );
+  expect(t.spec).toMatchObject({ collectors: ['ovs'], ovsEnrichFlows: true, ovsEnrichRate: 5 });
+  expect(() => traceFromFlags('t', flags({ ovsEnrichFlows: true }))).toThrow(/--ovs-enrich-flows needs --cluster/);
+  expect(() => traceFromFlags('t', flags({ cluster: true, ovsEnrichRate: '5' }))).toThrow(
+    /--ovs-enrich-rate needs --ovs-enrich-flows/,
+  );
+  expect(() => traceFromFlags('t', flags({ cluster: true, ovsEnrichFlows: true, ovsEnrichRate: '0' }))).toThrow(
+    /--ovs-enrich-rate/,
+  );
+});
+
 test('flags a namespaced Trace cannot have, or the cluster cannot run, are refused by name', () => {
   expect(() => traceFromFlags('t', flags({ namespaceSelector: 'a=b' }))).toThrow(
     /--namespace-selector needs --cluster/,

@@ -115,6 +115,8 @@ async function pipeline(
       stack: false,
       pods: [],
       ovs_track: false,
+      ovs_enrich_flows: false,
+      ovs_enrich_rate: 0,
       allow_system_changes: false,
       nft_verdicts: '',
     },

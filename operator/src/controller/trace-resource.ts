@@ -32,6 +32,8 @@ export function traceSpecOf(t: TraceResource, nodes: string[], pods: PodRef[]): 
     },
     pods,
     ovs_track: s.ovsTrack === true,
+    ovs_enrich_flows: s.ovsEnrichFlows === true,
+    ovs_enrich_rate: s.ovsEnrichFlows === true ? (s.ovsEnrichRate ?? 0) : 0,
     allow_system_changes: !namespaced && s.allowSystemChanges === true,
     nodes,
     skb_sections: s.skbSections ?? [],

@@ -13,6 +13,8 @@ const spec = (name: string): TraceSpec => ({
   profile: '',
   stack: false,
   ovs_track: false,
+  ovs_enrich_flows: false,
+  ovs_enrich_rate: 0,
   allow_system_changes: false,
   nft_verdicts: '',
 });

@@ -8,6 +8,23 @@ const trace = (spec: TraceResource['spec'], namespace: string | null = 'team'): 
   spec,
 });
 
+test('a ClusterTrace asks the agents to enrich OVS flows at its rate (0: the agent default)', () => {
+  expect(
+    traceSpecOf(trace({ collectors: ['ovs'], ovsEnrichFlows: true, ovsEnrichRate: 7 }, null), [], []),
+  ).toMatchObject({
+    ovs_enrich_flows: true,
+    ovs_enrich_rate: 7,
+  });
+  expect(traceSpecOf(trace({ ovsEnrichFlows: true }, null), [], [])).toMatchObject({
+    ovs_enrich_flows: true,
+    ovs_enrich_rate: 0,
+  });
+  expect(traceSpecOf(trace({ collectors: ['ovs'] }, null), [], [])).toMatchObject({
+    ovs_enrich_flows: false,
+    ovs_enrich_rate: 0,
+  });
+});
+
 test('a profile goes to the agents as it is, to expand for their kernels', () => {
   expect(traceSpecOf(trace({ profile: 'drops,ifdump', packetFilter: 'udp' }), ['n1'], []).profile).toBe('drops,ifdump');
 });

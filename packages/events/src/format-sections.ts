@@ -1,10 +1,10 @@
 // The text of each event section after the header line (retis's order and wording). Sections
 // come from files of many versions: every field is treated as possibly missing.
-import type { Dev, Event, K8s, Lost, Netns, Nft, Ovs, Startup } from './gen/event.js';
+import type { Dev, Event, K8s, Lost, Netns, Nft, Startup } from './gen/event.js';
 import { FIELDS } from './descriptors.js';
 import { ctText } from './format-ct.js';
 import { skbText } from './format-skb.js';
-import { ovsText } from './format-ovs.js';
+import { ovsLines } from './format-ovs-detrace.js';
 import { legacySkbView } from './legacy-skb.js';
 import { formatPacket } from './packet-format.js';
 import { eventPacket } from './packet.js';
@@ -30,7 +30,7 @@ export function sectionLines(ev: Event, link: boolean, multiline = true): string
       },
       link,
     ),
-    ev.ovs ? ovsText(ev.ovs as Ovs & Record<string, unknown>) : undefined,
+    ...ovsLines(ev, multiline),
     ev.nft ? nftLine(ev.nft) : undefined,
     ev.ct ? ctText(ev.ct, multiline) : undefined,
     ev.lost ? lostLine(ev.lost) : undefined,
@@ -58,6 +58,7 @@ const SHOWN: ReadonlySet<string> = new Set([
   'ct',
   'nft',
   'ovs',
+  'ovs-detrace',
   'startup',
   'tracking',
   'lost',

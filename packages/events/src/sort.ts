@@ -3,9 +3,11 @@
 // orig_head), and untracked events as single-event series, once more than maxBuffer events wait.
 // OVS upcalls join their packet's series by queue id: ovs-vswitchd's events about the upcall
 // (no skb), and the kernel's execution of the packet it sends back (a new skb, whose later
-// events then join too).
+// events then join too). flow_lookup events get what ovs-vswitchd said of their flow
+// (sort-ovs-flows.ts).
 import type { Event, SkbTracking } from './gen/event.js';
 import { MinHeap } from './heap.js';
+import { OvsFlowInfo } from './sort-ovs-flows.js';
 import { trackingId } from './tracking.js';
 
 export interface EventSorterOptions {
@@ -52,6 +54,8 @@ export class EventSorter {
   private readonly upcalls = new Map<number, SkbTracking>();
   /** OVS: tracking id of a packet ovs-vswitchd sent back -> the series it continues. */
   private readonly continues = new Map<string, SkbTracking>();
+  /** OVS: ovs-detrace answers, joined to the flow_lookup events of their flow. */
+  private readonly flowInfo = new OvsFlowInfo();
   private buffered = 0;
 
   constructor(opts: EventSorterOptions = {}) {
@@ -67,7 +71,9 @@ export class EventSorter {
   }
 
   /** Adds an event; returns the series this released (oldest first), usually none. */
-  push(ev: Event): Event[][] {
+  push(input: Event): Event[][] {
+    this.flowInfo.record(input);
+    const ev = this.flowInfo.enrich(input);
     const st = ev['skb-tracking'];
     const series = st ? this.seriesOf(ev, st) : this.ovsSeriesOf(ev);
     if (series) this.addTracked(ev, series);
@@ -150,6 +156,7 @@ export class EventSorter {
       const oldest = this.released.keys().next().value;
       if (oldest !== undefined) this.released.delete(oldest);
     }
-    return series.events;
+    // Answers that came after a lookup was added (the usual order) join it now.
+    return series.events.map((e) => this.flowInfo.enrich(e));
   }
 }

@@ -90,13 +90,3 @@ test('nft: handles in parentheses, the verdict, policy and target chain as retis
     '  table f chain c accept family inet',
   );
 });
-
-test('an ovs-detrace section (unknown to the schema) prints its fields readably, never [object Object]', () => {
-  const ev = parseEvent(
-    '{"common":{"timestamp":1},"ovs-detrace":{"ufid":[1,2,3,4],"flow":5,"sf_acts":6,"dpflow":"in_port(2),eth(),ipv4()","ofpflows":["table=0 priority=0 actions=NORMAL"]}}',
-  );
-  const text = formatEvent(ev);
-  expect(text).toContain('ovs-detrace ufid [1,2,3,4] flow 5 sf_acts 6 dpflow in_port(2),eth(),ipv4()');
-  expect(text).toContain('ofpflows ["table=0 priority=0 actions=NORMAL"]');
-  expect(text).not.toContain('[object Object]');
-});

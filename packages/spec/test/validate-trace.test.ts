@@ -25,6 +25,7 @@ test.each([
   [{ allowSystemChanges: true }, /^spec\.allowSystemChanges: a namespaced Trace may not change the nodes/],
   [{ collectors: ['ovs'] }, /^spec\.collectors\[0\]: the ovs collector sees the whole node/],
   [{ probes: ['usdt:/usr/sbin/ovs-vswitchd:udpif:upcall'] }, /^spec\.probes\[0\]: .*host process/],
+  [{ ovsEnrichFlows: true }, /^spec\.ovsEnrichFlows: asking ovs-vswitchd about datapath flows is host-wide/],
   [{ duration: '5 minutes' }, /^spec\.duration: "5 minutes" is not a duration/],
   [{ output: { retention: '1 day' } }, /^spec\.output\.retention: "1 day" is not a duration/],
   [{ nftVerdicts: ['maybe'] }, /^spec\.nftVerdicts: unknown --nft-verdicts maybe/],
@@ -54,6 +55,22 @@ test('a ClusterTrace may use host-wide collectors, USDT probes and system change
       ),
     ),
   ).not.toThrow();
+});
+
+test('ovsEnrichFlows and its rate in a ClusterTrace; a rate is whole, 1 to 10000, and only with ovsEnrichFlows', () => {
+  const cluster =
+    (spec: object): (() => void) =>
+    () =>
+      validateTrace(trace(spec, null));
+  expect(cluster({ collectors: ['ovs'], ovsEnrichFlows: true, ovsEnrichRate: 50 })).not.toThrow();
+  expect(cluster({ ovsEnrichFlows: true })).not.toThrow();
+  expect(cluster({ ovsEnrichFlows: true, ovsEnrichRate: 0 })).toThrow(
+    /^spec\.ovsEnrichRate: 0 is not a whole number of requests a second from 1 to 10000$/,
+  );
+  expect(cluster({ ovsEnrichFlows: true, ovsEnrichRate: 2.5 })).toThrow(/^spec\.ovsEnrichRate: 2\.5 is not/);
+  expect(cluster({ ovsEnrichRate: 5 })).toThrow(
+    /^spec\.ovsEnrichRate: it limits ovsEnrichFlows; set ovsEnrichFlows too$/,
+  );
 });
 
 test('known profiles are accepted; a profile check may be given (the operator remembers found ones)', () => {

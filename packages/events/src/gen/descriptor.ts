@@ -1670,6 +1670,14 @@ const descriptor = {
           "profile": {
             "type": "string",
             "id": 15
+          },
+          "ovs_enrich_flows": {
+            "type": "bool",
+            "id": 16
+          },
+          "ovs_enrich_rate": {
+            "type": "uint32",
+            "id": 17
           }
         }
       },

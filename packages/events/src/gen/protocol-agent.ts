@@ -85,6 +85,8 @@ export interface TraceSpec {
   skb_sections?: string[];
   nft_verdicts: string;
   profile: string;
+  ovs_enrich_flows: boolean;
+  ovs_enrich_rate: number;
 }
 
 export interface Assignments {

@@ -6208,6 +6208,8 @@ $root.retrace = (function() {
             TraceSpec.prototype.skb_sections = $util.emptyArray;
             TraceSpec.prototype.nft_verdicts = "";
             TraceSpec.prototype.profile = "";
+            TraceSpec.prototype.ovs_enrich_flows = false;
+            TraceSpec.prototype.ovs_enrich_rate = 0;
 
             TraceSpec.encode = function (message, writer, _depth) {
                 if (!writer)
@@ -6251,6 +6253,10 @@ $root.retrace = (function() {
                     writer.uint32(114).string(message.nft_verdicts);
                 if (message.profile != null && $Object.hasOwnProperty.call(message, "profile") && message.profile !== "")
                     writer.uint32(122).string(message.profile);
+                if (message.ovs_enrich_flows != null && $Object.hasOwnProperty.call(message, "ovs_enrich_flows") && message.ovs_enrich_flows !== false)
+                    writer.uint32(128).bool(message.ovs_enrich_flows);
+                if (message.ovs_enrich_rate != null && $Object.hasOwnProperty.call(message, "ovs_enrich_rate") && message.ovs_enrich_rate !== 0)
+                    writer.uint32(136).uint32(message.ovs_enrich_rate);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (var i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -6409,6 +6415,24 @@ $root.retrace = (function() {
                                 message.profile = value;
                             else
                                 delete message.profile;
+                            continue;
+                        }
+                    case 16: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.ovs_enrich_flows = value;
+                            else
+                                delete message.ovs_enrich_flows;
+                            continue;
+                        }
+                    case 17: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.ovs_enrich_rate = value;
+                            else
+                                delete message.ovs_enrich_rate;
                             continue;
                         }
                     }

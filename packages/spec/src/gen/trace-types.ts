@@ -48,6 +48,10 @@ export interface ClusterTraceResourceSpec {
   nftVerdicts?: ('accept' | 'drop' | 'continue' | 'jump' | 'goto' | 'return' | 'break')[];
   /** Follow OVS upcalls through ovs-vswitchd and back (needs the ovs collector). */
   ovsTrack?: boolean;
+  /** Ask each node's ovs-vswitchd which datapath flow (and OpenFlow rules, OVS 3.4+) each flow lookup hit (needs the ovs collector; host-wide). */
+  ovsEnrichFlows?: boolean;
+  /** At most this many ovsEnrichFlows requests a second on each node (default 20). */
+  ovsEnrichRate?: number;
   /** Record the kernel stack at every probe. */
   stack?: boolean;
   /** Let the agents change the nodes (mount tracefs, add the nftrace table the nft collector needs; undone when the trace ends). */
@@ -162,6 +166,10 @@ export interface TraceResourceSpec {
   nftVerdicts?: ('accept' | 'drop' | 'continue' | 'jump' | 'goto' | 'return' | 'break')[];
   /** Follow OVS upcalls through ovs-vswitchd and back (needs the ovs collector). */
   ovsTrack?: boolean;
+  /** Ask each node's ovs-vswitchd which datapath flow (and OpenFlow rules, OVS 3.4+) each flow lookup hit (needs the ovs collector; host-wide). */
+  ovsEnrichFlows?: boolean;
+  /** At most this many ovsEnrichFlows requests a second on each node (default 20). */
+  ovsEnrichRate?: number;
   /** Record the kernel stack at every probe. */
   stack?: boolean;
   /** Let the agents change the nodes (mount tracefs, add the nftrace table the nft collector needs; undone when the trace ends). Only a ClusterTrace may set it; the operator fails a Trace that does. */

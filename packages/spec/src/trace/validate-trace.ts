@@ -101,6 +101,16 @@ export function validateTrace(t: Pick<TraceResource, 'metadata' | 'spec'>, check
     );
   if (namespaced && s.ovsTrack)
     throw new TraceSpecError('ovsTrack', 'following upcalls into ovs-vswitchd is host-wide; use a ClusterTrace');
+  if (namespaced && s.ovsEnrichFlows)
+    throw new TraceSpecError(
+      'ovsEnrichFlows',
+      "asking ovs-vswitchd about datapath flows is host-wide (any pod's flows); use a ClusterTrace",
+    );
+  const rate = s.ovsEnrichRate;
+  if (rate !== undefined && (!Number.isInteger(rate) || rate < 1 || rate > 10_000))
+    throw new TraceSpecError('ovsEnrichRate', `${rate} is not a whole number of requests a second from 1 to 10000`);
+  if (rate !== undefined && !s.ovsEnrichFlows)
+    throw new TraceSpecError('ovsEnrichRate', 'it limits ovsEnrichFlows; set ovsEnrichFlows too');
   // Each node picks the entry for its kernel; here: every named profile exists and reads.
   const profile = s.profile;
   const findOne = checks.profile ?? ((name: string) => void findProfile(name, profileDirs(), () => undefined));
