@@ -24,7 +24,15 @@ const fail = (msg) => {
 
 if (what === 'lookup') {
   const lookups = ovs('flow_lookup');
-  if (!lookups.length) fail(`no flow_lookup among ${events.length} events`);
+  if (!lookups.length) {
+    // What came instead, to tell a missing probe from missing traffic.
+    const kinds = {};
+    for (const e of events) {
+      const k = `${e.kernel?.symbol ?? e.userspace?.symbol ?? 'startup'}${e.ovs ? `/${e.ovs.event_type}` : ''}`;
+      kinds[k] = (kinds[k] ?? 0) + 1;
+    }
+    fail(`no flow_lookup among ${events.length} events: ${JSON.stringify(kinds)}`);
+  }
   const flows = readFileSync(extra, 'utf8');
   const known = lookups.filter((e) => flows.includes(`ufid:${uuid(e.ovs.ufid)}`));
   if (!known.length) fail(`no flow_lookup ufid in dump-flows: ${lookups.map((e) => uuid(e.ovs.ufid)).join(' ')}`);
