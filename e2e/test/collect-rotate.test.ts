@@ -5,7 +5,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Netns, runRetrace } from '@retrace/e2e';
 import { parseLine } from '@retrace/events';
-import { tempDir } from './helpers.js';
+import { collectInNetns, tempDir } from './helpers.js';
 
 const tmp = tempDir();
 let ns: Netns;
@@ -21,20 +21,7 @@ afterAll(() => {
 
 test('a capture past the size is split into FILE.N files that read back as one', () => {
   const base = join(tmp.dir, 'rot.data');
-  const r = runRetrace([
-    'collect',
-    '-c',
-    'skb,skb-tracking,dev,ns',
-    '-m',
-    `sk_buff.dev.nd_net.net.ns.inum == ${ns.inode}`,
-    '--cmd',
-    `ip netns exec ${ns.name} ping -f -c 1500 127.0.0.1 >/dev/null`,
-    '-o',
-    base,
-    '--out-rotate',
-    '1MB',
-  ]);
-  expect(r.code).toBe(0);
+  const r = collectInNetns(ns, 'ping -f -c 1500 127.0.0.1 >/dev/null', base, ['--out-rotate', '1MB']);
   const written = /(\d+) event\(s\) written to (\S+)/.exec(r.stderr);
   expect(written?.[2]).toBe(`${base}.0`);
   expect(existsSync(base)).toBe(false);

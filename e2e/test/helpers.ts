@@ -16,6 +16,32 @@ import {
   type TestCerts,
 } from '@retrace/e2e';
 
+/**
+ * `retrace collect` of what one namespace's command sends (the namespace's packets only: a meta
+ * filter on the device's netns), into `out`, with `extra` flags; the run must succeed.
+ */
+export function collectInNetns(
+  ns: Netns,
+  cmd: string,
+  out: string,
+  extra: string[] = [],
+): ReturnType<typeof runRetrace> {
+  const r = runRetrace([
+    'collect',
+    '-c',
+    'skb,skb-tracking,dev,ns',
+    '-m',
+    `sk_buff.dev.nd_net.net.ns.inum == ${ns.inode}`,
+    '--cmd',
+    `ip netns exec ${ns.name} ${cmd}`,
+    '-o',
+    out,
+    ...extra,
+  ]);
+  if (r.code !== 0) throw new Error(`retrace collect failed (${r.code}): ${r.stderr}`);
+  return r;
+}
+
 export function tempDir(): { dir: string; remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'rt-e2e-'));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };

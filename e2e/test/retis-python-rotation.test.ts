@@ -5,7 +5,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Netns, runRetrace } from '@retrace/e2e';
 import type { Event } from '@retrace/events';
-import { readEvents, readSeries, tempDir } from './helpers.js';
+import { collectInNetns, readEvents, readSeries, tempDir } from './helpers.js';
 import {
   DUMP_SCRIPT,
   compareEvent,
@@ -29,20 +29,7 @@ let files: string[];
 beforeAll(() => {
   requireRetisLibrary();
   ns = Netns.create('rpyrot');
-  const r = runRetrace([
-    'collect',
-    '-c',
-    'skb,skb-tracking,dev,ns',
-    '-m',
-    `sk_buff.dev.nd_net.net.ns.inum == ${ns.inode}`,
-    '--cmd',
-    `ip netns exec ${ns.name} ping -f -c 1500 127.0.0.1 >/dev/null`,
-    '-o',
-    base,
-    '--out-rotate',
-    '1MB',
-  ]);
-  expect(r.code).toBe(0);
+  collectInNetns(ns, 'ping -f -c 1500 127.0.0.1 >/dev/null', base, ['--out-rotate', '1MB']);
   files = readdirSync(tmp.dir)
     .filter((f) => f.startsWith('rot.data.'))
     .sort((a, b) => Number(a.split('.').pop()) - Number(b.split('.').pop()))

@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Netns, runRetrace } from '@retrace/e2e';
 import { parseLine, type Event } from '@retrace/events';
-import { tempDir } from './helpers.js';
+import { collectInNetns, tempDir } from './helpers.js';
 import { DUMP_SCRIPT, RETIS_PYTHON, dumpStandalone, requireRetisLibrary, type Dumped } from './retis-python-lib.js';
 import { spawnSync } from 'node:child_process';
 
@@ -20,19 +20,7 @@ const sorted = join(tmp.dir, 'sorted.data');
 let ns: Netns;
 
 function collect(out: string, extra: string[]): void {
-  const r = runRetrace([
-    'collect',
-    '-c',
-    'skb,skb-tracking,dev,ns',
-    '-m',
-    `sk_buff.dev.nd_net.net.ns.inum == ${ns.inode}`,
-    '--cmd',
-    `ip netns exec ${ns.name} ping -f -c ${extra.length ? 1500 : 3} 127.0.0.1 >/dev/null`,
-    '-o',
-    out,
-    ...extra,
-  ]);
-  expect(r.code).toBe(0);
+  collectInNetns(ns, `ping -f -c ${extra.length ? 1500 : 3} 127.0.0.1 >/dev/null`, out, extra);
 }
 
 beforeAll(() => {
