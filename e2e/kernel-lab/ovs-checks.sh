@@ -51,10 +51,13 @@ no_dp_hit() {
   grep -q 'packets:[1-9]' "$1" && return 1
   echo "no datapath flow was hit: ovs-vswitchd installed $(grep -c 'ufid:' "$1") flow(s) with packets, and $(grep -c '"event_type":"upcall"' "$2") upcall(s) went up"
 }
+# Deleting datapath flows behind ovs-vswitchd's back (ovs-dpctl del-flows) leaves its cache of
+# them: it then installs no flow for those packets until its revalidator notices, and every
+# packet misses. The lookup checks purge through ovs-vswitchd instead.
 # flow_lookup: the second and third pings hit the flow the first one's upcall installed; the
 # ufid the lookup reports is one ovs-vswitchd lists.
 ovs_lookup() {
-  ovs-dpctl del-flows 2>/dev/null
+  ovs-appctl revalidator/purge >/dev/null  # flows and ovs-vswitchd's cache of them, together
   $R collect -c ovs,skb,skb-tracking,dev -f icmp -p tp:net:netif_receive_skb -o /tmp/l.json \
     --cmd 'ip netns exec o1 ping -c 3 -i 0.3 -W 2 10.7.0.2 >/dev/null; ovs-appctl dpctl/dump-flows -m > /tmp/l-flows.txt' \
     >/tmp/l.txt 2>&1 || { cat /tmp/l.txt; return 1; }
@@ -64,7 +67,7 @@ ovs_lookup() {
 }
 # --ovs-enrich-flows: ovs-vswitchd (its unixctl socket) says what each looked-up flow is.
 ovs_enrich() {
-  ovs-dpctl del-flows 2>/dev/null
+  ovs-appctl revalidator/purge >/dev/null  # flows and ovs-vswitchd's cache of them, together
   $R collect -c ovs,skb,skb-tracking,dev --ovs-enrich-flows -f icmp -p tp:net:netif_receive_skb -o /tmp/d.json \
     --cmd 'ip netns exec o1 ping -c 4 -i 0.3 -W 2 10.7.0.2 >/dev/null; ovs-appctl dpctl/dump-flows -m > /tmp/d-flows.txt; sleep 1' \
     >/tmp/d.txt 2>&1 || { cat /tmp/d.txt; return 1; }
