@@ -50,7 +50,12 @@ export function formatHeader(ev: Event, opts: FormatOptions = {}): string {
   const task = c?.task;
   if (task) parts.push(`[${task.comm}]`, task.pid !== task.tgid ? `${task.pid}/${task.tgid}` : `${task.tgid}`);
   if (ev.kernel) parts.push(`[${probeKind(ev.kernel.probe_type)}]`, ev.kernel.symbol);
-  else if (ev.userspace) parts.push('[u]', ev.userspace.symbol, `(${ev.userspace.path})`);
+  else if (ev.userspace) {
+    // The binary's name, as retis prints it (nothing when the path has no directory).
+    const slash = ev.userspace.path.lastIndexOf('/');
+    parts.push('[u]', ev.userspace.symbol);
+    if (slash >= 0) parts.push(`(${ev.userspace.path.slice(slash + 1)})`);
+  }
   const st = ev['skb-tracking'] ?? ev.tracking?.skb;
   if (st) parts.push(`#${trackingId(st)}`, `(skb ${st.skb.toString(16)})`);
   if (ev.tracking) parts.push(`n ${ev.tracking.idx}`);

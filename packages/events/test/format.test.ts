@@ -127,7 +127,7 @@ test('probe kinds, pid/tgid and userspace probes in the header', () => {
         tid: 101,
       },
     }),
-  ).toBe('2 (1) [ovs-vswitchd] 101/100 [u] dpif_recv:recv_upcall (/usr/sbin/ovs-vswitchd)');
+  ).toBe('2 (1) [ovs-vswitchd] 101/100 [u] dpif_recv:recv_upcall (ovs-vswitchd)');
 });
 
 test('sorted events show n {idx}; lost and startup events have their own line', () => {
