@@ -82,7 +82,10 @@ export class ClusterSession {
     const c = clusterUp();
     this.cluster = c;
     execFileSync('make', ['--no-print-directory', 'install-plugin', `PREFIX=${this.prefix}`], { cwd: REPO_ROOT });
-    c.env = { ...c.env, PATH: `${join(this.prefix, 'bin')}:${c.env.PATH ?? ''}` };
+    // A user's PATH: the installed plugin first, and not npm's node_modules/.bin (which npx and
+    // npm test add), whose kubectl-retrace link would make kubectl warn of two plugins.
+    const path = (c.env.PATH ?? '').split(':').filter((d) => !d.endsWith('node_modules/.bin'));
+    c.env = { ...c.env, PATH: [join(this.prefix, 'bin'), ...path].join(':') };
     await this.removeLeftovers();
   }
 
