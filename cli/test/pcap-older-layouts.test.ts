@@ -1,24 +1,14 @@
 // `retrace pcap` on files of older retis versions: events that describe headers field by field
 // (flat skb, 1.5's nested skb) are exported as rebuilt headers, not skipped.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { runRetrace } from '@retrace/e2e';
 import { readCapture } from '@retrace/events';
-import { tempDir } from './helpers/files.js';
+import { fixture, tempDir } from './helpers/files.js';
 
 const tmp = tempDir('rt-pcap-old-');
 afterAll(() => tmp.remove());
-const FIXTURE = join(
-  dirname(fileURLToPath(import.meta.url)),
-  '..',
-  '..',
-  'packages',
-  'events',
-  'test',
-  'fixtures',
-  'test_events.jsonl',
-);
+const FIXTURE = fixture('test_events.jsonl');
 
 /** The enhanced packet blocks of a pcap-ng file, read back as a capture. */
 const packets = (file: string): Buffer[] => readCapture(readFileSync(file)).map((p) => p.data);

@@ -1,7 +1,6 @@
 // Files of older retis versions: 1.5's nested skb (dev, ns, packet, eth/ip/tcp... inside `skb`)
 // and the oldest flat skb read, print like current events, and give pcap header bytes that
 // tshark decodes to the same fields.
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +15,7 @@ import {
 } from '../src/index.js';
 import { readCapture } from '../src/capture-reader.js';
 import { FIXTURES, readEvents } from './helpers/fixtures.js';
+import { tsharkFields } from './helpers/tshark.js';
 const dir = mkdtempSync(join(tmpdir(), 'rt-legacy-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -143,25 +143,9 @@ test('an IPv6 and an ARP event of 1.5 rebuild to the addresses they name', () =>
   });
 });
 
-let tsharkMissing = false;
-function tshark(file: string, fields: string[]): string[][] | undefined {
-  if (tsharkMissing) return undefined;
-  try {
-    const args = ['-o', 'ip.check_checksum:TRUE', '-r', file, '-T', 'fields', ...fields.flatMap((f) => ['-e', f])];
-    const out = execFileSync('tshark', args, {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
-    return out
-      .trim()
-      .split('\n')
-      .map((l) => l.split('\t'));
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    tsharkMissing = true;
-    return undefined;
-  }
-}
+/** tshark's fields of every packet of a capture; undefined when tshark is not installed. */
+const tshark = (file: string, fields: string[]): string[][] | undefined =>
+  tsharkFields(file, fields, ['-o', 'ip.check_checksum:TRUE']);
 
 test('the flat skb of old retis files exports as header bytes tshark decodes to its fields', () => {
   const events = readEvents('test_events.jsonl').filter((e) => e.kernel);

@@ -2,7 +2,6 @@
 // and Geneve options, on real captures (tcpdump's test suite) and on built packets that tshark
 // decodes to the same fields (tshark is the ground truth when installed; the recorded values
 // otherwise).
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +9,7 @@ import { PcapngWriter, formatPacket, parsePacket } from '../src/index.js';
 import { readCapture } from '../src/capture-reader.js';
 import { FIXTURES } from './helpers/fixtures.js';
 import { ahHeader, buf, ether, ipv4, tcp, type Bytes } from './helpers/packet-builder.js';
+import { tsharkFields } from './helpers/tshark.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rt-protocols-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -17,23 +17,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const capture = (name: string): Buffer[] =>
   readCapture(readFileSync(join(FIXTURES, 'protocols', name))).map((p) => p.data);
 
-let tsharkMissing = false;
 /** tshark's fields of every packet of a capture; undefined when tshark is not installed. */
-function tshark(file: string, fields: string[]): string[][] | undefined {
-  if (tsharkMissing) return undefined;
-  try {
-    const args = ['-r', file, '-T', 'fields', ...fields.flatMap((f) => ['-e', f])];
-    const out = execFileSync('tshark', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-    return out
-      .trim()
-      .split('\n')
-      .map((l) => l.split('\t'));
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    tsharkMissing = true;
-    return undefined;
-  }
-}
+const tshark = (file: string, fields: string[]): string[][] | undefined => tsharkFields(file, fields);
 
 /** Built packets written as a capture tshark can read. */
 function written(name: string, frames: Buffer[]): string {
