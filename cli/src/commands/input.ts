@@ -2,8 +2,8 @@
 // `FILE..` the file and the rest of its rotated set (FILE.N, FILE.N+1, ...), `-` stdin. Without
 // one, the first that exists of retis.data, retis.data.0.. (what `collect -o` writes, as retis),
 // then retrace.data, retrace.data.0.. (what older retrace runs wrote).
-import { existsSync, statSync } from 'node:fs';
-import { InputError, inputFiles, parseInputSpec, type InputSpec } from '@retrace/events';
+import { existsSync } from 'node:fs';
+import { InputError, inputFiles, isFile, parseInputSpec, type InputSpec } from '@retrace/events';
 import type { InputFile } from '../output/same-file.js';
 
 /** The file `collect -o` writes when given no name (retis's). */
@@ -18,14 +18,6 @@ export interface EventsInput {
   /** Every file read, in order: no output may be one of them. */
   files: InputFile[];
 }
-
-const isFile = (p: string): boolean => {
-  try {
-    return statSync(p).isFile();
-  } catch {
-    return false;
-  }
-};
 
 function resolved(name: string, spec: InputSpec): EventsInput {
   const files = inputFiles(spec).map((path, i) => ({

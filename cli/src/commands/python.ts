@@ -2,9 +2,9 @@
 // interactive console, with the events of FILE loaded as `reader` (retis's EventFile), through
 // retis's Python library from PyPI. A script given by name is looked up in the script folders.
 import { spawn } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
 import { constants, homedir } from 'node:os';
 import { join } from 'node:path';
+import { isFile } from '@retrace/events';
 import { EventFileError, resolveInputSet } from '@retrace/events/script';
 import { PYTHON_SHELL } from './python-shell.js';
 import { DEFAULT_OUT, OLD_DEFAULT_OUT } from './input.js';
@@ -42,8 +42,6 @@ export function scriptDirs(home = process.env.HOME ?? homedir()): string[] {
     '/usr/share/retis/python',
   ];
 }
-
-const isFile = (p: string): boolean => existsSync(p) && statSync(p).isFile();
 
 export function findScript(script: string, dirs = scriptDirs()): string {
   if (isFile(script)) return script;

@@ -60,6 +60,7 @@ export {
   setMember,
   readStartup,
   existingSetFiles,
+  isFile,
   type InputSpec,
   type SetMember,
 } from './rotated-set.js';

@@ -57,7 +57,8 @@ export function readStartup(path: string): Partial<Startup> | undefined {
   }
 }
 
-const isFile = (p: string): boolean => {
+/** Whether `p` is a regular file (false when it is missing or anything else). */
+export const isFile = (p: string): boolean => {
   try {
     return statSync(p).isFile();
   } catch {

@@ -2,17 +2,8 @@
 // of files, each opening with a startup event whose `split_file.id` numbers it; a script names
 // one of them (or the base name) and reads the set from there as one stream of events. The set
 // itself is rotated-set.ts's, as the CLI reads it (`FILE.N..`).
-import { statSync } from 'node:fs';
-import { inputFiles, readStartup, setMember } from '../rotated-set.js';
+import { inputFiles, isFile, readStartup, setMember } from '../rotated-set.js';
 import { EventFileError } from './event-file-error.js';
-
-const isFile = (path: string): boolean => {
-  try {
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
-};
 
 /**
  * The files to read for `path`, in order. A plain file is itself. `NAME.N` of a rotated set
