@@ -52,9 +52,7 @@ build() {
     # Only the agent loads the native addon (libbpf, libpcap), and only the programs it loads;
     # bpf/'s test helpers need more packages.
     npm run --silent build:native -w @retrace/ebpf-loader
-    local objs=()
-    for src in bpf/progs/*.bpf.c; do objs+=(".output/$(basename "${src%.c}").o"); done
-    make --no-print-directory -C bpf "${objs[@]}"
+    make --no-print-directory -C bpf objects
   fi
   npx tsc -b "$c"
 }

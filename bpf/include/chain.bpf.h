@@ -69,6 +69,16 @@ const volatile bool filter_netns = false;
 /* Room for the target kernel's struct sk_buff (224 bytes on 6.x). */
 #define SKB_SNAPSHOT_MAX 232
 
+/* The current task's name: a 16-byte load from the task where loads are direct. */
+static __always_inline void current_comm(char *comm)
+{
+#ifdef RETRACE_DIRECT_READS
+	__builtin_memcpy(comm, bpf_get_current_task_btf()->comm, 16);
+#else
+	bpf_get_current_comm(comm, 16);
+#endif
+}
+
 /* Records end with the last part whose collector this load runs (a constant either way). */
 static __always_inline __u32 record_size(void)
 {
@@ -176,7 +186,13 @@ static __always_inline __u64 chain_emit(void *ctx, __u32 probe_id, __u64 skb_ptr
 	struct probe_config *cfg = bpf_map_lookup_elem(&probe_configs, &probe_id);
 	struct sk_buff *skb = (struct sk_buff *)skb_ptr;
 	struct retrace_event *e;
-	__u64 now;
+	__u64 now, pid_tgid;
+#ifdef RETRACE_DIRECT_READS
+	const struct sk_buff *s = KPTR(struct sk_buff, skb_ptr);
+
+	if (!cfg || !skb)
+		return 0;
+#else
 	/* One copy of the sk_buff instead of a helper call per field: fields are then read from
 	 * the copy at their CO-RE-relocated offsets. */
 	union {
@@ -192,6 +208,7 @@ static __always_inline __u64 chain_emit(void *ctx, __u32 probe_id, __u64 skb_ptr
 		snap_size = SKB_SNAPSHOT_MAX;
 	if (bpf_probe_read_kernel(&snap, snap_size, skb))
 		return 0;
+#endif
 	if (cfg->flags & PROBE_F_SILENT) {
 		if (col_tracking && (cfg->flags & PROBE_F_FREE))
 			untrack(skb, s);
@@ -232,9 +249,10 @@ static __always_inline __u64 chain_emit(void *ctx, __u32 probe_id, __u64 skb_ptr
 	e->present = 0;
 	e->cpu = bpf_get_smp_processor_id();
 	e->timestamp = now;
-	e->pid = (__u32)bpf_get_current_pid_tgid();
-	e->tgid = bpf_get_current_pid_tgid() >> 32;
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	pid_tgid = bpf_get_current_pid_tgid();
+	e->pid = (__u32)pid_tgid;
+	e->tgid = pid_tgid >> 32;
+	current_comm(e->comm);
 	e->stack_id = -1;
 	e->capture_len = 0;
 

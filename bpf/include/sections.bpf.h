@@ -18,8 +18,13 @@ static __always_inline void fill_dev_ns(const struct sk_buff *s, struct retrace_
 	struct net *net = NULL;
 
 	if (col_dev && dev) {
+#ifdef RETRACE_DIRECT_READS
+		/* Names are NUL-padded in the kernel; userspace reads up to the first NUL. */
+		__builtin_memcpy(e->dev_name, dev->name, sizeof(e->dev_name));
+#else
 		bpf_probe_read_kernel_str(e->dev_name, sizeof(e->dev_name), dev->name);
-		e->ifindex = BPF_CORE_READ(dev, ifindex);
+#endif
+		e->ifindex = KREAD(dev, ifindex);
 		e->present |= SEC_DEV;
 		e->rx_ifindex = s->skb_iif;
 		if (e->rx_ifindex)
@@ -28,19 +33,19 @@ static __always_inline void fill_dev_ns(const struct sk_buff *s, struct retrace_
 	if (!col_ns)
 		return;
 	if (dev)
-		net = BPF_CORE_READ(dev, nd_net.net);
+		net = KREAD(dev, nd_net.net);
 	if (!net) {
 		struct sock *sk = s->sk;
 
 		if (sk)
-			net = BPF_CORE_READ(sk, __sk_common.skc_net.net);
+			net = KREAD(sk, __sk_common.skc_net.net);
 	}
 	if (!net)
 		return;
-	e->netns_inum = BPF_CORE_READ(net, ns.inum);
+	e->netns_inum = KREAD(net, ns.inum);
 	e->present |= SEC_NETNS;
 	if (bpf_core_field_exists(net->net_cookie)) {
-		e->netns_cookie = BPF_CORE_READ(net, net_cookie);
+		e->netns_cookie = KREAD(net, net_cookie);
 		e->present |= SEC_NETNS_COOKIE;
 	}
 }
@@ -48,7 +53,7 @@ static __always_inline void fill_dev_ns(const struct sk_buff *s, struct retrace_
 static __always_inline void fill_skb(const struct sk_buff *s, struct retrace_event *e)
 {
 	unsigned char *head = s->head;
-	struct skb_shared_info *shinfo = (void *)(head + s->end);
+	struct skb_shared_info *shinfo = KPTR(struct skb_shared_info, head + s->end);
 
 	e->len = s->len;
 	e->data_len = s->data_len;
@@ -63,11 +68,11 @@ static __always_inline void fill_skb(const struct sk_buff *s, struct retrace_eve
 	e->nohdr = BPF_CORE_READ_BITFIELD(s, nohdr);
 	e->cloned = BPF_CORE_READ_BITFIELD(s, cloned);
 	e->fclone = BPF_CORE_READ_BITFIELD(s, fclone);
-	e->dataref = BPF_CORE_READ(shinfo, dataref.counter);
-	e->nr_frags = BPF_CORE_READ(shinfo, nr_frags);
-	e->gso_size = BPF_CORE_READ(shinfo, gso_size);
-	e->gso_segs = BPF_CORE_READ(shinfo, gso_segs);
-	e->gso_type = BPF_CORE_READ(shinfo, gso_type);
+	e->dataref = KREAD(shinfo, dataref.counter);
+	e->nr_frags = KREAD(shinfo, nr_frags);
+	e->gso_size = KREAD(shinfo, gso_size);
+	e->gso_segs = KREAD(shinfo, gso_segs);
+	e->gso_type = KREAD(shinfo, gso_type);
 	e->vlan_tci = s->vlan_tci;
 	e->vlan_proto = bpf_ntohs(s->vlan_proto);
 	if (e->vlan_proto)

@@ -23,6 +23,7 @@ RETRACE_BTF_TYPE(track_info);
 /* Tracking id by data buffer (clones share it) ... */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 	__uint(max_entries, 65536);
 	__type(key, __u64);
 	__type(value, struct track_info);
@@ -32,10 +33,38 @@ struct {
  * needed: the skb is found under its old head's id the next time a probe sees it). */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 	__uint(max_entries, 65536);
 	__type(key, __u64);
 	__type(value, struct track_info);
 } skb_ids SEC(".maps");
+
+/* How many entries both maps hold, as far as this code knows: incremented for each key it adds,
+ * decremented for each it deletes. Entries the LRU evicts are never subtracted and racing adds of
+ * one key count twice, so it can only be too high: 0 means nothing is followed for sure. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __s64);
+} followed SEC(".maps");
+
+static __always_inline void followed_add(__s64 n)
+{
+	__u32 zero = 0;
+	__s64 *c = bpf_map_lookup_elem(&followed, &zero);
+
+	if (c)
+		__sync_fetch_and_add(c, n);
+}
+
+static __always_inline bool following(void)
+{
+	__u32 zero = 0;
+	__s64 *c = bpf_map_lookup_elem(&followed, &zero);
+
+	return !c || *c > 0;
+}
 
 
 static __always_inline bool track(struct sk_buff *skb, const struct sk_buff *s, struct retrace_event *e, __u8 flags,
@@ -49,14 +78,25 @@ static __always_inline bool track(struct sk_buff *skb, const struct sk_buff *s, 
 	/* The same buffer under another skb that does not share it (not a clone): the buffer was
 	 * freed where no probe saw it and reused for a new packet. */
 	if (ti && ti->skb != skbp && !BPF_CORE_READ_BITFIELD(s, cloned)) {
-		bpf_map_delete_elem(&tracking, &head);
+		if (!bpf_map_delete_elem(&tracking, &head))
+			followed_add(-1);
 		ti = NULL;
 	}
+	/* The usual hit: this skb with this head, seen before; its skb entry was written when the
+	 * head's entry came to name it (below), so one lookup is all. */
+	if (ti && ti->skb == skbp) {
+		ti->last_seen = now;
+		e->skb = skbp;
+		e->orig_head = ti->orig_head;
+		e->track_ts = ti->ts;
+		e->present |= SEC_TRACKING;
+		return true;
+	}
+	known = bpf_map_lookup_elem(&skb_ids, &skbp);
 	if (!ti) {
-		ti = bpf_map_lookup_elem(&skb_ids, &skbp);
-		if (ti && ti->head != head) {
+		if (known && known->head != head) {
 			/* Same skb, new data buffer: keep its id under the new head. */
-			fresh = *ti;
+			fresh = *known;
 		} else {
 			if (flags & PROBE_F_NO_CREATE)
 				return false;
@@ -66,7 +106,8 @@ static __always_inline bool track(struct sk_buff *skb, const struct sk_buff *s, 
 		fresh.head = head;
 		fresh.last_seen = now;
 		fresh.skb = skbp;
-		bpf_map_update_elem(&tracking, &head, &fresh, BPF_ANY);
+		if (!bpf_map_update_elem(&tracking, &head, &fresh, BPF_ANY))
+			followed_add(1);
 		ti = &fresh;
 	} else {
 		ti->last_seen = now;
@@ -77,14 +118,14 @@ static __always_inline bool track(struct sk_buff *skb, const struct sk_buff *s, 
 	e->track_ts = ti->ts;
 	e->present |= SEC_TRACKING;
 	/* Remember the id under this skb too; in place when it is already there (no map update). */
-	known = bpf_map_lookup_elem(&skb_ids, &skbp);
 	if (known && known->orig_head == ti->orig_head && known->ts == ti->ts) {
 		known->head = head;
 		known->last_seen = now;
 	} else {
 		fresh = *ti;
 		fresh.head = head;
-		bpf_map_update_elem(&skb_ids, &skbp, &fresh, BPF_ANY);
+		if (!bpf_map_update_elem(&skb_ids, &skbp, &fresh, BPF_ANY) && !known)
+			followed_add(1);
 	}
 	return true;
 }
@@ -95,13 +136,23 @@ static __always_inline bool track(struct sk_buff *skb, const struct sk_buff *s, 
 static __always_inline void untrack(struct sk_buff *skb, const struct sk_buff *s)
 {
 	unsigned char *headp = s->head;
-	struct skb_shared_info *shinfo = (void *)(headp + s->end);
+	struct skb_shared_info *shinfo = KPTR(struct skb_shared_info, headp + s->end);
 	__u64 head = (__u64)headp;
 	__u64 skbp = (__u64)skb;
 
-	if (!BPF_CORE_READ_BITFIELD(s, cloned) || (BPF_CORE_READ(shinfo, dataref.counter) & 0xffff) == 1)
-		bpf_map_delete_elem(&tracking, &head);
-	bpf_map_delete_elem(&skb_ids, &skbp);
+	if (!BPF_CORE_READ_BITFIELD(s, cloned) || (KREAD(shinfo, dataref.counter) & 0xffff) == 1) {
+		if (!bpf_map_delete_elem(&tracking, &head))
+			followed_add(-1);
+	} else {
+		/* A clone goes, its head stays: the head's entry must stop naming this skb, or a new
+		 * clone at the same address would be taken for one whose skb entry is written. */
+		struct track_info *ti = bpf_map_lookup_elem(&tracking, &head);
+
+		if (ti && ti->skb == skbp)
+			ti->skb = 0;
+	}
+	if (!bpf_map_delete_elem(&skb_ids, &skbp))
+		followed_add(-1);
 }
 
 /* skb_free_head (kprobe): the buffer itself is freed, whoever held it; the skb may live on with
@@ -110,15 +161,19 @@ static __always_inline void forget_head(const struct sk_buff *s)
 {
 	__u64 head = (__u64)s->head;
 
-	bpf_map_delete_elem(&tracking, &head);
+	if (!bpf_map_delete_elem(&tracking, &head))
+		followed_add(-1);
 }
 
 /* Whether the packet is already followed (then filters no longer apply: it stays followed
- * through NAT, encapsulation and head reallocation even when its headers stop matching). */
+ * through NAT, encapsulation and head reallocation even when its headers stop matching). While
+ * nothing is followed (the count of entries is 0), no map is looked at. */
 static __always_inline bool tracked(const struct sk_buff *s, __u64 skbp)
 {
 	__u64 head = (__u64)s->head;
 
+	if (!following())
+		return false;
 	return bpf_map_lookup_elem(&tracking, &head) || bpf_map_lookup_elem(&skb_ids, &skbp);
 }
 

@@ -5,7 +5,9 @@
 // leaves r0 = 0 (no match) or the filter's non-zero return value and falls through to the
 // instruction after the placeholder.
 // Packet loads go through bpf_probe_read_kernel; a load past the capture, or a division by zero,
-// returns 0 as in classic BPF. No interpreter: every cBPF instruction becomes eBPF.
+// returns 0 as in classic BPF. No interpreter: every cBPF instruction becomes eBPF. Filters that
+// load at fixed offsets in the first PREFETCH_BYTES (link, IP headers: most of them) copy those
+// bytes once, at the start, and read them from the stack: one helper call instead of one per load.
 import type { CbpfInstruction } from '@retrace/ebpf-loader';
 import { Alu, Assembler, Cls, HELPER_PROBE_READ_KERNEL, Jmp, R, Size } from './ebpf-asm.js';
 
@@ -30,8 +32,10 @@ const CAPLEN = R.r6;
 const WIRELEN_SLOT = -4;
 const MEM_SLOT = (k: number): number => -8 - 4 * k; // M[0..15] at fp-8 .. fp-68 (32-bit words)
 const SCRATCH = -80;
+const PREFETCH_BYTES = 64;
+const PREFETCH = -80 - PREFETCH_BYTES;
 /** Stack bytes the translated code uses in the placeholder's frame. */
-export const FILTER_STACK_BYTES = 80;
+export const FILTER_STACK_BYTES = 80 + PREFETCH_BYTES;
 
 const CLASS = (c: number): number => c & 0x07;
 const SIZE = (c: number): number => c & 0x18;
@@ -56,14 +60,71 @@ function emitLoad(a: Assembler, dst: number, off: number, size: 1 | 2 | 4): void
   if (size > 1) a.toBe(dst, size === 4 ? 32 : 16);
 }
 
+/** Whether a load reads from the prefetched bytes: a fixed offset inside them. */
+function prefetched(k: number, size: number, indexed: boolean): boolean {
+  return !indexed && k + size <= PREFETCH_BYTES;
+}
+
+/**
+ * Copies the first min(caplen, PREFETCH_BYTES) bytes to the stack (zeroed first, so that the
+ * verifier sees it written); a failed copy is a failed load: no match.
+ */
+function emitPrefetch(a: Assembler): void {
+  for (let off = 0; off < PREFETCH_BYTES; off += 8) a.storeImm(Size.DW, R.fp, PREFETCH + off, 0);
+  a.mov64Reg(R.r2, CAPLEN);
+  a.jmpImm(Cls.JMP, Jmp.JLE, R.r2, PREFETCH_BYTES, 'prefetch');
+  a.mov64Imm(R.r2, PREFETCH_BYTES);
+  a.label('prefetch');
+  a.mov64Reg(R.r1, R.fp).alu64Imm(Alu.ADD, R.r1, PREFETCH);
+  a.mov64Reg(R.r3, DATA);
+  a.call(HELPER_PROBE_READ_KERNEL);
+  a.jmpImm(Cls.JMP, Jmp.JNE, R.r0, 0, 'ret0');
+}
+
 /** Bounds check then load for ABS (k) or IND (X + k) addressing. */
-function emitPacketLoad(a: Assembler, dst: number, k: number, size: 1 | 2 | 4, indexed: boolean): void {
+function emitPacketLoad(
+  a: Assembler,
+  dst: number,
+  k: number,
+  size: 1 | 2 | 4,
+  indexed: boolean,
+  prefetch: boolean,
+): void {
   // r4 = offset (u32 arithmetic as in cBPF), r5 = offset + size (64-bit: no wrap)
   if (indexed) a.mov32Reg(R.r4, X).alu32Imm(Alu.ADD, R.r4, k);
   else a.mov32Imm(R.r4, k);
   a.mov64Reg(R.r5, R.r4).alu64Imm(Alu.ADD, R.r5, size);
   a.jmpReg(Cls.JMP, Jmp.JGT, R.r5, CAPLEN, 'ret0');
-  emitLoad(a, dst, R.r4, size);
+  if (prefetch && indexed) {
+    // X + k is known only at run time: from the copy when it falls inside it (r4 bounded for
+    // the verifier, which allows a variable stack offset to privileged programs), else read.
+    const slow = a.newLabel();
+    const done = a.newLabel();
+    a.jmpImm(Cls.JMP, Jmp.JGT, R.r4, PREFETCH_BYTES - size, slow);
+    a.mov64Reg(R.r3, R.fp).alu64Imm(Alu.ADD, R.r3, PREFETCH).alu64Reg(Alu.ADD, R.r3, R.r4);
+    a.load(Size.B, dst, R.r3, 0);
+    for (let b = 1; b < size; b++) {
+      a.load(Size.B, R.r5, R.r3, b);
+      a.alu32Imm(Alu.LSH, dst, 8).alu32Reg(Alu.OR, dst, R.r5);
+    }
+    a.ja(done);
+    a.label(slow);
+    emitLoad(a, dst, R.r4, size);
+    a.label(done);
+  } else if (prefetch && prefetched(k, size, indexed)) {
+    // Within the capture and within the copy: the bytes are on the stack. The verifier wants
+    // stack loads aligned to their size: others are put together from bytes, in network order.
+    if ((PREFETCH + k) % size === 0) {
+      a.load(size === 4 ? Size.W : size === 2 ? Size.H : Size.B, dst, R.fp, PREFETCH + k);
+      if (size > 1) a.toBe(dst, size === 4 ? 32 : 16);
+    } else {
+      a.load(Size.B, dst, R.fp, PREFETCH + k);
+      for (let b = 1; b < size; b++) {
+        a.load(Size.B, R.r5, R.fp, PREFETCH + k + b);
+        a.alu32Imm(Alu.LSH, dst, 8).alu32Reg(Alu.OR, dst, R.r5);
+      }
+    }
+  } else emitLoad(a, dst, R.r4, size);
 }
 
 const ALU_OPS: Record<number, number> = {
@@ -93,6 +154,16 @@ export function translateFilter(prog: CbpfInstruction[]): Buffer {
   a.store(Size.W, R.fp, WIRELEN_SLOT, R.r3);
   a.mov64Reg(DATA, R.r1).mov64Reg(CAPLEN, R.r2).mov32Imm(A, 0).mov32Imm(X, 0);
   if (usesMem) for (let k = 0; k < 16; k++) a.storeImm(Size.W, R.fp, MEM_SLOT(k), 0);
+  // Worth a copy when two loads or more would come from it.
+  const fixedLoads = prog.filter(
+    (i) =>
+      (CLASS(i.code) === BPF.LD &&
+        MODE(i.code) === MODE_.ABS &&
+        prefetched(i.k, SIZE_BYTES[SIZE(i.code)] ?? 4, false)) ||
+      (CLASS(i.code) === BPF.LDX && MODE(i.code) === MODE_.MSH && prefetched(i.k, 1, false)),
+  ).length;
+  const prefetch = fixedLoads >= 2;
+  if (prefetch) emitPrefetch(a);
 
   prog.forEach((insn, i) => {
     a.label(`c${i}`);
@@ -115,10 +186,10 @@ export function translateFilter(prog: CbpfInstruction[]): Buffer {
         } else if ((mode === MODE_.ABS || mode === MODE_.IND) && dst === A) {
           const size = SIZE_BYTES[SIZE(code)];
           if (!size) throw new FilterTranslationError(`instruction ${i}: bad load size`);
-          emitPacketLoad(a, A, k, size, mode === MODE_.IND);
+          emitPacketLoad(a, A, k, size, mode === MODE_.IND, prefetch);
         } else if (mode === MODE_.MSH && dst === X) {
           // X = 4 * (P[k] & 0xf): the IPv4 header length idiom
-          emitPacketLoad(a, X, k, 1, false);
+          emitPacketLoad(a, X, k, 1, false, prefetch);
           a.alu32Imm(Alu.AND, X, 0xf).alu32Imm(Alu.LSH, X, 2);
         } else throw new FilterTranslationError(`instruction ${i}: unsupported load 0x${code.toString(16)}`);
         break;

@@ -65,6 +65,7 @@ export class AsmError extends Error {
 export class Assembler {
   private readonly insns: Insn[] = [];
   private readonly labels = new Map<string, number>();
+  private fresh = 0;
 
   get length(): number {
     return this.insns.length;
@@ -78,6 +79,11 @@ export class Assembler {
   /** Whether any jump targets this label. */
   referenced(name: string): boolean {
     return this.insns.some((i) => i.label === name);
+  }
+
+  /** A label name no other code uses. */
+  newLabel(): string {
+    return `.L${this.fresh++}`;
   }
 
   label(name: string): this {

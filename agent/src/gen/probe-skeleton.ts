@@ -47,6 +47,7 @@ export const MAPS = {
   counters: { type: 6, maxEntries: 1024 },
   ct_scratch: { type: 6, maxEntries: 1 },
   events: { type: 27, maxEntries: 8388608 },
+  followed: { type: 2, maxEntries: 1 },
   kprobe_ids: { type: 1, maxEntries: 4096 },
   kret_args: { type: 9, maxEntries: 4096 },
   netns_allow: { type: 1, maxEntries: 1024 },

@@ -145,7 +145,9 @@ export class TracingSession {
     let symbols: Kallsyms | undefined;
     const kallsymsOnce = (): Kallsyms => (symbols ??= new Kallsyms());
     this.kprobeIds = sharedKprobes(this.probes, kallsymsOnce);
-    const path = bpfObjectPath('probe');
+    // Typed direct reads where the kernel can cast pointers to their BTF type (6.2+); the build
+    // without them elsewhere (bpf/include/compat.bpf.h). Same record, same programs and maps.
+    const path = bpfObjectPath(plan.features.direct_reads.available ? 'probe' : 'probe_compat');
     const layouts = loadLayouts(path);
     // Every load gets the same settings; per-probe loads add their own.
     const globals: Partial<ProbeGlobals> = {

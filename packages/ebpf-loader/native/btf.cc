@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include <string>
+#include <vector>
 
 #include "addon.h"
 #include "errors.h"
@@ -75,6 +76,28 @@ class Btf : public Napi::ObjectWrap<Btf> {
     if (!Usable(info.Env()) || !ArgString(info, 0, &name, "type name") || !ArgU32(info, 1, &kind, "kind")) return info.Env().Undefined();
     int id = btf__find_by_name_kind(btf_, name.c_str(), kind);
     return Napi::Number::New(info.Env(), id < 0 ? -1 : id);
+  }
+
+  // Every named type of one kind, base types included for split BTF, in id order: { names, ids }.
+  // One pass, so that JS can index names instead of calling FindByName (a linear scan) per name.
+  Napi::Value TypesOfKind(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    uint32_t kind;
+    if (!Usable(env) || !ArgU32(info, 0, &kind, "kind")) return env.Undefined();
+    Napi::Array names = Napi::Array::New(env);
+    std::vector<uint32_t> ids;
+    for (uint32_t id = 1; id < btf__type_cnt(btf_); id++) {
+      const struct btf_type* t = btf__type_by_id(btf_, id);
+      if (btf_kind(t) != kind || !t->name_off) continue;
+      names.Set(static_cast<uint32_t>(ids.size()), Name(t->name_off));
+      ids.push_back(id);
+    }
+    Napi::Uint32Array idArray = Napi::Uint32Array::New(env, ids.size());
+    for (size_t i = 0; i < ids.size(); i++) idArray[i] = ids[i];
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("names", names);
+    out.Set("ids", idArray);
+    return out;
   }
 
   // Names of every type of one kind (own types only for split module BTF), for wildcard matching.
@@ -240,6 +263,7 @@ void InitBtf(Napi::Env env, Napi::Object exports) {
                                              Btf::InstanceMethod<&Btf::FirstId>("firstId"),
                                              Btf::InstanceMethod<&Btf::FindByName>("findByName"),
                                              Btf::InstanceMethod<&Btf::NamesOfKind>("namesOfKind"),
+                                             Btf::InstanceMethod<&Btf::TypesOfKind>("typesOfKind"),
                                              Btf::InstanceMethod<&Btf::Type>("type"),
                                              Btf::InstanceMethod<&Btf::Decl>("decl"),
                                              Btf::InstanceMethod<&Btf::ResolveSize>("resolveSize"),

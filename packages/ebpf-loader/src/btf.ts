@@ -100,9 +100,21 @@ export class KernelBtf {
     );
   }
 
+  /** Per kind, name -> first id with that name (libbpf's lookup scans every type each time). */
+  private readonly byName = new Map<number, Map<string, number>>();
+
   find(name: string, kind: number): number | undefined {
-    const id = this.n.findByName(name, kind);
-    return id > 0 ? id : undefined;
+    let index = this.byName.get(kind);
+    if (!index) {
+      const { names, ids } = nativeCall(
+        () => this.n.typesOfKind(kind),
+        (e) => new BtfError(e.message, e),
+      );
+      index = new Map();
+      for (let i = names.length - 1; i >= 0; i--) index.set(names[i] as string, ids[i] as number);
+      this.byName.set(kind, index);
+    }
+    return index.get(name);
   }
 
   names(kind: number): string[] {

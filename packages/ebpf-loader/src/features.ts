@@ -10,6 +10,7 @@ export const FEATURES = [
   'tp_btf',
   'raw_tp',
   'raw_tp_cookie',
+  'direct_reads',
   'kprobe',
   'kprobe_multi',
   'fentry',
@@ -46,10 +47,11 @@ function tryProgram(
   program: string,
   attach: (obj: BpfObject) => Link | void,
   prepare?: (obj: BpfObject) => void,
+  object = 'features',
 ): FeatureResult {
   let obj: BpfObject | undefined;
   try {
-    obj = BpfObject.open(bpfObjectPath('features'));
+    obj = BpfObject.open(bpfObjectPath(object));
     prepare?.(obj);
     obj.loadOnly([program]);
     attach(obj)?.close();
@@ -88,6 +90,13 @@ export function probeFeatures(): FeatureReport {
     raw_tp: tryProgram('feat_raw_tp', (o) => o.program('feat_raw_tp').attachRawTracepoint('netif_receive_skb')),
     raw_tp_cookie: tryProgram('feat_raw_tp_cookie', (o) =>
       o.program('feat_raw_tp_cookie').attachRawTracepoint('netif_receive_skb', { cookie: 0x5eedn }),
+    ),
+    // Typed loads from kernel pointers (bpf_rdonly_cast): the probe object built for them.
+    direct_reads: tryProgram(
+      'feat_direct_reads',
+      (o) => o.program('feat_direct_reads').attachRawTracepoint('netif_receive_skb'),
+      undefined,
+      'features_direct',
     ),
     kprobe: target ? tryProgram('feat_kprobe', (o) => o.program('feat_kprobe').attachKprobe(target)) : noTarget,
     kprobe_multi: target

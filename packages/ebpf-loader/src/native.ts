@@ -109,6 +109,7 @@ export interface NativeBtf {
   firstId(): number;
   findByName(name: string, kind: number): number;
   namesOfKind(kind: number): string[];
+  typesOfKind(kind: number): { names: string[]; ids: Uint32Array };
   type(id: number): NativeBtfType;
   decl(id: number, field?: string): string;
   resolveSize(id: number): number;
