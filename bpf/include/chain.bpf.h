@@ -129,11 +129,18 @@ struct {
 } netns_allow SEC(".maps");
 
 
-static __always_inline __u64 wakeup_flags(void)
+/* Wake the consumer once, with the record that brings the unread data to wakeup_bytes: not with
+ * every record after it while the consumer is still busy, which would cost an interrupt each
+ * (irq_work; under virtualisation a VM exit). The consumer's timer catches a missed wake-up. */
+static __always_inline __u64 wakeup_flags(__u32 size)
 {
+	__u64 avail;
+
 	if (!wakeup_bytes)
 		return 0;
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	/* unread bytes count each record with its 8-byte header, rounded up to 8 */
+	return avail >= wakeup_bytes && avail - ((size + 15) & ~7) < wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
 static __always_inline void count(__u32 probe_id, bool lost)
@@ -287,7 +294,7 @@ static __always_inline __u64 chain_emit(void *ctx, __u32 probe_id, __u64 skb_ptr
 		untrack(skb, s);
 	if (col_tracking && (cfg->flags & PROBE_F_FREE_HEAD))
 		forget_head(s);
-	bpf_ringbuf_submit(e, wakeup_flags());
+	bpf_ringbuf_submit(e, wakeup_flags(record_size()));
 	return now;
 }
 
