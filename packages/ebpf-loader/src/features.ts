@@ -65,52 +65,61 @@ function tryProgram(
 
 /**
  * Finds out what this kernel can do right now by trying each mechanism, not by version
- * numbers. Never throws: an unavailable feature comes with the reason.
+ * numbers. Never throws: an unavailable feature comes with the reason. Each feature is tried
+ * when first read (loading and detaching test programs costs tens of milliseconds each: a
+ * session on tracepoints need not pay for the kprobe checks), then remembered.
  */
 export function probeFeatures(): FeatureReport {
-  const btf: FeatureResult = existsSync('/sys/kernel/btf/vmlinux')
-    ? (() => {
-        try {
-          KernelBtf.vmlinux();
-          return { available: true };
-        } catch (e) {
-          return { available: false, reason: (e as Error).message };
-        }
-      })()
-    : { available: false, reason: '/sys/kernel/btf/vmlinux is missing (kernel built without CONFIG_DEBUG_INFO_BTF)' };
-
-  const target = btf.available ? kprobeTarget() : undefined;
-  const noTarget = { available: false, reason: 'no known kernel function found in BTF to try it on' };
-  const libc = libcPath();
-
-  return {
-    btf,
-    ringbuf: tryProgram('feat_ringbuf_output', (o) => o.program('feat_ringbuf_output').attachTracing()),
-    tp_btf: tryProgram('feat_tp_btf', (o) => o.program('feat_tp_btf').attachTracing()),
-    raw_tp: tryProgram('feat_raw_tp', (o) => o.program('feat_raw_tp').attachRawTracepoint('netif_receive_skb')),
-    raw_tp_cookie: tryProgram('feat_raw_tp_cookie', (o) =>
-      o.program('feat_raw_tp_cookie').attachRawTracepoint('netif_receive_skb', { cookie: 0x5eedn }),
-    ),
-    // Typed loads from kernel pointers (bpf_rdonly_cast): the probe object built for them.
-    direct_reads: tryProgram(
-      'feat_direct_reads',
-      (o) => o.program('feat_direct_reads').attachRawTracepoint('netif_receive_skb'),
-      undefined,
-      'features_direct',
-    ),
-    kprobe: target ? tryProgram('feat_kprobe', (o) => o.program('feat_kprobe').attachKprobe(target)) : noTarget,
-    kprobe_multi: target
-      ? tryProgram('feat_kprobe_multi', (o) => o.program('feat_kprobe_multi').attachKprobeMulti([target]))
-      : noTarget,
-    fentry: target
-      ? tryProgram(
-          'feat_fentry',
-          (o) => o.program('feat_fentry').attachTracing(),
-          (o) => o.program('feat_fentry').setAttachTarget(target),
-        )
-      : noTarget,
-    uprobe: libc
-      ? tryProgram('feat_uprobe', (o) => o.program('feat_uprobe').attachUprobe(libc, { func: 'getpid' }))
-      : { available: false, reason: 'libc not found in /proc/self/maps to try a uprobe on' },
+  const btf = (): FeatureResult =>
+    existsSync('/sys/kernel/btf/vmlinux')
+      ? (() => {
+          try {
+            KernelBtf.vmlinux();
+            return { available: true };
+          } catch (e) {
+            return { available: false, reason: (e as Error).message };
+          }
+        })()
+      : { available: false, reason: '/sys/kernel/btf/vmlinux is missing (kernel built without CONFIG_DEBUG_INFO_BTF)' };
+  let target: string | undefined | null = null;
+  const kprobeOn = (check: (target: string) => FeatureResult) => (): FeatureResult => {
+    if (target === null) target = report.btf.available ? kprobeTarget() : undefined;
+    return target ? check(target) : { available: false, reason: 'no known kernel function found in BTF to try it on' };
   };
+  const tries: Record<Feature, () => FeatureResult> = {
+    btf,
+    ringbuf: () => tryProgram('feat_ringbuf_output', (o) => o.program('feat_ringbuf_output').attachTracing()),
+    tp_btf: () => tryProgram('feat_tp_btf', (o) => o.program('feat_tp_btf').attachTracing()),
+    raw_tp: () => tryProgram('feat_raw_tp', (o) => o.program('feat_raw_tp').attachRawTracepoint('netif_receive_skb')),
+    raw_tp_cookie: () =>
+      tryProgram('feat_raw_tp_cookie', (o) =>
+        o.program('feat_raw_tp_cookie').attachRawTracepoint('netif_receive_skb', { cookie: 0x5eedn }),
+      ),
+    // Typed loads from kernel pointers (bpf_rdonly_cast): the probe object built for them. The
+    // verifier decides at load; nothing to attach.
+    direct_reads: () => tryProgram('feat_direct_reads', () => undefined, undefined, 'features_direct'),
+    kprobe: kprobeOn((t) => tryProgram('feat_kprobe', (o) => o.program('feat_kprobe').attachKprobe(t))),
+    kprobe_multi: kprobeOn((t) =>
+      tryProgram('feat_kprobe_multi', (o) => o.program('feat_kprobe_multi').attachKprobeMulti([t])),
+    ),
+    fentry: kprobeOn((t) =>
+      tryProgram(
+        'feat_fentry',
+        (o) => o.program('feat_fentry').attachTracing(),
+        (o) => o.program('feat_fentry').setAttachTarget(t),
+      ),
+    ),
+    uprobe: () => {
+      const libc = libcPath();
+      return libc
+        ? tryProgram('feat_uprobe', (o) => o.program('feat_uprobe').attachUprobe(libc, { func: 'getpid' }))
+        : { available: false, reason: 'libc not found in /proc/self/maps to try a uprobe on' };
+    },
+  };
+  const report = {} as FeatureReport;
+  for (const name of FEATURES) {
+    let result: FeatureResult | undefined;
+    Object.defineProperty(report, name, { enumerable: true, get: () => (result ??= tries[name]()) });
+  }
+  return report;
 }
