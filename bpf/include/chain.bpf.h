@@ -66,6 +66,24 @@ const volatile __u32 rodata_nargs = 0;
  * are reported or counted. */
 const volatile bool filter_netns = false;
 
+/* Profiling builds only (e2e/src/bench/bpf-stages.ts): RETRACE_STOP_AFTER=N ends chain_emit()
+ * after stage N, so that the kernel's run-time statistics give the cost of each stage as the
+ * difference between two builds. Regular builds have no stops. */
+#ifdef RETRACE_STOP_AFTER
+#define RETRACE_STAGE(n, e)                                                        \
+	do {                                                                       \
+		if (RETRACE_STOP_AFTER == (n)) {                                   \
+			if ((n) >= 3 && col_tracking && (cfg->flags & PROBE_F_FREE)) \
+				untrack(skb, s); /* what tracking costs includes this */ \
+			if (e)                                                     \
+				bpf_ringbuf_discard(e, BPF_RB_NO_WAKEUP);          \
+			return 0;                                                  \
+		}                                                                  \
+	} while (0)
+#else
+#define RETRACE_STAGE(n, e)
+#endif
+
 /* Room for the target kernel's struct sk_buff (224 bytes on 6.x). */
 #define SKB_SNAPSHOT_MAX 232
 
@@ -238,8 +256,10 @@ static __always_inline __u64 chain_emit(void *ctx, __u32 probe_id, __u64 skb_ptr
 		if (filter_meta && !meta_filter(skb))
 			return 0;
 	}
+	RETRACE_STAGE(0, (struct retrace_event *)NULL);
 	count(probe_id, false);
 	now = bpf_ktime_get_ns();
+	RETRACE_STAGE(1, (struct retrace_event *)NULL);
 	e = bpf_ringbuf_reserve(&events, record_size(), 0);
 	if (!e) {
 		count(probe_id, true);
@@ -250,6 +270,7 @@ static __always_inline __u64 chain_emit(void *ctx, __u32 probe_id, __u64 skb_ptr
 			forget_head(s);
 		return 0;
 	}
+	RETRACE_STAGE(2, e);
 	e->version = RETRACE_EVENT_VERSION;
 	e->size = record_size();
 	e->probe_id = probe_id;
@@ -267,6 +288,7 @@ static __always_inline __u64 chain_emit(void *ctx, __u32 probe_id, __u64 skb_ptr
 		bpf_ringbuf_discard(e, 0);
 		return 0;
 	}
+	RETRACE_STAGE(3, e);
 	if (col_drop && cfg->reason_arg) {
 		e->drop_reason = (__u32)reason;
 		e->present |= SEC_DROP;
@@ -277,8 +299,10 @@ static __always_inline __u64 chain_emit(void *ctx, __u32 probe_id, __u64 skb_ptr
 		fill_dev_ns(s, e);
 	if (col_skb)
 		fill_skb(s, e);
+	RETRACE_STAGE(4, e);
 	if (col_packet)
 		fill_packet(s, e);
+	RETRACE_STAGE(5, e);
 	/* Each collector of this load fills its part (its hook: bpf/collectors/README.md). */
 #define RETRACE_FILL_PART(name)                                       \
 	if (col_##name && name##_fill(ctx, s, RETRACE_PART(e, name))) \

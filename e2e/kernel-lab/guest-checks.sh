@@ -44,6 +44,26 @@ probe_stack() {
 }
 check "collect --probe-stack -f icmp adds kprobes on stack functions, which report" probe_stack
 cat /tmp/ps-info.txt 2>/dev/null
+# 100 kprobes at once (issue 21's attach goal; this kernel is emulated, so the time is the lab's
+# own number, not the host's): the time from the command to "attached" and what retrace reports.
+attach100() {
+  rm -f /tmp/k100-info.txt
+  fns=$($R inspect -p 'kprobe:*' 2>/dev/null | awk '/^kprobe:/ {print $1}' | head -100)
+  n=$(echo "$fns" | grep -c .)
+  [ "$n" -ge 100 ] || { echo "only $n kprobe targets with an sk_buff"; return 77; }
+  args=$(for f in $fns; do printf -- '-p %s ' "$f"; done)
+  start=$(date +%s%N)
+  # shellcheck disable=SC2086 # one -p per function
+  $R collect $args -o /tmp/k100.json >/tmp/k100.txt 2>&1 &
+  pid=$!
+  for _ in $(seq 1200); do grep -q 'attached in' /tmp/k100.txt && break; sleep 0.1; done
+  end=$(date +%s%N)
+  kill -INT $pid; wait $pid
+  line=$(grep -o '[0-9]* probe(s) attached in [0-9]* ms[^:]*' /tmp/k100.txt) || { tail -3 /tmp/k100.txt; return 1; }
+  echo "KLAB INFO attach: $line; $(( (end - start) / 1000000 )) ms from the command (emulated)" >/tmp/k100-info.txt
+}
+check "collect attaches 100 kprobes" attach100
+cat /tmp/k100-info.txt 2>/dev/null
 # nft verdicts (netlink, timed on arrival: 6.1 has no sock:sk_data_ready) and ct (nf_conn from
 # module BTF) in one series with the drop they caused (nft and ct as retis prints them).
 nft_ct() {

@@ -12,45 +12,22 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Netns } from '../lab/netns.js';
 import { retraceBin } from '../lab/retrace-cli.js';
 import { compileFilter } from '@retrace/agent';
-import { bpfArtifactPath } from '@retrace/ebpf-loader';
+import {
+  COLLECTORS,
+  SECONDS,
+  TRACEPOINTS,
+  bpfRunTime,
+  floorProgram,
+  iperf,
+  lab,
+  loadedProgramIds,
+  mean,
+} from './packet-path-lab.js';
 
-const SECONDS = Number(process.env['RETRACE_BENCH_SECONDS'] ?? 5);
 const ROUNDS = Number(process.env['RETRACE_BENCH_ROUNDS'] ?? 2);
-const TRACEPOINTS = ['net:netif_receive_skb', 'net:net_dev_start_xmit', 'skb:consume_skb', 'skb:kfree_skb'];
 const TICK_US = 1e6 / Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
-
-interface Lab {
-  a: Netns;
-  b: Netns;
-  destroy(): void;
-}
-
-function lab(): Lab {
-  const a = Netns.create('bench-a');
-  const b = Netns.create('bench-b');
-  a.ip('link', 'add', 'va', 'type', 'veth', 'peer', 'name', 'vb', 'netns', b.name);
-  a.ip('addr', 'add', '10.99.0.1/24', 'dev', 'va');
-  b.ip('addr', 'add', '10.99.0.2/24', 'dev', 'vb');
-  a.ip('link', 'set', 'va', 'up');
-  b.ip('link', 'set', 'vb', 'up');
-  return { a, b, destroy: () => [a, b].forEach((n) => n.destroy()) };
-}
-
-function iperf(l: Lab): number {
-  const server = spawn('ip', ['netns', 'exec', l.b.name, 'iperf3', '-s', '-1'], { stdio: 'ignore' });
-  spawnSync('sleep', ['0.3']);
-  const r = spawnSync('ip', ['netns', 'exec', l.a.name, 'iperf3', '-c', '10.99.0.2', '-t', String(SECONDS), '-J'], {
-    encoding: 'utf8',
-    maxBuffer: 1 << 26,
-  });
-  server.kill();
-  if (r.status !== 0) throw new Error(`iperf3 failed: ${r.stderr || r.stdout.slice(0, 300)}`);
-  const j = JSON.parse(r.stdout) as { end: { sum_received: { bits_per_second: number } } };
-  return j.end.sum_received.bits_per_second;
-}
 
 /** utime + stime of a live process, in µs. */
 function cpuUs(pid: number): number {
@@ -121,47 +98,6 @@ async function withTracer(
   return { bps, stderr, stdout, lines, ...(cpu !== undefined ? { cpu } : {}) };
 }
 
-/** Total BPF run time and runs of the programs whose names start with `prefix`. */
-function bpfRunTime(prefix: string): { ns: number; runs: number } {
-  const r = spawnSync('bpftool', ['prog', 'show', '-j'], { encoding: 'utf8', maxBuffer: 1 << 26 });
-  const progs = JSON.parse(r.stdout || '[]') as { name?: string; run_time_ns?: number; run_cnt?: number }[];
-  let ns = 0;
-  let runs = 0;
-  for (const p of progs)
-    if (p.name?.startsWith(prefix)) {
-      ns += p.run_time_ns ?? 0;
-      runs += p.run_cnt ?? 0;
-    }
-  return { ns, runs };
-}
-
-/**
- * An empty program on the same tracepoints (bpf/bench/op_cost): what the statistics alone add to
- * a program run. Stopped by closing its stdin; prints its run time then.
- */
-function floorProgram(): { stop: () => Promise<number | undefined> } {
-  const child = spawn(
-    bpfArtifactPath('bench/op_cost'),
-    [bpfArtifactPath('tests/op_cost.bpf.o'), ...TRACEPOINTS.map((t) => `op_empty@${t.slice(t.indexOf(':') + 1)}`)],
-    { stdio: ['pipe', 'pipe', 'inherit'] },
-  );
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<void>((r) => child.on('exit', () => r()));
-  return {
-    stop: async () => {
-      child.stdin.end();
-      await exited;
-      for (const line of out.split('\n'))
-        if (line.startsWith('{"name":"op_empty"')) {
-          const j = JSON.parse(line) as { run_time_ns: number; run_cnt: number };
-          return j.run_cnt ? j.run_time_ns / j.run_cnt : undefined;
-        }
-      return undefined;
-    },
-  };
-}
-
 interface Run {
   bps: number;
   events: number;
@@ -171,10 +107,6 @@ interface Run {
   /** The statistics' own cost per program run (the empty program), ns. */
   floor?: number;
   cpu?: number;
-}
-
-function mean(xs: number[]): number {
-  return xs.reduce((a, b) => a + b, 0) / (xs.length || 1);
 }
 
 function gbit(bps: number): string {
@@ -199,6 +131,7 @@ async function main(): Promise<void> {
     if (filter) args.push('-f', filter);
     let bpf = { ns: 0, runs: 0 };
     let floor: number | undefined;
+    const others = loadedProgramIds();
     const r = await withTracer(
       () =>
         spawn(
@@ -220,9 +153,9 @@ async function main(): Promise<void> {
         const empty = floorProgram();
         spawnSync('sleep', ['0.3']); // the floor program attached
         spawnSync('sysctl', ['-qw', 'kernel.bpf_stats_enabled=1']);
-        const before = bpfRunTime('probe_raw_tp');
+        const before = bpfRunTime('probe_raw_tp', others);
         const bps = iperf(l);
-        const after = bpfRunTime('probe_raw_tp');
+        const after = bpfRunTime('probe_raw_tp', others);
         spawnSync('sysctl', ['-qw', 'kernel.bpf_stats_enabled=0']);
         bpf = { ns: after.ns - before.ns, runs: after.runs - before.runs };
         void empty.stop().then((f) => (floor = f));
