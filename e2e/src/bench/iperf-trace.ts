@@ -122,12 +122,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'rt-bench-'));
   const out = join(dir, 'events.json');
   const traced = async (filter?: string): Promise<Run> => {
-    const args = [
-      'collect',
-      '-c',
-      'skb,skb-drop,skb-tracking,dev,ns',
-      ...TRACEPOINTS.flatMap((t) => ['-p', `tp:${t}`]),
-    ];
+    const args = ['collect', '-c', COLLECTORS, ...TRACEPOINTS.flatMap((t) => ['-p', `tp:${t}`])];
     if (filter) args.push('-f', filter);
     let bpf = { ns: 0, runs: 0 };
     let floor: number | undefined;
