@@ -74,6 +74,8 @@ export class RecordLines {
   private readonly formatter: RecordFormatter | undefined;
   private readonly tables: TableLookup[];
   private readonly enc = new TextEncoder();
+  /** Lines written by the formatter and by JS (records it handed back, and lines from line()). */
+  readonly written = { native: 0, js: 0 };
 
   constructor(
     layouts: RecordLayouts,
@@ -107,6 +109,7 @@ export class RecordLines {
       const used = this.used;
       const status = f.format(batch.buffer, batch.offsets, i, to, this.out, this.pos, this.ends, used);
       written += f.endsUsed - used;
+      this.written.native += f.endsUsed - used;
       this.pos = f.outPos;
       this.used = f.endsUsed;
       i = f.next;
@@ -132,9 +135,11 @@ export class RecordLines {
     const n = Buffer.byteLength(text);
     if (this.pos + n + 1 > this.out.length || this.used === this.ends.length) this.flush();
     if (n + 1 > this.out.length) {
+      this.written.js++;
       this.sink({ buf: Buffer.from(`${text}\n`), ends: Uint32Array.of(n + 1), count: 1 });
       return;
     }
+    this.written.js++;
     this.pos += this.out.write(text, this.pos, 'utf8');
     this.out[this.pos++] = 10;
     this.ends[this.used++] = this.pos;
