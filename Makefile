@@ -70,7 +70,7 @@ demo: build
 	@node e2e/dist/scenarios/journey-demo.js
 
 bench: build k8s
-	@node e2e/dist/bench/ringbuf-delivery.js && node e2e/dist/bench/iperf-trace.js && node e2e/dist/bench/cluster-pipeline.js \
+	@node e2e/dist/bench/ringbuf-delivery.js && node e2e/dist/bench/collect-userspace.js && node e2e/dist/bench/iperf-trace.js && node e2e/dist/bench/cluster-pipeline.js \
 	  && node e2e/dist/bench/query-memory.js && node e2e/dist/bench/cli-startup.js && node e2e/dist/bench/k8s-install.js
 
 # kubectl finds plugins as executables named kubectl-NAME on the PATH: link ours there

@@ -17,6 +17,7 @@
 
 #include "addon.h"
 #include "errors.h"
+#include "format-text.h"
 
 namespace rt {
 
@@ -25,6 +26,7 @@ namespace {
 // The ops and their arguments (all u32). Sizes are 1, 2, 4 or 8 bytes; offsets are from the
 // record's start; jumps are forward, counted in u32s from the end of the jump op.
 enum Op : uint32_t {
+  kEnd = 0,         // (the end of the program: Validate() puts it there)
   kLit = 1,         // idx: literal bytes
   kNum = 2,         // size off shift mask: decimal of (field >> shift) & mask (mask 0: all bits)
   kBool = 3,        // size off shift mask: true/false of (field >> shift) & mask
@@ -46,8 +48,6 @@ constexpr uint32_t kOpCount = sizeof(kArgs) / sizeof(kArgs[0]);
 enum Status : uint32_t { kDone = 0, kFull = 1, kFallback = 2, kNeed = 3 };
 
 enum State : uint32_t { kNext = 0, kOutPos = 1, kEnds = 2, kNeedTable = 3, kNeedKey = 4, kStateSize = 5 };
-
-const char kBase64Chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 inline bool SizeOk(uint32_t s) { return s == 1 || s == 2 || s == 4 || s == 8; }
 
@@ -75,88 +75,24 @@ inline uint64_t Load(const uint8_t* p, uint32_t size) {
   }
 }
 
-// Copies of known small sizes compile to a few vector moves; the output keeps kSlack bytes
-// free past any room() check, and every source has kSlack readable bytes past its end.
-constexpr size_t kSlack = 32;
-
-inline void CopySmall(uint8_t* dst, const uint8_t* src, size_t n) {
-  for (size_t k = 0; k < n; k += 16) memcpy(dst + k, src + k, 16);
-}
-
-// Decimal digits. Divisions by constants are multiplications (magic numbers checked by the
-// Granlund-Montgomery bound): GCC emits a 64-bit div, tens of cycles, for the plain expression.
-// A 64-bit value is cut into 8-digit pieces written with 32-bit arithmetic.
-const char kPairs[] =
-    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
-    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
-    "8081828384858687888990919293949596979899";
-
-inline uint32_t Div100(uint32_t v) { return static_cast<uint32_t>((static_cast<uint64_t>(v) * 0x51EB851Full) >> 37); }
-inline uint32_t Div10k(uint32_t v) { return static_cast<uint32_t>((static_cast<uint64_t>(v) * 0xD1B71759ull) >> 45); }
-inline uint64_t Div1e8(uint64_t v) {
-  return static_cast<uint64_t>((static_cast<unsigned __int128>(v) * 0xABCC77118461CEFDull) >> 90);
-}
-
-inline void Four(uint8_t* o, uint32_t v) {
-  const uint32_t a = Div100(v);
-  memcpy(o, kPairs + 2 * a, 2);
-  memcpy(o + 2, kPairs + 2 * (v - 100 * a), 2);
-}
-
-// Exactly 8 digits, leading zeros included: v < 10^8.
-inline void Eight(uint8_t* o, uint32_t v) {
-  const uint32_t a = Div10k(v);
-  Four(o, a);
-  Four(o + 4, v - 10000 * a);
-}
-
-// v < 10^8, no leading zeros.
-inline uint8_t* Small(uint8_t* o, uint32_t v) {
-  const size_t n = v < 10        ? 1
-                   : v < 100     ? 2
-                   : v < 1000    ? 3
-                   : v < 10000   ? 4
-                   : v < 100000  ? 5
-                   : v < 1000000 ? 6
-                   : v < 10000000 ? 7
-                                  : 8;
-  uint8_t* p = o + n;
-  while (v >= 100) {
-    const uint32_t q = Div100(v);
-    p -= 2;
-    memcpy(p, kPairs + 2 * (v - 100 * q), 2);
-    v = q;
-  }
-  if (v >= 10)
-    memcpy(p - 2, kPairs + 2 * v, 2);
-  else
-    p[-1] = static_cast<uint8_t>('0' + v);
-  return o + n;
-}
-
-inline uint8_t* Decimal(uint8_t* o, uint64_t v) {
-  if (v < 100000000) return Small(o, static_cast<uint32_t>(v));
-  const uint64_t hi = Div1e8(v);
-  const uint32_t lo = static_cast<uint32_t>(v - hi * 100000000);
-  if (hi < 100000000) {
-    o = Small(o, static_cast<uint32_t>(hi));
-  } else {
-    const uint64_t top = Div1e8(hi);  // < 1845
-    o = Small(o, static_cast<uint32_t>(top));
-    Eight(o, static_cast<uint32_t>(hi - top * 100000000));
-    o += 8;
-  }
-  Eight(o, lo);
-  return o + 8;
-}
-
-template <typename T>
-bool TypedArg(const Napi::CallbackInfo& info, size_t i, T* out, const char* name) {
-  if (info.Length() <= i || !info[i].IsTypedArray()) {
-    ThrowType(info.Env(), std::string(name) + " must be a typed array");
+// A Uint8Array (a Buffer too) or a Uint32Array argument, nothing else.
+bool TypedArg(const Napi::CallbackInfo& info, size_t i, Napi::Uint8Array* out, const char* name) {
+  if (info.Length() <= i || !info[i].IsTypedArray() ||
+      info[i].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+    ThrowType(info.Env(), std::string(name) + " must be a Uint8Array");
     return false;
   }
-  *out = info[i].As<T>();
+  *out = info[i].As<Napi::Uint8Array>();
+  return true;
+}
+
+bool TypedArg(const Napi::CallbackInfo& info, size_t i, Napi::Uint32Array* out, const char* name) {
+  if (info.Length() <= i || !info[i].IsTypedArray() ||
+      info[i].As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array) {
+    ThrowType(info.Env(), std::string(name) + " must be a Uint32Array");
+    return false;
+  }
+  *out = info[i].As<Napi::Uint32Array>();
   return true;
 }
 
@@ -200,8 +136,9 @@ class RecordFormatter : public Napi::ObjectWrap<RecordFormatter> {
 
  private:
   // Every op known, its arguments in the program, sizes valid, literals and tables existing,
-  // jumps landing on an op (or the end): the loop in Format() then trusts the program.
-  std::string Validate() const {
+  // jumps landing on an op (or the end): Run() then trusts the program. Adds up the longest
+  // line it can write, and ends it with kEnd.
+  std::string Validate() {
     std::vector<bool> starts(ops_.size() + 1, false);
     std::vector<size_t> targets;
     size_t pc = 0;
@@ -215,19 +152,24 @@ class RecordFormatter : public Napi::ObjectWrap<RecordFormatter> {
       switch (op) {
         case kLit:
           if (a[0] >= literals_.size()) return "no literal " + std::to_string(a[0]);
+          staticMax_ += literals_[a[0]].len;
           break;
         case kNum:
         case kBool:
           if (!SizeOk(a[0]) || (a[0] == 8 && (a[2] || a[3])) || a[2] > 31) return "bad number field";
+          staticMax_ += 20;
           break;
         case kStr:
           if (a[1] == 0 || a[1] > 4096) return "bad string length";
+          staticMax_ += 6 * static_cast<size_t>(a[1]) + 2;
           break;
         case kBase64:
           if (!SizeOk(a[0]) || a[3] > (1u << 20)) return "bad base64 field";
+          staticMax_ += (static_cast<size_t>(a[3]) + 2) / 3 * 4;
           break;
         case kTable:
           if (a[0] >= tables_.size() || !SizeOk(a[1]) || a[1] == 8) return "bad table op";
+          tableOps_++;
           break;
         case kJumpZero:
         case kJumpNonZero:
@@ -248,6 +190,7 @@ class RecordFormatter : public Napi::ObjectWrap<RecordFormatter> {
     starts[ops_.size()] = true;
     for (size_t t : targets)
       if (t > ops_.size() || !starts[t]) return "a jump lands inside an op";
+    ops_.push_back(kEnd);
     return "";
   }
 
@@ -260,6 +203,7 @@ class RecordFormatter : public Napi::ObjectWrap<RecordFormatter> {
     std::string& e = tables_[table][key];
     e.assign(reinterpret_cast<const char*>(bytes.Data()), bytes.ByteLength());
     e.append(kSlack, '\0');  // read past by CopySmall
+    if (bytes.ByteLength() > maxEntry_) maxEntry_ = bytes.ByteLength();
     return info.Env().Undefined();
   }
 
@@ -300,7 +244,8 @@ class RecordFormatter : public Napi::ObjectWrap<RecordFormatter> {
         break;
       }
       size_t pos = outPos;
-      status = Run(base + at, len, o, outLen, &pos, state);
+      status = outPos + MaxLine() <= outLen ? Run<false>(base + at, len, o, outLen, &pos, state)
+                                            : Run<true>(base + at, len, o, outLen, &pos, state);
       if (status != kDone) break;
       o[pos++] = '\n';
       outPos = static_cast<uint32_t>(pos);
@@ -313,152 +258,119 @@ class RecordFormatter : public Napi::ObjectWrap<RecordFormatter> {
   }
 
   // One record into out[*pos..]; *pos moves only when the whole line (and its '\n') fits.
+  // Checked: every write makes sure of its room first; unchecked (the usual case), the room for
+  // the longest line the program can write was made sure of before.
+  template <bool Checked>
   Status Run(const uint8_t* r, size_t len, uint8_t* out, size_t outLen, size_t* posInOut, uint32_t* state) const {
     size_t pos = *posInOut;
     // Room for n more bytes and the line's '\n'.
-    auto room = [&](size_t n) { return pos + n + 1 + kSlack <= outLen; };
+    auto room = [&](size_t n) { return !Checked || pos + n + 1 + kSlack <= outLen; };
     auto field = [&](uint32_t size, uint32_t off, uint64_t* v) {
       if (static_cast<size_t>(off) + size > len) return false;
       *v = Load(r + off, size);
       return true;
     };
+    // Threaded dispatch: each op jumps to the next itself (one indirect branch per op site
+    // predicts far better than one shared by all). The program ends with kEnd (Validate()).
+    static const void* const kLabels[] = {&&end,      &&lit,   &&num,        &&boolean,     &&str,
+                                          &&base64,   &&table, &&jump_zero,  &&jump_nonzero, &&jump,
+                                          &&js_if_any, &&js_if_not, &&js_if_short};
+    static_assert(sizeof(kLabels) / sizeof(kLabels[0]) == kOpCount, "a label per op");
     const uint32_t* p = ops_.data();
-    const uint32_t* end = p + ops_.size();
+    const uint32_t* a = p;
     uint64_t v = 0;
-    while (p < end) {
-      const uint32_t op = *p;
-      const uint32_t* a = p + 1;
-      p += 1 + kArgs[op];
-      switch (op) {
-        case kLit: {
-          const Literal& l = literals_[a[0]];
-          if (!room(l.len)) return kFull;
-          CopySmall(out + pos, litBytes_.data() + l.start, l.len);
-          pos += l.len;
-          break;
-        }
-        case kNum:
-        case kBool: {
-          if (!field(a[0], a[1], &v)) return kFallback;
-          v >>= a[2];
-          if (a[3]) v &= a[3];
-          if (!room(20)) return kFull;
-          if (op == kNum) {
-            pos = Decimal(out + pos, v) - out;
-          } else {
-            const char* t = v ? "true" : "false";
-            size_t n = v ? 4 : 5;
-            memcpy(out + pos, t, n);
-            pos += n;
-          }
-          break;
-        }
-        case kStr: {
-          const uint32_t off = a[0], max = a[1];
-          if (static_cast<size_t>(off) + max > len) return kFallback;
-          if (!room(6 * static_cast<size_t>(max) + 2)) return kFull;
-          out[pos++] = '"';
-          for (uint32_t k = 0; k < max; k++) {
-            const uint8_t c = r[off + k];
-            if (c == 0) break;
-            if (c >= 0x80) return kFallback;  // UTF-8 (or not): JS decodes it as JS does
-            if (c == '"' || c == '\\') {
-              out[pos++] = '\\';
-              out[pos++] = c;
-            } else if (c < 0x20) {
-              // JSON.stringify's escapes: the short ones, else \u00XX in lower case
-              static const char kShort[] = "btn\0fr";
-              out[pos++] = '\\';
-              if (c >= 8 && c <= 13 && c != 11) {
-                out[pos++] = kShort[c - 8];
-              } else {
-                static const char kHex[] = "0123456789abcdef";
-                memcpy(out + pos, "u00", 3);
-                pos += 3;
-                out[pos++] = kHex[c >> 4];
-                out[pos++] = kHex[c & 15];
-              }
-            } else {
-              out[pos++] = c;
-            }
-          }
-          out[pos++] = '"';
-          break;
-        }
-        case kBase64: {
-          if (!field(a[0], a[1], &v)) return kFallback;
-          const uint32_t dataOff = a[2], max = a[3];
-          if (v > max || dataOff + v > len) return kFallback;
-          const size_t n = static_cast<size_t>(v);
-          if (!room((n + 2) / 3 * 4)) return kFull;
-          const uint8_t* s = r + dataOff;
-          size_t k = 0;
-          for (; k + 3 <= n; k += 3) {
-            const uint32_t w = (s[k] << 16) | (s[k + 1] << 8) | s[k + 2];
-            out[pos++] = kBase64Chars[w >> 18];
-            out[pos++] = kBase64Chars[(w >> 12) & 63];
-            out[pos++] = kBase64Chars[(w >> 6) & 63];
-            out[pos++] = kBase64Chars[w & 63];
-          }
-          if (n - k == 1) {
-            const uint32_t w = s[k] << 16;
-            out[pos++] = kBase64Chars[w >> 18];
-            out[pos++] = kBase64Chars[(w >> 12) & 63];
-            out[pos++] = '=';
-            out[pos++] = '=';
-          } else if (n - k == 2) {
-            const uint32_t w = (s[k] << 16) | (s[k + 1] << 8);
-            out[pos++] = kBase64Chars[w >> 18];
-            out[pos++] = kBase64Chars[(w >> 12) & 63];
-            out[pos++] = kBase64Chars[(w >> 6) & 63];
-            out[pos++] = '=';
-          }
-          break;
-        }
-        case kTable: {
-          if (!field(a[1], a[2], &v)) return kFallback;
-          const auto& t = tables_[a[0]];
-          auto it = t.find(static_cast<uint32_t>(v));
-          if (it == t.end()) {
-            state[kNeedTable] = a[0];
-            state[kNeedKey] = static_cast<uint32_t>(v);
-            return kNeed;
-          }
-          const size_t n = it->second.size() - kSlack;
-          if (!room(n)) return kFull;
-          CopySmall(out + pos, reinterpret_cast<const uint8_t*>(it->second.data()), n);
-          pos += n;
-          break;
-        }
-        case kJumpZero:
-        case kJumpNonZero: {
-          if (!field(a[0], a[1], &v)) return kFallback;
-          const bool zero = (v & a[2]) == 0;
-          if (zero == (op == kJumpZero)) p += a[3];
-          break;
-        }
-        case kJump:
-          p += a[0];
-          break;
-        case kJsIfAny:
-          if (!field(a[0], a[1], &v)) return kFallback;
-          if (v & a[2]) return kFallback;
-          break;
-        case kJsIfNot:
-          if (!field(a[0], a[1], &v)) return kFallback;
-          if (v != a[2]) return kFallback;
-          break;
-        case kJsIfShort:
-          if (len < a[0]) return kFallback;
-          break;
-        default:
-          return kFallback;
-      }
+#define RT_NEXT()          \
+  do {                     \
+    a = p + 1;             \
+    p += 1 + kArgs[*p];    \
+    goto* kLabels[a[-1]];  \
+  } while (0)
+    RT_NEXT();
+  lit: {
+    const Literal& l = literals_[a[0]];
+    if (!room(l.len)) return kFull;
+    CopySmall(out + pos, litBytes_.data() + l.start, l.len);
+    pos += l.len;
+    RT_NEXT();
+  }
+  num:
+    if (!field(a[0], a[1], &v)) return kFallback;
+    v >>= a[2];
+    if (a[3]) v &= a[3];
+    if (!room(20)) return kFull;
+    pos = Decimal(out + pos, v) - out;
+    RT_NEXT();
+  boolean:
+    if (!field(a[0], a[1], &v)) return kFallback;
+    v >>= a[2];
+    if (a[3]) v &= a[3];
+    if (!room(5)) return kFull;
+    memcpy(out + pos, v ? "true " : "false", 5);  // 5 bytes either way; "true" moves 4
+    pos += v ? 4 : 5;
+    RT_NEXT();
+  str: {
+    const uint32_t off = a[0], max = a[1];
+    if (static_cast<size_t>(off) + max > len) return kFallback;
+    if (!room(6 * static_cast<size_t>(max) + 2)) return kFull;
+    uint8_t* o = JsonString(out + pos, r + off, max);
+    if (!o) return kFallback;  // not ASCII: JS decodes it as JS does
+    pos = o - out;
+    RT_NEXT();
+  }
+  base64: {
+    if (!field(a[0], a[1], &v)) return kFallback;
+    const uint32_t dataOff = a[2], max = a[3];
+    if (v > max || dataOff + v > len) return kFallback;
+    if (!room((v + 2) / 3 * 4)) return kFull;
+    pos = Base64(out + pos, r + dataOff, static_cast<size_t>(v)) - out;
+    RT_NEXT();
+  }
+  table: {
+    if (!field(a[1], a[2], &v)) return kFallback;
+    const auto& t = tables_[a[0]];
+    auto it = t.find(static_cast<uint32_t>(v));
+    if (it == t.end()) {
+      state[kNeedTable] = a[0];
+      state[kNeedKey] = static_cast<uint32_t>(v);
+      return kNeed;
     }
+    const size_t n = it->second.size() - kSlack;
+    if (!room(n)) return kFull;
+    CopySmall(out + pos, reinterpret_cast<const uint8_t*>(it->second.data()), n);
+    pos += n;
+    RT_NEXT();
+  }
+  jump_zero:
+    if (!field(a[0], a[1], &v)) return kFallback;
+    if ((v & a[2]) == 0) p += a[3];
+    RT_NEXT();
+  jump_nonzero:
+    if (!field(a[0], a[1], &v)) return kFallback;
+    if ((v & a[2]) != 0) p += a[3];
+    RT_NEXT();
+  jump:
+    p += a[0];
+    RT_NEXT();
+  js_if_any:
+    if (!field(a[0], a[1], &v)) return kFallback;
+    if (v & a[2]) return kFallback;
+    RT_NEXT();
+  js_if_not:
+    if (!field(a[0], a[1], &v)) return kFallback;
+    if (v != a[2]) return kFallback;
+    RT_NEXT();
+  js_if_short:
+    if (len < a[0]) return kFallback;
+    RT_NEXT();
+#undef RT_NEXT
+  end:
     if (!room(0)) return kFull;
     *posInOut = pos;
     return kDone;
   }
+
+  // The longest line the program can write (tables: their longest entry so far), slack included.
+  size_t MaxLine() const { return staticMax_ + tableOps_ * maxEntry_ + 1 + kSlack; }
 
   friend void InitFormatter(Napi::Env env, Napi::Object exports);
 
@@ -468,6 +380,8 @@ class RecordFormatter : public Napi::ObjectWrap<RecordFormatter> {
   };
   std::vector<uint8_t> litBytes_;
   std::vector<Literal> literals_;
+  // What MaxLine() adds up: the ops but tables, the table ops, the longest table entry.
+  size_t staticMax_ = 0, tableOps_ = 0, maxEntry_ = 0;
   std::vector<std::unordered_map<uint32_t, std::string>> tables_;
   Napi::Reference<Napi::Uint32Array> state_;
 };

@@ -137,3 +137,12 @@ test('programs it could misrun are refused, saying why', () => {
     expect(() => new RecordFormatter(program(ops, ['a']))).toThrow(why);
   }
 });
+
+test('records and buffers of the wrong kind are refused, not misread', () => {
+  const f = new RecordFormatter(program([FormatOp.LIT, 0], ['a']));
+  const out = Buffer.alloc(64);
+  const ends = new Uint32Array(1);
+  const wrong = new Uint16Array(8) as unknown as Uint8Array;
+  expect(() => f.format(wrong, Uint32Array.of(0, 1), 0, 1, out, 0, ends, 0)).toThrow(/data must be a Uint8Array/);
+  expect(() => f.format(Buffer.alloc(1), Uint32Array.of(0, 1), 0, 2, out, 0, ends, 0)).toThrow(/out of range/);
+});
