@@ -1,6 +1,6 @@
-// A section's JSON as a template over the record's fields: the program the native formatter
-// runs (@retrace/ebpf-loader's RecordFormatter), and a JS runner of the same program for the
-// records the formatter hands back. One description, two writers, the same bytes.
+// A section's JSON as a template over the record's fields, made once into two writers: the
+// program the native formatter runs (@retrace/ebpf-loader's RecordFormatter), and JS closures
+// doing the same for the records the formatter hands back. One description, the same bytes.
 import { FormatOp, type FormatProgram } from '@retrace/ebpf-loader';
 import { integerJson } from '@retrace/events';
 import { cstr } from './record-header.js';
@@ -30,18 +30,26 @@ function scalar(f: Field, what: string, wide = true): number {
 /** A table's text for a field's value (undefined: JS writes the record). */
 export type TableLookup = (value: number) => string | undefined;
 
+/** Text from a record (a part of the JS writer). */
+type Part = (r: RecordRef) => string;
+
 export class JsonTemplate {
   private readonly ops: number[] = [];
   private readonly literals: string[] = [];
   /** Where the last op, a literal, starts: the next literal joins it (no jump lands between). */
   private openLiteral = -1;
   readonly tables: TableLookup[] = [];
+  /** The JS writer as it is made: literal text, or a part reading the record; a list per open condition. */
+  private readonly js: (string | Part)[][] = [[]];
 
   /** `present`: the record's field of section bits, which ifPresent() tests. */
   constructor(readonly present: Field) {}
 
   lit(text: string): this {
     if (!text) return this;
+    const parts = this.parts();
+    if (typeof parts[parts.length - 1] === 'string') parts[parts.length - 1] += text;
+    else parts.push(text);
     if (this.openLiteral >= 0) {
       const idx = this.ops[this.openLiteral + 1] as number;
       this.literals[idx] += text;
@@ -55,39 +63,78 @@ export class JsonTemplate {
 
   /** The field in decimal; `shift` and `mask` pick bits (fields of at most 4 bytes). */
   num(f: Field, shift = 0, mask = 0): this {
-    return this.op(FormatOp.NUM, scalar(f, 'a number', !shift && !mask), f.off, shift, mask);
+    const size = scalar(f, 'a number', !shift && !mask);
+    const at = f.off;
+    this.parts().push(
+      size === 8
+        ? (r) => integerJson(r.view.getBigUint64(r.at + at, true))
+        : (r) => String(picked(r, size, at, shift, mask)),
+    );
+    return this.op(FormatOp.NUM, size, at, shift, mask);
   }
 
   /** true or false: whether the picked bits are set. */
   bool(f: Field, shift = 0, mask = 0): this {
-    return this.op(FormatOp.BOOL, scalar(f, 'a boolean', !shift && !mask), f.off, shift, mask);
+    const size = scalar(f, 'a boolean', !shift && !mask);
+    const at = f.off;
+    this.parts().push(
+      size === 8
+        ? (r) => String(r.view.getBigUint64(r.at + at, true) !== 0n)
+        : (r) => String(picked(r, size, at, shift, mask) !== 0),
+    );
+    return this.op(FormatOp.BOOL, size, at, shift, mask);
   }
 
   /** A JSON string of the field's bytes up to the first NUL (at most `max`). */
   str(off: number, max: number): this {
+    this.parts().push((r) => JSON.stringify(cstr(r.buf, r.at + off, max)));
     return this.op(FormatOp.STR, off, max);
   }
 
   /** Base64 of `len` (a field) bytes at `off`, at most `max` of them. */
   base64(len: Field, off: number, max: number): this {
-    return this.op(FormatOp.BASE64, scalar(len, 'a length'), len.off, off, max);
+    const size = scalar(len, 'a length');
+    const at = len.off;
+    // As the decoder does: the length as recorded (the formatter hands longer ones to JS).
+    this.parts().push((r) => r.buf.toString('base64', r.at + off, r.at + off + fieldValue(r, size, at)));
+    return this.op(FormatOp.BASE64, size, at, off, max);
   }
 
   /** The lookup's text for the field's value, kept once asked for (an enum's names, say). */
   table(f: Field, lookup: TableLookup): this {
+    const size = scalar(f, 'a table key', false);
+    const at = f.off;
+    const index = this.tables.length;
+    this.parts().push((r) => {
+      const v = fieldValue(r, size, at);
+      const text = lookup(v);
+      if (text === undefined) throw new RangeError(`no text for value ${v} (formatter table ${index})`);
+      return text;
+    });
     this.tables.push(lookup);
     return this.op(FormatOp.TABLE, this.tables.length - 1, scalar(f, 'a table key', false), f.off);
   }
 
   /** `then` when any bit of `mask` is set in the field, else `otherwise` (mask: the bits, none is none). */
   ifAny(f: Field, mask: number, then: (t: this) => void, otherwise?: (t: this) => void): this {
-    const skipThen = this.jump(FormatOp.JUMP_ZERO, scalar(f, 'a condition'), f.off, mask);
-    then(this);
-    if (!otherwise) return this.land(skipThen);
-    const skipElse = this.jump(FormatOp.JUMP);
-    this.land(skipThen);
-    otherwise(this);
-    return this.land(skipElse);
+    const size = scalar(f, 'a condition');
+    const at = f.off;
+    const skipThen = this.jump(FormatOp.JUMP_ZERO, size, at, mask);
+    const yes = this.nested(() => then(this));
+    let no: Part = () => '';
+    if (!otherwise) this.land(skipThen);
+    else {
+      const skipElse = this.jump(FormatOp.JUMP);
+      this.land(skipThen);
+      no = this.nested(() => otherwise(this));
+      this.land(skipElse);
+    }
+    this.parts().push(
+      size === 8
+        ? (r) => ((r.view.getBigUint64(r.at + at, true) & BigInt(mask)) !== 0n ? yes(r) : no(r))
+        : (r) => ((fieldValue(r, size, at) & mask) !== 0 ? yes(r) : no(r)),
+    );
+    return this;
   }
 
   /** ifAny over the record's section bits. */
@@ -119,12 +166,21 @@ export class JsonTemplate {
     };
   }
 
-  /** The same program run in JS over a record: the text the formatter would write. */
-  runner(): (r: RecordRef) => string {
-    const ops = Uint32Array.from(this.ops);
-    const literals = [...this.literals];
-    const tables = [...this.tables];
-    return (r) => runTemplate(ops, literals, tables, r);
+  /** The JS writer: over a record, the text the formatter writes (its JS checks pass). */
+  runner(): Part {
+    if (this.js.length !== 1) throw new TemplateError('runner() inside a condition');
+    return compile(this.parts());
+  }
+
+  private parts(): (string | Part)[] {
+    return this.js[this.js.length - 1] as (string | Part)[];
+  }
+
+  /** The JS writer of what `build` adds. */
+  private nested(build: () => void): Part {
+    this.js.push([]);
+    build();
+    return compile(this.js.pop() ?? []);
   }
 
   private op(...words: number[]): this {
@@ -156,67 +212,17 @@ function picked(r: RecordRef, size: number, off: number, shift: number, mask: nu
   return mask ? (v & mask) >>> 0 : v;
 }
 
-/** The JS writer of a program: what formatter.cc writes, for records it hands back (JS_IF ops pass). */
-function runTemplate(ops: Uint32Array, literals: string[], tables: TableLookup[], r: RecordRef): string {
-  let s = '';
-  let pc = 0;
-  const a = (k: number): number => ops[pc + k] as number;
-  while (pc < ops.length) {
-    switch (ops[pc]) {
-      case FormatOp.LIT:
-        s += literals[a(1)];
-        pc += 2;
-        break;
-      case FormatOp.NUM:
-        s +=
-          a(1) === 8 ? integerJson(r.view.getBigUint64(r.at + a(2), true)) : String(picked(r, a(1), a(2), a(3), a(4)));
-        pc += 5;
-        break;
-      case FormatOp.BOOL:
-        s += a(1) === 8 ? r.view.getBigUint64(r.at + a(2), true) !== 0n : picked(r, a(1), a(2), a(3), a(4)) !== 0;
-        pc += 5;
-        break;
-      case FormatOp.STR:
-        s += JSON.stringify(cstr(r.buf, r.at + a(1), a(2)));
-        pc += 3;
-        break;
-      case FormatOp.BASE64: {
-        const p = r.at + a(3);
-        s += r.buf.toString('base64', p, p + fieldValue(r, a(1), a(2)));
-        pc += 5;
-        break;
-      }
-      case FormatOp.TABLE: {
-        const v = fieldValue(r, a(2), a(3));
-        const text = tables[a(1)]?.(v);
-        if (text === undefined) throw new RangeError(`no text for value ${v} (formatter table ${a(1)})`);
-        s += text;
-        pc += 4;
-        break;
-      }
-      case FormatOp.JUMP_ZERO:
-      case FormatOp.JUMP_NONZERO: {
-        const set =
-          a(1) === 8
-            ? (r.view.getBigUint64(r.at + a(2), true) & BigInt(a(3))) !== 0n
-            : (fieldValue(r, a(1), a(2)) & a(3)) !== 0;
-        const jump = set === (ops[pc] === FormatOp.JUMP_NONZERO);
-        pc += 5 + (jump ? a(4) : 0);
-        break;
-      }
-      case FormatOp.JUMP:
-        pc += 2 + a(1);
-        break;
-      case FormatOp.JS_IF_ANY:
-      case FormatOp.JS_IF_NOT:
-        pc += 4;
-        break;
-      case FormatOp.JS_IF_SHORT:
-        pc += 2;
-        break;
-      default:
-        throw new RangeError(`formatter op ${ops[pc]} unknown at ${pc}`);
-    }
+/** One function over a record from the parts of a writer. */
+function compile(parts: readonly (string | Part)[]): Part {
+  if (parts.length === 0) return () => '';
+  if (parts.length === 1) {
+    const p = parts[0] as string | Part;
+    return typeof p === 'string' ? () => p : p;
   }
-  return s;
+  const list = [...parts];
+  return (r) => {
+    let s = '';
+    for (const p of list) s += typeof p === 'string' ? p : p(r);
+    return s;
+  };
 }
