@@ -71,8 +71,10 @@ demo: build
 
 bench: build k8s
 	@$(MAKE) --no-print-directory -C bpf stages >/dev/null
-	@node e2e/dist/bench/ringbuf-delivery.js && node e2e/dist/bench/iperf-trace.js && node e2e/dist/bench/bpf-stages.js && node e2e/dist/bench/cluster-pipeline.js \
-	  && node e2e/dist/bench/query-memory.js && node e2e/dist/bench/cli-startup.js && node e2e/dist/bench/attach.js && node e2e/dist/bench/k8s-install.js
+	@node e2e/dist/bench/ringbuf-delivery.js && node e2e/dist/bench/collect-userspace.js \
+	  && node e2e/dist/bench/iperf-trace.js && node e2e/dist/bench/bpf-stages.js && node e2e/dist/bench/bpf-ops.js \
+	  && node e2e/dist/bench/cluster-pipeline.js && node e2e/dist/bench/query-memory.js \
+	  && node e2e/dist/bench/cli-startup.js && node e2e/dist/bench/attach.js && node e2e/dist/bench/k8s-install.js
 
 # kubectl finds plugins as executables named kubectl-NAME on the PATH: link ours there
 # (PREFIX=/usr/local by default; `make install-plugin PREFIX=$HOME/.local` for one user).

@@ -18,6 +18,9 @@ export { chooseCollectors, collectorCheck, kernelCheck, withNeeds, type Collecto
 export { collectorSections } from './collectors/sections.js';
 export { RecordDecoder, RecordError, type ProbeIdentity } from './decode/record.js';
 export { RecordJsonWriter } from './decode/record-json.js';
+export { batchReader, type BatchReaderOptions } from './session/batch-reader.js';
+export { RecordLines, lineTemplate, type JsonLines, type JsonLinesSink } from './decode/record-lines.js';
+export { JsonTemplate, TemplateError, type Field, type TableLookup } from './decode/json-template.js';
 export { section, partSection, type SectionCodec, type RecordRef } from './decode/section.js';
 export { loadLayouts, partPlace, LayoutError, Sec, ProbeFlag, type RecordLayouts } from './decode/layout.js';
 export { DropReasons } from './collectors/skb-drop/drop-reasons.js';

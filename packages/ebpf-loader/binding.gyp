@@ -13,7 +13,8 @@
         "native/pcap.cc",
         "native/splice.cc",
         "native/netlink.cc",
-        "native/clock.cc"
+        "native/clock.cc",
+        "native/formatter.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],

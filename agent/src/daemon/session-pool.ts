@@ -8,7 +8,10 @@ import type { Event } from '@retrace/events';
 import { TracingSession, type SessionOptions } from '../session/session.js';
 
 /** What decides a session (callbacks excluded: the pool owns them). */
-export type SessionConfig = Omit<SessionOptions, 'onEvent' | 'onJson' | 'onNote' | 'onRecordError'>;
+export type SessionConfig = Omit<
+  SessionOptions,
+  'onEvent' | 'onJson' | 'onJsonLines' | 'onRecords' | 'onNote' | 'onRecordError'
+>;
 
 export interface SessionUser {
   onEvent(ev: Event): void;

@@ -2,6 +2,7 @@
 // (the Event decoder and the direct JSON writer).
 import type { StructLayout } from '@retrace/ebpf-loader';
 import { EVENT_VERSION } from './layout.js';
+import type { Field } from './json-template.js';
 
 export class RecordError extends Error {
   constructor(message: string) {
@@ -22,6 +23,14 @@ export function requireOffsets(layout: StructLayout, names: readonly string[]): 
   if (missing.length)
     throw new RecordError(`struct ${layout.name} lacks ${missing.join(', ')}: decoder and BPF differ (make build)`);
   return o;
+}
+
+/** Fields a reader needs, with their sizes (for templates); a missing one is an error, as above. */
+export function requireFields<N extends string>(layout: StructLayout, names: readonly N[]): Record<N, Field> {
+  requireOffsets(layout, names);
+  return Object.fromEntries(
+    names.map((n) => [n, { off: layout.fields[n]?.offset ?? 0, size: layout.fields[n]?.size ?? 0 }]),
+  ) as Record<N, Field>;
 }
 
 /** A record that says it has a ct, nft or ovs part must have room for it. */

@@ -1,10 +1,13 @@
-// Record -> JSON line directly, for `collect -o FILE` without printing: no Event object, no
-// generic serializer. It must write exactly what stringifyEvent(RecordDecoder.decode(...))
-// writes (same fields, same order); a test compares the two on live records.
+// Record -> JSON line in JS, without an Event for the sections that have templates (their
+// program run in JS): the records the native formatter hands back (stack traces, parts without
+// a template, text that is not ASCII). It must write exactly what
+// stringifyEvent(RecordDecoder.decode(...)) writes (same fields, same order); a test compares
+// the two on live records.
 import { integerJson } from '@retrace/events';
 import { Sec, baseRecordSize, type RecordLayouts } from './layout.js';
 import type { ProbeIdentity } from './record.js';
 import { checkRecord, cstr, requireOffsets } from './record-header.js';
+import { JsonTemplate } from './json-template.js';
 import { inSchemaOrder, recordRef, type RecordRef, type SectionCodec } from './section.js';
 
 const HEADER = ['version', 'probe_id', 'present', 'cpu', 'timestamp', 'pid', 'tgid', 'comm', 'stack_id'] as const;
@@ -14,7 +17,8 @@ export class RecordJsonWriter {
   private readonly header: { size: number; version: number; probeId: number };
   /** Per probe: the constant `"kernel":{"symbol":..,"probe_type":..` prefix. */
   private readonly kernelPrefix: string[];
-  private readonly sections: SectionCodec[];
+  /** Per section in the schema's order: its JSON (`,"key":{...}` or ''). */
+  private readonly sections: ((r: RecordRef) => string)[];
   private readonly r: RecordRef = recordRef();
 
   constructor(
@@ -29,7 +33,13 @@ export class RecordJsonWriter {
     this.kernelPrefix = probes.map(
       (p) => `"kernel":{"symbol":${JSON.stringify(p.symbol)},"probe_type":${JSON.stringify(p.probeType)}`,
     );
-    this.sections = inSchemaOrder(sections);
+    const present = { off: this.o.present, size: layouts.event.fields['present']?.size ?? 4 };
+    this.sections = inSchemaOrder(sections).map((c) => {
+      if (!c.template) return (r) => c.decodedJson(r);
+      const t = new JsonTemplate(present);
+      c.template(t);
+      return t.runner();
+    });
   }
 
   /** Undefined for records this fast path does not cover (USDT): use the decoder for those. */
@@ -51,10 +61,7 @@ export class RecordJsonWriter {
     r.at = base;
     r.len = len;
     r.present = present;
-    for (const c of this.sections) {
-      const part = c.json(r);
-      if (part !== undefined) s += `,${part}`;
-    }
+    for (const json of this.sections) s += json(r);
     return `${s}}`;
   }
 }

@@ -3,6 +3,7 @@
 import { stringifyEvent, type Event } from '@retrace/events';
 import { partPlace, type PartName, type RecordLayouts } from './layout.js';
 import { checkPartRoom } from './record-header.js';
+import type { JsonTemplate } from './json-template.js';
 
 /** The record being read. Readers reuse one object per record: a codec must not keep it. */
 export interface RecordRef {
@@ -29,18 +30,30 @@ export interface SectionCodec {
   readonly key: string;
   /** Sets the section on the event when the record has it. */
   decodeInto(ev: Event, r: RecordRef): void;
-  /** The section as JSON (`"key":{...}`) when the record has it. */
-  json(r: RecordRef): string | undefined;
+  /**
+   * The section's JSON as a template over the record (`,"key":{...}` when the record has the
+   * section, nothing otherwise): the native formatter runs it, and so does the JS writer.
+   */
+  readonly template?: (t: JsonTemplate) => void;
+  /**
+   * A section without a template: the section bits that say a record has it (such records are
+   * written in JS; without bits, every record is).
+   */
+  readonly bits?: number;
+  /** The section's JSON from its decoder (`,"key":{...}`, or '' when the record lacks it). */
+  decodedJson(r: RecordRef): string;
 }
 
 /**
- * A codec from a decoder; `json` is the fast path of sections every record has (written
- * straight from the record), and defaults to the schema's writer over the decoded section.
+ * A codec from a decoder and, for sections every record has, the template the JSON writers run
+ * (written straight from the record, no Event in between); without one, JSON comes from the
+ * decoded section.
  */
 export function section<K extends keyof Event>(
   key: K,
   decode: (r: RecordRef) => Event[K] | undefined,
-  json?: (r: RecordRef) => string | undefined,
+  template?: (t: JsonTemplate) => void,
+  bits?: number,
 ): SectionCodec {
   return {
     key,
@@ -48,13 +61,13 @@ export function section<K extends keyof Event>(
       const v = decode(r);
       if (v !== undefined) ev[key] = v;
     },
-    json:
-      json ??
-      ((r) => {
-        const v = decode(r);
-        // `{"key":...}` in the schema's field order, without its braces.
-        return v === undefined ? undefined : stringifyEvent({ [key]: v } as Event).slice(1, -1);
-      }),
+    ...(template ? { template } : {}),
+    ...(bits !== undefined ? { bits } : {}),
+    decodedJson(r) {
+      const v = decode(r);
+      // `,"key":...` in the schema's field order: the event's braces become the comma.
+      return v === undefined ? '' : `,${stringifyEvent({ [key]: v } as Event).slice(1, -1)}`;
+    },
   };
 }
 
@@ -76,9 +89,14 @@ export function partSection<K extends keyof Event>(
   decode: (view: DataView, buf: Buffer, at: number) => Event[K],
 ): SectionCodec {
   const place = partPlace(layouts, part);
-  return section(key, (r) => {
-    if (!(r.present & place.bit)) return undefined;
-    checkPartRoom(r.len, place.end, part);
-    return decode(r.view, r.buf, r.at + place.offset);
-  });
+  return section(
+    key,
+    (r) => {
+      if (!(r.present & place.bit)) return undefined;
+      checkPartRoom(r.len, place.end, part);
+      return decode(r.view, r.buf, r.at + place.offset);
+    },
+    undefined,
+    place.bit,
+  );
 }

@@ -1,8 +1,9 @@
 // What a tracing session is given, and what it counts. Collectors add their own options
 // (CollectorOptions, collectors/index.ts).
-import type { FeatureReport } from '@retrace/ebpf-loader';
+import type { FeatureReport, RecordBatch } from '@retrace/ebpf-loader';
 import type { Event } from '@retrace/events';
 import type { CollectorOptions } from '../collectors/index.js';
+import type { JsonLinesSink } from '../decode/record-lines.js';
 
 export interface CoreSessionOptions {
   collectors?: string[];
@@ -27,10 +28,20 @@ export interface CoreSessionOptions {
   wakeupBytes?: number;
   drainMs?: number;
   features?: FeatureReport;
-  /** Receives decoded events (give this, or onJson, or both). */
+  /** Receives decoded events (give this, or onJsonLines/onJson, or both). */
   onEvent?: (ev: Event) => void;
-  /** Receives each event as a retis JSON line, made straight from the record (the fast path). */
+  /**
+   * Receives events as retis JSON lines, many at a time, made straight from the records (the
+   * fast path: native formatting, no Event); the bytes are valid during the call only.
+   */
+  onJsonLines?: JsonLinesSink;
+  /** Receives each event as a retis JSON line (a string each: onJsonLines is cheaper). */
   onJson?: (line: string) => void;
+  /**
+   * Sees each batch of raw ring buffer records before they are read (a benchmark copies them to
+   * replay later). The batch is valid during the call only.
+   */
+  onRecords?: (batch: RecordBatch) => void;
   /** A record that could not be decoded (counted; the session goes on). */
   onRecordError?: (err: Error) => void;
   /** May change the system (e.g. a collector adds the firewall table it needs in every namespace). */

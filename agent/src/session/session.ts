@@ -11,6 +11,8 @@ import { Kallsyms } from '../decode/kallsyms.js';
 import { ProbeFlag, loadLayouts } from '../decode/layout.js';
 import { RecordDecoder } from '../decode/record.js';
 import { RecordJsonWriter } from '../decode/record-json.js';
+import { RecordLines, type JsonLinesSink } from '../decode/record-lines.js';
+import { batchReader } from './batch-reader.js';
 import { compileFilter, installFilter, type CompiledFilter } from '../filter/packet-filter.js';
 import { compileMetaFilter, type CompiledMetaFilter } from '../filter/meta-compile.js';
 import { MAPS, STRUCTS, type ProbeGlobals } from '../gen/probe-skeleton.js';
@@ -39,6 +41,13 @@ function checkNetns(inums: readonly number[]): number[] {
   if (out.length > NETNS_MAX)
     throw new RangeError(`netns: ${out.length} namespaces, at most ${NETNS_MAX} are supported`);
   return out;
+}
+
+/** The older interface: one string per line. */
+function linesAsStrings(onJson: (line: string) => void): JsonLinesSink {
+  return ({ buf, ends, count }) => {
+    for (let i = 0; i < count; i++) onJson(buf.toString('utf8', i ? ends[i - 1] : 0, (ends[i] as number) - 1));
+  };
 }
 
 export class TracingSession {
@@ -218,19 +227,25 @@ export class TracingSession {
     const decoder = new RecordDecoder(layouts, identities, sections, stackOf);
     const jsonWriter = new RecordJsonWriter(layouts, identities, sections, stackOf);
     if (opts.probeStack) this.probeStack = this.probeStackAdder(plan, main, perTarget, link, identities);
-    const { onEvent, onRecordError } = opts;
-    // --probe-stack reads every event's stack: no JSON straight from the record.
-    const onJson = this.probeStack ? undefined : opts.onJson;
+    const { onEvent, onRecordError, onRecords } = opts;
+    const sink = opts.onJsonLines ?? (opts.onJson ? linesAsStrings(opts.onJson) : undefined);
+    const lines = sink && new RecordLines(layouts, identities, sections, { writer: jsonWriter, decoder }, sink);
     const probeStack = this.probeStack;
+    // --probe-stack reads every event's stack: its lines are the decoded events'.
     const onDecoded = probeStack
       ? (ev: Event): void => {
           for (const fn of probeStack.stack.take(ev)) setImmediate(() => probeStack.add(fn));
-          if (opts.onJson) opts.onJson(stringifyEvent(ev));
-          if (opts.onEvent) opts.onEvent(ev);
+          lines?.line(stringifyEvent(ev));
+          if (onEvent) onEvent(ev);
         }
       : onEvent;
+    let reading = false;
     const emit = (ev: Event): void => {
-      if (onJson) onJson(stringifyEvent(ev));
+      if (lines) {
+        lines.line(stringifyEvent(ev));
+        // Inside a batch, its lines go out with the batch's.
+        if (!reading) lines.flush();
+      }
       if (onEvent) onEvent(ev);
       this.delivered++;
     };
@@ -238,24 +253,25 @@ export class TracingSession {
       const r = c.start?.({ ...plan, main, layouts, emit, link });
       if (r) this.running.push(r);
     }
-    const taps = this.running.flatMap((r) => (r.tap ? [r.tap.bind(r)] : []));
+    const read = batchReader({
+      decoder,
+      ...(lines ? { lines } : {}),
+      linesFromRecords: !probeStack,
+      ...(onDecoded ? { onDecoded } : {}),
+      taps: this.running.flatMap((r) => (r.tap ? [r.tap.bind(r)] : [])),
+      ...(onRecords ? { onRecords } : {}),
+      onBadRecord: (e) => {
+        this.badRecords++;
+        onRecordError?.(e);
+      },
+      onDelivered: (n) => void (this.delivered += n),
+    });
     this.reader = new RingBufferReader(main.map('events'), (batch) => {
-      for (let i = 0; i < batch.count; i++) {
-        const at = batch.offset(i);
-        const len = batch.length(i);
-        try {
-          if (taps.some((tap) => tap(batch.view, batch.buffer, at, len))) continue;
-          // The JSON fast path when only lines are wanted; the decoder for events (and USDT).
-          const line = onJson ? jsonWriter.json(batch.view, batch.buffer, at, len) : undefined;
-          const ev = line === undefined || onDecoded ? decoder.decode(batch.view, batch.buffer, at, len) : undefined;
-          if (onJson) onJson(line ?? stringifyEvent(ev as Event));
-          if (ev && onDecoded) onDecoded(ev);
-        } catch (e) {
-          this.badRecords++;
-          onRecordError?.(e as Error);
-          continue;
-        }
-        this.delivered++;
+      reading = true;
+      try {
+        read(batch);
+      } finally {
+        reading = false;
       }
     }).start();
     if (this.wakeupBytes > 0) {

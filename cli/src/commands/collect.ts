@@ -1,6 +1,6 @@
 // `retrace collect`: trace on this host, write retis-compatible events and/or print them.
 import { spawn } from 'node:child_process';
-import { TracingSession, tracefsDir, type SessionCounts } from '@retrace/agent';
+import { TracingSession, tracefsDir, type JsonLines, type SessionCounts } from '@retrace/agent';
 import { formatEvent, stringifyEvent, type Event, type FormatOptions } from '@retrace/events';
 import { LineWriter } from '../output/line-writer.js';
 import { StatusLine } from '../output/status.js';
@@ -117,18 +117,19 @@ export async function collect(
   const printer = printing ? new LineWriter('-', { onError: stopOn }) : undefined;
 
   let emitted = 0;
-  // One event out: the file gets its JSON line, the terminal its text.
-  const take = (): boolean => {
-    if (stopAfter !== undefined && emitted >= stopAfter) return false;
-    emitted++;
-    if (stopAfter !== undefined && emitted >= stopAfter) setImmediate(() => done(`--stop-after ${stopAfter} reached`));
-    return true;
+  // Events out (as many of n as --stop-after lets through): the file gets their JSON lines, the
+  // terminal their text.
+  const take = (n: number): number => {
+    const k = stopAfter === undefined ? n : Math.max(0, Math.min(n, stopAfter - emitted));
+    emitted += k;
+    if (k && stopAfter !== undefined && emitted >= stopAfter)
+      setImmediate(() => done(`--stop-after ${stopAfter} reached`));
+    return k;
   };
-  const onJson = (line: string): void => {
-    if (printer || take()) file?.line(line);
-  };
+  // Printing counts events as it prints them; the file takes every line then.
+  const onJsonLines = (lines: JsonLines): void => file?.lines(lines, 0, printer ? lines.count : take(lines.count));
   const onEvent = (ev: Event): void => {
-    if (!take()) return;
+    if (!take(1)) return;
     printer?.line(formatEvent(ev, fmt));
     if (fmt.format !== 'single-line') printer?.line('');
   };
@@ -151,7 +152,7 @@ export async function collect(
       ...(opts.ovsEnrichRate ? { ovsEnrichRate: positiveInt('--ovs-enrich-rate', opts.ovsEnrichRate) } : {}),
       onNote: (m) => process.stderr.write(`note: ${m}\n`),
       ...(ring ? { ringBytes: ring } : {}),
-      ...(file ? { onJson } : {}),
+      ...(file ? { onJsonLines } : {}),
       ...(printer ? { onEvent } : {}),
       onRecordError: (e) => {
         if (badRecords++ < 5) process.stderr.write(`warning: ${e.message}\n`);

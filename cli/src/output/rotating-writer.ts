@@ -5,7 +5,7 @@
 import { renameSync } from 'node:fs';
 import { existingSetFiles } from '@retrace/events';
 import { UsageError } from '../usage-error.js';
-import { LineWriter } from './line-writer.js';
+import { LineWriter, type LineBytes } from './line-writer.js';
 import { causeInWords, type OutputWriteError } from './write-error.js';
 
 /** `--out-rotate` as retis takes it: a number of MB or GB (10^6, 10^9 bytes), e.g. 100MB, 2GB. */
@@ -65,7 +65,7 @@ export class RotatingLineWriter {
   private id = 0;
   private bytes = 0;
   /** Lines in the current file after its startup event. */
-  private lines = 0;
+  private inFile = 0;
   private failure: Error | undefined;
   /** The current file failed a write: it counts what is lost, and its close() says so. */
   private writerFailed = false;
@@ -95,7 +95,7 @@ export class RotatingLineWriter {
     const head = this.opts.startup(this.id);
     w.line(head);
     this.bytes = Buffer.byteLength(head) + 1;
-    this.lines = 0;
+    this.inFile = 0;
     this.writerClosed = false;
     return w;
   }
@@ -130,19 +130,47 @@ export class RotatingLineWriter {
     if (this.failure) return;
     const len = Buffer.byteLength(text) + 1;
     // A file holding only its startup event takes the line, however long: no file without events.
-    if (this.lines > 0 && this.bytes + len > this.opts.limit) {
-      if (!this.seal()) return;
-      this.id++;
-      try {
-        this.writer = this.open();
-      } catch (e) {
-        this.fail(e as Error);
-        return;
-      }
-    }
+    if (this.inFile > 0 && this.bytes + len > this.opts.limit && !this.rotate()) return;
     this.writer.line(text, events);
     this.bytes += len;
-    this.lines++;
+    this.inFile++;
+  }
+
+  /** Lines [from, to) of `src` (one event each), the files rotated between lines as line() does. */
+  lines(src: LineBytes, from: number, to: number): void {
+    const ends = src.ends;
+    let i = from;
+    while (i < to) {
+      if (this.writerFailed) return this.writer.lines(src, i, to);
+      if (this.failure) return;
+      // The lines that fit in this file (the first of a file fits, however long).
+      let j = i;
+      let bytes = this.bytes;
+      for (; j < to; j++) {
+        const len = (ends[j] as number) - (j ? (ends[j - 1] as number) : 0);
+        if (this.inFile + (j - i) > 0 && bytes + len > this.opts.limit) break;
+        bytes += len;
+      }
+      if (j > i) {
+        this.writer.lines(src, i, j);
+        this.bytes = bytes;
+        this.inFile += j - i;
+        i = j;
+      } else if (!this.rotate()) return;
+    }
+  }
+
+  /** Seals the current file and opens the next; false when that failed. */
+  private rotate(): boolean {
+    if (!this.seal()) return false;
+    this.id++;
+    try {
+      this.writer = this.open();
+    } catch (e) {
+      this.fail(e as Error);
+      return false;
+    }
+    return true;
   }
 
   /** Closes the last file (renamed to its index); throws the first failure, if any. */

@@ -19,6 +19,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitSplice(env, exports);
   InitNetlink(env, exports);
   InitClock(env, exports);
+  InitFormatter(env, exports);
   return exports;
 }
 

@@ -19,5 +19,6 @@ void InitPcap(Napi::Env env, Napi::Object exports);
 void InitSplice(Napi::Env env, Napi::Object exports);
 void InitNetlink(Napi::Env env, Napi::Object exports);
 void InitClock(Napi::Env env, Napi::Object exports);
+void InitFormatter(Napi::Env env, Napi::Object exports);
 
 }  // namespace rt

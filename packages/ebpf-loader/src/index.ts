@@ -34,6 +34,7 @@ export {
   PcapFilterError,
   NativeModuleMissingError,
 } from './errors.js';
+export { RecordFormatter, FormatOp, FormatStatus, FormatterProgramError, type FormatProgram } from './formatter.js';
 export { monotonicClockOffset, type MonotonicClockOffset } from './clock.js';
 export { native as rawNative, type NativeBtfType } from './native.js';
 export { readField, decodeRecord, RecordLayoutError } from './record.js';

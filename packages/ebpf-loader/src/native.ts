@@ -80,6 +80,20 @@ export interface NativeRingBuffer {
   close(): void;
 }
 
+export interface NativeRecordFormatter {
+  setEntry(table: number, key: number, bytes: Uint8Array): void;
+  format(
+    data: Uint8Array,
+    offsets: Uint32Array,
+    from: number,
+    to: number,
+    out: Uint8Array,
+    outPos: number,
+    ends: Uint32Array,
+    endsUsed: number,
+  ): number;
+}
+
 export interface NativeNetlinkSocket {
   start(): void;
   read(): void;
@@ -124,6 +138,14 @@ export interface NativeModule {
     maxRecords: number,
     maxBytes: number,
   ) => NativeRingBuffer;
+  RecordFormatter: new (
+    ops: Uint32Array,
+    literals: Uint8Array,
+    literalRanges: Uint32Array,
+    tables: number,
+    state: Uint32Array,
+  ) => NativeRecordFormatter;
+  formatterOps: Record<string, number>;
   Btf: new (source: 'vmlinux' | 'module' | 'file', arg?: string) => NativeBtf;
   NetlinkSocket: new (
     nsPath: string,

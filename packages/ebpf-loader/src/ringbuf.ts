@@ -15,7 +15,8 @@ export class RecordBatch {
   /** DataView over `buffer` (the fastest way to read fields: view.getUint32(offset(i) + k, true)). */
   readonly view: DataView;
   readonly count: number;
-  private readonly offsets: Uint32Array;
+  /** Offset and length of each record, in pairs (the first `count` pairs are this batch's). */
+  readonly offsets: Uint32Array;
 
   constructor(buffer: Buffer, offsets: Uint32Array, count: number, view?: DataView) {
     this.buffer = buffer;

@@ -1,7 +1,7 @@
 // dev: the network device the packet is on (name, ifindex) and the one it came in on.
 // BPF: fill_dev_ns (bpf/include/sections.bpf.h), fields of the base record.
 import { Sec } from '../../decode/layout.js';
-import { cstr, requireOffsets } from '../../decode/record-header.js';
+import { cstr, requireFields } from '../../decode/record-header.js';
 import { section } from '../../decode/section.js';
 import { defineCollector } from '../define.js';
 
@@ -9,8 +9,8 @@ export const dev = defineCollector({
   name: 'dev',
   globals: () => ({ col_dev: true }),
   sections: ({ event }) => {
-    const o = requireOffsets(event, ['dev_name', 'ifindex', 'rx_ifindex']);
-    const [name, ifindex, rx] = [o['dev_name'], o['ifindex'], o['rx_ifindex']] as [number, number, number];
+    const f = requireFields(event, ['dev_name', 'ifindex', 'rx_ifindex']);
+    const [name, ifindex, rx] = [f.dev_name.off, f.ifindex.off, f.rx_ifindex.off];
     return [
       section(
         'dev',
@@ -23,10 +23,16 @@ export const dev = defineCollector({
           if (present & Sec.RX_IFINDEX) d.rx_ifindex = view.getUint32(at + rx, true);
           return d;
         },
-        ({ view, buf, at, present }) =>
-          present & Sec.DEV
-            ? `"dev":{"name":${JSON.stringify(cstr(buf, at + name, 16))},"ifindex":${view.getUint32(at + ifindex, true)}${present & Sec.RX_IFINDEX ? `,"rx_ifindex":${view.getUint32(at + rx, true)}` : ''}}`
-            : undefined,
+        (t) =>
+          t.ifPresent(Sec.DEV, (t) =>
+            t
+              .lit(',"dev":{"name":')
+              .str(name, 16)
+              .lit(',"ifindex":')
+              .num(f.ifindex)
+              .ifPresent(Sec.RX_IFINDEX, (t) => t.lit(',"rx_ifindex":').num(f.rx_ifindex))
+              .lit('}'),
+          ),
       ),
     ];
   },

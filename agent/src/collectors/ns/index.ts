@@ -1,8 +1,7 @@
 // ns: the packet's network namespace (inode number, and cookie where the kernel has one), from
 // its device or else its socket. BPF: fill_dev_ns (bpf/include/sections.bpf.h), base record fields.
-import { integerJson } from '@retrace/events';
 import { Sec } from '../../decode/layout.js';
-import { requireOffsets } from '../../decode/record-header.js';
+import { requireFields } from '../../decode/record-header.js';
 import { section } from '../../decode/section.js';
 import { defineCollector } from '../define.js';
 
@@ -10,8 +9,8 @@ export const ns = defineCollector({
   name: 'ns',
   globals: () => ({ col_ns: true }),
   sections: ({ event }) => {
-    const o = requireOffsets(event, ['netns_inum', 'netns_cookie']);
-    const [inum, cookie] = [o['netns_inum'], o['netns_cookie']] as [number, number];
+    const f = requireFields(event, ['netns_inum', 'netns_cookie']);
+    const [inum, cookie] = [f.netns_inum.off, f.netns_cookie.off];
     return [
       section(
         'netns',
@@ -21,10 +20,15 @@ export const ns = defineCollector({
           if (present & Sec.NETNS_COOKIE) n.cookie = view.getBigUint64(at + cookie, true);
           return n;
         },
-        ({ view, at, present }) =>
-          present & Sec.NETNS
-            ? `"netns":{${present & Sec.NETNS_COOKIE ? `"cookie":${integerJson(view.getBigUint64(at + cookie, true))},` : ''}"inum":${view.getUint32(at + inum, true)}}`
-            : undefined,
+        (t) =>
+          t.ifPresent(Sec.NETNS, (t) =>
+            t
+              .lit(',"netns":{')
+              .ifPresent(Sec.NETNS_COOKIE, (t) => t.lit('"cookie":').num(f.netns_cookie).lit(','))
+              .lit('"inum":')
+              .num(f.netns_inum)
+              .lit('}'),
+          ),
       ),
     ];
   },

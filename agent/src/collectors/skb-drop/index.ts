@@ -1,7 +1,7 @@
 // skb-drop: where the kernel drops a packet (skb:kfree_skb), and why (enum skb_drop_reason).
 // Filled by the core (bpf/include/chain.bpf.h) from the probe's config: the reason argument.
 import { ProbeFlag, Sec } from '../../decode/layout.js';
-import { requireOffsets } from '../../decode/record-header.js';
+import { requireFields } from '../../decode/record-header.js';
 import { section } from '../../decode/section.js';
 import { defineCollector } from '../define.js';
 import { DropReasons } from './drop-reasons.js';
@@ -15,7 +15,8 @@ export const skbDrop = defineCollector({
   probeFlags: (p) => (p.kind === 'tracepoint' && p.symbol === 'skb:kfree_skb' ? ProbeFlag.DROP : 0),
   globals: () => ({ col_drop: true }),
   sections: ({ event }) => {
-    const reason = requireOffsets(event, ['drop_reason'])['drop_reason'] as number;
+    const field = requireFields(event, ['drop_reason']).drop_reason;
+    const reason = field.off;
     const reasons = new DropReasons();
     return [
       section(
@@ -27,13 +28,19 @@ export const skbDrop = defineCollector({
           }
           return present & Sec.DROP_NO_REASON ? { ...NO_REASON } : undefined;
         },
-        ({ view, at, present }) => {
-          if (present & Sec.DROP) {
-            const r = reasons.name(view.getUint32(at + reason, true));
-            return `"skb-drop":{"drop_reason":${JSON.stringify(r.reason)}${r.subsys ? `,"subsys":${JSON.stringify(r.subsys)}` : ''}}`;
-          }
-          return present & Sec.DROP_NO_REASON ? NO_REASON_JSON : undefined;
-        },
+        (t) =>
+          t.ifPresent(
+            Sec.DROP,
+            (t) =>
+              t
+                .lit(',"skb-drop":{"drop_reason":')
+                .table(field, (v) => {
+                  const r = reasons.name(v);
+                  return `${JSON.stringify(r.reason)}${r.subsys ? `,"subsys":${JSON.stringify(r.subsys)}` : ''}`;
+                })
+                .lit('}'),
+            (t) => t.ifPresent(Sec.DROP_NO_REASON, (t) => t.lit(`,${NO_REASON_JSON}`)),
+          ),
       ),
     ];
   },

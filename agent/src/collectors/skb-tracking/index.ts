@@ -1,9 +1,8 @@
 // skb-tracking: every record of a packet carries its id (the first data buffer's address and
 // when it was first seen), through clones, NAT, encapsulation and head reallocation. The BPF side
 // is part of the core (bpf/include/tracking.bpf.h): whether a record is written depends on it.
-import { integerJson } from '@retrace/events';
 import { Sec, ProbeFlag } from '../../decode/layout.js';
-import { requireOffsets } from '../../decode/record-header.js';
+import { requireFields } from '../../decode/record-header.js';
 import { section } from '../../decode/section.js';
 import { STRUCTS } from '../../gen/probe-skeleton.js';
 import { defineCollector } from '../define.js';
@@ -46,8 +45,8 @@ export const skbTracking = defineCollector({
   },
   globals: () => ({ col_tracking: true }),
   sections: ({ event }) => {
-    const o = requireOffsets(event, ['orig_head', 'track_ts', 'skb']);
-    const [head, ts, skb] = [o['orig_head'], o['track_ts'], o['skb']] as [number, number, number];
+    const f = requireFields(event, ['orig_head', 'track_ts', 'skb']);
+    const [head, ts, skb] = [f.orig_head.off, f.track_ts.off, f.skb.off];
     return [
       section(
         'skb-tracking',
@@ -59,10 +58,17 @@ export const skbTracking = defineCollector({
                 skb: view.getBigUint64(at + skb, true),
               }
             : undefined,
-        ({ view, at, present }) =>
-          present & Sec.TRACKING
-            ? `"skb-tracking":{"orig_head":${integerJson(view.getBigUint64(at + head, true))},"timestamp":${integerJson(view.getBigUint64(at + ts, true))},"skb":${integerJson(view.getBigUint64(at + skb, true))}}`
-            : undefined,
+        (t) =>
+          t.ifPresent(Sec.TRACKING, (t) =>
+            t
+              .lit(',"skb-tracking":{"orig_head":')
+              .num(f.orig_head)
+              .lit(',"timestamp":')
+              .num(f.track_ts)
+              .lit(',"skb":')
+              .num(f.skb)
+              .lit('}'),
+          ),
       ),
     ];
   },

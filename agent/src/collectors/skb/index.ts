@@ -3,7 +3,8 @@
 // the base record.
 import type { Skb } from '@retrace/events';
 import { Sec } from '../../decode/layout.js';
-import { requireOffsets } from '../../decode/record-header.js';
+import type { Field, JsonTemplate } from '../../decode/json-template.js';
+import { requireFields, requireOffsets } from '../../decode/record-header.js';
 import { section, type RecordRef } from '../../decode/section.js';
 import { defineCollector } from '../define.js';
 
@@ -38,19 +39,20 @@ const FIELDS = [
   'capture_len',
   'packet',
 ] as const;
-type Field = (typeof FIELDS)[number];
+type FieldName = (typeof FIELDS)[number];
 
 export const skb = defineCollector({
   name: 'skb',
   globals: ({ options }) => ({ col_skb: true, col_packet: (options.skbSections ?? ALL_SECTIONS).has('packet') }),
   sections: ({ event }, options) => {
-    const o = requireOffsets(event, FIELDS) as Record<Field, number>;
+    const o = requireOffsets(event, FIELDS) as Record<FieldName, number>;
+    const f = requireFields(event, FIELDS);
     const wanted = options.skbSections ?? ALL_SECTIONS;
     const [meta, dataref, gso] = [wanted.has('meta'), wanted.has('dataref'), wanted.has('gso')];
     const readers = (r: RecordRef) => ({
-      u8: (f: Field): number => r.view.getUint8(r.at + o[f]),
-      u16: (f: Field): number => r.view.getUint16(r.at + o[f], true),
-      u32: (f: Field): number => r.view.getUint32(r.at + o[f], true),
+      u8: (f: FieldName): number => r.view.getUint8(r.at + o[f]),
+      u16: (f: FieldName): number => r.view.getUint16(r.at + o[f], true),
+      u32: (f: FieldName): number => r.view.getUint32(r.at + o[f], true),
     });
     return [
       section(
@@ -65,12 +67,17 @@ export const skb = defineCollector({
             data: r.buf.toString('base64', p, p + cap),
           };
         },
-        (r) => {
-          if (!(r.present & Sec.PACKET)) return undefined;
-          const cap = r.view.getUint32(r.at + o.capture_len, true);
-          const p = r.at + o.packet;
-          return `"packet":{"len":${r.view.getUint32(r.at + o.pkt_len, true)},"capture_len":${cap},"data":"${r.buf.toString('base64', p, p + cap)}"}`;
-        },
+        (t) =>
+          t.ifPresent(Sec.PACKET, (t) =>
+            t
+              .lit(',"packet":{"len":')
+              .num(f.pkt_len)
+              .lit(',"capture_len":')
+              .num(f.capture_len)
+              .lit(',"data":"')
+              .base64(f.capture_len, f.packet.off, f.packet.size)
+              .lit('"}'),
+          ),
       ),
       section(
         'skb',
@@ -114,32 +121,88 @@ export const skb = defineCollector({
           }
           return out;
         },
-        (r) => {
-          if (!(r.present & Sec.SKB)) return undefined;
-          const { u8, u16, u32 } = readers(r);
-          const parts: string[] = [];
-          if (r.present & Sec.VLAN) {
-            const tci = u16('vlan_tci');
-            parts.push(
-              `"vlan_accel":{"proto":${u16('vlan_proto')},"pcp":${tci >> 13},"dei":${((tci >> 12) & 1) === 1},"vid":${tci & 0xfff}}`,
-            );
-          }
-          if (meta)
-            parts.push(
-              `"meta":{"len":${u32('len')},"data_len":${u32('data_len')},"hash":${u32('hash')},"ip_summed":${u8('ip_summed')},"csum":${u32('csum')},"csum_level":${u8('csum_level')},"priority":${u32('priority')},"mark":${u32('mark')}}`,
-            );
-          if (dataref)
-            parts.push(
-              `"data_ref":{"nohdr":${u8('nohdr') !== 0},"cloned":${u8('cloned') !== 0},"fclone":${u8('fclone')},"users":${u32('users') & 0xff},"dataref":${u32('dataref') & 0xff}}`,
-            );
-          const gsoSize = u16('gso_size');
-          if (gso && (gsoSize || u8('nr_frags')))
-            parts.push(
-              `"gso":{"flags":0,"frags":${u8('nr_frags')},"segs":${u16('gso_segs')},"size":${gsoSize},"type":${u32('gso_type')}}`,
-            );
-          return `"skb":{${parts.join(',')}}`;
-        },
+        (t) => t.ifPresent(Sec.SKB, (t) => skbJson(t.lit(',"skb":{'), f, { meta, dataref, gso }).lit('}')),
       ),
     ];
   },
 });
+
+/**
+ * The skb section's members in retis's order, each after a comma but the first written: the
+ * VLAN one is there or not per record, so what follows it is written once for each case.
+ */
+function skbJson(
+  t: JsonTemplate,
+  f: Record<FieldName, Field>,
+  wanted: { meta: boolean; dataref: boolean; gso: boolean },
+): JsonTemplate {
+  const rest = (t: JsonTemplate, afterVlan: boolean): void => {
+    let comma = afterVlan;
+    const sep = (): string => {
+      const s = comma ? ',' : '';
+      comma = true;
+      return s;
+    };
+    if (wanted.meta)
+      t.lit(`${sep()}"meta":{"len":`)
+        .num(f.len)
+        .lit(',"data_len":')
+        .num(f.data_len)
+        .lit(',"hash":')
+        .num(f.hash)
+        .lit(',"ip_summed":')
+        .num(f.ip_summed)
+        .lit(',"csum":')
+        .num(f.csum)
+        .lit(',"csum_level":')
+        .num(f.csum_level)
+        .lit(',"priority":')
+        .num(f.priority)
+        .lit(',"mark":')
+        .num(f.mark)
+        .lit('}');
+    // users and dataref: their low byte, as in the decoder.
+    if (wanted.dataref)
+      t.lit(`${sep()}"data_ref":{"nohdr":`)
+        .bool(f.nohdr)
+        .lit(',"cloned":')
+        .bool(f.cloned)
+        .lit(',"fclone":')
+        .num(f.fclone)
+        .lit(',"users":')
+        .num(f.users, 0, 0xff)
+        .lit(',"dataref":')
+        .num(f.dataref, 0, 0xff)
+        .lit('}');
+    if (!wanted.gso) return;
+    const head = `${sep()}"gso":{"flags":0,"frags":`;
+    const gso = (t: JsonTemplate): void =>
+      void t
+        .lit(head)
+        .num(f.nr_frags)
+        .lit(',"segs":')
+        .num(f.gso_segs)
+        .lit(',"size":')
+        .num(f.gso_size)
+        .lit(',"type":')
+        .num(f.gso_type)
+        .lit('}');
+    t.ifAny(f.gso_size, 0xffff, gso, (t) => t.ifAny(f.nr_frags, 0xff, gso));
+  };
+  return t.ifPresent(
+    Sec.VLAN,
+    (t) => {
+      t.lit('"vlan_accel":{"proto":')
+        .num(f.vlan_proto)
+        .lit(',"pcp":')
+        .num(f.vlan_tci, 13)
+        .lit(',"dei":')
+        .bool(f.vlan_tci, 12, 1)
+        .lit(',"vid":')
+        .num(f.vlan_tci, 0, 0xfff)
+        .lit('}');
+      rest(t, true);
+    },
+    (t) => rest(t, false),
+  );
+}
