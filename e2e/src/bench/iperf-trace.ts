@@ -46,9 +46,9 @@ interface Traced {
 }
 
 /**
- * Runs `run` while a tracer runs. With `cpu`, the tracer is started under sh, which reports the
- * CPU its child used in all (its cutime/cstime) when the child exits; the child's CPU at ready
- * is subtracted, so start-up (loading, verifying) is left out and the final drain is counted.
+ * Runs `run` while a tracer runs. With `cpu`, the tracer's CPU time (all its threads) from ready
+ * to the end of `run` is measured: the per-event work, without start-up (loading, verifying)
+ * and shutdown, which cost the same however many events there are.
  */
 async function withTracer(
   start: () => ChildProcess,
@@ -85,16 +85,12 @@ async function withTracer(
       void exited.then(() => clearInterval(t));
     }
   });
-  // Under sh: the tracer is sh's only child.
-  const pid = opts.cpu
-    ? Number(spawnSync('pgrep', ['-P', String(child.pid)], { encoding: 'utf8' }).stdout.trim())
-    : child.pid;
+  const pid = child.pid;
   const atReady = opts.cpu && pid ? cpuUs(pid) : 0;
   const bps = run();
-  if (pid) process.kill(pid, 'SIGINT');
+  const cpu = opts.cpu && pid ? cpuUs(pid) - atReady : undefined;
+  child.kill('SIGINT');
   await exited;
-  const total = /^children-cpu (\d+) (\d+)$/m.exec(stderr);
-  const cpu = total ? (Number(total[1]) + Number(total[2])) * TICK_US - atReady : undefined;
   return { bps, stderr, stdout, lines, ...(cpu !== undefined ? { cpu } : {}) };
 }
 
@@ -128,21 +124,7 @@ async function main(): Promise<void> {
     let floor: number | undefined;
     const others = loadedProgramIds();
     const r = await withTracer(
-      () =>
-        spawn(
-          'sh',
-          [
-            '-c',
-            '"$@"; echo "children-cpu $(cut -d" " -f16,17 /proc/$$/stat)" >&2',
-            'sh',
-            process.execPath,
-            retraceBin(),
-            ...args,
-            '-o',
-            out,
-          ],
-          { stdio: ['ignore', 'pipe', 'pipe'] },
-        ),
+      () => spawn(process.execPath, [retraceBin(), ...args, '-o', out], { stdio: ['ignore', 'pipe', 'pipe'] }),
       /probe\(s\) attached/,
       () => {
         const empty = floorProgram();
@@ -234,7 +216,7 @@ async function main(): Promise<void> {
       `  BPF per recorded hit: ${(full.perEvent - full.floor).toFixed(0)} ns (${full.perEvent.toFixed(0)} ns measured - ${full.floor.toFixed(0)} ns the statistics add to any program); per hit, recorded or not: ${full.perHit.toFixed(0)} ns measured`,
     );
     console.log(
-      `  userspace (ring buffer to JSON on disk): ${full.cpuPerEvent.toFixed(2)} µs CPU per event (the collect process's CPU from attach to exit / events)`,
+      `  userspace (ring buffer to JSON on disk): ${full.cpuPerEvent.toFixed(2)} µs CPU per event (the collect process's CPU, all threads, while the traffic ran / events written)`,
     );
     console.log(`bpftrace counting hits          ${gbit(count.bps)}   ${(count.bps / untraced).toFixed(2)}x`);
     const bpftraceLost = /Lost (\d+) events/.exec(printing.stdout)?.[1] ?? '0';
