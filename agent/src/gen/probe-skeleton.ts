@@ -81,6 +81,7 @@ export interface ProbeGlobals {
   col_packet: boolean;
   col_skb: boolean;
   col_tracking: boolean;
+  count_followed: boolean;
   filter_meta: boolean;
   filter_netns: boolean;
   filter_packet: boolean;

@@ -163,6 +163,7 @@ export class TracingSession {
       wakeup_bytes: this.wakeupBytes,
       filter_packet: !!this.filter,
       filter_meta: !!this.metaFilter,
+      count_followed: !!this.filter || !!this.metaFilter,
       filter_netns: !!this.netnsScope,
     };
     for (const c of running) Object.assign(globals, c.globals?.(plan));
