@@ -5,7 +5,11 @@
 import { spawnSync } from 'node:child_process';
 import { TracingSession } from '@retrace/agent';
 import { Netns } from '@retrace/e2e';
-import { probeFeatures } from '@retrace/ebpf-loader';
+import { bpfObjectPath, probeFeatures } from '@retrace/ebpf-loader';
+import { compileFilter, installFilter } from '../src/filter/packet-filter.js';
+import { compileMetaFilter } from '../src/filter/meta-compile.js';
+import { PROGRAMS, type ProgramName } from '../src/gen/probe-skeleton.js';
+import { ProbeObject } from '../src/session/probe-object.js';
 import type { Event } from '@retrace/events';
 
 const features = probeFeatures();
@@ -58,17 +62,42 @@ onKernel('the direct-reads and the compat objects record the same packets the sa
   expect(events.direct.map(comparable).sort()).toEqual(events.compat.map(comparable).sort());
 });
 
-test('both objects take a packet filter and a meta filter (the compat one has less stack to spare)', () => {
+test('every generic program of both objects loads with the largest filters and every switch on', () => {
+  // Load time is when the verifier adds up the stack of the probe and the spliced filter (512
+  // bytes in all): the compat build, with its sk_buff copy, gets the filter without the header copy.
+  const generic = (Object.keys(PROGRAMS) as ProgramName[]).filter(
+    (p) => p.startsWith('probe_') && !['probe_fentry', 'probe_fexit', 'probe_nft_kprobe'].includes(p),
+  );
+  expect(generic.length).toBeGreaterThan(15);
   for (const direct of [true, false]) {
     if (direct && !features.direct_reads.available) continue;
-    const session = TracingSession.start({
-      collectors: ['skb-tracking,skb-drop,skb,dev,ns'],
-      probes: ['tp:net:netif_receive_skb', 'tp:skb:kfree_skb'],
-      filter: 'src net 10.0.0.0/8 and (tcp port 80 or udp port 53) and ip[8] > 1',
-      metaFilter: 'sk_buff.mark == 7',
-      features: { ...features, direct_reads: direct ? features.direct_reads : { available: false, reason: 'test' } },
-      onEvent: () => undefined,
+    const filter = compileFilter('src net 10.0.0.0/8 and (tcp port 80 or udp port 53) and ip[8] > 1', {
+      prefetch: direct,
     });
-    session.stop();
+    const undo = installFilter(filter, compileMetaFilter('sk_buff.mark == 7'));
+    try {
+      for (const program of generic) {
+        const o = ProbeObject.open(bpfObjectPath(direct ? 'probe' : 'probe_compat'));
+        try {
+          o.set({
+            filter_packet: true,
+            filter_meta: true,
+            filter_netns: true,
+            count_followed: true,
+            col_tracking: true,
+            col_drop: true,
+            col_skb: true,
+            col_packet: true,
+            col_dev: true,
+            col_ns: true,
+          });
+          o.loadOnly([program]);
+        } finally {
+          o.close();
+        }
+      }
+    } finally {
+      undo();
+    }
   }
 });

@@ -141,8 +141,16 @@ const ALU_OPS: Record<number, number> = {
 };
 const JMP_OPS: Record<number, number> = { 0x10: Jmp.JEQ, 0x20: Jmp.JGT, 0x30: Jmp.JGE, 0x40: Jmp.JSET };
 
+export interface TranslateOptions {
+  /**
+   * Copy the first PREFETCH_BYTES once (default true). Off for probe_compat.bpf.o, whose probes
+   * keep a copy of the sk_buff on their own stack and have no room left for it (512 bytes in all).
+   */
+  prefetch?: boolean;
+}
+
 /** Translates a classic BPF program; throws when it is invalid or too long. */
-export function translateFilter(prog: CbpfInstruction[]): Buffer {
+export function translateFilter(prog: CbpfInstruction[], opts: TranslateOptions = {}): Buffer {
   if (prog.length === 0) throw new FilterTranslationError('empty classic BPF program');
   const a = new Assembler();
   const usesMem = prog.some(
@@ -162,7 +170,7 @@ export function translateFilter(prog: CbpfInstruction[]): Buffer {
         prefetched(i.k, SIZE_BYTES[SIZE(i.code)] ?? 4, false)) ||
       (CLASS(i.code) === BPF.LDX && MODE(i.code) === MODE_.MSH && prefetched(i.k, 1, false)),
   ).length;
-  const prefetch = fixedLoads >= 2;
+  const prefetch = (opts.prefetch ?? true) && fixedLoads >= 2;
   if (prefetch) emitPrefetch(a);
 
   prog.forEach((insn, i) => {

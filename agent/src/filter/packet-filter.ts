@@ -1,7 +1,7 @@
 // tcpdump expressions -> the eBPF spliced into probe placeholders: an L2 variant (from the
 // Ethernet header) and an L3 variant (from the IP header, for probes without a link layer).
 import { compilePacketFilter, rawNative } from '@retrace/ebpf-loader';
-import { translateFilter } from './cbpf-to-ebpf.js';
+import { translateFilter, type TranslateOptions } from './cbpf-to-ebpf.js';
 import { FILTER_MAGIC_META, type CompiledMetaFilter } from './meta-compile.js';
 
 export const FILTER_MAGIC_L2 = 0x0dea0002; // bpf/include/filter.bpf.h
@@ -25,16 +25,16 @@ export interface CompiledFilter {
 }
 
 /** Compiles an expression exactly as tcpdump does, then translates both variants to eBPF. */
-export function compileFilter(expression: string): CompiledFilter {
+export function compileFilter(expression: string, opts: TranslateOptions = {}): CompiledFilter {
   const l2Cbpf = compilePacketFilter(expression, { linkType: 'EN10MB' });
-  const l2 = translateFilter(l2Cbpf);
+  const l2 = translateFilter(l2Cbpf, opts);
   const out: CompiledFilter = { expression, l2, cbpfInstructions: l2Cbpf.length, ebpfInstructions: l2.length / 8 };
   if (LINK_LAYER.test(expression)) {
     out.l3Unavailable = 'it tests link-layer fields';
     return out;
   }
   try {
-    out.l3 = translateFilter(compilePacketFilter(expression, { linkType: 'RAW' }));
+    out.l3 = translateFilter(compilePacketFilter(expression, { linkType: 'RAW' }), opts);
   } catch (e) {
     out.l3Unavailable = (e as Error).message;
   }

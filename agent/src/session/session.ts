@@ -119,7 +119,8 @@ export class TracingSession {
       const claimed = userSpecs.filter((p) => c.claims?.(p));
       probes.push(...(c.ownProbes?.({ options: opts, features, enabled, note }, probes.length, claimed) ?? []));
     }
-    const filter = opts.filter ? compileFilter(opts.filter) : undefined;
+    // The compat probe keeps an sk_buff copy on its stack: no room for the filter's header copy.
+    const filter = opts.filter ? compileFilter(opts.filter, { prefetch: features.direct_reads.available }) : undefined;
     const meta = opts.metaFilter ? compileMetaFilter(opts.metaFilter) : undefined;
     const s = new TracingSession(probes, enabled, skipped);
     s.filter = filter;
