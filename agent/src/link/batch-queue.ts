@@ -22,21 +22,30 @@ export interface BatchQueueOptions {
 
 interface Held {
   seq: bigint;
-  /** The whole EventBatch message, encoded once (resends write the same bytes). */
-  encoded: Uint8Array;
+  /**
+   * The AgentMessage carrying the batch, encoded once: written as is, and again as is by
+   * resends (no copy of the events on the way to gRPC, which makes its own framed copy).
+   */
+  message: Buffer;
+  /** Where the EventBatch starts in it (after the AgentMessage's tag and length). */
+  at: number;
   events: number;
   bytes: number;
   sent: boolean;
 }
 
-/** A batch as the link writes it: the encoded EventBatch (an AgentMessage's `batch` field as is). */
+/** A batch as the link writes it. */
 export interface PendingBatch {
   seq: bigint;
   events: number;
+  /** The encoded AgentMessage whose `batch` it is, for the link to write as it is. */
+  message: Buffer;
+  /** The encoded EventBatch (a view into `message`). */
   encoded: Uint8Array;
 }
 
 const EVENTS_FIELD = fieldNumber('EventBatch', 'events');
+const BATCH_TAG = (fieldNumber('AgentMessage', 'batch') << 3) | 2;
 
 export class BatchQueue {
   /**
@@ -107,8 +116,21 @@ export class BatchQueue {
     // Protobuf fields may come in any order: the header, then the events as gathered.
     const head = encodeMessage('EventBatch', { trace: this.trace, seq, lost, losses } satisfies EventBatch);
     const w = this.gathering;
-    const encoded = Buffer.concat([head, w.buf.subarray(0, w.pos)]);
-    this.held.push({ seq, encoded, events: this.gatheringEvents, bytes: w.pos, sent: false });
+    // The AgentMessage around it: the batch field's tag and length, then the EventBatch.
+    const len = head.length + w.pos;
+    const prefix = [BATCH_TAG];
+    for (let v = len; ; v >>>= 7) {
+      if (v < 0x80) {
+        prefix.push(v);
+        break;
+      }
+      prefix.push((v & 0x7f) | 0x80);
+    }
+    const message = Buffer.allocUnsafe(prefix.length + len);
+    message.set(prefix, 0);
+    message.set(head, prefix.length);
+    w.buf.copy(message, prefix.length + head.length, 0, w.pos);
+    this.held.push({ seq, message, at: prefix.length, events: this.gatheringEvents, bytes: w.pos, sent: false });
     this.heldBytes += w.pos;
     w.pos = 0;
     this.gatheringEvents = 0;
@@ -122,7 +144,7 @@ export class BatchQueue {
       if (!h.sent) {
         h.sent = true;
         this.totals.sent += h.events;
-        return { seq: h.seq, events: h.events, encoded: h.encoded };
+        return { seq: h.seq, events: h.events, message: h.message, encoded: h.message.subarray(h.at) };
       }
     return undefined;
   }

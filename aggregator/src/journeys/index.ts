@@ -32,4 +32,5 @@ export {
   type NodeState,
   type SummaryOptions,
 } from './summary.js';
-export { benchSort, syntheticTrace, syntheticClock, type SortBenchResult, type SyntheticEvent } from './bench-sort.js';
+export { benchSort, type SortBenchResult } from './bench-sort.js';
+export { syntheticTrace, syntheticClock, SYNTHETIC_NODES, type SyntheticEvent } from './synthetic-trace.js';

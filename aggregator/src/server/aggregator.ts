@@ -5,7 +5,14 @@
 // checkpoint.ts): killed at any moment, it restarts from the checkpoint and the agents resend
 // the rest, with nothing stored or counted twice.
 import { ProtoDecodeError, type Event, type TraceSpec, type TraceSummary } from '@retrace/events';
-import { ClusterClock, JourneySorter, SortKeyReader, SortedEvent, type Journey } from '../journeys/index.js';
+import {
+  ClusterClock,
+  JourneySorter,
+  SortKeyReader,
+  SortedEvent,
+  type Journey,
+  type SortStats,
+} from '../journeys/index.js';
 import { SummaryBuilder } from '../journeys/summary.js';
 import { StoreWriteError, TraceStore, setAside } from '../store/index.js';
 import { AckLedger } from './ack-ledger.js';
@@ -293,6 +300,11 @@ export class Aggregator implements LinkHandler {
       evicted: BigInt(this.store.evicted(trace)),
       ...(this.storeBlocked ? { store_problem: this.storeBlocked } : {}),
     });
+  }
+
+  /** A live trace's sorter totals (events waiting in its ordering window among them). */
+  sorterStats(trace: string): SortStats | undefined {
+    return this.live.get(trace)?.sorter.stats();
   }
 
   /** Stored journeys (events with their journey section), in order. */
