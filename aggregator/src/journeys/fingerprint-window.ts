@@ -1,23 +1,25 @@
 // The journey sorter's memory of packet fingerprints: which series showed a fingerprint first,
 // for as long as another node's part of the same packet may still come (the stitching window
-// behind the watermark), and at most as many as events may wait.
+// behind the watermark), and at most as many as events may wait. The entries are a ring of
+// columns in the order they were made (which is the order they expire in), numbered; the table
+// maps a fingerprint to its entry's number.
 import { PairTable } from './pair-table.js';
 
-interface Entry<S> {
-  lo: number;
-  hi: number;
-  series: S;
-  ts: bigint;
-}
-
 export class FingerprintWindow<S> {
-  /** Fingerprint key -> the first series that showed it (within the stitching window). */
-  private readonly table = new PairTable<Entry<S>>(16_384);
-  private queue: Entry<S>[] = [];
-  private head = 0;
+  /** Fingerprint key -> the number of the entry of the first series that showed it. */
+  private readonly table = new PairTable<number>(16_384);
+  private lo = new Int32Array(1024);
+  private hi = new Int32Array(1024);
+  /** Cluster time (ns after the sorter's base) the fingerprint was seen at. */
+  private ts = new Float64Array(1024);
+  private series: (S | undefined)[] = new Array<S | undefined>(1024).fill(undefined);
+  private mask = 1023;
+  /** Entries first..next-1 are live; entry k is at k & mask. */
+  private first = 0;
+  private next = 0;
 
   constructor(
-    private readonly windowNs: bigint,
+    private readonly windowNs: number,
     private readonly maxEntries: number,
   ) {}
 
@@ -25,29 +27,55 @@ export class FingerprintWindow<S> {
    * The series that showed fingerprint (lo, hi) within the window of `ts`; when none did,
    * `series` is remembered as showing it, and fingerprints seen before `expiry` are forgotten.
    */
-  match(series: S, lo: number, hi: number, ts: bigint, expiry: bigint): S | undefined {
+  match(series: S, lo: number, hi: number, ts: number, expiry: number): S | undefined {
     const e = this.table.get(lo, hi);
-    const d = e === undefined ? 0n : e.ts - ts;
-    if (e !== undefined && d <= this.windowNs && -d <= this.windowNs) return e.series;
-    const entry: Entry<S> = { lo, hi, series, ts };
-    this.table.set(lo, hi, entry);
-    this.queue.push(entry);
+    if (e !== undefined) {
+      const i = e & this.mask;
+      const d = (this.ts[i] as number) - ts;
+      if (d <= this.windowNs && -d <= this.windowNs) return this.series[i];
+    }
+    if (this.next - this.first > this.mask) this.grow();
+    const k = this.next++;
+    const i = k & this.mask;
+    this.lo[i] = lo;
+    this.hi[i] = hi;
+    this.ts[i] = ts;
+    this.series[i] = series;
+    this.table.set(lo, hi, k);
     this.expire(expiry);
     return undefined;
   }
 
   /** Forgets fingerprints seen before `expiry`, and the oldest past the bound. */
-  private expire(expiry: bigint): void {
-    const q = this.queue;
-    while (this.head < q.length) {
-      const e = q[this.head] as Entry<S>;
-      if (e.ts >= expiry && q.length - this.head <= this.maxEntries) break;
-      this.table.delete(e.lo, e.hi, e);
-      this.head++;
+  private expire(expiry: number): void {
+    const mask = this.mask;
+    while (this.first < this.next) {
+      const i = this.first & mask;
+      if ((this.ts[i] as number) >= expiry && this.next - this.first <= this.maxEntries) break;
+      this.table.delete(this.lo[i] as number, this.hi[i] as number, this.first);
+      this.series[i] = undefined;
+      this.first++;
     }
-    if (this.head > 4096 && this.head * 2 > q.length) {
-      this.queue = q.slice(this.head);
-      this.head = 0;
+  }
+
+  private grow(): void {
+    const cap = (this.mask + 1) * 2;
+    const lo = new Int32Array(cap);
+    const hi = new Int32Array(cap);
+    const ts = new Float64Array(cap);
+    const series = new Array<S | undefined>(cap).fill(undefined);
+    for (let k = this.first; k < this.next; k++) {
+      const from = k & this.mask;
+      const to = k & (cap - 1);
+      lo[to] = this.lo[from] as number;
+      hi[to] = this.hi[from] as number;
+      ts[to] = this.ts[from] as number;
+      series[to] = this.series[from];
     }
+    this.lo = lo;
+    this.hi = hi;
+    this.ts = ts;
+    this.series = series;
+    this.mask = cap - 1;
   }
 }

@@ -12,8 +12,17 @@ export {
 } from './fingerprint.js';
 export { ClusterClock, ClockError, type ClusterClockOptions } from './clock.js';
 export { JourneySorter, SorterOptionsError, type JourneySorterOptions, type SortStats } from './journey-sorter.js';
-export { SortedEvent, journeySection, type Journey, type SortItem, type EventOrigin } from './sorted-event.js';
+export {
+  SortedEvent,
+  ReleasedEvent,
+  journeySection,
+  type Journey,
+  type JourneyEvent,
+  type SortItem,
+  type EventOrigin,
+} from './sorted-event.js';
 export { SortKeyReader, SortKeys } from './sort-keys.js';
+export { EventKeyReader, EventKeys } from './event-keys.js';
 export {
   TraceStore,
   StoreError,

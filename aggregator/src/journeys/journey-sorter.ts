@@ -10,18 +10,21 @@
 //   that the other nodes' parts of it have time to arrive. The oldest journeys go early when
 //   maxBufferedEvents is reached. An event for a journey already released is emitted on its
 //   own, flagged late, with the same journey id and the next index.
-// Hot path: one SortedEvent per event and map lookups by node and orig_head; the release order is
-// a heap updated lazily. A series' packet is fingerprinted at its first event and again only when
-// the packet's length changes (encapsulation, decapsulation): what else rewrites a packet in
-// flight (NAT, TTL, checksums, MACs) leaves the fingerprint as it was anyway.
-import { trackingId } from '@retrace/events';
+// Hot path: an event's keys are read from its bytes straight into the window's columns
+// (event-window.ts: no object per waiting event), times are numbers (ns after the first event),
+// series are found in hash tables keyed by the skb address's halves; the release order is a heap
+// updated lazily. A series' packet is fingerprinted at its first event and again only when the
+// packet's length changes (encapsulation, decapsulation): what else rewrites a packet in flight
+// (NAT, TTL, checksums, MACs) leaves the fingerprint as it was anyway.
 import type { ClusterClock } from './clock.js';
+import { EventKeyReader, EventKeys, bigOf } from './event-keys.js';
+import { EventWindow, HAS_K8S, HAS_TS } from './event-window.js';
 import { FingerprintWindow } from './fingerprint-window.js';
 import { readPacketFieldsFromBytes } from './fingerprint.js';
+import { releaseJourney, releaseLate } from './journey-release.js';
 import { KeyedMinHeap } from './min-heap.js';
-import { SortKeyReader } from './sort-keys.js';
-import { SortedEvent, sortEvents, type Journey, type SortItem } from './sorted-event.js';
-import { MERGED, OPEN, RELEASED, seriesOf, type JourneyState, type NodeState, type Series } from './sorter-state.js';
+import { SortedEvent, type EventOrigin, type Journey, type SortItem } from './sorted-event.js';
+import { MERGED, OPEN, RELEASED, type JourneyState, type NodeState, type Series } from './sorter-state.js';
 import { Watermark } from './watermark.js';
 
 export interface SortStats {
@@ -63,23 +66,29 @@ export class SorterOptionsError extends Error {
   }
 }
 
-/** What a released or merged journey keeps of its lists (shared: never added to). */
-const NO_EVENTS: SortedEvent[] = [];
+/** What a released or merged journey keeps of its series (shared: never added to). */
 const NO_SERIES: Series[] = [];
+const TWO_32 = 4294967296;
 
 export class JourneySorter {
   private readonly clock: ClusterClock;
-  private readonly keys = new SortKeyReader();
+  private readonly reader = new EventKeyReader();
+  private readonly k = new EventKeys();
   private readonly onJourney: (j: Journey) => void;
   private readonly maxBuffered: number;
   private readonly rememberReleased: number;
   private readonly wm: Watermark;
+  private readonly win = new EventWindow();
   private lastNode: NodeState | undefined;
   private readonly heap = new KeyedMinHeap<JourneyState>();
   private readonly fingerprints: FingerprintWindow<Series>;
   /** Series made since the last generation change (see NodeState.series). */
   private seriesInGeneration = 0;
   private untracked = 0;
+  /** The batch being fed (pushBytes, pushRange), its buffer and its origin. */
+  private feeding = -1;
+  private feedingBuf: Uint8Array | undefined;
+  private feedingOrigin: EventOrigin | undefined;
 
   private nEvents = 0;
   private nSeries = 0;
@@ -105,7 +114,7 @@ export class JourneySorter {
     ] as const)
       if (!Number.isInteger(v) || v < 1) throw new SorterOptionsError(`${name} must be a whole number >= 1, got ${v}`);
     this.wm = new Watermark(this.clock, latenessNs, stitchWindowNs);
-    this.fingerprints = new FingerprintWindow<Series>(stitchWindowNs, this.maxBuffered);
+    this.fingerprints = new FingerprintWindow<Series>(Number(stitchWindowNs), this.maxBuffered);
   }
 
   stats(): SortStats {
@@ -134,57 +143,59 @@ export class JourneySorter {
     if (this.wm.setActive(node, active)) this.releaseReady();
   }
 
-  /** Adds an event (read from its bytes when given as a SortItem: throws ProtoDecodeError if malformed). */
+  /**
+   * Adds an event, its keys read from its bytes (throws ProtoDecodeError, changing nothing, if
+   * they are malformed). A SortedEvent's origin and slot go with it.
+   */
   push(item: SortItem | SortedEvent): void {
-    const se = item instanceof SortedEvent ? item : new SortedEvent(item.node, item.raw, this.keys);
-    const wm = this.wm;
-    let n = this.lastNode;
-    if (n === undefined || n.name !== se.node) n = this.lastNode = wm.node(se.node, true);
-    if (n.clockVersion !== this.clock.version) wm.refreshOffset(n);
-    const mono = se.timestamp ?? (n.hasHw ? n.hw - n.offset : 0n);
-    const ts = mono + n.offset;
-    se.clusterTs = ts;
-    this.nEvents++;
-    wm.heard(n, ts);
+    const raw = item.raw;
+    this.reader.read(raw, 0, raw.length, this.k);
+    const origin = item instanceof SortedEvent ? item.origin : undefined;
+    const b = this.win.open(raw, true, origin);
+    this.add(item.node, raw, b, 0, raw.length, item instanceof SortedEvent ? item.slot : 0);
+    this.win.close(b);
+  }
 
-    let s: Series | undefined;
-    let isNew = false;
-    if (se.tracked) {
-      s = n.lastSeries;
-      if (s === undefined || s.head !== se.trackHead || s.trackTs !== se.trackTs) {
-        s = se.trackTs > n.maxTracking ? undefined : findSeries(n, se.trackHead, se.trackTs);
-        if (s === undefined) {
-          s = this.newSeries(n, se, mono);
-          isNew = true;
-        }
-        n.lastSeries = s;
-      }
-      // The series' bigints instead of the event's own: those die young, and a waiting event
-      // keeps less alive.
-      se.trackHead = s.head;
-      se.trackTs = s.trackTs;
-    } else {
-      s = this.newSeries(n, se, mono);
-      isNew = true;
+  /**
+   * Adds an event of a batch as the agent link received it (`raw` a view into the batch's
+   * buffer, which is held, not copied, while its events wait): throws ProtoDecodeError, changing
+   * nothing, when it is malformed. `origin` is told `slot` once the event is stored.
+   */
+  pushBytes(node: string, raw: Uint8Array, origin: EventOrigin | undefined, slot: number): void {
+    let buf = this.feedingBuf;
+    if (buf === undefined || raw.buffer !== buf.buffer) buf = new Uint8Array(raw.buffer);
+    this.pushRange(node, buf, raw.byteOffset, raw.byteOffset + raw.length, origin, slot);
+  }
+
+  /**
+   * Adds the event in buf[start, end) (buf the buffer of its batch: the same object for all of
+   * them, held, not copied, while they wait): throws ProtoDecodeError, changing nothing, when it
+   * is malformed. `origin` is told `slot` once the event is stored.
+   */
+  pushRange(
+    node: string,
+    buf: Uint8Array,
+    start: number,
+    end: number,
+    origin: EventOrigin | undefined,
+    slot: number,
+  ): void {
+    this.reader.read(buf, start, end, this.k);
+    if (buf !== this.feedingBuf || origin !== this.feedingOrigin) {
+      if (this.feeding >= 0) this.win.close(this.feeding);
+      this.feedingBuf = buf;
+      this.feedingOrigin = origin;
+      this.feeding = this.win.open(buf, false, origin);
     }
-    if (se.packetEnd > se.packetStart && se.packetLen !== s.lastLen) {
-      s.lastLen = se.packetLen;
-      this.identify(s, se, ts, isNew);
-    }
-    if (s.released !== undefined) {
-      this.emitLate(s.released, se);
-      return;
-    }
-    let j = s.journey;
-    if (j === undefined) j = s.journey = this.newJourney(s, ts);
-    const evs = j.events;
-    const last = evs[evs.length - 1];
-    if (last !== undefined && ts < last.clusterTs) j.sorted = false;
-    evs.push(se);
-    if (ts > j.latest) j.latest = ts;
-    this.buffered++;
-    if (this.buffered > this.maxBuffered) this.releaseForced();
-    if (this.heap.peekKey() < wm.rel) this.releaseReady();
+    this.add(node, buf, this.feeding, start, end, slot);
+  }
+
+  /** The batch being fed is done: its buffer goes with its last event. */
+  endBatch(): void {
+    if (this.feeding >= 0) this.win.close(this.feeding);
+    this.feeding = -1;
+    this.feedingBuf = undefined;
+    this.feedingOrigin = undefined;
   }
 
   /**
@@ -207,17 +218,115 @@ export class JourneySorter {
     }
   }
 
+  // --- one event ---
+
+  /** The event whose keys were just read (buf[start, end), of batch `b`), into the window and its journey. */
+  private add(node: string, buf: Uint8Array, b: number, start: number, end: number, slot: number): void {
+    const k = this.k;
+    const wm = this.wm;
+    let n = this.lastNode;
+    if (n === undefined || n.name !== node) n = this.lastNode = wm.node(node, true);
+    if (n.clockVersion !== this.clock.version) wm.refreshOffset(n);
+    // Times: ns from the node's anchor (its first event's monotonic time), and after the base.
+    let dm: number;
+    let rel: number;
+    if (k.hasTs) {
+      if (!n.hasAnchor) this.anchorAt(n, bigOf(k.tsHi, k.tsLo), k.tsHi, k.tsLo);
+      dm = (k.tsHi - n.anchorHi) * TWO_32 + (k.tsLo - n.anchorLo);
+      rel = dm + n.anchorRel;
+    } else {
+      // No common section: the node's latest time (the monotonic time 0 before any).
+      if (!wm.hasBase) wm.setBase(n.offset);
+      rel = n.hasHw ? n.hw : Number(n.offset - wm.base);
+      dm = NaN;
+    }
+    this.nEvents++;
+    wm.heard(n, rel);
+
+    let s: Series | undefined;
+    let isNew = false;
+    if (k.tracked) {
+      s = n.lastSeries;
+      if (
+        s === undefined ||
+        s.headLo !== k.headLo ||
+        s.headHi !== k.headHi ||
+        s.trackLo !== k.trackLo ||
+        s.trackHi !== k.trackHi
+      ) {
+        const newer = k.trackHi > n.maxTrackHi || (k.trackHi === n.maxTrackHi && k.trackLo > n.maxTrackLo);
+        s = newer ? undefined : findSeries(n, k);
+        if (s === undefined) {
+          s = this.newSeries(n, dm);
+          isNew = true;
+        }
+        n.lastSeries = s;
+      }
+    } else {
+      s = this.newSeries(n, dm);
+      isNew = true;
+    }
+    if (k.packetEnd > k.packetStart && k.packetLen !== s.lastLen) {
+      s.lastLen = k.packetLen;
+      this.identify(s, buf, rel, isNew);
+    }
+
+    const w = this.win;
+    const i = w.alloc(b);
+    w.start[i] = start;
+    w.end[i] = end;
+    w.slot[i] = slot;
+    w.node[i] = n.index;
+    w.flags[i] = (k.hasTs ? HAS_TS : 0) | (k.hasK8s ? HAS_K8S : 0);
+    w.dm[i] = k.hasTs ? dm : -Infinity;
+    w.rel[i] = rel;
+    w.next[i] = -1;
+    w.drop[i] = k.dropReason;
+    w.k8sNode[i] = k.k8sNode;
+    w.namespace[i] = k.namespace;
+    w.pod[i] = k.pod;
+    w.series[i] = s;
+    if (s.released !== undefined) {
+      this.nLate++;
+      releaseLate(w, wm, s.released, i, this.onJourney);
+      return;
+    }
+    let j = s.journey;
+    if (j === undefined) j = s.journey = this.newJourney(s, rel);
+    if (j.tail < 0) j.head = i;
+    else {
+      w.next[j.tail] = i;
+      if (rel < j.last) j.sorted = false;
+    }
+    j.tail = i;
+    j.count++;
+    j.last = rel;
+    if (rel > j.latest) j.latest = rel;
+    this.buffered++;
+    if (this.buffered > this.maxBuffered) this.releaseForced();
+    if (this.heap.peekKey() < wm.value) this.releaseReady();
+  }
+
+  /** The node's first timestamp: its times are kept from `mono` (the first event of all sets the base). */
+  private anchorAt(n: NodeState, mono: bigint, hi: number, lo: number): void {
+    if (!this.wm.hasBase) this.wm.setBase(mono + n.offset);
+    this.wm.anchor(n, mono, hi, lo);
+  }
+
   // --- series, fingerprints, journeys ---
 
-  private newSeries(n: NodeState, e: SortedEvent, mono: bigint): Series {
+  private newSeries(n: NodeState, dm: number): Series {
+    const k = this.k;
     const s: Series = {
       node: n,
-      tracked: e.tracked,
-      head: e.trackHead,
-      trackTs: e.trackTs,
-      untracked: e.tracked ? 0 : ++this.untracked,
-      event: e.tracked ? undefined : e,
-      firstMono: mono,
+      tracked: k.tracked,
+      headHi: k.headHi,
+      headLo: k.headLo,
+      trackHi: k.trackHi,
+      trackLo: k.trackLo,
+      untracked: k.tracked ? 0 : ++this.untracked,
+      firstDm: dm,
+      firstMono: dm === dm ? 0n : this.wm.base + BigInt(n.hw) - n.offset, // (NaN: no timestamp)
       journey: undefined,
       released: undefined,
       lastLen: -1,
@@ -227,9 +336,12 @@ export class JourneySorter {
       maxTtl: -1,
     };
     this.nSeries++;
-    if (!e.tracked) return s;
-    n.series.set(s.head, s); // a newer packet in a reused buffer replaces the older one
-    if (s.trackTs > n.maxTracking) n.maxTracking = s.trackTs;
+    if (!k.tracked) return s;
+    n.series.set(s.headLo, s.headHi, s); // a newer packet in a reused buffer replaces the older one
+    if (s.trackHi > n.maxTrackHi || (s.trackHi === n.maxTrackHi && s.trackLo > n.maxTrackLo)) {
+      n.maxTrackHi = s.trackHi;
+      n.maxTrackLo = s.trackLo;
+    }
     if (++this.seriesInGeneration > this.rememberReleased / 2) this.nextGeneration();
     return s;
   }
@@ -237,10 +349,12 @@ export class JourneySorter {
   /** Forgets the older generation of series, but not the open ones in it. */
   private nextGeneration(): void {
     this.seriesInGeneration = 0;
-    for (const n of this.wm.nodes.values()) {
+    for (const n of this.wm.list) {
       const keep = n.series;
       const drop = n.older;
-      for (const [head, s] of drop) if (s.journey !== undefined && !keep.has(head)) keep.set(head, s);
+      drop.forEach((s, lo, hi) => {
+        if (s.journey !== undefined && keep.get(lo, hi) === undefined) keep.set(lo, hi, s);
+      });
       drop.clear();
       n.older = keep;
       n.series = drop; // emptied: reused for the new generation
@@ -248,10 +362,10 @@ export class JourneySorter {
   }
 
   /** The series' packet changed (or is new): fingerprint it and stitch. */
-  private identify(s: Series, e: SortedEvent, ts: bigint, isNew: boolean): void {
+  private identify(s: Series, buf: Uint8Array, ts: number, isNew: boolean): void {
     // The fingerprint's two 32-bit hashes stand for its text (fingerprintText): cheaper to make
     // and to look up, and a false match between two is as unlikely as 2^-64 per pair.
-    const f = readPacketFieldsFromBytes(e.raw, e.packetStart, e.packetEnd);
+    const f = readPacketFieldsFromBytes(buf, this.k.packetStart, this.k.packetEnd);
     if (f === undefined) return;
     if (f.ttl > s.maxTtl) s.maxTtl = f.ttl;
     if (s.lastFpSet && f.keyLo === s.lastFpLo && f.keyHi === s.lastFpHi) return;
@@ -285,17 +399,28 @@ export class JourneySorter {
     // the earlier cluster time departed.
     let aFirst: boolean;
     if (a.maxTtl >= 0 && b.maxTtl >= 0 && a.maxTtl !== b.maxTtl) aFirst = a.maxTtl > b.maxTtl;
-    else aFirst = a.firstMono + this.wm.offsetOf(a.node) <= b.firstMono + this.wm.offsetOf(b.node);
-    if (aFirst) this.clock.observeHop(a.node.name, a.firstMono, b.node.name, b.firstMono);
-    else this.clock.observeHop(b.node.name, b.firstMono, a.node.name, a.firstMono);
+    else aFirst = this.firstRel(a) <= this.firstRel(b);
+    const [from, to] = aFirst ? [a, b] : [b, a];
+    this.clock.observeHop(from.node.name, firstMono(from), to.node.name, firstMono(to));
   }
 
-  private newJourney(s: Series, ts: bigint): JourneyState {
+  /** A series' first cluster time with its node's current offset. */
+  private firstRel(s: Series): number {
+    const n = s.node;
+    if (s.firstDm === s.firstDm) return s.firstDm + this.wm.anchorRelOf(n);
+    if (n.clockVersion !== this.clock.version) this.wm.refreshOffset(n);
+    return Number(s.firstMono + n.offset - this.wm.base);
+  }
+
+  private newJourney(s: Series, ts: number): JourneyState {
     const j: JourneyState = {
       state: OPEN,
-      events: [],
+      head: -1,
+      tail: -1,
+      count: 0,
       series: [s],
       latest: ts,
+      last: ts,
       key: ts,
       sorted: true,
       clockVersion: this.clock.version,
@@ -303,23 +428,30 @@ export class JourneySorter {
       next: 0,
       nodes: [],
     };
-    this.heap.push(j, Number(ts - this.wm.base));
+    this.heap.push(j, ts);
     return j;
   }
 
   /** Two open journeys turn out to be one packet: the smaller joins the larger. */
   private merge(a: JourneyState, b: JourneyState): void {
-    const [into, from] = a.events.length >= b.events.length ? [a, b] : [b, a];
+    const [into, from] = a.count >= b.count ? [a, b] : [b, a];
     for (const s of from.series) {
       s.journey = into;
       into.series.push(s);
     }
-    for (const e of from.events) into.events.push(e);
+    if (from.head >= 0) {
+      if (into.tail < 0) into.head = from.head;
+      else this.win.next[into.tail] = from.head;
+      into.tail = from.tail;
+      into.last = from.last;
+      into.count += from.count;
+    }
     if (from.latest > into.latest) into.latest = from.latest;
     into.sorted = false;
     if (from.clockVersion !== into.clockVersion) into.clockVersion = -1; // recompute times on release
     from.state = MERGED;
-    from.events = NO_EVENTS;
+    from.head = from.tail = -1;
+    from.count = 0;
     from.series = NO_SERIES;
   }
 
@@ -328,13 +460,12 @@ export class JourneySorter {
   /** The journey got later events since it was queued: queue it again at its latest. */
   private rekey(j: JourneyState): void {
     j.key = j.latest;
-    this.heap.push(j, Number(j.key - this.wm.base));
+    this.heap.push(j, j.key);
   }
 
   private releaseReady(): void {
-    // Number() is monotonic: a key below the watermark as numbers is below it as bigints.
     const wm = this.wm;
-    while (this.heap.peekKey() < wm.rel) {
+    while (this.heap.peekKey() < wm.value) {
       const j = this.heap.pop() as JourneyState;
       if (j.state !== OPEN) continue;
       if (j.latest >= wm.value) this.rekey(j);
@@ -358,58 +489,30 @@ export class JourneySorter {
 
   private release(j: JourneyState): void {
     j.state = RELEASED;
-    const evs = j.events;
-    // The clock was refined since these times were computed: recompute them all with the
-    // latest offsets, so that each node's events keep their monotonic order.
-    if (j.clockVersion !== this.clock.version) {
-      for (const e of evs) {
-        const mono = e.timestamp;
-        const n = this.wm.nodes.get(e.node);
-        if (mono !== undefined && n !== undefined) e.clusterTs = mono + this.wm.offsetOf(n);
-      }
-      j.sorted = false;
-    }
-    if (!j.sorted) sortEvents(evs);
-    const first = seriesOf(evs[0] as SortedEvent, j.series);
-    const id = first.tracked
-      ? `${first.node.name}/${trackingId({ orig_head: first.head, timestamp: first.trackTs, skb: 0n })}`
-      : `${first.node.name}/u${first.untracked}`;
-    const nodes: string[] = [];
-    for (let i = 0; i < evs.length; i++) {
-      const e = evs[i] as SortedEvent;
-      e.idx = i;
-      if (nodes.length === 0 || (nodes[nodes.length - 1] !== e.node && !nodes.includes(e.node))) nodes.push(e.node);
-    }
-    j.id = id;
-    j.next = evs.length;
-    j.nodes = nodes;
+    const count = j.count;
     for (const s of j.series) {
       s.journey = undefined;
       s.released = j;
-      s.event = undefined;
     }
-    this.buffered -= evs.length;
+    this.buffered -= count;
     this.nJourneys++;
-    if (nodes.length > 1) this.nStitched++;
-    else this.nUnstitched += j.series.length;
+    const series = j.series.length;
     j.series = NO_SERIES;
-    j.events = NO_EVENTS;
-    this.onJourney({ id, nodes, events: evs });
-  }
-
-  private emitLate(ref: JourneyState, se: SortedEvent): void {
-    se.late = true;
-    se.idx = ref.next++;
-    // A new array: the one already handed out with the journey must not change under its reader.
-    if (!ref.nodes.includes(se.node)) ref.nodes = [...ref.nodes, se.node];
-    this.nLate++;
-    this.onJourney({ id: ref.id, nodes: ref.nodes, events: [se] });
+    const out = releaseJourney(this.win, this.wm, j, this.clock.version);
+    if (out.nodes.length > 1) this.nStitched++;
+    else this.nUnstitched += series;
+    this.onJourney(out);
   }
 }
 
-function findSeries(n: NodeState, head: bigint, trackTs: bigint): Series | undefined {
-  const s = n.series.get(head);
-  if (s !== undefined && s.trackTs === trackTs) return s;
-  const o = n.older.get(head);
-  return o !== undefined && o.trackTs === trackTs ? o : undefined;
+function findSeries(n: NodeState, k: EventKeys): Series | undefined {
+  const s = n.series.get(k.headLo, k.headHi);
+  if (s !== undefined && s.trackLo === k.trackLo && s.trackHi === k.trackHi) return s;
+  const o = n.older.get(k.headLo, k.headHi);
+  return o !== undefined && o.trackLo === k.trackLo && o.trackHi === k.trackHi ? o : undefined;
+}
+
+/** A series' first monotonic time, exactly. */
+function firstMono(s: Series): bigint {
+  return s.firstDm === s.firstDm ? s.node.anchor + BigInt(s.firstDm) : s.firstMono;
 }

@@ -1,0 +1,273 @@
+// What the aggregator reads of each event while sorting, storing and counting: a few fields,
+// scanned out of the protobuf bytes the agent sent, with nothing else decoded, into numbers and
+// shared strings (no bigint, no object per event: the sorter keeps them in its columns). Every
+// other field is checked all the way down as it is passed over (message-check.ts), so that what
+// is stored reads back. Field numbers come from the schema's generated descriptor, so this reader
+// follows proto/ like the codec does.
+import { fieldNumber } from '@retrace/events';
+import { CheckCursor, checkPlan } from './message-check.js';
+
+/**
+ * The keys of one event. 64-bit values are two unsigned 32-bit halves; the packet's bytes and the
+ * journey id are where they are in the bytes read (offsets into the buffer given to read()).
+ */
+export class EventKeys {
+  /** Whether there is a common section; its timestamp (the node's monotonic ns). */
+  hasTs = false;
+  tsHi = 0;
+  tsLo = 0;
+  /** Whether there is an skb-tracking section; its orig_head and timestamp (skb is not needed). */
+  tracked = false;
+  headHi = 0;
+  headLo = 0;
+  trackHi = 0;
+  trackLo = 0;
+  /** The captured packet (from the Ethernet header): buf[packetStart, packetEnd). */
+  packetStart = 0;
+  packetEnd = 0;
+  /** packet.len, or the captured length when len is 0. */
+  packetLen = 0;
+  /** skb-drop.drop_reason ('' when not a drop). */
+  dropReason = '';
+  /** Whether the event has a k8s section, and what it says. */
+  hasK8s = false;
+  k8sNode = '';
+  namespace = '';
+  pod = '';
+  /** journey.id (which stored events have): buf[journeyStart, journeyEnd); -1 when absent. */
+  journeyStart = -1;
+  journeyEnd = -1;
+}
+
+const tag = (message: string, field: string, wire: number): number => (fieldNumber(message, field) << 3) | wire;
+const EV = {
+  common: tag('Event', 'common', 2),
+  tracking: tag('Event', 'skb-tracking', 2),
+  drop: tag('Event', 'skb-drop', 2),
+  packet: tag('Event', 'packet', 2),
+  k8s: tag('Event', 'k8s', 2),
+  journey: tag('Event', 'journey', 2),
+};
+const COMMON_TS = tag('Common', 'timestamp', 0);
+const TRACK = {
+  head: tag('SkbTracking', 'orig_head', 0),
+  ts: tag('SkbTracking', 'timestamp', 0),
+};
+const PKT = { len: tag('Packet', 'len', 0), data: tag('Packet', 'data', 2) };
+const DROP_REASON = tag('SkbDrop', 'drop_reason', 2);
+const JOURNEY_ID = tag('Journey', 'id', 2);
+const K8S = { node: tag('K8s', 'node', 2), namespace: tag('K8s', 'namespace', 2), pod: tag('K8s', 'pod', 2) };
+// What is not read is still checked, in the same walk: what is stored must read back.
+const plan = {
+  event: checkPlan('Event'),
+  common: checkPlan('Common'),
+  tracking: checkPlan('SkbTracking'),
+  packet: checkPlan('Packet'),
+  drop: checkPlan('SkbDrop'),
+  k8s: checkPlan('K8s'),
+  journey: checkPlan('Journey'),
+};
+
+/**
+ * Strings that repeat (node, namespace, pod, drop reason names) are decoded once: each cache
+ * slot keeps the last bytes it decoded and their string.
+ */
+class StringSlot {
+  private bytes = new Uint8Array(0);
+  private text = '';
+  get(buf: Uint8Array, start: number, end: number): string {
+    const n = end - start;
+    const b = this.bytes;
+    if (b.length === n) {
+      let i = 0;
+      while (i < n && b[i] === buf[start + i]) i++;
+      if (i === n) return this.text;
+    }
+    this.bytes = buf.slice(start, end); // a copy: the event's buffer may go
+    this.text = utf8(buf, start, end);
+    return this.text;
+  }
+}
+
+const utf8 = (buf: Uint8Array, start: number, end: number): string =>
+  Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString('utf8');
+
+/**
+ * Reads the keys of encoded Events. One reader serves a stream of events (the sorter, a segment
+ * scan): it keeps the last node, namespace, pod and drop reason it read, so that an event
+ * repeating them (most do) makes no garbage. Each owner has its own.
+ */
+export class EventKeyReader {
+  private readonly c = new CheckCursor('Event');
+  private readonly node = new StringSlot();
+  private readonly namespace = new StringSlot();
+  private readonly pod = new StringSlot();
+  private readonly drop = new StringSlot();
+  /** The halves of the last 64-bit varint read. */
+  private hi = 0;
+  private lo = 0;
+
+  /**
+   * The keys of the Event in buf[start, end), into `k`. Throws ProtoDecodeError when the bytes
+   * are not a well-formed Event: every field is checked all the way down as it is read or passed
+   * over, so that what is stored can be read back.
+   */
+  read(buf: Uint8Array, start: number, end: number, k: EventKeys): void {
+    k.hasTs = false;
+    k.tsHi = k.tsLo = 0;
+    k.tracked = false;
+    k.headHi = k.headLo = k.trackHi = k.trackLo = 0;
+    k.packetStart = k.packetEnd = k.packetLen = 0;
+    k.dropReason = '';
+    k.hasK8s = false;
+    k.k8sNode = k.namespace = k.pod = '';
+    k.journeyStart = k.journeyEnd = -1;
+    const c = this.c;
+    c.buf = buf;
+    c.pos = c.origin = start;
+    c.limit = end;
+    this.fields(c, k, end);
+    if (k.packetLen === 0) k.packetLen = k.packetEnd - k.packetStart;
+  }
+
+  /** The journey id of the event last read (k from that read), '' when it has none. */
+  journeyId(k: EventKeys): string {
+    return k.journeyStart < 0 ? '' : utf8(this.c.buf, k.journeyStart, k.journeyEnd);
+  }
+
+  private fields(c: CheckCursor, k: EventKeys, limit: number): void {
+    while (c.pos < limit) {
+      const t = c.tag();
+      if (
+        t !== EV.common &&
+        t !== EV.tracking &&
+        t !== EV.packet &&
+        t !== EV.drop &&
+        t !== EV.k8s &&
+        t !== EV.journey
+      ) {
+        c.skip(plan.event, t);
+        continue;
+      }
+      const end = c.length() + c.pos;
+      // Sections are merged when repeated, as protobuf has it: later fields overwrite. A tag that
+      // matches carries its wire type; any other field goes to the section's check.
+      if (t === EV.common) {
+        k.hasTs = true; // present: proto3's default applies
+        while (c.pos < end) {
+          const f = c.tag();
+          if (f === COMMON_TS) {
+            this.u64(c);
+            k.tsHi = this.hi;
+            k.tsLo = this.lo;
+          } else c.skip(plan.common, f);
+          within(c, end, 'Common');
+        }
+      } else if (t === EV.tracking) {
+        k.tracked = true;
+        while (c.pos < end) {
+          const f = c.tag();
+          if (f === TRACK.head) {
+            this.u64(c);
+            k.headHi = this.hi;
+            k.headLo = this.lo;
+          } else if (f === TRACK.ts) {
+            this.u64(c);
+            k.trackHi = this.hi;
+            k.trackLo = this.lo;
+          } else c.skip(plan.tracking, f);
+          within(c, end, 'SkbTracking');
+        }
+      } else if (t === EV.packet) {
+        while (c.pos < end) {
+          const f = c.tag();
+          if (f === PKT.len) k.packetLen = c.u32();
+          else if (f === PKT.data) {
+            const n = c.length();
+            k.packetStart = c.pos;
+            k.packetEnd = c.pos += n;
+          } else c.skip(plan.packet, f);
+          within(c, end, 'Packet');
+        }
+      } else if (t === EV.drop) {
+        while (c.pos < end) {
+          const f = c.tag();
+          if (f === DROP_REASON) k.dropReason = str(c, this.drop);
+          else c.skip(plan.drop, f);
+          within(c, end, 'SkbDrop');
+        }
+      } else if (t === EV.k8s) {
+        k.hasK8s = true;
+        while (c.pos < end) {
+          const f = c.tag();
+          if (f === K8S.node) k.k8sNode = str(c, this.node);
+          else if (f === K8S.namespace) k.namespace = str(c, this.namespace);
+          else if (f === K8S.pod) k.pod = str(c, this.pod);
+          else c.skip(plan.k8s, f);
+          within(c, end, 'K8s');
+        }
+      } else {
+        while (c.pos < end) {
+          const f = c.tag();
+          if (f === JOURNEY_ID) {
+            const n = c.length();
+            k.journeyStart = c.pos;
+            k.journeyEnd = c.pos += n;
+          } else c.skip(plan.journey, f);
+          within(c, end, 'Journey');
+        }
+      }
+    }
+  }
+
+  /** A varint of up to 64 bits into hi and lo. */
+  private u64(c: CheckCursor): void {
+    const buf = c.buf;
+    const end = c.limit;
+    let pos = c.pos;
+    let lo = 0;
+    let hi = 0;
+    let b = 0x80;
+    // bits 0..27, then 28..31 with 32..34, then 35..63: 10 bytes at most
+    for (let shift = 0; shift < 28 && b >= 0x80; shift += 7) {
+      if (pos >= end) c.truncated();
+      b = buf[pos++] as number;
+      lo |= (b & 0x7f) << shift;
+    }
+    if (b >= 0x80) {
+      if (pos >= end) c.truncated();
+      b = buf[pos++] as number;
+      lo |= (b & 0x0f) << 28;
+      hi = (b & 0x7f) >> 4;
+      for (let shift = 3; shift < 32 && b >= 0x80; shift += 7) {
+        if (pos >= end) c.truncated();
+        b = buf[pos++] as number;
+        hi |= (b & 0x7f) << shift;
+      }
+      if (b >= 0x80) {
+        c.pos = pos;
+        c.fail('invalid varint encoding: longer than 10 bytes');
+      }
+    }
+    c.pos = pos;
+    this.hi = hi >>> 0;
+    this.lo = lo >>> 0;
+  }
+}
+
+function within(c: CheckCursor, end: number, section: string): void {
+  if (c.pos > end) c.fail(`a field of ${section} runs past the end of the message`);
+}
+
+function str(c: CheckCursor, slot: StringSlot): string {
+  const n = c.length();
+  const s = slot.get(c.buf, c.pos, c.pos + n);
+  c.pos += n;
+  return s;
+}
+
+/** A 64-bit value from its halves. */
+export function bigOf(hi: number, lo: number): bigint {
+  // Below 2^53 a double holds it exactly: one conversion instead of a shift and an or.
+  return hi < 0x200000 ? BigInt(hi * 4294967296 + lo) : (BigInt(hi) << 32n) | BigInt(lo);
+}

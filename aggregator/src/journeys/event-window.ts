@@ -1,0 +1,134 @@
+// The events waiting in the journey sorter, as columns: one slot per event in typed arrays (and a
+// few arrays of shared strings), no object per event. An event's bytes stay in the buffer they
+// came in (a batch's, as the agent link received it), which is held until its last event is
+// released. Waiting events cost the collector nothing to move or mark, and their memory is the
+// columns' few dozen bytes plus their bytes.
+import type { EventOrigin } from './sorted-event.js';
+import type { Series } from './sorter-state.js';
+
+/** Flags of an event. */
+export const HAS_TS = 1;
+export const HAS_K8S = 2;
+
+const NO_SERIES = {} as Series;
+
+export class EventWindow {
+  private cap = 0;
+  /** Free slots (a stack), and how many. */
+  private free = new Int32Array(0);
+  private nFree = 0;
+  /** The slots' batch, its bytes there ([start, end)), and its place in its origin's batch. */
+  batch = new Int32Array(0);
+  start = new Int32Array(0);
+  end = new Int32Array(0);
+  slot = new Int32Array(0);
+  node = new Int32Array(0);
+  flags = new Uint8Array(0);
+  /** Monotonic ns from its node's anchor (-Infinity without a timestamp). */
+  dm = new Float64Array(0);
+  /** Cluster ns after the sorter's base, as last computed. */
+  rel = new Float64Array(0);
+  /** The next event of its journey (-1: the last). */
+  next = new Int32Array(0);
+  drop: string[] = [];
+  k8sNode: string[] = [];
+  namespace: string[] = [];
+  pod: string[] = [];
+  series: Series[] = [];
+  /** Scratch for the slots of a journey being released. */
+  order = new Int32Array(256);
+
+  // Batches: a buffer holding events, who sent it, and how many slots (plus one while it is
+  // being fed) still hold it.
+  bufs: (Uint8Array | undefined)[] = [];
+  /** The buffer is one event's bytes as given (released events' raw is the buffer itself). */
+  whole: boolean[] = [];
+  origins: (EventOrigin | undefined)[] = [];
+  private holds: number[] = [];
+  private freeBatches: number[] = [];
+
+  constructor(capacity = 1024) {
+    this.grow(capacity);
+  }
+
+  /** A new batch for `buf`, held open until close(). */
+  open(buf: Uint8Array, whole: boolean, origin: EventOrigin | undefined): number {
+    const b = this.freeBatches.pop() ?? this.bufs.length;
+    this.bufs[b] = buf;
+    this.whole[b] = whole;
+    this.origins[b] = origin;
+    this.holds[b] = 1;
+    return b;
+  }
+
+  /** The batch is fed no more: it goes with its last event. */
+  close(b: number): void {
+    this.unhold(b);
+  }
+
+  /** A slot for an event of batch `b`. */
+  alloc(b: number): number {
+    if (this.nFree === 0) this.grow(this.cap * 2);
+    const i = this.free[--this.nFree] as number;
+    this.batch[i] = b;
+    this.holds[b] = (this.holds[b] as number) + 1;
+    return i;
+  }
+
+  /**
+   * The slot is empty again (its event released). What its string and series columns point to
+   * stays until the slot is taken again (shared strings and series the sorter remembers anyway;
+   * bounded by the window's size).
+   */
+  release(i: number): void {
+    this.unhold(this.batch[i] as number);
+    this.free[this.nFree++] = i;
+  }
+
+  private unhold(b: number): void {
+    const h = (this.holds[b] as number) - 1;
+    this.holds[b] = h;
+    if (h > 0) return;
+    this.bufs[b] = undefined;
+    this.origins[b] = undefined;
+    this.freeBatches.push(b);
+  }
+
+  private grow(cap: number): void {
+    const old = this.cap;
+    const i32 = (a: Int32Array): Int32Array<ArrayBuffer> => {
+      const b = new Int32Array(cap);
+      b.set(a);
+      return b;
+    };
+    const f64 = (a: Float64Array): Float64Array<ArrayBuffer> => {
+      const b = new Float64Array(cap);
+      b.set(a);
+      return b;
+    };
+    this.batch = i32(this.batch);
+    this.start = i32(this.start);
+    this.end = i32(this.end);
+    this.slot = i32(this.slot);
+    this.node = i32(this.node);
+    this.next = i32(this.next);
+    const flags = new Uint8Array(cap);
+    flags.set(this.flags);
+    this.flags = flags;
+    this.dm = f64(this.dm);
+    this.rel = f64(this.rel);
+    for (let i = old; i < cap; i++) {
+      this.drop.push('');
+      this.k8sNode.push('');
+      this.namespace.push('');
+      this.pod.push('');
+      this.series.push(NO_SERIES);
+    }
+    // The new slots are free, lowest first.
+    const free = new Int32Array(cap);
+    free.set(this.free.subarray(0, this.nFree));
+    for (let i = cap - 1; i >= old; i--) free[this.nFree++] = i;
+    this.free = free;
+    this.cap = cap;
+  }
+}
