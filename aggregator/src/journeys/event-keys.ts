@@ -8,8 +8,10 @@ import { fieldNumber } from '@retrace/events';
 import { CheckCursor, checkPlan } from './message-check.js';
 
 /**
- * The keys of one event. 64-bit values are two unsigned 32-bit halves; the packet's bytes and the
- * journey id are where they are in the bytes read (offsets into the buffer given to read()).
+ * The keys of one event. 64-bit values are two 32-bit halves, each as a signed int32 (small
+ * integers to V8: no heap number to make or keep; `>>> 0` gives the unsigned half); the packet's
+ * bytes and the journey id are where they are in the bytes read (offsets into the buffer given to
+ * read()).
  */
 export class EventKeys {
   /** Whether there is a common section; its timestamp (the node's monotonic ns). */
@@ -40,23 +42,22 @@ export class EventKeys {
 }
 
 const tag = (message: string, field: string, wire: number): number => (fieldNumber(message, field) << 3) | wire;
-const EV = {
-  common: tag('Event', 'common', 2),
-  tracking: tag('Event', 'skb-tracking', 2),
-  drop: tag('Event', 'skb-drop', 2),
-  packet: tag('Event', 'packet', 2),
-  k8s: tag('Event', 'k8s', 2),
-  journey: tag('Event', 'journey', 2),
-};
+const EV_COMMON = tag('Event', 'common', 2);
+const EV_TRACKING = tag('Event', 'skb-tracking', 2);
+const EV_DROP = tag('Event', 'skb-drop', 2);
+const EV_PACKET = tag('Event', 'packet', 2);
+const EV_K8S = tag('Event', 'k8s', 2);
+const EV_JOURNEY = tag('Event', 'journey', 2);
 const COMMON_TS = tag('Common', 'timestamp', 0);
-const TRACK = {
-  head: tag('SkbTracking', 'orig_head', 0),
-  ts: tag('SkbTracking', 'timestamp', 0),
-};
-const PKT = { len: tag('Packet', 'len', 0), data: tag('Packet', 'data', 2) };
+const TRACK_HEAD = tag('SkbTracking', 'orig_head', 0);
+const TRACK_TS = tag('SkbTracking', 'timestamp', 0);
+const PKT_LEN = tag('Packet', 'len', 0);
+const PKT_DATA = tag('Packet', 'data', 2);
 const DROP_REASON = tag('SkbDrop', 'drop_reason', 2);
 const JOURNEY_ID = tag('Journey', 'id', 2);
-const K8S = { node: tag('K8s', 'node', 2), namespace: tag('K8s', 'namespace', 2), pod: tag('K8s', 'pod', 2) };
+const K8S_NODE = tag('K8s', 'node', 2);
+const K8S_NAMESPACE = tag('K8s', 'namespace', 2);
+const K8S_POD = tag('K8s', 'pod', 2);
 // What is not read is still checked, in the same walk: what is stored must read back.
 const plan = {
   event: checkPlan('Event'),
@@ -138,84 +139,93 @@ export class EventKeyReader {
   private fields(c: CheckCursor, k: EventKeys, limit: number): void {
     while (c.pos < limit) {
       const t = c.tag();
-      if (
-        t !== EV.common &&
-        t !== EV.tracking &&
-        t !== EV.packet &&
-        t !== EV.drop &&
-        t !== EV.k8s &&
-        t !== EV.journey
-      ) {
-        c.skip(plan.event, t);
-        continue;
-      }
-      const end = c.length() + c.pos;
       // Sections are merged when repeated, as protobuf has it: later fields overwrite. A tag that
-      // matches carries its wire type; any other field goes to the section's check.
-      if (t === EV.common) {
-        k.hasTs = true; // present: proto3's default applies
-        while (c.pos < end) {
-          const f = c.tag();
-          if (f === COMMON_TS) {
-            this.u64(c);
-            k.tsHi = this.hi;
-            k.tsLo = this.lo;
-          } else c.skip(plan.common, f);
-          within(c, end, 'Common');
+      // matches carries its wire type; any other field goes to its message's check.
+      switch (t) {
+        case EV_COMMON: {
+          const end = c.length() + c.pos;
+          k.hasTs = true; // present: proto3's default applies
+          while (c.pos < end) {
+            const f = c.tag();
+            if (f === COMMON_TS) {
+              this.u64(c);
+              k.tsHi = this.hi;
+              k.tsLo = this.lo;
+            } else c.skip(plan.common, f);
+            within(c, end, 'Common');
+          }
+          break;
         }
-      } else if (t === EV.tracking) {
-        k.tracked = true;
-        while (c.pos < end) {
-          const f = c.tag();
-          if (f === TRACK.head) {
-            this.u64(c);
-            k.headHi = this.hi;
-            k.headLo = this.lo;
-          } else if (f === TRACK.ts) {
-            this.u64(c);
-            k.trackHi = this.hi;
-            k.trackLo = this.lo;
-          } else c.skip(plan.tracking, f);
-          within(c, end, 'SkbTracking');
+        case EV_TRACKING: {
+          const end = c.length() + c.pos;
+          k.tracked = true;
+          while (c.pos < end) {
+            const f = c.tag();
+            if (f === TRACK_HEAD) {
+              this.u64(c);
+              k.headHi = this.hi;
+              k.headLo = this.lo;
+            } else if (f === TRACK_TS) {
+              this.u64(c);
+              k.trackHi = this.hi;
+              k.trackLo = this.lo;
+            } else c.skip(plan.tracking, f);
+            within(c, end, 'SkbTracking');
+          }
+          break;
         }
-      } else if (t === EV.packet) {
-        while (c.pos < end) {
-          const f = c.tag();
-          if (f === PKT.len) k.packetLen = c.u32();
-          else if (f === PKT.data) {
-            const n = c.length();
-            k.packetStart = c.pos;
-            k.packetEnd = c.pos += n;
-          } else c.skip(plan.packet, f);
-          within(c, end, 'Packet');
+        case EV_PACKET: {
+          const end = c.length() + c.pos;
+          while (c.pos < end) {
+            const f = c.tag();
+            if (f === PKT_LEN) k.packetLen = c.u32();
+            else if (f === PKT_DATA) {
+              const n = c.length();
+              k.packetStart = c.pos;
+              k.packetEnd = c.pos += n;
+            } else c.skip(plan.packet, f);
+            within(c, end, 'Packet');
+          }
+          break;
         }
-      } else if (t === EV.drop) {
-        while (c.pos < end) {
-          const f = c.tag();
-          if (f === DROP_REASON) k.dropReason = str(c, this.drop);
-          else c.skip(plan.drop, f);
-          within(c, end, 'SkbDrop');
+        case EV_DROP: {
+          const end = c.length() + c.pos;
+          while (c.pos < end) {
+            const f = c.tag();
+            if (f === DROP_REASON) k.dropReason = str(c, this.drop);
+            else c.skip(plan.drop, f);
+            within(c, end, 'SkbDrop');
+          }
+          break;
         }
-      } else if (t === EV.k8s) {
-        k.hasK8s = true;
-        while (c.pos < end) {
-          const f = c.tag();
-          if (f === K8S.node) k.k8sNode = str(c, this.node);
-          else if (f === K8S.namespace) k.namespace = str(c, this.namespace);
-          else if (f === K8S.pod) k.pod = str(c, this.pod);
-          else c.skip(plan.k8s, f);
-          within(c, end, 'K8s');
+        case EV_K8S: {
+          const end = c.length() + c.pos;
+          k.hasK8s = true;
+          while (c.pos < end) {
+            const f = c.tag();
+            if (f === K8S_NODE) k.k8sNode = str(c, this.node);
+            else if (f === K8S_NAMESPACE) k.namespace = str(c, this.namespace);
+            else if (f === K8S_POD) k.pod = str(c, this.pod);
+            else c.skip(plan.k8s, f);
+            within(c, end, 'K8s');
+          }
+          break;
         }
-      } else {
-        while (c.pos < end) {
-          const f = c.tag();
-          if (f === JOURNEY_ID) {
-            const n = c.length();
-            k.journeyStart = c.pos;
-            k.journeyEnd = c.pos += n;
-          } else c.skip(plan.journey, f);
-          within(c, end, 'Journey');
+        case EV_JOURNEY: {
+          const end = c.length() + c.pos;
+          while (c.pos < end) {
+            const f = c.tag();
+            if (f === JOURNEY_ID) {
+              const n = c.length();
+              k.journeyStart = c.pos;
+              k.journeyEnd = c.pos += n;
+            } else c.skip(plan.journey, f);
+            within(c, end, 'Journey');
+          }
+          break;
         }
+        default:
+          c.skip(plan.event, t);
       }
     }
   }
@@ -223,12 +233,54 @@ export class EventKeyReader {
   /** A varint of up to 64 bits into hi and lo. */
   private u64(c: CheckCursor): void {
     const buf = c.buf;
+    let pos = c.pos;
+    if (pos + 10 > c.limit) {
+      this.u64Near(c);
+      return;
+    }
+    // Ten bytes are there: no bound to check byte by byte. Bits 0..27, then 28..31 with 32..34,
+    // then 35..63.
+    let b = buf[pos++] as number;
+    let lo = b & 0x7f;
+    let hi = 0;
+    if (b >= 0x80) {
+      b = buf[pos++] as number;
+      lo |= (b & 0x7f) << 7;
+      if (b >= 0x80) {
+        b = buf[pos++] as number;
+        lo |= (b & 0x7f) << 14;
+        if (b >= 0x80) {
+          b = buf[pos++] as number;
+          lo |= (b & 0x7f) << 21;
+          if (b >= 0x80) {
+            b = buf[pos++] as number;
+            lo |= (b & 0x0f) << 28;
+            hi = (b & 0x7f) >> 4;
+            for (let shift = 3; shift < 32 && b >= 0x80; shift += 7) {
+              b = buf[pos++] as number;
+              hi |= (b & 0x7f) << shift;
+            }
+            if (b >= 0x80) {
+              c.pos = pos;
+              c.fail('invalid varint encoding: longer than 10 bytes');
+            }
+          }
+        }
+      }
+    }
+    c.pos = pos;
+    this.hi = hi | 0;
+    this.lo = lo | 0;
+  }
+
+  /** u64 near the end of the message: each byte checked to be there. */
+  private u64Near(c: CheckCursor): void {
+    const buf = c.buf;
     const end = c.limit;
     let pos = c.pos;
     let lo = 0;
     let hi = 0;
     let b = 0x80;
-    // bits 0..27, then 28..31 with 32..34, then 35..63: 10 bytes at most
     for (let shift = 0; shift < 28 && b >= 0x80; shift += 7) {
       if (pos >= end) c.truncated();
       b = buf[pos++] as number;
@@ -250,8 +302,8 @@ export class EventKeyReader {
       }
     }
     c.pos = pos;
-    this.hi = hi >>> 0;
-    this.lo = lo >>> 0;
+    this.hi = hi | 0;
+    this.lo = lo | 0;
   }
 }
 
@@ -266,8 +318,10 @@ function str(c: CheckCursor, slot: StringSlot): string {
   return s;
 }
 
-/** A 64-bit value from its halves. */
+/** A 64-bit value from its halves (signed or not: their 32 bits are taken). */
 export function bigOf(hi: number, lo: number): bigint {
+  const h = hi >>> 0;
+  const l = lo >>> 0;
   // Below 2^53 a double holds it exactly: one conversion instead of a shift and an or.
-  return hi < 0x200000 ? BigInt(hi * 4294967296 + lo) : (BigInt(hi) << 32n) | BigInt(lo);
+  return h < 0x200000 ? BigInt(h * 4294967296 + l) : (BigInt(h) << 32n) | BigInt(l);
 }

@@ -4,13 +4,10 @@
 // released. Waiting events cost the collector nothing to move or mark, and their memory is the
 // columns' few dozen bytes plus their bytes.
 import type { EventOrigin } from './sorted-event.js';
-import type { Series } from './sorter-state.js';
 
 /** Flags of an event. */
 export const HAS_TS = 1;
 export const HAS_K8S = 2;
-
-const NO_SERIES = {} as Series;
 
 export class EventWindow {
   private cap = 0;
@@ -34,7 +31,8 @@ export class EventWindow {
   k8sNode: string[] = [];
   namespace: string[] = [];
   pod: string[] = [];
-  series: Series[] = [];
+  /** Its series (a number in the sorter's series table). */
+  series = new Int32Array(0);
   /** Scratch for the slots of a journey being released. */
   order = new Int32Array(256);
 
@@ -47,7 +45,7 @@ export class EventWindow {
   private holds: number[] = [];
   private freeBatches: number[] = [];
 
-  constructor(capacity = 1024) {
+  constructor(capacity = 16_384) {
     this.grow(capacity);
   }
 
@@ -76,9 +74,8 @@ export class EventWindow {
   }
 
   /**
-   * The slot is empty again (its event released). What its string and series columns point to
-   * stays until the slot is taken again (shared strings and series the sorter remembers anyway;
-   * bounded by the window's size).
+   * The slot is empty again (its event released). What its string columns point to stays until
+   * the slot is taken again (strings shared by many events; bounded by the window's size).
    */
   release(i: number): void {
     this.unhold(this.batch[i] as number);
@@ -117,13 +114,11 @@ export class EventWindow {
     this.flags = flags;
     this.dm = f64(this.dm);
     this.rel = f64(this.rel);
-    for (let i = old; i < cap; i++) {
-      this.drop.push('');
-      this.k8sNode.push('');
-      this.namespace.push('');
-      this.pod.push('');
-      this.series.push(NO_SERIES);
-    }
+    this.drop = grown(this.drop, cap, '');
+    this.k8sNode = grown(this.k8sNode, cap, '');
+    this.namespace = grown(this.namespace, cap, '');
+    this.pod = grown(this.pod, cap, '');
+    this.series = i32(this.series);
     // The new slots are free, lowest first.
     const free = new Int32Array(cap);
     free.set(this.free.subarray(0, this.nFree));
@@ -131,4 +126,11 @@ export class EventWindow {
     this.free = free;
     this.cap = cap;
   }
+}
+
+/** `a` in an array of `cap`, the rest `fill`. */
+function grown<T>(a: T[], cap: number, fill: T): T[] {
+  const b = new Array<T>(cap).fill(fill);
+  for (let i = 0; i < a.length; i++) b[i] = a[i] as T;
+  return b;
 }

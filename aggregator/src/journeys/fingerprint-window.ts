@@ -2,17 +2,18 @@
 // for as long as another node's part of the same packet may still come (the stitching window
 // behind the watermark), and at most as many as events may wait. The entries are a ring of
 // columns in the order they were made (which is the order they expire in), numbered; the table
-// maps a fingerprint to its entry's number.
+// maps a fingerprint to its entry's number. Each entry holds its series (series numbers: `hold`
+// and `drop` are the sorter's).
 import { PairTable } from './pair-table.js';
 
-export class FingerprintWindow<S> {
+export class FingerprintWindow {
   /** Fingerprint key -> the number of the entry of the first series that showed it. */
   private readonly table = new PairTable<number>(16_384);
   private lo = new Int32Array(1024);
   private hi = new Int32Array(1024);
   /** Cluster time (ns after the sorter's base) the fingerprint was seen at. */
   private ts = new Float64Array(1024);
-  private series: (S | undefined)[] = new Array<S | undefined>(1024).fill(undefined);
+  private series = new Int32Array(1024);
   private mask = 1023;
   /** Entries first..next-1 are live; entry k is at k & mask. */
   private first = 0;
@@ -21,18 +22,20 @@ export class FingerprintWindow<S> {
   constructor(
     private readonly windowNs: number,
     private readonly maxEntries: number,
+    private readonly hold: (series: number) => void,
+    private readonly drop: (series: number) => void,
   ) {}
 
   /**
-   * The series that showed fingerprint (lo, hi) within the window of `ts`; when none did,
-   * `series` is remembered as showing it, and fingerprints seen before `expiry` are forgotten.
+   * The series that showed fingerprint (lo, hi) within the window of `ts` (-1: none); when none
+   * did, `series` is remembered as showing it, and fingerprints seen before `expiry` are forgotten.
    */
-  match(series: S, lo: number, hi: number, ts: number, expiry: number): S | undefined {
+  match(series: number, lo: number, hi: number, ts: number, expiry: number): number {
     const e = this.table.get(lo, hi);
     if (e !== undefined) {
       const i = e & this.mask;
       const d = (this.ts[i] as number) - ts;
-      if (d <= this.windowNs && -d <= this.windowNs) return this.series[i];
+      if (d <= this.windowNs && -d <= this.windowNs) return this.series[i] as number;
     }
     if (this.next - this.first > this.mask) this.grow();
     const k = this.next++;
@@ -41,9 +44,10 @@ export class FingerprintWindow<S> {
     this.hi[i] = hi;
     this.ts[i] = ts;
     this.series[i] = series;
+    this.hold(series);
     this.table.set(lo, hi, k);
     this.expire(expiry);
-    return undefined;
+    return -1;
   }
 
   /** Forgets fingerprints seen before `expiry`, and the oldest past the bound. */
@@ -53,8 +57,8 @@ export class FingerprintWindow<S> {
       const i = this.first & mask;
       if ((this.ts[i] as number) >= expiry && this.next - this.first <= this.maxEntries) break;
       this.table.delete(this.lo[i] as number, this.hi[i] as number, this.first);
-      this.series[i] = undefined;
       this.first++;
+      this.drop(this.series[i] as number);
     }
   }
 
@@ -63,14 +67,14 @@ export class FingerprintWindow<S> {
     const lo = new Int32Array(cap);
     const hi = new Int32Array(cap);
     const ts = new Float64Array(cap);
-    const series = new Array<S | undefined>(cap).fill(undefined);
+    const series = new Int32Array(cap);
     for (let k = this.first; k < this.next; k++) {
       const from = k & this.mask;
       const to = k & (cap - 1);
       lo[to] = this.lo[from] as number;
       hi[to] = this.hi[from] as number;
       ts[to] = this.ts[from] as number;
-      series[to] = this.series[from];
+      series[to] = this.series[from] as number;
     }
     this.lo = lo;
     this.hi = hi;

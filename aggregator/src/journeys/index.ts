@@ -6,6 +6,7 @@ export {
   fingerprintText,
   readPacketFields,
   readPacketFieldsFromBytes,
+  readPacketFieldsByCursor,
   FINGERPRINT_PAYLOAD_BYTES,
   type PacketFields,
   type PacketIdentity,

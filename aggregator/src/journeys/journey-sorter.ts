@@ -11,9 +11,10 @@
 //   maxBufferedEvents is reached. An event for a journey already released is emitted on its
 //   own, flagged late, with the same journey id and the next index.
 // Hot path: an event's keys are read from its bytes straight into the window's columns
-// (event-window.ts: no object per waiting event), times are numbers (ns after the first event),
-// series are found in hash tables keyed by the skb address's halves; the release order is a heap
-// updated lazily. A series' packet is fingerprinted at its first event and again only when the
+// (event-window.ts: no object per waiting event); series and journeys are numbers into tables of
+// columns too (series-table.ts, journey-table.ts: nothing the collector moves or marks, however
+// many are remembered); times are numbers (ns after the first event); series are found in hash
+// tables keyed by the skb address's halves; the release order is a heap updated lazily. A series' packet is fingerprinted at its first event and again only when the
 // packet's length changes (encapsulation, decapsulation): what else rewrites a packet in flight
 // (NAT, TTL, checksums, MACs) leaves the fingerprint as it was anyway.
 import type { ClusterClock } from './clock.js';
@@ -21,10 +22,14 @@ import { EventKeyReader, EventKeys, bigOf } from './event-keys.js';
 import { EventWindow, HAS_K8S, HAS_TS } from './event-window.js';
 import { FingerprintWindow } from './fingerprint-window.js';
 import { readPacketFieldsFromBytes } from './fingerprint.js';
-import { releaseJourney, releaseLate } from './journey-release.js';
+import { releaseJourney, releaseLate, type ReleaseContext } from './journey-release.js';
+import { joinSeries, mergeJourneys } from './journey-lists.js';
+import { JourneyTable, OPEN, RELEASED } from './journey-table.js';
 import { KeyedMinHeap } from './min-heap.js';
+import { SeriesSet } from './series-set.js';
+import { FP_SET, type SeriesTable } from './series-table.js';
 import { SortedEvent, type EventOrigin, type Journey, type SortItem } from './sorted-event.js';
-import { MERGED, OPEN, RELEASED, type JourneyState, type NodeState, type Series } from './sorter-state.js';
+import type { NodeState } from './sorter-state.js';
 import { Watermark } from './watermark.js';
 
 export interface SortStats {
@@ -66,8 +71,6 @@ export class SorterOptionsError extends Error {
   }
 }
 
-/** What a released or merged journey keeps of its series (shared: never added to). */
-const NO_SERIES: Series[] = [];
 const TWO_32 = 4294967296;
 
 export class JourneySorter {
@@ -79,19 +82,20 @@ export class JourneySorter {
   private readonly rememberReleased: number;
   private readonly wm: Watermark;
   private readonly win = new EventWindow();
+  private readonly journeys = new JourneyTable();
+  private readonly set: SeriesSet;
+  private readonly series: SeriesTable;
+  private readonly release_: ReleaseContext;
   private lastNode: NodeState | undefined;
-  private readonly heap = new KeyedMinHeap<JourneyState>();
-  private readonly fingerprints: FingerprintWindow<Series>;
-  /** Series made since the last generation change (see NodeState.series). */
-  private seriesInGeneration = 0;
-  private untracked = 0;
+  /** Journeys by the cluster time they may go at (lazily: an entry holds its journey). */
+  private readonly heap = new KeyedMinHeap<number>();
+  private readonly fingerprints: FingerprintWindow;
   /** The batch being fed (pushBytes, pushRange), its buffer and its origin. */
   private feeding = -1;
   private feedingBuf: Uint8Array | undefined;
   private feedingOrigin: EventOrigin | undefined;
 
   private nEvents = 0;
-  private nSeries = 0;
   private nJourneys = 0;
   private nStitched = 0;
   private nUnstitched = 0;
@@ -114,13 +118,21 @@ export class JourneySorter {
     ] as const)
       if (!Number.isInteger(v) || v < 1) throw new SorterOptionsError(`${name} must be a whole number >= 1, got ${v}`);
     this.wm = new Watermark(this.clock, latenessNs, stitchWindowNs);
-    this.fingerprints = new FingerprintWindow<Series>(Number(stitchWindowNs), this.maxBuffered);
+    this.set = new SeriesSet(this.journeys, this.wm, this.rememberReleased);
+    this.series = this.set.t;
+    this.fingerprints = new FingerprintWindow(
+      Number(stitchWindowNs),
+      this.maxBuffered,
+      (s) => this.set.hold(s),
+      (s) => this.set.drop(s),
+    );
+    this.release_ = { w: this.win, wm: this.wm, series: this.series, journeys: this.journeys };
   }
 
   stats(): SortStats {
     return {
       events: this.nEvents,
-      series: this.nSeries,
+      series: this.set.made,
       journeys: this.nJourneys,
       stitched: this.nStitched,
       unstitched: this.nUnstitched,
@@ -128,6 +140,11 @@ export class JourneySorter {
       forcedReleases: this.nForced,
       buffered: this.buffered,
     };
+  }
+
+  /** Series and journeys the sorter holds (open, or remembered for late events): its memory. */
+  held(): { series: number; journeys: number } {
+    return { series: this.series.live, journeys: this.journeys.live };
   }
 
   /** The current watermark (cluster ns), or undefined before any active node sent events. */
@@ -208,13 +225,14 @@ export class JourneySorter {
 
   /** Releases every open journey (end of the trace). */
   flush(): void {
-    for (let j = this.heap.pop(); j !== undefined; j = this.heap.pop()) {
-      if (j.state !== OPEN) continue;
-      if (j.key < j.latest) {
-        this.rekey(j);
-        continue;
+    const jt = this.journeys;
+    while (this.heap.size > 0) {
+      const j = this.heap.pop() as number;
+      if (jt.state[j] === OPEN) {
+        if ((jt.key[j] as number) < (jt.latest[j] as number)) this.rekey(j);
+        else this.release(j);
       }
-      this.release(j);
+      jt.drop(j); // the heap entry's hold
     }
   }
 
@@ -224,6 +242,8 @@ export class JourneySorter {
   private add(node: string, buf: Uint8Array, b: number, start: number, end: number, slot: number): void {
     const k = this.k;
     const wm = this.wm;
+    const st = this.series;
+    const jt = this.journeys;
     let n = this.lastNode;
     if (n === undefined || n.name !== node) n = this.lastNode = wm.node(node, true);
     if (n.clockVersion !== this.clock.version) wm.refreshOffset(n);
@@ -231,8 +251,8 @@ export class JourneySorter {
     let dm: number;
     let rel: number;
     if (k.hasTs) {
-      if (!n.hasAnchor) this.anchorAt(n, bigOf(k.tsHi, k.tsLo), k.tsHi, k.tsLo);
-      dm = (k.tsHi - n.anchorHi) * TWO_32 + (k.tsLo - n.anchorLo);
+      if (!n.hasAnchor) this.anchorAt(n, bigOf(k.tsHi, k.tsLo), k.tsHi >>> 0, k.tsLo >>> 0);
+      dm = ((k.tsHi >>> 0) - n.anchorHi) * TWO_32 + ((k.tsLo >>> 0) - n.anchorLo);
       rel = dm + n.anchorRel;
     } else {
       // No common section: the node's latest time (the monotonic time 0 before any).
@@ -243,31 +263,33 @@ export class JourneySorter {
     this.nEvents++;
     wm.heard(n, rel);
 
-    let s: Series | undefined;
+    let s = -1;
     let isNew = false;
     if (k.tracked) {
       s = n.lastSeries;
       if (
-        s === undefined ||
-        s.headLo !== k.headLo ||
-        s.headHi !== k.headHi ||
-        s.trackLo !== k.trackLo ||
-        s.trackHi !== k.trackHi
+        s < 0 ||
+        st.headLo[s] !== k.headLo ||
+        st.headHi[s] !== k.headHi ||
+        st.trackLo[s] !== k.trackLo ||
+        st.trackHi[s] !== k.trackHi
       ) {
-        const newer = k.trackHi > n.maxTrackHi || (k.trackHi === n.maxTrackHi && k.trackLo > n.maxTrackLo);
-        s = newer ? undefined : findSeries(n, k);
-        if (s === undefined) {
-          s = this.newSeries(n, dm);
+        s = this.set.find(n, k);
+        if (s < 0) {
+          s = this.set.make(n, k, dm);
           isNew = true;
         }
+        // The node's last series: held while it is.
+        this.set.hold(s);
+        if (n.lastSeries >= 0) this.set.drop(n.lastSeries);
         n.lastSeries = s;
       }
     } else {
-      s = this.newSeries(n, dm);
+      s = this.set.make(n, k, dm);
       isNew = true;
     }
-    if (k.packetEnd > k.packetStart && k.packetLen !== s.lastLen) {
-      s.lastLen = k.packetLen;
+    if (k.packetEnd > k.packetStart && k.packetLen !== st.lastLen[s]) {
+      st.lastLen[s] = k.packetLen;
       this.identify(s, buf, rel, isNew);
     }
 
@@ -286,22 +308,25 @@ export class JourneySorter {
     w.namespace[i] = k.namespace;
     w.pod[i] = k.pod;
     w.series[i] = s;
-    if (s.released !== undefined) {
+    const released = st.released[s] as number;
+    if (released >= 0) {
       this.nLate++;
-      releaseLate(w, wm, s.released, i, this.onJourney);
+      releaseLate(this.release_, released, i, this.onJourney);
+      this.set.sweep(s); // an untracked series nothing else holds
       return;
     }
-    let j = s.journey;
-    if (j === undefined) j = s.journey = this.newJourney(s, rel);
-    if (j.tail < 0) j.head = i;
+    let j = st.journey[s] as number;
+    if (j < 0) j = this.newJourney(s, rel);
+    const tail = jt.tail[j] as number;
+    if (tail < 0) jt.head[j] = i;
     else {
-      w.next[j.tail] = i;
-      if (rel < j.last) j.sorted = false;
+      w.next[tail] = i;
+      if (rel < (jt.last[j] as number)) jt.sorted[j] = 0;
     }
-    j.tail = i;
-    j.count++;
-    j.last = rel;
-    if (rel > j.latest) j.latest = rel;
+    jt.tail[j] = i;
+    jt.count[j] = (jt.count[j] as number) + 1;
+    jt.last[j] = rel;
+    if (rel > (jt.latest[j] as number)) jt.latest[j] = rel;
     this.buffered++;
     if (this.buffered > this.maxBuffered) this.releaseForced();
     if (this.heap.peekKey() < wm.value) this.releaseReady();
@@ -313,206 +338,145 @@ export class JourneySorter {
     this.wm.anchor(n, mono, hi, lo);
   }
 
-  // --- series, fingerprints, journeys ---
-
-  private newSeries(n: NodeState, dm: number): Series {
-    const k = this.k;
-    const s: Series = {
-      node: n,
-      tracked: k.tracked,
-      headHi: k.headHi,
-      headLo: k.headLo,
-      trackHi: k.trackHi,
-      trackLo: k.trackLo,
-      untracked: k.tracked ? 0 : ++this.untracked,
-      firstDm: dm,
-      firstMono: dm === dm ? 0n : this.wm.base + BigInt(n.hw) - n.offset, // (NaN: no timestamp)
-      journey: undefined,
-      released: undefined,
-      lastLen: -1,
-      lastFpLo: 0,
-      lastFpHi: 0,
-      lastFpSet: false,
-      maxTtl: -1,
-    };
-    this.nSeries++;
-    if (!k.tracked) return s;
-    n.series.set(s.headLo, s.headHi, s); // a newer packet in a reused buffer replaces the older one
-    if (s.trackHi > n.maxTrackHi || (s.trackHi === n.maxTrackHi && s.trackLo > n.maxTrackLo)) {
-      n.maxTrackHi = s.trackHi;
-      n.maxTrackLo = s.trackLo;
-    }
-    if (++this.seriesInGeneration > this.rememberReleased / 2) this.nextGeneration();
-    return s;
-  }
-
-  /** Forgets the older generation of series, but not the open ones in it. */
-  private nextGeneration(): void {
-    this.seriesInGeneration = 0;
-    for (const n of this.wm.list) {
-      const keep = n.series;
-      const drop = n.older;
-      drop.forEach((s, lo, hi) => {
-        if (s.journey !== undefined && keep.get(lo, hi) === undefined) keep.set(lo, hi, s);
-      });
-      drop.clear();
-      n.older = keep;
-      n.series = drop; // emptied: reused for the new generation
-    }
-  }
-
   /** The series' packet changed (or is new): fingerprint it and stitch. */
-  private identify(s: Series, buf: Uint8Array, ts: number, isNew: boolean): void {
+  private identify(s: number, buf: Uint8Array, ts: number, isNew: boolean): void {
     // The fingerprint's two 32-bit hashes stand for its text (fingerprintText): cheaper to make
     // and to look up, and a false match between two is as unlikely as 2^-64 per pair.
     const f = readPacketFieldsFromBytes(buf, this.k.packetStart, this.k.packetEnd);
     if (f === undefined) return;
-    if (f.ttl > s.maxTtl) s.maxTtl = f.ttl;
-    if (s.lastFpSet && f.keyLo === s.lastFpLo && f.keyHi === s.lastFpHi) return;
-    s.lastFpLo = f.keyLo;
-    s.lastFpHi = f.keyHi;
-    s.lastFpSet = true;
+    const st = this.series;
+    if (f.ttl > (st.maxTtl[s] as number)) st.maxTtl[s] = f.ttl;
+    const set = ((st.flags[s] as number) & FP_SET) !== 0;
+    if (set && f.keyLo === st.fpLo[s] && f.keyHi === st.fpHi[s]) return;
+    st.fpLo[s] = f.keyLo;
+    st.fpHi[s] = f.keyHi;
+    st.flags[s] = (st.flags[s] as number) | FP_SET;
     const m = this.fingerprints.match(s, f.keyLo, f.keyHi, ts, this.wm.fpExpiry);
-    if (m !== undefined && m !== s) this.stitch(s, m, isNew);
+    if (m >= 0 && m !== s) this.stitch(s, m, isNew);
   }
 
   /** `s` showed the fingerprint `m` showed first: one packet, so one journey. */
-  private stitch(s: Series, m: Series, isNew: boolean): void {
-    const mj = m.journey;
-    if (mj !== undefined) {
-      if (isNew) {
-        s.journey = mj;
-        mj.series.push(s);
-      } else if (s.journey !== undefined && s.journey !== mj) this.merge(s.journey, mj);
+  private stitch(s: number, m: number, isNew: boolean): void {
+    const st = this.series;
+    const mj = st.journey[m] as number;
+    if (mj >= 0) {
+      const sj = st.journey[s] as number;
+      if (isNew) this.joinSeries(mj, s);
+      else if (sj >= 0 && sj !== mj) this.merge(sj, mj);
       else return;
       this.observeHop(s, m);
-    } else if (m.released !== undefined && isNew) {
-      s.released = m.released; // a part of a journey already out: late
+    } else if ((st.released[m] as number) >= 0 && isNew) {
+      // a part of a journey already out: late
+      const j = st.released[m] as number;
+      st.released[s] = j;
+      this.journeys.hold(j);
       this.observeHop(s, m);
     }
   }
 
   /** Two series of one packet on different nodes: a measurement for the cluster clock. */
-  private observeHop(a: Series, b: Series): void {
-    if (a.node === b.node) return;
+  private observeHop(a: number, b: number): void {
+    const st = this.series;
+    if (st.node[a] === st.node[b]) return;
     // Routers only decrement the TTL: the higher one was seen first. Equal (bridged) or unknown:
     // the earlier cluster time departed.
-    let aFirst: boolean;
-    if (a.maxTtl >= 0 && b.maxTtl >= 0 && a.maxTtl !== b.maxTtl) aFirst = a.maxTtl > b.maxTtl;
-    else aFirst = this.firstRel(a) <= this.firstRel(b);
+    const ta = st.maxTtl[a] as number;
+    const tb = st.maxTtl[b] as number;
+    const aFirst = ta >= 0 && tb >= 0 && ta !== tb ? ta > tb : this.set.firstRel(a) <= this.set.firstRel(b);
     const [from, to] = aFirst ? [a, b] : [b, a];
-    this.clock.observeHop(from.node.name, firstMono(from), to.node.name, firstMono(to));
+    const nodes = this.wm.list;
+    this.clock.observeHop(
+      (nodes[st.node[from] as number] as NodeState).name,
+      this.set.firstMono(from),
+      (nodes[st.node[to] as number] as NodeState).name,
+      this.set.firstMono(to),
+    );
   }
 
-  /** A series' first cluster time with its node's current offset. */
-  private firstRel(s: Series): number {
-    const n = s.node;
-    if (s.firstDm === s.firstDm) return s.firstDm + this.wm.anchorRelOf(n);
-    if (n.clockVersion !== this.clock.version) this.wm.refreshOffset(n);
-    return Number(s.firstMono + n.offset - this.wm.base);
-  }
+  // --- journeys: held while open, by heap entries and by their series (JourneyTable) ---
 
-  private newJourney(s: Series, ts: number): JourneyState {
-    const j: JourneyState = {
-      state: OPEN,
-      head: -1,
-      tail: -1,
-      count: 0,
-      series: [s],
-      latest: ts,
-      last: ts,
-      key: ts,
-      sorted: true,
-      clockVersion: this.clock.version,
-      id: '',
-      next: 0,
-      nodes: [],
-    };
+  private newJourney(s: number, ts: number): number {
+    const j = this.journeys.alloc(ts, this.clock.version);
+    this.joinSeries(j, s);
+    this.journeys.hold(j);
     this.heap.push(j, ts);
     return j;
   }
 
+  /** Series `s` (new) is part of open journey `j`, which holds it. */
+  private joinSeries(j: number, s: number): void {
+    joinSeries(this.journeys, this.series, j, s);
+    this.set.hold(s);
+  }
+
   /** Two open journeys turn out to be one packet: the smaller joins the larger. */
-  private merge(a: JourneyState, b: JourneyState): void {
-    const [into, from] = a.count >= b.count ? [a, b] : [b, a];
-    for (const s of from.series) {
-      s.journey = into;
-      into.series.push(s);
-    }
-    if (from.head >= 0) {
-      if (into.tail < 0) into.head = from.head;
-      else this.win.next[into.tail] = from.head;
-      into.tail = from.tail;
-      into.last = from.last;
-      into.count += from.count;
-    }
-    if (from.latest > into.latest) into.latest = from.latest;
-    into.sorted = false;
-    if (from.clockVersion !== into.clockVersion) into.clockVersion = -1; // recompute times on release
-    from.state = MERGED;
-    from.head = from.tail = -1;
-    from.count = 0;
-    from.series = NO_SERIES;
+  private merge(a: number, b: number): void {
+    const jt = this.journeys;
+    const from = mergeJourneys(jt, this.series, this.win, a, b);
+    jt.drop(from); // no longer open (its heap entries still hold it)
   }
 
   // --- release ---
 
   /** The journey got later events since it was queued: queue it again at its latest. */
-  private rekey(j: JourneyState): void {
-    j.key = j.latest;
-    this.heap.push(j, j.key);
+  private rekey(j: number): void {
+    const jt = this.journeys;
+    jt.key[j] = jt.latest[j] as number;
+    jt.hold(j);
+    this.heap.push(j, jt.key[j] as number);
   }
 
   private releaseReady(): void {
     const wm = this.wm;
+    const jt = this.journeys;
     while (this.heap.peekKey() < wm.value) {
-      const j = this.heap.pop() as JourneyState;
-      if (j.state !== OPEN) continue;
-      if (j.latest >= wm.value) this.rekey(j);
-      else this.release(j);
+      const j = this.heap.pop() as number;
+      if (jt.state[j] === OPEN) {
+        if ((jt.latest[j] as number) >= wm.value) this.rekey(j);
+        else this.release(j);
+      }
+      jt.drop(j); // the heap entry's hold
     }
   }
 
   private releaseForced(): void {
-    while (this.buffered > this.maxBuffered) {
-      const j = this.heap.pop();
-      if (j === undefined) return;
-      if (j.state !== OPEN) continue;
-      if (j.key < j.latest) {
-        this.rekey(j);
-        continue;
+    const jt = this.journeys;
+    while (this.buffered > this.maxBuffered && this.heap.size > 0) {
+      const j = this.heap.pop() as number;
+      if (jt.state[j] === OPEN) {
+        if ((jt.key[j] as number) < (jt.latest[j] as number)) this.rekey(j);
+        else {
+          this.nForced++;
+          this.release(j);
+        }
       }
-      this.nForced++;
-      this.release(j);
+      jt.drop(j); // the heap entry's hold
     }
   }
 
-  private release(j: JourneyState): void {
-    j.state = RELEASED;
-    const count = j.count;
-    for (const s of j.series) {
-      s.journey = undefined;
-      s.released = j;
+  private release(j: number): void {
+    const jt = this.journeys;
+    const st = this.series;
+    jt.state[j] = RELEASED;
+    const count = jt.count[j] as number;
+    const series = jt.seriesCount[j] as number;
+    const out = releaseJourney(this.release_, j, this.clock.version);
+    // Its series now say it is out (their late events are late), and hold it for them.
+    for (let s = jt.seriesHead[j] as number; s >= 0;) {
+      const next = st.nextInJourney[s] as number;
+      st.journey[s] = -1;
+      st.released[s] = j;
+      jt.hold(j);
+      this.set.drop(s); // no longer in an open journey
+      s = next;
     }
+    jt.seriesHead[j] = jt.seriesTail[j] = -1;
+    jt.seriesCount[j] = 0;
+    jt.drop(j); // no longer open
     this.buffered -= count;
     this.nJourneys++;
-    const series = j.series.length;
-    j.series = NO_SERIES;
-    const out = releaseJourney(this.win, this.wm, j, this.clock.version);
     if (out.nodes.length > 1) this.nStitched++;
     else this.nUnstitched += series;
     this.onJourney(out);
   }
-}
-
-function findSeries(n: NodeState, k: EventKeys): Series | undefined {
-  const s = n.series.get(k.headLo, k.headHi);
-  if (s !== undefined && s.trackLo === k.trackLo && s.trackHi === k.trackHi) return s;
-  const o = n.older.get(k.headLo, k.headHi);
-  return o !== undefined && o.trackLo === k.trackLo && o.trackHi === k.trackHi ? o : undefined;
-}
-
-/** A series' first monotonic time, exactly. */
-function firstMono(s: Series): bigint {
-  return s.firstDm === s.firstDm ? s.node.anchor + BigInt(s.firstDm) : s.firstMono;
 }

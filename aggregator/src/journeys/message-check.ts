@@ -111,7 +111,12 @@ export class CheckCursor {
 
   /** A length prefix, checked to fit in what is left. */
   length(): number {
-    const n = this.u32();
+    const p = this.pos;
+    let n: number;
+    if (p < this.limit && (this.buf[p] as number) < 0x80) {
+      n = this.buf[p] as number; // most lengths take one byte
+      this.pos = p + 1;
+    } else n = this.u32();
     if (this.pos + n > this.limit) this.fail(`length ${n} runs past the end`);
     return n;
   }

@@ -36,12 +36,18 @@ export class PairTable<T> {
   }
 
   set(lo: number, hi: number, value: T): void {
+    this.put(lo, hi, value);
+  }
+
+  /** Sets the value of (lo, hi); returns the value it replaced (undefined when new). */
+  put(lo: number, hi: number, value: T): T | undefined {
     const mask = this.mask;
     let i = slotOf(lo, hi, mask);
     for (; this.used[i] !== 0; i = (i + 1) & mask) {
       if (this.lo[i] === (lo | 0) && this.hi[i] === (hi | 0)) {
+        const was = this.values[i];
         this.values[i] = value;
-        return;
+        return was;
       }
     }
     this.used[i] = 1;
@@ -49,6 +55,7 @@ export class PairTable<T> {
     this.hi[i] = hi;
     this.values[i] = value;
     if (++this.count * 2 > mask) this.grow();
+    return undefined;
   }
 
   /** Removes the entry (only if its value is `expected`, when given); whether it did. */

@@ -1,6 +1,7 @@
 // What goes into the journey sorter and comes out of it: events with their bytes and keys, and
 // journeys (a packet's events from every node it crossed, in cluster-time order).
 import { decodeMessage, type Event, type Journey as JourneySection } from '@retrace/events';
+import { bigOf } from './event-keys.js';
 import { SortKeys, type SortKeyReader } from './sort-keys.js';
 
 export interface SortItem {
@@ -77,19 +78,11 @@ export class SortedEvent extends SortKeys implements JourneyEvent {
   }
 }
 
-/** The sorter's base time (its first event's cluster time), and its two 32-bit halves. */
-export interface TimeBase {
-  readonly ns: bigint;
-  readonly hi: number;
-  readonly lo: number;
-}
-
-const TWO_32 = 4294967296;
-
 /**
  * An event as the sorter releases it, made from its columns at release: its bytes stay where
  * they came (a batch's buffer) until someone asks for them as a Uint8Array of their own, and its
- * cluster time is a number after the sorter's base until asked for as a bigint.
+ * cluster time is two 32-bit halves until asked for as a bigint (small integers to V8: nothing
+ * but the object itself is made per event).
  */
 export class ReleasedEvent implements JourneyEvent {
   private decoded: Event | undefined = undefined;
@@ -103,9 +96,9 @@ export class ReleasedEvent implements JourneyEvent {
     readonly srcEnd: number,
     /** src is the event's own bytes as they were given (raw is src itself). */
     private readonly whole: boolean,
-    private readonly base: TimeBase,
-    /** Cluster ns after the base (a whole number). */
-    readonly rel: number,
+    /** The cluster time's high and low 32 bits (two's complement), as int32. */
+    readonly tsHi: number,
+    readonly tsLo: number,
     readonly idx: number,
     readonly late: boolean,
     readonly dropReason: string,
@@ -123,21 +116,7 @@ export class ReleasedEvent implements JourneyEvent {
   }
 
   get clusterTs(): bigint {
-    return (this.ts ??= this.base.ns + BigInt(this.rel));
-  }
-
-  /** The cluster time's high and low 32 bits (two's complement), into `out`, without a bigint. */
-  clusterHalves(out: { hi: number; lo: number }): void {
-    const rel = this.rel;
-    const relHi = Math.floor(rel / TWO_32);
-    let lo = this.base.lo + (rel - relHi * TWO_32);
-    let carry = 0;
-    if (lo >= TWO_32) {
-      lo -= TWO_32;
-      carry = 1;
-    }
-    out.lo = lo;
-    out.hi = (this.base.hi + relHi + carry) >>> 0;
+    return (this.ts ??= bigOf(this.tsHi, this.tsLo));
   }
 
   get event(): Event {

@@ -9,7 +9,6 @@
 // Times are numbers: cluster ns after `base`, the first event's cluster time (exact for 104 days),
 // so that the per-event work compares doubles instead of making bigints.
 import type { ClusterClock } from './clock.js';
-import type { TimeBase } from './sorted-event.js';
 import { newNodeState, type NodeState } from './sorter-state.js';
 
 export class Watermark {
@@ -21,8 +20,9 @@ export class Watermark {
   /** The first event's cluster time: times are ns after it. */
   base = 0n;
   hasBase = false;
-  /** The base for released events (its halves too). */
-  time: TimeBase = { ns: 0n, hi: 0, lo: 0 };
+  /** The base's two 32-bit halves (unsigned): released events' times are made from them. */
+  baseHi = 0;
+  baseLo = 0;
   /** Fingerprints seen before this (the watermark minus the stitching window) are forgotten. */
   fpExpiry = -Infinity;
   /** Events heard so far: a node is quiet when its last is not after a tick latenessNs old. */
@@ -64,7 +64,8 @@ export class Watermark {
     this.base = clusterNs;
     this.hasBase = true;
     const u = BigInt.asUintN(64, clusterNs);
-    this.time = { ns: clusterNs, hi: Number(u >> 32n), lo: Number(u & 0xffffffffn) };
+    this.baseHi = Number(u >> 32n);
+    this.baseLo = Number(u & 0xffffffffn);
   }
 
   /** The node's offset (and its anchor's cluster time) after the clock changed. */

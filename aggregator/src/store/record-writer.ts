@@ -38,7 +38,6 @@ export interface RecordJourney {
 
 /** Scratch for a 64-bit value's halves. */
 const halves = new DataView(new ArrayBuffer(8));
-const split = { hi: 0, lo: 0 };
 
 /**
  * Appends the record of `e` (sender number `sid`; `node` its sender's name as bytes, for a k8s
@@ -56,9 +55,8 @@ export function writeRecord(w: ProtoWriter, sid: number, e: JourneyEvent, node: 
   let lo: number;
   let hi: number;
   if (released) {
-    e.clusterHalves(split);
-    lo = split.lo;
-    hi = split.hi;
+    lo = e.tsLo >>> 0;
+    hi = e.tsHi >>> 0;
   } else {
     halves.setBigUint64(0, e.clusterTs, true);
     lo = halves.getUint32(0, true);

@@ -52,19 +52,17 @@ test.each([
   const k = keys.read(raw);
   // The same event as the sorter releases it: its bytes inside a bigger buffer.
   const src = Buffer.concat([Buffer.from([1, 2, 3]), raw, Buffer.from([4])]);
-  // Its time a number after a base, as the sorter keeps it (before the base too).
-  const rel = idx % 2 === 0 ? 12_345 : -987_654_321;
-  const ns = clusterTs - BigInt(rel);
-  const u = BigInt.asUintN(64, ns);
-  const base = { ns, hi: Number(u >> 32n), lo: Number(u & 0xffffffffn) };
+  // Its time as two halves, as the sorter makes it.
+  const u = BigInt.asUintN(64, clusterTs);
+  const [hi, lo] = [Number(u >> 32n) | 0, Number(u & 0xffffffffn) | 0];
   const released = new ReleasedEvent(
     node,
     src,
     3,
     3 + raw.length,
     false,
-    base,
-    rel,
+    hi,
+    lo,
     idx,
     late,
     k.dropReason,
