@@ -46,13 +46,19 @@ export interface PendingBatch {
 
 const EVENTS_FIELD = fieldNumber('EventBatch', 'events');
 const BATCH_TAG = (fieldNumber('AgentMessage', 'batch') << 3) | 2;
+/** Room at the start of a batch's buffer for the AgentMessage's batch tag and length. */
+const PREFIX = varintBytes(BATCH_TAG) + 5;
+/** The first batch's buffer; later ones start at the size of the last batch and some. */
+const FIRST_BYTES = 64 * 1024;
 
 export class BatchQueue {
   /**
    * Events gathered for the next batch, written as EventBatch `events` fields (tag, length,
-   * event): events are encoded straight into the batch, with no buffer of their own.
+   * event) after PREFIX bytes: events are encoded straight into the batch, with no buffer of
+   * their own, and the buffer becomes the batch's message (the AgentMessage's tag and length go
+   * in front, the batch's other fields after the events): no copy of the events.
    */
-  private readonly gathering = new ProtoWriter(64 * 1024);
+  private gathering = gatheringWriter(FIRST_BYTES);
   private gatheringEvents = 0;
   private lostByProbe = new Map<string, bigint>();
   /** Events lost on the agent (cause: backpressure, budget) since the last batch. */
@@ -73,7 +79,7 @@ export class BatchQueue {
 
   /** Bytes held: events gathered, unsent and unacknowledged (with their field tags and lengths). */
   get bytes(): number {
-    return this.gathering.pos + this.heldBytes;
+    return this.gathering.pos - PREFIX + this.heldBytes;
   }
 
   get lastSeq(): bigint {
@@ -85,7 +91,7 @@ export class BatchQueue {
     const w = this.gathering;
     const start = w.pos;
     w.messageField(EVENTS_FIELD, 'Event', ev);
-    if (w.pos + this.heldBytes > this.opts.maxBytes) {
+    if (w.pos - PREFIX + this.heldBytes > this.opts.maxBytes) {
       w.pos = start; // taken back: over the bound
       this.addLoss('backpressure', 1);
       this.totals.dropped++;
@@ -113,26 +119,18 @@ export class BatchQueue {
     const lost: ProbeLost[] = [...this.lostByProbe].map(([probe, count]) => ({ probe, count }));
     const losses: CauseLost[] = [...this.lostByCause].map(([cause, count]) => ({ cause, count }));
     const seq = this.nextSeq++;
-    // Protobuf fields may come in any order: the header, then the events as gathered.
-    const head = encodeMessage('EventBatch', { trace: this.trace, seq, lost, losses } satisfies EventBatch);
     const w = this.gathering;
-    // The AgentMessage around it: the batch field's tag and length, then the EventBatch.
-    const len = head.length + w.pos;
-    const prefix = [BATCH_TAG];
-    for (let v = len; ; v >>>= 7) {
-      if (v < 0x80) {
-        prefix.push(v);
-        break;
-      }
-      prefix.push((v & 0x7f) | 0x80);
-    }
-    const message = Buffer.allocUnsafe(prefix.length + len);
-    message.set(prefix, 0);
-    message.set(head, prefix.length);
-    w.buf.copy(message, prefix.length + head.length, 0, w.pos);
-    this.held.push({ seq, message, at: prefix.length, events: this.gatheringEvents, bytes: w.pos, sent: false });
-    this.heldBytes += w.pos;
-    w.pos = 0;
+    const events = w.pos - PREFIX;
+    // Protobuf fields may come in any order: the events as gathered, then the batch's header.
+    w.raw(encodeMessage('EventBatch', { trace: this.trace, seq, lost, losses } satisfies EventBatch));
+    // The AgentMessage around it: the batch field's tag and length, just before the EventBatch.
+    const len = w.pos - PREFIX;
+    const at = PREFIX - varintBytes(BATCH_TAG) - varintBytes(len);
+    putVarint(w.buf, putVarint(w.buf, at, BATCH_TAG), len);
+    const message = w.buf.subarray(at, w.pos);
+    this.held.push({ seq, message, at: PREFIX - at, events: this.gatheringEvents, bytes: events, sent: false });
+    this.heldBytes += events;
+    this.gathering = gatheringWriter(Math.max(FIRST_BYTES, Math.ceil(w.pos * 1.25)));
     this.gatheringEvents = 0;
     this.lostByProbe = new Map();
     this.lostByCause = new Map();
@@ -181,4 +179,30 @@ export class BatchQueue {
   get idle(): boolean {
     return !this.gatheringEvents && !this.held.length && !this.lostByCause.size && !this.lostByProbe.size;
   }
+}
+
+/** A writer for a batch's events, PREFIX bytes in. */
+function gatheringWriter(bytes: number): ProtoWriter {
+  const w = new ProtoWriter(bytes);
+  w.pos = PREFIX;
+  return w;
+}
+
+function varintBytes(v: number): number {
+  let n = 1;
+  while (v > 0x7f) {
+    v >>>= 7;
+    n++;
+  }
+  return n;
+}
+
+/** Writes `v` as a varint at `at`; returns where it ends. */
+function putVarint(b: Uint8Array, at: number, v: number): number {
+  while (v > 0x7f) {
+    b[at++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  b[at++] = v;
+  return at;
 }

@@ -87,6 +87,9 @@ export class JourneySorter {
   private readonly series: SeriesTable;
   private readonly release_: ReleaseContext;
   private lastNode: NodeState | undefined;
+  /** Per node pair, the least hop measurement sent to the clock since its version last changed. */
+  private readonly hopMin = new Map<number, number>();
+  private hopVersion = -1;
   /** Journeys by the cluster time they may go at (lazily: an entry holds its journey). */
   private readonly heap = new KeyedMinHeap<number>();
   private readonly fingerprints: FingerprintWindow;
@@ -382,15 +385,26 @@ export class JourneySorter {
     // the earlier cluster time departed.
     const ta = st.maxTtl[a] as number;
     const tb = st.maxTtl[b] as number;
-    const aFirst = ta >= 0 && tb >= 0 && ta !== tb ? ta > tb : this.set.firstRel(a) <= this.set.firstRel(b);
+    const ra = this.set.firstRel(a);
+    const rb = this.set.firstRel(b);
+    const aFirst = ta >= 0 && tb >= 0 && ta !== tb ? ta > tb : ra <= rb;
     const [from, to] = aFirst ? [a, b] : [b, a];
     const nodes = this.wm.list;
-    this.clock.observeHop(
-      (nodes[st.node[from] as number] as NodeState).name,
-      this.set.firstMono(from),
-      (nodes[st.node[to] as number] as NodeState).name,
-      this.set.firstMono(to),
-    );
+    const nf = nodes[st.node[from] as number] as NodeState;
+    const nt = nodes[st.node[to] as number] as NodeState;
+    // What the clock measures, (arrival - departure) on the boot offsets alone, here as a number:
+    // one not below the last one sent for the pair since the clock last changed cannot be a new
+    // minimum there either, and is not sent (most are not: the clock works in bigints).
+    const delta = aFirst ? rb - nt.correction - (ra - nf.correction) : ra - nt.correction - (rb - nf.correction);
+    if (this.hopVersion !== this.clock.version) {
+      this.hopMin.clear();
+      this.hopVersion = this.clock.version;
+    }
+    const pair = nf.index * 65536 + nt.index;
+    const min = this.hopMin.get(pair);
+    if (min !== undefined && min <= delta) return;
+    this.hopMin.set(pair, delta);
+    this.clock.observeHop(nf.name, this.set.firstMono(from), nt.name, this.set.firstMono(to));
   }
 
   // --- journeys: held while open, by heap entries and by their series (JourneyTable) ---

@@ -86,8 +86,6 @@ export class SortedEvent extends SortKeys implements JourneyEvent {
  */
 export class ReleasedEvent implements JourneyEvent {
   private decoded: Event | undefined = undefined;
-  private view: Uint8Array | undefined = undefined;
-  private ts: bigint | undefined = undefined;
   constructor(
     readonly node: string,
     /** The buffer holding the event's bytes, src[srcStart, srcEnd). */
@@ -110,13 +108,13 @@ export class ReleasedEvent implements JourneyEvent {
     readonly slot: number,
   ) {}
 
+  /** Its bytes (a view made when asked: the store copies them from `src` without one). */
   get raw(): Uint8Array {
-    if (this.whole) return this.src;
-    return (this.view ??= this.src.subarray(this.srcStart, this.srcEnd));
+    return this.whole ? this.src : this.src.subarray(this.srcStart, this.srcEnd);
   }
 
   get clusterTs(): bigint {
-    return (this.ts ??= bigOf(this.tsHi, this.tsLo));
+    return bigOf(this.tsHi, this.tsLo);
   }
 
   get event(): Event {

@@ -9,6 +9,8 @@ export interface NodeState {
   /** The node's number in the sorter (its events' node column). */
   index: number;
   offset: bigint;
+  /** What the clock's refinement added to the node's boot offset (ns; part of `offset`). */
+  correction: number;
   clockVersion: number;
   /**
    * The node's times are kept as ns from its anchor, its first event's monotonic time (exact as a
@@ -51,6 +53,7 @@ export function newNodeState(name: string, index: number, active: boolean): Node
     name,
     index,
     offset: 0n,
+    correction: 0,
     clockVersion: -1,
     hasAnchor: false,
     anchor: 0n,

@@ -35,7 +35,7 @@ export interface SyntheticEvent {
 }
 
 // --- frames: Ethernet, IPv4, ICMP echo with 48 payload bytes (90 bytes), or the same inside
-// VXLAN (140 bytes) ---
+// VXLAN (140 bytes): templates written once, a packet's own fields patched in ---
 const PING_BYTES = 90;
 const VXLAN_BYTES = 50 + PING_BYTES;
 
@@ -57,33 +57,45 @@ function ipv4(
   b.set([10, 0, src, 5, 10, 0, dst, 7], at + 12);
 }
 
-/** The ping of `seq` from node `src` to `dst` at `ttl`, written at `at`. */
+/** The ping template at `at`: seq 0 from node 0 to node 0. */
+function pingTemplate(b: Buffer, at: number): void {
+  ethernet(b, at);
+  ipv4(b, at + 14, 0, 0, 1, 0, 64, PING_BYTES - 14);
+  b.set([8, 0, 0, 0, 0, 0x77, 0, 0], at + 34);
+  for (let i = 0; i < 48; i++) b[at + 42 + i] = i;
+}
+
+/** The ping of `seq` from node `src` to `dst` at `ttl`, patched into the template at `at`. */
 function ping(b: Buffer, at: number, seq: number, src: number, dst: number, ttl: number): void {
-  ethernet(b, at);
-  ipv4(b, at + 14, src, dst, 1, seq & 0xffff, ttl, PING_BYTES - 14);
-  const icmp = at + 34;
-  b.set([8, 0, 0, 0, 0, 0x77, (seq >> 8) & 0xff, seq & 0xff], icmp);
-  for (let i = 0; i < 48; i++) b[icmp + 8 + i] = i < 8 ? (seq >> (i % 4)) & 0xff : i;
+  b[at + 18] = (seq >> 8) & 0xff; // IP id
+  b[at + 19] = seq & 0xff;
+  b[at + 22] = ttl;
+  b[at + 28] = src;
+  b[at + 32] = dst;
+  b[at + 40] = (seq >> 8) & 0xff; // ICMP sequence
+  b[at + 41] = seq & 0xff;
+  for (let i = 0; i < 8; i++) b[at + 42 + i] = (seq >> (i % 4)) & 0xff;
 }
 
-/** `ping` inside VXLAN between the nodes' addresses. */
-function vxlan(b: Buffer, at: number, seq: number, src: number, dst: number, ttl: number): void {
-  ethernet(b, at);
-  ipv4(b, at + 14, 1, 2, 17, 0x1234, 64, VXLAN_BYTES - 14);
+const pingFrame = Buffer.alloc(PING_BYTES);
+pingTemplate(pingFrame, 0);
+const vxlanFrame = Buffer.alloc(VXLAN_BYTES);
+{
+  // Outer Ethernet, IPv4 between the nodes' addresses, UDP to 4789, VXLAN, then the ping.
+  ethernet(vxlanFrame, 0);
+  ipv4(vxlanFrame, 14, 1, 2, 17, 0x1234, 64, VXLAN_BYTES - 14);
   const udpLen = 16 + PING_BYTES;
-  b.set([40000 >> 8, 40000 & 0xff, 4789 >> 8, 4789 & 0xff, udpLen >> 8, udpLen & 0xff, 0, 0], at + 34);
-  b.set([8, 0, 0, 0, 0, 0, 1, 0], at + 42);
-  ping(b, at + 50, seq, src, dst, ttl);
+  vxlanFrame.set([40000 >> 8, 40000 & 0xff, 4789 >> 8, 4789 & 0xff, udpLen >> 8, udpLen & 0xff, 0, 0], 34);
+  vxlanFrame.set([8, 0, 0, 0, 0, 0, 1, 0], 42);
+  pingTemplate(vxlanFrame, 50);
 }
 
-const scratch = Buffer.alloc(VXLAN_BYTES);
-const base64 = (len: number): string => scratch.toString('base64', 0, len);
-
-interface Pending {
-  arrival: number;
-  order: number;
-  item: SyntheticEvent;
-}
+/** skb addresses of the trace (65536 of them, reused), made once (on first use). */
+let heads: bigint[] | undefined;
+const skbHeads = (): bigint[] =>
+  (heads ??= Array.from({ length: 65536 }, (_, k) => 0xffff888000000000n + BigInt(k * 1024)));
+const FRAME_BYTES = [PING_BYTES, PING_BYTES, PING_BYTES, VXLAN_BYTES, VXLAN_BYTES, PING_BYTES, PING_BYTES, PING_BYTES];
+const HOP_DT = [0, 2_000, 5_000, 9_000, HOP_NS, HOP_NS + 4_000, HOP_NS + 8_000, HOP_NS + 11_000];
 
 /**
  * `n` events of the synthetic trace between `nodes` nodes (at least 2), in the order the
@@ -100,11 +112,13 @@ export function* syntheticTrace(
   const names = Array.from({ length: nodes }, (_, i) => `node-${i}`);
   const kept = Array.from({ length: nodes }, (_, i) => only(i));
   const kernel = SYMBOLS.map((symbol) => ({ symbol, probe_type: 'raw_tracepoint' }));
-  let pending: Pending[] = [];
+  const head = skbHeads();
+  // Events by the time they arrive (all of a node's batch period arrive together), in the order
+  // they were made.
+  const pending = new Map<number, SyntheticEvent[]>();
   let made = 0;
   let seq = 0;
-  let order = 0;
-  for (let period = 0; made < n || pending.length > 0; period++) {
+  for (let period = 0; made < n || pending.size > 0; period++) {
     const end = (period + 1) * BATCH_NS;
     for (; made < n && seq * PACKET_EVERY_NS < end; seq++) {
       const from = seq % nodes;
@@ -115,49 +129,54 @@ export function* syntheticTrace(
       const sender = kept[from] === true;
       const receiver = kept[to] === true && hops > 4;
       if (!sender && !receiver) continue;
-      ping(scratch, 0, seq, from, to, 63);
-      const p63 = base64(PING_BYTES);
-      vxlan(scratch, 0, seq, from, to, 63);
-      const wire = base64(VXLAN_BYTES);
+      ping(pingFrame, 0, seq, from, to, 63);
+      const p63 = pingFrame.toString('base64');
+      ping(vxlanFrame, 50, seq, from, to, 63);
+      const wire = vxlanFrame.toString('base64');
       let p64 = '';
       let p62 = '';
       if (sender) {
-        ping(scratch, 0, seq, from, to, 64);
-        p64 = base64(PING_BYTES);
+        pingFrame[22] = 64;
+        p64 = pingFrame.toString('base64');
       }
       if (receiver) {
-        ping(scratch, 0, seq, from, to, 62);
-        p62 = base64(PING_BYTES);
+        pingFrame[22] = 62;
+        p62 = pingFrame.toString('base64');
       }
       const frames = [p64, p64, p63, wire, wire, p63, p62, p62];
-      const bytes = [PING_BYTES, PING_BYTES, PING_BYTES, VXLAN_BYTES, VXLAN_BYTES, PING_BYTES, PING_BYTES, PING_BYTES];
-      const dts = [0, 2_000, 5_000, 9_000, HOP_NS, HOP_NS + 4_000, HOP_NS + 8_000, HOP_NS + 11_000];
+      // First seen on each node: the same bigint for its events.
+      const seen = [BigInt(t0), BigInt(t0 + HOP_NS)];
       for (let h = 0; h < hops; h++) {
-        const node = h < 4 ? from : to;
+        const side = h < 4 ? 0 : 1;
+        const node = side === 0 ? from : to;
         if (kept[node] !== true) continue;
-        const at = t0 + (dts[h] as number);
-        const len = bytes[h] as number;
+        const at = t0 + (HOP_DT[h] as number);
+        const len = FRAME_BYTES[h] as number;
         const event: Event = {
           // The same reading on every node: the registered boot offsets (BOOT + SKEW) are what is off.
           common: { timestamp: BigInt(at), smp_id: 0 },
           kernel: kernel[h % kernel.length],
           'skb-tracking': {
-            orig_head: 0xffff888000000000n + BigInt(((seq * 2 + (node === from ? 0 : 1)) % 65536) * 1024),
-            timestamp: BigInt(node === from ? t0 : t0 + HOP_NS), // first seen on this node
+            orig_head: head[(seq * 2 + side) % 65536] as bigint,
+            timestamp: seen[side] as bigint,
             skb: 1n,
           },
           packet: { len, capture_len: len, data: frames[h] as string },
         };
         // Each node sends what it saw in a batch period at the end of it, some ms apart.
         const arrival = (Math.floor(at / BATCH_NS) + 1) * BATCH_NS + node * NODE_LAG_NS;
-        pending.push({ arrival, order: order++, item: { node: names[node] as string, event } });
+        let list = pending.get(arrival);
+        if (list === undefined) pending.set(arrival, (list = []));
+        list.push({ node: names[node] as string, event });
       }
     }
     // Everything made later arrives after `end + BATCH_NS`: what arrives before can go.
-    pending.sort((a, b) => a.arrival - b.arrival || a.order - b.order);
-    const cut = made < n ? pending.findIndex((p) => p.arrival >= end + BATCH_NS) : pending.length;
-    const ready = cut < 0 ? pending : pending.slice(0, cut);
-    pending = cut < 0 ? [] : pending.slice(cut);
-    if (ready.length > 0) yield ready.map((p) => p.item);
+    const due = [...pending.keys()].filter((a) => made >= n || a < end + BATCH_NS).sort((a, b) => a - b);
+    const ready: SyntheticEvent[] = [];
+    for (const a of due) {
+      for (const e of pending.get(a) as SyntheticEvent[]) ready.push(e);
+      pending.delete(a);
+    }
+    if (ready.length > 0) yield ready;
   }
 }

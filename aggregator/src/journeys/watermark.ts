@@ -71,6 +71,7 @@ export class Watermark {
   /** The node's offset (and its anchor's cluster time) after the clock changed. */
   refreshOffset(n: NodeState): void {
     n.offset = this.clock.offset(n.name); // throws ClockError for a node that never registered
+    n.correction = Number(this.clock.correction(n.name));
     n.clockVersion = this.clock.version;
     if (n.hasAnchor) n.anchorRel = Number(n.anchor + n.offset - this.base);
   }

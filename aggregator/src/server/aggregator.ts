@@ -136,11 +136,11 @@ export class Aggregator implements LinkHandler {
     this.store.append(name, j);
     for (const e of j.events) e.origin?.markStored(e.slot);
     t.summary.journey(j);
-    this.metrics.journeys.inc({ stitched: j.nodes.length > 1 ? 'true' : 'false' });
+    this.metrics.journey(j.nodes.length > 1);
     for (const e of j.events) {
-      if (e.late) this.metrics.late.inc();
+      if (e.late) this.metrics.lateEvent();
       const reason = e.dropReason;
-      if (reason) this.metrics.drops.inc({ reason });
+      if (reason) this.metrics.drop(reason);
     }
   }
 

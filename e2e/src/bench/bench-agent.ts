@@ -62,6 +62,7 @@ const cpuNow = (): number => {
 
 async function run(): Promise<void> {
   const cpu0 = cpuNow();
+  const sys0 = process.cpuUsage().system;
   const t0 = performance.now();
   let genUs = 0;
   let sent = 0;
@@ -84,7 +85,9 @@ async function run(): Promise<void> {
   }
   while (!link.allIdle()) await new Promise((r) => setTimeout(r, 2));
   sampleRss();
-  send({ done: sent, peakRss, cpuUs: cpuNow() - cpu0, genUs, secs: (performance.now() - t0) / 1000 });
+  const cpuUs = cpuNow() - cpu0;
+  const sysUs = process.cpuUsage().system - sys0;
+  send({ done: sent, peakRss, cpuUs, sysUs, genUs, secs: (performance.now() - t0) / 1000 });
 }
 
 process.on('message', (m: { go?: boolean; stop?: boolean }) => {
