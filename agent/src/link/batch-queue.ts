@@ -29,6 +29,8 @@ interface Held {
   message: Buffer;
   /** Where the EventBatch starts in it (after the AgentMessage's tag and length). */
   at: number;
+  /** The whole buffer it is in: reused for a later batch once this one is acknowledged. */
+  buf: Buffer;
   events: number;
   bytes: number;
   sent: boolean;
@@ -50,6 +52,8 @@ const BATCH_TAG = (fieldNumber('AgentMessage', 'batch') << 3) | 2;
 const PREFIX = varintBytes(BATCH_TAG) + 5;
 /** The first batch's buffer; later ones start at the size of the last batch and some. */
 const FIRST_BYTES = 64 * 1024;
+/** Buffers of acknowledged batches kept for later ones. */
+const SPARE_BUFFERS = 8;
 
 export class BatchQueue {
   /**
@@ -58,7 +62,14 @@ export class BatchQueue {
    * their own, and the buffer becomes the batch's message (the AgentMessage's tag and length go
    * in front, the batch's other fields after the events): no copy of the events.
    */
-  private gathering = gatheringWriter(FIRST_BYTES);
+  private gathering: ProtoWriter;
+  /**
+   * Buffers of acknowledged batches, for the next ones: a batch lives until the aggregator has it
+   * stored (a second or so), long enough for its buffer to reach the old generation, where it
+   * would wait for a full collection once dropped (tens of MiB of an agent's memory at 100k
+   * events/s).
+   */
+  private readonly spare: Buffer[] = [];
   private gatheringEvents = 0;
   private lostByProbe = new Map<string, bigint>();
   /** Events lost on the agent (cause: backpressure, budget) since the last batch. */
@@ -75,6 +86,7 @@ export class BatchQueue {
     private readonly opts: BatchQueueOptions,
   ) {
     this.batchEvents = opts.batchEvents ?? 1024;
+    this.gathering = this.writer(FIRST_BYTES);
   }
 
   /** Bytes held: events gathered, unsent and unacknowledged (with their field tags and lengths). */
@@ -128,12 +140,29 @@ export class BatchQueue {
     const at = PREFIX - varintBytes(BATCH_TAG) - varintBytes(len);
     putVarint(w.buf, putVarint(w.buf, at, BATCH_TAG), len);
     const message = w.buf.subarray(at, w.pos);
-    this.held.push({ seq, message, at: PREFIX - at, events: this.gatheringEvents, bytes: events, sent: false });
+    this.held.push({
+      seq,
+      message,
+      at: PREFIX - at,
+      buf: w.buf,
+      events: this.gatheringEvents,
+      bytes: events,
+      sent: false,
+    });
     this.heldBytes += events;
-    this.gathering = gatheringWriter(Math.max(FIRST_BYTES, Math.ceil(w.pos * 1.25)));
+    this.gathering = this.writer(Math.max(FIRST_BYTES, Math.ceil(w.pos * 1.25)));
     this.gatheringEvents = 0;
     this.lostByProbe = new Map();
     this.lostByCause = new Map();
+  }
+
+  /** A writer for the next batch's events, PREFIX bytes in: a spare buffer when one is big enough. */
+  private writer(bytes: number): ProtoWriter {
+    const i = this.spare.findIndex((b) => b.length >= bytes);
+    const w = new ProtoWriter(i < 0 ? bytes : 0);
+    if (i >= 0) w.buf = this.spare.splice(i, 1)[0] as Buffer;
+    w.pos = PREFIX;
+    return w;
   }
 
   /** The next batch to write, marked as sent. */
@@ -153,6 +182,8 @@ export class BatchQueue {
       const h = this.held.shift() as Held;
       this.heldBytes -= h.bytes;
       this.totals.acked += h.events;
+      // (gRPC copied it into its own frame when it was written: nothing else reads it)
+      if (this.spare.length < SPARE_BUFFERS) this.spare.push(h.buf);
     }
   }
 
@@ -179,13 +210,6 @@ export class BatchQueue {
   get idle(): boolean {
     return !this.gatheringEvents && !this.held.length && !this.lostByCause.size && !this.lostByProbe.size;
   }
-}
-
-/** A writer for a batch's events, PREFIX bytes in. */
-function gatheringWriter(bytes: number): ProtoWriter {
-  const w = new ProtoWriter(bytes);
-  w.pos = PREFIX;
-  return w;
 }
 
 function varintBytes(v: number): number {

@@ -31,15 +31,21 @@ export class EventKeys {
   packetLen = 0;
   /** skb-drop.drop_reason ('' when not a drop). */
   dropReason = '';
-  /** Whether the event has a k8s section, and what it says. */
-  hasK8s = false;
-  k8sNode = '';
-  namespace = '';
-  pod = '';
+  /** The event's k8s section (NO_K8S when it has none): one object shared by events that say the same. */
+  k8s: K8sInfo = NO_K8S;
   /** journey.id (which stored events have): buf[journeyStart, journeyEnd); -1 when absent. */
   journeyStart = -1;
   journeyEnd = -1;
 }
+
+/** What an event's k8s section says. */
+export interface K8sInfo {
+  readonly present: boolean;
+  readonly node: string;
+  readonly namespace: string;
+  readonly pod: string;
+}
+export const NO_K8S: K8sInfo = { present: false, node: '', namespace: '', pod: '' };
 
 const tag = (message: string, field: string, wire: number): number => (fieldNumber(message, field) << 3) | wire;
 const EV_COMMON = tag('Event', 'common', 2);
@@ -104,6 +110,9 @@ export class EventKeyReader {
   private readonly namespace = new StringSlot();
   private readonly pod = new StringSlot();
   private readonly drop = new StringSlot();
+  /** The last k8s section's bytes and what they say: most events repeat their node's and pod's. */
+  private k8sBytes = new Uint8Array(0);
+  private k8sInfo: K8sInfo = { present: true, node: '', namespace: '', pod: '' }; // (of no bytes)
   /** The halves of the last 64-bit varint read. */
   private hi = 0;
   private lo = 0;
@@ -120,8 +129,7 @@ export class EventKeyReader {
     k.headHi = k.headLo = k.trackHi = k.trackLo = 0;
     k.packetStart = k.packetEnd = k.packetLen = 0;
     k.dropReason = '';
-    k.hasK8s = false;
-    k.k8sNode = k.namespace = k.pod = '';
+    k.k8s = NO_K8S;
     k.journeyStart = k.journeyEnd = -1;
     const c = this.c;
     c.buf = buf;
@@ -198,19 +206,9 @@ export class EventKeyReader {
           }
           break;
         }
-        case EV_K8S: {
-          const end = c.length() + c.pos;
-          k.hasK8s = true;
-          while (c.pos < end) {
-            const f = c.tag();
-            if (f === K8S_NODE) k.k8sNode = str(c, this.node);
-            else if (f === K8S_NAMESPACE) k.namespace = str(c, this.namespace);
-            else if (f === K8S_POD) k.pod = str(c, this.pod);
-            else c.skip(plan.k8s, f);
-            within(c, end, 'K8s');
-          }
+        case EV_K8S:
+          this.k8s(c, k);
           break;
-        }
         case EV_JOURNEY: {
           const end = c.length() + c.pos;
           while (c.pos < end) {
@@ -227,6 +225,44 @@ export class EventKeyReader {
         default:
           c.skip(plan.event, t);
       }
+    }
+  }
+
+  /**
+   * A k8s section: the same bytes as the last one read (already checked) say the same; else its
+   * fields, merged into what an earlier k8s section of the event said, as protobuf has it.
+   */
+  private k8s(c: CheckCursor, k: EventKeys): void {
+    const n = c.length();
+    const start = c.pos;
+    const end = start + n;
+    const last = this.k8sBytes;
+    if (k.k8s === NO_K8S && last.length === n) {
+      const b = c.buf;
+      let i = 0;
+      while (i < n && last[i] === b[start + i]) i++;
+      if (i === n) {
+        k.k8s = this.k8sInfo;
+        c.pos = end;
+        return;
+      }
+    }
+    let node = k.k8s.node;
+    let namespace = k.k8s.namespace;
+    let pod = k.k8s.pod;
+    while (c.pos < end) {
+      const f = c.tag();
+      if (f === K8S_NODE) node = str(c, this.node);
+      else if (f === K8S_NAMESPACE) namespace = str(c, this.namespace);
+      else if (f === K8S_POD) pod = str(c, this.pod);
+      else c.skip(plan.k8s, f);
+      within(c, end, 'K8s');
+    }
+    const merged = k.k8s !== NO_K8S;
+    k.k8s = { present: true, node, namespace, pod };
+    if (!merged) {
+      this.k8sBytes = c.buf.slice(start, end); // a copy: the event's buffer may go
+      this.k8sInfo = k.k8s;
     }
   }
 

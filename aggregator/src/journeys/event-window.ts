@@ -3,11 +3,11 @@
 // came in (a batch's, as the agent link received it), which is held until its last event is
 // released. Waiting events cost the collector nothing to move or mark, and their memory is the
 // columns' few dozen bytes plus their bytes.
+import { NO_K8S, type K8sInfo } from './event-keys.js';
 import type { EventOrigin } from './sorted-event.js';
 
 /** Flags of an event. */
 export const HAS_TS = 1;
-export const HAS_K8S = 2;
 
 export class EventWindow {
   private cap = 0;
@@ -28,9 +28,7 @@ export class EventWindow {
   /** The next event of its journey (-1: the last). */
   next = new Int32Array(0);
   drop: string[] = [];
-  k8sNode: string[] = [];
-  namespace: string[] = [];
-  pod: string[] = [];
+  k8s: K8sInfo[] = [];
   /** Its series (a number in the sorter's series table). */
   series = new Int32Array(0);
   /** Scratch for the slots of a journey being released. */
@@ -115,9 +113,7 @@ export class EventWindow {
     this.dm = f64(this.dm);
     this.rel = f64(this.rel);
     this.drop = grown(this.drop, cap, '');
-    this.k8sNode = grown(this.k8sNode, cap, '');
-    this.namespace = grown(this.namespace, cap, '');
-    this.pod = grown(this.pod, cap, '');
+    this.k8s = grown(this.k8s, cap, NO_K8S);
     this.series = i32(this.series);
     // The new slots are free, lowest first.
     const free = new Int32Array(cap);

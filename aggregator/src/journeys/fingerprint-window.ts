@@ -6,9 +6,15 @@
 // and `drop` are the sorter's).
 import { PairTable } from './pair-table.js';
 
+/**
+ * Entry numbers as the table keeps them (an int32): the live ones are far fewer apart than this,
+ * so a number in the table is never another live entry's.
+ */
+const NUMBERS = 0x3fffffff;
+
 export class FingerprintWindow {
-  /** Fingerprint key -> the number of the entry of the first series that showed it. */
-  private readonly table = new PairTable<number>(16_384);
+  /** Fingerprint key -> the number of the entry of the first series that showed it (mod 2^30). */
+  private readonly table = new PairTable(16_384);
   private lo = new Int32Array(1024);
   private hi = new Int32Array(1024);
   /** Cluster time (ns after the sorter's base) the fingerprint was seen at. */
@@ -32,7 +38,7 @@ export class FingerprintWindow {
    */
   match(series: number, lo: number, hi: number, ts: number, expiry: number): number {
     const e = this.table.get(lo, hi);
-    if (e !== undefined) {
+    if (e >= 0) {
       const i = e & this.mask;
       const d = (this.ts[i] as number) - ts;
       if (d <= this.windowNs && -d <= this.windowNs) return this.series[i] as number;
@@ -45,7 +51,7 @@ export class FingerprintWindow {
     this.ts[i] = ts;
     this.series[i] = series;
     this.hold(series);
-    this.table.set(lo, hi, k);
+    this.table.set(lo, hi, k & NUMBERS);
     this.expire(expiry);
     return -1;
   }
@@ -56,7 +62,7 @@ export class FingerprintWindow {
     while (this.first < this.next) {
       const i = this.first & mask;
       if ((this.ts[i] as number) >= expiry && this.next - this.first <= this.maxEntries) break;
-      this.table.delete(this.lo[i] as number, this.hi[i] as number, this.first);
+      this.table.delete(this.lo[i] as number, this.hi[i] as number, this.first & NUMBERS);
       this.first++;
       this.drop(this.series[i] as number);
     }

@@ -1,7 +1,8 @@
 // A journey leaving the sorter: its events gathered from the window's columns, put in cluster-time
 // order, made into the events its readers take (ReleasedEvent), and their slots freed; what late
 // events will need of it kept in its columns.
-import { HAS_K8S, HAS_TS, type EventWindow } from './event-window.js';
+import type { K8sInfo } from './event-keys.js';
+import { HAS_TS, type EventWindow } from './event-window.js';
 import type { JourneyTable } from './journey-table.js';
 import { TRACKED, type SeriesTable } from './series-table.js';
 import { ReleasedEvent, type Journey, type JourneyEvent } from './sorted-event.js';
@@ -123,10 +124,7 @@ function made(w: EventWindow, wm: Watermark, i: number, idx: number, late: boole
     idx,
     late,
     w.drop[i] as string,
-    ((w.flags[i] as number) & HAS_K8S) !== 0,
-    w.k8sNode[i] as string,
-    w.namespace[i] as string,
-    w.pod[i] as string,
+    w.k8s[i] as K8sInfo,
     w.origins[b],
     w.slot[i] as number,
   );

@@ -19,7 +19,7 @@
 // (NAT, TTL, checksums, MACs) leaves the fingerprint as it was anyway.
 import type { ClusterClock } from './clock.js';
 import { EventKeyReader, EventKeys, bigOf } from './event-keys.js';
-import { EventWindow, HAS_K8S, HAS_TS } from './event-window.js';
+import { EventWindow, HAS_TS } from './event-window.js';
 import { FingerprintWindow } from './fingerprint-window.js';
 import { readPacketFieldsFromBytes } from './fingerprint.js';
 import { releaseJourney, releaseLate, type ReleaseContext } from './journey-release.js';
@@ -302,14 +302,12 @@ export class JourneySorter {
     w.end[i] = end;
     w.slot[i] = slot;
     w.node[i] = n.index;
-    w.flags[i] = (k.hasTs ? HAS_TS : 0) | (k.hasK8s ? HAS_K8S : 0);
+    w.flags[i] = k.hasTs ? HAS_TS : 0;
     w.dm[i] = k.hasTs ? dm : -Infinity;
     w.rel[i] = rel;
     w.next[i] = -1;
     w.drop[i] = k.dropReason;
-    w.k8sNode[i] = k.k8sNode;
-    w.namespace[i] = k.namespace;
-    w.pod[i] = k.pod;
+    w.k8s[i] = k.k8s;
     w.series[i] = s;
     const released = st.released[s] as number;
     if (released >= 0) {

@@ -49,9 +49,9 @@ export class SeriesSet {
     if (later(k.trackHi, k.trackLo, n.maxTrackHi, n.maxTrackLo)) return -1; // newer than all: new for sure
     const t = this.t;
     const s = n.series.get(k.headLo, k.headHi);
-    if (s !== undefined && t.trackLo[s] === k.trackLo && t.trackHi[s] === k.trackHi) return s;
+    if (s >= 0 && t.trackLo[s] === k.trackLo && t.trackHi[s] === k.trackHi) return s;
     const o = n.older.get(k.headLo, k.headHi);
-    return o !== undefined && t.trackLo[o] === k.trackLo && t.trackHi[o] === k.trackHi ? o : -1;
+    return o >= 0 && t.trackLo[o] === k.trackLo && t.trackHi[o] === k.trackHi ? o : -1;
   }
 
   /**
@@ -72,7 +72,7 @@ export class SeriesSet {
     // A newer packet in a reused buffer replaces the older one in the generation.
     this.hold(s);
     const was = n.series.put(k.headLo, k.headHi, s);
-    if (was !== undefined) this.drop(was);
+    if (was >= 0) this.drop(was);
     if (later(k.trackHi, k.trackLo, n.maxTrackHi, n.maxTrackLo)) {
       n.maxTrackHi = k.trackHi;
       n.maxTrackLo = k.trackLo;
@@ -89,7 +89,7 @@ export class SeriesSet {
       const keep = n.series;
       const drop = n.older;
       drop.forEach((s, lo, hi) => {
-        if ((t.journey[s] as number) >= 0 && keep.get(lo, hi) === undefined) keep.set(lo, hi, s);
+        if ((t.journey[s] as number) >= 0 && keep.get(lo, hi) < 0) keep.set(lo, hi, s);
         else this.drop(s);
       });
       drop.clear();

@@ -58,10 +58,10 @@ export class SortKeyReader {
     k.packetEnd = e.packetEnd;
     k.packetLen = e.packetLen;
     k.dropReason = e.dropReason;
-    k.hasK8s = e.hasK8s;
-    k.k8sNode = e.k8sNode;
-    k.namespace = e.namespace;
-    k.pod = e.pod;
+    k.hasK8s = e.k8s.present;
+    k.k8sNode = e.k8s.node;
+    k.namespace = e.k8s.namespace;
+    k.pod = e.k8s.pod;
     k.journeyId = this.reader.journeyId(e);
     return k;
   }

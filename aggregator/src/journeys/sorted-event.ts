@@ -1,7 +1,7 @@
 // What goes into the journey sorter and comes out of it: events with their bytes and keys, and
 // journeys (a packet's events from every node it crossed, in cluster-time order).
 import { decodeMessage, type Event, type Journey as JourneySection } from '@retrace/events';
-import { bigOf } from './event-keys.js';
+import { bigOf, type K8sInfo } from './event-keys.js';
 import { SortKeys, type SortKeyReader } from './sort-keys.js';
 
 export interface SortItem {
@@ -100,13 +100,24 @@ export class ReleasedEvent implements JourneyEvent {
     readonly idx: number,
     readonly late: boolean,
     readonly dropReason: string,
-    readonly hasK8s: boolean,
-    readonly k8sNode: string,
-    readonly namespace: string,
-    readonly pod: string,
+    /** What its k8s section says (shared by events that say the same). */
+    readonly k8s: K8sInfo,
     readonly origin: EventOrigin | undefined,
     readonly slot: number,
   ) {}
+
+  get hasK8s(): boolean {
+    return this.k8s.present;
+  }
+  get k8sNode(): string {
+    return this.k8s.node;
+  }
+  get namespace(): string {
+    return this.k8s.namespace;
+  }
+  get pod(): string {
+    return this.k8s.pod;
+  }
 
   /** Its bytes (a view made when asked: the store copies them from `src` without one). */
   get raw(): Uint8Array {

@@ -36,8 +36,8 @@ export interface NodeState {
    * dropped (keeping its open series) and `series` becomes `older`. Forgetting a generation at a
    * time costs nothing per series, where forgetting series one by one costs a deletion each.
    */
-  series: PairTable<number>;
-  older: PairTable<number>;
+  series: PairTable;
+  older: PairTable;
   /**
    * Highest tracking timestamp of the node's series (halves; both -1: none yet, as 2^64 - 1 can be
    * no tracking timestamp): a higher one is a new series for sure.
@@ -65,8 +65,8 @@ export function newNodeState(name: string, index: number, active: boolean): Node
     active,
     quiet: false,
     lastPush: 0,
-    series: new PairTable<number>(1024),
-    older: new PairTable<number>(1024),
+    series: new PairTable(1024),
+    older: new PairTable(1024),
     maxTrackHi: -1,
     maxTrackLo: -1,
     lastSeries: -1,

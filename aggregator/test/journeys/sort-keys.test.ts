@@ -141,3 +141,35 @@ test('fields a newer agent adds are passed over, as protobuf has it', () => {
   const k = readSortKeys(Buffer.concat([unknown, known]));
   expect([k.timestamp, k.trackHead, k.trackTs]).toEqual([77n, 0xffff888812345678n, 5n]);
 });
+
+test('k8s sections repeated from event to event, empty or merged, read as a full decode does', () => {
+  const k8s = [
+    { node: 'n1', namespace: 'shop', pod: 'cart' },
+    { node: 'n1', namespace: 'shop', pod: 'cart' },
+    {},
+    { node: 'n1' },
+    { node: 'n1', namespace: 'shop', pod: 'cart' },
+    { node: 'n2', pod: '' },
+  ];
+  const keys = new SortKeyReader();
+  for (const k of [...k8s, ...k8s.reverse()]) {
+    const raw = encodeMessage('Event', { kernel: { symbol: 'x', probe_type: 'kprobe' }, k8s: k });
+    const got = keys.read(raw);
+    const full = decodeMessage<Event>('Event', raw).k8s;
+    expect([got.hasK8s, got.k8sNode, got.namespace, got.pod]).toEqual([
+      true,
+      full?.node ?? '',
+      full?.namespace ?? '',
+      full?.pod ?? '',
+    ]);
+  }
+  // Two k8s sections in one event: merged, the later fields winning, whatever was read before.
+  const twice = Buffer.concat([
+    encodeMessage('Event', { k8s: { node: 'n1', namespace: 'shop', pod: 'cart' } }),
+    encodeMessage('Event', { k8s: { node: 'n3' } }),
+  ]);
+  const got = keys.read(twice);
+  expect([got.k8sNode, got.namespace, got.pod]).toEqual(['n3', 'shop', 'cart']);
+  expect(keys.read(encodeMessage('Event', { k8s: { node: 'n1', namespace: 'shop', pod: 'cart' } })).k8sNode).toBe('n1');
+  expect(keys.read(encodeMessage('Event', { kernel: { symbol: 'x', probe_type: 'kprobe' } })).hasK8s).toBe(false);
+});

@@ -66,10 +66,7 @@ test.each([
     idx,
     late,
     k.dropReason,
-    k.hasK8s,
-    k.k8sNode,
-    k.namespace,
-    k.pod,
+    { present: k.hasK8s, node: k.k8sNode, namespace: k.namespace, pod: k.pod },
     undefined,
     0,
   );

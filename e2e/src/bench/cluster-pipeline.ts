@@ -28,13 +28,15 @@ import { Aggregator, aggregatorGrpcServer, benchSort, syntheticTrace } from '@re
 const EVENTS = Number(process.env['RETRACE_BENCH_EVENTS'] ?? 400_000);
 // The aggregator runs in this process: with the V8 flag its binaries start with (see the first
 // line of retrace-aggregator). Without it, the benchmark starts itself again with it; the agents
-// run as retrace-agent does, without.
+// run with retrace-agent's.
 const AGGREGATOR_V8_FLAG = '--max-semi-space-size=32';
 if (!process.execArgv.includes(AGGREGATOR_V8_FLAG)) {
   const again = [AGGREGATOR_V8_FLAG, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)];
   process.exit(spawnSync(process.execPath, again, { stdio: 'inherit' }).status ?? 1);
 }
-const AGENT_EXEC_ARGV = process.execArgv.filter((a) => a !== AGGREGATOR_V8_FLAG);
+// The agents as retrace-agent runs (the first line of retrace-agent).
+const AGENT_V8_FLAG = '--max-semi-space-size=2';
+const AGENT_EXEC_ARGV = [...process.execArgv.filter((a) => a !== AGGREGATOR_V8_FLAG), AGENT_V8_FLAG];
 const AGENT_NICE = 19;
 const AGENT = join(dirname(fileURLToPath(import.meta.url)), 'bench-agent.js');
 const WINDOW_PROBE = join(dirname(fileURLToPath(import.meta.url)), 'aggregator-window.js');
