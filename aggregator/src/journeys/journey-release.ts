@@ -53,13 +53,13 @@ export function releaseJourney(c: ReleaseContext, j: number, clockVersion: numbe
   const id = idOf(c, j);
   const nodes: string[] = [];
   const events = new Array<JourneyEvent>(n);
+  const names = wm.names;
   let last = -1;
   for (let x = 0; x < n; x++) {
     const i = order[x] as number;
-    const e = made(w, wm, i, x, false);
-    events[x] = e;
     const node = w.node[i] as number;
-    if (node !== last && journeys.addNode(j, node)) nodes.push(e.node);
+    events[x] = made(w, wm, names[node] as string, i, x, false);
+    if (node !== last && journeys.addNode(j, node)) nodes.push(names[node] as string);
     last = node;
     w.release(i);
   }
@@ -77,18 +77,18 @@ export function releaseLate(c: ReleaseContext, j: number, i: number, onJourney: 
   const { w, wm, journeys } = c;
   const idx = journeys.next[j] as number;
   journeys.next[j] = idx + 1;
-  const e = made(w, wm, i, idx, true);
+  const e = made(w, wm, wm.names[w.node[i] as number] as string, i, idx, true);
   journeys.addNode(j, w.node[i] as number);
   w.release(i);
   // A new array of nodes each time: one already handed out must not change under its reader.
-  const nodes = journeys.nodesOf(j).map((n) => (wm.list[n] as NodeState).name);
+  const nodes = journeys.nodesOf(j).map((n) => wm.names[n] as string);
   onJourney({ id: idOf(c, j), nodes, events: [e] });
 }
 
 /** A released journey's id: `node/tracking id` of its first series (`node/uN` when untracked). */
 function idOf(c: ReleaseContext, j: number): string {
   const { wm, journeys } = c;
-  const node = (wm.list[journeys.idNode[j] as number] as NodeState).name;
+  const node = wm.names[journeys.idNode[j] as number] as string;
   return journeys.idTracked[j] !== 0
     ? `${node}/${trackingIdOf(
         journeys.idHeadHi[j] as number,
@@ -101,8 +101,8 @@ function idOf(c: ReleaseContext, j: number): string {
 
 const TWO_32 = 4294967296;
 
-/** The event in slot `i`, at `idx` in its journey. */
-function made(w: EventWindow, wm: Watermark, i: number, idx: number, late: boolean): ReleasedEvent {
+/** The event in slot `i` (from node `node`), at `idx` in its journey. */
+function made(w: EventWindow, wm: Watermark, node: string, i: number, idx: number, late: boolean): ReleasedEvent {
   const b = w.batch[i] as number;
   // Its cluster time, the base plus its time after it, as two halves (no bigint).
   const rel = w.rel[i] as number;
@@ -114,7 +114,7 @@ function made(w: EventWindow, wm: Watermark, i: number, idx: number, late: boole
     carry = 1;
   }
   return new ReleasedEvent(
-    (wm.list[w.node[i] as number] as NodeState).name,
+    node,
     w.bufs[b] as Uint8Array,
     w.start[i] as number,
     w.end[i] as number,

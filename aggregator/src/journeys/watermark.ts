@@ -13,8 +13,9 @@ import { newNodeState, type NodeState } from './sorter-state.js';
 
 export class Watermark {
   readonly nodes = new Map<string, NodeState>();
-  /** The nodes by their number. */
+  /** The nodes by their number, and their names. */
   readonly list: NodeState[] = [];
+  readonly names: string[] = [];
   /** Cluster ns after `base`: journeys wholly before it are released (-Infinity: none yet; Infinity: no node holds it). */
   value = -Infinity;
   /** The first event's cluster time: times are ns after it. */
@@ -55,6 +56,7 @@ export class Watermark {
       n = newNodeState(name, this.list.length, active);
       this.nodes.set(name, n);
       this.list.push(n);
+      this.names.push(name);
     }
     return n;
   }

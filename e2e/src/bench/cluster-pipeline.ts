@@ -255,7 +255,7 @@ async function main(): Promise<void> {
       `(${(durable / loose).toFixed(2)}x acknowledging every 100 ms without syncing, ${Math.round(loose).toLocaleString()}/s); ` +
       `every 100 ms ${Math.round(often).toLocaleString()} events/s (${(often / loose).toFixed(2)}x)`,
   );
-  const s = benchSort(Math.max(EVENTS, 500_000));
+  const s = benchSort(Math.max(EVENTS, 500_000), 5);
   console.log(
     `  aggregator sort alone: ${Math.round(s.eventsPerSec).toLocaleString()} events/s (${(s.eventsPerSec / s.baselineEventsPerSec).toFixed(2)}x Array.prototype.sort at ${Math.round(s.baselineEventsPerSec).toLocaleString()}/s)`,
   );
