@@ -45,10 +45,10 @@ const link = new AgentLink({
 link.start();
 
 // A real agent has been running for a while: the per-event path is compiled before "go" by
-// encoding some events into a queue that is thrown away.
+// encoding some 20k of its events into a queue that is thrown away.
 {
   const warm = new BatchQueue('warm-up', { maxBytes: 1 << 30 });
-  for (const chunk of syntheticTrace(20_000, nodes, mine))
+  for (const chunk of syntheticTrace(Math.min(total, 20_000 * agents), nodes, mine))
     for (const { event } of chunk) {
       event.k8s = { node };
       warm.addEvent(event);
