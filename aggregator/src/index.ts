@@ -8,7 +8,6 @@ export { AggregatorMetrics } from './server/aggregator-metrics.js';
 export { queryHandlers } from './server/query-server.js';
 export { aggregatorGrpcServer } from './server/grpc-server.js';
 export { readTraceFile, traceSpecsFrom, specForNode, TraceFileError } from './server/trace-file.js';
-export { syntheticTrace } from './journeys/bench-sort.js';
 export { AGGREGATOR_FLAGS, SEPARATE_REFUSED, type AggregatorFlagValues } from './server/aggregator-flags.js';
 export { aggregatorServiceOptions } from './server/aggregator-options.js';
 export { ListenError, startAggregatorService } from './server/aggregator-service.js';

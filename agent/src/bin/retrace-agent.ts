@@ -1,4 +1,6 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=2
+// (A small young generation: an agent's events die as soon as they are encoded into a batch; with
+// the default one it held some 30 MiB more under a sustained 100k events/s, for no CPU saved.)
 // retrace-agent: the node agent daemon (one per node, a DaemonSet in a cluster).
 import { hostname } from 'node:os';
 import { TLS_FLAGS, commaList, daemonFlags, integer, port, text, type Fail } from '@retrace/cli-flags';

@@ -3,14 +3,7 @@
 // makes write() return false; writing resumes on 'drain'), heartbeats, notices a silent server
 // within the deadline, and reconnects with backoff, resending what was not acknowledged.
 import { makeGenericClientConstructor, type Client, type ClientDuplexStream } from '@grpc/grpc-js';
-import {
-  type AgentMessage,
-  type Assignments,
-  type EventBatch,
-  type Register,
-  type ServerMessage,
-  type Welcome,
-} from '@retrace/events';
+import { type AgentMessage, type Assignments, type Register, type ServerMessage, type Welcome } from '@retrace/events';
 import { AgentLinkService, channelCredentials, type TlsFiles } from '@retrace/wire';
 import { BatchQueue } from './batch-queue.js';
 
@@ -288,7 +281,7 @@ export class AgentLink {
         if (this.blocked) break;
         const b = q.nextUnsent();
         if (b) {
-          this.write({ batch: b.encoded as unknown as EventBatch }); // already encoded: written as is
+          this.write(b.message as unknown as AgentMessage); // already encoded: written as is
           progress = true;
         }
       }

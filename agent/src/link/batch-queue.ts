@@ -22,28 +22,54 @@ export interface BatchQueueOptions {
 
 interface Held {
   seq: bigint;
-  /** The whole EventBatch message, encoded once (resends write the same bytes). */
-  encoded: Uint8Array;
+  /**
+   * The AgentMessage carrying the batch, encoded once: written as is, and again as is by
+   * resends (no copy of the events on the way to gRPC, which makes its own framed copy).
+   */
+  message: Buffer;
+  /** Where the EventBatch starts in it (after the AgentMessage's tag and length). */
+  at: number;
+  /** The whole buffer it is in: reused for a later batch once this one is acknowledged. */
+  buf: Buffer;
   events: number;
   bytes: number;
   sent: boolean;
 }
 
-/** A batch as the link writes it: the encoded EventBatch (an AgentMessage's `batch` field as is). */
+/** A batch as the link writes it. */
 export interface PendingBatch {
   seq: bigint;
   events: number;
+  /** The encoded AgentMessage whose `batch` it is, for the link to write as it is. */
+  message: Buffer;
+  /** The encoded EventBatch (a view into `message`). */
   encoded: Uint8Array;
 }
 
 const EVENTS_FIELD = fieldNumber('EventBatch', 'events');
+const BATCH_TAG = (fieldNumber('AgentMessage', 'batch') << 3) | 2;
+/** Room at the start of a batch's buffer for the AgentMessage's batch tag and length. */
+const PREFIX = varintBytes(BATCH_TAG) + 5;
+/** The first batch's buffer; later ones start at the size of the last batch and some. */
+const FIRST_BYTES = 64 * 1024;
+/** Buffers of acknowledged batches kept for later ones. */
+const SPARE_BUFFERS = 8;
 
 export class BatchQueue {
   /**
    * Events gathered for the next batch, written as EventBatch `events` fields (tag, length,
-   * event): events are encoded straight into the batch, with no buffer of their own.
+   * event) after PREFIX bytes: events are encoded straight into the batch, with no buffer of
+   * their own, and the buffer becomes the batch's message (the AgentMessage's tag and length go
+   * in front, the batch's other fields after the events): no copy of the events.
    */
-  private readonly gathering = new ProtoWriter(64 * 1024);
+  private gathering: ProtoWriter;
+  /**
+   * Buffers of acknowledged batches, for the next ones: a batch lives until the aggregator has it
+   * stored (a second or so), long enough for its buffer to reach the old generation, where it
+   * would wait for a full collection once dropped (tens of MiB of an agent's memory at 100k
+   * events/s).
+   */
+  private readonly spare: Buffer[] = [];
   private gatheringEvents = 0;
   private lostByProbe = new Map<string, bigint>();
   /** Events lost on the agent (cause: backpressure, budget) since the last batch. */
@@ -60,11 +86,12 @@ export class BatchQueue {
     private readonly opts: BatchQueueOptions,
   ) {
     this.batchEvents = opts.batchEvents ?? 1024;
+    this.gathering = this.writer(FIRST_BYTES);
   }
 
   /** Bytes held: events gathered, unsent and unacknowledged (with their field tags and lengths). */
   get bytes(): number {
-    return this.gathering.pos + this.heldBytes;
+    return this.gathering.pos - PREFIX + this.heldBytes;
   }
 
   get lastSeq(): bigint {
@@ -76,7 +103,7 @@ export class BatchQueue {
     const w = this.gathering;
     const start = w.pos;
     w.messageField(EVENTS_FIELD, 'Event', ev);
-    if (w.pos + this.heldBytes > this.opts.maxBytes) {
+    if (w.pos - PREFIX + this.heldBytes > this.opts.maxBytes) {
       w.pos = start; // taken back: over the bound
       this.addLoss('backpressure', 1);
       this.totals.dropped++;
@@ -104,16 +131,38 @@ export class BatchQueue {
     const lost: ProbeLost[] = [...this.lostByProbe].map(([probe, count]) => ({ probe, count }));
     const losses: CauseLost[] = [...this.lostByCause].map(([cause, count]) => ({ cause, count }));
     const seq = this.nextSeq++;
-    // Protobuf fields may come in any order: the header, then the events as gathered.
-    const head = encodeMessage('EventBatch', { trace: this.trace, seq, lost, losses } satisfies EventBatch);
     const w = this.gathering;
-    const encoded = Buffer.concat([head, w.buf.subarray(0, w.pos)]);
-    this.held.push({ seq, encoded, events: this.gatheringEvents, bytes: w.pos, sent: false });
-    this.heldBytes += w.pos;
-    w.pos = 0;
+    const events = w.pos - PREFIX;
+    // Protobuf fields may come in any order: the events as gathered, then the batch's header.
+    w.raw(encodeMessage('EventBatch', { trace: this.trace, seq, lost, losses } satisfies EventBatch));
+    // The AgentMessage around it: the batch field's tag and length, just before the EventBatch.
+    const len = w.pos - PREFIX;
+    const at = PREFIX - varintBytes(BATCH_TAG) - varintBytes(len);
+    putVarint(w.buf, putVarint(w.buf, at, BATCH_TAG), len);
+    const message = w.buf.subarray(at, w.pos);
+    this.held.push({
+      seq,
+      message,
+      at: PREFIX - at,
+      buf: w.buf,
+      events: this.gatheringEvents,
+      bytes: events,
+      sent: false,
+    });
+    this.heldBytes += events;
+    this.gathering = this.writer(Math.max(FIRST_BYTES, Math.ceil(w.pos * 1.25)));
     this.gatheringEvents = 0;
     this.lostByProbe = new Map();
     this.lostByCause = new Map();
+  }
+
+  /** A writer for the next batch's events, PREFIX bytes in: a spare buffer when one is big enough. */
+  private writer(bytes: number): ProtoWriter {
+    const i = this.spare.findIndex((b) => b.length >= bytes);
+    const w = new ProtoWriter(i < 0 ? bytes : 0);
+    if (i >= 0) w.buf = this.spare.splice(i, 1)[0] as Buffer;
+    w.pos = PREFIX;
+    return w;
   }
 
   /** The next batch to write, marked as sent. */
@@ -122,7 +171,7 @@ export class BatchQueue {
       if (!h.sent) {
         h.sent = true;
         this.totals.sent += h.events;
-        return { seq: h.seq, events: h.events, encoded: h.encoded };
+        return { seq: h.seq, events: h.events, message: h.message, encoded: h.message.subarray(h.at) };
       }
     return undefined;
   }
@@ -133,6 +182,8 @@ export class BatchQueue {
       const h = this.held.shift() as Held;
       this.heldBytes -= h.bytes;
       this.totals.acked += h.events;
+      // (gRPC copied it into its own frame when it was written: nothing else reads it)
+      if (this.spare.length < SPARE_BUFFERS) this.spare.push(h.buf);
     }
   }
 
@@ -159,4 +210,23 @@ export class BatchQueue {
   get idle(): boolean {
     return !this.gatheringEvents && !this.held.length && !this.lostByCause.size && !this.lostByProbe.size;
   }
+}
+
+function varintBytes(v: number): number {
+  let n = 1;
+  while (v > 0x7f) {
+    v >>>= 7;
+    n++;
+  }
+  return n;
+}
+
+/** Writes `v` as a varint at `at`; returns where it ends. */
+function putVarint(b: Uint8Array, at: number, v: number): number {
+  while (v > 0x7f) {
+    b[at++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  b[at++] = v;
+  return at;
 }

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeMessage } from '@retrace/events';
-import { syntheticClock, syntheticTrace } from './bench-sort.js';
+import { syntheticClock, syntheticTrace } from './synthetic-trace.js';
 import { JourneySorter } from './journey-sorter.js';
 import { SortKeyReader } from './sort-keys.js';
 import { SortedEvent, type Journey } from './sorted-event.js';

@@ -23,7 +23,16 @@
 // The layers come from @retrace/events's PacketCursor, the walk the text lines use too, rather
 // than from parsePacketBase64: the sorter fingerprints most events, and the cursor reads numbers
 // where the parse makes objects and address strings.
-import { IPPROTO, PacketCursor, PacketLayer, TunnelKind, type Event } from '@retrace/events';
+import {
+  GENEVE_PORT,
+  IPPROTO,
+  MAX_TUNNEL_FRAMES,
+  PacketCursor,
+  PacketLayer,
+  TunnelKind,
+  VXLAN_PORT,
+  type Event,
+} from '@retrace/events';
 
 /** Payload bytes after the transport header that go into the hash. */
 export const FINGERPRINT_PAYLOAD_BYTES = 32;
@@ -129,7 +138,96 @@ export function readPacketFields(data: string | undefined): PacketFields | undef
 
 /** The same from packet bytes: bytes[start, end) from the Ethernet header (no view needed). */
 export function readPacketFieldsFromBytes(bytes: Uint8Array, start = 0, end = bytes.length): PacketFields | undefined {
+  const fast = quickWalk(bytes, start, Math.min(end, bytes.length), 0);
+  if (fast !== UNSURE) return fast === YES ? fields : undefined;
   return walk(bytes, start, end) ? fields : undefined;
+}
+
+/** The same by PacketCursor's walk alone: what quickWalk is checked against (tests). */
+export function readPacketFieldsByCursor(bytes: Uint8Array, start = 0, end = bytes.length): PacketFields | undefined {
+  return walk(bytes, start, end) ? fields : undefined;
+}
+
+// --- the common shapes, read directly ---
+//
+// Most packets are Ethernet, IPv4 without fragment offset, then TCP, UDP or ICMP, or that inside
+// VXLAN: for those the fields are read straight from the bytes, as PacketCursor's walk reads them
+// (the same values: test/journeys/fingerprint-quick.test.ts checks them against it, including cut
+// and damaged captures). Anything else is left to the walk.
+const YES = 1;
+const UNSURE = -1;
+
+const u16 = (b: Uint8Array, o: number): number => ((b[o] as number) << 8) | (b[o + 1] as number);
+const u32 = (b: Uint8Array, o: number): number => ((u16(b, o) << 16) >>> 0) + u16(b, o + 2);
+
+/** Fills `fields` from an Ethernet frame at bytes[o, end) (depth: tunnels entered): YES, or UNSURE (the walk's to tell). */
+function quickWalk(b: Uint8Array, o: number, end: number, depth: number): number {
+  if (end < o + 14 + 20 || u16(b, o + 12) !== 0x0800) return UNSURE;
+  const ip = o + 14;
+  const v = b[ip] as number;
+  const hl = (v & 0x0f) * 4;
+  if (v >> 4 !== 4 || hl < 20 || end < ip + hl) return UNSURE;
+  const fragWord = u16(b, ip + 6);
+  if ((fragWord & 0x1fff) !== 0) return UNSURE;
+  const total = u16(b, ip + 2);
+  const l4End = Math.min(total >= hl ? ip + total : end, end);
+  const t = ip + hl;
+  const have = l4End - t;
+  const proto = b[ip + 9] as number;
+  const f = fields;
+  let hashFrom: number;
+  let l4: PacketFields['l4'];
+  let a = 0;
+  let c = 0;
+  let bb = 0;
+  if (proto === IPPROTO.TCP) {
+    if (have < 20) return UNSURE;
+    const thl = ((b[t + 12] as number) >> 4) * 4;
+    if (thl < 20) return UNSURE;
+    l4 = 'tcp';
+    a = u32(b, t + 4);
+    bb = u32(b, t + 8);
+    c = u16(b, t + 12) & 0x1ff;
+    hashFrom = t + thl;
+  } else if (proto === IPPROTO.UDP) {
+    if (have < 8) return UNSURE;
+    const sport = u16(b, t);
+    const dport = u16(b, t + 2);
+    if (sport === GENEVE_PORT || dport === GENEVE_PORT) return UNSURE;
+    if (sport === VXLAN_PORT || dport === VXLAN_PORT) {
+      // The inner frame after the VXLAN header; its own fields (the walk's innermost IP).
+      const at = t + 16;
+      if (l4End < at || l4End <= at || depth + 1 >= MAX_TUNNEL_FRAMES) return UNSURE;
+      return quickWalk(b, at, l4End, depth + 1);
+    }
+    l4 = 'udp';
+    a = u16(b, t + 4);
+    hashFrom = t + 8;
+  } else if (proto === IPPROTO.ICMP) {
+    if (have < 4) return UNSURE;
+    const type = b[t] as number;
+    const echo = type === 0 || type === 8 || type === 13 || type === 14;
+    l4 = 'icmp';
+    a = type;
+    bb = b[t + 1] as number;
+    c = echo && have >= 8 ? u16(b, t + 6) : -1;
+    hashFrom = c >= 0 ? t + 8 : -1;
+  } else return UNSURE;
+  f.version = 4;
+  f.proto = proto;
+  f.ident = u16(b, ip + 4);
+  f.length = total;
+  f.frag = (fragWord & 0x2000) !== 0 ? 0x10000 : 0;
+  f.fragId = 0;
+  f.ttl = b[ip + 8] as number;
+  f.l4 = l4;
+  f.a = a;
+  f.b = bb;
+  f.c = c;
+  const to = Math.min(l4End, hashFrom + FINGERPRINT_PAYLOAD_BYTES);
+  f.payloadHash = hashFrom >= 0 && to > hashFrom ? fnv1a(b, hashFrom, to, 0x811c9dc5) : -1;
+  setKey(f);
+  return YES;
 }
 
 /** Fills `fields` from the innermost frame; false when that frame has no IP header. */

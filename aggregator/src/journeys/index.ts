@@ -6,14 +6,24 @@ export {
   fingerprintText,
   readPacketFields,
   readPacketFieldsFromBytes,
+  readPacketFieldsByCursor,
   FINGERPRINT_PAYLOAD_BYTES,
   type PacketFields,
   type PacketIdentity,
 } from './fingerprint.js';
 export { ClusterClock, ClockError, type ClusterClockOptions } from './clock.js';
 export { JourneySorter, SorterOptionsError, type JourneySorterOptions, type SortStats } from './journey-sorter.js';
-export { SortedEvent, journeySection, type Journey, type SortItem, type EventOrigin } from './sorted-event.js';
+export {
+  SortedEvent,
+  ReleasedEvent,
+  journeySection,
+  type Journey,
+  type JourneyEvent,
+  type SortItem,
+  type EventOrigin,
+} from './sorted-event.js';
 export { SortKeyReader, SortKeys } from './sort-keys.js';
+export { EventKeyReader, EventKeys } from './event-keys.js';
 export {
   TraceStore,
   StoreError,
@@ -32,4 +42,5 @@ export {
   type NodeState,
   type SummaryOptions,
 } from './summary.js';
-export { benchSort, syntheticTrace, syntheticClock, type SortBenchResult, type SyntheticEvent } from './bench-sort.js';
+export { benchSort, type SortBenchResult } from './bench-sort.js';
+export { syntheticTrace, syntheticClock, SYNTHETIC_NODES, type SyntheticEvent } from './synthetic-trace.js';

@@ -10,18 +10,26 @@
 //   that the other nodes' parts of it have time to arrive. The oldest journeys go early when
 //   maxBufferedEvents is reached. An event for a journey already released is emitted on its
 //   own, flagged late, with the same journey id and the next index.
-// Hot path: one SortedEvent per event and map lookups by node and orig_head; the release order is
-// a heap updated lazily. A series' packet is fingerprinted at its first event and again only when
-// the packet's length changes (encapsulation, decapsulation): what else rewrites a packet in
-// flight (NAT, TTL, checksums, MACs) leaves the fingerprint as it was anyway.
-import { trackingId } from '@retrace/events';
+// Hot path: an event's keys are read from its bytes straight into the window's columns
+// (event-window.ts: no object per waiting event); series and journeys are numbers into tables of
+// columns too (series-table.ts, journey-table.ts: nothing the collector moves or marks, however
+// many are remembered); times are numbers (ns after the first event); series are found in hash
+// tables keyed by the skb address's halves; the release order is a heap updated lazily. A series' packet is fingerprinted at its first event and again only when the
+// packet's length changes (encapsulation, decapsulation): what else rewrites a packet in flight
+// (NAT, TTL, checksums, MACs) leaves the fingerprint as it was anyway.
 import type { ClusterClock } from './clock.js';
+import { EventKeyReader, EventKeys, bigOf } from './event-keys.js';
+import { EventWindow, HAS_TS } from './event-window.js';
 import { FingerprintWindow } from './fingerprint-window.js';
 import { readPacketFieldsFromBytes } from './fingerprint.js';
+import { releaseJourney, releaseLate, type ReleaseContext } from './journey-release.js';
+import { joinSeries, mergeJourneys } from './journey-lists.js';
+import { JourneyTable, OPEN, RELEASED } from './journey-table.js';
 import { KeyedMinHeap } from './min-heap.js';
-import { SortKeyReader } from './sort-keys.js';
-import { SortedEvent, sortEvents, type Journey, type SortItem } from './sorted-event.js';
-import { MERGED, OPEN, RELEASED, seriesOf, type JourneyState, type NodeState, type Series } from './sorter-state.js';
+import { SeriesSet } from './series-set.js';
+import { FP_SET, type SeriesTable } from './series-table.js';
+import { SortedEvent, type EventOrigin, type Journey, type SortItem } from './sorted-event.js';
+import type { NodeState } from './sorter-state.js';
 import { Watermark } from './watermark.js';
 
 export interface SortStats {
@@ -63,26 +71,34 @@ export class SorterOptionsError extends Error {
   }
 }
 
-/** What a released or merged journey keeps of its lists (shared: never added to). */
-const NO_EVENTS: SortedEvent[] = [];
-const NO_SERIES: Series[] = [];
+const TWO_32 = 4294967296;
 
 export class JourneySorter {
   private readonly clock: ClusterClock;
-  private readonly keys = new SortKeyReader();
+  private readonly reader = new EventKeyReader();
+  private readonly k = new EventKeys();
   private readonly onJourney: (j: Journey) => void;
   private readonly maxBuffered: number;
   private readonly rememberReleased: number;
   private readonly wm: Watermark;
+  private readonly win = new EventWindow();
+  private readonly journeys = new JourneyTable();
+  private readonly set: SeriesSet;
+  private readonly series: SeriesTable;
+  private readonly release_: ReleaseContext;
   private lastNode: NodeState | undefined;
-  private readonly heap = new KeyedMinHeap<JourneyState>();
-  private readonly fingerprints: FingerprintWindow<Series>;
-  /** Series made since the last generation change (see NodeState.series). */
-  private seriesInGeneration = 0;
-  private untracked = 0;
+  /** Per node pair, the least hop measurement sent to the clock since its version last changed. */
+  private readonly hopMin = new Map<number, number>();
+  private hopVersion = -1;
+  /** Journeys by the cluster time they may go at (lazily: an entry holds its journey). */
+  private readonly heap = new KeyedMinHeap<number>();
+  private readonly fingerprints: FingerprintWindow;
+  /** The batch being fed (pushBytes, pushRange), its buffer and its origin. */
+  private feeding = -1;
+  private feedingBuf: Uint8Array | undefined;
+  private feedingOrigin: EventOrigin | undefined;
 
   private nEvents = 0;
-  private nSeries = 0;
   private nJourneys = 0;
   private nStitched = 0;
   private nUnstitched = 0;
@@ -105,13 +121,21 @@ export class JourneySorter {
     ] as const)
       if (!Number.isInteger(v) || v < 1) throw new SorterOptionsError(`${name} must be a whole number >= 1, got ${v}`);
     this.wm = new Watermark(this.clock, latenessNs, stitchWindowNs);
-    this.fingerprints = new FingerprintWindow<Series>(stitchWindowNs, this.maxBuffered);
+    this.set = new SeriesSet(this.journeys, this.wm, this.rememberReleased);
+    this.series = this.set.t;
+    this.fingerprints = new FingerprintWindow(
+      Number(stitchWindowNs),
+      this.maxBuffered,
+      (s) => this.set.hold(s),
+      (s) => this.set.drop(s),
+    );
+    this.release_ = { w: this.win, wm: this.wm, series: this.series, journeys: this.journeys };
   }
 
   stats(): SortStats {
     return {
       events: this.nEvents,
-      series: this.nSeries,
+      series: this.set.made,
       journeys: this.nJourneys,
       stitched: this.nStitched,
       unstitched: this.nUnstitched,
@@ -119,6 +143,11 @@ export class JourneySorter {
       forcedReleases: this.nForced,
       buffered: this.buffered,
     };
+  }
+
+  /** Series and journeys the sorter holds (open, or remembered for late events): its memory. */
+  held(): { series: number; journeys: number } {
+    return { series: this.series.live, journeys: this.journeys.live };
   }
 
   /** The current watermark (cluster ns), or undefined before any active node sent events. */
@@ -134,57 +163,59 @@ export class JourneySorter {
     if (this.wm.setActive(node, active)) this.releaseReady();
   }
 
-  /** Adds an event (read from its bytes when given as a SortItem: throws ProtoDecodeError if malformed). */
+  /**
+   * Adds an event, its keys read from its bytes (throws ProtoDecodeError, changing nothing, if
+   * they are malformed). A SortedEvent's origin and slot go with it.
+   */
   push(item: SortItem | SortedEvent): void {
-    const se = item instanceof SortedEvent ? item : new SortedEvent(item.node, item.raw, this.keys);
-    const wm = this.wm;
-    let n = this.lastNode;
-    if (n === undefined || n.name !== se.node) n = this.lastNode = wm.node(se.node, true);
-    if (n.clockVersion !== this.clock.version) wm.refreshOffset(n);
-    const mono = se.timestamp ?? (n.hasHw ? n.hw - n.offset : 0n);
-    const ts = mono + n.offset;
-    se.clusterTs = ts;
-    this.nEvents++;
-    wm.heard(n, ts);
+    const raw = item.raw;
+    this.reader.read(raw, 0, raw.length, this.k);
+    const origin = item instanceof SortedEvent ? item.origin : undefined;
+    const b = this.win.open(raw, true, origin);
+    this.add(item.node, raw, b, 0, raw.length, item instanceof SortedEvent ? item.slot : 0);
+    this.win.close(b);
+  }
 
-    let s: Series | undefined;
-    let isNew = false;
-    if (se.tracked) {
-      s = n.lastSeries;
-      if (s === undefined || s.head !== se.trackHead || s.trackTs !== se.trackTs) {
-        s = se.trackTs > n.maxTracking ? undefined : findSeries(n, se.trackHead, se.trackTs);
-        if (s === undefined) {
-          s = this.newSeries(n, se, mono);
-          isNew = true;
-        }
-        n.lastSeries = s;
-      }
-      // The series' bigints instead of the event's own: those die young, and a waiting event
-      // keeps less alive.
-      se.trackHead = s.head;
-      se.trackTs = s.trackTs;
-    } else {
-      s = this.newSeries(n, se, mono);
-      isNew = true;
+  /**
+   * Adds an event of a batch as the agent link received it (`raw` a view into the batch's
+   * buffer, which is held, not copied, while its events wait): throws ProtoDecodeError, changing
+   * nothing, when it is malformed. `origin` is told `slot` once the event is stored.
+   */
+  pushBytes(node: string, raw: Uint8Array, origin: EventOrigin | undefined, slot: number): void {
+    let buf = this.feedingBuf;
+    if (buf === undefined || raw.buffer !== buf.buffer) buf = new Uint8Array(raw.buffer);
+    this.pushRange(node, buf, raw.byteOffset, raw.byteOffset + raw.length, origin, slot);
+  }
+
+  /**
+   * Adds the event in buf[start, end) (buf the buffer of its batch: the same object for all of
+   * them, held, not copied, while they wait): throws ProtoDecodeError, changing nothing, when it
+   * is malformed. `origin` is told `slot` once the event is stored.
+   */
+  pushRange(
+    node: string,
+    buf: Uint8Array,
+    start: number,
+    end: number,
+    origin: EventOrigin | undefined,
+    slot: number,
+  ): void {
+    this.reader.read(buf, start, end, this.k);
+    if (buf !== this.feedingBuf || origin !== this.feedingOrigin) {
+      if (this.feeding >= 0) this.win.close(this.feeding);
+      this.feedingBuf = buf;
+      this.feedingOrigin = origin;
+      this.feeding = this.win.open(buf, false, origin);
     }
-    if (se.packetEnd > se.packetStart && se.packetLen !== s.lastLen) {
-      s.lastLen = se.packetLen;
-      this.identify(s, se, ts, isNew);
-    }
-    if (s.released !== undefined) {
-      this.emitLate(s.released, se);
-      return;
-    }
-    let j = s.journey;
-    if (j === undefined) j = s.journey = this.newJourney(s, ts);
-    const evs = j.events;
-    const last = evs[evs.length - 1];
-    if (last !== undefined && ts < last.clusterTs) j.sorted = false;
-    evs.push(se);
-    if (ts > j.latest) j.latest = ts;
-    this.buffered++;
-    if (this.buffered > this.maxBuffered) this.releaseForced();
-    if (this.heap.peekKey() < wm.rel) this.releaseReady();
+    this.add(node, buf, this.feeding, start, end, slot);
+  }
+
+  /** The batch being fed is done: its buffer goes with its last event. */
+  endBatch(): void {
+    if (this.feeding >= 0) this.win.close(this.feeding);
+    this.feeding = -1;
+    this.feedingBuf = undefined;
+    this.feedingOrigin = undefined;
   }
 
   /**
@@ -197,219 +228,267 @@ export class JourneySorter {
 
   /** Releases every open journey (end of the trace). */
   flush(): void {
-    for (let j = this.heap.pop(); j !== undefined; j = this.heap.pop()) {
-      if (j.state !== OPEN) continue;
-      if (j.key < j.latest) {
-        this.rekey(j);
-        continue;
+    const jt = this.journeys;
+    while (this.heap.size > 0) {
+      const j = this.heap.pop() as number;
+      if (jt.state[j] === OPEN) {
+        if ((jt.key[j] as number) < (jt.latest[j] as number)) this.rekey(j);
+        else this.release(j);
       }
-      this.release(j);
+      jt.drop(j); // the heap entry's hold
     }
   }
 
-  // --- series, fingerprints, journeys ---
+  // --- one event ---
 
-  private newSeries(n: NodeState, e: SortedEvent, mono: bigint): Series {
-    const s: Series = {
-      node: n,
-      tracked: e.tracked,
-      head: e.trackHead,
-      trackTs: e.trackTs,
-      untracked: e.tracked ? 0 : ++this.untracked,
-      event: e.tracked ? undefined : e,
-      firstMono: mono,
-      journey: undefined,
-      released: undefined,
-      lastLen: -1,
-      lastFpLo: 0,
-      lastFpHi: 0,
-      lastFpSet: false,
-      maxTtl: -1,
-    };
-    this.nSeries++;
-    if (!e.tracked) return s;
-    n.series.set(s.head, s); // a newer packet in a reused buffer replaces the older one
-    if (s.trackTs > n.maxTracking) n.maxTracking = s.trackTs;
-    if (++this.seriesInGeneration > this.rememberReleased / 2) this.nextGeneration();
-    return s;
+  /** The event whose keys were just read (buf[start, end), of batch `b`), into the window and its journey. */
+  private add(node: string, buf: Uint8Array, b: number, start: number, end: number, slot: number): void {
+    const k = this.k;
+    const wm = this.wm;
+    const st = this.series;
+    const jt = this.journeys;
+    let n = this.lastNode;
+    if (n === undefined || n.name !== node) n = this.lastNode = wm.node(node, true);
+    if (n.clockVersion !== this.clock.version) wm.refreshOffset(n);
+    // Times: ns from the node's anchor (its first event's monotonic time), and after the base.
+    let dm: number;
+    let rel: number;
+    if (k.hasTs) {
+      if (!n.hasAnchor) this.anchorAt(n, bigOf(k.tsHi, k.tsLo), k.tsHi >>> 0, k.tsLo >>> 0);
+      dm = ((k.tsHi >>> 0) - n.anchorHi) * TWO_32 + ((k.tsLo >>> 0) - n.anchorLo);
+      rel = dm + n.anchorRel;
+    } else {
+      // No common section: the node's latest time (the monotonic time 0 before any).
+      if (!wm.hasBase) wm.setBase(n.offset);
+      rel = n.hasHw ? n.hw : Number(n.offset - wm.base);
+      dm = NaN;
+    }
+    this.nEvents++;
+    wm.heard(n, rel);
+
+    let s = -1;
+    let isNew = false;
+    if (k.tracked) {
+      s = n.lastSeries;
+      if (
+        s < 0 ||
+        st.headLo[s] !== k.headLo ||
+        st.headHi[s] !== k.headHi ||
+        st.trackLo[s] !== k.trackLo ||
+        st.trackHi[s] !== k.trackHi
+      ) {
+        s = this.set.find(n, k);
+        if (s < 0) {
+          s = this.set.make(n, k, dm);
+          isNew = true;
+        }
+        // The node's last series: held while it is.
+        this.set.hold(s);
+        if (n.lastSeries >= 0) this.set.drop(n.lastSeries);
+        n.lastSeries = s;
+      }
+    } else {
+      s = this.set.make(n, k, dm);
+      isNew = true;
+    }
+    if (k.packetEnd > k.packetStart && k.packetLen !== st.lastLen[s]) {
+      st.lastLen[s] = k.packetLen;
+      this.identify(s, buf, rel, isNew);
+    }
+
+    const w = this.win;
+    const i = w.alloc(b);
+    w.start[i] = start;
+    w.end[i] = end;
+    w.slot[i] = slot;
+    w.node[i] = n.index;
+    w.flags[i] = k.hasTs ? HAS_TS : 0;
+    w.dm[i] = k.hasTs ? dm : -Infinity;
+    w.rel[i] = rel;
+    w.next[i] = -1;
+    w.drop[i] = k.dropReason;
+    w.k8s[i] = k.k8s;
+    w.series[i] = s;
+    const released = st.released[s] as number;
+    if (released >= 0) {
+      this.nLate++;
+      releaseLate(this.release_, released, i, this.onJourney);
+      this.set.sweep(s); // an untracked series nothing else holds
+      return;
+    }
+    let j = st.journey[s] as number;
+    if (j < 0) j = this.newJourney(s, rel);
+    const tail = jt.tail[j] as number;
+    if (tail < 0) jt.head[j] = i;
+    else {
+      w.next[tail] = i;
+      if (rel < (jt.last[j] as number)) jt.sorted[j] = 0;
+    }
+    jt.tail[j] = i;
+    jt.count[j] = (jt.count[j] as number) + 1;
+    jt.last[j] = rel;
+    if (rel > (jt.latest[j] as number)) jt.latest[j] = rel;
+    this.buffered++;
+    if (this.buffered > this.maxBuffered) this.releaseForced();
+    if (this.heap.peekKey() < wm.value) this.releaseReady();
   }
 
-  /** Forgets the older generation of series, but not the open ones in it. */
-  private nextGeneration(): void {
-    this.seriesInGeneration = 0;
-    for (const n of this.wm.nodes.values()) {
-      const keep = n.series;
-      const drop = n.older;
-      for (const [head, s] of drop) if (s.journey !== undefined && !keep.has(head)) keep.set(head, s);
-      drop.clear();
-      n.older = keep;
-      n.series = drop; // emptied: reused for the new generation
-    }
+  /** The node's first timestamp: its times are kept from `mono` (the first event of all sets the base). */
+  private anchorAt(n: NodeState, mono: bigint, hi: number, lo: number): void {
+    if (!this.wm.hasBase) this.wm.setBase(mono + n.offset);
+    this.wm.anchor(n, mono, hi, lo);
   }
 
   /** The series' packet changed (or is new): fingerprint it and stitch. */
-  private identify(s: Series, e: SortedEvent, ts: bigint, isNew: boolean): void {
+  private identify(s: number, buf: Uint8Array, ts: number, isNew: boolean): void {
     // The fingerprint's two 32-bit hashes stand for its text (fingerprintText): cheaper to make
     // and to look up, and a false match between two is as unlikely as 2^-64 per pair.
-    const f = readPacketFieldsFromBytes(e.raw, e.packetStart, e.packetEnd);
+    const f = readPacketFieldsFromBytes(buf, this.k.packetStart, this.k.packetEnd);
     if (f === undefined) return;
-    if (f.ttl > s.maxTtl) s.maxTtl = f.ttl;
-    if (s.lastFpSet && f.keyLo === s.lastFpLo && f.keyHi === s.lastFpHi) return;
-    s.lastFpLo = f.keyLo;
-    s.lastFpHi = f.keyHi;
-    s.lastFpSet = true;
+    const st = this.series;
+    if (f.ttl > (st.maxTtl[s] as number)) st.maxTtl[s] = f.ttl;
+    const set = ((st.flags[s] as number) & FP_SET) !== 0;
+    if (set && f.keyLo === st.fpLo[s] && f.keyHi === st.fpHi[s]) return;
+    st.fpLo[s] = f.keyLo;
+    st.fpHi[s] = f.keyHi;
+    st.flags[s] = (st.flags[s] as number) | FP_SET;
     const m = this.fingerprints.match(s, f.keyLo, f.keyHi, ts, this.wm.fpExpiry);
-    if (m !== undefined && m !== s) this.stitch(s, m, isNew);
+    if (m >= 0 && m !== s) this.stitch(s, m, isNew);
   }
 
   /** `s` showed the fingerprint `m` showed first: one packet, so one journey. */
-  private stitch(s: Series, m: Series, isNew: boolean): void {
-    const mj = m.journey;
-    if (mj !== undefined) {
-      if (isNew) {
-        s.journey = mj;
-        mj.series.push(s);
-      } else if (s.journey !== undefined && s.journey !== mj) this.merge(s.journey, mj);
+  private stitch(s: number, m: number, isNew: boolean): void {
+    const st = this.series;
+    const mj = st.journey[m] as number;
+    if (mj >= 0) {
+      const sj = st.journey[s] as number;
+      if (isNew) this.joinSeries(mj, s);
+      else if (sj >= 0 && sj !== mj) this.merge(sj, mj);
       else return;
       this.observeHop(s, m);
-    } else if (m.released !== undefined && isNew) {
-      s.released = m.released; // a part of a journey already out: late
+    } else if ((st.released[m] as number) >= 0 && isNew) {
+      // a part of a journey already out: late
+      const j = st.released[m] as number;
+      st.released[s] = j;
+      this.journeys.hold(j);
       this.observeHop(s, m);
     }
   }
 
   /** Two series of one packet on different nodes: a measurement for the cluster clock. */
-  private observeHop(a: Series, b: Series): void {
-    if (a.node === b.node) return;
+  private observeHop(a: number, b: number): void {
+    const st = this.series;
+    if (st.node[a] === st.node[b]) return;
     // Routers only decrement the TTL: the higher one was seen first. Equal (bridged) or unknown:
     // the earlier cluster time departed.
-    let aFirst: boolean;
-    if (a.maxTtl >= 0 && b.maxTtl >= 0 && a.maxTtl !== b.maxTtl) aFirst = a.maxTtl > b.maxTtl;
-    else aFirst = a.firstMono + this.wm.offsetOf(a.node) <= b.firstMono + this.wm.offsetOf(b.node);
-    if (aFirst) this.clock.observeHop(a.node.name, a.firstMono, b.node.name, b.firstMono);
-    else this.clock.observeHop(b.node.name, b.firstMono, a.node.name, a.firstMono);
+    const ta = st.maxTtl[a] as number;
+    const tb = st.maxTtl[b] as number;
+    const ra = this.set.firstRel(a);
+    const rb = this.set.firstRel(b);
+    const aFirst = ta >= 0 && tb >= 0 && ta !== tb ? ta > tb : ra <= rb;
+    const [from, to] = aFirst ? [a, b] : [b, a];
+    const nodes = this.wm.list;
+    const nf = nodes[st.node[from] as number] as NodeState;
+    const nt = nodes[st.node[to] as number] as NodeState;
+    // What the clock measures, (arrival - departure) on the boot offsets alone, here as a number:
+    // one not below the last one sent for the pair since the clock last changed cannot be a new
+    // minimum there either, and is not sent (most are not: the clock works in bigints).
+    const delta = aFirst ? rb - nt.correction - (ra - nf.correction) : ra - nt.correction - (rb - nf.correction);
+    if (this.hopVersion !== this.clock.version) {
+      this.hopMin.clear();
+      this.hopVersion = this.clock.version;
+    }
+    const pair = nf.index * 65536 + nt.index;
+    const min = this.hopMin.get(pair);
+    if (min !== undefined && min <= delta) return;
+    this.hopMin.set(pair, delta);
+    this.clock.observeHop(nf.name, this.set.firstMono(from), nt.name, this.set.firstMono(to));
   }
 
-  private newJourney(s: Series, ts: bigint): JourneyState {
-    const j: JourneyState = {
-      state: OPEN,
-      events: [],
-      series: [s],
-      latest: ts,
-      key: ts,
-      sorted: true,
-      clockVersion: this.clock.version,
-      id: '',
-      next: 0,
-      nodes: [],
-    };
-    this.heap.push(j, Number(ts - this.wm.base));
+  // --- journeys: held while open, by heap entries and by their series (JourneyTable) ---
+
+  private newJourney(s: number, ts: number): number {
+    const j = this.journeys.alloc(ts, this.clock.version);
+    this.joinSeries(j, s);
+    this.journeys.hold(j);
+    this.heap.push(j, ts);
     return j;
   }
 
+  /** Series `s` (new) is part of open journey `j`, which holds it. */
+  private joinSeries(j: number, s: number): void {
+    joinSeries(this.journeys, this.series, j, s);
+    this.set.hold(s);
+  }
+
   /** Two open journeys turn out to be one packet: the smaller joins the larger. */
-  private merge(a: JourneyState, b: JourneyState): void {
-    const [into, from] = a.events.length >= b.events.length ? [a, b] : [b, a];
-    for (const s of from.series) {
-      s.journey = into;
-      into.series.push(s);
-    }
-    for (const e of from.events) into.events.push(e);
-    if (from.latest > into.latest) into.latest = from.latest;
-    into.sorted = false;
-    if (from.clockVersion !== into.clockVersion) into.clockVersion = -1; // recompute times on release
-    from.state = MERGED;
-    from.events = NO_EVENTS;
-    from.series = NO_SERIES;
+  private merge(a: number, b: number): void {
+    const jt = this.journeys;
+    const from = mergeJourneys(jt, this.series, this.win, a, b);
+    jt.drop(from); // no longer open (its heap entries still hold it)
   }
 
   // --- release ---
 
   /** The journey got later events since it was queued: queue it again at its latest. */
-  private rekey(j: JourneyState): void {
-    j.key = j.latest;
-    this.heap.push(j, Number(j.key - this.wm.base));
+  private rekey(j: number): void {
+    const jt = this.journeys;
+    jt.key[j] = jt.latest[j] as number;
+    jt.hold(j);
+    this.heap.push(j, jt.key[j] as number);
   }
 
   private releaseReady(): void {
-    // Number() is monotonic: a key below the watermark as numbers is below it as bigints.
     const wm = this.wm;
-    while (this.heap.peekKey() < wm.rel) {
-      const j = this.heap.pop() as JourneyState;
-      if (j.state !== OPEN) continue;
-      if (j.latest >= wm.value) this.rekey(j);
-      else this.release(j);
+    const jt = this.journeys;
+    while (this.heap.peekKey() < wm.value) {
+      const j = this.heap.pop() as number;
+      if (jt.state[j] === OPEN) {
+        if ((jt.latest[j] as number) >= wm.value) this.rekey(j);
+        else this.release(j);
+      }
+      jt.drop(j); // the heap entry's hold
     }
   }
 
   private releaseForced(): void {
-    while (this.buffered > this.maxBuffered) {
-      const j = this.heap.pop();
-      if (j === undefined) return;
-      if (j.state !== OPEN) continue;
-      if (j.key < j.latest) {
-        this.rekey(j);
-        continue;
+    const jt = this.journeys;
+    while (this.buffered > this.maxBuffered && this.heap.size > 0) {
+      const j = this.heap.pop() as number;
+      if (jt.state[j] === OPEN) {
+        if ((jt.key[j] as number) < (jt.latest[j] as number)) this.rekey(j);
+        else {
+          this.nForced++;
+          this.release(j);
+        }
       }
-      this.nForced++;
-      this.release(j);
+      jt.drop(j); // the heap entry's hold
     }
   }
 
-  private release(j: JourneyState): void {
-    j.state = RELEASED;
-    const evs = j.events;
-    // The clock was refined since these times were computed: recompute them all with the
-    // latest offsets, so that each node's events keep their monotonic order.
-    if (j.clockVersion !== this.clock.version) {
-      for (const e of evs) {
-        const mono = e.timestamp;
-        const n = this.wm.nodes.get(e.node);
-        if (mono !== undefined && n !== undefined) e.clusterTs = mono + this.wm.offsetOf(n);
-      }
-      j.sorted = false;
+  private release(j: number): void {
+    const jt = this.journeys;
+    const st = this.series;
+    jt.state[j] = RELEASED;
+    const count = jt.count[j] as number;
+    const series = jt.seriesCount[j] as number;
+    const out = releaseJourney(this.release_, j, this.clock.version);
+    // Its series now say it is out (their late events are late), and hold it for them.
+    for (let s = jt.seriesHead[j] as number; s >= 0;) {
+      const next = st.nextInJourney[s] as number;
+      st.journey[s] = -1;
+      st.released[s] = j;
+      jt.hold(j);
+      this.set.drop(s); // no longer in an open journey
+      s = next;
     }
-    if (!j.sorted) sortEvents(evs);
-    const first = seriesOf(evs[0] as SortedEvent, j.series);
-    const id = first.tracked
-      ? `${first.node.name}/${trackingId({ orig_head: first.head, timestamp: first.trackTs, skb: 0n })}`
-      : `${first.node.name}/u${first.untracked}`;
-    const nodes: string[] = [];
-    for (let i = 0; i < evs.length; i++) {
-      const e = evs[i] as SortedEvent;
-      e.idx = i;
-      if (nodes.length === 0 || (nodes[nodes.length - 1] !== e.node && !nodes.includes(e.node))) nodes.push(e.node);
-    }
-    j.id = id;
-    j.next = evs.length;
-    j.nodes = nodes;
-    for (const s of j.series) {
-      s.journey = undefined;
-      s.released = j;
-      s.event = undefined;
-    }
-    this.buffered -= evs.length;
+    jt.seriesHead[j] = jt.seriesTail[j] = -1;
+    jt.seriesCount[j] = 0;
+    jt.drop(j); // no longer open
+    this.buffered -= count;
     this.nJourneys++;
-    if (nodes.length > 1) this.nStitched++;
-    else this.nUnstitched += j.series.length;
-    j.series = NO_SERIES;
-    j.events = NO_EVENTS;
-    this.onJourney({ id, nodes, events: evs });
+    if (out.nodes.length > 1) this.nStitched++;
+    else this.nUnstitched += series;
+    this.onJourney(out);
   }
-
-  private emitLate(ref: JourneyState, se: SortedEvent): void {
-    se.late = true;
-    se.idx = ref.next++;
-    // A new array: the one already handed out with the journey must not change under its reader.
-    if (!ref.nodes.includes(se.node)) ref.nodes = [...ref.nodes, se.node];
-    this.nLate++;
-    this.onJourney({ id: ref.id, nodes: ref.nodes, events: [se] });
-  }
-}
-
-function findSeries(n: NodeState, head: bigint, trackTs: bigint): Series | undefined {
-  const s = n.series.get(head);
-  if (s !== undefined && s.trackTs === trackTs) return s;
-  const o = n.older.get(head);
-  return o !== undefined && o.trackTs === trackTs ? o : undefined;
 }

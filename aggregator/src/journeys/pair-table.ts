@@ -1,25 +1,21 @@
-// A hash table keyed by two 32-bit integers (a fingerprint's two hashes), for the sorter's
-// stitching lookups. A Map keyed by 53-bit numbers keeps each key as a separate heap number, so
-// that a lookup in a table of tens of thousands of entries misses the cache on the key as well as
-// on the entry; here the keys sit in typed arrays and are compared in place (about 3 times
-// faster here). (For skb addresses, bigint-keyed Maps win: splitting a bigint costs more.) Open addressing, linear probing, deletion by shifting back (no
-// tombstones), growth at half full.
+// A hash table from two 32-bit integers (a fingerprint's two hashes, an skb address's halves) to
+// a number (a series, a fingerprint entry), for the sorter's lookups. Keys and values sit
+// together in one typed array (a slot is [lo, hi, value, used]: one cache line holds four), and
+// are compared in place: no object, no heap number per entry, nothing for the collector. Open
+// addressing, linear probing, deletion by shifting back (no tombstones), growth at half full.
 
-export class PairTable<T> {
-  private lo: Int32Array;
-  private hi: Int32Array;
-  private used: Uint8Array;
-  private values: (T | undefined)[];
+/** A slot's ints: lo, hi, value, used. */
+const STRIDE = 4;
+
+export class PairTable {
+  private slots: Int32Array;
   private mask: number;
   private count = 0;
 
   constructor(capacity = 1024) {
     let cap = 16;
     while (cap < capacity * 2) cap *= 2;
-    this.lo = new Int32Array(cap);
-    this.hi = new Int32Array(cap);
-    this.used = new Uint8Array(cap);
-    this.values = new Array<T | undefined>(cap).fill(undefined);
+    this.slots = new Int32Array(cap * STRIDE);
     this.mask = cap - 1;
   }
 
@@ -27,80 +23,97 @@ export class PairTable<T> {
     return this.count;
   }
 
-  get(lo: number, hi: number): T | undefined {
+  /** The value of (lo, hi); -1 when there is none. */
+  get(lo: number, hi: number): number {
+    const s = this.slots;
     const mask = this.mask;
+    lo |= 0;
+    hi |= 0;
     for (let i = slotOf(lo, hi, mask); ; i = (i + 1) & mask) {
-      if (this.used[i] === 0) return undefined;
-      if (this.lo[i] === (lo | 0) && this.hi[i] === (hi | 0)) return this.values[i];
+      const at = i * STRIDE;
+      if (s[at + 3] === 0) return -1;
+      if (s[at] === lo && s[at + 1] === hi) return s[at + 2] as number;
     }
   }
 
-  set(lo: number, hi: number, value: T): void {
+  set(lo: number, hi: number, value: number): void {
+    this.put(lo, hi, value);
+  }
+
+  /** Sets the value (an int32 >= 0) of (lo, hi); returns the value it replaced (-1 when new). */
+  put(lo: number, hi: number, value: number): number {
+    const s = this.slots;
     const mask = this.mask;
+    lo |= 0;
+    hi |= 0;
     let i = slotOf(lo, hi, mask);
-    for (; this.used[i] !== 0; i = (i + 1) & mask) {
-      if (this.lo[i] === (lo | 0) && this.hi[i] === (hi | 0)) {
-        this.values[i] = value;
-        return;
+    for (; s[i * STRIDE + 3] !== 0; i = (i + 1) & mask) {
+      const at = i * STRIDE;
+      if (s[at] === lo && s[at + 1] === hi) {
+        const was = s[at + 2] as number;
+        s[at + 2] = value;
+        return was;
       }
     }
-    this.used[i] = 1;
-    this.lo[i] = lo;
-    this.hi[i] = hi;
-    this.values[i] = value;
+    const at = i * STRIDE;
+    s[at] = lo;
+    s[at + 1] = hi;
+    s[at + 2] = value;
+    s[at + 3] = 1;
     if (++this.count * 2 > mask) this.grow();
+    return -1;
   }
 
   /** Removes the entry (only if its value is `expected`, when given); whether it did. */
-  delete(lo: number, hi: number, expected?: T): boolean {
+  delete(lo: number, hi: number, expected?: number): boolean {
+    const s = this.slots;
     const mask = this.mask;
+    lo |= 0;
+    hi |= 0;
     let i = slotOf(lo, hi, mask);
     for (; ; i = (i + 1) & mask) {
-      if (this.used[i] === 0) return false;
-      if (this.lo[i] === (lo | 0) && this.hi[i] === (hi | 0)) break;
+      const at = i * STRIDE;
+      if (s[at + 3] === 0) return false;
+      if (s[at] === lo && s[at + 1] === hi) break;
     }
-    if (expected !== undefined && this.values[i] !== expected) return false;
+    if (expected !== undefined && s[i * STRIDE + 2] !== expected) return false;
     // Shift back the entries after it that would no longer be found past the hole.
     let hole = i;
-    for (let j = (i + 1) & mask; this.used[j] !== 0; j = (j + 1) & mask) {
-      const home = slotOf(this.lo[j] as number, this.hi[j] as number, mask);
+    for (let j = (i + 1) & mask; s[j * STRIDE + 3] !== 0; j = (j + 1) & mask) {
+      const at = j * STRIDE;
+      const home = slotOf(s[at] as number, s[at + 1] as number, mask);
       // j's entry may move to the hole when its home is not in (hole, j] (cyclically).
       const between = hole <= j ? home > hole && home <= j : home > hole || home <= j;
       if (between) continue;
-      this.lo[hole] = this.lo[j] as number;
-      this.hi[hole] = this.hi[j] as number;
-      this.values[hole] = this.values[j];
+      s.copyWithin(hole * STRIDE, at, at + STRIDE);
       hole = j;
     }
-    this.used[hole] = 0;
-    this.values[hole] = undefined;
+    s[hole * STRIDE + 3] = 0;
     this.count--;
     return true;
   }
 
   clear(): void {
     if (this.count === 0) return;
-    this.used.fill(0);
-    this.values.fill(undefined);
+    this.slots.fill(0);
     this.count = 0;
   }
 
   /** Calls `fn` for each entry (do not modify the table meanwhile). */
-  forEach(fn: (value: T, lo: number, hi: number) => void): void {
-    for (let i = 0; i <= this.mask; i++)
-      if (this.used[i] !== 0) fn(this.values[i] as T, this.lo[i] as number, this.hi[i] as number);
+  forEach(fn: (value: number, lo: number, hi: number) => void): void {
+    const s = this.slots;
+    for (let at = 0; at < s.length; at += STRIDE)
+      if (s[at + 3] !== 0) fn(s[at + 2] as number, s[at] as number, s[at + 1] as number);
   }
 
   private grow(): void {
-    const { lo, hi, used, values } = this;
+    const old = this.slots;
     const cap = (this.mask + 1) * 2;
-    this.lo = new Int32Array(cap);
-    this.hi = new Int32Array(cap);
-    this.used = new Uint8Array(cap);
-    this.values = new Array<T | undefined>(cap).fill(undefined);
+    this.slots = new Int32Array(cap * STRIDE);
     this.mask = cap - 1;
     this.count = 0;
-    for (let i = 0; i < used.length; i++) if (used[i] !== 0) this.set(lo[i] as number, hi[i] as number, values[i] as T);
+    for (let at = 0; at < old.length; at += STRIDE)
+      if (old[at + 3] !== 0) this.put(old[at] as number, old[at + 1] as number, old[at + 2] as number);
   }
 }
 

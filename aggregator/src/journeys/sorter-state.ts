@@ -1,19 +1,29 @@
-// The journey sorter's records: per node, per series (a node's events of one skb) and per
-// journey (series of one packet), and the marks they carry.
-import type { SortedEvent } from './sorted-event.js';
-
-export const OPEN = 0;
-export const RELEASED = 1;
-export const MERGED = 2;
-/** Above any cluster time: the watermark when no active node holds it back. */
-export const NO_LIMIT = 1n << 64n;
-export const BEFORE_ALL = -(1n << 64n);
+// The journey sorter's record of each node (series and journeys are columns: series-table.ts,
+// journey-table.ts). Times are numbers: cluster ns after the sorter's base (its first event's
+// cluster time), exact for 104 days; 64-bit values read from events (skb addresses, tracking
+// timestamps) are kept as two 32-bit halves.
+import { PairTable } from './pair-table.js';
 
 export interface NodeState {
   name: string;
+  /** The node's number in the sorter (its events' node column). */
+  index: number;
   offset: bigint;
+  /** What the clock's refinement added to the node's boot offset (ns; part of `offset`). */
+  correction: number;
   clockVersion: number;
-  hw: bigint;
+  /**
+   * The node's times are kept as ns from its anchor, its first event's monotonic time (exact as a
+   * number for 104 days either side; its halves unsigned); anchorRel is the anchor's cluster time
+   * after the base.
+   */
+  hasAnchor: boolean;
+  anchor: bigint;
+  anchorHi: number;
+  anchorLo: number;
+  anchorRel: number;
+  /** Cluster time of its latest event (after the base). */
+  hw: number;
   hasHw: boolean;
   active: boolean;
   /** No event for latenessNs of wall time: left out of the watermark until the next one. */
@@ -21,82 +31,44 @@ export interface NodeState {
   /** Push counter at the node's last event. */
   lastPush: number;
   /**
-   * Series by orig_head (the tracking timestamp is checked on use), in two generations: new
+   * Series (numbers) by orig_head (the tracking timestamp is checked on use), in two generations: new
    * series go into `series`; when the sorter has made rememberReleased / 2 of them, `older` is
    * dropped (keeping its open series) and `series` becomes `older`. Forgetting a generation at a
-   * time costs nothing per series, where forgetting series one by one costs a map deletion each.
+   * time costs nothing per series, where forgetting series one by one costs a deletion each.
    */
-  series: Map<bigint, Series>;
-  older: Map<bigint, Series>;
-  /** Highest tracking timestamp of the node's series: a higher one is a new series for sure. */
-  maxTracking: bigint;
-  /** The series of the node's previous event: a packet's events tend to come in a row. */
-  lastSeries: Series | undefined;
+  series: PairTable;
+  older: PairTable;
+  /**
+   * Highest tracking timestamp of the node's series (halves; both -1: none yet, as 2^64 - 1 can be
+   * no tracking timestamp): a higher one is a new series for sure.
+   */
+  maxTrackHi: number;
+  maxTrackLo: number;
+  /** The series of the node's previous event (-1: none): a packet's events tend to come in a row. */
+  lastSeries: number;
 }
 
-export function newNodeState(name: string, active: boolean): NodeState {
+export function newNodeState(name: string, index: number, active: boolean): NodeState {
   return {
     name,
+    index,
     offset: 0n,
+    correction: 0,
     clockVersion: -1,
-    hw: 0n,
+    hasAnchor: false,
+    anchor: 0n,
+    anchorHi: 0,
+    anchorLo: 0,
+    anchorRel: 0,
+    hw: 0,
     hasHw: false,
     active,
     quiet: false,
     lastPush: 0,
-    series: new Map(),
-    older: new Map(),
-    maxTracking: -1n,
-    lastSeries: undefined,
+    series: new PairTable(1024),
+    older: new PairTable(1024),
+    maxTrackHi: -1,
+    maxTrackLo: -1,
+    lastSeries: -1,
   };
-}
-
-export interface Series {
-  node: NodeState;
-  /** skb-tracking's orig_head and timestamp (tracked series); events share these bigints. */
-  tracked: boolean;
-  head: bigint;
-  trackTs: bigint;
-  untracked: number;
-  /** An untracked series' one event, until released (to tell which series an event is of). */
-  event: SortedEvent | undefined;
-  firstMono: bigint;
-  /** The open journey the series is part of. */
-  journey: JourneyState | undefined;
-  /** The released journey it was part of (later events are late). */
-  released: JourneyState | undefined;
-  /** packet.len when last fingerprinted (-1: never). */
-  lastLen: number;
-  /** Key of the last fingerprint (PacketFields.keyLo/keyHi); lastFpSet false before any. */
-  lastFpLo: number;
-  lastFpHi: number;
-  lastFpSet: boolean;
-  /** Highest innermost TTL seen (-1: none): the earlier hop has the higher one. */
-  maxTtl: number;
-}
-
-/** A journey while open, then (state RELEASED) what late events need of it. */
-export interface JourneyState {
-  state: number;
-  events: SortedEvent[];
-  series: Series[];
-  latest: bigint;
-  /** Heap key: a lower bound of `latest` (the heap is updated lazily). */
-  key: bigint;
-  sorted: boolean;
-  clockVersion: number;
-  /** Set on release. */
-  id: string;
-  /** Index of the next late event. */
-  next: number;
-  nodes: string[];
-}
-
-/** The series an event is part of (the journey's id is its first event's series). */
-export function seriesOf(e: SortedEvent, series: Series[]): Series {
-  for (const s of series) {
-    if (s.node.name !== e.node) continue;
-    if (e.tracked ? s.head === e.trackHead && s.trackTs === e.trackTs : s.event === e) return s;
-  }
-  return series[0] as Series;
 }

@@ -5,20 +5,27 @@
 // watermark back until it sends again, so output is not stuck behind quiet nodes; when all are
 // quiet, everything is released. Each node's offset to the cluster clock is kept here too, fresh
 // whenever the clock is refined.
+//
+// Times are numbers: cluster ns after `base`, the first event's cluster time (exact for 104 days),
+// so that the per-event work compares doubles instead of making bigints.
 import type { ClusterClock } from './clock.js';
-import { BEFORE_ALL, NO_LIMIT, newNodeState, type NodeState } from './sorter-state.js';
+import { newNodeState, type NodeState } from './sorter-state.js';
 
 export class Watermark {
   readonly nodes = new Map<string, NodeState>();
-  /** Cluster ns: journeys wholly before it are released. */
-  value = BEFORE_ALL;
-  /** Heap keys are ns after `base` (the first event's cluster time) as numbers: exact for 104 days. */
+  /** The nodes by their number, and their names. */
+  readonly list: NodeState[] = [];
+  readonly names: string[] = [];
+  /** Cluster ns after `base`: journeys wholly before it are released (-Infinity: none yet; Infinity: no node holds it). */
+  value = -Infinity;
+  /** The first event's cluster time: times are ns after it. */
   base = 0n;
   hasBase = false;
-  /** `value` after `base` as a number (-Infinity before any node holds it, Infinity when none does). */
-  rel = -Infinity;
+  /** The base's two 32-bit halves (unsigned): released events' times are made from them. */
+  baseHi = 0;
+  baseLo = 0;
   /** Fingerprints seen before this (the watermark minus the stitching window) are forgotten. */
-  fpExpiry = BEFORE_ALL;
+  fpExpiry = -Infinity;
   /** Events heard so far: a node is quiet when its last is not after a tick latenessNs old. */
   private pushes = 0;
   /** Nodes whose progress holds the watermark (active, not quiet, with events). */
@@ -26,49 +33,74 @@ export class Watermark {
   private minNode: NodeState | undefined;
   private readonly ticks: { wall: bigint; pushes: number }[] = [];
   private idlePushes = 0;
+  private readonly lateness: number;
+  private readonly stitchWindow: number;
 
   constructor(
     private readonly clock: ClusterClock,
     private readonly latenessNs: bigint,
-    private readonly stitchWindowNs: bigint,
-  ) {}
+    stitchWindowNs: bigint,
+  ) {
+    this.lateness = Number(latenessNs);
+    this.stitchWindow = Number(stitchWindowNs);
+  }
 
   /** The watermark, or undefined before any active node sent events (or when none holds it). */
   current(): bigint | undefined {
-    return this.value === BEFORE_ALL || this.value === NO_LIMIT ? undefined : this.value;
+    return Number.isFinite(this.value) ? this.base + BigInt(this.value) : undefined;
   }
 
   node(name: string, active: boolean): NodeState {
     let n = this.nodes.get(name);
     if (n === undefined) {
-      n = newNodeState(name, active);
+      n = newNodeState(name, this.list.length, active);
       this.nodes.set(name, n);
+      this.list.push(n);
+      this.names.push(name);
     }
     return n;
   }
 
+  /** The base, from the first event's cluster time. */
+  setBase(clusterNs: bigint): void {
+    this.base = clusterNs;
+    this.hasBase = true;
+    const u = BigInt.asUintN(64, clusterNs);
+    this.baseHi = Number(u >> 32n);
+    this.baseLo = Number(u & 0xffffffffn);
+  }
+
+  /** The node's offset (and its anchor's cluster time) after the clock changed. */
   refreshOffset(n: NodeState): void {
     n.offset = this.clock.offset(n.name); // throws ClockError for a node that never registered
+    n.correction = Number(this.clock.correction(n.name));
     n.clockVersion = this.clock.version;
+    if (n.hasAnchor) n.anchorRel = Number(n.anchor + n.offset - this.base);
   }
 
-  offsetOf(n: NodeState): bigint {
+  /** Anchors the node's times at `mono` (its first event's monotonic time; the base is set). */
+  anchor(n: NodeState, mono: bigint, hi: number, lo: number): void {
+    n.hasAnchor = true;
+    n.anchor = mono;
+    n.anchorHi = hi;
+    n.anchorLo = lo;
+    n.anchorRel = Number(mono + n.offset - this.base);
+  }
+
+  /** The node's anchor's cluster time with its current offset. */
+  anchorRelOf(n: NodeState): number {
     if (n.clockVersion !== this.clock.version) this.refreshOffset(n);
-    return n.offset;
+    return n.anchorRel;
   }
 
-  /** An event of `n` at cluster time `ts`: the node is heard from, and may move the watermark. */
-  heard(n: NodeState, ts: bigint): void {
-    if (!this.hasBase) {
-      this.base = ts;
-      this.hasBase = true;
-    }
+  /** An event of `n` at cluster time `t` (after the base): the node is heard from, and may move the watermark. */
+  heard(n: NodeState, t: number): void {
     n.lastPush = ++this.pushes;
     if (n.quiet) {
       n.quiet = false; // back: holds the watermark again
       this.recomputeHolding();
     }
-    if (!n.hasHw || ts > n.hw) this.advance(n, ts);
+    if (!n.hasHw || t > n.hw) this.advance(n, t);
   }
 
   /** Whether a node's progress holds the watermark back; returns whether that changed. */
@@ -94,7 +126,7 @@ export class Watermark {
     }
     if (consumed > 0) this.ticks.splice(0, consumed);
     let changed = false;
-    for (const n of this.nodes.values()) {
+    for (const n of this.list) {
       if (n.active && n.hasHw && !n.quiet && n.lastPush <= this.idlePushes) {
         n.quiet = true;
         changed = true;
@@ -104,8 +136,8 @@ export class Watermark {
     return changed;
   }
 
-  private advance(n: NodeState, ts: bigint): void {
-    n.hw = ts;
+  private advance(n: NodeState, t: number): void {
+    n.hw = t;
     if (!n.hasHw) {
       n.hasHw = true;
       if (n.active) this.recomputeHolding(); // its first event: it may be the slowest
@@ -114,7 +146,7 @@ export class Watermark {
 
   /** After a node's state changed: which nodes hold the watermark, and where it is. */
   private recomputeHolding(): void {
-    this.holding = [...this.nodes.values()].filter((n) => n.active && n.hasHw && !n.quiet);
+    this.holding = this.list.filter((n) => n.active && n.hasHw && !n.quiet);
     this.recomputeWatermark();
   }
 
@@ -126,9 +158,7 @@ export class Watermark {
       if (min === undefined || n.hw < min.hw) min = n;
     }
     this.minNode = min;
-    this.value = min === undefined ? (this.nodes.size > 0 ? NO_LIMIT : BEFORE_ALL) : min.hw - this.latenessNs;
-    this.fpExpiry = this.value - this.stitchWindowNs;
-    this.rel =
-      this.value === NO_LIMIT ? Infinity : this.value === BEFORE_ALL ? -Infinity : Number(this.value - this.base);
+    this.value = min === undefined ? (this.nodes.size > 0 ? Infinity : -Infinity) : min.hw - this.lateness;
+    this.fpExpiry = this.value - this.stitchWindow;
   }
 }

@@ -5,7 +5,7 @@
 // checkpoint.ts): killed at any moment, it restarts from the checkpoint and the agents resend
 // the rest, with nothing stored or counted twice.
 import { ProtoDecodeError, type Event, type TraceSpec, type TraceSummary } from '@retrace/events';
-import { ClusterClock, JourneySorter, SortKeyReader, SortedEvent, type Journey } from '../journeys/index.js';
+import { ClusterClock, JourneySorter, type Journey, type SortStats } from '../journeys/index.js';
 import { SummaryBuilder } from '../journeys/summary.js';
 import { StoreWriteError, TraceStore, setAside } from '../store/index.js';
 import { AckLedger } from './ack-ledger.js';
@@ -62,7 +62,6 @@ export class Aggregator implements LinkHandler {
   private lastCheckpoint = 0;
   private readonly log: (m: string) => void;
   private readonly ledger = new AckLedger();
-  private readonly keys = new SortKeyReader();
   /** Summaries as of the checkpoint a restart began from. */
   private readonly restored: Record<string, TraceSummary> = {};
   /** Why the store cannot write (acknowledgements stopped), while it cannot. */
@@ -137,11 +136,11 @@ export class Aggregator implements LinkHandler {
     this.store.append(name, j);
     for (const e of j.events) e.origin?.markStored(e.slot);
     t.summary.journey(j);
-    this.metrics.journeys.inc({ stitched: j.nodes.length > 1 ? 'true' : 'false' });
+    this.metrics.journey(j.nodes.length > 1);
     for (const e of j.events) {
-      if (e.late) this.metrics.late.inc();
+      if (e.late) this.metrics.lateEvent();
       const reason = e.dropReason;
-      if (reason) this.metrics.drops.inc({ reason });
+      if (reason) this.metrics.drop(reason);
     }
   }
 
@@ -200,23 +199,22 @@ export class Aggregator implements LinkHandler {
     const ref = adm.ref;
     let bad = 0;
     let firstError = '';
+    const sorter = t.sorter;
+    // The events go to the sorter as they are: views into the batch's buffer, which it holds
+    // while they wait (their keys are read into its columns, nothing is made per event).
     for (let slot = 0; slot < ref.fed.length; slot++) {
       const raw = events[ref.fed[slot] as number];
-      let e: SortedEvent;
       try {
         if (!raw) throw new ProtoDecodeError('EventBatch', `event ${ref.fed[slot]} is missing from the resent batch`);
-        e = new SortedEvent(s.node, raw, this.keys);
+        sorter.pushBytes(s.node, raw, ref, slot);
       } catch (err) {
         if (!(err instanceof ProtoDecodeError)) throw err;
         ref.markStored(slot); // never will be: not waited for
         bad++;
         firstError ||= err.message;
-        continue;
       }
-      e.origin = ref;
-      e.slot = slot;
-      t.sorter.push(e);
     }
+    sorter.endBatch();
     // A batch resent after a restart is in the saved summary already.
     if (!adm.count) return undefined;
     const good = events.length - bad;
@@ -293,6 +291,11 @@ export class Aggregator implements LinkHandler {
       evicted: BigInt(this.store.evicted(trace)),
       ...(this.storeBlocked ? { store_problem: this.storeBlocked } : {}),
     });
+  }
+
+  /** A live trace's sorter totals (events waiting in its ordering window among them). */
+  sorterStats(trace: string): SortStats | undefined {
+    return this.live.get(trace)?.sorter.stats();
   }
 
   /** Stored journeys (events with their journey section), in order. */

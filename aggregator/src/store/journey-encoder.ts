@@ -6,9 +6,10 @@
 //
 // The record arrays are the encoder's own, reused from journey to journey (one encoder per
 // store): nothing is shared between stores.
-import { ProtoWriter, fieldNumber, type Journey as JourneySection } from '@retrace/events';
-import type { Journey, SortedEvent } from '../journeys/sorted-event.js';
+import type { ProtoWriter } from '@retrace/events';
+import type { Journey, JourneyEvent } from '../journeys/sorted-event.js';
 import { StoreError } from './errors.js';
+import { writeRecord, type RecordJourney } from './record-writer.js';
 import {
   BLOCK_HEADER_BYTES,
   BLOCK_RECORDS,
@@ -20,10 +21,6 @@ import {
 import { podOf, type StringTable } from './segment-index.js';
 import type { Segment } from './segment.js';
 import type { StoreSpace, TraceSpace } from './space.js';
-
-/** Field numbers the store writes (from the generated tables). */
-const FIELD_K8S = fieldNumber('Event', 'k8s');
-const FIELD_JOURNEY = fieldNumber('Event', 'journey');
 
 /** The trace a journey is encoded for: its space, and its numbers for nodes, pods and drop reasons. */
 export interface EncodeTarget extends TraceSpace {
@@ -46,8 +43,10 @@ export class JourneyEncoder {
   private readonly declared: string[] = [];
   /** The segment's record count before the last encode. */
   private seqBefore = 0;
-  /** Each record's Journey section (as journeySection has it), in one object reused. */
-  private readonly section: JourneySection = { id: '', idx: 0, cluster_ts: 0n, late: false, nodes: 0 };
+  /** What the journey's records share (its id's bytes, its node count), and the last sender's name as bytes. */
+  private readonly journey: RecordJourney = { id: Buffer.alloc(0), nodes: 0 };
+  private nodeName = '';
+  private nodeBytes = Buffer.alloc(0);
 
   constructor(private readonly space: StoreSpace) {}
 
@@ -74,9 +73,9 @@ export class JourneyEncoder {
     this.declared.length = 0;
     this.seqBefore = seg.nextRecord;
     let added = this.declareSenders(t, seg, j, w);
-    const section = this.section;
-    section.id = j.id;
-    section.nodes = j.nodes.length;
+    const rj = this.journey;
+    rj.id = Buffer.from(j.id, 'utf8');
+    rj.nodes = j.nodes.length;
     let block = openBlock(w);
     added += BLOCK_HEADER_BYTES;
     let inBlock = 0;
@@ -88,7 +87,7 @@ export class JourneyEncoder {
     let mine = 0;
     let room = 0;
     for (let i = 0; i < n; i++) {
-      const e = j.events[i] as SortedEvent;
+      const e = j.events[i] as JourneyEvent;
       if (e.node !== senderName || sender < 0) {
         if (sender >= 0) charged.set(sender, mine);
         sender = t.strings.id((senderName = e.node));
@@ -98,21 +97,11 @@ export class JourneyEncoder {
         room = this.space.room(t, sender, mine, added);
       }
       // The record: its sender, its length, the agent's bytes as they are, then the sections the
-      // store adds, written straight into what is pending.
+      // store adds, written straight into what is pending. Records say where they come from even
+      // when the agent left k8s out (read back on open).
       const at = w.pos;
-      w.ensure(2);
-      w.buf[w.pos++] = sid & 0xff;
-      w.buf[w.pos++] = sid >>> 8;
-      const start = w.beginLength();
-      w.raw(e.raw);
-      // Records say where they come from even when the agent left k8s out (read back on open).
-      if (!e.hasK8s) w.messageField(FIELD_K8S, 'K8s', { node: e.node });
-      section.idx = e.idx;
-      section.cluster_ts = e.clusterTs;
-      section.late = e.late;
-      w.messageField(FIELD_JOURNEY, 'Journey', section);
-      const body = w.pos - start;
-      w.endLength(start);
+      if (e.node !== this.nodeName) this.nodeBytes = Buffer.from((this.nodeName = e.node), 'utf8');
+      const body = writeRecord(w, sid, e, this.nodeBytes, rj);
       const size = w.pos - at;
       if (size > room) {
         if (!this.space.admit(t, sender, size, mine, added)) {
@@ -178,7 +167,7 @@ export class JourneyEncoder {
     let drop = '';
     let dropId = -1;
     for (let k = 0; k < this.kept; k++) {
-      const e = j.events[this.events[k] as number] as SortedEvent;
+      const e = j.events[this.events[k] as number] as JourneyEvent;
       const eNode = e.k8sNode || e.node;
       if (eNode !== node || nodeId < 0) nodeId = strings.id((node = eNode));
       if (e.namespace !== ns || e.pod !== pod || podId < 0)
@@ -198,7 +187,7 @@ export class JourneyEncoder {
     let added = 0;
     let senderName = '';
     for (let i = 0; i < j.events.length; i++) {
-      const node = (j.events[i] as SortedEvent).node;
+      const node = (j.events[i] as JourneyEvent).node;
       if (node === senderName) continue;
       senderName = node;
       if (seg.senderIds.has(node)) continue;

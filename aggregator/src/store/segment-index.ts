@@ -57,6 +57,27 @@ export class StringTable {
   }
 }
 
+/**
+ * A segment's journey ids by number: a record's journey is a number, and the records of a journey
+ * come in a row (late ones after others: a number of their own), so a number is given per run of
+ * one id, without a map to look ids up in.
+ */
+export class JourneyIds {
+  readonly list: string[] = [];
+  private last: string | undefined;
+  /** The number of `id` for the next record. */
+  id(id: string): number {
+    if (id !== this.last) {
+      this.list.push(id);
+      this.last = id;
+    }
+    return this.list.length - 1;
+  }
+  at(n: number): string {
+    return this.list[n] as string;
+  }
+}
+
 /** One segment's records: per record, where its body starts, its size, its block and its index fields. */
 export class SegmentIndex {
   readonly offset = new U32();
@@ -67,7 +88,7 @@ export class SegmentIndex {
   readonly pod = new U32();
   readonly drop = new U32();
   /** Journey ids of the segment, by their number in `journey`. */
-  readonly journeys = new StringTable();
+  readonly journeys = new JourneyIds();
 
   get count(): number {
     return this.offset.length;

@@ -50,12 +50,25 @@ export class SegmentWriter {
   private readonly writing: Chunk[] = [];
   /** Segment files written to since the last sync (a segment closed since still needs its fsync). */
   private readonly unsynced = new Set<string>();
+  /**
+   * Buffers of chunks written, for the next ones: a new 2 MiB buffer per chunk cost its pages'
+   * first touch and a collection of external memory to get rid of.
+   */
+  private readonly spare: Buffer[] = [];
 
   constructor(private readonly onRefused: RefusedWrite) {}
 
   /** What is pending for the last segment: appends encode into it. */
   get buffer(): ProtoWriter {
-    return (this.pending ??= new ProtoWriter(PENDING_BYTES * 2));
+    return (this.pending ??= this.newPending());
+  }
+
+  private newPending(): ProtoWriter {
+    const buf = this.spare.pop();
+    if (buf === undefined) return new ProtoWriter(PENDING_BYTES * 2);
+    const w = new ProtoWriter(0);
+    w.buf = buf;
+    return w;
   }
 
   /** Enough is pending to be worth a write. */
@@ -158,7 +171,7 @@ export class SegmentWriter {
       settled: false,
     };
     last.written += w.pos;
-    this.pending = new ProtoWriter(PENDING_BYTES * 2); // the chunk keeps the old buffer until written
+    this.pending = this.newPending(); // the chunk keeps the old buffer until written
     file.writes++;
     this.writing.push(chunk);
     this.unsynced.add(file.path);
@@ -181,6 +194,7 @@ export class SegmentWriter {
     c.settled = true;
     const i = this.writing.indexOf(c);
     if (i >= 0) this.writing.splice(i, 1);
+    if (c.buf.length === PENDING_BYTES * 2 && this.spare.length < 2) this.spare.push(c.buf);
     if (--c.file.writes === 0 && c.file.closeWhenDone) closeSync(c.file.fd);
   }
 }

@@ -242,3 +242,39 @@ test('options are checked', () => {
   );
   expect(() => new JourneySorter({ clock, onJourney: () => {}, latenessNs: -1n })).toThrow(/latenessNs must be >= 0/);
 });
+
+test('what the sorter remembers for late events stays bounded, and late events of what it still remembers are still late', () => {
+  const { sorter, out, push } = setup(
+    { a: 0n, b: 0n },
+    { latenessNs: 1n * MS, stitchWindowNs: 1n * MS, rememberReleased: 100 },
+  );
+  const at = (i: number): bigint => T0 + BigInt(i) * MS;
+  const first = (i: number): Event =>
+    event({
+      ts: mono(at(i)),
+      symbol: `p${i}`,
+      tracking: tracking(mono(at(i)), 0xffff888000000000n + BigInt(i) * 0x100n),
+      packet: podPing(i),
+    });
+  for (let i = 0; i < 5000; i++) {
+    push('a', first(i));
+    push('b', event({ ts: mono(at(i)), symbol: 'clock' }));
+    // a late event of a series released a little earlier (still remembered)
+    if (i >= 20 && i % 10 === 0) {
+      const st = tracking(mono(at(i - 20)), 0xffff888000000000n + BigInt(i - 20) * 0x100n);
+      push('a', event({ ts: mono(at(i - 20) + US), symbol: `late${i - 20}`, tracking: st }));
+    }
+  }
+  sorter.flush();
+  // Remembered: two generations of at most rememberReleased / 2 series (and their journeys).
+  expect(sorter.held().series).toBeLessThanOrEqual(110);
+  expect(sorter.held().journeys).toBeLessThanOrEqual(110);
+  const late = out.filter((j) => j.events[0]?.late);
+  expect(late).toHaveLength(498);
+  for (const j of late)
+    expect(j.events.map((e) => [e.idx, e.event.kernel?.symbol])).toEqual([[1, expect.stringMatching(/^late/)]]);
+  // Long forgotten: the same tracking id again is a new journey of its own, not a late event.
+  push('a', event({ ts: mono(at(6000)), symbol: 'again', tracking: tracking(mono(at(0)), 0xffff888000000000n) }));
+  sorter.flush();
+  expect(out[out.length - 1]?.events.map((e) => [e.idx, e.late])).toEqual([[0, false]]);
+});

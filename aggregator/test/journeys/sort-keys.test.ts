@@ -1,6 +1,15 @@
 // The few fields the aggregator reads of each event without decoding it: they must be what a
 // full decode says, and a malformed event must be refused, however deep the damage.
-import { decodeMessage, encodeMessage, fieldNumber, ProtoDecodeError, ProtoWriter, type Event } from '@retrace/events';
+import {
+  decodeMessage,
+  encodeMessage,
+  fieldNumber,
+  ProtoDecodeError,
+  ProtoWriter,
+  trackingId,
+  type Event,
+} from '@retrace/events';
+import { trackingIdOf } from '../../src/journeys/journey-release.js';
 import { SortKeyReader } from '../../src/journeys/index.js';
 import { event, overVxlan, podPing, tracking } from './packets.js';
 
@@ -81,4 +90,86 @@ test('malformed events are refused with where the damage is, even inside a secti
   const len = fieldNumber('Packet', 'len');
   const packet = Buffer.from([(fieldNumber('Event', 'packet') << 3) | 2, 3, (len << 3) | 2, 1, 0]);
   expect(() => readSortKeys(packet)).toThrow(/field len has wire type 2, expected 0/);
+});
+
+test('tracking ids made from halves are what trackingId makes of the bigints', () => {
+  const split = (v: bigint): [number, number] => [Number(v >> 32n), Number(v & 0xffffffffn)];
+  for (const [head, ts] of [
+    [0xffff888812345678n, 5n],
+    [0xffffffffffffffffn, 2n ** 63n + 1n],
+    [0n, 0n],
+    [0x1234n, 0xffffffffn],
+    [0xffff888000000000n, 0x100000000n],
+  ] as const) {
+    const [hh, hl] = split(head);
+    const [th, tl] = split(ts);
+    expect(trackingIdOf(hh, hl, th, tl)).toBe(trackingId({ orig_head: head, timestamp: ts, skb: 0n }));
+  }
+});
+
+test('damage two sections deep, in a section the reader only checks, is refused too', () => {
+  const ok = {
+    skb: { meta: { len: 1, mark: 2 } },
+    common: { timestamp: 9n, smp_id: 0, task: { pid: 1, tgid: 1, comm: 'x' } },
+  };
+  expect(readSortKeys(encodeMessage('Event', ok)).timestamp).toBe(9n);
+  // skb (7) { meta (2) { mark (8) as a string } }
+  const meta = Buffer.from([(8 << 3) | 2, 1, 0x41]);
+  const skb = Buffer.concat([Buffer.from([(2 << 3) | 2, meta.length]), meta]);
+  const bad = Buffer.concat([Buffer.from([(7 << 3) | 2, skb.length]), skb]);
+  expect(() => readSortKeys(bad)).toThrow(/field mark has wire type 2, expected 0/);
+  // common.task.comm (a string) as a varint, inside the section whose timestamp the reader reads
+  const task = Buffer.from([(3 << 3) | 0, 5]);
+  const common = Buffer.concat([Buffer.from([(1 << 3) | 0, 9, (3 << 3) | 2, task.length]), task]);
+  expect(() => readSortKeys(Buffer.concat([Buffer.from([(1 << 3) | 2, common.length]), common]))).toThrow(
+    /field comm has wire type 0, expected 2/,
+  );
+  expect(() => readSortKeys(Buffer.from([0x00, 0x01]))).toThrow(/field number 0/);
+  // A varint cut short at the end.
+  expect(() => readSortKeys(Buffer.from([(1 << 3) | 2, 2, (1 << 3) | 0, 0x80]))).toThrow(ProtoDecodeError);
+});
+
+test('fields a newer agent adds are passed over, as protobuf has it', () => {
+  const known = encodeMessage('Event', event({ ts: 77n, tracking: tracking(5n, 0xffff888812345678n) }));
+  // field 1000 as a varint, field 1001 as bytes, field 1002 as a fixed64, and an empty group 1003
+  const unknown = Buffer.from([
+    ...[0xc0, 0x3e, 0x2a],
+    ...[0xca, 0x3e, 0x02, 0x01, 0x02],
+    ...[0xd1, 0x3e, 1, 2, 3, 4, 5, 6, 7, 8],
+    ...[0xdb, 0x3e, 0xdc, 0x3e],
+  ]);
+  const k = readSortKeys(Buffer.concat([unknown, known]));
+  expect([k.timestamp, k.trackHead, k.trackTs]).toEqual([77n, 0xffff888812345678n, 5n]);
+});
+
+test('k8s sections repeated from event to event, empty or merged, read as a full decode does', () => {
+  const k8s = [
+    { node: 'n1', namespace: 'shop', pod: 'cart' },
+    { node: 'n1', namespace: 'shop', pod: 'cart' },
+    {},
+    { node: 'n1' },
+    { node: 'n1', namespace: 'shop', pod: 'cart' },
+    { node: 'n2', pod: '' },
+  ];
+  const keys = new SortKeyReader();
+  for (const k of [...k8s, ...k8s.reverse()]) {
+    const raw = encodeMessage('Event', { kernel: { symbol: 'x', probe_type: 'kprobe' }, k8s: k });
+    const got = keys.read(raw);
+    const full = decodeMessage<Event>('Event', raw).k8s;
+    expect([got.hasK8s, got.k8sNode, got.namespace, got.pod]).toEqual([
+      true,
+      full?.node ?? '',
+      full?.namespace ?? '',
+      full?.pod ?? '',
+    ]);
+  }
+  // Two k8s sections in one event: merged, the later fields winning, whatever was read before.
+  const twice = Buffer.concat([
+    encodeMessage('Event', { k8s: { node: 'n1', namespace: 'shop', pod: 'cart' } }),
+    encodeMessage('Event', { k8s: { node: 'n3' } }),
+  ]);
+  const got = keys.read(twice);
+  expect([got.k8sNode, got.namespace, got.pod]).toEqual(['n3', 'shop', 'cart']);
+  expect(keys.read(encodeMessage('Event', { k8s: { node: 'n1', namespace: 'shop', pod: 'cart' } })).k8sNode).toBe('n1');
+  expect(keys.read(encodeMessage('Event', { kernel: { symbol: 'x', probe_type: 'kprobe' } })).hasK8s).toBe(false);
 });

@@ -13,7 +13,8 @@ function service(methods: readonly MethodSpec[], serverDecode: DecodeOptions = {
       path: m.path,
       requestStream: m.requestStream,
       responseStream: m.responseStream,
-      requestSerialize: (v: object) => encodeMessage(m.request, v),
+      // A message already encoded (the agent's batches: encoded once, resent as they are) goes as is.
+      requestSerialize: (v: object) => (Buffer.isBuffer(v) ? v : encodeMessage(m.request, v)),
       requestDeserialize: (b: Buffer) => decodeMessage(m.request, b, serverDecode),
       responseSerialize: (v: object) => encodeMessage(m.response, v),
       responseDeserialize: (b: Buffer) => decodeMessage(m.response, b),
