@@ -5,6 +5,7 @@
 // columns' few dozen bytes plus their bytes.
 import { NO_K8S, type K8sInfo } from './event-keys.js';
 import type { EventOrigin } from './sorted-event.js';
+import { widened, widenedFreeList } from './columns.js';
 
 /** Flags of an event. */
 export const HAS_TS = 1;
@@ -91,35 +92,20 @@ export class EventWindow {
 
   private grow(cap: number): void {
     const old = this.cap;
-    const i32 = (a: Int32Array): Int32Array<ArrayBuffer> => {
-      const b = new Int32Array(cap);
-      b.set(a);
-      return b;
-    };
-    const f64 = (a: Float64Array): Float64Array<ArrayBuffer> => {
-      const b = new Float64Array(cap);
-      b.set(a);
-      return b;
-    };
-    this.batch = i32(this.batch);
-    this.start = i32(this.start);
-    this.end = i32(this.end);
-    this.slot = i32(this.slot);
-    this.node = i32(this.node);
-    this.next = i32(this.next);
-    const flags = new Uint8Array(cap);
-    flags.set(this.flags);
-    this.flags = flags;
-    this.dm = f64(this.dm);
-    this.rel = f64(this.rel);
+    this.batch = widened(this.batch, cap);
+    this.start = widened(this.start, cap);
+    this.end = widened(this.end, cap);
+    this.slot = widened(this.slot, cap);
+    this.node = widened(this.node, cap);
+    this.next = widened(this.next, cap);
+    this.flags = widened(this.flags, cap);
+    this.dm = widened(this.dm, cap);
+    this.rel = widened(this.rel, cap);
     this.drop = grown(this.drop, cap, '');
     this.k8s = grown(this.k8s, cap, NO_K8S);
-    this.series = i32(this.series);
+    this.series = widened(this.series, cap);
     // The new slots are free, lowest first.
-    const free = new Int32Array(cap);
-    free.set(this.free.subarray(0, this.nFree));
-    for (let i = cap - 1; i >= old; i--) free[this.nFree++] = i;
-    this.free = free;
+    ({ free: this.free, nFree: this.nFree } = widenedFreeList(this.free, this.nFree, old, cap));
     this.cap = cap;
   }
 }

@@ -5,6 +5,7 @@
 // A journey is kept while something holds it, counted in `refs`: being open, each entry of the
 // release heap naming it (the heap is updated lazily), and each series that was part of it
 // (their late events). One nothing holds is freed, and its number given to the next journey.
+import { widened, widenedFreeList } from './columns.js';
 
 export const OPEN = 0;
 export const RELEASED = 1;
@@ -116,50 +117,32 @@ export class JourneyTable {
 
   private grow(cap: number): void {
     const old = this.cap;
-    const i32 = (a: Int32Array): Int32Array<ArrayBuffer> => {
-      const b = new Int32Array(cap);
-      b.set(a);
-      return b;
-    };
-    const f64 = (a: Float64Array): Float64Array<ArrayBuffer> => {
-      const b = new Float64Array(cap);
-      b.set(a);
-      return b;
-    };
-    const u8 = (a: Uint8Array): Uint8Array<ArrayBuffer> => {
-      const b = new Uint8Array(cap);
-      b.set(a);
-      return b;
-    };
-    this.state = u8(this.state);
-    this.head = i32(this.head);
-    this.tail = i32(this.tail);
-    this.count = i32(this.count);
-    this.seriesHead = i32(this.seriesHead);
-    this.seriesTail = i32(this.seriesTail);
-    this.seriesCount = i32(this.seriesCount);
-    this.latest = f64(this.latest);
-    this.last = f64(this.last);
-    this.key = f64(this.key);
-    this.sorted = u8(this.sorted);
-    this.clockVersion = i32(this.clockVersion);
-    this.next = i32(this.next);
-    this.idNode = i32(this.idNode);
-    this.idTracked = u8(this.idTracked);
-    this.idHeadHi = i32(this.idHeadHi);
-    this.idHeadLo = i32(this.idHeadLo);
-    this.idTrackHi = i32(this.idTrackHi);
-    this.idTrackLo = i32(this.idTrackLo);
-    this.idUntracked = f64(this.idUntracked);
-    this.nodeCount = i32(this.nodeCount);
-    this.node0 = i32(this.node0);
-    this.node1 = i32(this.node1);
+    this.state = widened(this.state, cap);
+    this.head = widened(this.head, cap);
+    this.tail = widened(this.tail, cap);
+    this.count = widened(this.count, cap);
+    this.seriesHead = widened(this.seriesHead, cap);
+    this.seriesTail = widened(this.seriesTail, cap);
+    this.seriesCount = widened(this.seriesCount, cap);
+    this.latest = widened(this.latest, cap);
+    this.last = widened(this.last, cap);
+    this.key = widened(this.key, cap);
+    this.sorted = widened(this.sorted, cap);
+    this.clockVersion = widened(this.clockVersion, cap);
+    this.next = widened(this.next, cap);
+    this.idNode = widened(this.idNode, cap);
+    this.idTracked = widened(this.idTracked, cap);
+    this.idHeadHi = widened(this.idHeadHi, cap);
+    this.idHeadLo = widened(this.idHeadLo, cap);
+    this.idTrackHi = widened(this.idTrackHi, cap);
+    this.idTrackLo = widened(this.idTrackLo, cap);
+    this.idUntracked = widened(this.idUntracked, cap);
+    this.nodeCount = widened(this.nodeCount, cap);
+    this.node0 = widened(this.node0, cap);
+    this.node1 = widened(this.node1, cap);
     for (let i = old; i < cap; i++) this.more.push(undefined);
-    this.refs = i32(this.refs);
-    const free = new Int32Array(cap);
-    free.set(this.free.subarray(0, this.nFree));
-    for (let i = cap - 1; i >= old; i--) free[this.nFree++] = i;
-    this.free = free;
+    this.refs = widened(this.refs, cap);
+    ({ free: this.free, nFree: this.nFree } = widenedFreeList(this.free, this.nFree, old, cap));
     this.cap = cap;
   }
 }

@@ -3,7 +3,7 @@
 // checkMessage does, but in one tight loop over the bytes (no reader object, no call per field
 // into the protobuf runtime): the aggregator checks every field of every event it stores.
 // The plans come from the schema's generated descriptor (messageFields).
-import { ProtoDecodeError, ProtoReader, messageFields, type FieldKind } from '@retrace/events';
+import { ProtoDecodeError, ProtoReader, WIRE_TYPE, messageFields } from '@retrace/events';
 
 /** What the checker knows of a message: per field number, the wire type, its name, its message. */
 export interface CheckPlan {
@@ -13,19 +13,6 @@ export interface CheckPlan {
   readonly names: string[];
   readonly subs: (CheckPlan | undefined)[];
 }
-
-const WIRE: Record<FieldKind, number> = {
-  u64: 0,
-  i64: 0,
-  u32: 0,
-  i32: 0,
-  bool: 0,
-  string: 2,
-  bytes: 2,
-  raw: 2,
-  message: 2,
-  double: 1,
-};
 
 const plans = new Map<string, CheckPlan>();
 
@@ -41,7 +28,7 @@ export function checkPlan(name: string): CheckPlan {
   p = { name, wire, names, subs };
   plans.set(name, p);
   for (const f of fields) {
-    wire[f.id] = WIRE[f.kind];
+    wire[f.id] = WIRE_TYPE[f.kind];
     names[f.id] = f.json;
   }
   for (const f of fields) if (f.message !== undefined) subs[f.id] = checkPlan(f.message);

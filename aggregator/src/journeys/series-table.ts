@@ -6,6 +6,7 @@
 // or being the node's last series), each fingerprint entry naming it, and its open journey. The
 // sorter takes and drops those holds (journey-sorter.ts); a series nothing holds is freed, and
 // its number is given to the next new series.
+import { widened, widenedFreeList } from './columns.js';
 
 export const TRACKED = 1;
 export const FP_SET = 2;
@@ -75,40 +76,23 @@ export class SeriesTable {
 
   private grow(cap: number): void {
     const old = this.cap;
-    const i32 = (a: Int32Array): Int32Array<ArrayBuffer> => {
-      const b = new Int32Array(cap);
-      b.set(a);
-      return b;
-    };
-    const f64 = (a: Float64Array): Float64Array<ArrayBuffer> => {
-      const b = new Float64Array(cap);
-      b.set(a);
-      return b;
-    };
-    this.node = i32(this.node);
-    const flags = new Uint8Array(cap);
-    flags.set(this.flags);
-    this.flags = flags;
-    this.headHi = i32(this.headHi);
-    this.headLo = i32(this.headLo);
-    this.trackHi = i32(this.trackHi);
-    this.trackLo = i32(this.trackLo);
-    this.untracked = f64(this.untracked);
-    this.firstDm = f64(this.firstDm);
-    this.journey = i32(this.journey);
-    this.released = i32(this.released);
-    this.nextInJourney = i32(this.nextInJourney);
-    this.lastLen = i32(this.lastLen);
-    this.fpLo = i32(this.fpLo);
-    this.fpHi = i32(this.fpHi);
-    const ttl = new Int16Array(cap);
-    ttl.set(this.maxTtl);
-    this.maxTtl = ttl;
-    this.refs = i32(this.refs);
-    const free = new Int32Array(cap);
-    free.set(this.free.subarray(0, this.nFree));
-    for (let i = cap - 1; i >= old; i--) free[this.nFree++] = i;
-    this.free = free;
+    this.node = widened(this.node, cap);
+    this.flags = widened(this.flags, cap);
+    this.headHi = widened(this.headHi, cap);
+    this.headLo = widened(this.headLo, cap);
+    this.trackHi = widened(this.trackHi, cap);
+    this.trackLo = widened(this.trackLo, cap);
+    this.untracked = widened(this.untracked, cap);
+    this.firstDm = widened(this.firstDm, cap);
+    this.journey = widened(this.journey, cap);
+    this.released = widened(this.released, cap);
+    this.nextInJourney = widened(this.nextInJourney, cap);
+    this.lastLen = widened(this.lastLen, cap);
+    this.fpLo = widened(this.fpLo, cap);
+    this.fpHi = widened(this.fpHi, cap);
+    this.maxTtl = widened(this.maxTtl, cap);
+    this.refs = widened(this.refs, cap);
+    ({ free: this.free, nFree: this.nFree } = widenedFreeList(this.free, this.nFree, old, cap));
     this.cap = cap;
   }
 }

@@ -11,6 +11,7 @@ export {
   fieldNumber,
   messageFields,
   serviceMethods,
+  WIRE_TYPE,
   SchemaError,
   type FieldKind,
   type FieldSpec,
