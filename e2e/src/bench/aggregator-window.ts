@@ -15,6 +15,7 @@ import type { AgentMessage, Event } from '@retrace/events';
 import { encodeMessage } from '@retrace/events';
 import { AgentLinkService, PROTOCOL_VERSION } from '@retrace/wire';
 import { Aggregator, SYNTHETIC_NODES, syntheticTrace, type AgentStream } from '@retrace/aggregator';
+import { BENCH_TRACE } from './bench-trace.js';
 
 const WINDOW = Number(process.argv[2] ?? 400_000);
 const BATCH = 1024;
@@ -31,24 +32,7 @@ const agg = new Aggregator({
   storeCapBytes: 8 * 1024 ** 3,
   log: () => undefined,
 });
-agg.setTraces([
-  {
-    name: 'bench',
-    namespaced: false,
-    collectors: [],
-    probes: [],
-    filter: '',
-    profile: '',
-    meta_filter: '',
-    stack: false,
-    pods: [],
-    ovs_track: false,
-    ovs_enrich_flows: false,
-    ovs_enrich_rate: 0,
-    allow_system_changes: false,
-    nft_verdicts: '',
-  },
-]);
+agg.setTraces([BENCH_TRACE]);
 const streams = new Map<string, AgentStream & { seq: bigint }>();
 for (let i = 0; i < SYNTHETIC_NODES; i++) {
   const node = `node-${i}`;

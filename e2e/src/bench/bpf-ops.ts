@@ -3,9 +3,7 @@
 // buffer record, a typed load...); each is attached alone to net:netif_receive_skb while iperf3
 // runs, and its time per hit from the kernel's statistics is printed next to the empty
 // program's (what the statistics themselves cost): the table in docs/cost/bpf.md.
-import { spawn } from 'node:child_process';
-import { bpfArtifactPath } from '@retrace/ebpf-loader';
-import { iperf, lab } from './packet-path-lab.js';
+import { iperf, lab, opCost } from './packet-path-lab.js';
 
 const SECONDS = Number(process.env['RETRACE_BENCH_OP_SECONDS'] ?? 2);
 const OPS: [string, string][] = [
@@ -34,24 +32,12 @@ const OPS: [string, string][] = [
 async function one(op: string): Promise<number> {
   const l = lab();
   try {
-    const child = spawn(
-      bpfArtifactPath('bench/op_cost'),
-      [bpfArtifactPath('tests/op_cost.bpf.o'), op] /* each is declared on net:netif_receive_skb */,
-      { stdio: ['pipe', 'pipe', 'inherit'] },
-    );
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    const exited = new Promise<void>((r) => child.on('exit', () => r()));
-    while (!out.includes('ready')) await new Promise((r) => setTimeout(r, 20));
+    const run = opCost([op]); // each is declared on net:netif_receive_skb
+    await run.ready;
     iperf(l, SECONDS);
-    child.stdin.end();
-    await exited;
-    for (const line of out.split('\n'))
-      if (line.startsWith(`{"name":"${op}"`)) {
-        const j = JSON.parse(line) as { run_time_ns: number; run_cnt: number };
-        return j.run_time_ns / j.run_cnt;
-      }
-    throw new Error(`${op}: no statistics (${out.slice(-200)})`);
+    const ns = (await run.stop()).get(op);
+    if (ns === undefined) throw new Error(`${op}: no statistics`);
+    return ns;
   } finally {
     l.destroy();
   }

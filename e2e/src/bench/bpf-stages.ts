@@ -4,7 +4,7 @@
 // bpf/include/chain.bpf.h) and once with the real probe. Each build's time per hit from the
 // kernel's statistics, minus what the statistics add (an empty program in the same run); a
 // stage costs the difference between its build and the one before. ROUNDS interleaved runs.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { copyFileSync, cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,7 +52,7 @@ async function measure(l: Lab, dir: string): Promise<number> {
     child.on('exit', (c) => reject(new Error(`retrace collect exited (${c}): ${stderr.slice(-400)}`)));
   });
   const empty = floorProgram();
-  spawnSync('sleep', ['0.3']);
+  await empty.ready;
   const before = bpfRunTime('probe_raw_tp', others);
   iperf(l, SECONDS);
   const after = bpfRunTime('probe_raw_tp', others);

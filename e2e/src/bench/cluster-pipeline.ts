@@ -24,6 +24,7 @@ import { ServerCredentials } from '@grpc/grpc-js';
 import { stringifyEvent, parseEvent, type Event } from '@retrace/events';
 import { AgentLinkService } from '@retrace/wire';
 import { Aggregator, aggregatorGrpcServer, benchSort, syntheticTrace } from '@retrace/aggregator';
+import { BENCH_TRACE } from './bench-trace.js';
 
 const EVENTS = Number(process.env['RETRACE_BENCH_EVENTS'] ?? 400_000);
 // The aggregator runs in this process: with the V8 flag its binaries start with (see the first
@@ -128,24 +129,7 @@ async function pipeline(agents: number, events = EVENTS, opts: PipelineOptions =
   const port = await new Promise<number>((res, rej) =>
     server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))),
   );
-  agg.setTraces([
-    {
-      name: 'bench',
-      namespaced: false,
-      collectors: [],
-      probes: [],
-      filter: '',
-      profile: '',
-      meta_filter: '',
-      stack: false,
-      pods: [],
-      ovs_track: false,
-      ovs_enrich_flows: false,
-      ovs_enrich_rate: 0,
-      allow_system_changes: false,
-      nft_verdicts: '',
-    },
-  ]);
+  agg.setTraces([BENCH_TRACE]);
   const procs = Array.from({ length: agents }, (_, i) =>
     fork(AGENT, [`127.0.0.1:${port}`, String(i), String(agents), String(events), String(rate), rate ? 'real' : ''], {
       stdio: 'inherit',

@@ -53,7 +53,7 @@ interface Traced {
 async function withTracer(
   start: () => ChildProcess,
   ready: RegExp,
-  run: () => number,
+  run: () => number | Promise<number>,
   opts: { readyFile?: string; cpu?: boolean } = {},
 ): Promise<Traced> {
   const child = start();
@@ -87,7 +87,7 @@ async function withTracer(
   });
   const pid = child.pid;
   const atReady = opts.cpu && pid ? cpuUs(pid) : 0;
-  const bps = run();
+  const bps = await run();
   const cpu = opts.cpu && pid ? cpuUs(pid) - atReady : undefined;
   child.kill('SIGINT');
   await exited;
@@ -126,21 +126,19 @@ async function main(): Promise<void> {
     const r = await withTracer(
       () => spawn(process.execPath, [retraceBin(), ...args, '-o', out], { stdio: ['ignore', 'pipe', 'pipe'] }),
       /probe\(s\) attached/,
-      () => {
+      async () => {
+        // The floor program also keeps the statistics on while it runs.
         const empty = floorProgram();
-        spawnSync('sleep', ['0.3']); // the floor program attached
-        spawnSync('sysctl', ['-qw', 'kernel.bpf_stats_enabled=1']);
+        await empty.ready;
         const before = bpfRunTime('probe_raw_tp', others);
         const bps = iperf(l);
         const after = bpfRunTime('probe_raw_tp', others);
-        spawnSync('sysctl', ['-qw', 'kernel.bpf_stats_enabled=0']);
         bpf = { ns: after.ns - before.ns, runs: after.runs - before.runs };
-        void empty.stop().then((f) => (floor = f));
+        floor = await empty.stop();
         return bps;
       },
       { cpu: true },
     );
-    for (let i = 0; i < 100 && floor === undefined; i++) await new Promise((res) => setTimeout(res, 20));
     return {
       bps: r.bps,
       events: Number(/(\d+) event\(s\) written/.exec(r.stderr)?.[1] ?? NaN),

@@ -71,30 +71,44 @@ export function bpfRunTime(prefix: string, exclude: Set<number> = new Set()): { 
 }
 
 /**
- * An empty program on TRACEPOINTS; it also turns the statistics on while it runs. `stop` closes
- * its stdin and resolves to its average run time per hit (ns).
+ * bpf/bench/op_cost running programs of bpf/tests/op_cost.bpf.c (`NAME`: where its section says,
+ * `NAME@TRACEPOINT`: on that raw tracepoint); it turns the kernel's statistics on while it runs.
+ * `ready` resolves once they are attached; `stop` closes its stdin and resolves to each program's
+ * average run time per hit (ns).
  */
-export function floorProgram(): { stop: () => Promise<number | undefined> } {
-  const child = spawn(
-    bpfArtifactPath('bench/op_cost'),
-    [bpfArtifactPath('tests/op_cost.bpf.o'), ...TRACEPOINTS.map((t) => `op_empty@${t.slice(t.indexOf(':') + 1)}`)],
-    { stdio: ['pipe', 'pipe', 'inherit'] },
-  );
+export function opCost(programs: string[]): { ready: Promise<void>; stop: () => Promise<Map<string, number>> } {
+  const child = spawn(bpfArtifactPath('bench/op_cost'), [bpfArtifactPath('tests/op_cost.bpf.o'), ...programs], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<void>((r) => child.on('exit', () => r()));
+  const ready = new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('ready\n')) resolve();
+    });
+    void exited.then(() => reject(new Error(`op_cost ${programs.join(' ')} exited before it was ready`)));
+  });
   return {
+    ready,
     stop: async () => {
       child.stdin.end();
       await exited;
+      const ns = new Map<string, number>();
       for (const line of out.split('\n'))
-        if (line.startsWith('{"name":"op_empty"')) {
-          const j = JSON.parse(line) as { run_time_ns: number; run_cnt: number };
-          return j.run_cnt ? j.run_time_ns / j.run_cnt : undefined;
+        if (line.startsWith('{')) {
+          const j = JSON.parse(line) as { name: string; run_time_ns: number; run_cnt: number };
+          if (j.run_cnt) ns.set(j.name, j.run_time_ns / j.run_cnt);
         }
-      return undefined;
+      return ns;
     },
   };
+}
+
+/** An empty program on TRACEPOINTS: what the statistics alone add to a program run (ns per hit). */
+export function floorProgram(): { ready: Promise<void>; stop: () => Promise<number | undefined> } {
+  const run = opCost(TRACEPOINTS.map((t) => `op_empty@${t.slice(t.indexOf(':') + 1)}`));
+  return { ready: run.ready, stop: async () => (await run.stop()).get('op_empty') };
 }
 
 export function mean(xs: number[]): number {
