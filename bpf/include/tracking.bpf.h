@@ -1,47 +1,41 @@
 /* skb-tracking: a packet's id (its first data buffer's address and when it was first seen) kept
  * by data buffer and by skb, so that every record of the packet carries it through clones, head
  * reallocation, NAT and encapsulation; forgotten where the packet is freed. Part of the core
- * (chain.bpf.h): whether a record is written at all depends on it. */
+ * (chain.bpf.h): whether a record is written at all depends on it.
+ *
+ * The two tables are set-associative caches in array maps (track_table.bpf.h), not hash maps:
+ * a lookup is an inlined array access and a compare of four keys, an insert or a delete a few
+ * stores, where a hash map's insert and delete cost a few hundred ns each (docs/cost/bpf.md). */
 #ifndef __RETRACE_TRACKING_BPF_H
 #define __RETRACE_TRACKING_BPF_H
 
 #include "compat.bpf.h"
 #include "event.h"
+#include "track_table.bpf.h"
 
 /* The collectors' switches are off unless the agent turns them on (agent/src/collectors/). */
 const volatile bool col_tracking = false;
 
-struct track_info {
-	__u64 orig_head;
-	__u64 ts;
-	__u64 last_seen;
-	__u64 head;
-	__u64 skb;	/* last skb seen with this head */
-};
-RETRACE_BTF_TYPE(track_info);
-
 /* Tracking id by data buffer (clones share it) ... */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(map_flags, BPF_F_NO_COMMON_LRU);
-	__uint(max_entries, 65536);
-	__type(key, __u64);
-	__type(value, struct track_info);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TRACK_SETS);
+	__type(key, __u32);
+	__type(value, struct track_set);
 } tracking SEC(".maps");
 
 /* ... and by skb, to re-key an skb whose head was reallocated (no kprobe on pskb_expand_head
  * needed: the skb is found under its old head's id the next time a probe sees it). */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(map_flags, BPF_F_NO_COMMON_LRU);
-	__uint(max_entries, 65536);
-	__type(key, __u64);
-	__type(value, struct track_info);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TRACK_SETS);
+	__type(key, __u32);
+	__type(value, struct track_set);
 } skb_ids SEC(".maps");
 
-/* How many entries both maps hold, as far as this code knows: incremented for each key it adds,
- * decremented for each it deletes. Entries the LRU evicts are never subtracted and racing adds of
- * one key count twice, so it can only be too high: 0 means nothing is followed for sure. */
+/* How many entries both tables hold, as far as this code knows: incremented for each key it
+ * adds, decremented for each it deletes. Entries another key takes over are never subtracted,
+ * so it can only be too high: 0 means nothing is followed for sure. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
@@ -73,7 +67,6 @@ static __always_inline bool following(void)
 	return !c || *c > 0;
 }
 
-
 static __always_inline bool track(struct sk_buff *skb, const struct sk_buff *s, struct retrace_event *e, __u8 flags,
 				  __u64 now)
 {
@@ -81,11 +74,11 @@ static __always_inline bool track(struct sk_buff *skb, const struct sk_buff *s, 
 	__u64 skbp = (__u64)skb;
 	struct track_info *ti, *known, fresh = {};
 
-	ti = bpf_map_lookup_elem(&tracking, &head);
+	ti = track_find(&tracking, head);
 	/* The same buffer under another skb that does not share it (not a clone): the buffer was
 	 * freed where no probe saw it and reused for a new packet. */
 	if (ti && ti->skb != skbp && !BPF_CORE_READ_BITFIELD(s, cloned)) {
-		if (!bpf_map_delete_elem(&tracking, &head))
+		if (track_delete(&tracking, head))
 			followed_add(-1);
 		ti = NULL;
 	}
@@ -99,7 +92,7 @@ static __always_inline bool track(struct sk_buff *skb, const struct sk_buff *s, 
 		e->present |= SEC_TRACKING;
 		return true;
 	}
-	known = bpf_map_lookup_elem(&skb_ids, &skbp);
+	known = track_find(&skb_ids, skbp);
 	if (!ti) {
 		if (known && known->head != head) {
 			/* Same skb, new data buffer: keep its id under the new head. */
@@ -113,7 +106,7 @@ static __always_inline bool track(struct sk_buff *skb, const struct sk_buff *s, 
 		fresh.head = head;
 		fresh.last_seen = now;
 		fresh.skb = skbp;
-		if (!bpf_map_update_elem(&tracking, &head, &fresh, BPF_ANY))
+		if (track_insert(&tracking, head, &fresh) == TRACK_ADDED)
 			followed_add(1);
 		ti = &fresh;
 	} else {
@@ -124,14 +117,14 @@ static __always_inline bool track(struct sk_buff *skb, const struct sk_buff *s, 
 	e->orig_head = ti->orig_head;
 	e->track_ts = ti->ts;
 	e->present |= SEC_TRACKING;
-	/* Remember the id under this skb too; in place when it is already there (no map update). */
+	/* Remember the id under this skb too; in place when it is already there. */
 	if (known && known->orig_head == ti->orig_head && known->ts == ti->ts) {
 		known->head = head;
 		known->last_seen = now;
 	} else {
 		fresh = *ti;
 		fresh.head = head;
-		if (!bpf_map_update_elem(&skb_ids, &skbp, &fresh, BPF_ANY) && !known)
+		if (track_insert(&skb_ids, skbp, &fresh) == TRACK_ADDED)
 			followed_add(1);
 	}
 	return true;
@@ -148,17 +141,17 @@ static __always_inline void untrack(struct sk_buff *skb, const struct sk_buff *s
 	__u64 skbp = (__u64)skb;
 
 	if (!BPF_CORE_READ_BITFIELD(s, cloned) || (KREAD(shinfo, dataref.counter) & 0xffff) == 1) {
-		if (!bpf_map_delete_elem(&tracking, &head))
+		if (track_delete(&tracking, head))
 			followed_add(-1);
 	} else {
 		/* A clone goes, its head stays: the head's entry must stop naming this skb, or a new
 		 * clone at the same address would be taken for one whose skb entry is written. */
-		struct track_info *ti = bpf_map_lookup_elem(&tracking, &head);
+		struct track_info *ti = track_find(&tracking, head);
 
 		if (ti && ti->skb == skbp)
 			ti->skb = 0;
 	}
-	if (!bpf_map_delete_elem(&skb_ids, &skbp))
+	if (track_delete(&skb_ids, skbp))
 		followed_add(-1);
 }
 
@@ -166,22 +159,18 @@ static __always_inline void untrack(struct sk_buff *skb, const struct sk_buff *s
  * a new buffer (pskb_expand_head), so its skb -> id entry stays to carry the id over. */
 static __always_inline void forget_head(const struct sk_buff *s)
 {
-	__u64 head = (__u64)s->head;
-
-	if (!bpf_map_delete_elem(&tracking, &head))
+	if (track_delete(&tracking, (__u64)s->head))
 		followed_add(-1);
 }
 
 /* Whether the packet is already followed (then filters no longer apply: it stays followed
  * through NAT, encapsulation and head reallocation even when its headers stop matching). While
- * nothing is followed (the count of entries is 0), no map is looked at. */
+ * nothing is followed (the count of entries is 0), no table is looked at. */
 static __always_inline bool tracked(const struct sk_buff *s, __u64 skbp)
 {
-	__u64 head = (__u64)s->head;
-
 	if (!following())
 		return false;
-	return bpf_map_lookup_elem(&tracking, &head) || bpf_map_lookup_elem(&skb_ids, &skbp);
+	return track_find(&tracking, (__u64)s->head) || track_find(&skb_ids, skbp);
 }
 
 #endif

@@ -64,9 +64,10 @@ export const MAPS = {
   ovs_stash: { type: 6, maxEntries: 1 },
   ovs_upcalls: { type: 9, maxEntries: 8192 },
   probe_configs: { type: 2, maxEntries: 1024 },
-  skb_ids: { type: 9, maxEntries: 65536 },
+  skb_ids: { type: 2, maxEntries: 16384 },
   stacks: { type: 7, maxEntries: 4096 },
-  tracking: { type: 9, maxEntries: 65536 },
+  track_evictions: { type: 2, maxEntries: 1 },
+  tracking: { type: 2, maxEntries: 16384 },
 } as const;
 export type MapName = keyof typeof MAPS;
 
@@ -91,6 +92,7 @@ export interface ProbeGlobals {
   ovs_kret_type: number;
   rodata_nargs: number;
   rodata_probe_id: number;
+  track_recent_ns: bigint;
   use_cookie: boolean;
   wakeup_bytes: number;
 }
@@ -365,6 +367,13 @@ export const STRUCTS = {
       last_seen: { offset: 16, size: 8 },
       head: { offset: 24, size: 8 },
       skb: { offset: 32, size: 8 },
+    },
+  },
+  track_set: {
+    size: 192,
+    fields: {
+      key: { offset: 0, size: 32 },
+      info: { offset: 32, size: 160 },
     },
   },
 } as const;

@@ -19,9 +19,13 @@ export const FREEING_POINTS: ReadonlyMap<string, 'skb' | 'head'> = new Map([
   ['kprobe:kfree_skb_partial', 'skb'],
 ]);
 
-/** Entries not seen for this long are forgotten (packets whose freeing point was missed). */
+/** Entries seen this long ago or less count as followed at exit. */
 const MAX_AGE_NS = 60_000_000_000n;
 const LAST_SEEN = STRUCTS.track_info.fields.last_seen.offset;
+const INFO_SIZE = STRUCTS.track_info.size;
+const KEY = STRUCTS.track_set.fields.key.offset;
+const INFO = STRUCTS.track_set.fields.info.offset;
+const WAYS = STRUCTS.track_set.fields.key.size / 8;
 
 export const skbTracking = defineCollector({
   name: 'skb-tracking',
@@ -73,22 +77,26 @@ export const skbTracking = defineCollector({
     ];
   },
   start: ({ main }) => {
-    const tracking = main.map('tracking');
-    const gc = setInterval(() => {
-      const now = process.hrtime.bigint();
-      const stale: Buffer[] = [];
-      for (const [k, v] of tracking.lookupAll()) if (now - v.readBigUInt64LE(LAST_SEEN) > MAX_AGE_NS) stale.push(k);
-      if (stale.length) tracking.deleteBatch(stale);
-    }, 5000);
-    gc.unref();
+    let evicted = 0n;
     return {
+      // Entries of packets whose freeing point was missed stay until their set needs the way
+      // (track_table.bpf.h): at exit, the ones seen in the last MAX_AGE_NS count as followed.
       finish: (counts) => {
+        const now = process.hrtime.bigint();
         let n = 0;
-        const keys = tracking.keys();
-        while (!keys.next().done) n++;
+        for (const [, set] of main.map('tracking').lookupAll())
+          for (let w = 0; w < WAYS; w++) {
+            const key = set.readBigUInt64LE(KEY + 8 * w);
+            if (key > 1n && now - set.readBigUInt64LE(INFO + w * INFO_SIZE + LAST_SEEN) <= MAX_AGE_NS) n++;
+          }
         counts.followed = n;
+        evicted = main.map('track_evictions').lookup(Buffer.alloc(4))?.readBigUInt64LE(0) ?? 0n;
       },
-      stop: () => clearInterval(gc),
+      summary: () =>
+        evicted
+          ? `skb-tracking: ${evicted} packet id(s) given up while in flight (a tracking table set was full: ` +
+            `their later events start a new id; fewer packets in flight, or a filter, avoid it)`
+          : undefined,
     };
   },
 });

@@ -1,0 +1,143 @@
+/* The tracking tables (tracking.bpf.h): set-associative caches of packet ids in array maps.
+ * A key (a data buffer's or an skb's address) hashes to one set of TRACK_WAYS ways; a lookup
+ * compares the set's keys, an insert takes the key's way, else an empty one, else the least
+ * recently seen (whose packet was most likely freed where no probe saw it). Ways are claimed
+ * with a compare-and-swap, so two CPUs never write one way at once; readers need no lock: a
+ * way in use by the packet at hand is its set's most recently seen, the last one given away.
+ * Taking over an entry seen less than track_recent_ns ago is counted (track_evictions). */
+#ifndef __RETRACE_TRACK_TABLE_BPF_H
+#define __RETRACE_TRACK_TABLE_BPF_H
+
+#include "compat.bpf.h"
+
+#define TRACK_WAYS 4
+#define TRACK_SET_BITS 14
+#define TRACK_SETS (1U << TRACK_SET_BITS) /* 65536 entries per table */
+/* A way being written: no address is 1. */
+#define TRACK_BUSY 1ULL
+
+struct track_info {
+	__u64 orig_head;
+	__u64 ts;
+	__u64 last_seen;
+	__u64 head;
+	__u64 skb;	/* last skb seen with this head */
+};
+RETRACE_BTF_TYPE(track_info);
+
+/* The keys first: a lookup reads one cache line, then the matching way's info. */
+struct track_set {
+	__u64 key[TRACK_WAYS];	/* 0: empty */
+	struct track_info info[TRACK_WAYS];
+};
+RETRACE_BTF_TYPE(track_set);
+
+/* An entry younger than this taken over by another key counts as an eviction (its packet may
+ * still be in flight; its later records get a new id). Set by the agent. */
+const volatile __u64 track_recent_ns = 1000000000ULL;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} track_evictions SEC(".maps");
+
+/* Fibonacci hashing: the address's middle bits spread over the sets (its low bits are mostly
+ * the allocator's alignment). */
+static __always_inline __u64 track_set_of(__u64 key)
+{
+	return (key * 0x9E3779B97F4A7C15ULL) >> (64 - TRACK_SET_BITS);
+}
+
+static __always_inline struct track_set *track_set_get(void *table, __u64 key)
+{
+	/* 64 bits on the stack, of which the map reads its 4-byte key (little-endian: the low
+	 * half): where the kernel types a data buffer's address as a pointer (6.16+: untrusted
+	 * memory), so is the index computed from it, and a pointer may only be spilled whole. */
+	__u64 i = track_set_of(key);
+
+	return bpf_map_lookup_elem(table, &i);
+}
+
+/* The entry of key, or NULL. */
+static __always_inline struct track_info *track_find(void *table, __u64 key)
+{
+	struct track_set *set = track_set_get(table, key);
+
+	if (!set)
+		return NULL;
+#pragma unroll
+	for (int w = 0; w < TRACK_WAYS; w++)
+		if (set->key[w] == key)
+			return &set->info[w];
+	return NULL;
+}
+
+enum track_put {
+	TRACK_LOST,	/* another CPU took the chosen way first: the id is not kept */
+	TRACK_UPDATED,	/* the key had an entry, rewritten in place */
+	TRACK_ADDED,
+};
+
+/* Writes key's entry (in place when it has one). */
+static __always_inline enum track_put track_insert(void *table, __u64 key, const struct track_info *v)
+{
+	struct track_set *set = track_set_get(table, key);
+	__u64 oldest = ~0ULL, old, *evicted;
+	__u32 w = TRACK_WAYS, empty = TRACK_WAYS, lru = TRACK_WAYS, zero = 0;
+
+	if (!set)
+		return TRACK_LOST;
+#pragma unroll
+	for (int i = 0; i < TRACK_WAYS; i++) {
+		__u64 k = set->key[i];
+
+		if (k == key) {
+			w = i;
+			break;
+		}
+		if (k == 0) {
+			if (empty == TRACK_WAYS)
+				empty = i;
+		} else if (k != TRACK_BUSY && set->info[i].last_seen < oldest) {
+			oldest = set->info[i].last_seen;
+			lru = i;
+		}
+	}
+	if (w < TRACK_WAYS) {
+		set->info[w] = *v;
+		return TRACK_UPDATED;
+	}
+	w = empty < TRACK_WAYS ? empty : lru;
+	if (w >= TRACK_WAYS)
+		return TRACK_LOST;
+	old = set->key[w];
+	if (old == TRACK_BUSY || __sync_val_compare_and_swap(&set->key[w], old, TRACK_BUSY) != old)
+		return TRACK_LOST;
+	if (old && v->last_seen - set->info[w].last_seen < track_recent_ns) {
+		evicted = bpf_map_lookup_elem(&track_evictions, &zero);
+		if (evicted)
+			__sync_fetch_and_add(evicted, 1);
+	}
+	set->info[w] = *v;
+	/* Published once the entry is written (an atomic exchange orders the stores before it). */
+	__sync_lock_test_and_set(&set->key[w], key);
+	return TRACK_ADDED;
+}
+
+/* Forgets key; whether it had an entry. */
+static __always_inline bool track_delete(void *table, __u64 key)
+{
+	struct track_set *set = track_set_get(table, key);
+
+	if (!set)
+		return false;
+#pragma unroll
+	for (int w = 0; w < TRACK_WAYS; w++)
+		if (set->key[w] == key)
+			return __sync_val_compare_and_swap(&set->key[w], key, 0) == key;
+	return false;
+}
+
+#endif
