@@ -61,6 +61,8 @@ int main(int argc, char **argv)
 	}
 	rb = ring_buffer__new(bpf_map__fd(bpf_object__find_map_by_name(obj, "ring")), drop, NULL, NULL);
 	ring_buffer__add(rb, bpf_map__fd(bpf_object__find_map_by_name(obj, "small_ring")), drop, NULL);
+	ring_buffer__add(rb, bpf_map__fd(bpf_object__find_map_by_name(obj, "ring_cpu0")), drop, NULL);
+	ring_buffer__add(rb, bpf_map__fd(bpf_object__find_map_by_name(obj, "ring_cpu1")), drop, NULL);
 	printf("ready\n");
 	fflush(stdout);
 	fcntl(0, F_SETFL, O_NONBLOCK);

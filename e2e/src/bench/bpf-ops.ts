@@ -8,6 +8,8 @@ import { iperf, lab, opCost } from './packet-path-lab.js';
 const SECONDS = Number(process.env['RETRACE_BENCH_OP_SECONDS'] ?? 2);
 const OPS: [string, string][] = [
   ['op_empty', 'nothing (the statistics alone)'],
+  ['op_cookie', 'attach cookie (the probe id)'],
+  ['op_dispatch', 'cookie, config, skb cast, flags (a probe before its filter)'],
   ['op_array_lookup', 'array map lookup'],
   ['op_percpu_count', 'per-CPU counter increment'],
   ['op_ktime', 'bpf_ktime_get_ns'],
@@ -27,6 +29,7 @@ const OPS: [string, string][] = [
   ['op_ringbuf_discard', 'ring buffer reserve + discard'],
   ['op_ringbuf_record', 'ring buffer record, 64 bytes written'],
   ['op_ringbuf_record_full', 'ring buffer record, 456 bytes written'],
+  ['op_ringbuf_percpu_full', 'the same in a ring buffer per CPU'],
 ];
 
 async function one(op: string): Promise<number> {
