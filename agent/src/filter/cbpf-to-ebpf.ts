@@ -1,9 +1,9 @@
 // Classic BPF (libpcap's output) -> eBPF, spliced in place of a filter placeholder call.
 //
-// Calling convention at the placeholder: r1 = packet data (a kernel address), r2 = bytes that
-// may be read (capture length), r3 = the packet's length on the wire (cBPF `len`). The code
-// leaves r0 = 0 (no match) or the filter's non-zero return value and falls through to the
-// instruction after the placeholder.
+// Calling convention at the placeholder: r1 = packet data (a kernel address; for direct loads a
+// read-only pointer to it, packet-loads.ts), r2 = bytes that may be read (capture length), r3 =
+// the packet's length on the wire (cBPF `len`). The code leaves r0 = 0 (no match) or the
+// filter's non-zero return value and falls through to the instruction after the placeholder.
 // A load past the capture, or a division by zero, returns 0 as in classic BPF. No interpreter:
 // every cBPF instruction becomes eBPF. How packet bytes are read (plain loads, a copy of the
 // headers, a helper call per load) is packet-loads.ts's.

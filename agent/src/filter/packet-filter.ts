@@ -27,9 +27,9 @@ export interface CompiledFilter {
 }
 
 /**
- * How this kernel's probes run filters: direct packet loads where the cast allows them (and the
- * probe with direct reads is the one loaded), else the header copy, except in the compat probe,
- * whose sk_buff copy leaves no stack for it.
+ * The translation this kernel's probes run: direct packet loads where the kernel allows them (in
+ * probe.bpf.o, loaded where direct reads are), else the header copy; in probe_compat.bpf.o, whose
+ * sk_buff copy leaves no stack for the header copy, a helper call per load.
  */
 export function filterOptions(features: Pick<FeatureReport, 'direct_reads' | 'direct_packet'>): TranslateOptions {
   const directReads = features.direct_reads.available;

@@ -6,6 +6,8 @@
 //   inside them read the copy; the others go through the helper;
 // - helper: one bpf_probe_read_kernel per load (the compat probe: no stack left for the copy).
 // Every mode checks each load against the capture length first: past it, no match (cBPF's rule).
+// Within it the bytes are the skb's linear data; a read that faults anyway (none should) gives
+// no match through the helper, zeros through a direct load.
 import { Alu, Assembler, Cls, HELPER_PROBE_READ_KERNEL, Jmp, R, Size } from './ebpf-asm.js';
 
 export type LoadMode = 'direct' | 'prefetch' | 'helper';
