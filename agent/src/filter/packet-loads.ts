@@ -85,10 +85,7 @@ function emitStackLoad(a: Assembler, dst: number, base: number, off: number, siz
   }
 }
 
-/**
- * Bounds check then load for ABS (k) or IND (X + k) addressing, into `dst` in network order.
- * Leaves r4 = the offset when it is not a constant (or the helper needs it in a register).
- */
+/** Bounds check then load for ABS (k) or IND (X + k) addressing, into `dst` in network order. */
 export function emitPacketLoad(
   a: Assembler,
   dst: number,
