@@ -31,6 +31,7 @@ export { Kallsyms, textSymbols } from './decode/kallsyms.js';
 export * from './errors.js';
 export {
   compileFilter,
+  filterOptions,
   installFilter,
   FILTER_MAGIC_L2,
   FILTER_MAGIC_L3,

@@ -55,6 +55,10 @@ const volatile bool use_cookie = true;
 const volatile __u32 rodata_probe_id = 0;
 /* Run the packet filter spliced into the placeholders (retrace collect -f). */
 const volatile bool filter_packet = false;
+/* The spliced filter loads packet bytes directly: hand it a read-only pointer (a cast to void,
+ * 6.17+) instead of an address. Only probe.bpf.o reads it; the verifier sees only the branch it
+ * selects, so the object still loads, with it off, on kernels that refuse the cast. */
+const volatile bool direct_packet = false;
 /* Run the meta filter spliced into its placeholder (retrace collect -m). */
 const volatile bool filter_meta = false;
 /* Wake the consumer only once this much is waiting: a wake-up per record costs the producer an
@@ -174,6 +178,17 @@ static __always_inline void count(__u32 probe_id, bool lost)
 }
 
 
+/* What the filter gets to read the packet from: a pointer it loads from (direct_packet) or the
+ * address its helper calls read. */
+static __always_inline void *packet_at(unsigned char *p)
+{
+#ifdef RETRACE_DIRECT_READS
+	if (direct_packet)
+		return bpf_rdonly_cast(p, 0);
+#endif
+	return p;
+}
+
 /* The spliced tcpdump filter, from the link-layer header when this point has one, else the L3
  * variant from the network header; no header, no match. */
 static __always_inline bool packet_matches(const struct sk_buff *s)
@@ -186,9 +201,9 @@ static __always_inline bool packet_matches(const struct sk_buff *s)
 	__u32 len = s->len;
 
 	if (mac != (__u16)~0U && mac < net && tail > mac)
-		return packet_filter_l2(head + mac, tail - mac, len + (data_off > mac ? data_off - mac : 0)) != 0;
+		return packet_filter_l2(packet_at(head + mac), tail - mac, len + (data_off > mac ? data_off - mac : 0)) != 0;
 	if (net && net != (__u16)~0U && tail > net)
-		return packet_filter_l3(head + net, tail - net, len + (data_off > net ? data_off - net : 0)) != 0;
+		return packet_filter_l3(packet_at(head + net), tail - net, len + (data_off > net ? data_off - net : 0)) != 0;
 	return false;
 }
 

@@ -1,8 +1,9 @@
 /* Packet filter placeholders. Each is a real BPF-to-BPF subprogram whose body is one call to
  * an invalid helper id (the magic); before load, retrace replaces that call with the eBPF
  * translation of the user's tcpdump expression (agent/src/filter), or with "accept".
- * Arguments: data (kernel address of the first byte), caplen (bytes readable), wirelen
- * (packet length, cBPF's `len`). Returns non-zero on match. */
+ * Arguments: data (kernel address of the first byte; for filters translated with direct loads,
+ * a bpf_rdonly_cast(data, 0) pointer: chain.bpf.h's direct_packet), caplen (bytes readable),
+ * wirelen (packet length, cBPF's `len`). Returns non-zero on match. */
 #ifndef __RETRACE_FILTER_BPF_H
 #define __RETRACE_FILTER_BPF_H
 

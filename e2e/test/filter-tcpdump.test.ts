@@ -1,11 +1,14 @@
 // tcpdump is the ground truth: for every expression and every capture of tcpdump's own test
 // suite, the packets retrace's translated eBPF accepts (run by the kernel, verifier and JIT
-// included, through BPF_PROG_TEST_RUN) are exactly those `tcpdump -r CAPTURE EXPR` accepts.
+// included, through BPF_PROG_TEST_RUN) are exactly those `tcpdump -r CAPTURE EXPR` accepts, in
+// each way the translation reads packets (direct loads where this kernel has them, the header
+// copy, a helper call per load).
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FilterRunner, TEST_RUN_MAX, compileFilter } from '@retrace/agent';
+import { probeFeatures } from '@retrace/ebpf-loader';
 import { readCapture, type CapturedPacket } from '@retrace/events';
 import { tcpdumpMatches } from './helpers.js';
 
@@ -15,6 +18,14 @@ const packets = new Map<string, CapturedPacket[]>(CAPTURES.map((f) => [f, readCa
 const tmp = mkdtempSync(join(tmpdir(), 'rt-filter-'));
 
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+const MODES = {
+  direct: { direct: true },
+  prefetch: { prefetch: true },
+  helper: { prefetch: false },
+};
+type Mode = keyof typeof MODES;
+const modes = (Object.keys(MODES) as Mode[]).filter((m) => m !== 'direct' || probeFeatures().direct_packet.available);
 
 export const EXPRESSIONS = [
   'ip',
@@ -94,8 +105,7 @@ let packetsCompared = 0;
 let skippedLarge = 0;
 
 test.each(EXPRESSIONS)('%s: the kernel accepts exactly the packets tcpdump accepts, in every capture', (expr) => {
-  const filter = compileFilter(expr);
-  const runner = new FilterRunner(filter);
+  const runners = modes.map((m) => [m, new FilterRunner(compileFilter(expr, MODES[m]))] as const);
   const mismatches: string[] = [];
   try {
     for (const capture of CAPTURES) {
@@ -108,19 +118,24 @@ test.each(EXPRESSIONS)('%s: the kernel accepts exactly the packets tcpdump accep
           continue;
         }
         packetsCompared++;
-        const got = runner.matches({ data: p.data, len: p.len });
-        if (got !== want.has(p.number)) mismatches.push(`${capture}#${p.number}: retrace ${got}, tcpdump ${!got}`);
+        for (const [mode, runner] of runners) {
+          const got = runner.matches({ data: p.data, len: p.len });
+          if (got !== want.has(p.number))
+            mismatches.push(`${capture}#${p.number} (${mode} loads): retrace ${got}, tcpdump ${!got}`);
+        }
       }
     }
   } finally {
-    runner.close();
+    for (const [, runner] of runners) runner.close();
   }
   expect(mismatches.slice(0, 10)).toEqual([]);
 });
 
 test('report', () => {
   console.info(
-    `filter ground truth: ${EXPRESSIONS.length} expressions x ${CAPTURES.length} captures = ${pairs} (expression, capture) pairs checked, ${packetsCompared} packet verdicts compared, ${skippedLarge} over ${TEST_RUN_MAX} bytes not compared`,
+    `filter ground truth: ${EXPRESSIONS.length} expressions x ${CAPTURES.length} captures = ${pairs} (expression, capture) pairs checked, ${packetsCompared} packet verdicts compared in each of ${modes.length} load modes (${modes.join(', ')}), ${skippedLarge} over ${TEST_RUN_MAX} bytes not compared`,
   );
   expect(pairs).toBeGreaterThanOrEqual(60 * CAPTURES.length * 0.9);
+  // Where the kernel has the direct mode, it is the one probes use: it must be among those run.
+  if (probeFeatures().direct_packet.available) expect(modes).toContain('direct');
 });

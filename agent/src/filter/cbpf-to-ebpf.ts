@@ -1,15 +1,26 @@
 // Classic BPF (libpcap's output) -> eBPF, spliced in place of a filter placeholder call.
 //
-// Calling convention at the placeholder: r1 = packet data (a kernel address), r2 = bytes that
-// may be read (capture length), r3 = the packet's length on the wire (cBPF `len`). The code
-// leaves r0 = 0 (no match) or the filter's non-zero return value and falls through to the
-// instruction after the placeholder.
-// Packet loads go through bpf_probe_read_kernel; a load past the capture, or a division by zero,
-// returns 0 as in classic BPF. No interpreter: every cBPF instruction becomes eBPF. Filters that
-// load at fixed offsets in the first PREFETCH_BYTES (link, IP headers: most of them) copy those
-// bytes once, at the start, and read them from the stack: one helper call instead of one per load.
+// Calling convention at the placeholder: r1 = packet data (a kernel address; for direct loads a
+// read-only pointer to it, packet-loads.ts), r2 = bytes that may be read (capture length), r3 =
+// the packet's length on the wire (cBPF `len`). The code leaves r0 = 0 (no match) or the
+// filter's non-zero return value and falls through to the instruction after the placeholder.
+// A load past the capture, or a division by zero, returns 0 as in classic BPF. No interpreter:
+// every cBPF instruction becomes eBPF. How packet bytes are read (plain loads, a copy of the
+// headers, a helper call per load) is packet-loads.ts's.
 import type { CbpfInstruction } from '@retrace/ebpf-loader';
-import { Alu, Assembler, Cls, HELPER_PROBE_READ_KERNEL, Jmp, R, Size } from './ebpf-asm.js';
+import { Alu, Assembler, Cls, Jmp, R, Size } from './ebpf-asm.js';
+import {
+  A,
+  CAPLEN,
+  DATA,
+  MEM_SLOT,
+  WIRELEN_SLOT,
+  X,
+  emitPacketLoad,
+  emitPrefetch,
+  prefetched,
+  type LoadMode,
+} from './packet-loads.js';
 
 /** The kernel verifies programs of at most 1M instructions, but filters stay small. */
 export const FILTER_MAX_INSNS = 4096;
@@ -21,22 +32,6 @@ export class FilterTranslationError extends Error {
   }
 }
 
-// Registers and stack layout of the translated code.
-const A = R.r7;
-const X = R.r8;
-const DATA = R.r9;
-const CAPLEN = R.r6;
-// r6-r9 need no saving: the placeholder is a BPF-to-BPF subprogram, whose frame the kernel
-// gives fresh callee-saved registers (the verifier even refuses reading them before writing).
-// 80 bytes of stack: the probes' own frames leave room for this much under the 512 limit.
-const WIRELEN_SLOT = -4;
-const MEM_SLOT = (k: number): number => -8 - 4 * k; // M[0..15] at fp-8 .. fp-68 (32-bit words)
-const SCRATCH = -80;
-const PREFETCH_BYTES = 64;
-const PREFETCH = -80 - PREFETCH_BYTES;
-/** Stack bytes the translated code uses in the placeholder's frame. */
-export const FILTER_STACK_BYTES = 80 + PREFETCH_BYTES;
-
 const CLASS = (c: number): number => c & 0x07;
 const SIZE = (c: number): number => c & 0x18;
 const MODE = (c: number): number => c & 0xe0;
@@ -45,87 +40,6 @@ const SRC_X = (c: number): boolean => (c & 0x08) !== 0;
 const BPF = { LD: 0, LDX: 1, ST: 2, STX: 3, ALU: 4, JMP: 5, RET: 6, MISC: 7 };
 const MODE_ = { IMM: 0x00, ABS: 0x20, IND: 0x40, MEM: 0x60, LEN: 0x80, MSH: 0xa0 };
 const SIZE_BYTES: Record<number, 1 | 2 | 4> = { 0x00: 4, 0x08: 2, 0x10: 1 };
-
-/**
- * Reads `size` bytes at DATA + offset (register `off`, already bounds-checked) into `dst`, in
- * host order; jumps to ret0 when the read fails.
- */
-function emitLoad(a: Assembler, dst: number, off: number, size: 1 | 2 | 4): void {
-  a.mov64Reg(R.r3, DATA).alu64Reg(Alu.ADD, R.r3, off);
-  a.mov64Reg(R.r1, R.fp).alu64Imm(Alu.ADD, R.r1, SCRATCH);
-  a.mov64Imm(R.r2, size);
-  a.call(HELPER_PROBE_READ_KERNEL);
-  a.jmpImm(Cls.JMP, Jmp.JNE, R.r0, 0, 'ret0');
-  a.load(size === 4 ? Size.W : size === 2 ? Size.H : Size.B, dst, R.fp, SCRATCH);
-  if (size > 1) a.toBe(dst, size === 4 ? 32 : 16);
-}
-
-/** Whether a load reads from the prefetched bytes: a fixed offset inside them. */
-function prefetched(k: number, size: number, indexed: boolean): boolean {
-  return !indexed && k + size <= PREFETCH_BYTES;
-}
-
-/**
- * Copies the first min(caplen, PREFETCH_BYTES) bytes to the stack (zeroed first, so that the
- * verifier sees it written); a failed copy is a failed load: no match.
- */
-function emitPrefetch(a: Assembler): void {
-  for (let off = 0; off < PREFETCH_BYTES; off += 8) a.storeImm(Size.DW, R.fp, PREFETCH + off, 0);
-  a.mov64Reg(R.r2, CAPLEN);
-  a.jmpImm(Cls.JMP, Jmp.JLE, R.r2, PREFETCH_BYTES, 'prefetch');
-  a.mov64Imm(R.r2, PREFETCH_BYTES);
-  a.label('prefetch');
-  a.mov64Reg(R.r1, R.fp).alu64Imm(Alu.ADD, R.r1, PREFETCH);
-  a.mov64Reg(R.r3, DATA);
-  a.call(HELPER_PROBE_READ_KERNEL);
-  a.jmpImm(Cls.JMP, Jmp.JNE, R.r0, 0, 'ret0');
-}
-
-/** Bounds check then load for ABS (k) or IND (X + k) addressing. */
-function emitPacketLoad(
-  a: Assembler,
-  dst: number,
-  k: number,
-  size: 1 | 2 | 4,
-  indexed: boolean,
-  prefetch: boolean,
-): void {
-  // r4 = offset (u32 arithmetic as in cBPF), r5 = offset + size (64-bit: no wrap)
-  if (indexed) a.mov32Reg(R.r4, X).alu32Imm(Alu.ADD, R.r4, k);
-  else a.mov32Imm(R.r4, k);
-  a.mov64Reg(R.r5, R.r4).alu64Imm(Alu.ADD, R.r5, size);
-  a.jmpReg(Cls.JMP, Jmp.JGT, R.r5, CAPLEN, 'ret0');
-  if (prefetch && indexed) {
-    // X + k is known only at run time: from the copy when it falls inside it (r4 bounded for
-    // the verifier, which allows a variable stack offset to privileged programs), else read.
-    const slow = a.newLabel();
-    const done = a.newLabel();
-    a.jmpImm(Cls.JMP, Jmp.JGT, R.r4, PREFETCH_BYTES - size, slow);
-    a.mov64Reg(R.r3, R.fp).alu64Imm(Alu.ADD, R.r3, PREFETCH).alu64Reg(Alu.ADD, R.r3, R.r4);
-    a.load(Size.B, dst, R.r3, 0);
-    for (let b = 1; b < size; b++) {
-      a.load(Size.B, R.r5, R.r3, b);
-      a.alu32Imm(Alu.LSH, dst, 8).alu32Reg(Alu.OR, dst, R.r5);
-    }
-    a.ja(done);
-    a.label(slow);
-    emitLoad(a, dst, R.r4, size);
-    a.label(done);
-  } else if (prefetch && prefetched(k, size, indexed)) {
-    // Within the capture and within the copy: the bytes are on the stack. The verifier wants
-    // stack loads aligned to their size: others are put together from bytes, in network order.
-    if ((PREFETCH + k) % size === 0) {
-      a.load(size === 4 ? Size.W : size === 2 ? Size.H : Size.B, dst, R.fp, PREFETCH + k);
-      if (size > 1) a.toBe(dst, size === 4 ? 32 : 16);
-    } else {
-      a.load(Size.B, dst, R.fp, PREFETCH + k);
-      for (let b = 1; b < size; b++) {
-        a.load(Size.B, R.r5, R.fp, PREFETCH + k + b);
-        a.alu32Imm(Alu.LSH, dst, 8).alu32Reg(Alu.OR, dst, R.r5);
-      }
-    }
-  } else emitLoad(a, dst, R.r4, size);
-}
 
 const ALU_OPS: Record<number, number> = {
   0x00: Alu.ADD,
@@ -143,8 +57,14 @@ const JMP_OPS: Record<number, number> = { 0x10: Jmp.JEQ, 0x20: Jmp.JGT, 0x30: Jm
 
 export interface TranslateOptions {
   /**
-   * Copy the first PREFETCH_BYTES once (default true). Off for probe_compat.bpf.o, whose probes
-   * keep a copy of the sk_buff on their own stack and have no room left for it (512 bytes in all).
+   * Plain loads from the packet (default false): the caller hands the filter a pointer the
+   * verifier lets it load from at any offset (bpf_rdonly_cast(p, 0), kernels 6.17+; the
+   * `direct_packet` feature). Wins over `prefetch`.
+   */
+  direct?: boolean;
+  /**
+   * Copy the first bytes once (default true). Off for probe_compat.bpf.o, whose probes keep a
+   * copy of the sk_buff on their own stack and have no room left for it (512 bytes in all).
    */
   prefetch?: boolean;
 }
@@ -170,8 +90,8 @@ export function translateFilter(prog: CbpfInstruction[], opts: TranslateOptions 
         prefetched(i.k, SIZE_BYTES[SIZE(i.code)] ?? 4, false)) ||
       (CLASS(i.code) === BPF.LDX && MODE(i.code) === MODE_.MSH && prefetched(i.k, 1, false)),
   ).length;
-  const prefetch = (opts.prefetch ?? true) && fixedLoads >= 2;
-  if (prefetch) emitPrefetch(a);
+  const loads: LoadMode = opts.direct ? 'direct' : (opts.prefetch ?? true) && fixedLoads >= 2 ? 'prefetch' : 'helper';
+  if (loads === 'prefetch') emitPrefetch(a);
 
   prog.forEach((insn, i) => {
     a.label(`c${i}`);
@@ -194,10 +114,10 @@ export function translateFilter(prog: CbpfInstruction[], opts: TranslateOptions 
         } else if ((mode === MODE_.ABS || mode === MODE_.IND) && dst === A) {
           const size = SIZE_BYTES[SIZE(code)];
           if (!size) throw new FilterTranslationError(`instruction ${i}: bad load size`);
-          emitPacketLoad(a, A, k, size, mode === MODE_.IND, prefetch);
+          emitPacketLoad(a, A, k, size, mode === MODE_.IND, loads);
         } else if (mode === MODE_.MSH && dst === X) {
           // X = 4 * (P[k] & 0xf): the IPv4 header length idiom
-          emitPacketLoad(a, X, k, 1, false, prefetch);
+          emitPacketLoad(a, X, k, 1, false, loads);
           a.alu32Imm(Alu.AND, X, 0xf).alu32Imm(Alu.LSH, X, 2);
         } else throw new FilterTranslationError(`instruction ${i}: unsupported load 0x${code.toString(16)}`);
         break;

@@ -1,6 +1,6 @@
 // tcpdump expressions -> the eBPF spliced into probe placeholders: an L2 variant (from the
 // Ethernet header) and an L3 variant (from the IP header, for probes without a link layer).
-import { compilePacketFilter, rawNative } from '@retrace/ebpf-loader';
+import { compilePacketFilter, rawNative, type FeatureReport } from '@retrace/ebpf-loader';
 import { translateFilter, type TranslateOptions } from './cbpf-to-ebpf.js';
 import { FILTER_MAGIC_META, type CompiledMetaFilter } from './meta-compile.js';
 
@@ -22,13 +22,31 @@ export interface CompiledFilter {
   l3Unavailable?: string;
   cbpfInstructions: number;
   ebpfInstructions: number;
+  /** Translated with direct packet loads: whoever runs it passes a bpf_rdonly_cast(p, 0) pointer. */
+  direct: boolean;
+}
+
+/**
+ * The translation this kernel's probes run: direct packet loads where the kernel allows them (in
+ * probe.bpf.o, loaded where direct reads are), else the header copy; in probe_compat.bpf.o, whose
+ * sk_buff copy leaves no stack for the header copy, a helper call per load.
+ */
+export function filterOptions(features: Pick<FeatureReport, 'direct_reads' | 'direct_packet'>): TranslateOptions {
+  const directReads = features.direct_reads.available;
+  return { direct: directReads && features.direct_packet.available, prefetch: directReads };
 }
 
 /** Compiles an expression exactly as tcpdump does, then translates both variants to eBPF. */
 export function compileFilter(expression: string, opts: TranslateOptions = {}): CompiledFilter {
   const l2Cbpf = compilePacketFilter(expression, { linkType: 'EN10MB' });
   const l2 = translateFilter(l2Cbpf, opts);
-  const out: CompiledFilter = { expression, l2, cbpfInstructions: l2Cbpf.length, ebpfInstructions: l2.length / 8 };
+  const out: CompiledFilter = {
+    expression,
+    l2,
+    cbpfInstructions: l2Cbpf.length,
+    ebpfInstructions: l2.length / 8,
+    direct: !!opts.direct,
+  };
   if (LINK_LAYER.test(expression)) {
     out.l3Unavailable = 'it tests link-layer fields';
     return out;

@@ -83,6 +83,7 @@ export interface ProbeGlobals {
   col_skb: boolean;
   col_tracking: boolean;
   count_followed: boolean;
+  direct_packet: boolean;
   filter_meta: boolean;
   filter_netns: boolean;
   filter_packet: boolean;

@@ -13,7 +13,7 @@ import { RecordDecoder } from '../decode/record.js';
 import { RecordJsonWriter } from '../decode/record-json.js';
 import { RecordLines, type JsonLinesSink } from '../decode/record-lines.js';
 import { batchReader } from './batch-reader.js';
-import { compileFilter, installFilter, type CompiledFilter } from '../filter/packet-filter.js';
+import { compileFilter, filterOptions, installFilter, type CompiledFilter } from '../filter/packet-filter.js';
 import { compileMetaFilter, type CompiledMetaFilter } from '../filter/meta-compile.js';
 import { MAPS, STRUCTS, type ProbeGlobals } from '../gen/probe-skeleton.js';
 import { attachMulti, attachOne, mainPrograms, sharedKprobes, type PerTarget } from './attach.js';
@@ -119,8 +119,7 @@ export class TracingSession {
       const claimed = userSpecs.filter((p) => c.claims?.(p));
       probes.push(...(c.ownProbes?.({ options: opts, features, enabled, note }, probes.length, claimed) ?? []));
     }
-    // The compat probe keeps an sk_buff copy on its stack: no room for the filter's header copy.
-    const filter = opts.filter ? compileFilter(opts.filter, { prefetch: features.direct_reads.available }) : undefined;
+    const filter = opts.filter ? compileFilter(opts.filter, filterOptions(features)) : undefined;
     const meta = opts.metaFilter ? compileMetaFilter(opts.metaFilter) : undefined;
     const s = new TracingSession(probes, enabled, skipped);
     s.filter = filter;
@@ -163,6 +162,8 @@ export class TracingSession {
     const globals: Partial<ProbeGlobals> = {
       wakeup_bytes: this.wakeupBytes,
       filter_packet: !!this.filter,
+      // The probe hands the filter a pointer it can load from (translated for it, or not).
+      direct_packet: !!this.filter?.direct,
       filter_meta: !!this.metaFilter,
       count_followed: !!this.filter || !!this.metaFilter,
       filter_netns: !!this.netnsScope,

@@ -1,7 +1,8 @@
 // `retrace filter -f EXPR CAPTURE`: runs the in-kernel filter (the eBPF probes would run) on each
 // packet of a pcap/pcap-ng file and prints the 1-based numbers of the packets it accepts.
 import { readFileSync } from 'node:fs';
-import { FilterRunner, compileFilter } from '@retrace/agent';
+import { FilterRunner, compileFilter, filterOptions } from '@retrace/agent';
+import { probeFeatures } from '@retrace/ebpf-loader';
 import { LINKTYPE_ETHERNET, LINKTYPE_RAW, readCapture } from '@retrace/events';
 import { LineWriter } from '../output/line-writer.js';
 import { UsageError } from '../usage-error.js';
@@ -12,10 +13,12 @@ export function filter(expression: string | undefined, capture: string, verbose:
   // `retrace filter -f x c.pcap >> c.pcap` would append text to the capture.
   refuseOverwrite('-o', '-', [{ what: 'the capture', path: capture }]);
   const packets = readCapture(readFileSync(capture));
-  const compiled = compileFilter(expression);
+  // Translated as this kernel's probes would run it (direct packet loads where it allows them).
+  const compiled = compileFilter(expression, filterOptions(probeFeatures()));
   if (verbose)
     process.stderr.write(
-      `${expression}: ${compiled.cbpfInstructions} classic BPF instructions -> ${compiled.ebpfInstructions} eBPF; ` +
+      `${expression}: ${compiled.cbpfInstructions} classic BPF instructions -> ${compiled.ebpfInstructions} eBPF` +
+        `${compiled.direct ? ' (direct packet loads)' : ''}; ` +
         `L3 variant: ${compiled.l3 ? `${compiled.l3.length / 8} eBPF` : `none (${compiled.l3Unavailable})`}\n`,
     );
   const runner = new FilterRunner(compiled);

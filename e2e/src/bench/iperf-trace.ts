@@ -13,7 +13,8 @@ import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { retraceBin } from '../lab/retrace-cli.js';
-import { compileFilter } from '@retrace/agent';
+import { compileFilter, filterOptions } from '@retrace/agent';
+import { probeFeatures } from '@retrace/ebpf-loader';
 import {
   COLLECTORS,
   SECONDS,
@@ -226,7 +227,7 @@ async function main(): Promise<void> {
       ['long', long, longFilter],
     ] as const)
       console.log(
-        `retrace, ${name} filter matching nothing ${gbit(f.bps)}   ${f.ratio.toFixed(2)}x   BPF per rejected hit ${(f.perHit - f.floor).toFixed(0)} ns (${f.perHit.toFixed(0)} measured - ${f.floor.toFixed(0)}), ${compileFilter(expr).ebpfInstructions} eBPF instructions ('${expr.length > 40 ? `${expr.slice(0, 37)}...` : expr}')`,
+        `retrace, ${name} filter matching nothing ${gbit(f.bps)}   ${f.ratio.toFixed(2)}x   BPF per rejected hit ${(f.perHit - f.floor).toFixed(0)} ns (${f.perHit.toFixed(0)} measured - ${f.floor.toFixed(0)}), ${compileFilter(expr, filterOptions(probeFeatures())).ebpfInstructions} eBPF instructions ('${expr.length > 40 ? `${expr.slice(0, 37)}...` : expr}')`,
       );
     console.log(goal('full capture >= 0.85x untraced with 0 lost', full.ratio >= 0.85 && full.lost === 0));
     console.log(goal('BPF <= 500 ns per recorded hit', full.perEvent - full.floor <= 500));

@@ -11,6 +11,7 @@ export const FEATURES = [
   'raw_tp',
   'raw_tp_cookie',
   'direct_reads',
+  'direct_packet',
   'kprobe',
   'kprobe_multi',
   'fentry',
@@ -98,6 +99,9 @@ export function probeFeatures(): FeatureReport {
     // Typed loads from kernel pointers (bpf_rdonly_cast): the probe object built for them. The
     // verifier decides at load; nothing to attach.
     direct_reads: () => tryProgram('feat_direct_reads', () => undefined, undefined, 'features_direct'),
+    // Packet bytes read with plain loads at any offset (bpf_rdonly_cast to void, 6.17+): the
+    // filters' direct mode. Its own object too: older kernels refuse the cast at verification.
+    direct_packet: () => tryProgram('feat_direct_packet', () => undefined, undefined, 'features_direct_packet'),
     kprobe: kprobeOn((t) => tryProgram('feat_kprobe', (o) => o.program('feat_kprobe').attachKprobe(t))),
     kprobe_multi: kprobeOn((t) =>
       tryProgram('feat_kprobe_multi', (o) => o.program('feat_kprobe_multi').attachKprobeMulti([t])),

@@ -56,3 +56,8 @@ test('an unavailable kprobe names the missing kernel support and suggests a trac
   expect(report.kprobe.reason).toMatch(/CONFIG_KPROBES/);
   expect(report.kprobe.reason).toMatch(/tracepoint/);
 });
+
+test('direct packet loads come only with direct reads (the cast to void is the newer form of the kfunc)', () => {
+  const report = probeFeatures();
+  if (report.direct_packet.available) expect(report.direct_reads.available).toBe(true);
+});
