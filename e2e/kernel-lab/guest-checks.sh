@@ -31,10 +31,13 @@ check "collect --stack" $R collect -p tp:net:netif_receive_skb/stack --duration 
 # collection runs; the next packets are reported there too. Stacks stay out of the events
 # (no --stack). From the default starting probes (tp:skb:kfree_skb, tp:skb:consume_skb). Each
 # kprobe added is a program load (seconds under emulation): 12 pings leave packets for them.
+# UDP datagrams sent meanwhile must stay out: the added probes run the filter too.
 probe_stack() {
   rm -f /tmp/ps-info.txt
-  $R collect --probe-stack -f icmp -o /tmp/ps.json --cmd 'ping -c 12 -i 0.5 127.0.0.1 >/dev/null; sleep 1' >/tmp/ps.txt 2>&1 ||
-    { tail -3 /tmp/ps.txt; return 1; }
+  $R collect --probe-stack -f icmp -o /tmp/ps.json \
+    --cmd "bash -c 'for i in \$(seq 24); do echo x >/dev/udp/127.0.0.1/9; sleep 0.25; done' & ping -c 12 -i 0.5 127.0.0.1 >/dev/null; wait; sleep 1" \
+    >/tmp/ps.txt 2>&1 || { tail -3 /tmp/ps.txt; return 1; }
+  if $R print /tmp/ps.json | grep -q 'proto UDP'; then echo "UDP packets reported despite -f icmp"; return 1; fi
   added=$(sed -n 's/.*--probe-stack: probe added on \([A-Za-z0-9_.]*\).*/\1/p' /tmp/ps.txt)
   [ -n "$added" ] || { echo "no probe added: $(tail -3 /tmp/ps.txt)"; return 1; }
   fired=0

@@ -326,11 +326,15 @@ export class TracingSession {
       this.probes.push(p);
       identities.push({ symbol: p.symbol, probeType: p.probeType });
       this.writeProbeConfig(main, p);
+      // Its own load: the session's filters are spliced into it as into the first ones.
+      const uninstall = installFilter(this.filter, this.metaFilter);
       try {
         attachOne(p, main, perTarget, undefined, link);
         plan.note(`--probe-stack: probe added on ${fn}`);
       } catch (e) {
         plan.note(`--probe-stack: could not probe ${fn}: ${(e as Error).message}`);
+      } finally {
+        uninstall();
       }
     };
     return { stack, add };
