@@ -72,7 +72,7 @@ demo: build
 bench: build k8s
 	@$(MAKE) --no-print-directory -C bpf stages >/dev/null
 	@node e2e/dist/bench/ringbuf-delivery.js && node e2e/dist/bench/collect-userspace.js \
-	  && node e2e/dist/bench/iperf-trace.js && node e2e/dist/bench/bpf-stages.js && node e2e/dist/bench/bpf-ops.js \
+	  && node e2e/dist/bench/iperf-trace.js && node e2e/dist/bench/filter-run.js && node e2e/dist/bench/bpf-stages.js && node e2e/dist/bench/bpf-ops.js \
 	  && node e2e/dist/bench/cluster-pipeline.js && node e2e/dist/bench/query-memory.js \
 	  && node e2e/dist/bench/cli-startup.js && node e2e/dist/bench/attach.js && node e2e/dist/bench/k8s-install.js
 

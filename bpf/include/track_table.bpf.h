@@ -74,29 +74,25 @@ static __always_inline struct track_info *track_find(void *table, __u64 key)
 	return NULL;
 }
 
-enum track_put {
-	TRACK_LOST,	/* another CPU took the chosen way first: the id is not kept */
-	TRACK_UPDATED,	/* the key had an entry, rewritten in place */
-	TRACK_ADDED,
-};
+/* track_claim()'s answer, with the way's index in the low bits: the key's own way (rewrite it
+ * in place), or a way claimed for it (write it, then track_publish()). */
+#define TRACK_WAY_MASK 3
+#define TRACK_CLAIMED 4
 
-/* Writes key's entry (in place when it has one). */
-static __always_inline enum track_put track_insert(void *table, __u64 key, const struct track_info *v)
+/* The way key's entry is to be written in: its own, else an empty one, else the set's least
+ * recently seen; -1 when another CPU claimed that way first (the id is then not kept). The
+ * caller writes the entry in place (no copy on the stack: the compat probe has little left). */
+static __always_inline int track_claim(struct track_set *set, __u64 key, __u64 now)
 {
-	struct track_set *set = track_set_get(table, key);
 	__u64 oldest = ~0ULL, old, *evicted;
 	__u32 w = TRACK_WAYS, empty = TRACK_WAYS, lru = TRACK_WAYS, zero = 0;
 
-	if (!set)
-		return TRACK_LOST;
 #pragma unroll
 	for (int i = 0; i < TRACK_WAYS; i++) {
 		__u64 k = set->key[i];
 
-		if (k == key) {
-			w = i;
-			break;
-		}
+		if (k == key)
+			return i;
 		if (k == 0) {
 			if (empty == TRACK_WAYS)
 				empty = i;
@@ -105,25 +101,25 @@ static __always_inline enum track_put track_insert(void *table, __u64 key, const
 			lru = i;
 		}
 	}
-	if (w < TRACK_WAYS) {
-		set->info[w] = *v;
-		return TRACK_UPDATED;
-	}
 	w = empty < TRACK_WAYS ? empty : lru;
 	if (w >= TRACK_WAYS)
-		return TRACK_LOST;
+		return -1;
 	old = set->key[w];
 	if (old == TRACK_BUSY || __sync_val_compare_and_swap(&set->key[w], old, TRACK_BUSY) != old)
-		return TRACK_LOST;
-	if (old && v->last_seen - set->info[w].last_seen < track_recent_ns) {
+		return -1;
+	if (old && now - set->info[w].last_seen < track_recent_ns) {
 		evicted = bpf_map_lookup_elem(&track_evictions, &zero);
 		if (evicted)
 			__sync_fetch_and_add(evicted, 1);
 	}
-	set->info[w] = *v;
-	/* Published once the entry is written (an atomic exchange orders the stores before it). */
-	__sync_lock_test_and_set(&set->key[w], key);
-	return TRACK_ADDED;
+	return w | TRACK_CLAIMED;
+}
+
+/* Makes a claimed way's entry, now written, key's (an atomic exchange orders the stores before
+ * it). */
+static __always_inline void track_publish(struct track_set *set, int way, __u64 key)
+{
+	__sync_lock_test_and_set(&set->key[way & TRACK_WAY_MASK], key);
 }
 
 /* Forgets key; whether it had an entry. */

@@ -72,7 +72,10 @@ static __always_inline bool track(struct sk_buff *skb, const struct sk_buff *s, 
 {
 	__u64 head = (__u64)s->head;
 	__u64 skbp = (__u64)skb;
-	struct track_info *ti, *known, fresh = {};
+	struct track_info *ti, *known;
+	struct track_set *set;
+	__u64 orig_head, ts;
+	int way;
 
 	ti = track_find(&tracking, head);
 	/* The same buffer under another skb that does not share it (not a clone): the buffer was
@@ -93,39 +96,60 @@ static __always_inline bool track(struct sk_buff *skb, const struct sk_buff *s, 
 		return true;
 	}
 	known = track_find(&skb_ids, skbp);
-	if (!ti) {
-		if (known && known->head != head) {
-			/* Same skb, new data buffer: keep its id under the new head. */
-			fresh = *known;
-		} else {
-			if (flags & PROBE_F_NO_CREATE)
-				return false;
-			fresh.orig_head = head;
-			fresh.ts = now;
-		}
-		fresh.head = head;
-		fresh.last_seen = now;
-		fresh.skb = skbp;
-		if (track_insert(&tracking, head, &fresh) == TRACK_ADDED)
-			followed_add(1);
-		ti = &fresh;
-	} else {
+	if (ti) {
 		ti->last_seen = now;
 		ti->skb = skbp;
+		orig_head = ti->orig_head;
+		ts = ti->ts;
+	} else if (known && known->head != head) {
+		/* Same skb, new data buffer: keep its id under the new head. */
+		orig_head = known->orig_head;
+		ts = known->ts;
+	} else {
+		if (flags & PROBE_F_NO_CREATE)
+			return false;
+		orig_head = head;
+		ts = now;
+	}
+	if (!ti) {
+		set = track_set_get(&tracking, head);
+		way = set ? track_claim(set, head, now) : -1;
+		if (way >= 0) {
+			ti = &set->info[way & TRACK_WAY_MASK];
+			ti->orig_head = orig_head;
+			ti->ts = ts;
+			ti->last_seen = now;
+			ti->head = head;
+			ti->skb = skbp;
+			if (way & TRACK_CLAIMED) {
+				track_publish(set, way, head);
+				followed_add(1);
+			}
+		}
 	}
 	e->skb = skbp;
-	e->orig_head = ti->orig_head;
-	e->track_ts = ti->ts;
+	e->orig_head = orig_head;
+	e->track_ts = ts;
 	e->present |= SEC_TRACKING;
 	/* Remember the id under this skb too; in place when it is already there. */
-	if (known && known->orig_head == ti->orig_head && known->ts == ti->ts) {
+	if (known && known->orig_head == orig_head && known->ts == ts) {
 		known->head = head;
 		known->last_seen = now;
-	} else {
-		fresh = *ti;
-		fresh.head = head;
-		if (track_insert(&skb_ids, skbp, &fresh) == TRACK_ADDED)
+		return true;
+	}
+	set = track_set_get(&skb_ids, skbp);
+	way = set ? track_claim(set, skbp, now) : -1;
+	if (way >= 0) {
+		known = &set->info[way & TRACK_WAY_MASK];
+		known->orig_head = orig_head;
+		known->ts = ts;
+		known->last_seen = now;
+		known->head = head;
+		known->skb = skbp;
+		if (way & TRACK_CLAIMED) {
+			track_publish(set, way, skbp);
 			followed_add(1);
+		}
 	}
 	return true;
 }

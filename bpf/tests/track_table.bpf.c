@@ -23,7 +23,7 @@ struct track_test {
 	__u64 op;
 	__u64 key;
 	__u64 now;	/* an insert's last_seen (and ts) */
-	__u64 result;	/* find: 1 if found; insert: enum track_put; delete: 1 if deleted */
+	__u64 result;	/* find: 1 if found; insert: 0 not kept, 1 rewritten in place, 2 added; delete: 1 if deleted */
 	__u64 orig_head; /* find: the entry's */
 };
 
@@ -39,7 +39,9 @@ int track_op(struct __sk_buff *skb)
 {
 	__u32 zero = 0;
 	struct track_test *t = bpf_map_lookup_elem(&op, &zero);
-	struct track_info v = {}, *ti;
+	struct track_info *ti;
+	struct track_set *set;
+	int way;
 
 	if (!t)
 		return 1;
@@ -50,11 +52,19 @@ int track_op(struct __sk_buff *skb)
 		t->orig_head = ti ? ti->orig_head : 0;
 		break;
 	case TT_INSERT:
-		v.orig_head = t->key;
-		v.ts = t->now;
-		v.last_seen = t->now;
-		v.head = t->key;
-		t->result = track_insert(&table, t->key, &v);
+		/* as track() writes an entry: claim, write in place, publish a new way */
+		set = track_set_get(&table, t->key);
+		way = set ? track_claim(set, t->key, t->now) : -1;
+		t->result = way < 0 ? 0 : way & TRACK_CLAIMED ? 2 : 1;
+		if (way < 0 || !set)
+			break;
+		ti = &set->info[way & TRACK_WAY_MASK];
+		ti->orig_head = t->key;
+		ti->ts = t->now;
+		ti->last_seen = t->now;
+		ti->head = t->key;
+		if (way & TRACK_CLAIMED)
+			track_publish(set, way, t->key);
 		break;
 	case TT_DELETE:
 		t->result = track_delete(&table, t->key);
