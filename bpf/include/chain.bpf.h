@@ -64,8 +64,6 @@ const volatile bool filter_meta = false;
 /* Wake the consumer only once this much is waiting: a wake-up per record costs the producer an
  * irq_work each time; userspace also drains on a short timer. 0 wakes on every record. */
 const volatile __u32 wakeup_bytes = 0;
-/* Arguments of the fentry/fexit target (per-target loads). */
-const volatile __u32 rodata_nargs = 0;
 /* Namespace scoping (a namespaced trace): only packets in a network namespace of netns_allow
  * are reported or counted. */
 const volatile bool filter_netns = false;

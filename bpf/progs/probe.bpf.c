@@ -77,17 +77,33 @@ RAW_TP_PROBE(10)
 RAW_TP_PROBE(11)
 RAW_TP_PROBE(12)
 
-/* fentry/fexit: one load per target (the verifier types arguments against it). */
+/* fentry/fexit: one load per target. Arguments are read with bpf_get_func_arg (inlined by the
+ * verifier), not from the context: loaded from it, the verifier types an sk_buff * against the
+ * target and allows no arithmetic on it (tracking hashes the address). */
+static __always_inline int from_func_args(void *ctx, __u32 probe_id)
+{
+	struct probe_config *cfg = bpf_map_lookup_elem(&probe_configs, &probe_id);
+	__u64 skb = 0, reason = 0;
+
+	if (!cfg)
+		return 0;
+	if (cfg->skb_arg && bpf_get_func_arg(ctx, cfg->skb_arg - 1, &skb))
+		skb = 0;
+	if (cfg->reason_arg && bpf_get_func_arg(ctx, cfg->reason_arg - 1, &reason))
+		reason = 0;
+	return chain(ctx, probe_id, skb, reason);
+}
+
 SEC("retrace/fentry")
 int probe_fentry(__u64 *ctx)
 {
-	return from_args(ctx, ctx, rodata_probe_id, rodata_nargs);
+	return from_func_args(ctx, rodata_probe_id);
 }
 
 SEC("retrace/fexit")
 int probe_fexit(__u64 *ctx)
 {
-	return from_args(ctx, ctx, rodata_probe_id, rodata_nargs);
+	return from_func_args(ctx, rodata_probe_id);
 }
 
 static __always_inline __u64 regs_arg(struct pt_regs *ctx, __u32 i)

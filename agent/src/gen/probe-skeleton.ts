@@ -91,7 +91,6 @@ export interface ProbeGlobals {
   nft_verdicts_mask: number;
   ovs_filtered: boolean;
   ovs_kret_type: number;
-  rodata_nargs: number;
   rodata_probe_id: number;
   track_recent_ns: bigint;
   use_cookie: boolean;

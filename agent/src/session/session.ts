@@ -186,7 +186,7 @@ export class TracingSession {
     const perTarget: PerTarget = (p, progs, own, prepare) => {
       const o = ProbeObject.open(path, `probe_${p.id}`);
       this.objects.push(o);
-      o.set({ ...globals, use_cookie: false, rodata_probe_id: p.id, rodata_nargs: p.nargs, ...own });
+      o.set({ ...globals, use_cookie: false, rodata_probe_id: p.id, ...own });
       o.shareMaps(main);
       prepare?.(o);
       o.loadOnly(progs);
