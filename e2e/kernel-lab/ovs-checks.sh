@@ -90,7 +90,7 @@ ovs_gso() {
   cat > /tmp/gso-server.py <<'PY'
 import socket
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("10.7.0.2", 5201)); s.listen(); s.settimeout(30)
+s.bind(("10.7.0.2", 5201)); s.listen(); s.settimeout(300)
 c, _ = s.accept()
 while c.recv(65536): pass
 PY
@@ -103,7 +103,9 @@ c.sendall(b"y" * 300000); time.sleep(0.5); c.close()
 PY
   ip netns exec o2 python3 /tmp/gso-server.py &
   local srv=$!
-  for i in $(seq 100); do ip netns exec o2 ss -ltn | grep -q ':5201 ' && break; sleep 0.1; done
+  # Emulated on a busy host, attaching alone can take tens of seconds: the server waits for
+  # the client well beyond that.
+  for i in $(seq 300); do ip netns exec o2 ss -ltn | grep -q ':5201 ' && break; sleep 0.1; done
   $R collect -c ovs,skb,skb-tracking,dev --ovs-track -f 'tcp port 5201' -p tp:net:netif_receive_skb -o /tmp/g.json \
     --cmd 'ip netns exec o1 python3 /tmp/gso-client.py; sleep 0.5' >/tmp/g.txt 2>&1 || { kill $srv 2>/dev/null; cat /tmp/g.txt; return 1; }
   wait $srv 2>/dev/null
