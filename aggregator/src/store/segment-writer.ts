@@ -127,6 +127,21 @@ export class SegmentWriter {
     this.unsynced.clear();
   }
 
+  /**
+   * The segment files written since the last sync, for a sync made elsewhere (syncInBackground):
+   * they count as synced from now on; give back with unsynced() those it could not sync.
+   */
+  takeUnsynced(): string[] {
+    const paths = [...this.unsynced];
+    this.unsynced.clear();
+    return paths;
+  }
+
+  /** Files a sync could not make durable: the next sync tries them again. */
+  unsyncedAgain(paths: string[]): void {
+    for (const p of paths) this.unsynced.add(p);
+  }
+
   /** Writes to `path` (an evicted segment's file) are no longer wanted; every path when none is given. */
   discard(path?: string): void {
     for (const c of this.writing) if (path === undefined || c.file.path === path) c.done = true;
