@@ -137,14 +137,18 @@ export class Aggregator implements LinkHandler {
 
   private onJourney(name: string, t: TraceState, j: Journey): void {
     this.store.append(name, j);
-    for (const e of j.events) e.origin?.markStored(e.slot);
-    t.summary.journey(j);
-    this.metrics.journey(j.nodes.length > 1);
+    let drops = false;
     for (const e of j.events) {
+      e.origin?.markStored(e.slot);
       if (e.late) this.metrics.lateEvent();
       const reason = e.dropReason;
-      if (reason) this.metrics.drop(reason);
+      if (reason) {
+        this.metrics.drop(reason);
+        drops = true;
+      }
     }
+    if (drops) t.summary.journey(j); // (what it counts of a journey are its drops)
+    this.metrics.journey(j.nodes.length > 1);
   }
 
   // --- LinkHandler -------------------------------------------------------------------------

@@ -15,6 +15,8 @@ import type { Segment } from './segment.js';
 
 /** Appended bytes gathered before a write. */
 const PENDING_BYTES = 1 << 20;
+/** Written chunks' buffers kept for the next ones (a few may be with the thread pool at once). */
+const SPARE_BUFFERS = 4;
 
 /** A segment file open for writing; closed once it is no longer the last and its writes are done. */
 interface SegmentFile {
@@ -209,7 +211,7 @@ export class SegmentWriter {
     c.settled = true;
     const i = this.writing.indexOf(c);
     if (i >= 0) this.writing.splice(i, 1);
-    if (c.buf.length === PENDING_BYTES * 2 && this.spare.length < 2) this.spare.push(c.buf);
+    if (c.buf.length === PENDING_BYTES * 2 && this.spare.length < SPARE_BUFFERS) this.spare.push(c.buf);
     if (--c.file.writes === 0 && c.file.closeWhenDone) closeSync(c.file.fd);
   }
 }

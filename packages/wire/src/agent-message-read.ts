@@ -46,23 +46,20 @@ function readEventBatch(bytes: Uint8Array): EventBatch | undefined {
   const base = bytes.byteOffset;
   const end = bytes.length;
   let p = 0;
-  /** A varint of up to 32 bits; -1 for anything else (not a tag or a length here). */
-  const varint = (): number => {
-    let v = 0;
-    for (let shift = 0; shift < 35; shift += 7) {
-      if (p >= end) return -1;
-      const b = bytes[p++] as number;
-      v += (b & 0x7f) * 2 ** shift;
-      if (b < 0x80) return v <= 0xffffffff ? v : -1;
-    }
-    return -1;
-  };
   while (p < end) {
     const start = p;
-    const tag = varint();
+    let tag = bytes[p++] as number;
+    if (tag >= 0x80) {
+      tag = varint(bytes, start, end);
+      p = at;
+    }
     if (tag < 8) return undefined; // field 0, or no tag
     if (tag === EVENTS_TAG) {
-      const n = varint();
+      let n = p < end ? (bytes[p++] as number) : -1;
+      if (n >= 0x80) {
+        n = varint(bytes, p - 1, end);
+        p = at;
+      }
       if (n < 0 || p + n > end) return undefined;
       events.push(new Uint8Array(ab, base + p, n));
       p += n;
@@ -80,9 +77,9 @@ function readEventBatch(bytes: Uint8Array): EventBatch | undefined {
         p += 8;
         break;
       case 2: {
-        const n = varint();
+        const n = varint(bytes, p, end);
         if (n < 0) return undefined;
-        p += n;
+        p = at + n;
         break;
       }
       case 5:
@@ -99,12 +96,33 @@ function readEventBatch(bytes: Uint8Array): EventBatch | undefined {
     let size = 0;
     for (let i = 0; i < rest.length; i += 2) size += (rest[i + 1] as number) - (rest[i] as number);
     other = new Uint8Array(size);
-    for (let i = 0, at = 0; i < rest.length; i += 2) {
-      other.set(bytes.subarray(rest[i] as number, rest[i + 1] as number), at);
-      at += (rest[i + 1] as number) - (rest[i] as number);
+    for (let i = 0, o = 0; i < rest.length; i += 2) {
+      other.set(bytes.subarray(rest[i] as number, rest[i + 1] as number), o);
+      o += (rest[i + 1] as number) - (rest[i] as number);
     }
   }
   const batch = decodeMessage<EventBatch>('EventBatch', other, EVENTS_RAW);
   if (events.length > 0) batch.events = events as unknown as EventBatch['events'];
   return batch;
+}
+
+/** Where the last varint() ended. */
+let at = 0;
+
+/**
+ * The varint at bytes[p] of up to 28 bits (a tag or a length: a message is at most 64 MiB), its
+ * end in `at`; -1 for anything else (the generated decode's to judge).
+ */
+function varint(bytes: Uint8Array, p: number, end: number): number {
+  let v = 0;
+  for (let shift = 0; shift < 28; shift += 7) {
+    if (p >= end) return -1;
+    const b = bytes[p++] as number;
+    v |= (b & 0x7f) << shift;
+    if (b < 0x80) {
+      at = p;
+      return v;
+    }
+  }
+  return -1;
 }
