@@ -15,8 +15,8 @@ import type { Segment } from './segment.js';
 
 /** Appended bytes gathered before a write. */
 const PENDING_BYTES = 1 << 20;
-/** Written chunks' buffers kept for the next ones (a few may be with the thread pool at once). */
-const SPARE_BUFFERS = 4;
+/** Written chunks' buffers kept for the next ones. */
+const SPARE_BUFFERS = 2;
 
 /** A segment file open for writing; closed once it is no longer the last and its writes are done. */
 interface SegmentFile {
