@@ -44,7 +44,7 @@ export class JourneyEncoder {
   /** The segment's record count before the last encode. */
   private seqBefore = 0;
   /** What the journey's records share (its id's bytes, its node count), and the last sender's name as bytes. */
-  private readonly journey: RecordJourney = { id: Buffer.alloc(256), idLen: 0, nodes: 0 };
+  private readonly journey: RecordJourney = { id: Buffer.alloc(0), nodes: 0 };
   private nodeName = '';
   private nodeBytes = Buffer.alloc(0);
 
@@ -75,9 +75,7 @@ export class JourneyEncoder {
     this.seqBefore = seg.nextRecord;
     let added = this.declareSenders(t, seg, j, w);
     const rj = this.journey;
-    // The id's bytes into the encoder's own buffer (grown for a longer one).
-    if (j.id.length * 3 > rj.id.length) rj.id = Buffer.alloc(j.id.length * 3);
-    rj.idLen = rj.id.write(j.id, 0, 'utf8');
+    rj.id = Buffer.from(j.id, 'utf8');
     rj.nodes = j.nodes.length;
     let block = openBlock(w);
     added += BLOCK_HEADER_BYTES;

@@ -30,10 +30,9 @@ function putVarint(b: Buffer, p: number, v: number): number {
   return p;
 }
 
-/** What the journey's records share: its id's bytes (id[0, idLen)) and its node count. */
+/** What the journey's records share: its id's bytes and its node count. */
 export interface RecordJourney {
   id: Buffer;
-  idLen: number;
   nodes: number;
 }
 
@@ -64,7 +63,7 @@ export function writeRecord(w: ProtoWriter, sid: number, e: JourneyEvent, node: 
     hi = halves.getUint32(4, true);
   }
   const tsLen = hi === 0 ? vlen(lo) : hi < 0x8 ? 5 : 5 + vlen(hi >>> 3);
-  const idLen = j.idLen;
+  const idLen = j.id.length;
   const jBody =
     (idLen > 0 ? 1 + vlen(idLen) + idLen : 0) +
     (e.idx !== 0 ? 1 + vlen(e.idx) : 0) +
@@ -79,9 +78,8 @@ export function writeRecord(w: ProtoWriter, sid: number, e: JourneyEvent, node: 
   b[p++] = sid & 0xff;
   b[p++] = sid >>> 8;
   p = putVarint(b, p, body);
-  // (through a plain Uint8Array view: Buffer.copy, or a Buffer's subarray, costs more per call)
-  const src = released ? new Uint8Array(e.src.buffer, e.src.byteOffset + e.srcStart, rawLen) : (raw as Uint8Array);
-  b.set(src, p);
+  // (a view of a plain Uint8Array: Buffer.copy costs a Buffer view and more per call)
+  b.set(released ? e.src.subarray(e.srcStart, e.srcEnd) : (raw as Uint8Array), p);
   p += rawLen;
   if (k8sBody >= 0) {
     p = putVarint(b, p, TAG_K8S);
@@ -98,7 +96,7 @@ export function writeRecord(w: ProtoWriter, sid: number, e: JourneyEvent, node: 
   if (idLen > 0) {
     b[p++] = J.id;
     p = putVarint(b, p, idLen);
-    j.id.copy(b, p, 0, idLen);
+    j.id.copy(b, p);
     p += idLen;
   }
   if (e.idx !== 0) {

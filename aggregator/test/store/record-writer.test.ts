@@ -28,11 +28,7 @@ function generic(sid: number, e: JourneyEvent, id: string, nodes: number): Buffe
 
 function written(sid: number, e: JourneyEvent, id: string, nodes: number): Buffer {
   const w = new ProtoWriter(16);
-  const body = writeRecord(w, sid, e, Buffer.from(e.node), {
-    id: Buffer.from(id),
-    idLen: Buffer.byteLength(id),
-    nodes,
-  });
+  const body = writeRecord(w, sid, e, Buffer.from(e.node), { id: Buffer.from(id), nodes });
   const out = Buffer.from(w.buf.subarray(0, w.pos));
   expect(out.length - 2 - body).toBeLessThanOrEqual(5); // sender, length, body
   return out;
