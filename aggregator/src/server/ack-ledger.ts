@@ -44,8 +44,22 @@ export class BatchRef {
 
   /** Indices in the batch of the events fed and not stored yet. */
   unstored(): number[] {
+    return this.unstoredOf(this.stored);
+  }
+
+  /**
+   * What is stored now, for unstoredOf() later: a copy of one byte per event (undefined when
+   * nothing is stored yet). A checkpoint keeps these while its fsyncs run, not the lists.
+   */
+  snapshot(): Uint8Array | undefined {
+    return this.remaining === this.size ? undefined : this.stored.slice();
+  }
+
+  /** Indices in the batch of the events fed and not stored as of `snapshot` (undefined: none stored). */
+  unstoredOf(snapshot: Uint8Array | undefined): number[] {
+    if (snapshot === undefined) return this.fed;
     const out: number[] = [];
-    for (let s = 0; s < this.size; s++) if (!this.stored[s]) out.push(this.index(s));
+    for (let s = 0; s < this.size; s++) if (!snapshot[s]) out.push(this.index(s));
     return out;
   }
 }
@@ -101,13 +115,43 @@ export interface LedgerAck {
   seq: bigint;
 }
 
-/** An advance found by prepare(), for commit(). */
-export interface PreparedAdvance {
-  acks: LedgerAck[];
+/** An entry as prepare() found it. */
+interface EntrySnapshot {
+  entry: Entry;
+  acked: bigint;
+  /** Batches not acknowledged by it, with what of them was stored (BatchRef.snapshot). */
+  batches: { ref: BatchRef; stored: Uint8Array | undefined }[];
+  replay: [bigint, number[]][];
+}
+
+/** An advance found by prepare(), for commit(): its acknowledgements, and the entries as it found them. */
+export class PreparedAdvance {
+  constructor(
+    readonly acks: LedgerAck[],
+    /** Per entry that advances, the last batch acknowledged. */
+    readonly done: { entry: Entry; batch: BatchRef }[],
+    private readonly entries: EntrySnapshot[],
+  ) {}
+
   /** The entries as a checkpoint of that moment saves them. */
-  state: LedgerEntryState[];
-  /** Per entry that advances, the last batch acknowledged. */
-  done: { entry: Entry; batch: BatchRef }[];
+  state(): LedgerEntryState[] {
+    return this.entries.map(({ entry: e, acked, batches, replay }) => {
+      const unstored: Record<string, number[]> = {};
+      for (const [seq, idx] of replay) if (idx.length) unstored[String(seq)] = idx;
+      for (const { ref, stored } of batches) {
+        const idx = ref.unstoredOf(stored);
+        if (idx.length) unstored[String(ref.seq)] = idx;
+      }
+      return {
+        node: e.node,
+        trace: e.trace,
+        incarnation: e.incarnation,
+        acked: String(acked),
+        counted: String(e.counted > e.replayUpTo ? e.counted : e.replayUpTo),
+        unstored,
+      };
+    });
+  }
 }
 
 export class AckLedger {
@@ -200,19 +244,20 @@ export class AckLedger {
   advance(): { acks: LedgerAck[]; state: LedgerEntryState[] } {
     const p = this.prepare();
     this.commit(p);
-    return p;
+    return { acks: p.acks, state: p.state() };
   }
 
   /**
    * What advance() would do now, without doing it: the acknowledgements of the batches stored
-   * so far and the entries as a checkpoint of this moment saves them. commit() applies it once
-   * the store as of this moment is synced and the checkpoint written (the ledger may have
-   * changed meanwhile: batches received, stored, traces dropped).
+   * so far, and the entries as a checkpoint of this moment saves them (what is stored now: a
+   * byte an event, made into lists when the checkpoint is written). commit() applies it once the
+   * store as of this moment is synced and the checkpoint written (the ledger may have changed
+   * meanwhile: batches received, stored, traces dropped).
    */
   prepare(): PreparedAdvance {
     const acks: LedgerAck[] = [];
-    const state: LedgerEntryState[] = [];
     const done: PreparedAdvance['done'] = [];
+    const snaps: EntrySnapshot[] = [];
     for (const e of this.entries.values()) {
       let acked = e.acked;
       let k = 0;
@@ -222,23 +267,14 @@ export class AckLedger {
         acks.push({ node: e.node, trace: e.trace, incarnation: e.incarnation, seq: acked });
         done.push({ entry: e, batch: e.batches[k - 1] as BatchRef });
       }
-      const unstored: Record<string, number[]> = {};
-      for (const [seq, idx] of e.replay) if (idx.length) unstored[String(seq)] = idx;
+      const batches: EntrySnapshot['batches'] = [];
       for (let i = k; i < e.batches.length; i++) {
-        const b = e.batches[i] as BatchRef;
-        const idx = b.unstored();
-        if (idx.length) unstored[String(b.seq)] = idx;
+        const ref = e.batches[i] as BatchRef;
+        if (ref.remaining > 0) batches.push({ ref, stored: ref.snapshot() });
       }
-      state.push({
-        node: e.node,
-        trace: e.trace,
-        incarnation: e.incarnation,
-        acked: String(acked),
-        counted: String(e.counted > e.replayUpTo ? e.counted : e.replayUpTo),
-        unstored,
-      });
+      snaps.push({ entry: e, acked, batches, replay: [...e.replay] });
     }
-    return { acks, state, done };
+    return new PreparedAdvance(acks, done, snaps);
   }
 
   /** Applies what prepare() found: its batches leave the ledger, acknowledged. */

@@ -353,7 +353,7 @@ export class Aggregator implements LinkHandler {
         this.syncing = false;
         if (err) return this.refused(err);
         try {
-          writeCheckpoint(this.store, { extents, summaries, ledger: prepared.state });
+          writeCheckpoint(this.store, { extents, summaries, ledger: prepared.state() });
         } catch (e) {
           return this.refused(e);
         }
