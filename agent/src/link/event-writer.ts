@@ -1,22 +1,24 @@
 // An Event written into a batch as one `events` field (tag, length, Event), by hand: the bytes the
-// generated encoder writes (test/event-writer.test.ts checks them against it), at a third of its
-// cost. The generated code calls a writer method per value, reserves one byte for each section's
-// length and moves the section when it takes more (every event: its length takes two), and checks
-// each field with hasOwnProperty; here lengths are reserved at the size they nearly always take,
-// the packet's is known before it is written, and values go straight into the buffer.
+// generated encoder writes (test/event-writer.test.ts checks them against it), at a little over
+// half its cost. The generated code calls a writer method per value, reserves one byte for each
+// section's length and moves the section when it takes more (every event: its length takes two),
+// and checks each field with hasOwnProperty; here lengths are reserved at the size they nearly
+// always take, the packet's is known before it is written, and values go straight into the buffer.
 //
 // Sections the agent sends on every event (common, kernel, skb-tracking, skb-drop, packet, skb,
 // dev, netns, k8s) are written here; any other (ct, nft, ovs, ...) by the generated encoder, in
 // its place. Field numbers come from the schema, and what this code assumes of each field (its
 // kind, whether it is optional) is checked against it when the module loads: a schema change
-// that would make these bytes differ fails loudly instead.
+// that would make these bytes differ fails loudly instead. (docs/adr/0021)
 import { ProtoWriter, SchemaError, messageFields, type Event } from '@retrace/events';
 
 type Kind = 'u64' | 'u32' | 'i32' | 'bool' | 'string' | 'bytes' | 'message';
 
 /**
  * Tags of `message`'s fields by their model names, after checking that each has the kind (and,
- * with '?', the proto3 optionality) this code writes it as, and that the message has no others.
+ * with '?', the proto3 optionality) this code writes it as, that the message has no others, and
+ * that their numbers come in the order given (the generated encoder writes fields by number, and
+ * this code in the order given).
  */
 function tags<K extends string>(message: string, fields: Record<K, `${Kind}${'' | '?' | '*'}`>): Record<K, number> {
   const specs = messageFields(message);
@@ -31,6 +33,9 @@ function tags<K extends string>(message: string, fields: Record<K, `${Kind}${'' 
   }
   for (const s of specs)
     if (!(s.json in fields)) throw new SchemaError(`${message}.${s.json} is new: the agent's event writer omits it`);
+  const byId = [...specs].sort((a, b) => a.id - b.id);
+  if (byId.some((s, i) => s.json !== Object.keys(fields)[i]))
+    throw new SchemaError(`${message}'s field numbers changed order: the agent's event writer writes them as before`);
   return out;
 }
 
@@ -86,7 +91,7 @@ type Section = (typeof ORDER)[number][0];
 /** Each section's tag (field number and wire type 2) and message. */
 const S = {} as Record<Section, { tag: number; id: number; type: string }>;
 {
-  const fields = messageFields('Event');
+  const fields = [...messageFields('Event')].sort((a, b) => a.id - b.id); // (written by number)
   if (fields.length !== ORDER.length || fields.some((f, i) => f.json !== ORDER[i]?.[0]))
     throw new SchemaError(
       `Event's sections changed: the agent's event writer writes ${ORDER.map((o) => o[0]).join(', ')}`,
