@@ -12,6 +12,7 @@ import {
   type EventBatch,
   type ProbeLost,
 } from '@retrace/events';
+import { EventWriter } from './event-writer.js';
 
 export interface BatchQueueOptions {
   /** Bytes of encoded events held (gathering, unsent and unacknowledged). */
@@ -80,6 +81,7 @@ export class BatchQueue {
   /** Totals, for status and metrics. */
   readonly totals = { queued: 0, sent: 0, acked: 0, dropped: 0, resent: 0 };
   private readonly batchEvents: number;
+  private readonly eventWriter = new EventWriter();
 
   constructor(
     readonly trace: string,
@@ -102,7 +104,7 @@ export class BatchQueue {
   addEvent(ev: Event): boolean {
     const w = this.gathering;
     const start = w.pos;
-    w.messageField(EVENTS_FIELD, 'Event', ev);
+    this.eventWriter.write(w, EVENTS_FIELD, ev);
     if (w.pos - PREFIX + this.heldBytes > this.opts.maxBytes) {
       w.pos = start; // taken back: over the bound
       this.addLoss('backpressure', 1);

@@ -43,4 +43,10 @@ export {
   type SummaryOptions,
 } from './summary.js';
 export { benchSort, type SortBenchResult } from './bench-sort.js';
-export { syntheticTrace, syntheticClock, SYNTHETIC_NODES, type SyntheticEvent } from './synthetic-trace.js';
+export {
+  syntheticTrace,
+  syntheticArrivals,
+  syntheticClock,
+  SYNTHETIC_NODES,
+  type SyntheticEvent,
+} from './synthetic-trace.js';

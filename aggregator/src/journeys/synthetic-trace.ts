@@ -108,14 +108,43 @@ export function* syntheticTrace(
   nodes = SYNTHETIC_NODES,
   only: (node: number) => boolean = () => true,
 ): Generator<SyntheticEvent[]> {
+  const make = eventMaker(nodes);
+  for (const due of duePeriods(n, nodes, only)) {
+    const ready: SyntheticEvent[] = [];
+    for (const list of due)
+      for (let i = 0; i < list.length; i += 2) ready.push(make(list[i] as number, list[i + 1] as number));
+    if (ready.length > 0) yield ready;
+  }
+}
+
+/**
+ * The same events in the same order, each node's batch period in a chunk of its own: what a node
+ * streams, made as it goes, few of its events outliving a young-generation collection (a real
+ * agent's events live as long as their encoding, where a whole period's would be promoted).
+ */
+export function* syntheticArrivals(
+  n: number,
+  nodes = SYNTHETIC_NODES,
+  only: (node: number) => boolean = () => true,
+): Generator<SyntheticEvent[]> {
+  const make = eventMaker(nodes);
+  for (const due of duePeriods(n, nodes, only))
+    for (const list of due) {
+      const ready = new Array<SyntheticEvent>(list.length / 2);
+      for (let i = 0; i < list.length; i += 2) ready[i / 2] = make(list[i] as number, list[i + 1] as number);
+      yield ready;
+    }
+}
+
+/**
+ * Per batch period, the events due (arriving before anything made later can), by arrival: each
+ * node's batch period a list of its events as packet number and hop, in the order they were made.
+ * Until then an event is those two numbers.
+ */
+function* duePeriods(n: number, nodes: number, only: (node: number) => boolean): Generator<number[][]> {
   if (!Number.isInteger(nodes) || nodes < 2) throw new RangeError(`nodes must be a whole number >= 2, got ${nodes}`);
-  const names = Array.from({ length: nodes }, (_, i) => `node-${i}`);
   const kept = Array.from({ length: nodes }, (_, i) => only(i));
-  const kernel = SYMBOLS.map((symbol) => ({ symbol, probe_type: 'raw_tracepoint' }));
-  const head = skbHeads();
-  // Events by the time they arrive (all of a node's batch period arrive together), in the order
-  // they were made.
-  const pending = new Map<number, SyntheticEvent[]>();
+  const pending = new Map<number, number[]>();
   let made = 0;
   let seq = 0;
   for (let period = 0; made < n || pending.size > 0; period++) {
@@ -126,57 +155,73 @@ export function* syntheticTrace(
       const t0 = seq * PACKET_EVERY_NS;
       const hops = Math.min(8, n - made);
       made += hops;
-      const sender = kept[from] === true;
-      const receiver = kept[to] === true && hops > 4;
-      if (!sender && !receiver) continue;
-      ping(pingFrame, 0, seq, from, to, 63);
-      const p63 = pingFrame.toString('base64');
-      ping(vxlanFrame, 50, seq, from, to, 63);
-      const wire = vxlanFrame.toString('base64');
-      let p64 = '';
-      let p62 = '';
-      if (sender) {
-        pingFrame[22] = 64;
-        p64 = pingFrame.toString('base64');
-      }
-      if (receiver) {
-        pingFrame[22] = 62;
-        p62 = pingFrame.toString('base64');
-      }
-      const frames = [p64, p64, p63, wire, wire, p63, p62, p62];
-      // First seen on each node: the same bigint for its events.
-      const seen = [BigInt(t0), BigInt(t0 + HOP_NS)];
       for (let h = 0; h < hops; h++) {
-        const side = h < 4 ? 0 : 1;
-        const node = side === 0 ? from : to;
+        const node = h < 4 ? from : to;
         if (kept[node] !== true) continue;
         const at = t0 + (HOP_DT[h] as number);
-        const len = FRAME_BYTES[h] as number;
-        const event: Event = {
-          // The same reading on every node: the registered boot offsets (BOOT + SKEW) are what is off.
-          common: { timestamp: BigInt(at), smp_id: 0 },
-          kernel: kernel[h % kernel.length],
-          'skb-tracking': {
-            orig_head: head[(seq * 2 + side) % 65536] as bigint,
-            timestamp: seen[side] as bigint,
-            skb: 1n,
-          },
-          packet: { len, capture_len: len, data: frames[h] as string },
-        };
         // Each node sends what it saw in a batch period at the end of it, some ms apart.
         const arrival = (Math.floor(at / BATCH_NS) + 1) * BATCH_NS + node * NODE_LAG_NS;
         let list = pending.get(arrival);
         if (list === undefined) pending.set(arrival, (list = []));
-        list.push({ node: names[node] as string, event });
+        list.push(seq, h);
       }
     }
     // Everything made later arrives after `end + BATCH_NS`: what arrives before can go.
     const due = [...pending.keys()].filter((a) => made >= n || a < end + BATCH_NS).sort((a, b) => a - b);
-    const ready: SyntheticEvent[] = [];
-    for (const a of due) {
-      for (const e of pending.get(a) as SyntheticEvent[]) ready.push(e);
-      pending.delete(a);
-    }
-    if (ready.length > 0) yield ready;
+    yield due.map((a) => pending.get(a) as number[]);
+    for (const a of due) pending.delete(a);
   }
+}
+
+/** Makes hop `h` of packet `seq`, seen by its sender (hops 0-3) or its receiver (4-7). */
+function eventMaker(nodes: number): (seq: number, h: number) => SyntheticEvent {
+  const names = Array.from({ length: nodes }, (_, i) => `node-${i}`);
+  const kernel = SYMBOLS.map((symbol) => ({ symbol, probe_type: 'raw_tracepoint' }));
+  const head = skbHeads();
+  // The packet whose frames' text and first times are below: its events mostly come together.
+  let of = -1;
+  const frames = ['', '', '', '', '', '', '', ''];
+  const seen = [0n, 0n];
+  /** The text of hop h's frame: the ping at TTL 64, 63 or 62, or in VXLAN (made when first needed). */
+  const frame = (seq: number, from: number, to: number, h: number): string => {
+    const known = frames[h] as string;
+    if (known !== '') return known;
+    const ttl = h < 2 ? 64 : h < 6 ? 63 : 62;
+    if (h === 3 || h === 4) {
+      ping(vxlanFrame, 50, seq, from, to, ttl);
+      return (frames[3] = frames[4] = vxlanFrame.toString('base64'));
+    }
+    ping(pingFrame, 0, seq, from, to, ttl);
+    const text = pingFrame.toString('base64');
+    for (let i = 0; i < 8; i++) if (i !== 3 && i !== 4 && (i < 2 ? 64 : i < 6 ? 63 : 62) === ttl) frames[i] = text;
+    return text;
+  };
+  return (seq, h) => {
+    const from = seq % nodes;
+    const to = (from + 1 + (seq % (nodes - 1))) % nodes;
+    const side = h < 4 ? 0 : 1;
+    if (of !== seq) {
+      of = seq;
+      frames.fill('');
+      // First seen on each node: the same bigint for its events.
+      seen[0] = BigInt(seq * PACKET_EVERY_NS);
+      seen[1] = BigInt(seq * PACKET_EVERY_NS + HOP_NS);
+    }
+    const at = seq * PACKET_EVERY_NS + (HOP_DT[h] as number);
+    const len = FRAME_BYTES[h] as number;
+    return {
+      node: names[side === 0 ? from : to] as string,
+      event: {
+        // The same reading on every node: the registered boot offsets (BOOT + SKEW) are what is off.
+        common: { timestamp: BigInt(at), smp_id: 0 },
+        kernel: kernel[h % kernel.length],
+        'skb-tracking': {
+          orig_head: head[(seq * 2 + side) % 65536] as bigint,
+          timestamp: seen[side] as bigint,
+          skb: 1n,
+        },
+        packet: { len, capture_len: len, data: frame(seq, from, to, h) },
+      },
+    };
+  };
 }

@@ -9,15 +9,30 @@
 export class BatchRef {
   /** Events fed to the sorter and not stored yet. */
   remaining: number;
+  /** Events fed. */
+  readonly size: number;
   private readonly stored: Uint8Array;
 
   constructor(
     readonly seq: bigint,
-    /** The batch's indices of the events fed (a resend after a restart may feed only some). */
-    readonly fed: number[],
+    /** Events in the batch. */
+    events: number,
+    /** The batch's indices of the events fed, when not all of them (a resend after a restart). */
+    private readonly only?: number[],
   ) {
-    this.remaining = fed.length;
-    this.stored = new Uint8Array(fed.length);
+    this.size = only ? only.length : events;
+    this.remaining = this.size;
+    this.stored = new Uint8Array(this.size);
+  }
+
+  /** The batch's index of the event fed at `slot`. */
+  index(slot: number): number {
+    return this.only ? (this.only[slot] as number) : slot;
+  }
+
+  /** The batch's indices of the events fed. */
+  get fed(): number[] {
+    return this.only ?? Array.from({ length: this.size }, (_, i) => i);
   }
 
   /** The fed event at `slot` (its place in `fed`) is in the store. */
@@ -29,8 +44,22 @@ export class BatchRef {
 
   /** Indices in the batch of the events fed and not stored yet. */
   unstored(): number[] {
+    return this.unstoredOf(this.stored);
+  }
+
+  /**
+   * What is stored now, for unstoredOf() later: a copy of one byte per event (undefined when
+   * nothing is stored yet). A checkpoint keeps these while its fsyncs run, not the lists.
+   */
+  snapshot(): Uint8Array | undefined {
+    return this.remaining === this.size ? undefined : this.stored.slice();
+  }
+
+  /** Indices in the batch of the events fed and not stored as of `snapshot` (undefined: none stored). */
+  unstoredOf(snapshot: Uint8Array | undefined): number[] {
+    if (snapshot === undefined) return this.fed;
     const out: number[] = [];
-    for (let s = 0; s < this.fed.length; s++) if (!this.stored[s]) out.push(this.fed[s] as number);
+    for (let s = 0; s < this.size; s++) if (!snapshot[s]) out.push(this.index(s));
     return out;
   }
 }
@@ -77,6 +106,53 @@ export interface Admission {
 }
 
 const key = (node: string, trace: string): string => `${node}\0${trace}`;
+
+/** An acknowledgement to send. */
+export interface LedgerAck {
+  node: string;
+  trace: string;
+  incarnation: string;
+  seq: bigint;
+}
+
+/** An entry as prepare() found it. */
+interface EntrySnapshot {
+  entry: Entry;
+  acked: bigint;
+  /** Batches not acknowledged by it, with what of them was stored (BatchRef.snapshot). */
+  batches: { ref: BatchRef; stored: Uint8Array | undefined }[];
+  replay: [bigint, number[]][];
+}
+
+/** An advance found by prepare(), for commit(): its acknowledgements, and the entries as it found them. */
+export class PreparedAdvance {
+  constructor(
+    readonly acks: LedgerAck[],
+    /** Per entry that advances, the last batch acknowledged. */
+    readonly done: { entry: Entry; batch: BatchRef }[],
+    private readonly entries: EntrySnapshot[],
+  ) {}
+
+  /** The entries as a checkpoint of that moment saves them. */
+  state(): LedgerEntryState[] {
+    return this.entries.map(({ entry: e, acked, batches, replay }) => {
+      const unstored: Record<string, number[]> = {};
+      for (const [seq, idx] of replay) if (idx.length) unstored[String(seq)] = idx;
+      for (const { ref, stored } of batches) {
+        const idx = ref.unstoredOf(stored);
+        if (idx.length) unstored[String(ref.seq)] = idx;
+      }
+      return {
+        node: e.node,
+        trace: e.trace,
+        incarnation: e.incarnation,
+        acked: String(acked),
+        counted: String(e.counted > e.replayUpTo ? e.counted : e.replayUpTo),
+        unstored,
+      };
+    });
+  }
+}
 
 export class AckLedger {
   private readonly entries = new Map<string, Entry>();
@@ -155,7 +231,7 @@ export class AckLedger {
       feed = e.replay.get(seq) ?? [];
       e.replay.delete(seq);
     }
-    const ref = new BatchRef(seq, feed ?? Array.from({ length: events }, (_, i) => i));
+    const ref = new BatchRef(seq, events, feed);
     e.batches.push(ref);
     if (seq > e.counted) e.counted = seq;
     return { ref, count, feed, lostBefore };
@@ -165,31 +241,51 @@ export class AckLedger {
    * Advances each entry past its fully stored batches (call right after the store was synced);
    * returns the new acknowledgements to send, and the entries as the checkpoint saves them.
    */
-  advance(): { acks: { node: string; trace: string; incarnation: string; seq: bigint }[]; state: LedgerEntryState[] } {
-    const acks: { node: string; trace: string; incarnation: string; seq: bigint }[] = [];
-    const state: LedgerEntryState[] = [];
+  advance(): { acks: LedgerAck[]; state: LedgerEntryState[] } {
+    const p = this.prepare();
+    this.commit(p);
+    return { acks: p.acks, state: p.state() };
+  }
+
+  /**
+   * What advance() would do now, without doing it: the acknowledgements of the batches stored
+   * so far, and the entries as a checkpoint of this moment saves them (what is stored now: a
+   * byte an event, made into lists when the checkpoint is written). commit() applies it once the
+   * store as of this moment is synced and the checkpoint written (the ledger may have changed
+   * meanwhile: batches received, stored, traces dropped).
+   */
+  prepare(): PreparedAdvance {
+    const acks: LedgerAck[] = [];
+    const done: PreparedAdvance['done'] = [];
+    const snaps: EntrySnapshot[] = [];
     for (const e of this.entries.values()) {
-      const before = e.acked;
-      while (e.batches.length && (e.batches[0] as BatchRef).remaining === 0) {
-        e.acked = (e.batches.shift() as BatchRef).seq;
+      let acked = e.acked;
+      let k = 0;
+      while (k < e.batches.length && (e.batches[k] as BatchRef).remaining === 0)
+        acked = (e.batches[k++] as BatchRef).seq;
+      if (acked > e.acked) {
+        acks.push({ node: e.node, trace: e.trace, incarnation: e.incarnation, seq: acked });
+        done.push({ entry: e, batch: e.batches[k - 1] as BatchRef });
       }
-      if (e.acked > before) acks.push({ node: e.node, trace: e.trace, incarnation: e.incarnation, seq: e.acked });
-      const unstored: Record<string, number[]> = {};
-      for (const [seq, idx] of e.replay) if (idx.length) unstored[String(seq)] = idx;
-      for (const b of e.batches) {
-        const idx = b.unstored();
-        if (idx.length) unstored[String(b.seq)] = idx;
+      const batches: EntrySnapshot['batches'] = [];
+      for (let i = k; i < e.batches.length; i++) {
+        const ref = e.batches[i] as BatchRef;
+        if (ref.remaining > 0) batches.push({ ref, stored: ref.snapshot() });
       }
-      state.push({
-        node: e.node,
-        trace: e.trace,
-        incarnation: e.incarnation,
-        acked: String(e.acked),
-        counted: String(e.counted > e.replayUpTo ? e.counted : e.replayUpTo),
-        unstored,
-      });
+      snaps.push({ entry: e, acked, batches, replay: [...e.replay] });
     }
-    return { acks, state };
+    return new PreparedAdvance(acks, done, snaps);
+  }
+
+  /** Applies what prepare() found: its batches leave the ledger, acknowledged. */
+  commit(p: PreparedAdvance): void {
+    for (const { entry: e, batch } of p.done) {
+      if (this.entries.get(key(e.node, e.trace)) !== e) continue; // dropped or restarted since
+      const i = e.batches.indexOf(batch);
+      if (i < 0) continue;
+      e.batches.splice(0, i + 1);
+      if (batch.seq > e.acked) e.acked = batch.seq;
+    }
   }
 
   /** Forgets a trace (deleted): nothing of it will be acknowledged. */

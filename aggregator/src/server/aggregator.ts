@@ -8,7 +8,7 @@ import { ProtoDecodeError, type Event, type TraceSpec, type TraceSummary } from 
 import { ClusterClock, JourneySorter, type Journey, type SortStats } from '../journeys/index.js';
 import { SummaryBuilder } from '../journeys/summary.js';
 import { StoreWriteError, TraceStore, setAside } from '../store/index.js';
-import { AckLedger } from './ack-ledger.js';
+import { AckLedger, type LedgerAck } from './ack-ledger.js';
 import { AgentLinkServer, type AgentStream, type LinkHandler } from './agent-link-server.js';
 import { CheckpointError, checkpointPath, readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import { AggregatorMetrics } from './aggregator-metrics.js';
@@ -64,6 +64,9 @@ export class Aggregator implements LinkHandler {
   private readonly ledger = new AckLedger();
   /** Summaries as of the checkpoint a restart began from. */
   private readonly restored: Record<string, TraceSummary> = {};
+  /** A checkpoint is syncing (checkpoint()), and which one: a later one and close() make their own. */
+  private syncing = false;
+  private generation = 0;
   /** Why the store cannot write (acknowledgements stopped), while it cannot. */
   storeBlocked: string | undefined;
 
@@ -134,14 +137,18 @@ export class Aggregator implements LinkHandler {
 
   private onJourney(name: string, t: TraceState, j: Journey): void {
     this.store.append(name, j);
-    for (const e of j.events) e.origin?.markStored(e.slot);
-    t.summary.journey(j);
-    this.metrics.journey(j.nodes.length > 1);
+    let drops = false;
     for (const e of j.events) {
+      e.origin?.markStored(e.slot);
       if (e.late) this.metrics.lateEvent();
       const reason = e.dropReason;
-      if (reason) this.metrics.drop(reason);
+      if (reason) {
+        this.metrics.drop(reason);
+        drops = true;
+      }
     }
+    if (drops) t.summary.journey(j); // (what it counts of a journey are its drops)
+    this.metrics.journey(j.nodes.length > 1);
   }
 
   // --- LinkHandler -------------------------------------------------------------------------
@@ -202,10 +209,10 @@ export class Aggregator implements LinkHandler {
     const sorter = t.sorter;
     // The events go to the sorter as they are: views into the batch's buffer, which it holds
     // while they wait (their keys are read into its columns, nothing is made per event).
-    for (let slot = 0; slot < ref.fed.length; slot++) {
-      const raw = events[ref.fed[slot] as number];
+    for (let slot = 0; slot < ref.size; slot++) {
+      const raw = events[ref.index(slot)];
       try {
-        if (!raw) throw new ProtoDecodeError('EventBatch', `event ${ref.fed[slot]} is missing from the resent batch`);
+        if (!raw) throw new ProtoDecodeError('EventBatch', `event ${ref.index(slot)} is missing from the resent batch`);
         sorter.pushBytes(s.node, raw, ref, slot);
       } catch (err) {
         if (!(err instanceof ProtoDecodeError)) throw err;
@@ -323,35 +330,79 @@ export class Aggregator implements LinkHandler {
   }
 
   /**
-   * Syncs the store, writes the checkpoint, then acknowledges every batch now wholly stored.
-   * While the disk refuses, nothing more is acknowledged: agents hold their events, then count
-   * what their bound makes them drop, and the summary says why.
+   * A checkpoint: the store synced, the checkpoint written, then every batch wholly stored when it
+   * began acknowledged. The waits on the disk (the segments' and directories' fsyncs) are the
+   * thread pool's: events keep coming in meanwhile, and the next checkpoint begins once this one
+   * is done. While the disk refuses, nothing more is acknowledged: agents hold their events, then
+   * count what their bound makes them drop, and the summary says why.
    */
   private checkpoint(): void {
+    if (this.syncing) return; // the last one is still syncing: a later tick
+    this.lastCheckpoint = Date.now();
+    if (!(this.opts.durableAcks ?? true)) return this.checkpointNow();
+    const generation = ++this.generation;
+    try {
+      const sync = this.store.syncInBackground(); // the store written as of now
+      // This moment's state: acknowledged once the store as of now is synced and the checkpoint says so.
+      const { extents } = sync;
+      const prepared = this.ledger.prepare();
+      const summaries = this.liveSummaries();
+      this.syncing = true;
+      sync.fsync((err) => {
+        if (generation !== this.generation) return; // close() made a checkpoint of its own since
+        this.syncing = false;
+        if (err) return this.refused(err);
+        try {
+          writeCheckpoint(this.store, { extents, summaries, ledger: prepared.state() });
+        } catch (e) {
+          return this.refused(e);
+        }
+        this.ledger.commit(prepared);
+        this.acknowledge(prepared.acks);
+      });
+    } catch (e) {
+      this.refused(e);
+    }
+  }
+
+  /** A checkpoint made at once, waiting on the disk (closing), or acknowledging without syncing (durableAcks false). */
+  private checkpointNow(): void {
     this.lastCheckpoint = Date.now();
     try {
       const durable = this.opts.durableAcks ?? true;
       if (durable) this.store.sync();
       const { acks, state } = this.ledger.advance();
-      if (durable) {
-        const summaries: Record<string, TraceSummary> = {};
-        for (const name of this.live.keys()) summaries[name] = this.summary(name);
-        writeCheckpoint(this.store, { extents: this.store.extents(), summaries, ledger: state });
-      }
-      for (const a of acks) this.link.ack(a.node, a.incarnation, a.trace, a.seq);
-      if (this.storeBlocked) this.log(`the store writes again: acknowledging batches again`);
-      this.storeBlocked = undefined;
-      this.metrics.storeBlocked.set(0);
+      if (durable)
+        writeCheckpoint(this.store, { extents: this.store.extents(), summaries: this.liveSummaries(), ledger: state });
+      this.acknowledge(acks);
     } catch (e) {
-      const err = e as NodeJS.ErrnoException;
-      if (!(e instanceof StoreWriteError) && !err.code) throw e;
-      const why = e instanceof StoreWriteError ? e.message : `checkpoint not written: ${err.message}`;
-      if (why !== this.storeBlocked)
-        this.log(`error: ${why}; batches are not acknowledged until it can (agents hold them)`);
-      this.storeBlocked = why;
-      this.metrics.storeErrors.inc();
-      this.metrics.storeBlocked.set(1);
+      this.refused(e);
     }
+  }
+
+  private liveSummaries(): Record<string, TraceSummary> {
+    const summaries: Record<string, TraceSummary> = {};
+    for (const name of this.live.keys()) summaries[name] = this.summary(name);
+    return summaries;
+  }
+
+  private acknowledge(acks: LedgerAck[]): void {
+    for (const a of acks) this.link.ack(a.node, a.incarnation, a.trace, a.seq);
+    if (this.storeBlocked) this.log(`the store writes again: acknowledging batches again`);
+    this.storeBlocked = undefined;
+    this.metrics.storeBlocked.set(0);
+  }
+
+  /** The disk refused a checkpoint's write or sync: nothing is acknowledged until one works. */
+  private refused(e: unknown): void {
+    const err = e as NodeJS.ErrnoException;
+    if (!(e instanceof StoreWriteError) && !err.code) throw e;
+    const why = e instanceof StoreWriteError ? e.message : `checkpoint not written: ${err.message}`;
+    if (why !== this.storeBlocked)
+      this.log(`error: ${why}; batches are not acknowledged until it can (agents hold them)`);
+    this.storeBlocked = why;
+    this.metrics.storeErrors.inc();
+    this.metrics.storeBlocked.set(1);
   }
 
   /** Saves each live trace's summary to its meta.json, in the background (readers of the store). */
@@ -365,7 +416,10 @@ export class Aggregator implements LinkHandler {
   close(): void {
     clearInterval(this.timer);
     for (const t of this.live.values()) t.sorter.flush();
-    this.checkpoint();
+    // A checkpoint still syncing is left to itself (its fsyncs change nothing): this one has it all.
+    this.generation++;
+    this.syncing = false;
+    this.checkpointNow();
     for (const name of this.live.keys()) this.store.saveSummary(name, this.summary(name));
     this.store.close();
   }

@@ -5,6 +5,7 @@
 import {
   close,
   closeSync,
+  fsync,
   fsyncSync,
   ftruncateSync,
   open,
@@ -47,6 +48,26 @@ export function writeInBackground(file: string, text: string, done: (err: Error 
     if (err) return done(err);
     write(fd, text, (werr) => close(fd, (cerr) => done(werr ?? cerr)));
   });
+}
+
+/**
+ * fsync of each path (files or directories), one after the other, by the thread pool; a path
+ * gone meanwhile (an evicted segment, a deleted trace) needs none. `done` gets the first error
+ * and the path it was about, after which the rest are not tried.
+ */
+export function fsyncPathsInBackground(
+  paths: readonly string[],
+  done: (err: NodeJS.ErrnoException | null, path?: string) => void,
+): void {
+  const next = (i: number): void => {
+    const path = paths[i];
+    if (path === undefined) return done(null);
+    open(path, 'r', (oerr, fd) => {
+      if (oerr) return oerr.code === 'ENOENT' ? next(i + 1) : done(oerr, path);
+      fsync(fd, (serr) => close(fd, (cerr) => (serr || cerr ? done(serr ?? cerr, path) : next(i + 1))));
+    });
+  };
+  next(0);
 }
 
 /** `<file>.damaged-<time>`: where an unreadable file is set aside (kept for reading, never overwritten). */

@@ -68,8 +68,9 @@ export class JourneyEncoder {
       this.blocks = new Uint32Array(n * 2);
     }
     const charged = this.charged;
-    charged.clear();
-    this.refused.clear();
+    // (a Map's clear() makes a new table, empty or not)
+    if (charged.size > 0) charged.clear();
+    if (this.refused.size > 0) this.refused.clear();
     this.declared.length = 0;
     this.seqBefore = seg.nextRecord;
     let added = this.declareSenders(t, seg, j, w);

@@ -28,6 +28,10 @@ export class U32 {
   at(i: number): number {
     return this.data[i] as number;
   }
+  /** No room kept for more (a closed segment's: its column doubled as it grew). */
+  trim(): void {
+    if (this.data.length > this.length) this.data = this.data.slice(0, Math.max(1, this.length));
+  }
 }
 
 /** Distinct strings and their numbers, in the order first seen. */
@@ -92,6 +96,11 @@ export class SegmentIndex {
 
   get count(): number {
     return this.offset.length;
+  }
+
+  /** The segment takes no more records: its columns keep no room for more. */
+  trim(): void {
+    for (const c of [this.offset, this.block, this.size, this.journey, this.node, this.pod, this.drop]) c.trim();
   }
 
   add(block: number, offset: number, size: number, journey: number, node: number, pod: number, drop: number): void {

@@ -15,6 +15,8 @@ import type { Segment } from './segment.js';
 
 /** Appended bytes gathered before a write. */
 const PENDING_BYTES = 1 << 20;
+/** Written chunks' buffers kept for the next ones. */
+const SPARE_BUFFERS = 2;
 
 /** A segment file open for writing; closed once it is no longer the last and its writes are done. */
 interface SegmentFile {
@@ -127,6 +129,21 @@ export class SegmentWriter {
     this.unsynced.clear();
   }
 
+  /**
+   * The segment files written since the last sync, for a sync made elsewhere (syncInBackground):
+   * they count as synced from now on; give back with unsynced() those it could not sync.
+   */
+  takeUnsynced(): string[] {
+    const paths = [...this.unsynced];
+    this.unsynced.clear();
+    return paths;
+  }
+
+  /** Files a sync could not make durable: the next sync tries them again. */
+  unsyncedAgain(paths: string[]): void {
+    for (const p of paths) this.unsynced.add(p);
+  }
+
   /** Writes to `path` (an evicted segment's file) are no longer wanted; every path when none is given. */
   discard(path?: string): void {
     for (const c of this.writing) if (path === undefined || c.file.path === path) c.done = true;
@@ -194,7 +211,7 @@ export class SegmentWriter {
     c.settled = true;
     const i = this.writing.indexOf(c);
     if (i >= 0) this.writing.splice(i, 1);
-    if (c.buf.length === PENDING_BYTES * 2 && this.spare.length < 2) this.spare.push(c.buf);
+    if (c.buf.length === PENDING_BYTES * 2 && this.spare.length < SPARE_BUFFERS) this.spare.push(c.buf);
     if (--c.file.writes === 0 && c.file.closeWhenDone) closeSync(c.file.fd);
   }
 }

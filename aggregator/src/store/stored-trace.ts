@@ -76,6 +76,7 @@ export class StoredTrace {
   startSegment(): Segment {
     this.writer.write(this.last()); // what is pending belongs to the segment being closed
     this.writer.release();
+    this.last()?.index.trim(); // its index is complete (a fifth of its memory was room to grow)
     for (;;) {
       const seq = this.nextSeq++;
       const path = join(this.dir, segmentName(seq));

@@ -19,7 +19,7 @@ import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Event, TraceSummary } from '@retrace/events';
 import type { Journey } from '../journeys/sorted-event.js';
-import { setAside } from './durable-fs.js';
+import { fsyncPathsInBackground, setAside } from './durable-fs.js';
 import { StoreError, StoreWriteError, type StoreWarning } from './errors.js';
 import { JourneyEncoder } from './journey-encoder.js';
 import { storeLimits, type TraceStoreOptions } from './options.js';
@@ -42,6 +42,8 @@ export class TraceStore {
   private readonly orphans = new Set<string>();
   /** What open() found and repaired, and problems since. */
   readonly warnings: StoreWarning[] = [];
+  /** Per trace, the files a background sync is syncing (sync() syncs them too). */
+  private syncingInBackground: [StoredTrace, string[]][] = [];
   /** The last write the disk refused, until a sync() or a write gets everything to disk again. */
   lastWriteError: StoreWriteError | undefined;
 
@@ -143,6 +145,8 @@ export class TraceStore {
    */
   sync(): void {
     this.check();
+    // What a background sync still has with the thread pool is synced here too.
+    for (const [t, files] of this.syncingInBackground) t.writer.unsyncedAgain(files);
     try {
       for (const t of this.traces.values()) t.sync();
     } catch (e) {
@@ -150,6 +154,53 @@ export class TraceStore {
       throw e;
     }
     this.lastWriteError = undefined;
+  }
+
+  /**
+   * sync() with the waits on the disk off the event loop: what was appended is written now (to
+   * the OS; a refusal throws StoreWriteError as sync() does). The result's extents are those
+   * written (what extents() says right after sync()); its fsync() has the thread pool fsync the
+   * segment files written since the last sync and each trace's directory, then calls `done`:
+   * everything appended before this call is then on disk (what is appended meanwhile is not
+   * vouched for). With the disk refusing an fsync, `done` gets its StoreWriteError, and the
+   * files not known to be synced are synced again by the next sync.
+   */
+  syncInBackground(): {
+    extents: Record<string, SegmentExtent[]>;
+    fsync(done: (err: StoreWriteError | undefined) => void): void;
+  } {
+    this.check();
+    const taken: [StoredTrace, string[]][] = [];
+    const paths: string[] = [];
+    try {
+      for (const t of this.traces.values()) {
+        t.writeNow();
+        const files = t.writer.takeUnsynced();
+        taken.push([t, files]);
+        paths.push(...files, t.dir);
+      }
+    } catch (e) {
+      for (const [t, files] of taken) t.writer.unsyncedAgain(files);
+      if (e instanceof StoreWriteError) this.lastWriteError = e;
+      throw e;
+    }
+    this.lastWriteError = undefined; // what the disk refused before is written now
+    this.syncingInBackground = taken;
+    const fsync = (done: (err: StoreWriteError | undefined) => void): void => {
+      const end = (err: StoreWriteError | undefined): void => {
+        if (this.syncingInBackground === taken) this.syncingInBackground = [];
+        done(err);
+      };
+      if (paths.length === 0) return void setImmediate(end, undefined); // (never before this returns)
+      fsyncPathsInBackground(paths, (err, path) => {
+        if (!err) return end(undefined);
+        for (const [t, files] of taken) t.writer.unsyncedAgain(files);
+        const e = new StoreWriteError(path ?? this.dir, err);
+        this.lastWriteError = e;
+        end(e);
+      });
+    };
+    return { extents: this.extents(), fsync };
   }
 
   /**

@@ -54,3 +54,30 @@ test('events a skipped or restarted run will never resend are counted as lost', 
   // n2 restarted: its old run's 2 unstored events will not come again.
   expect(after.newIncarnation('n2', 'new')).toEqual([{ trace: 't', events: 2 }]);
 });
+
+test('a prepared advance acknowledges and saves what was stored when it was prepared, not what was stored since', () => {
+  const l = new AckLedger();
+  const b1 = l.admit('n1', 't', 'run1', 1n, 2).ref;
+  const b2 = l.admit('n1', 't', 'run1', 2n, 3).ref;
+  b1.markStored(0);
+  b1.markStored(1);
+  b2.markStored(0);
+  const p = l.prepare(); // a checkpoint begins
+  b2.markStored(1); // stored while its fsyncs run: not vouched for by it
+  b2.markStored(2);
+  expect(p.acks).toEqual([{ node: 'n1', trace: 't', incarnation: 'run1', seq: 1n }]);
+  expect(p.state()).toEqual([
+    { node: 'n1', trace: 't', incarnation: 'run1', acked: '1', counted: '2', unstored: { 2: [1, 2] } },
+  ]);
+  l.commit(p);
+  expect(l.cursors()).toEqual({ n1: { incarnation: 'run1', lastSeq: { t: '1' } } });
+  // The next one has the rest.
+  expect(l.advance().acks).toEqual([{ node: 'n1', trace: 't', incarnation: 'run1', seq: 2n }]);
+  // A trace dropped while a checkpoint ran is not acknowledged by it.
+  const b3 = l.admit('n1', 't', 'run1', 3n, 1).ref;
+  b3.markStored(0);
+  const q = l.prepare();
+  l.dropTrace('t');
+  l.commit(q);
+  expect(l.cursors()).toEqual({});
+});

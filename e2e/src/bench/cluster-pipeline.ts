@@ -146,11 +146,13 @@ async function pipeline(agents: number, events = EVENTS, opts: PipelineOptions =
     const cpu0 = process.cpuUsage();
     const done = waitAll(procs, (m) => m.done !== undefined);
     for (const p of procs) p.send({ go: true });
-    // Every event received, then stored and made durable by close (the watermark's last
-    // journeys released, the store synced, the checkpoint written, the last batches
-    // acknowledged). The agents' wait for that last acknowledgement (up to a group commit
-    // period) is latency, not throughput: it is not counted.
-    while (agg.summary('bench').events < BigInt(events)) await new Promise((r) => setTimeout(r, 5));
+    // Every event received, then stored and made durable by close (the last journeys released,
+    // the store synced, the checkpoint written, the last batches acknowledged). Waiting for the
+    // watermark to release the last journeys (the lateness, 200 ms, after the agents fell
+    // silent) and the agents' wait for their last acknowledgement (up to a group commit period)
+    // are latency, not throughput: they are not counted. (The sorter's count is read: a summary
+    // every 5 ms cost the aggregator a few percent of its CPU.)
+    while ((agg.sorterStats('bench')?.events ?? 0) < events) await new Promise((r) => setTimeout(r, 5));
     agg.close();
     const secs = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
