@@ -67,7 +67,17 @@ async function withTracer(
     for (const b of d) if (b === 10) lines++;
   });
   const exited = new Promise<void>((r) => child.on('exit', () => r()));
-  await new Promise<void>((resolve, reject) => {
+  await new Promise<void>((resolveReady, reject) => {
+    // Never wait forever for a line that does not come (seen once: bpftrace's, block-buffered).
+    const late = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`tracer not ready after 120 s (no output matching ${String(ready)}): ${stderr.slice(-300)}`));
+    }, 120_000);
+    const resolve = (): void => {
+      clearTimeout(late);
+      resolveReady();
+    };
+    void exited.then(() => clearTimeout(late));
     const check = (d: Buffer): void => {
       stderr += d.toString();
       if (ready.test(stderr) || ready.test(stdout)) resolve();
@@ -164,7 +174,10 @@ async function main(): Promise<void> {
     }
     const probes = TRACEPOINTS.map((t) => `tracepoint:${t}`).join(',');
     const count = await withTracer(
-      () => spawn('bpftrace', ['-e', `${probes} { @hits = count(); }`], { stdio: ['ignore', 'pipe', 'pipe'] }),
+      () =>
+        spawn('bpftrace', ['-B', 'line', '-e', `${probes} { @hits = count(); }`], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        }),
       /Attaching \d+ probes/,
       () => iperf(l),
     );
@@ -172,7 +185,7 @@ async function main(): Promise<void> {
     // Straight to a file: a pipe read by this process would stall while iperf3 runs (spawnSync).
     const printing = await withTracer(
       () =>
-        spawn('bpftrace', ['-e', `${probes} { printf("%s %d\\n", probe, cpu); }`], {
+        spawn('bpftrace', ['-B', 'line', '-e', `${probes} { printf("%s %d\\n", probe, cpu); }`], {
           stdio: ['ignore', openSync(printed, 'w'), 'pipe'],
         }),
       /Attaching \d+ probes/,
