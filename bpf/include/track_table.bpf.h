@@ -122,6 +122,28 @@ static __always_inline void track_publish(struct track_set *set, int way, __u64 
 	__sync_lock_test_and_set(&set->key[way & TRACK_WAY_MASK], key);
 }
 
+/* Writes key's entry (in its own way, else in one claimed for it) and publishes a new one;
+ * track_claim()'s answer (-1: not kept). */
+static __always_inline int track_put(void *table, __u64 key, __u64 orig_head, __u64 ts, __u64 now, __u64 head,
+				     __u64 skb)
+{
+	struct track_set *set = track_set_get(table, key);
+	struct track_info *ti;
+	int way = set ? track_claim(set, key, now) : -1;
+
+	if (way < 0 || !set)
+		return -1;
+	ti = &set->info[way & TRACK_WAY_MASK];
+	ti->orig_head = orig_head;
+	ti->ts = ts;
+	ti->last_seen = now;
+	ti->head = head;
+	ti->skb = skb;
+	if (way & TRACK_CLAIMED)
+		track_publish(set, way, key);
+	return way;
+}
+
 /* Forgets key; whether it had an entry. */
 static __always_inline bool track_delete(void *table, __u64 key)
 {

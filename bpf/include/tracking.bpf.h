@@ -73,9 +73,7 @@ static __always_inline bool track(struct sk_buff *skb, const struct sk_buff *s, 
 	__u64 head = (__u64)s->head;
 	__u64 skbp = (__u64)skb;
 	struct track_info *ti, *known;
-	struct track_set *set;
 	__u64 orig_head, ts;
-	int way;
 
 	ti = track_find(&tracking, head);
 	/* The same buffer under another skb that does not share it (not a clone): the buffer was
@@ -111,22 +109,8 @@ static __always_inline bool track(struct sk_buff *skb, const struct sk_buff *s, 
 		orig_head = head;
 		ts = now;
 	}
-	if (!ti) {
-		set = track_set_get(&tracking, head);
-		way = set ? track_claim(set, head, now) : -1;
-		if (way >= 0) {
-			ti = &set->info[way & TRACK_WAY_MASK];
-			ti->orig_head = orig_head;
-			ti->ts = ts;
-			ti->last_seen = now;
-			ti->head = head;
-			ti->skb = skbp;
-			if (way & TRACK_CLAIMED) {
-				track_publish(set, way, head);
-				followed_add(1);
-			}
-		}
-	}
+	if (!ti && track_put(&tracking, head, orig_head, ts, now, head, skbp) & TRACK_CLAIMED)
+		followed_add(1);
 	e->skb = skbp;
 	e->orig_head = orig_head;
 	e->track_ts = ts;
@@ -137,20 +121,8 @@ static __always_inline bool track(struct sk_buff *skb, const struct sk_buff *s, 
 		known->last_seen = now;
 		return true;
 	}
-	set = track_set_get(&skb_ids, skbp);
-	way = set ? track_claim(set, skbp, now) : -1;
-	if (way >= 0) {
-		known = &set->info[way & TRACK_WAY_MASK];
-		known->orig_head = orig_head;
-		known->ts = ts;
-		known->last_seen = now;
-		known->head = head;
-		known->skb = skbp;
-		if (way & TRACK_CLAIMED) {
-			track_publish(set, way, skbp);
-			followed_add(1);
-		}
-	}
+	if (track_put(&skb_ids, skbp, orig_head, ts, now, head, skbp) & TRACK_CLAIMED)
+		followed_add(1);
 	return true;
 }
 

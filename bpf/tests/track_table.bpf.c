@@ -40,7 +40,6 @@ int track_op(struct __sk_buff *skb)
 	__u32 zero = 0;
 	struct track_test *t = bpf_map_lookup_elem(&op, &zero);
 	struct track_info *ti;
-	struct track_set *set;
 	int way;
 
 	if (!t)
@@ -52,19 +51,9 @@ int track_op(struct __sk_buff *skb)
 		t->orig_head = ti ? ti->orig_head : 0;
 		break;
 	case TT_INSERT:
-		/* as track() writes an entry: claim, write in place, publish a new way */
-		set = track_set_get(&table, t->key);
-		way = set ? track_claim(set, t->key, t->now) : -1;
+		/* as track() writes an entry */
+		way = track_put(&table, t->key, t->key, t->now, t->now, t->key, 0);
 		t->result = way < 0 ? 0 : way & TRACK_CLAIMED ? 2 : 1;
-		if (way < 0 || !set)
-			break;
-		ti = &set->info[way & TRACK_WAY_MASK];
-		ti->orig_head = t->key;
-		ti->ts = t->now;
-		ti->last_seen = t->now;
-		ti->head = t->key;
-		if (way & TRACK_CLAIMED)
-			track_publish(set, way, t->key);
 		break;
 	case TT_DELETE:
 		t->result = track_delete(&table, t->key);
