@@ -7,6 +7,8 @@ import {
   ProtoWriter,
   encodeMessage,
   fieldNumber,
+  putVarint,
+  varintLength,
   type Event,
   type CauseLost,
   type EventBatch,
@@ -50,7 +52,7 @@ export interface PendingBatch {
 const EVENTS_FIELD = fieldNumber('EventBatch', 'events');
 const BATCH_TAG = (fieldNumber('AgentMessage', 'batch') << 3) | 2;
 /** Room at the start of a batch's buffer for the AgentMessage's batch tag and length. */
-const PREFIX = varintBytes(BATCH_TAG) + 5;
+const PREFIX = varintLength(BATCH_TAG) + 5;
 /** The first batch's buffer; later ones start at the size of the last batch and some. */
 const FIRST_BYTES = 64 * 1024;
 /** Buffers of acknowledged batches kept for later ones. */
@@ -139,7 +141,7 @@ export class BatchQueue {
     w.raw(encodeMessage('EventBatch', { trace: this.trace, seq, lost, losses } satisfies EventBatch));
     // The AgentMessage around it: the batch field's tag and length, just before the EventBatch.
     const len = w.pos - PREFIX;
-    const at = PREFIX - varintBytes(BATCH_TAG) - varintBytes(len);
+    const at = PREFIX - varintLength(BATCH_TAG) - varintLength(len);
     putVarint(w.buf, putVarint(w.buf, at, BATCH_TAG), len);
     const message = w.buf.subarray(at, w.pos);
     this.held.push({
@@ -212,23 +214,4 @@ export class BatchQueue {
   get idle(): boolean {
     return !this.gatheringEvents && !this.held.length && !this.lostByCause.size && !this.lostByProbe.size;
   }
-}
-
-function varintBytes(v: number): number {
-  let n = 1;
-  while (v > 0x7f) {
-    v >>>= 7;
-    n++;
-  }
-  return n;
-}
-
-/** Writes `v` as a varint at `at`; returns where it ends. */
-function putVarint(b: Uint8Array, at: number, v: number): number {
-  while (v > 0x7f) {
-    b[at++] = (v & 0x7f) | 0x80;
-    v >>>= 7;
-  }
-  b[at++] = v;
-  return at;
 }

@@ -10,7 +10,15 @@
 // its place. Field numbers come from the schema, and what this code assumes of each field (its
 // kind, whether it is optional) is checked against it when the module loads: a schema change
 // that would make these bytes differ fails loudly instead. (docs/adr/0021)
-import { ProtoWriter, SchemaError, messageFields, type Event } from '@retrace/events';
+import {
+  ProtoWriter,
+  SchemaError,
+  messageFields,
+  putVarint,
+  putVarint64,
+  varintLength,
+  type Event,
+} from '@retrace/events';
 
 type Kind = 'u64' | 'u32' | 'i32' | 'bool' | 'string' | 'bytes' | 'message';
 
@@ -106,9 +114,6 @@ const S = {} as Record<Section, { tag: number; id: number; type: string }>;
 
 /** Scratch for a bigint's two 32-bit halves. */
 const halves = new DataView(new ArrayBuffer(8));
-
-/** Bytes a varint of a uint32 takes. */
-const vlen = (v: number): number => (v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5);
 
 /**
  * Writes events into a ProtoWriter's buffer. `b` and `p` are the writer's buffer and position
@@ -221,7 +226,10 @@ export class EventWriter {
     const cap = hasCap ? pk.capture_len >>> 0 : 0;
     const hasData = data != null && data.length > 0;
     const n = hasData ? Buffer.byteLength(data, 'base64') : 0;
-    const body = (hasLen ? 1 + vlen(len) : 0) + (hasCap ? 1 + vlen(cap) : 0) + (hasData ? 1 + vlen(n) + n : 0);
+    const body =
+      (hasLen ? 1 + varintLength(len) : 0) +
+      (hasCap ? 1 + varintLength(cap) : 0) +
+      (hasData ? 1 + varintLength(n) + n : 0);
     this.room(2 + 5 + body);
     const start = this.p;
     const b = this.b;
@@ -326,7 +334,7 @@ export class EventWriter {
    * range, bytes that are not canonical base64) is written as that encoder writes it.
    */
   private redo(at: number, s: { tag: number; id: number; type: string }, value: object): void {
-    this.p = at - vlen(s.tag); // (its tag)
+    this.p = at - varintLength(s.tag); // (its tag)
     this.generated(s, value);
   }
 
@@ -357,7 +365,7 @@ export class EventWriter {
 
   /** The body after `at` (where `reserved` bytes were kept for its length) moved to fit its length. */
   private moveBody(at: number, reserved: number, len: number): void {
-    const need = vlen(len);
+    const need = varintLength(len);
     if (need !== reserved) {
       this.room(need - reserved);
       this.b.copyWithin(at + need, at + reserved, at + reserved + len);
@@ -439,28 +447,4 @@ export class EventWriter {
     this.p = putVarint(b, this.p, len);
     this.p += b.write(s, this.p, len, 'utf8');
   }
-}
-
-function putVarint(b: Uint8Array, p: number, v: number): number {
-  while (v > 0x7f) {
-    b[p++] = (v & 0x7f) | 0x80;
-    v >>>= 7;
-  }
-  b[p++] = v;
-  return p;
-}
-
-/** A 64-bit varint from its unsigned halves. */
-function putVarint64(b: Uint8Array, p: number, hi: number, lo: number): number {
-  while (hi !== 0) {
-    b[p++] = (lo & 0x7f) | 0x80;
-    lo = ((lo >>> 7) | (hi << 25)) >>> 0;
-    hi >>>= 7;
-  }
-  while (lo > 0x7f) {
-    b[p++] = (lo & 0x7f) | 0x80;
-    lo >>>= 7;
-  }
-  b[p++] = lo;
-  return p;
 }

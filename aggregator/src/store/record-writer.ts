@@ -3,7 +3,7 @@
 // left k8s out, and the Journey section). The record's length is worked out before it is written,
 // so nothing is moved after, and the two sections are written as the schema's encoder writes
 // them (the same bytes: test/store/record-writer.test.ts), without an object or a fork each.
-import { fieldNumber, type ProtoWriter } from '@retrace/events';
+import { fieldNumber, putVarint, putVarint64, varintLength, type ProtoWriter } from '@retrace/events';
 import type { JourneyEvent } from '../journeys/sorted-event.js';
 import { ReleasedEvent } from '../journeys/sorted-event.js';
 
@@ -17,18 +17,6 @@ const J = {
   late: fieldNumber('Journey', 'late') << 3,
   nodes: fieldNumber('Journey', 'nodes') << 3,
 };
-
-/** Bytes a varint of a uint32 takes. */
-const vlen = (v: number): number => (v < 0x80 ? 1 : v < 0x4000 ? 2 : v < 0x200000 ? 3 : v < 0x10000000 ? 4 : 5);
-
-function putVarint(b: Buffer, p: number, v: number): number {
-  while (v > 0x7f) {
-    b[p++] = (v & 0x7f) | 0x80;
-    v >>>= 7;
-  }
-  b[p++] = v;
-  return p;
-}
 
 /** What the journey's records share: its id's bytes and its node count. */
 export interface RecordJourney {
@@ -48,8 +36,8 @@ export function writeRecord(w: ProtoWriter, sid: number, e: JourneyEvent, node: 
   const raw = released ? undefined : e.raw;
   const rawLen = released ? e.srcEnd - e.srcStart : (raw as Uint8Array).length;
   // k8s: { node } (only when the agent sent none)
-  const k8sBody = e.hasK8s ? -1 : node.length > 0 ? 1 + vlen(node.length) + node.length : 0;
-  const k8sLen = k8sBody < 0 ? 0 : vlen(TAG_K8S) + vlen(k8sBody) + k8sBody;
+  const k8sBody = e.hasK8s ? -1 : node.length > 0 ? 1 + varintLength(node.length) + node.length : 0;
+  const k8sLen = k8sBody < 0 ? 0 : varintLength(TAG_K8S) + varintLength(k8sBody) + k8sBody;
   // journey: { id, idx, cluster_ts, late, nodes }, proto3 defaults left out (cluster_ts, a
   // 64-bit value, is always written, as the generated encoder does)
   let lo: number;
@@ -62,16 +50,16 @@ export function writeRecord(w: ProtoWriter, sid: number, e: JourneyEvent, node: 
     lo = halves.getUint32(0, true);
     hi = halves.getUint32(4, true);
   }
-  const tsLen = hi === 0 ? vlen(lo) : hi < 0x8 ? 5 : 5 + vlen(hi >>> 3);
+  const tsLen = hi === 0 ? varintLength(lo) : hi < 0x8 ? 5 : 5 + varintLength(hi >>> 3);
   const idLen = j.id.length;
   const jBody =
-    (idLen > 0 ? 1 + vlen(idLen) + idLen : 0) +
-    (e.idx !== 0 ? 1 + vlen(e.idx) : 0) +
+    (idLen > 0 ? 1 + varintLength(idLen) + idLen : 0) +
+    (e.idx !== 0 ? 1 + varintLength(e.idx) : 0) +
     1 +
     tsLen +
     (e.late ? 2 : 0) +
-    (j.nodes !== 0 ? 1 + vlen(j.nodes) : 0);
-  const body = rawLen + k8sLen + vlen(TAG_JOURNEY) + vlen(jBody) + jBody;
+    (j.nodes !== 0 ? 1 + varintLength(j.nodes) : 0);
+  const body = rawLen + k8sLen + varintLength(TAG_JOURNEY) + varintLength(jBody) + jBody;
   w.ensure(2 + 5 + body);
   const b = w.buf;
   let p = w.pos;
@@ -115,19 +103,4 @@ export function writeRecord(w: ProtoWriter, sid: number, e: JourneyEvent, node: 
   }
   w.pos = p;
   return body;
-}
-
-/** A 64-bit varint from its halves. */
-function putVarint64(b: Buffer, p: number, hi: number, lo: number): number {
-  while (hi !== 0) {
-    b[p++] = (lo & 0x7f) | 0x80;
-    lo = ((lo >>> 7) | (hi << 25)) >>> 0;
-    hi >>>= 7;
-  }
-  while (lo > 0x7f) {
-    b[p++] = (lo & 0x7f) | 0x80;
-    lo >>>= 7;
-  }
-  b[p++] = lo;
-  return p;
 }

@@ -20,6 +20,7 @@ export {
 export { encodeMessage, decodeMessage, asDecodeError, type DecodeOptions } from './proto-codec.js';
 export { checkMessage, fieldChecker } from './proto-check.js';
 export { ProtoDecodeError, ProtoReader, ProtoWriter } from './proto-wire.js';
+export { putVarint, putVarint64, varintLength } from './varint-write.js';
 export { parseLine, parseEvent, eventFromJson, stringifyEvent, EventParseError } from './json.js';
 export { integerJson, writeMessageJson } from './json-writer.js';
 export { trackingId, sameSeries, sameSkb } from './tracking.js';
