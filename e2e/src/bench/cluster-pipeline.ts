@@ -53,13 +53,18 @@ let peakRss = 0;
 let agentRssSeen = 0;
 const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 100);
 
+/** The JSON baseline's rate: the best of 3 runs over the same events (as the pipelines, warm). */
 function baseline(n: number): number {
   const events: Event[] = [];
   for (const chunk of syntheticTrace(n)) for (const { event } of chunk) events.push(event);
-  const t0 = performance.now();
-  let ok = 0;
-  for (const event of events) ok += parseEvent(stringifyEvent(event)) ? 1 : 0;
-  return ok / ((performance.now() - t0) / 1000);
+  let best = 0;
+  for (let run = 0; run < 3; run++) {
+    const t0 = performance.now();
+    let ok = 0;
+    for (const event of events) ok += parseEvent(stringifyEvent(event)) ? 1 : 0;
+    best = Math.max(best, ok / ((performance.now() - t0) / 1000));
+  }
+  return best;
 }
 
 interface AgentReport {
