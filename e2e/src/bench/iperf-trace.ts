@@ -70,7 +70,8 @@ async function withTracer(
     stdout = stdout.length < 4096 ? stdout + d.toString() : stdout.slice(0, 4096) + d.toString().slice(-512);
     for (const b of d) if (b === 10) lines++;
   });
-  const exited = new Promise<void>((r) => child.on('exit', () => r()));
+  // 'close': the loss report is the last of stderr, which 'exit' can come before.
+  const exited = new Promise<void>((r) => child.on('close', () => r()));
   await new Promise<void>((resolveReady, reject) => {
     // Never wait forever for a line that does not come (seen once: bpftrace's, block-buffered).
     const late = setTimeout(() => {

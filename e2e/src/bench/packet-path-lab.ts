@@ -81,7 +81,9 @@ export function opCost(programs: string[]): { ready: Promise<void>; stop: () => 
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   let out = '';
-  const exited = new Promise<void>((r) => child.on('exit', () => r()));
+  // 'close', not 'exit': the statistics are its last lines, and 'exit' can come before its
+  // stdout is read to the end (a run reported "no statistics" for an op now and then).
+  const exited = new Promise<void>((r) => child.on('close', () => r()));
   const ready = new Promise<void>((resolve, reject) => {
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();

@@ -32,7 +32,7 @@ function runChild(argv: string[], onLine?: (line: string) => void): Promise<stri
       for (const line of s.split('\n')) if (line) onLine?.(line);
     });
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${argv.join(' ')} exited ${code}`))));
+    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${argv.join(' ')} exited ${code}`))));
   });
 }
 
