@@ -262,43 +262,43 @@ export class EventWriter {
     const v = s.vlan_accel;
     if (v != null) {
       const x = this.open(SKB.vlan_accel);
-      if (v.pcp != null && v.pcp !== 0) this.u32(VLAN.pcp, v.pcp);
-      if (v.dei != null && v.dei !== false) this.bool(VLAN.dei, v.dei);
-      if (v.vid != null && v.vid !== 0) this.u32(VLAN.vid, v.vid);
-      if (v.proto != null && v.proto !== 0) this.u32(VLAN.proto, v.proto);
+      this.u32Field(VLAN.pcp, v.pcp);
+      this.boolField(VLAN.dei, v.dei);
+      this.u32Field(VLAN.vid, v.vid);
+      this.u32Field(VLAN.proto, v.proto);
       this.close(x);
     }
     const m = s.meta;
     if (m != null) {
       const x = this.open(SKB.meta);
-      if (m.len != null && m.len !== 0) this.u32(META.len, m.len);
-      if (m.data_len != null && m.data_len !== 0) this.u32(META.data_len, m.data_len);
-      if (m.hash != null && m.hash !== 0) this.u32(META.hash, m.hash);
-      if (m.ip_summed != null && m.ip_summed !== 0) this.u32(META.ip_summed, m.ip_summed);
-      if (m.csum != null && m.csum !== 0) this.u32(META.csum, m.csum);
-      if (m.csum_level != null && m.csum_level !== 0) this.u32(META.csum_level, m.csum_level);
-      if (m.priority != null && m.priority !== 0) this.u32(META.priority, m.priority);
-      if (m.mark != null && m.mark !== 0) this.u32(META.mark, m.mark);
+      this.u32Field(META.len, m.len);
+      this.u32Field(META.data_len, m.data_len);
+      this.u32Field(META.hash, m.hash);
+      this.u32Field(META.ip_summed, m.ip_summed);
+      this.u32Field(META.csum, m.csum);
+      this.u32Field(META.csum_level, m.csum_level);
+      this.u32Field(META.priority, m.priority);
+      this.u32Field(META.mark, m.mark);
       this.close(x);
     }
     const d = s.data_ref;
     if (d != null) {
       const x = this.open(SKB.data_ref);
-      if (d.nohdr != null && d.nohdr !== false) this.bool(DATAREF.nohdr, d.nohdr);
-      if (d.cloned != null && d.cloned !== false) this.bool(DATAREF.cloned, d.cloned);
-      if (d.fclone != null && d.fclone !== 0) this.u32(DATAREF.fclone, d.fclone);
-      if (d.users != null && d.users !== 0) this.u32(DATAREF.users, d.users);
-      if (d.dataref != null && d.dataref !== 0) this.u32(DATAREF.dataref, d.dataref);
+      this.boolField(DATAREF.nohdr, d.nohdr);
+      this.boolField(DATAREF.cloned, d.cloned);
+      this.u32Field(DATAREF.fclone, d.fclone);
+      this.u32Field(DATAREF.users, d.users);
+      this.u32Field(DATAREF.dataref, d.dataref);
       this.close(x);
     }
     const g = s.gso;
     if (g != null) {
       const x = this.open(SKB.gso);
-      if (g.flags != null && g.flags !== 0) this.u32(GSO.flags, g.flags);
-      if (g.frags != null && g.frags !== 0) this.u32(GSO.frags, g.frags);
-      if (g.segs != null && g.segs !== 0) this.u32(GSO.segs, g.segs);
-      if (g.size != null && g.size !== 0) this.u32(GSO.size, g.size);
-      if (g.type != null && g.type !== 0) this.u32(GSO.type, g.type);
+      this.u32Field(GSO.flags, g.flags);
+      this.u32Field(GSO.frags, g.frags);
+      this.u32Field(GSO.segs, g.segs);
+      this.u32Field(GSO.size, g.size);
+      this.u32Field(GSO.type, g.type);
       this.close(x);
     }
     this.close(at);
@@ -307,7 +307,7 @@ export class EventWriter {
   private dev(d: NonNullable<Event['dev']>): void {
     const at = this.open(S.dev);
     if (d.name != null && d.name !== '') this.string(DEV.name, d.name);
-    if (d.ifindex != null && d.ifindex !== 0) this.u32(DEV.ifindex, d.ifindex);
+    this.u32Field(DEV.ifindex, d.ifindex);
     if (d.rx_ifindex != null) this.u32(DEV.rx_ifindex, d.rx_ifindex);
     this.close(at);
   }
@@ -315,7 +315,7 @@ export class EventWriter {
   private netns(n: NonNullable<Event['netns']>): void {
     const at = this.open(S.netns);
     if (n.cookie != null && !this.u64(NETNS.cookie, n.cookie)) return this.redo(at, S.netns, n);
-    if (n.inum != null && n.inum !== 0) this.u32(NETNS.inum, n.inum);
+    this.u32Field(NETNS.inum, n.inum);
     this.close(at);
   }
 
@@ -402,6 +402,16 @@ export class EventWriter {
     this.b[this.p++] = tag;
     this.p = putVarint64(this.b, this.p, 0xffffffff, v >>> 0);
     return true;
+  }
+
+  /** A uint32 field, left out when absent or 0 (proto3's default), as the generated encoder does. */
+  private u32Field(tag: number, v: number | null | undefined): void {
+    if (v != null && v !== 0) this.u32(tag, v);
+  }
+
+  /** A bool field, left out when absent or false (proto3's default), as the generated encoder does. */
+  private boolField(tag: number, v: boolean | null | undefined): void {
+    if (v != null && v !== false) this.bool(tag, v);
   }
 
   private bool(tag: number, v: unknown): void {

@@ -5,6 +5,7 @@
 // the agent's batches write with the writer, the aggregator's partial reads use the reader.
 import protobuf from 'protobufjs/minimal.js';
 import { messageType } from './proto-types.js';
+import { putVarint64 } from './varint-write.js';
 
 export class ProtoDecodeError extends Error {
   constructor(
@@ -48,23 +49,11 @@ export class ProtoWriter extends RuntimeWriter {
     // Two's complement halves through a DataView (for negatives too, protobuf's int64), written
     // as the runtime writes a Long's, without making one.
     halves.setBigUint64(0, v, true);
-    let lo = halves.getUint32(0, true);
-    let hi = halves.getUint32(4, true);
+    const lo = halves.getUint32(0, true);
+    const hi = halves.getUint32(4, true);
     if (hi === 0) return this.uint32(lo);
     this.ensure(10);
-    const buf = this.buf;
-    let pos = this.pos;
-    while (hi !== 0) {
-      buf[pos++] = (lo & 0x7f) | 0x80;
-      lo = ((lo >>> 7) | (hi << 25)) >>> 0;
-      hi >>>= 7;
-    }
-    while (lo > 0x7f) {
-      buf[pos++] = (lo & 0x7f) | 0x80;
-      lo >>>= 7;
-    }
-    buf[pos++] = lo;
-    this.pos = pos;
+    this.pos = putVarint64(this.buf, this.pos, hi, lo);
     return this;
   }
   int64(v: bigint | number | string): this {
