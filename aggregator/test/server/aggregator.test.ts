@@ -3,31 +3,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TraceSpec } from '@retrace/events';
 import { Aggregator } from '../../src/server/aggregator.js';
-import type { AgentStream } from '../../src/server/agent-link-server.js';
+import { agentStream, traceSpec } from './agent-streams.js';
 
-const spec: TraceSpec = {
-  name: 'default/drops',
-  namespaced: false,
-  probes: ['tp:skb:kfree_skb', 'kprobe:ip_rcv'],
-  filter: '',
-  meta_filter: '',
-  profile: '',
-  stack: false,
-  ovs_track: false,
-  ovs_enrich_flows: false,
-  ovs_enrich_rate: 0,
-  allow_system_changes: false,
-  nft_verdicts: '',
-};
-
-const stream = (node: string): AgentStream => ({
-  node,
-  incarnation: 'run-1',
-  register: { protocol: 1, node, kernel_release: '6.1.0', version: 'test', incarnation: 'run-1' },
-  connectedAt: Date.now(),
-});
+const spec = traceSpec('default/drops', ['tp:skb:kfree_skb', 'kprobe:ip_rcv']);
 
 let dir: string;
 beforeEach(() => {
@@ -38,7 +17,7 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 test("an agent's failed probes reach the summary with their reasons, and are still there after a restart", () => {
   let agg = new Aggregator({ storeDir: dir, log: () => undefined });
   agg.setTraces([spec]);
-  agg.onAttach(stream('node-a'), {
+  agg.onAttach(agentStream('node-a'), {
     trace: spec.name,
     ok: true,
     error: '',
@@ -72,7 +51,7 @@ test('a trace that could not start on a node says why, with no probe failures ma
   const agg = new Aggregator({ storeDir: dir, log: () => undefined });
   try {
     agg.setTraces([spec]);
-    agg.onAttach(stream('node-a'), { trace: spec.name, ok: false, error: 'bad filter', probes: [], notes: [] });
+    agg.onAttach(agentStream('node-a'), { trace: spec.name, ok: false, error: 'bad filter', probes: [], notes: [] });
     expect(agg.summary(spec.name).nodes?.[0]).toMatchObject({
       state: 'failed',
       error: 'bad filter',

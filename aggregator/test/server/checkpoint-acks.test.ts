@@ -5,39 +5,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodeMessage, type TraceSpec } from '@retrace/events';
+import { encodeMessage } from '@retrace/events';
 import { Aggregator } from '../../src/server/aggregator.js';
 import type { AgentStream } from '../../src/server/agent-link-server.js';
 import { readCheckpoint } from '../../src/server/checkpoint.js';
+import { agentStream, traceSpec } from './agent-streams.js';
 
-const spec: TraceSpec = {
-  name: 't',
-  namespaced: false,
-  probes: [],
-  filter: '',
-  meta_filter: '',
-  profile: '',
-  stack: false,
-  ovs_track: false,
-  ovs_enrich_flows: false,
-  ovs_enrich_rate: 0,
-  allow_system_changes: false,
-  nft_verdicts: '',
-};
+const spec = traceSpec('t');
 
-const stream = (node: string): AgentStream => ({
-  node,
-  incarnation: 'run-1',
-  register: {
-    protocol: 1,
-    node,
-    kernel_release: '6.1.0',
-    version: 'test',
-    incarnation: 'run-1',
-    boot_offset: { sec: 1_700_000_000n, nsec: 0n },
-  },
-  connectedAt: Date.now(),
-});
+const stream = (node: string): AgentStream => agentStream(node, { sec: 1_700_000_000n, nsec: 0n });
 
 const events = (n: number, t0: number): Uint8Array[] =>
   Array.from({ length: n }, (_, i) =>
