@@ -182,6 +182,20 @@ test('a stream that goes silent is ended by the deadline on the server', async (
   server.forceShutdown();
 });
 
+test('the batch queue cuts a batch at its byte bound before its event count', () => {
+  // Large events (a long symbol: as long stacks or big snapshots are) fill the bytes first.
+  const e: Event = { kernel: { symbol: 'x'.repeat(1000), probe_type: 'kprobe' } };
+  const held = encodeMessage('Event', e).length + 3; // its field's tag and a 2-byte length
+  const q = new BatchQueue('t', { maxBytes: 1 << 20, batchEvents: 100, batchBytes: 4 * held - 1 });
+  for (let i = 0; i < 10; i++) expect(q.addEvent(e)).toBe(true);
+  // The event that reaches the bound goes in the batch it closes.
+  expect(q.nextUnsent()?.events).toBe(4);
+  expect(q.nextUnsent()?.events).toBe(4);
+  expect(q.nextUnsent()).toBeUndefined();
+  q.cut();
+  expect(q.nextUnsent()?.events).toBe(2);
+});
+
 test('the batch queue drops past its bound and says how many', () => {
   // Each event held costs its encoding, plus its field's tag and length (2 bytes below 128).
   const e: Event = { kernel: { symbol: 'x'.repeat(90), probe_type: 'kprobe' } };

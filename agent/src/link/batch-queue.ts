@@ -18,6 +18,12 @@ import { EventWriter } from './event-writer.js';
 
 /** Events per batch by default (BatchQueueOptions.batchEvents). */
 export const BATCH_EVENTS = 4096;
+/**
+ * Encoded bytes per batch by default (BatchQueueOptions.batchBytes): 4096 large events (long
+ * stacks, big packet snapshots) would otherwise make a message of tens of MiB, near gRPC's
+ * 64 MiB limit on both sides; ordinary ones (250-500 bytes) fill 4096 events first.
+ */
+export const BATCH_BYTES = 4 << 20;
 
 export interface BatchQueueOptions {
   /** Bytes of encoded events held (gathering, unsent and unacknowledged). */
@@ -29,6 +35,8 @@ export interface BatchQueueOptions {
    * docs/cost/cluster.md).
    */
   batchEvents?: number;
+  /** Encoded bytes of events per batch before one is cut (the event that reaches it included). */
+  batchBytes?: number;
 }
 
 interface Held {
@@ -91,6 +99,7 @@ export class BatchQueue {
   /** Totals, for status and metrics. */
   readonly totals = { queued: 0, sent: 0, acked: 0, dropped: 0, resent: 0 };
   private readonly batchEvents: number;
+  private readonly batchBytes: number;
   private readonly eventWriter = new EventWriter();
 
   constructor(
@@ -98,6 +107,7 @@ export class BatchQueue {
     private readonly opts: BatchQueueOptions,
   ) {
     this.batchEvents = opts.batchEvents ?? BATCH_EVENTS;
+    this.batchBytes = opts.batchBytes ?? BATCH_BYTES;
     this.gathering = this.writer(FIRST_BYTES);
   }
 
@@ -123,7 +133,7 @@ export class BatchQueue {
     }
     this.gatheringEvents++;
     this.totals.queued++;
-    if (this.gatheringEvents >= this.batchEvents) this.cut();
+    if (this.gatheringEvents >= this.batchEvents || w.pos - PREFIX >= this.batchBytes) this.cut();
     return true;
   }
 
